@@ -1,0 +1,193 @@
+"""Typed records passed between the stages (decode -> measure -> decide -> apply).
+
+No logic here beyond (de)serialisation: the store keeps an ``Analysis`` as JSON
+(``to_dict``/``from_dict``), so a new metric field needs no migration — old rows
+simply get the field's default when read back.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+
+# ---------------------------------------------------------------- decode ----
+@dataclass(frozen=True)
+class ExifInfo:
+    """What the camera wrote that the later stages use. All fields optional."""
+
+    capture_time: Optional[str] = None  # ISO 8601, local camera time, with sub-seconds when present
+    capture_ts: Optional[float] = None  # same instant as seconds (naive camera time read as UTC), for sorting
+    make: Optional[str] = None
+    model: Optional[str] = None
+    serial: Optional[str] = None  # body serial number
+    lens: Optional[str] = None
+    orientation: int = 1  # EXIF orientation as found in the file (already applied to pixels)
+    focal_length: Optional[float] = None  # mm
+    exposure_time: Optional[float] = None  # seconds
+    f_number: Optional[float] = None
+    iso: Optional[float] = None
+    exposure_compensation: Optional[float] = None  # EV, for telling brackets from bursts
+    sequence_number: Optional[int] = None  # maker burst/sequence counter when present
+    burst_id: Optional[str] = None  # maker burst group id when present
+
+    def camera_key(self) -> Optional[str]:
+        """Identity of the body: serial, else make+model, else None."""
+        if self.serial:
+            return f"serial:{self.serial}"
+        if self.make or self.model:
+            return f"model:{(self.make or '').strip()}|{(self.model or '').strip()}"
+        return None
+
+
+@dataclass
+class DecodedImage:
+    """Pixels at analysis size, already rotated upright, plus what we know of the file.
+
+    ``rgb`` is uint8 (H, W, 3). ``full_size`` is the upright size of the original.
+    ``load_region`` returns a higher-resolution upright crop for a box given in
+    normalised (0..1) coordinates of the frame, at least ``min_side`` pixels on
+    its short side where the source allows it (used to judge small faces).
+    """
+
+    rgb: np.ndarray
+    full_size: tuple[int, int]  # (width, height), upright
+    format: str  # "JPEG", "PNG", "TIFF", "HEIC", "RAW:NEF", ...
+    exif: ExifInfo
+    source: str = "pixels"  # "pixels", "raw-preview", "raw-postprocess"
+    load_region: Optional[Callable[[tuple[float, float, float, float], int], np.ndarray]] = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        h, w = self.rgb.shape[:2]
+        return (w, h)
+
+
+# --------------------------------------------------------------- measure ----
+@dataclass(frozen=True)
+class SharpnessMetrics:
+    """Sharpness of one region. ``score`` is 0..1, higher is sharper, size independent."""
+
+    score: float
+    laplacian_var: float  # raw variance of the Laplacian (gray in 0..1)
+    tenengrad: float  # raw mean squared Sobel gradient magnitude (gray in 0..1)
+    edge_width: float  # estimated blur width of the sharpest edges, in analysis pixels
+    motion: float = 0.0  # 0..1: how directional the loss of detail is (1 = clear motion blur)
+    motion_angle: float = 0.0  # degrees, direction of the blur streaks (0 = horizontal)
+
+
+@dataclass(frozen=True)
+class ExposureMetrics:
+    """Exposure of the frame. ``score`` 0..1 (1 = well exposed); ``label`` under/ok/over."""
+
+    score: float
+    label: str  # "under" | "ok" | "over"
+    mean: float  # mean luma 0..1 (gamma-encoded)
+    median: float
+    highlight_clip: float  # fraction of pixels at the top of the range
+    shadow_clip: float  # fraction of pixels at the bottom of the range
+    dynamic_range: float  # stops between the 1st and 99th percentile of linear luminance
+    ev_offset: float  # stops from a mid-grey exposure (negative = darker)
+
+
+@dataclass(frozen=True)
+class NoiseMetrics:
+    sigma: float  # estimated noise standard deviation, in 0..255 units
+    score: float  # 0..1, 1 = clean
+
+
+@dataclass(frozen=True)
+class Box:
+    """Normalised box: x, y of the top-left corner, width, height, all 0..1 of the frame."""
+
+    x: float
+    y: float
+    w: float
+    h: float
+
+
+@dataclass(frozen=True)
+class EyeMetrics:
+    ear: Optional[float]  # eye aspect ratio, None when not measurable
+    state: str  # "open" | "closed" | "uncertain"
+    why: str = ""  # short cause when uncertain ("profile", "eye region too dark", ...)
+
+
+@dataclass(frozen=True)
+class FaceMetrics:
+    box: Box
+    score: float  # detector confidence
+    left_eye: EyeMetrics
+    right_eye: EyeMetrics
+    eye_state: str  # combined: "open" | "closed" | "uncertain"
+    sharpness: Optional[SharpnessMetrics] = None
+    size: float = 0.0  # short side of the box as a fraction of the frame's short side
+    main: bool = False  # part of the main subject
+    yaw: float = 0.0  # rough head turn, -1..1 (0 = frontal)
+    landmarks: tuple[tuple[float, float], ...] = ()  # a few normalised key points (eyes), for display
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything measured about one photo; the decide stage reads only this."""
+
+    width: int  # upright full-size width
+    height: int
+    format: str
+    exif: ExifInfo
+    sharpness: SharpnessMetrics  # whole frame
+    subject: SharpnessMetrics  # subject region
+    subject_box: Box
+    subject_source: str  # "faces" | "saliency" | "centre"
+    exposure: ExposureMetrics
+    noise: NoiseMetrics
+    phash: str  # 16 hex digits (64 bits)
+    dhash: str  # 16 hex digits (64 bits)
+    faces: tuple[FaceMetrics, ...] = ()
+    faces_checked: bool = False  # True when face detection ran (an empty tuple then means "no faces")
+    analysis_size: tuple[int, int] = (0, 0)
+    source: str = "pixels"
+    extra: dict[str, Any] = field(default_factory=dict)  # room for later metrics without a schema change
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Analysis":
+        return _from_dict(cls, data)
+
+
+def _from_dict(cls: Any, data: Any) -> Any:
+    """Rebuild nested frozen dataclasses from ``asdict`` output; unknown keys are ignored."""
+    if not dataclasses.is_dataclass(cls) or not isinstance(data, dict):
+        return data
+    hints = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for name, f in hints.items():
+        if name not in data:
+            continue
+        kwargs[name] = _convert(f.type, data[name])
+    return cls(**kwargs)
+
+
+_RECORDS: dict[str, Any] = {}
+
+
+def _convert(type_: Any, value: Any) -> Any:
+    t = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))
+    if value is None:
+        return None
+    for name, rec in _RECORDS.items():
+        if t in (name, f"Optional[{name}]"):
+            return _from_dict(rec, value)
+        if t.startswith("tuple[") and name in t and isinstance(value, list):
+            return tuple(_from_dict(rec, v) for v in value)
+    if t.startswith("tuple[") and isinstance(value, list):
+        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
+    return value
+
+
+for _rec in (ExifInfo, SharpnessMetrics, ExposureMetrics, NoiseMetrics, Box, EyeMetrics, FaceMetrics):
+    _RECORDS[_rec.__name__] = _rec
