@@ -191,3 +191,47 @@ def _convert(type_: Any, value: Any) -> Any:
 
 for _rec in (ExifInfo, SharpnessMetrics, ExposureMetrics, NoiseMetrics, Box, EyeMetrics, FaceMetrics):
     _RECORDS[_rec.__name__] = _rec
+
+
+# ---------------------------------------------------------------- decide ----
+@dataclass(frozen=True)
+class ScoreValue:
+    value: float  # normalised 0..1, 1 = better
+    raw: float  # in the metric's own unit
+    unit: str = ""
+
+
+@dataclass
+class Decision:
+    """What the host should do with one photo, and why. Mirrors the proto's Decision."""
+
+    path: str
+    verdict: str = ""  # "keep" | "review" | "reject"; "" when the file failed
+    pick: str = ""  # "picked" | "none" | "rejected"
+    stars: int = 0
+    color_label: str = ""  # one of policy.LABELS
+    keywords: list[str] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+    scores: dict[str, ScoreValue] = field(default_factory=dict)
+    quality: float = 0.0
+    error_code: str = ""
+    error_message: str = ""
+    burst_id: str = ""
+    burst_size: int = 0
+    burst_rank: int = 0
+    burst_best: bool = False
+    bracket: bool = False
+    faces: tuple[FaceMetrics, ...] = ()
+    capture_time: str = ""
+    camera: str = ""
+    cached: bool = False
+    analyzer_version: str = ""
+
+    @property
+    def face_count(self) -> int:
+        return len(self.faces)
+
+    @classmethod
+    def failed(cls, path: str, code: str, message: str) -> "Decision":
+        return cls(path=path, error_code=code, error_message=message,
+                   reasons=[f"could not read this file: {message}"])

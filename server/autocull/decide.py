@@ -1,0 +1,253 @@
+"""Decide: metrics + policy -> verdict, pick, stars, label, keywords, reasons.
+
+Pure: no I/O, no clock, no logging. Hard rejects first (a missed focus, a frame
+far too dark, closed eyes), then review lines, then a weighted quality score
+behind the stars. A term that is missing (no faces, no preference model yet) is
+left out and the remaining weights renormalised. Every decision has reasons a
+photographer reads, with the numbers that led to it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+from .policy import Policy
+from .records import Analysis, Decision, FaceMetrics, ScoreValue
+
+
+@dataclass
+class _Findings:
+    rejects: list[str] = field(default_factory=list)
+    reviews: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
+
+    def reject(self, reason: str, keyword: str) -> None:
+        self.rejects.append(reason)
+        self.keywords.append(f"Reject|{keyword}")
+
+    def review(self, reason: str, keyword: str) -> None:
+        self.reviews.append(reason)
+        self.keywords.append(f"Review|{keyword}")
+
+
+def counted_faces(analysis: Analysis, policy: Policy) -> list[FaceMetrics]:
+    """Faces big enough to matter under the policy."""
+    return [f for f in analysis.faces if f.size >= policy.min_face_size]
+
+
+def decide(analysis: Analysis, policy: Policy, *, path: str = "",
+           preference: Optional[float] = None) -> Decision:
+    """Decide one photo from its stored analysis. ``preference`` is 0..1 when a model exists."""
+    found = _Findings()
+    faces = counted_faces(analysis, policy)
+    _judge_sharpness(analysis, policy, faces, found)
+    _judge_exposure(analysis, policy, found)
+    _judge_noise(analysis, policy, found)
+    eyes_score = _judge_eyes(faces, policy, found)
+    scores = _scores(analysis, eyes_score, preference)
+    quality = quality_score(scores, policy)
+    scores["quality"] = ScoreValue(quality, quality, "")
+
+    if found.rejects:
+        verdict = "reject"
+    elif found.reviews:
+        verdict = "review"
+    elif quality < policy.keep_quality:
+        verdict = "review"
+        found.review(f"overall quality low: {quality:.2f} < {policy.keep_quality:.2f}", "Low quality")
+    else:
+        verdict = "keep"
+    reasons = found.rejects + found.reviews
+    if verdict == "keep":
+        reasons = [_keep_reason(analysis, faces, quality)] + found.notes
+    else:
+        reasons += found.notes
+    return Decision(
+        path=path,
+        verdict=verdict,
+        pick=policy.pick_for(verdict),
+        stars=stars_for(verdict, quality, policy),
+        color_label=policy.label_for(verdict),
+        keywords=_keywords(verdict, found.keywords, faces, policy),
+        reasons=reasons,
+        scores=scores,
+        quality=quality,
+        faces=analysis.faces,
+        capture_time=analysis.exif.capture_time or "",
+        camera=" ".join(x for x in (analysis.exif.make, analysis.exif.model) if x).strip(),
+    )
+
+
+# ------------------------------------------------------------------ judges --
+def _main_faces(faces: Sequence[FaceMetrics]) -> list[FaceMetrics]:
+    return [f for f in faces if f.main]
+
+
+def _judge_sharpness(a: Analysis, p: Policy, faces: list[FaceMetrics], found: _Findings) -> None:
+    s = a.subject.score
+    on_face = a.subject_source == "faces" and bool(_main_faces(faces))
+    reject_line, review_line = ((p.face_sharpness_reject, p.face_sharpness_review) if on_face
+                                else (p.sharpness_reject, p.sharpness_review))
+    what = "main face" if on_face else "subject"
+    motion = max(a.subject.motion, a.sharpness.motion) >= p.motion_blur_line
+    kind = "motion blur" if motion else "soft"
+    background_sharp = a.sharpness.score >= review_line and a.sharpness.score > s + 0.15
+    tail = " while the background is sharp (focus missed)" if background_sharp else ""
+    if s < reject_line:
+        found.reject(f"{what} {kind}: sharpness {s:.2f} < {reject_line:.2f}{tail}",
+                     "Motion blur" if motion else ("Missed focus" if background_sharp else "Blurry"))
+    elif s < review_line:
+        found.review(f"{what} slightly {kind}: sharpness {s:.2f} < {review_line:.2f}{tail}",
+                     "Motion blur" if motion else "Soft")
+    elif a.sharpness.score < review_line and a.subject_source != "centre":
+        found.notes.append(f"background blurred ({a.sharpness.score:.2f}) but the {what} is sharp "
+                           f"({s:.2f}): not penalised")
+
+
+def _judge_exposure(a: Analysis, p: Policy, found: _Findings) -> None:
+    e = a.exposure
+    ev = e.ev_offset
+    if e.label == "under" and ev <= -p.exposure_reject_ev:
+        found.reject(f"too dark: exposure {ev:+.1f} EV (line −{p.exposure_reject_ev:.1f} EV)", "Underexposed")
+    elif e.label == "over" and ev >= p.exposure_reject_ev:
+        found.reject(f"too bright: exposure {ev:+.1f} EV (line +{p.exposure_reject_ev:.1f} EV)", "Overexposed")
+    elif e.label == "under" and ev <= -p.exposure_review_ev:
+        found.review(f"dark: exposure {ev:+.1f} EV (line −{p.exposure_review_ev:.1f} EV)", "Underexposed")
+    elif e.label == "over" and ev >= p.exposure_review_ev:
+        found.review(f"bright: exposure {ev:+.1f} EV (line +{p.exposure_review_ev:.1f} EV)", "Overexposed")
+    if e.highlight_clip >= p.highlight_clip_reject:
+        found.reject(f"highlights blown: {e.highlight_clip:.0%} of the frame clipped "
+                     f"(line {p.highlight_clip_reject:.0%})", "Blown highlights")
+    elif e.highlight_clip >= p.highlight_clip_review:
+        found.review(f"highlights clipped: {e.highlight_clip:.0%} of the frame "
+                     f"(line {p.highlight_clip_review:.0%})", "Clipped highlights")
+    if e.shadow_clip >= p.shadow_clip_reject:
+        found.reject(f"shadows crushed: {e.shadow_clip:.0%} of the frame is black "
+                     f"(line {p.shadow_clip_reject:.0%})", "Crushed shadows")
+    elif e.shadow_clip >= p.shadow_clip_review:
+        found.review(f"deep shadows: {e.shadow_clip:.0%} of the frame is black "
+                     f"(line {p.shadow_clip_review:.0%})", "Crushed shadows")
+
+
+def _judge_noise(a: Analysis, p: Policy, found: _Findings) -> None:
+    if a.noise.sigma >= p.noise_review_sigma:
+        found.review(f"noisy: noise {a.noise.sigma:.1f} ≥ {p.noise_review_sigma:.1f}", "Noisy")
+
+
+def _judge_eyes(faces: list[FaceMetrics], p: Policy, found: _Findings) -> Optional[float]:
+    """Apply the closed-eye rules; return the share of faces with open eyes (None: no faces)."""
+    if not faces:
+        return None
+    main = _main_faces(faces) or faces[:1]
+    minor = [f for f in faces if f not in main]
+    closed_main = [f for f in main if f.eye_state == "closed"]
+    closed_minor = [f for f in minor if f.eye_state == "closed"]
+    closed = closed_main + closed_minor
+    n, nc = len(faces), len(closed)
+    if closed:
+        found.keywords.append("Faces|Eyes closed")
+        summary = _closed_summary(closed_main, main, closed_minor, n)
+        if not p.reject_closed_eyes:
+            found.review(summary, "Eyes closed")
+        elif p.closed_eyes_scope == "any":
+            found.reject(summary, "Eyes closed")
+        elif p.closed_eyes_scope == "fraction":
+            if nc / n >= p.closed_eyes_fraction:
+                found.reject(f"{summary} (line {p.closed_eyes_fraction:.0%} of faces)", "Eyes closed")
+            else:
+                found.review(summary, "Eyes closed")
+        elif closed_main:
+            found.reject(summary, "Eyes closed")
+        else:
+            found.review(summary, "Eyes closed")
+    uncertain_main = [f for f in main if f.eye_state == "uncertain"]
+    if uncertain_main and p.uncertain_eyes_review:
+        ears = [e.ear for f in uncertain_main for e in (f.left_eye, f.right_eye) if e.ear is not None]
+        why = next((e.why for f in uncertain_main for e in (f.left_eye, f.right_eye) if e.why), "")
+        detail = f"EAR {min(ears):.2f}" if ears else why or "eyes not visible"
+        if why and ears:
+            detail = f"{why}, {detail}"
+        who = "main face" if len(main) == 1 else f"{len(uncertain_main)} of {len(main)} main faces"
+        found.review(f"{who}: eyes uncertain ({detail})", "Eyes uncertain")
+    scored = [1.0 if f.eye_state == "open" else 0.0 if f.eye_state == "closed" else 0.5 for f in faces]
+    return sum(scored) / len(scored)
+
+
+def _closed_summary(closed_main: list, main: list, closed_minor: list, n: int) -> str:
+    total = len(closed_main) + len(closed_minor)
+    if n == 1:
+        return "eyes closed"
+    if closed_main and len(main) == 1 and not closed_minor:
+        return f"eyes closed on the main face ({n} faces)"
+    text = f"{total} of {n} faces have closed eyes" if total > 1 else f"1 of {n} faces has closed eyes"
+    if closed_main:
+        text += f", {len(closed_main)} of them in the main subject"
+    return text
+
+
+# ------------------------------------------------------------------ scores --
+def _scores(a: Analysis, eyes: Optional[float], preference: Optional[float]) -> dict[str, ScoreValue]:
+    s: dict[str, ScoreValue] = {
+        "sharpness": ScoreValue(a.sharpness.score, a.sharpness.edge_width, "px edge width"),
+        "subject_sharpness": ScoreValue(a.subject.score, a.subject.edge_width, "px edge width"),
+        "laplacian_variance": ScoreValue(a.sharpness.score, a.sharpness.laplacian_var, "var"),
+        "tenengrad": ScoreValue(a.sharpness.score, a.sharpness.tenengrad, "mean grad²"),
+        "motion": ScoreValue(1.0 - max(a.subject.motion, a.sharpness.motion),
+                             max(a.subject.motion, a.sharpness.motion), "directional"),
+        "exposure": ScoreValue(a.exposure.score, a.exposure.ev_offset, "EV"),
+        "highlight_clip": ScoreValue(1.0 - a.exposure.highlight_clip, a.exposure.highlight_clip, "fraction"),
+        "shadow_clip": ScoreValue(1.0 - a.exposure.shadow_clip, a.exposure.shadow_clip, "fraction"),
+        "noise": ScoreValue(a.noise.score, a.noise.sigma, "sigma"),
+    }
+    if eyes is not None:
+        s["eyes"] = ScoreValue(eyes, eyes, "share open")
+    if preference is not None:
+        s["preference"] = ScoreValue(preference, preference, "")
+    return s
+
+
+_TERMS = (("subject_sharpness", "weight_sharpness"), ("exposure", "weight_exposure"),
+          ("noise", "weight_noise"), ("eyes", "weight_eyes"), ("preference", "weight_preference"))
+
+
+def quality_score(scores: dict[str, ScoreValue], policy: Policy) -> float:
+    """Weighted mean of the terms present; missing terms drop out and the weights renormalise."""
+    total = weight = 0.0
+    for key, wname in _TERMS:
+        w = getattr(policy, wname)
+        if key in scores and w > 0:
+            total += w * scores[key].value
+            weight += w
+    return round(total / weight, 4) if weight else 0.0
+
+
+def stars_for(verdict: str, quality: float, policy: Policy) -> int:
+    if verdict == "reject":
+        return policy.reject_stars
+    stars = sum(1 for t in policy.stars_thresholds if quality >= t)
+    return max(stars, 1) if verdict == "keep" else stars
+
+
+def _keywords(verdict: str, found: list[str], faces: list[FaceMetrics], p: Policy) -> list[str]:
+    root = p.keyword_root
+    words = [f"{root}|{verdict.capitalize()}"]
+    for k in found:
+        if k.startswith(verdict.capitalize() + "|") or k.startswith("Faces|"):
+            words.append(f"{root}|{k}")
+    if faces:
+        words.append(f"{root}|Faces|{len(faces)} face{'s' if len(faces) != 1 else ''}")
+    seen: set[str] = set()
+    return [w for w in words if not (w in seen or seen.add(w))]
+
+
+def _keep_reason(a: Analysis, faces: list[FaceMetrics], quality: float) -> str:
+    parts = []
+    if a.subject_source == "faces" and faces:
+        open_n = sum(1 for f in faces if f.eye_state == "open")
+        parts.append(f"main face sharp ({a.subject.score:.2f})")
+        parts.append(f"eyes open on {open_n} of {len(faces)} face{'s' if len(faces) != 1 else ''}")
+    else:
+        parts.append(f"subject sharp ({a.subject.score:.2f})")
+    parts.append(f"exposure ok ({a.exposure.ev_offset:+.1f} EV)")
+    return f"keep: {', '.join(parts)}; quality {quality:.2f}"

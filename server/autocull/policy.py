@@ -1,0 +1,175 @@
+"""The Policy: every threshold, weight and mapping a photographer may change.
+
+One flat record of named values so that ``autocull policy set KEY=VALUE``, the
+proto's ``Struct`` and the stored JSON are the same thing. Numbers inside metric
+functions are constants of the algorithms; numbers here are the photographer's.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .errors import InvalidArgument
+
+LABELS = ("none", "red", "yellow", "green", "blue", "purple")
+PICKS = ("picked", "none", "rejected")
+VERDICTS = ("keep", "review", "reject")
+
+
+def _f(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
+       choices: tuple[str, ...] | None = None) -> Any:
+    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Policy:
+    # --- sharpness (0..1 scores from the measure stage) ---
+    sharpness_reject: float = _f(0.25, "Subject sharpness below this rejects the photo.", lo=0, hi=1)
+    sharpness_review: float = _f(0.45, "Subject sharpness below this sends the photo to review.", lo=0, hi=1)
+    motion_blur_line: float = _f(0.5, "Motion score above which a soft photo is called motion-blurred.", lo=0, hi=1)
+    # --- exposure ---
+    exposure_reject_ev: float = _f(2.5, "Exposure further than this many stops from mid-grey rejects.", lo=0, hi=10)
+    exposure_review_ev: float = _f(1.5, "Exposure further than this many stops from mid-grey goes to review.", lo=0, hi=10)
+    highlight_clip_reject: float = _f(0.35, "Share of the frame blown out above which the photo is rejected.", lo=0, hi=1)
+    highlight_clip_review: float = _f(0.12, "Share of the frame blown out above which it goes to review.", lo=0, hi=1)
+    shadow_clip_reject: float = _f(0.70, "Share of the frame crushed to black above which it is rejected.", lo=0, hi=1)
+    shadow_clip_review: float = _f(0.35, "Share of the frame crushed to black above which it goes to review.", lo=0, hi=1)
+    # --- noise ---
+    noise_review_sigma: float = _f(14.0, "Estimated noise (0..255 units) above which the photo goes to review.", lo=0, hi=255)
+    # --- faces and eyes ---
+    reject_closed_eyes: bool = _f(True, "Reject photos where eyes are closed (see closed_eyes_scope).")
+    closed_eyes_scope: str = _f("main", "Which closed eyes reject: 'main' (main subject; a minor face sends to "
+                                "review), 'any' face, or 'fraction' of the faces.",
+                                choices=("main", "any", "fraction"))
+    closed_eyes_fraction: float = _f(0.5, "With scope 'fraction': share of faces with closed eyes that rejects.", lo=0, hi=1)
+    min_face_size: float = _f(0.04, "Faces smaller than this share of the frame's short side do not count.", lo=0, hi=1)
+    face_sharpness_reject: float = _f(0.30, "Main face sharpness below this rejects.", lo=0, hi=1)
+    face_sharpness_review: float = _f(0.45, "Main face sharpness below this sends to review.", lo=0, hi=1)
+    uncertain_eyes_review: bool = _f(True, "Send photos whose main face has uncertain eyes (squint, half-blink) to review.")
+    # --- overall quality -> stars ---
+    weight_sharpness: float = _f(0.45, "Weight of subject sharpness in the quality score.", lo=0, hi=10)
+    weight_exposure: float = _f(0.25, "Weight of exposure in the quality score.", lo=0, hi=10)
+    weight_noise: float = _f(0.10, "Weight of noise in the quality score.", lo=0, hi=10)
+    weight_eyes: float = _f(0.20, "Weight of open eyes (when there are faces) in the quality score.", lo=0, hi=10)
+    weight_preference: float = _f(0.30, "Weight of your learned preference (once trained).", lo=0, hi=10)
+    keep_quality: float = _f(0.40, "Quality below this sends an otherwise fine photo to review.", lo=0, hi=1)
+    stars_thresholds: list = _f([0.30, 0.50, 0.65, 0.80, 0.92],
+                                "Quality needed for 1..5 stars (five ascending numbers).")
+    # --- bursts ---
+    burst_gap_seconds: float = _f(2.0, "Frames from one camera closer than this in time can form a burst.", lo=0, hi=3600)
+    burst_hash_distance: int = _f(14, "Largest perceptual-hash Hamming distance (of 64) for frames to count as the same scene.", lo=0, hi=64)
+    burst_clip_cosine: float = _f(0.92, "With embeddings: smallest cosine similarity for frames to count as the same scene.", lo=0, hi=1)
+    burst_others: str = _f("review", "What the non-best frames of a burst get: 'review' or 'reject'.", choices=("review", "reject"))
+    burst_label: str = _f("none", "Colour label for the non-best frames of a burst ('none' keeps the verdict's label).", choices=LABELS)
+    burst_keywords: bool = _f(True, "Tag burst frames with AutoCull|Burst|<id>.")
+    bracket_ev_step: float = _f(0.6, "Exposure-compensation step (EV) between frames that marks a bracket, not a burst.", lo=0, hi=10)
+    # --- mapping verdict -> host actions ---
+    keep_pick: str = _f("picked", "Flag written for a keeper.", choices=PICKS)
+    review_pick: str = _f("none", "Flag written for a photo to review.", choices=PICKS)
+    reject_pick: str = _f("rejected", "Flag written for a reject.", choices=PICKS)
+    keep_label: str = _f("none", "Colour label for a keeper.", choices=LABELS)
+    review_label: str = _f("yellow", "Colour label for a photo to review.", choices=LABELS)
+    reject_label: str = _f("red", "Colour label for a reject.", choices=LABELS)
+    reject_stars: int = _f(0, "Stars written on a reject.", lo=0, hi=5)
+    keyword_root: str = _f("AutoCull", "Parent keyword under which every AutoCull keyword lives.")
+
+    # ------------------------------------------------------------------ API
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> "Policy":
+        return cls().with_values(values)
+
+    def with_values(self, values: Mapping[str, Any]) -> "Policy":
+        """A copy with ``values`` applied; every key and value is checked."""
+        changes = {name: _coerce(name, raw) for name, raw in values.items()}
+        new = dataclasses.replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        th = self.stars_thresholds
+        if len(th) != 5 or any(not 0 <= t <= 1 for t in th) or list(th) != sorted(th):
+            raise InvalidArgument("stars_thresholds needs five ascending numbers between 0 and 1")
+        for low, high in (("sharpness_reject", "sharpness_review"), ("face_sharpness_reject", "face_sharpness_review"),
+                          ("exposure_review_ev", "exposure_reject_ev"),
+                          ("highlight_clip_review", "highlight_clip_reject"), ("shadow_clip_review", "shadow_clip_reject")):
+            if getattr(self, low) > getattr(self, high):
+                raise InvalidArgument(f"{low} ({getattr(self, low)}) must not be above {high} ({getattr(self, high)})")
+
+    def label_for(self, verdict: str) -> str:
+        return getattr(self, f"{verdict}_label")
+
+    def pick_for(self, verdict: str) -> str:
+        return getattr(self, f"{verdict}_pick")
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(Policy)}
+
+
+def describe() -> list[dict[str, Any]]:
+    """Name, default and description of every policy key (for UIs and `policy show`)."""
+    default = Policy()
+    return [{"name": n, "default": getattr(default, n), "description": f.metadata["doc"]} for n, f in FIELDS.items()]
+
+
+def _coerce(name: str, raw: Any) -> Any:
+    """Turn a value from JSON, a Struct or a `KEY=VALUE` string into the field's type."""
+    f = FIELDS.get(name)
+    if f is None:
+        raise InvalidArgument(f"unknown policy key {name!r}; known keys: {', '.join(sorted(FIELDS))}")
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    try:
+        if isinstance(default, bool):
+            value: Any = _to_bool(raw)
+        elif isinstance(default, int):
+            value = int(float(raw)) if not isinstance(raw, bool) else int(raw)
+            if float(raw) != value:
+                raise ValueError("not a whole number")
+        elif isinstance(default, float):
+            if isinstance(raw, bool):
+                raise ValueError("not a number")
+            value = float(raw)
+        elif isinstance(default, list):
+            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            value = [float(x) for x in items]
+        else:
+            value = str(raw).strip()
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"policy key {name}: cannot use {raw!r} ({exc})") from None
+    meta = f.metadata
+    if meta["choices"] and value not in meta["choices"]:
+        raise InvalidArgument(f"policy key {name}: {value!r} is not one of {', '.join(meta['choices'])}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if (meta["lo"] is not None and value < meta["lo"]) or (meta["hi"] is not None and value > meta["hi"]):
+            raise InvalidArgument(f"policy key {name}: {value} is outside {meta['lo']}..{meta['hi']}")
+    return value
+
+
+def _to_bool(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("not true/false")
+
+
+BUILTIN_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
+    "default": ("Balanced: rejects clear misses, sends borderline frames to review.", {}),
+    "strict": ("Fewer keepers: higher sharpness lines, non-best burst frames rejected.", {
+        "sharpness_reject": 0.35, "sharpness_review": 0.55, "face_sharpness_reject": 0.40,
+        "face_sharpness_review": 0.55, "exposure_reject_ev": 2.0, "exposure_review_ev": 1.0,
+        "burst_others": "reject", "keep_quality": 0.55, "closed_eyes_scope": "any"}),
+    "gentle": ("Only rejects what is clearly unusable; everything doubtful goes to review.", {
+        "sharpness_reject": 0.15, "sharpness_review": 0.35, "face_sharpness_reject": 0.20,
+        "face_sharpness_review": 0.35, "exposure_reject_ev": 3.5, "exposure_review_ev": 2.0,
+        "highlight_clip_reject": 0.6, "shadow_clip_reject": 0.9, "keep_quality": 0.3}),
+}
