@@ -1,0 +1,330 @@
+"""The `autocull` command. Talks to a running daemon; without one, `cull` and `analyze`
+run the engine in-process on the same store (and say so on stderr).
+
+Start-up stays light: no numpy, models or torch are imported before a command needs them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from .config import TOKEN_HEADER, default_home, read_state
+
+
+# ------------------------------------------------------------------ clients --
+class DaemonClient:
+    """gRPC client of a running daemon, found through state.json."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        import grpc
+
+        from .v1 import autocull_pb2 as pb
+        from .v1 import autocull_pb2_grpc as pb_grpc
+
+        self.pb = pb
+        self.channel = grpc.insecure_channel(f"{state.get('host', '127.0.0.1')}:{state['grpc_port']}")
+        self.stub = pb_grpc.AutoCullStub(self.channel)
+        self.meta = ((TOKEN_HEADER, state["token"]),)
+
+    def call(self, method: str, request: Any) -> Any:
+        return getattr(self.stub, method)(request, metadata=self.meta, timeout=600)
+
+
+def find_daemon(home: Path) -> Optional[DaemonClient]:
+    state = read_state(home)
+    if not state or not state.get("pid") or not state.get("grpc_port"):
+        return None
+    try:
+        with socket.create_connection((state.get("host", "127.0.0.1"), int(state["grpc_port"])), timeout=0.5):
+            pass
+    except OSError:
+        return None
+    return DaemonClient(state)
+
+
+def _in_process_core(home: Path) -> Any:
+    from .engine import Engine
+    from .jobs import JobManager
+    from .rpc.service import AutoCullCore
+
+    engine = Engine.open(home)
+    return AutoCullCore(engine, JobManager(engine))
+
+
+class _Local:
+    """Same call interface as DaemonClient, on an in-process core."""
+
+    def __init__(self, home: Path) -> None:
+        from .v1 import autocull_pb2 as pb
+
+        self.pb = pb
+        self.core = _in_process_core(home)
+
+    def call(self, method: str, request: Any) -> Any:
+        return getattr(self.core, method)(request)
+
+    def close(self) -> None:
+        self.core.jobs.shutdown()
+        self.core.engine.close()
+
+
+def _client(home: Path, *, allow_local: bool, what: str) -> Any:
+    client = find_daemon(home)
+    if client is not None:
+        return client
+    if not allow_local:
+        return _Local(home)
+    print(f"autocull: no daemon running; {what} in-process on {home}", file=sys.stderr)
+    return _Local(home)
+
+
+# --------------------------------------------------------------- commands --
+def _abs(paths: Sequence[str]) -> list[str]:
+    return [os.path.abspath(os.path.expanduser(p)) for p in paths]
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SystemExit(f"autocull: expected KEY=VALUE, got {pair!r}")
+        k, v = pair.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
+def _progress(done: int, total: int, stage: str) -> None:
+    if not sys.stderr.isatty():
+        return
+    width = 30
+    filled = int(width * done / total) if total else 0
+    sys.stderr.write(f"\r{stage:<10} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+    sys.stderr.flush()
+
+
+def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
+    from google.protobuf import json_format
+
+    client = _client(args.home, allow_local=True, what="analysing" if analyze_only else "culling")
+    pb = client.pb
+    req = pb.CullRequest(paths=_abs(args.paths), preset=args.preset or "", top_level_only=args.top_level_only,
+                         reanalyze=args.reanalyze, analyze_only=analyze_only)
+    if args.set:
+        req.policy_overrides.update(_overrides(args.set))
+    try:
+        job = client.call("StartJob", req)
+        decisions: list[Any] = []
+        while True:
+            job = client.call("GetJob", pb.GetJobRequest(job_id=job.id, decisions_from=len(decisions)))
+            decisions.extend(job.decisions)
+            _progress(job.done, job.total, job.stage)
+            if job.state in (pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED):
+                break
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
+        print("\nautocull: cancelled", file=sys.stderr)
+        return 130
+    finally:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+        if isinstance(client, _Local):
+            client.close()
+    if job.state == pb.JOB_STATE_FAILED:
+        print(f"autocull: job failed: {job.message}", file=sys.stderr)
+        return 1
+    if args.json:
+        out = {"decisions": [json_format.MessageToDict(d, always_print_fields_with_no_presence=True)
+                             for d in decisions],
+               "counts": json_format.MessageToDict(job.counts, always_print_fields_with_no_presence=True)}
+        json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        _print_table(pb, decisions, job.counts, analyze_only)
+    return 0
+
+
+def _print_table(pb: Any, decisions: Sequence[Any], counts: Any, analyze_only: bool) -> None:
+    names = {pb.VERDICT_KEEP: "keep", pb.VERDICT_REVIEW: "review", pb.VERDICT_REJECT: "reject"}
+    if analyze_only:
+        print(f"analysed {counts.analyzed}, from the store {counts.cached}, failed {counts.failed}")
+        for d in decisions:
+            if d.error.code:
+                print(f"  FAILED  {d.path}: {d.error.message}")
+        return
+    for d in decisions:
+        name = os.path.basename(d.path)
+        if d.error.code:
+            print(f"{'FAILED':<7} {'':5} {name:<32} {d.error.code}: {d.error.message}")
+            continue
+        burst = f" [burst {d.burst_rank}/{d.burst_size}]" if d.burst_id else ""
+        stars = "*" * d.stars
+        print(f"{names.get(d.verdict, '?'):<7} {stars:<5} {name:<32} {d.reasons[0] if d.reasons else ''}{burst}")
+    print(f"\n{counts.total} photos: {counts.keep} keep, {counts.review} review, {counts.reject} reject, "
+          f"{counts.failed} failed, {counts.bursts} bursts ({counts.analyzed} analysed, {counts.cached} from the store)")
+
+
+def cmd_policy(args: argparse.Namespace) -> int:
+    from google.protobuf import json_format
+
+    client = _client(args.home, allow_local=False, what="")
+    pb = client.pb
+    try:
+        if args.action == "set" or args.preset or args.reset:
+            req = pb.SetPolicyRequest(preset=args.preset or "", reset=args.reset, save_as=args.save_as or "")
+            req.values.update(_overrides(args.pairs))
+            resp = client.call("SetPolicy", req)
+            print(f"policy saved; {resp.redecided} stored photos decided again, {resp.changed} changed")
+            return 0
+        if args.action == "presets":
+            for p in client.call("ListPresets", pb.ListPresetsRequest()).presets:
+                print(f"{p.name:<10} {'(built-in) ' if p.builtin else ''}{p.description}")
+            return 0
+        resp = client.call("GetPolicy", pb.GetPolicyRequest())
+        if args.json:
+            print(json.dumps(json_format.MessageToDict(resp.values), indent=1))
+            return 0
+        if resp.preset:
+            print(f"preset: {resp.preset}")
+        for f in resp.fields:
+            value = json_format.MessageToDict(f.value)
+            default = json_format.MessageToDict(f.default_value)
+            mark = "" if value == default else f"   (default {default})"
+            print(f"{f.name} = {json.dumps(value)}{mark}\n    {f.description}")
+        return 0
+    finally:
+        if isinstance(client, _Local):
+            client.close()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    client = _client(args.home, allow_local=False, what="")
+    pb = client.pb
+    try:
+        if args.failed:
+            failures = client.call("ListFailures", pb.ListFailuresRequest(limit=args.limit)).failures
+            for f in failures:
+                print(f"{f.code:<18} x{f.attempts:<3} {f.path}\n    {f.message}")
+            print(f"{len(failures)} failed files")
+            return 0
+        s = client.call("GetStatus", pb.GetStatusRequest())
+        running = "daemon running" if isinstance(client, DaemonClient) else "no daemon running (store read directly)"
+        print(f"AutoCull {s.version} (analyzer {s.analyzer_version}), {running}")
+        print(f"home: {s.home}")
+        print(f"photos stored: {s.photos_stored}  keep {s.verdicts.keep}, review {s.verdicts.review}, "
+              f"reject {s.verdicts.reject}; failed files: {s.failures}")
+        print(f"jobs running: {s.jobs_running}, queue: {s.queue_depth}, images read since start: {s.decodes}")
+        if s.models_loaded:
+            print(f"models loaded: {', '.join(s.models_loaded)}")
+        for w in s.watched:
+            print(f"watching: {w.path} ({w.photos} photos)")
+        return 0
+    finally:
+        if isinstance(client, _Local):
+            client.close()
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    client = find_daemon(args.home)
+    if client is None:
+        print("autocull: watching needs the daemon: start it with `autocull serve`", file=sys.stderr)
+        return 2
+    pb = client.pb
+    if args.action == "list":
+        resp = client.call("ListWatchFolders", pb.ListWatchFoldersRequest())
+    else:
+        method = "AddWatchFolder" if args.action == "add" else "RemoveWatchFolder"
+        resp = client.call(method, pb.WatchFolderRequest(path=_abs([args.path])[0]))
+    for f in resp.folders:
+        print(f"{f.path} ({f.photos} photos)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .daemon import serve, setup_logging
+
+    setup_logging(args.home, args.verbose)
+    return serve(args.home, grpc_port=args.grpc_port, http_port=args.http_port)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from .sample import make_sample
+
+    files = make_sample(Path(args.folder))
+    print(f"wrote {len(files)} sample photos to {args.folder}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="autocull", description="Cull photos: sharpness, eyes, exposure, bursts.")
+    p.add_argument("--home", type=Path, default=None, help="state folder (default: $AUTOCULL_HOME or the user "
+                                                            "config dir)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the daemon on loopback")
+    s.add_argument("--grpc-port", type=int, default=None, help="0 = pick a free port (written to state.json)")
+    s.add_argument("--http-port", type=int, default=None, help="0 = pick a free port (written to state.json)")
+    s.add_argument("-v", "--verbose", action="store_true")
+    s.set_defaults(func=cmd_serve)
+
+    for name, helptext in (("cull", "analyse and decide photos"), ("analyze", "analyse and store, no decisions")):
+        c = sub.add_parser(name, help=helptext)
+        c.add_argument("paths", nargs="+", help="files or folders")
+        c.add_argument("--json", action="store_true", help='print {"decisions": [...]} with the proto JSON names')
+        c.add_argument("--preset", help="policy preset for this run")
+        c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="policy override")
+        c.add_argument("--top-level-only", action="store_true", help="do not descend into subfolders")
+        c.add_argument("--reanalyze", action="store_true", help="read every image again")
+        c.set_defaults(func=(lambda a: cmd_cull(a, analyze_only=True)) if name == "analyze" else cmd_cull)
+
+    pol = sub.add_parser("policy", help="show or change the policy")
+    pol.add_argument("action", choices=("show", "set", "presets"))
+    pol.add_argument("pairs", nargs="*", metavar="KEY=VALUE")
+    pol.add_argument("--preset", help="load a preset (built-in: default, strict, gentle)")
+    pol.add_argument("--reset", action="store_true", help="back to the defaults")
+    pol.add_argument("--save-as", help="also save the result as a named preset")
+    pol.add_argument("--json", action="store_true")
+    pol.set_defaults(func=cmd_policy)
+
+    st = sub.add_parser("status", help="what the daemon and the store hold")
+    st.add_argument("--failed", action="store_true", help="list files that failed, with reasons")
+    st.add_argument("--limit", type=int, default=100)
+    st.set_defaults(func=cmd_status)
+
+    w = sub.add_parser("watch", help="watched import folders (daemon only)")
+    w.add_argument("action", choices=("add", "remove", "list"))
+    w.add_argument("path", nargs="?", default="")
+    w.set_defaults(func=cmd_watch)
+
+    sm = sub.add_parser("sample", help="write a folder of sample photos (from scikit-image) to try AutoCull on")
+    sm.add_argument("folder")
+    sm.set_defaults(func=cmd_sample)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    args.home = args.home or default_home()
+    try:
+        return int(args.func(args) or 0)
+    except Exception as exc:  # a clean one-line message for users, not a traceback
+        from .errors import AutoCullError
+
+        message = getattr(exc, "details", None)
+        if callable(message):
+            print(f"autocull: {exc.details()}", file=sys.stderr)  # grpc.RpcError
+            return 1
+        if isinstance(exc, AutoCullError):
+            print(f"autocull: {exc.message}", file=sys.stderr)
+            return 1
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

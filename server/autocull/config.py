@@ -1,0 +1,137 @@
+"""Where AutoCull keeps its state, and the settings read from config.toml.
+
+Everything lives under one home folder: the platform's user config dir by
+default, ``AUTOCULL_HOME`` to override (tests use it). The home holds
+``config.toml`` (settings), ``state.json`` (token + ports of the running daemon,
+mode 0600, read by the plugins), ``autocull.db`` (SQLite) and ``logs/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, Optional
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+TOKEN_HEADER = "x-autocull-token"
+STATE_FILE = "state.json"
+CONFIG_FILE = "config.toml"
+DB_FILE = "autocull.db"
+
+
+def default_home() -> Path:
+    """The platform's per-user folder; the plugins look in the same place."""
+    env = os.environ.get("AUTOCULL_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    name = "autocull" if sys.platform.startswith("linux") else "AutoCull"
+    return Path(platformdirs.user_config_dir(name, appauthor=False, roaming=True))
+
+
+@dataclass
+class Config:
+    """Settings from ``config.toml``; every key optional."""
+
+    host: str = "127.0.0.1"
+    grpc_port: int = 50851
+    http_port: int = 50852
+    analysis_size: int = 1280  # long edge in px the measure stage sees (see decode.ANALYSIS_SIZE)
+    max_pixels: int = 250_000_000  # larger images are refused (decompression-bomb guard)
+    workers: int = 0  # analysis threads; 0 = one per CPU core
+    faces: bool = True  # run face detection and eye checks
+    clip_model: str = ""  # open_clip model name for preference learning (optional extra)
+    clip_weights: str = ""  # path to its weights file; empty = the model's own download
+    watch_interval: float = 5.0  # seconds between scans of watched folders
+
+    @classmethod
+    def load(cls, home: Path) -> "Config":
+        path = home / CONFIG_FILE
+        if not path.exists():
+            return cls()
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**data)
+
+    def write_default(self, home: Path) -> None:
+        """Write a commented config.toml on first start so users can find the knobs."""
+        path = home / CONFIG_FILE
+        if path.exists():
+            return
+        lines = ["# AutoCull settings. Delete a line to get the default back.\n"]
+        for key, value in asdict(self).items():
+            lines.append(f"{key} = {json.dumps(value)}\n")
+        atomic_write(path, "".join(lines), mode=0o644)
+
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+
+
+def is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def ensure_home(home: Path) -> Path:
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "logs").mkdir(exist_ok=True)
+    return home
+
+
+def atomic_write(path: Path, text: str, *, mode: int = 0o600) -> None:
+    """Temp file in the same folder, then rename: a reader never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def read_state(home: Path) -> Optional[dict[str, Any]]:
+    try:
+        return json.loads((home / STATE_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def load_or_create_token(home: Path) -> str:
+    """The token survives restarts so plugins keep working; made on first start."""
+    state = read_state(home) or {}
+    token = state.get("token")
+    if isinstance(token, str) and len(token) >= 32:
+        return token
+    return secrets.token_urlsafe(32)
+
+
+def write_state(home: Path, *, token: str, host: str, grpc_port: int, http_port: int, pid: int) -> None:
+    state = {"token": token, "host": host, "grpc_port": grpc_port, "http_port": http_port, "pid": pid}
+    atomic_write(home / STATE_FILE, json.dumps(state, indent=2), mode=0o600)
+
+
+def clear_running(home: Path) -> None:
+    """Keep the token on shutdown but drop the pid, so clients know nobody listens."""
+    state = read_state(home)
+    if state:
+        state["pid"] = 0
+        atomic_write(home / STATE_FILE, json.dumps(state, indent=2), mode=0o600)

@@ -1,0 +1,99 @@
+"""`autocull serve`: the daemon on loopback, gRPC + JSON over HTTP, until SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+import signal
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from .config import Config, clear_running, default_home, ensure_home, is_loopback, load_or_create_token, write_state
+from .engine import Engine
+from .jobs import JobManager
+from .watcher import Watcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Daemon:
+    engine: Engine
+    jobs: JobManager
+    watcher: Watcher
+    grpc_server: Any
+    http_server: Any
+    grpc_port: int
+    http_port: int
+    token: str
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Cancel running jobs, let them finish their current photo, close the store."""
+        self.watcher.stop()
+        self.jobs.shutdown(grace=grace)
+        self.http_server.shutdown()
+        self.http_server.server_close()
+        self.grpc_server.stop(grace).wait()
+        self.engine.close()
+        clear_running(self.engine.home)
+
+
+def start(home: Optional[Path] = None, *, grpc_port: Optional[int] = None, http_port: Optional[int] = None,
+          host: Optional[str] = None) -> Daemon:
+    from .rpc.grpc_server import create_server
+    from .rpc.http_server import create_http_server, serve_in_thread
+    from .rpc.service import AutoCullCore
+
+    home = ensure_home(home or default_home())
+    config = Config.load(home)
+    config.write_default(home)
+    host = host or config.host
+    if not is_loopback(host):
+        raise SystemExit(f"refusing to listen on {host}: AutoCull listens on loopback only")
+    engine = Engine.open(home, config)
+    jobs = JobManager(engine)
+    watcher = Watcher(engine, config.watch_interval)
+    core = AutoCullCore(engine, jobs, watcher)
+    token = load_or_create_token(home)
+    gserver, gport = create_server(core, host=host, port=config.grpc_port if grpc_port is None else grpc_port,
+                                   token=token)
+    hserver, hport = create_http_server(core, host=host, port=config.http_port if http_port is None else http_port,
+                                        token=token)
+    gserver.start()
+    serve_in_thread(hserver)
+    watcher.start()
+    write_state(home, token=token, host=host, grpc_port=gport, http_port=hport, pid=os.getpid())
+    log.info("AutoCull listening on %s: gRPC %d, HTTP %d; state in %s", host, gport, hport, home)
+    return Daemon(engine, jobs, watcher, gserver, hserver, gport, hport, token)
+
+
+def setup_logging(home: Path, verbose: bool = False) -> None:
+    ensure_home(home)
+    handler = logging.handlers.RotatingFileHandler(home / "logs" / "autocull.log", maxBytes=5_000_000, backupCount=3)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    console = logging.StreamHandler()
+    console.setFormatter(logging.Formatter("autocull: %(message)s"))
+    console.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.addHandler(console)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def serve(home: Optional[Path] = None, **kwargs: Any) -> int:
+    """Run until SIGTERM/SIGINT; exit code 0 on a clean stop."""
+    home = home or default_home()
+    daemon = start(home, **kwargs)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    print(f"AutoCull {daemon.engine.status()['version']} listening on 127.0.0.1 "
+          f"(gRPC {daemon.grpc_port}, HTTP {daemon.http_port}); token and ports in {home / 'state.json'}",
+          flush=True)
+    stop.wait()
+    log.info("stopping: cancelling running jobs")
+    daemon.stop()
+    log.info("stopped")
+    return 0

@@ -1,0 +1,489 @@
+"""The engine: the one core object the daemon, the CLI and the watcher share.
+
+It turns paths into decisions: scan -> analyse what the store does not have
+(decode + measure, in a thread pool) -> decide from stored analyses with the
+policy, with burst context from the store -> promote verdicts. It speaks
+domain records only; the RPC layer converts them to protobuf.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import stat
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Sequence
+
+from . import ANALYZER_VERSION, __version__
+from .config import DB_FILE, Config, default_home, ensure_home
+from .decide import decide
+from .errors import (AutoCullError, FileMissing, FileProblem, FileUnreadable, FileVanished, InvalidArgument,
+                     NotAFile, NotFound)
+from .policy import BUILTIN_PRESETS, Policy
+from .records import Analysis, Decision
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+RAW_EXTENSIONS = frozenset(
+    "cr2 cr3 crw nef nrw arw srf sr2 orf rw2 raf pef dng kdc dcr mrw 3fr erf mos raw rwl srw x3f gpr iiq".split())
+IMAGE_EXTENSIONS = frozenset("jpg jpeg jpe png tif tiff heic heif".split()) | RAW_EXTENSIONS
+
+
+def is_image_name(name: str) -> bool:
+    """Files a folder scan picks up: known image extensions, no hidden or AppleDouble files."""
+    if name.startswith("."):
+        return False
+    return name.rsplit(".", 1)[-1].lower() in IMAGE_EXTENSIONS if "." in name else False
+
+
+@dataclass
+class Counts:
+    total: int = 0
+    keep: int = 0
+    review: int = 0
+    reject: int = 0
+    failed: int = 0
+    bursts: int = 0
+    analyzed: int = 0
+    cached: int = 0
+
+    def add(self, d: Decision) -> None:
+        self.total += 1
+        if d.error_code:
+            self.failed += 1
+        elif d.verdict in ("keep", "review", "reject"):
+            setattr(self, d.verdict, getattr(self, d.verdict) + 1)
+
+
+@dataclass
+class CullResult:
+    decisions: list[Decision] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+
+
+class Progress(Protocol):
+    """What a running job is told; the job manager implements it."""
+
+    def stage(self, name: str, total: int) -> None: ...
+    def advance(self, path: str) -> None: ...
+    def emit(self, decisions: Sequence[Decision]) -> None: ...
+    def cancelled(self) -> bool: ...
+
+
+class _NoProgress:
+    def stage(self, name: str, total: int) -> None:
+        pass
+
+    def advance(self, path: str) -> None:
+        pass
+
+    def emit(self, decisions: Sequence[Decision]) -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return False
+
+
+class Cancelled(AutoCullError):
+    code = "CANCELLED"
+
+
+def normalise_request_path(raw: str) -> str:
+    """A path from a request: must be absolute and plain text; made canonical, never trusted further."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise InvalidArgument("empty path")
+    if "\x00" in raw:
+        raise InvalidArgument("path contains a NUL byte")
+    expanded = os.path.expanduser(raw)
+    if not os.path.isabs(expanded):
+        raise InvalidArgument(f"path must be absolute: {raw!r}")
+    return os.path.normpath(expanded)
+
+
+class Engine:
+    def __init__(self, home: Path, config: Config, store: Store) -> None:
+        self.home = home
+        self.config = config
+        self.store = store
+        self.started = time.time()
+        self._decodes = 0
+        self._decode_lock = threading.Lock()
+        self._policy_lock = threading.RLock()
+        self._policy, self._preset = self._load_active_policy()
+        self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
+        self.queue_depth = 0
+
+    @classmethod
+    def open(cls, home: Optional[Path] = None, config: Optional[Config] = None) -> "Engine":
+        home = ensure_home(Path(home) if home else default_home())
+        config = config or Config.load(home)
+        return cls(home, config, Store(home / DB_FILE))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.store.close()
+
+    # ---------------------------------------------------------------- policy --
+    def _load_active_policy(self) -> tuple[Policy, str]:
+        raw = self.store.get_setting("active_policy")
+        preset = self.store.get_setting("active_preset") or ""
+        if not raw:
+            return Policy(), preset
+        try:
+            return Policy.from_dict(json.loads(raw)), preset
+        except AutoCullError as exc:  # a key renamed by an upgrade: keep what still validates
+            log.warning("stored policy partly invalid (%s); unknown keys dropped", exc)
+            known = {k: v for k, v in json.loads(raw).items() if k in Policy.__dataclass_fields__}
+            return Policy.from_dict(known), preset
+
+    @property
+    def policy(self) -> Policy:
+        with self._policy_lock:
+            return self._policy
+
+    @property
+    def preset(self) -> str:
+        return self._preset
+
+    def presets(self) -> dict[str, tuple[str, dict[str, Any], bool]]:
+        """name -> (description, values, builtin)."""
+        out = {n: (d, v, True) for n, (d, v) in BUILTIN_PRESETS.items()}
+        for name, (desc, values) in self.store.presets().items():
+            out[name] = (desc, values, False)
+        return out
+
+    def resolve_policy(self, overrides: Optional[Mapping[str, Any]] = None, preset: str = "") -> Policy:
+        base = self.policy
+        if preset:
+            base = self._preset_policy(preset)
+        return base.with_values(overrides) if overrides else base
+
+    def _preset_policy(self, name: str) -> Policy:
+        presets = self.presets()
+        if name not in presets:
+            raise NotFound(f"no preset named {name!r}; presets: {', '.join(sorted(presets))}")
+        return Policy().with_values(presets[name][1])
+
+    def set_policy(self, values: Optional[Mapping[str, Any]] = None, *, preset: str = "", reset: bool = False,
+                   save_as: str = "") -> tuple[Policy, int, int]:
+        """Change the active policy and re-decide every stored photo. Returns (policy, redecided, changed)."""
+        with self._policy_lock:
+            base = Policy() if reset else self._policy
+            if preset:
+                base = self._preset_policy(preset)
+            new = base.with_values(values or {})
+            if save_as:
+                if save_as in BUILTIN_PRESETS:
+                    raise InvalidArgument(f"{save_as!r} is a built-in preset; choose another name")
+                self.store.save_preset(save_as, _diff_from_default(new), "saved by the user")
+            self.store.set_setting("active_policy", json.dumps(new.to_dict()))
+            self._preset = preset or save_as or ("" if reset or values else self._preset)
+            self.store.set_setting("active_preset", self._preset)
+            self._policy = new
+        redecided, changed = self.redecide_all(new)
+        return new, redecided, changed
+
+    # ------------------------------------------------------------------ scan --
+    def scan(self, paths: Sequence[str], *, top_level_only: bool = False) -> tuple[list[str], list[Decision]]:
+        """Expand folders into image files. Bad entries become failed decisions, never exceptions."""
+        files: list[str] = []
+        failed: list[Decision] = []
+        seen: set[str] = set()
+        for raw in paths:
+            path = normalise_request_path(raw)
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                failed.append(self._fail(path, FileMissing(f"{path}: no such file or folder")))
+                continue
+            except PermissionError:
+                failed.append(self._fail(path, FileUnreadable(f"{path}: permission denied")))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                for f in self._walk(path, top_level_only, failed):
+                    if f not in seen:
+                        seen.add(f)
+                        files.append(f)
+            elif path not in seen:
+                seen.add(path)
+                files.append(path)
+        return files, failed
+
+    def _walk(self, folder: str, top_level_only: bool, failed: list[Decision]) -> list[str]:
+        out: list[str] = []
+
+        def onerror(exc: OSError) -> None:
+            failed.append(self._fail(exc.filename or folder, FileUnreadable(f"{exc.filename}: {exc.strerror}")))
+
+        for root, dirs, names in os.walk(folder, onerror=onerror):
+            dirs[:] = [] if top_level_only else sorted(d for d in dirs if not d.startswith("."))
+            out += [os.path.join(root, n) for n in sorted(names) if is_image_name(n)]
+        return out
+
+    # --------------------------------------------------------------- analyse --
+    @property
+    def decodes(self) -> int:
+        return self._decodes
+
+    def analyze_one(self, path: str, *, reanalyze: bool = False) -> tuple[Analysis, bool]:
+        """(analysis, from_store). Raises FileProblem for a file that cannot be used."""
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            raise FileVanished(f"{path}: the file disappeared before it could be read") from None
+        except PermissionError:
+            raise FileUnreadable(f"{path}: permission denied") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise NotAFile(f"{path}: is a folder, not a photo")
+        if not stat.S_ISREG(st.st_mode):
+            raise NotAFile(f"{path}: not a regular file")
+        if not reanalyze:
+            stored = self.store.get_valid(path, st.st_size, st.st_mtime_ns, ANALYZER_VERSION)
+            if stored is not None:
+                return stored, True
+        analysis = self._measure(path)
+        self.store.put_analysis(path, st.st_size, st.st_mtime_ns, ANALYZER_VERSION, analysis)
+        return analysis, False
+
+    def _measure(self, path: str) -> Analysis:
+        from .decode import decode
+        from .measure import analyze
+
+        with self._decode_lock:
+            self._decodes += 1
+        decoded = decode(path, analysis_size=self.config.analysis_size, max_pixels=self.config.max_pixels)
+        faces = None
+        if self.config.faces:
+            from .faces import find_faces
+
+            faces = find_faces(decoded)
+        return analyze(decoded, faces=faces)
+
+    def _fail(self, path: str, exc: AutoCullError) -> Decision:
+        code = exc.code if isinstance(exc, FileProblem) else "INTERNAL"
+        try:
+            self.store.record_failure(path, code, exc.message)
+        except Exception:  # the failure lane must never take the job down with it
+            log.exception("could not record failure for %s", path)
+        return Decision.failed(path, code, exc.message)
+
+    # ------------------------------------------------------------------ run --
+    def run(self, paths: Sequence[str], *, policy: Optional[Policy] = None, top_level_only: bool = False,
+            reanalyze: bool = False, analyze_only: bool = False,
+            progress: Optional[Progress] = None) -> CullResult:
+        """Cull: scan, analyse what is missing, decide. Failed files are emitted at once; the rest at the end."""
+        progress = progress or _NoProgress()
+        policy = policy or self.policy
+        progress.stage("scanning", 0)
+        files, failed = self.scan(paths, top_level_only=top_level_only)
+        result = CullResult()
+        progress.emit(failed)
+        progress.stage("analyzing", len(files))
+        ok: list[str] = []
+        cached: set[str] = set()
+        for path, outcome in self._analyze_all(files, reanalyze, progress):
+            if isinstance(outcome, Decision):
+                failed.append(outcome)
+                progress.emit([outcome])
+            else:
+                ok.append(path)
+                if outcome:
+                    cached.add(path)
+        result.counts.cached = len(cached)
+        result.counts.analyzed = len(ok) - len(cached)
+        if progress.cancelled():
+            raise Cancelled("cancelled")
+        decisions: list[Decision] = []
+        if not analyze_only:
+            progress.stage("deciding", len(ok))
+            decisions = self.decide_paths(ok, policy)
+            for d in decisions:
+                d.cached = d.path in cached
+        by_path = {d.path: d for d in decisions + failed}
+        order = [p for p in files if p in by_path] + [d.path for d in failed if d.path not in files]
+        result.decisions = [by_path[p] for p in dict.fromkeys(order)]
+        for d in result.decisions:
+            result.counts.add(d)
+        result.counts.bursts = len({d.burst_id for d in result.decisions if d.burst_id and not d.bracket})
+        progress.emit([d for d in result.decisions if not d.error_code])
+        progress.stage("done", len(files))
+        return result
+
+    def _analyze_all(self, files: Sequence[str], reanalyze: bool, progress: Progress):
+        """Yield (path, from_store | failed Decision) as workers finish; stop submitting on cancel."""
+        pending: dict[Future, str] = {}
+        it = iter(files)
+        limit = self.config.worker_count() * 2
+        self.queue_depth += len(files)
+        try:
+            while True:
+                while len(pending) < limit and not progress.cancelled():
+                    path = next(it, None)
+                    if path is None:
+                        break
+                    pending[self._pool.submit(self.analyze_one, path, reanalyze=reanalyze)] = path
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    path = pending.pop(fut)
+                    self.queue_depth -= 1
+                    progress.advance(path)
+                    try:
+                        _, from_store = fut.result()
+                        yield path, from_store
+                    except FileProblem as exc:
+                        yield path, self._fail(path, exc)
+                    except MemoryError:
+                        yield path, self._fail(path, FileProblem(f"{path}: not enough memory to read this image"))
+                    except Exception as exc:  # one bad file must never end the job or the daemon
+                        log.exception("unexpected failure analysing %s", path)
+                        yield path, self._fail(path, AutoCullError(f"{path}: internal error: {exc}"))
+        finally:
+            self.queue_depth -= len(pending) + sum(1 for _ in it)
+            for fut in pending:
+                fut.cancel()
+
+    # --------------------------------------------------------------- decide --
+    def decide_paths(self, paths: Sequence[str], policy: Optional[Policy] = None) -> list[Decision]:
+        """Decisions for stored photos (no image is read), with bursts grouped over the store."""
+        policy = policy or self.policy
+        analyses = self.store.analyses(paths)
+        context = self._burst_context(analyses, policy)
+        decisions = self._decide_many({**context, **analyses}, policy)
+        self.store.set_verdicts([(p, d.verdict, d.stars, d.quality) for p, d in decisions.items()])
+        return [decisions[p] for p in paths if p in decisions]
+
+    def _burst_context(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Analysis]:
+        """Stored neighbours in time of the requested photos, so half a burst still sees the other half."""
+        if not analyses:
+            return {}
+        folders = {os.path.dirname(p) for p in analyses}
+        times = [a.exif.capture_ts for a in analyses.values() if a.exif.capture_ts is not None]
+        gap = policy.burst_gap_seconds
+        lo, hi = (min(times) - gap, max(times) + gap) if times else (None, None)
+        found: dict[str, Analysis] = {}
+        for _ in range(50):  # widen while chains reach the window's edge
+            paths = [p for p in self.store.neighbours(folders, lo, hi) if p not in analyses and p not in found]
+            if not paths:
+                break
+            new = self.store.analyses(paths)
+            found.update(new)
+            new_times = [a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None]
+            if not new_times or lo is None or hi is None:
+                break
+            lo2, hi2 = min(lo, min(new_times) - gap), max(hi, max(new_times) + gap)
+            if (lo2, hi2) == (lo, hi):
+                break
+            lo, hi = lo2, hi2
+        return found
+
+    def _decide_many(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Decision]:
+        decisions = {p: decide(a, policy, path=p) for p, a in analyses.items()}
+        for d in decisions.values():
+            d.analyzer_version = ANALYZER_VERSION
+        bursts = _bursts_module()
+        if bursts is not None and len(analyses) > 1:
+            items = [bursts.BurstItem.from_analysis(p, a) for p, a in analyses.items()]
+            groups = bursts.group(items, policy)
+            bursts.assign(decisions, dict(analyses), groups, policy)
+        return decisions
+
+    def redecide_all(self, policy: Policy) -> tuple[int, int]:
+        """Re-decide every stored photo from cached metrics. Returns (redecided, changed)."""
+        before = {p: (v, s) for p, v, s in self.store._query("SELECT path, verdict, stars FROM photos")}
+        analyses: dict[str, Analysis] = {}
+        for batch in self.store.iter_all():
+            analyses.update(batch)
+        decisions = self._decide_many(analyses, policy)
+        self.store.set_verdicts([(p, d.verdict, d.stars, d.quality) for p, d in decisions.items()])
+        changed = sum(1 for p, d in decisions.items() if before.get(p) != (d.verdict, d.stars))
+        return len(decisions), changed
+
+    # --------------------------------------------------------------- bursts --
+    def bursts_for(self, paths: Sequence[str], *, top_level_only: bool = False) -> list[Any]:
+        bursts = _bursts_module()
+        if bursts is None:
+            from .errors import Unimplemented
+
+            raise Unimplemented("burst grouping is not available in this build")
+        files = self.stored_paths(paths, top_level_only=top_level_only)
+        decisions = self.decide_paths(files)
+        groups: dict[str, list[Decision]] = {}
+        for d in decisions:
+            if d.burst_id:
+                groups.setdefault(d.burst_id, []).append(d)
+        return [(gid, sorted(ds, key=lambda d: d.burst_rank)) for gid, ds in sorted(groups.items())]
+
+    def stored_paths(self, paths: Sequence[str], *, top_level_only: bool = False) -> list[str]:
+        """Stored photos named by these paths (files or folders); empty = all."""
+        if not paths:
+            return self.store.all_paths()
+        out: list[str] = []
+        for raw in paths:
+            path = normalise_request_path(raw)
+            if os.path.isdir(path):
+                out += self.store.paths_under(path, top_level_only=top_level_only)
+            else:
+                out.append(path)
+        return list(dict.fromkeys(out))
+
+    # -------------------------------------------------------------- feedback --
+    def feedback(self, items: Iterable[tuple[str, int, str, str]], source: str) -> dict[str, Any]:
+        clean = [(normalise_request_path(p), max(-1, min(5, int(r))), pk, lb) for p, r, pk, lb in items]
+        stored = self.store.put_feedback(clean, source or "unknown")
+        rows = self.store.feedback()
+        unknown = sum(1 for p, *_ in clean if p not in set(r[0] for r in rows if r[4]))
+        compared = agree = 0
+        for _, rating, pick, _, verdict in rows:
+            user = "reject" if pick == "rejected" else "keep" if pick == "picked" or rating >= 3 else None
+            if user and verdict:
+                compared += 1
+                agree += verdict == user
+        n = len(rows)
+        state = (f"{n} rated photos kept. Preference learning uses CLIP embeddings "
+                 "(install the 'clip' extra and set clip_model); until then AutoCull judges by technical quality "
+                 "alone and reports how often it agrees with you.")
+        return {"stored": stored, "total_labels": n, "unknown": unknown,
+                "agreement": (agree / compared) if compared else 0.0, "compared": compared, "model_state": state}
+
+    # ---------------------------------------------------------------- status --
+    def status(self) -> dict[str, Any]:
+        counts = Counts()
+        for verdict, n in self.store.verdict_counts().items():
+            if verdict in ("keep", "review", "reject"):
+                setattr(counts, verdict, n)
+        counts.total = self.store.photo_count()
+        return {
+            "version": __version__, "analyzer_version": ANALYZER_VERSION,
+            "models_loaded": _models_loaded(), "queue_depth": max(0, self.queue_depth),
+            "photos_stored": counts.total, "failures": self.store.failure_count(), "verdicts": counts,
+            "decodes": self.decodes, "home": str(self.home), "uptime_seconds": time.time() - self.started,
+        }
+
+
+def _diff_from_default(p: Policy) -> dict[str, Any]:
+    default = Policy().to_dict()
+    return {k: v for k, v in p.to_dict().items() if default.get(k) != v}
+
+
+def _bursts_module() -> Any:
+    try:
+        from . import bursts
+    except ImportError:  # the bursts stage ships separately while it is being built
+        return None
+    return bursts
+
+
+def _models_loaded() -> list[str]:
+    import sys
+
+    faces = sys.modules.get("autocull.faces")
+    if faces is None or not hasattr(faces, "models_loaded"):
+        return []
+    return list(faces.models_loaded())

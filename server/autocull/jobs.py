@@ -1,0 +1,176 @@
+"""Long work as jobs: start -> id, poll progress and decisions, cancel.
+
+Lua clients poll (Lightroom's HTTP calls have per-phase timeouts, so no single
+long request); gRPC clients may also wait on ``changed`` to stream progress.
+Jobs run one after another on one thread; each job fans its files out to the
+engine's analysis pool.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Sequence
+
+from .engine import Cancelled, Counts, CullResult, Engine
+from .errors import AutoCullError, NotFound
+from .records import Decision
+
+log = logging.getLogger(__name__)
+
+FINISHED = ("done", "cancelled", "failed")
+
+
+@dataclass
+class Job:
+    id: str
+    state: str = "queued"  # queued | running | done | cancelled | failed
+    stage: str = "queued"
+    done: int = 0
+    total: int = 0
+    decisions: list[Decision] = field(default_factory=list)
+    counts: Counts = field(default_factory=Counts)
+    message: str = ""
+    current_path: str = ""
+    created: float = field(default_factory=time.time)
+    finished: float = 0.0
+    cancel_requested: bool = False
+    _emitted: set = field(default_factory=set, repr=False)
+
+
+class _JobProgress:
+    """Adapter the engine reports to; every change wakes the waiters."""
+
+    def __init__(self, manager: "JobManager", job: Job) -> None:
+        self.m, self.job = manager, job
+
+    def stage(self, name: str, total: int) -> None:
+        with self.m.cond:
+            self.job.stage = name
+            if name == "analyzing":
+                self.job.total, self.job.done = total, 0
+            self.m.cond.notify_all()
+
+    def advance(self, path: str) -> None:
+        with self.m.cond:
+            self.job.done += 1
+            self.job.current_path = path
+            self.m.cond.notify_all()
+
+    def emit(self, decisions: Sequence[Decision]) -> None:
+        with self.m.cond:
+            for d in decisions:
+                if d.path not in self.job._emitted:
+                    self.job._emitted.add(d.path)
+                    self.job.decisions.append(d)
+            self.m.cond.notify_all()
+
+    def cancelled(self) -> bool:
+        return self.job.cancel_requested or self.m.stopping
+
+
+class JobManager:
+    def __init__(self, engine: Engine, *, keep_finished: int = 50,
+                 on_finished: Optional[Callable[[Job], None]] = None) -> None:
+        self.engine = engine
+        self.jobs: dict[str, Job] = {}
+        self.cond = threading.Condition()
+        self.stopping = False
+        self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
+        self._keep = keep_finished
+        self._on_finished = on_finished
+
+    def start(self, paths: Sequence[str], *, policy_overrides: Optional[dict[str, Any]] = None, preset: str = "",
+              top_level_only: bool = False, reanalyze: bool = False, analyze_only: bool = False) -> Job:
+        if self.stopping:
+            raise AutoCullError("the daemon is shutting down")
+        policy = self.engine.resolve_policy(policy_overrides, preset)  # refuse bad policy before queueing
+        for p in paths:  # refuse bad paths before queueing, too
+            from .engine import normalise_request_path
+
+            normalise_request_path(p)
+        job = Job(id=uuid.uuid4().hex[:12])
+        with self.cond:
+            self.jobs[job.id] = job
+            self._prune()
+        self._runner.submit(self._run, job, list(paths), policy, top_level_only, reanalyze, analyze_only)
+        return job
+
+    def _run(self, job: Job, paths: list[str], policy: Any, top: bool, re: bool, only: bool) -> None:
+        with self.cond:
+            if job.cancel_requested or self.stopping:
+                self._finish(job, "cancelled", "cancelled before it started")
+                return
+            job.state = "running"
+            self.cond.notify_all()
+        try:
+            result: CullResult = self.engine.run(paths, policy=policy, top_level_only=top, reanalyze=re,
+                                                 analyze_only=only, progress=_JobProgress(self, job))
+            with self.cond:
+                job.counts = result.counts
+                self._finish(job, "done", "")
+        except Cancelled:
+            with self.cond:
+                self._finish(job, "cancelled", "cancelled; photos analysed so far are kept in the store")
+        except AutoCullError as exc:
+            with self.cond:
+                self._finish(job, "failed", exc.message)
+        except Exception as exc:  # a job failing must not take the daemon with it
+            log.exception("job %s failed", job.id)
+            with self.cond:
+                self._finish(job, "failed", f"internal error: {exc}")
+
+    def _finish(self, job: Job, state: str, message: str) -> None:
+        job.state, job.message, job.finished = state, message, time.time()
+        if state != "done":
+            job.stage = state
+            for d in job.decisions:
+                job.counts.add(d)
+        self.cond.notify_all()
+        if self._on_finished:
+            self._on_finished(job)
+
+    def _prune(self) -> None:
+        finished = sorted((j for j in self.jobs.values() if j.state in FINISHED), key=lambda j: j.finished)
+        for j in finished[:-self._keep] if len(finished) > self._keep else []:
+            del self.jobs[j.id]
+
+    def get(self, job_id: str) -> Job:
+        with self.cond:
+            job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no job {job_id!r} (finished jobs are kept for a while, then forgotten)")
+        return job
+
+    def cancel(self, job_id: str) -> Job:
+        job = self.get(job_id)
+        with self.cond:
+            if job.state not in FINISHED:
+                job.cancel_requested = True
+                self.cond.notify_all()
+        return job
+
+    def wait_change(self, job: Job, seen: tuple, timeout: float = 1.0) -> tuple:
+        """Block until the job's progress differs from ``seen`` (for streaming)."""
+        def snapshot() -> tuple:
+            return (job.state, job.stage, job.done, len(job.decisions))
+        with self.cond:
+            self.cond.wait_for(lambda: snapshot() != seen, timeout=timeout)
+            return snapshot()
+
+    def running(self) -> int:
+        with self.cond:
+            return sum(1 for j in self.jobs.values() if j.state in ("queued", "running"))
+
+    def shutdown(self, *, grace: float = 10.0) -> None:
+        """Cancel what runs (the store stays consistent: each photo is one transaction) and wait."""
+        with self.cond:
+            self.stopping = True
+            for j in self.jobs.values():
+                if j.state not in FINISHED:
+                    j.cancel_requested = True
+            self.cond.notify_all()
+        self._runner.shutdown(wait=True, cancel_futures=False)

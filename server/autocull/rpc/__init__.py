@@ -1,0 +1,1 @@
+"""Transports: the only place that imports the generated protobuf code."""

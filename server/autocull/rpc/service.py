@@ -1,0 +1,176 @@
+"""The one core service object: protobuf requests in, protobuf responses out.
+
+Both transports (gRPC and JSON over HTTP) are thin adapters over this class, so
+there is no second schema. Methods raise domain errors (``errors.py``); each
+transport maps them to its status codes in one place.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Iterator
+
+from ..engine import Engine
+from ..errors import InvalidArgument, Unimplemented
+from ..jobs import FINISHED, Job, JobManager
+from ..policy import describe
+from ..v1 import autocull_pb2 as pb
+from .convert import (JOB_STATES, LABEL_NAMES, PICK_NAMES, counts_to_pb, decision_to_pb, dict_to_struct,
+                      struct_to_dict, to_value)
+
+CHANGES_PAGE = 500
+
+
+class AutoCullCore:
+    def __init__(self, engine: Engine, jobs: JobManager, watcher: Any = None) -> None:
+        self.engine, self.jobs, self.watcher = engine, jobs, watcher
+
+    # ---------------------------------------------------------------- status
+    def GetStatus(self, req: pb.GetStatusRequest) -> pb.GetStatusResponse:
+        s = self.engine.status()
+        return pb.GetStatusResponse(
+            version=s["version"], analyzer_version=s["analyzer_version"], models_loaded=s["models_loaded"],
+            queue_depth=s["queue_depth"], jobs_running=self.jobs.running(), photos_stored=s["photos_stored"],
+            failures=s["failures"], verdicts=counts_to_pb(s["verdicts"]), watched=self._watched(),
+            decodes=s["decodes"], home=s["home"], uptime_seconds=s["uptime_seconds"])
+
+    # ------------------------------------------------------------------ cull
+    def _job_args(self, req: pb.CullRequest) -> dict[str, Any]:
+        if not req.paths:
+            raise InvalidArgument("no paths given")
+        return dict(policy_overrides=struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides")
+                    else None, preset=req.preset, top_level_only=req.top_level_only, reanalyze=req.reanalyze,
+                    analyze_only=req.analyze_only)
+
+    def Cull(self, req: pb.CullRequest) -> pb.CullResponse:
+        job = self.jobs.start(list(req.paths), **self._job_args(req))
+        seen: tuple = ()
+        while job.state not in FINISHED:
+            seen = self.jobs.wait_change(job, seen, timeout=1.0)
+        if job.state == "failed":
+            raise InvalidArgument(job.message)
+        return pb.CullResponse(decisions=[decision_to_pb(d) for d in job.decisions], counts=counts_to_pb(job.counts))
+
+    def StartJob(self, req: pb.CullRequest) -> pb.Job:
+        return self._job_pb(self.jobs.start(list(req.paths), **self._job_args(req)), 0)
+
+    def GetJob(self, req: pb.GetJobRequest) -> pb.Job:
+        return self._job_pb(self.jobs.get(req.job_id), req.decisions_from)
+
+    def CancelJob(self, req: pb.CancelJobRequest) -> pb.Job:
+        return self._job_pb(self.jobs.cancel(req.job_id), 0)
+
+    def WatchJob(self, req: pb.GetJobRequest, is_active: Callable[[], bool]) -> Iterator[pb.Job]:
+        job = self.jobs.get(req.job_id)
+        sent = max(0, req.decisions_from)
+        seen: tuple = ()
+        while is_active():
+            seen = self.jobs.wait_change(job, seen, timeout=1.0)
+            msg = self._job_pb(job, sent)
+            sent += len(msg.decisions)
+            yield msg
+            if job.state in FINISHED:
+                return
+
+    def _job_pb(self, job: Job, start: int) -> pb.Job:
+        with self.jobs.cond:
+            decisions = list(job.decisions[max(0, start):])
+            total = len(job.decisions)
+            msg = pb.Job(id=job.id, state=JOB_STATES[job.state], stage=job.stage, done=job.done, total=job.total,
+                         decisions_from=max(0, start), decisions_total=total, counts=counts_to_pb(job.counts),
+                         message=job.message, current_path=job.current_path)
+        msg.decisions.extend(decision_to_pb(d) for d in decisions)
+        return msg
+
+    def Decide(self, req: pb.DecideRequest) -> pb.CullResponse:
+        overrides = struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides") else None
+        policy = self.engine.resolve_policy(overrides, req.preset)
+        paths = self.engine.stored_paths(list(req.paths), top_level_only=req.top_level_only)
+        decisions = self.engine.decide_paths(paths, policy)
+        from ..engine import Counts
+
+        counts = Counts()
+        for d in decisions:
+            counts.add(d)
+        counts.bursts = len({d.burst_id for d in decisions if d.burst_id and not d.bracket})
+        counts.cached = len(decisions)
+        for d in decisions:
+            d.cached = True
+        return pb.CullResponse(decisions=[decision_to_pb(d) for d in decisions], counts=counts_to_pb(counts))
+
+    # ---------------------------------------------------------------- policy
+    def _policy_pb(self, redecided: int = 0, changed: int = 0) -> pb.PolicyResponse:
+        p = self.engine.policy.to_dict()
+        fields = [pb.PolicyField(name=f["name"], value=to_value(p[f["name"]]), default_value=to_value(f["default"]),
+                                 description=f["description"]) for f in describe()]
+        return pb.PolicyResponse(values=dict_to_struct(p), fields=fields, preset=self.engine.preset,
+                                 redecided=redecided, changed=changed)
+
+    def GetPolicy(self, req: pb.GetPolicyRequest) -> pb.PolicyResponse:
+        return self._policy_pb()
+
+    def SetPolicy(self, req: pb.SetPolicyRequest) -> pb.PolicyResponse:
+        _, redecided, changed = self.engine.set_policy(struct_to_dict(req.values), preset=req.preset,
+                                                       reset=req.reset, save_as=req.save_as)
+        return self._policy_pb(redecided, changed)
+
+    def ListPresets(self, req: pb.ListPresetsRequest) -> pb.ListPresetsResponse:
+        return pb.ListPresetsResponse(presets=[
+            pb.Preset(name=n, description=d, builtin=b, values=dict_to_struct(v))
+            for n, (d, v, b) in sorted(self.engine.presets().items())])
+
+    # -------------------------------------------------------------- feedback
+    def SendFeedback(self, req: pb.SendFeedbackRequest) -> pb.SendFeedbackResponse:
+        items = [(f.path, f.rating, PICK_NAMES.get(f.pick, "none"), LABEL_NAMES.get(f.color_label, "none"))
+                 for f in req.items]
+        return pb.SendFeedbackResponse(**self.engine.feedback(items, req.source))
+
+    # -------------------------------------------------------------- watching
+    def _need_watcher(self) -> Any:
+        if self.watcher is None:
+            raise Unimplemented("folder watching runs only in the daemon (`autocull serve`)")
+        return self.watcher
+
+    def _watched(self) -> list[pb.WatchFolder]:
+        return [pb.WatchFolder(path=p, active=a, photos=n, added_at=time.strftime("%Y-%m-%dT%H:%M:%S",
+                                                                                   time.localtime(t)))
+                for p, t, a, n in (self.watcher.folders() if self.watcher else [])]
+
+    def AddWatchFolder(self, req: pb.WatchFolderRequest) -> pb.WatchFoldersResponse:
+        self._need_watcher().add(req.path)
+        return pb.WatchFoldersResponse(folders=self._watched())
+
+    def RemoveWatchFolder(self, req: pb.WatchFolderRequest) -> pb.WatchFoldersResponse:
+        self._need_watcher().remove(req.path)
+        return pb.WatchFoldersResponse(folders=self._watched())
+
+    def ListWatchFolders(self, req: pb.ListWatchFoldersRequest) -> pb.WatchFoldersResponse:
+        return pb.WatchFoldersResponse(folders=self._watched())
+
+    def GetChanges(self, req: pb.GetChangesRequest) -> pb.GetChangesResponse:
+        try:
+            cursor = int(req.cursor or "0")
+        except ValueError:
+            raise InvalidArgument(f"bad cursor {req.cursor!r}: pass back next_cursor as it came") from None
+        limit = req.limit if 0 < req.limit <= CHANGES_PAGE else CHANGES_PAGE
+        rows = self.engine.store.changes_since(cursor, limit + 1, req.folder)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        paths = list(dict.fromkeys(p for _, p in rows))
+        decisions = self.engine.decide_paths(paths) if paths else []
+        next_cursor = str(rows[-1][0]) if rows else str(cursor)
+        return pb.GetChangesResponse(decisions=[decision_to_pb(d) for d in decisions], next_cursor=next_cursor,
+                                     more=more)
+
+    # ---------------------------------------------------------------- bursts
+    def GetBursts(self, req: pb.GetBurstsRequest) -> pb.GetBurstsResponse:
+        groups = self.engine.bursts_for(list(req.paths), top_level_only=req.top_level_only)
+        return pb.GetBurstsResponse(bursts=[
+            pb.Burst(id=gid, paths=[d.path for d in ds], best_path=ds[0].path if ds else "",
+                     bracket=any(d.bracket for d in ds), size=len(ds)) for gid, ds in groups])
+
+    # -------------------------------------------------------------- failures
+    def ListFailures(self, req: pb.ListFailuresRequest) -> pb.ListFailuresResponse:
+        return pb.ListFailuresResponse(failures=[
+            pb.Failure(path=f.path, code=f.code, message=f.message, attempts=f.attempts,
+                       last_attempt=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(f.last_at)))
+            for f in self.engine.store.failures(req.limit)])

@@ -1,0 +1,317 @@
+"""SQLite store: analyses keyed by path, the failure lane, policy, feedback, watch folders.
+
+WAL mode so readers (status, plugins polling) never wait on the writer. A photo
+row is valid while the file's size, mtime and the analyzer version match, so an
+unchanged file is never analysed twice. Metrics live as JSON (a new metric needs
+no migration); what is filtered or grouped on is promoted to columns.
+Schema changes go through ``MIGRATIONS`` (PRAGMA user_version), from the first day.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional, Sequence
+
+from .records import Analysis
+
+
+def _v1(db: sqlite3.Connection) -> None:
+    db.executescript(
+        """
+        CREATE TABLE photos(
+            path TEXT PRIMARY KEY,
+            folder TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            analyzer_version TEXT NOT NULL,
+            analyzed_at REAL NOT NULL,
+            capture_ts REAL,
+            camera_key TEXT,
+            phash TEXT,
+            dhash TEXT,
+            sharpness REAL,
+            subject_sharpness REAL,
+            exposure REAL,
+            face_count INTEGER,
+            analysis TEXT NOT NULL,
+            verdict TEXT,
+            stars INTEGER,
+            quality REAL
+        );
+        CREATE INDEX photos_folder_ts ON photos(folder, capture_ts);
+        CREATE INDEX photos_ts ON photos(capture_ts);
+        CREATE INDEX photos_verdict ON photos(verdict);
+        CREATE TABLE failures(
+            path TEXT PRIMARY KEY,
+            code TEXT NOT NULL,
+            message TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            first_at REAL NOT NULL,
+            last_at REAL NOT NULL
+        );
+        CREATE TABLE policies(
+            name TEXT PRIMARY KEY,
+            body TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE settings(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE feedback(
+            path TEXT PRIMARY KEY,
+            rating INTEGER NOT NULL,
+            pick TEXT NOT NULL,
+            label TEXT NOT NULL,
+            source TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        CREATE TABLE watch_folders(
+            path TEXT PRIMARY KEY,
+            added_at REAL NOT NULL,
+            active INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE changes(
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            path TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        """
+    )
+
+
+MIGRATIONS = [_v1]  # index i migrates user_version i -> i+1
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class StoredPhoto:
+    path: str
+    size: int
+    mtime_ns: int
+    analyzer_version: str
+    analysis: Analysis
+
+
+@dataclass(frozen=True)
+class FailureRow:
+    path: str
+    code: str
+    message: str
+    attempts: int
+    last_at: float
+
+
+class Store:
+    """One connection guarded by a lock; SQLite is fast enough that this is not the bottleneck."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    # -------------------------------------------------------------- basics --
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(f"{self.path} was written by a newer AutoCull (schema {version})")
+            for i in range(version, SCHEMA_VERSION):
+                with self.transaction():
+                    MIGRATIONS[i](self._db)
+                    self._db.execute(f"PRAGMA user_version={i + 1}")
+
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._db.execute("PRAGMA user_version").fetchone()[0])
+
+    class _Tx:
+        def __init__(self, store: "Store") -> None:
+            self.store = store
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.store._lock.acquire()
+            self.store._db.execute("BEGIN IMMEDIATE")
+            return self.store._db
+
+        def __exit__(self, exc_type: Any, *_: Any) -> None:
+            try:
+                self.store._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            finally:
+                self.store._lock.release()
+
+    def transaction(self) -> "Store._Tx":
+        return Store._Tx(self)
+
+    def _query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -------------------------------------------------------------- photos --
+    def get_valid(self, path: str, size: int, mtime_ns: int, analyzer_version: str) -> Optional[Analysis]:
+        """The stored analysis if the file is unchanged since it was analysed."""
+        rows = self._query(
+            "SELECT analysis FROM photos WHERE path=? AND size=? AND mtime_ns=? AND analyzer_version=?",
+            (path, size, mtime_ns, analyzer_version))
+        return Analysis.from_dict(json.loads(rows[0][0])) if rows else None
+
+    def put_analysis(self, path: str, size: int, mtime_ns: int, analyzer_version: str, a: Analysis) -> None:
+        face_count = len(a.faces) if a.faces_checked else None
+        with self.transaction() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO photos(path, folder, size, mtime_ns, analyzer_version, analyzed_at,
+                   capture_ts, camera_key, phash, dhash, sharpness, subject_sharpness, exposure, face_count,
+                   analysis) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (path, os.path.dirname(path), size, mtime_ns, analyzer_version, time.time(),
+                 a.exif.capture_ts, a.exif.camera_key(), a.phash, a.dhash, a.sharpness.score,
+                 a.subject.score, a.exposure.score, face_count, json.dumps(a.to_dict())))
+            db.execute("DELETE FROM failures WHERE path=?", (path,))
+
+    def analyses(self, paths: Iterable[str]) -> dict[str, Analysis]:
+        out: dict[str, Analysis] = {}
+        paths = list(paths)
+        for i in range(0, len(paths), 500):
+            chunk = paths[i:i + 500]
+            rows = self._query(f"SELECT path, analysis FROM photos WHERE path IN ({','.join('?' * len(chunk))})",
+                               chunk)
+            out.update((p, Analysis.from_dict(json.loads(j))) for p, j in rows)
+        return out
+
+    def all_paths(self) -> list[str]:
+        return [r[0] for r in self._query("SELECT path FROM photos ORDER BY path")]
+
+    def paths_under(self, folder: str, *, top_level_only: bool = False) -> list[str]:
+        folder = folder.rstrip(os.sep)
+        if top_level_only:
+            return [r[0] for r in self._query("SELECT path FROM photos WHERE folder=? ORDER BY path", (folder,))]
+        like = _like_escape(folder + os.sep) + "%"
+        return [r[0] for r in self._query(
+            "SELECT path FROM photos WHERE folder=? OR folder LIKE ? ESCAPE '\\' ORDER BY path", (folder, like))]
+
+    def neighbours(self, folders: Iterable[str], t0: Optional[float], t1: Optional[float]) -> list[str]:
+        """Stored photos in these folders taken in [t0, t1], plus the untimed ones there (burst context)."""
+        out: list[str] = []
+        for folder in set(folders):
+            if t0 is not None and t1 is not None:
+                out += [r[0] for r in self._query(
+                    "SELECT path FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ?", (folder, t0, t1))]
+            out += [r[0] for r in self._query(
+                "SELECT path FROM photos WHERE folder=? AND capture_ts IS NULL", (folder,))]
+        return out
+
+    def set_verdicts(self, rows: Iterable[tuple[str, str, int, float]]) -> None:
+        """Promote (path, verdict, stars, quality) for filtering and status counts."""
+        with self.transaction() as db:
+            db.executemany("UPDATE photos SET verdict=?, stars=?, quality=? WHERE path=?",
+                           [(v, s, q, p) for p, v, s, q in rows])
+
+    def verdict_counts(self) -> dict[str, int]:
+        return {v or "": n for v, n in self._query("SELECT verdict, COUNT(*) FROM photos GROUP BY verdict")}
+
+    def photo_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM photos")[0][0])
+
+    def forget_missing(self, paths: Iterable[str]) -> None:
+        with self.transaction() as db:
+            db.executemany("DELETE FROM photos WHERE path=?", [(p,) for p in paths])
+
+    # ------------------------------------------------------------ failures --
+    def record_failure(self, path: str, code: str, message: str) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                """INSERT INTO failures(path, code, message, attempts, first_at, last_at) VALUES(?,?,?,1,?,?)
+                   ON CONFLICT(path) DO UPDATE SET code=excluded.code, message=excluded.message,
+                   attempts=attempts+1, last_at=excluded.last_at""", (path, code, message, now, now))
+
+    def failures(self, limit: int = 0) -> list[FailureRow]:
+        sql = "SELECT path, code, message, attempts, last_at FROM failures ORDER BY last_at DESC"
+        rows = self._query(sql + (" LIMIT ?" if limit > 0 else ""), (limit,) if limit > 0 else ())
+        return [FailureRow(*r) for r in rows]
+
+    def failure_count(self) -> int:
+        return int(self._query("SELECT COUNT(*) FROM failures")[0][0])
+
+    # -------------------------------------------------------------- policy --
+    def get_setting(self, key: str) -> Optional[str]:
+        rows = self._query("SELECT value FROM settings WHERE key=?", (key,))
+        return rows[0][0] if rows else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)", (key, value))
+
+    def save_preset(self, name: str, values: dict[str, Any], description: str = "") -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO policies(name, body, description, updated_at) VALUES(?,?,?,?)",
+                       (name, json.dumps(values), description, time.time()))
+
+    def presets(self) -> dict[str, tuple[str, dict[str, Any]]]:
+        return {n: (d, json.loads(b)) for n, b, d in self._query("SELECT name, body, description FROM policies")}
+
+    # ------------------------------------------------------------ feedback --
+    def put_feedback(self, items: Iterable[tuple[str, int, str, str]], source: str) -> int:
+        now = time.time()
+        rows = [(p, r, pk, lb, source, now) for p, r, pk, lb in items]
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO feedback(path, rating, pick, label, source, at) "
+                           "VALUES(?,?,?,?,?,?)", rows)
+        return len(rows)
+
+    def feedback(self) -> list[tuple[str, int, str, str, Optional[str]]]:
+        """(path, rating, pick, label, current verdict) for every rated photo."""
+        return self._query("SELECT f.path, f.rating, f.pick, f.label, p.verdict FROM feedback f "
+                           "LEFT JOIN photos p ON p.path = f.path")
+
+    # ------------------------------------------------------------- watching --
+    def add_watch(self, path: str) -> None:
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO watch_folders(path, added_at, active) VALUES(?,?,1)",
+                       (path, time.time()))
+
+    def remove_watch(self, path: str) -> bool:
+        with self.transaction() as db:
+            return db.execute("DELETE FROM watch_folders WHERE path=?", (path,)).rowcount > 0
+
+    def watch_folders(self) -> list[tuple[str, float, bool]]:
+        return [(p, a, bool(x)) for p, a, x in
+                self._query("SELECT path, added_at, active FROM watch_folders ORDER BY path")]
+
+    def log_changes(self, paths: Iterable[str]) -> None:
+        now = time.time()
+        with self.transaction() as db:
+            db.executemany("INSERT INTO changes(path, folder, at) VALUES(?,?,?)",
+                           [(p, os.path.dirname(p), now) for p in paths])
+
+    def changes_since(self, seq: int, limit: int, folder: str = "") -> list[tuple[int, str]]:
+        if folder:
+            like = _like_escape(folder.rstrip(os.sep) + os.sep) + "%"
+            return self._query("SELECT seq, path FROM changes WHERE seq>? AND (folder=? OR folder LIKE ? ESCAPE '\\')"
+                               " ORDER BY seq LIMIT ?", (seq, folder.rstrip(os.sep), like, limit))
+        return self._query("SELECT seq, path FROM changes WHERE seq>? ORDER BY seq LIMIT ?", (seq, limit))
+
+    def iter_all(self, batch: int = 2000) -> Iterator[list[tuple[str, Analysis]]]:
+        """Every stored analysis, in batches (policy changes re-decide from these)."""
+        last = ""
+        while True:
+            rows = self._query("SELECT path, analysis FROM photos WHERE path > ? ORDER BY path LIMIT ?", (last, batch))
+            if not rows:
+                return
+            yield [(p, Analysis.from_dict(json.loads(j))) for p, j in rows]
+            last = rows[-1][0]
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
