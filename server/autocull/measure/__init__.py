@@ -1,0 +1,92 @@
+"""Measure stage: pure functions from pixels to metric records.
+
+``analyze`` runs every metric on a decoded frame; the modules can be used on
+their own (``sharpness``, ``exposure``, ``noise``, ``phash``/``dhash``,
+``subject_region``).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from autocull.measure.exposure import exposure
+from autocull.measure.hashes import dhash, hamming, phash
+from autocull.measure.noise import estimate_sigma, noise
+from autocull.measure.sharpness import sharpness, to_gray
+from autocull.measure.subject import subject_region
+from autocull.records import Analysis, Box, DecodedImage, FaceMetrics, SharpnessMetrics
+
+__all__ = [
+    "analyze", "sharpness", "to_gray", "exposure", "noise", "estimate_sigma",
+    "phash", "dhash", "hamming", "subject_region", "union_box",
+]
+
+
+def union_box(boxes: Sequence[Box]) -> Box:
+    """Smallest normalised box containing all ``boxes`` (clipped to 0..1)."""
+    x0 = max(0.0, min(b.x for b in boxes))
+    y0 = max(0.0, min(b.y for b in boxes))
+    x1 = min(1.0, max(b.x + b.w for b in boxes))
+    y1 = min(1.0, max(b.y + b.h for b in boxes))
+    return Box(x=x0, y=y0, w=max(0.0, x1 - x0), h=max(0.0, y1 - y0))
+
+
+def _face_subject(gray, faces: Sequence[FaceMetrics], sigma: float) -> SharpnessMetrics:  # type: ignore[no-untyped-def]
+    """Sharpness of the largest main face; of the median-scoring one in a group."""
+    measured = [(f, f.sharpness if f.sharpness is not None else sharpness(gray, box=f.box, noise_sigma=sigma))
+                for f in faces]
+    if len(measured) >= 3:
+        ranked = sorted(measured, key=lambda fm: fm[1].score)
+        return ranked[(len(ranked) - 1) // 2][1]  # lower median: a group is as sharp as its middle face
+    largest = max(measured, key=lambda fm: fm[0].box.w * fm[0].box.h)
+    return largest[1]
+
+
+def analyze(decoded: DecodedImage, *, faces: Sequence[FaceMetrics] | None = None) -> Analysis:
+    """Every metric of one decoded frame.
+
+    Parameters
+    ----------
+    decoded : DecodedImage
+        Upright uint8 RGB at analysis size, with the file's facts.
+    faces : sequence of FaceMetrics, optional
+        Result of face detection; ``None`` when detection did not run (then
+        ``faces_checked`` is False), empty when it ran and found none. Faces
+        with ``main=True`` define the subject: their union box, and the
+        sharpness of the largest (for three or more, the median-scoring one),
+        measured on the analysis image when the face module gave none.
+
+    Returns
+    -------
+    Analysis
+    """
+    rgb = decoded.rgb
+    gray = to_gray(rgb)
+    sigma = estimate_sigma(gray)
+    whole = sharpness(gray, noise_sigma=sigma)
+    main = [f for f in (faces or ()) if f.main]
+    if main:
+        subject_box = union_box([f.box for f in main])
+        subject = _face_subject(gray, main, sigma)
+        source = "faces"
+    else:
+        subject_box, source = subject_region(gray, noise_sigma=sigma)
+        subject = sharpness(gray, box=subject_box, noise_sigma=sigma)
+    width, height = decoded.full_size
+    return Analysis(
+        width=int(width),
+        height=int(height),
+        format=decoded.format,
+        exif=decoded.exif,
+        sharpness=whole,
+        subject=subject,
+        subject_box=subject_box,
+        subject_source=source,
+        exposure=exposure(rgb),
+        noise=noise(gray, sigma=sigma),
+        phash=phash(gray),
+        dhash=dhash(gray),
+        faces=tuple(faces) if faces is not None else (),
+        faces_checked=faces is not None,
+        analysis_size=decoded.size,
+        source=decoded.source,
+    )

@@ -1,0 +1,138 @@
+"""Exposure of a frame: where its tones sit relative to a mid-grey exposure."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from autocull.records import ExposureMetrics
+
+__all__ = ["exposure", "luma", "linear_luminance"]
+
+_LUMA = (0.2126, 0.7152, 0.0722)  # Rec.709 weights
+# Clipping: a pixel is blown when its max channel or its luma is >= 250/255,
+# crushed when its luma is <= 5/255.
+_HIGH_CLIP = 250.0 / 255.0
+_LOW_CLIP = 5.0 / 255.0
+# Anchor of ev_offset: the interquartile mean of linear luminance of a
+# well-exposed frame. 0.18 is the photographic mid-grey (18 % reflectance,
+# sRGB level 118); the interquartile mean (mean of the 25th..75th percentile
+# band) ignores a blown sky or a dark foreground of up to a quarter of the frame.
+_MID_GREY = 0.18
+_TRIM = 0.25
+# Floor for log of luminance (about 1/4096: below 12-bit black).
+_LUM_FLOOR = 1.0 / 4096.0
+# Labels: "under" when ev_offset < -_EV_MARGIN and nothing in the frame
+# reaches near white (99.5th percentile luma < _BRIGHT_END): a dark scene with
+# bright highlights (night, low key) is not under-exposed. "over" when
+# ev_offset > +_EV_MARGIN and more than _OVER_CLIP of the frame is blown, or
+# when ev_offset > 2 * _EV_MARGIN: a blown sky alone leaves the interquartile
+# mean near mid-grey and a bright scene without clipping (snow) is kept.
+_EV_MARGIN = 1.0
+_BRIGHT_END = 0.8
+_OVER_CLIP = 0.02
+# Score: Gaussian fall-off with |ev_offset| (sigma in stops), times a clipping
+# penalty that reaches 0 at _CLIP_FULL of the frame clipped.
+_EV_SIGMA = 1.5
+_CLIP_FREE = 0.01
+_CLIP_FULL = 0.5
+
+
+def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    v = v.astype(np.float32, copy=False)
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def _as_rgb01(image: np.ndarray) -> np.ndarray:
+    a = np.asarray(image)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim == 2:
+        a = a[:, :, None]
+    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
+        raise ValueError(f"expected (H, W), (H, W, 3) or (H, W, 4), got shape {np.shape(image)}")
+    a = a[:, :, :3]
+    if a.dtype == np.uint8:
+        f = a.astype(np.float32) / 255.0
+    elif a.dtype == np.uint16:
+        f = a.astype(np.float32) / 65535.0
+    elif np.issubdtype(a.dtype, np.floating) or a.dtype == np.bool_:
+        f = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
+    else:
+        raise ValueError(f"unsupported dtype {a.dtype}; use uint8, uint16 or float 0..1")
+    return np.clip(f, 0.0, 1.0)
+
+
+def luma(rgb: np.ndarray) -> np.ndarray:
+    """Rec.709 luma of gamma-encoded values, float32 0..1, shape (H, W)."""
+    f = _as_rgb01(rgb)
+    if f.shape[2] == 1:
+        return f[:, :, 0]
+    return (f[:, :, 0] * _LUMA[0] + f[:, :, 1] * _LUMA[1] + f[:, :, 2] * _LUMA[2]).astype(np.float32)
+
+
+def linear_luminance(rgb: np.ndarray) -> np.ndarray:
+    """Relative luminance Y (sRGB decoded to linear, Rec.709 weights), 0..1."""
+    f = _as_rgb01(rgb)
+    if f.dtype == np.float32 and f.shape[2] == 1:
+        return _srgb_to_linear(f[:, :, 0])
+    lin = _srgb_to_linear(f)
+    return (lin[:, :, 0] * _LUMA[0] + lin[:, :, 1] * _LUMA[1] + lin[:, :, 2] * _LUMA[2]).astype(np.float32)
+
+
+def exposure(rgb: np.ndarray) -> ExposureMetrics:
+    """Exposure metrics of an sRGB frame.
+
+    Parameters
+    ----------
+    rgb : ndarray
+        (H, W, 3) uint8 sRGB (or float 0..1, or a gray (H, W) image).
+
+    Returns
+    -------
+    ExposureMetrics
+        ``mean``/``median`` luma 0..1 (gamma-encoded); ``highlight_clip`` and
+        ``shadow_clip`` fractions 0..1 (lower is better); ``dynamic_range`` in
+        stops between the 1st and 99th percentile of linear luminance;
+        ``ev_offset`` = log2(interquartile mean of linear luminance / 0.18),
+        0 is a mid-grey exposure, negative darker; ``label`` "under" / "ok" /
+        "over"; ``score`` 0..1, 1 = well exposed.
+
+    References
+    ----------
+    ITU-R BT.709-6 (luma weights); IEC 61966-2-1 (sRGB transfer function);
+    ISO 2720 / the 18 % grey convention of reflected-light metering.
+    """
+    f = _as_rgb01(rgb)
+    if f.shape[0] == 0 or f.shape[1] == 0:
+        return ExposureMetrics(score=0.0, label="under", mean=0.0, median=0.0, highlight_clip=0.0,
+                               shadow_clip=0.0, dynamic_range=0.0, ev_offset=-math.log2(_MID_GREY / _LUM_FLOOR))
+    y = luma(f)
+    ylin = linear_luminance(f)
+    mx = f.max(axis=2)
+    n = y.size
+    mean = float(y.mean(dtype=np.float64))
+    median = float(np.median(y))
+    high = float(np.count_nonzero((mx >= _HIGH_CLIP) | (y >= _HIGH_CLIP))) / n
+    low = float(np.count_nonzero(y <= _LOW_CLIP)) / n
+    flat = ylin.ravel()
+    p1, p25, p75, p99 = np.quantile(flat, [0.01, _TRIM, 1.0 - _TRIM, 0.99])
+    dr = math.log2(max(float(p99), _LUM_FLOOR) / max(float(p1), _LUM_FLOOR))
+    band = flat[(flat >= p25) & (flat <= p75)]
+    iqm = float(band.mean(dtype=np.float64)) if band.size else float(np.median(flat))
+    ev = math.log2(max(iqm, _LUM_FLOOR) / _MID_GREY)
+    bright_end = float(np.quantile(y, 0.995))
+    if ev < -_EV_MARGIN and bright_end < _BRIGHT_END:
+        label = "under"
+    elif (ev > _EV_MARGIN and high > _OVER_CLIP) or ev > 2.0 * _EV_MARGIN:
+        label = "over"
+    else:
+        label = "ok"
+    ev_eff = ev
+    if label == "ok" and ev < 0 and bright_end >= _BRIGHT_END:
+        ev_eff = ev / 2.0  # low key with real highlights: half the penalty
+    clip = max(high, low)
+    clip_pen = float(np.clip((clip - _CLIP_FREE) / (_CLIP_FULL - _CLIP_FREE), 0.0, 1.0))
+    score = math.exp(-0.5 * (ev_eff / _EV_SIGMA) ** 2) * (1.0 - clip_pen)
+    return ExposureMetrics(score=float(score), label=label, mean=mean, median=median, highlight_clip=high,
+                           shadow_clip=low, dynamic_range=float(dr), ev_offset=float(ev))
