@@ -1,0 +1,577 @@
+"""Decode stage: one file -> upright analysis-size RGB pixels + EXIF.
+
+Everything that can go wrong with a photographer's file is turned into one of
+the ``errors.FileProblem`` types here, with a message naming the file, so the
+job can carry on with the next frame. Formats are identified by content (magic
+bytes, then Pillow / LibRaw), the extension only breaks ties (a TIFF-structured
+file named .nef is tried as RAW first).
+
+Bombs: the pixel count is checked from the header before any pixel buffer is
+allocated. Pillow-decoded formats are additionally bounded by Pillow's own
+guard (2 x ``PIL.Image.MAX_IMAGE_PIXELS``, ~179 MP by default), which this
+module deliberately leaves as it is for the rest of the process.
+
+Truncation: ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` must stay False (its
+default) so a cut-off JPEG raises instead of being grey-filled; we report it as
+``CorruptImage`` because a photographer wants such a frame flagged, not culled
+on a half-grey picture.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import math
+import os
+import stat
+import struct
+import zlib
+from contextlib import contextmanager
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+from typing import Any, BinaryIO, Callable, Iterator, Optional
+
+import numpy as np
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from . import exif as exif_mod
+from .errors import (
+    CorruptImage,
+    EmptyFile,
+    FileMissing,
+    FileProblem,
+    FileUnreadable,
+    FileVanished,
+    ImageTooLarge,
+    NotAFile,
+    UnsupportedFormat,
+)
+from .exif import read_exif  # noqa: F401 - re-exported: decode.read_exif(path)
+from .records import DecodedImage, ExifInfo
+
+log = logging.getLogger(__name__)
+
+ANALYSIS_SIZE = 1280
+"""Long edge (px) of the pixels the measure stage sees.
+
+Sharpness is judged as a photographer judges it on screen: fit-to-screen on a
+typical display is 1200-1500 px on the long edge, so blur visible there is
+blur that matters. It also keeps decoding cheap: a 24 MP JPEG (6000 px) is
+draft-decoded by libjpeg at 1/4 scale straight to 1500 px and only lightly
+resized. Small faces are not judged at this size but on a higher-resolution
+crop from ``DecodedImage.load_region``.
+"""
+
+DEFAULT_MAX_PIXELS = 250_000_000
+
+RAW_EXTENSIONS = frozenset(
+    "cr2 cr3 crw nef nrw arw srf sr2 orf rw2 raf pef dng kdc dcr mrw 3fr erf mos raw rwl srw x3f gpr iiq".split()
+)
+
+# Pillow formats we let identify a file: photo formats only (never EPS & co.).
+_PIL_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "HEIF", "AVIF", "WEBP", "BMP", "GIF", "PPM")
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis")
+_HEAD_BYTES = 64
+_MIN_RAW_BITS_PER_PIXEL = 0.5  # less data than this for the sensor size means a truncated RAW
+
+# EXIF orientation -> Pillow transpose that makes the stored pixels upright.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+# LibRaw's sizes.flip -> EXIF orientation (inverse of LibRaw's "50132467" table).
+_FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
+
+Box = tuple[float, float, float, float]
+
+
+class _NotMine(Exception):
+    """A decoder does not recognise the file; the next one may."""
+
+
+# ------------------------------------------------------------- public API ----
+def decode(
+    path: str | os.PathLike[str],
+    *,
+    analysis_size: int = ANALYSIS_SIZE,
+    max_pixels: int = DEFAULT_MAX_PIXELS,
+) -> DecodedImage:
+    """Decode ``path`` to upright uint8 RGB with long edge <= ``analysis_size``.
+
+    Raises a ``FileProblem`` subclass (never anything else) when the file
+    cannot be used; see the module docstring for the choices made.
+    """
+    checked = check_file(path)
+    with _problems(checked), open_file(checked) as fh:
+        head = fh.read(_HEAD_BYTES)
+        fh.seek(0)
+        magic = sniff(head)
+        decoders = _decoders_for(magic, checked)
+        reasons: list[str] = []
+        for name in decoders:
+            try:
+                return _DECODERS[name](fh, checked, analysis_size, max_pixels, magic)
+            except _NotMine as exc:
+                reasons.append(str(exc))
+                fh.seek(0)
+        if magic is not None:
+            raise CorruptImage(f"{checked}: looks like {magic} but cannot be decoded ({'; '.join(reasons)})")
+        raise UnsupportedFormat(f"{checked}: not an image format AutoCull can read ({'; '.join(reasons)})")
+
+
+def check_file(path: str | os.PathLike[str]) -> Path:
+    """The path as a regular, non-empty file, or the FileProblem that says why not."""
+    try:
+        p = Path(os.fspath(path))
+        st = p.stat()
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        raise FileMissing(f"{path}: no such file") from exc
+    except PermissionError as exc:
+        raise FileUnreadable(f"{path}: permission denied while looking up the file") from exc
+    except (OSError, ValueError) as exc:
+        raise FileMissing(f"{path}: cannot look up the file ({exc})") from exc
+    _check_stat(p, st)
+    return p
+
+
+def open_file(path: Path) -> BinaryIO:
+    """Open for reading without ever blocking (a FIFO swapped in is refused, not waited on)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError as exc:
+        raise FileVanished(f"{path}: the file disappeared before it could be read") from exc
+    except PermissionError as exc:
+        raise FileUnreadable(f"{path}: permission denied (cannot read the file)") from exc
+    except IsADirectoryError as exc:
+        raise NotAFile(f"{path}: is a directory, not a photo") from exc
+    except OSError as exc:
+        raise FileUnreadable(f"{path}: cannot open the file ({exc.strerror or exc})") from exc
+    try:
+        _check_stat(path, os.fstat(fd))
+    except FileProblem:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
+
+
+def sniff(head: bytes) -> Optional[str]:
+    """Container named by the first bytes ("JPEG", "PNG", "TIFF", "HEIF", "RAW:CRW"...), or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "TIFF"
+    if head[4:8] == b"ftyp":
+        if head[8:12] == b"crx ":
+            return "RAW:CR3"
+        return "HEIF" if head[8:12] in _HEIF_BRANDS else None
+    return _sniff_raw(head) or _sniff_other(head)
+
+
+def is_raw_candidate(head: bytes, path: Path) -> bool:
+    """True when the file should go to LibRaw first."""
+    return _decoders_for(sniff(head), path)[0] == "raw"
+
+
+def ensure_heif_opener() -> None:
+    """Register pillow-heif with Pillow on first need (keeps import of this module light)."""
+    if "HEIF" in Image.OPEN:
+        return
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
+# --------------------------------------------------------------- checks -----
+def _check_stat(path: Path, st: os.stat_result) -> None:
+    if stat.S_ISDIR(st.st_mode):
+        raise NotAFile(f"{path}: is a directory, not a photo")
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAFile(f"{path}: is not a regular file (FIFO, device or socket)")
+    if st.st_size == 0:
+        raise EmptyFile(f"{path}: the file is empty (0 bytes)")
+
+
+def _check_pixels(path: Path, size: tuple[int, int], max_pixels: int) -> None:
+    """Refuse before decoding: the header's size alone tells a bomb."""
+    w, h = size
+    if w <= 0 or h <= 0:
+        raise CorruptImage(f"{path}: the header gives an impossible size {w}x{h}")
+    if w * h > max_pixels:
+        raise ImageTooLarge(
+            f"{path}: {w}x{h} = {w * h / 1e6:.0f} MP is more than the limit of {max_pixels / 1e6:.0f} MP"
+        )
+
+
+@contextmanager
+def _problems(path: Path) -> Iterator[None]:
+    """Turn whatever a decoder raises into the FileProblem a photographer can act on."""
+    try:
+        yield
+    except FileProblem:
+        raise
+    except FileNotFoundError as exc:
+        raise FileVanished(f"{path}: the file disappeared while it was being read") from exc
+    except PermissionError as exc:
+        raise FileUnreadable(f"{path}: permission denied while reading") from exc
+    except Image.DecompressionBombError as exc:
+        raise ImageTooLarge(f"{path}: refused as a decompression bomb ({exc})") from exc
+    except MemoryError as exc:
+        raise ImageTooLarge(f"{path}: not enough memory to decode this image") from exc
+    except OSError as exc:
+        if exc.errno is not None:  # the OS failed, not the image data
+            raise FileUnreadable(f"{path}: read error ({exc.strerror or exc})") from exc
+        raise CorruptImage(f"{path}: image data is truncated or damaged ({exc})") from exc
+    except (SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error) as exc:
+        raise CorruptImage(f"{path}: image data is damaged ({exc})") from exc
+    except Exception as exc:  # noqa: BLE001 - contract: decode raises only FileProblem
+        log.error("unexpected error decoding %s", path, exc_info=True)
+        raise CorruptImage(f"{path}: could not be decoded ({type(exc).__name__}: {exc})") from exc
+
+
+# -------------------------------------------------------------- routing -----
+def _sniff_raw(head: bytes) -> Optional[str]:
+    if head[6:14] == b"HEAPCCDR":
+        return "RAW:CRW"
+    if head.startswith(b"FUJIFILMCCD-RAW"):
+        return "RAW:RAF"
+    if head[:4] in (b"IIRO", b"IIRS", b"MMOR"):
+        return "RAW:ORF"
+    if head[:4] == b"IIU\x00":
+        return "RAW:RW2"
+    if head.startswith(b"FOVb"):
+        return "RAW:X3F"
+    if head.startswith(b"\x00MRM"):
+        return "RAW:MRW"
+    return None
+
+
+def _sniff_other(head: bytes) -> Optional[str]:
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "GIF"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    if head[:2] == b"BM":
+        return "BMP"
+    return None
+
+
+def _decoders_for(magic: Optional[str], path: Path) -> list[str]:
+    """Decoders to try, most likely first."""
+    raw_ext = path.suffix.lower().lstrip(".") in RAW_EXTENSIONS
+    if magic is not None and magic.startswith("RAW:"):
+        return ["raw"]
+    if magic == "TIFF":  # most RAW formats are TIFF inside
+        return ["raw", "pillow"] if raw_ext else ["pillow", "raw"]
+    if magic is not None:
+        return ["pillow"]
+    return ["raw", "pillow"] if raw_ext else ["pillow"]
+
+
+# --------------------------------------------------------- pixel helpers ----
+def _pil_formats() -> list[str]:
+    Image.init()
+    return [f for f in _PIL_FORMATS if f in Image.OPEN]
+
+
+def _open_pillow(fh: BinaryIO, path: Path, magic: Optional[str]) -> Image.Image:
+    if magic in (None, "HEIF"):
+        ensure_heif_opener()
+    try:
+        return Image.open(fh, formats=_pil_formats())
+    except UnidentifiedImageError as exc:
+        raise _NotMine("Pillow does not recognise it") from exc
+
+
+def _format_name(im: Image.Image) -> str:
+    fmt = im.format or "UNKNOWN"
+    return {"MPO": "JPEG", "HEIF": "HEIC"}.get(fmt, fmt)
+
+
+def _target_size(size: tuple[int, int], long_edge: int) -> tuple[int, int]:
+    """``size`` scaled so its long edge is ``long_edge`` (never upscaled)."""
+    w, h = size
+    scale = min(1.0, long_edge / max(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def _fit(im: Image.Image, long_edge: int) -> Image.Image:
+    """Downscale with LANCZOS (after a cheap box reduce for big ratios)."""
+    target = _target_size(im.size, long_edge)
+    if target == im.size:
+        return im
+    return im.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _orient(im: Image.Image, orientation: int) -> Image.Image:
+    method = _TRANSPOSE.get(orientation)
+    return im.transpose(method) if method is not None else im
+
+
+def _upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+
+
+def _to_rgb8(im: Image.Image) -> Image.Image:
+    """Any Pillow mode -> 8-bit RGB; 16-bit and float data scaled, not clipped."""
+    if im.mode == "RGB":
+        return im
+    if im.mode in ("I", "F") or im.mode.startswith("I;16"):
+        return Image.fromarray(_scale_to_u8(np.asarray(im)), "L").convert("RGB")
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    return im.convert("RGB")
+
+
+def _scale_to_u8(values: np.ndarray) -> np.ndarray:
+    """Integer data by its bit depth (8/16 bit, else its maximum); float 0..1 (or 0..max)."""
+    data = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    top = float(data.max()) if data.size else 0.0
+    if np.issubdtype(values.dtype, np.floating):
+        full = 1.0 if top <= 1.0 else top
+    else:
+        full = 255.0 if top <= 255 else 65535.0 if top <= 65535 else top
+    return np.clip(np.rint(data * (255.0 / full)), 0, 255).astype(np.uint8)
+
+
+def _as_array(im: Image.Image) -> np.ndarray:
+    return np.array(im.convert("RGB") if im.mode != "RGB" else im, dtype=np.uint8)
+
+
+# ---------------------------------------------------------- Pillow path -----
+def _decode_pillow(
+    fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, magic: Optional[str]
+) -> DecodedImage:
+    with _open_pillow(fh, path, magic) as im:
+        stored = im.size
+        _check_pixels(path, stored, max_pixels)
+        fmt = _format_name(im)
+        if im.format in ("JPEG", "MPO"):
+            im.draft("RGB", _target_size(stored, analysis_size))
+        im.load()
+        info = exif_mod.exif_from_pillow(im, fh)
+        applied = 1 if fmt == "HEIC" else info.orientation  # libheif already applied irot/imir
+        small = _orient(_fit(_to_rgb8(im), analysis_size), applied)
+        rgb = _as_array(small)
+    region = partial(_pillow_region, path, applied)
+    return DecodedImage(rgb=rgb, full_size=_upright_size(stored, applied), format=fmt, exif=info,
+                        source="pixels", load_region=region)
+
+
+def _pillow_region(path: Path, orientation: int, box: Box, min_side: int) -> np.ndarray:
+    """Upright crop of ``box`` from a fresh open of the file (JPEG at the coarsest DCT scale that suffices)."""
+    stored_box = box_to_stored(box, orientation)
+    with _problems(path), open_file(path) as fh:
+        magic = sniff(fh.read(_HEAD_BYTES))
+        fh.seek(0)
+        with _open_pillow(fh, path, magic) as im:
+            if im.format in ("JPEG", "MPO"):
+                im.draft("RGB", _draft_request(im.size, stored_box, min_side))
+            crop = _to_rgb8(im.crop(pixel_box(stored_box, im.size)))
+    return _as_array(_orient(_reduce_to(crop, min_side), orientation))
+
+
+def _draft_request(size: tuple[int, int], box: Box, min_side: int) -> tuple[int, int]:
+    """Whole-image size to ask ``draft`` for so the box still has ``min_side`` px."""
+    short = min(box[2] * size[0], box[3] * size[1])
+    scale = min(1.0, (min_side + 2) / max(short, 1e-9))
+    return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
+
+
+def _reduce_to(im: Image.Image, min_side: int) -> Image.Image:
+    """Box-reduce by an integer factor while the short side stays >= ``min_side``."""
+    factor = min(im.size) // max(1, min_side)
+    return im.reduce(factor) if factor >= 2 else im
+
+
+# ------------------------------------------------------------- RAW path -----
+def _decode_raw(
+    fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, magic: Optional[str]
+) -> DecodedImage:
+    with _open_raw(fh, path) as raw:
+        orientation = _FLIP_TO_ORIENTATION.get(raw.sizes.flip, 1)
+        stored = raw_output_size(raw.sizes)
+        _check_pixels(path, stored, max_pixels)
+        _check_raw_length(path, raw.sizes)
+        preview, preview_jpeg = _raw_preview(raw, stored, analysis_size)
+        if preview is not None:
+            rgb, source = _as_array(_orient(_fit(preview, analysis_size), orientation)), "raw-preview"
+        else:
+            rgb, source = _as_array(_fit(Image.fromarray(_postprocess(raw, path, half=True)), analysis_size)), "raw-postprocess"
+        info = exif_mod.exif_for_raw(fh, raw, preview_jpeg, unpacked=source == "raw-postprocess")
+    info = replace(info, orientation=orientation)
+    full = _upright_size(stored, orientation)
+    region = partial(_raw_region, path, orientation, full)
+    return DecodedImage(rgb=rgb, full_size=full, format=_raw_format(path, magic), exif=info,
+                        source=source, load_region=region)
+
+
+def _open_raw(fh: BinaryIO, path: Path) -> Any:
+    import rawpy
+
+    try:
+        return rawpy.imread(fh)
+    except rawpy.LibRawFileUnsupportedError as exc:
+        raise _NotMine(f"LibRaw does not recognise it ({_libraw_text(exc)})") from exc
+    except rawpy.LibRawError as exc:
+        raise CorruptImage(f"{path}: RAW file is truncated or damaged ({_libraw_text(exc)})") from exc
+
+
+def _postprocess(raw: Any, path: Path, half: bool) -> np.ndarray:
+    """Demosaic with LibRaw (camera white balance, 8-bit sRGB, flip applied)."""
+    import rawpy
+
+    try:
+        return raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8)
+    except rawpy.LibRawFileUnsupportedError as exc:
+        raise UnsupportedFormat(
+            f"{path}: LibRaw recognises this RAW file but cannot decode its image data "
+            f"(compression not supported by this LibRaw build: {_libraw_text(exc)})"
+        ) from exc
+    except (rawpy.LibRawTooBigError, rawpy.LibRawUnsufficientMemoryError) as exc:
+        raise ImageTooLarge(f"{path}: RAW image too large to decode ({_libraw_text(exc)})") from exc
+    except rawpy.LibRawError as exc:
+        raise CorruptImage(f"{path}: RAW data is truncated or damaged ({_libraw_text(exc)})") from exc
+
+
+def raw_output_size(sizes: Any) -> tuple[int, int]:
+    """LibRaw's output size before the flip, with non-square pixels stretched as LibRaw does."""
+    w, h = int(sizes.width), int(sizes.height)
+    aspect = float(sizes.pixel_aspect or 1.0)
+    if 0 < aspect < 1:
+        h = round(h / aspect)
+    elif aspect > 1:
+        w = round(w * aspect)
+    return w, h
+
+
+def _check_raw_length(path: Path, sizes: Any) -> None:
+    """LibRaw happily 'decodes' a RAW cut after its header: refuse when the data cannot fit."""
+    try:
+        length = path.stat().st_size
+    except OSError:
+        return
+    needed_bits = int(sizes.raw_width) * int(sizes.raw_height) * _MIN_RAW_BITS_PER_PIXEL
+    if length * 8 < needed_bits:
+        raise CorruptImage(
+            f"{path}: RAW file is truncated ({length} bytes cannot hold a "
+            f"{sizes.raw_width}x{sizes.raw_height} sensor image)"
+        )
+
+
+def _raw_preview(raw: Any, stored: tuple[int, int], min_long: int) -> tuple[Optional[Image.Image], Optional[bytes]]:
+    """Embedded preview (stored orientation) when it is at least ``min_long`` px and frames the same picture."""
+    import rawpy
+
+    try:
+        thumb = raw.extract_thumb()
+    except rawpy.LibRawError as exc:
+        log.debug("no usable embedded preview: %s", _libraw_text(exc))
+        return None, None
+    jpeg = bytes(thumb.data) if thumb.format == rawpy.ThumbFormat.JPEG else None
+    try:
+        im = _preview_image(thumb, jpeg, stored, min_long)
+    except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError) as exc:
+        log.debug("embedded preview unreadable, demosaicing instead: %s", exc)
+        return None, jpeg
+    return im, jpeg
+
+
+def _preview_image(thumb: Any, jpeg: Optional[bytes], stored: tuple[int, int], min_long: int) -> Optional[Image.Image]:
+    if jpeg is not None:
+        im = Image.open(io.BytesIO(jpeg))
+    elif isinstance(thumb.data, np.ndarray) and thumb.data.ndim == 3:
+        im = Image.fromarray(np.ascontiguousarray(thumb.data[..., :3]).astype(np.uint8, copy=False))
+    else:
+        return None
+    if max(im.size) < min_long or not _same_aspect(im.size, stored):
+        return None
+    if jpeg is not None:
+        im.draft("RGB", _target_size(im.size, max(min_long, 1)))
+    im.load()
+    return _to_rgb8(im)
+
+
+def _same_aspect(a: tuple[int, int], b: tuple[int, int], tolerance: float = 0.03) -> bool:
+    return abs(a[0] / a[1] - b[0] / b[1]) <= tolerance * (b[0] / b[1])
+
+
+def _raw_region(path: Path, orientation: int, full: tuple[int, int], box: Box, min_side: int) -> np.ndarray:
+    """Upright crop from the preview if it has the pixels, else from LibRaw's (half-size if enough) demosaic."""
+    box = _valid_box(box)
+    short_full = max(1e-9, min(box[2] * full[0], box[3] * full[1]))
+    need = min(1.0, min_side / short_full)  # fraction of full resolution required
+    stored = _upright_size(full, orientation)
+    with _problems(path), open_file(path) as fh, _open_raw(fh, path) as raw:
+        preview, _ = _raw_preview(raw, stored, 1)
+        if preview is not None and max(preview.size) >= need * max(stored):
+            crop = preview.crop(pixel_box(box_to_stored(box, orientation), preview.size))
+            return _as_array(_orient(_reduce_to(crop, min_side), orientation))
+        upright = Image.fromarray(_postprocess(raw, path, half=need <= 0.5))
+    crop = upright.crop(pixel_box(box, upright.size))
+    return _as_array(_reduce_to(crop, min_side))
+
+
+def _raw_format(path: Path, magic: Optional[str]) -> str:
+    ext = path.suffix.lower().lstrip(".")
+    if ext in RAW_EXTENSIONS:
+        return f"RAW:{ext.upper()}"
+    return magic if magic and magic.startswith("RAW:") else "RAW"
+
+
+def _libraw_text(exc: BaseException) -> str:
+    arg = exc.args[0] if exc.args else exc
+    return arg.decode("utf-8", "replace") if isinstance(arg, bytes) else str(arg)
+
+
+# ---------------------------------------------------------- box geometry ----
+def _valid_box(box: Box) -> Box:
+    """Clamp a normalised (x, y, w, h) box into the frame; refuse empty or non-finite boxes."""
+    x, y, w, h = (float(v) for v in box)
+    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+        raise ValueError(f"invalid region box {box!r}: need finite x, y and positive w, h")
+    x0, y0 = min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)
+    x1, y1 = min(max(x + w, 0.0), 1.0), min(max(y + h, 0.0), 1.0)
+    if x1 <= x0 or y1 <= y0:
+        raise ValueError(f"region box {box!r} lies outside the frame")
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def _stored_point(u: float, v: float, orientation: int) -> tuple[float, float]:
+    """Upright normalised point -> the same point in the stored (pre-rotation) frame."""
+    return {
+        1: (u, v), 2: (1 - u, v), 3: (1 - u, 1 - v), 4: (u, 1 - v),
+        5: (v, u), 6: (v, 1 - u), 7: (1 - v, 1 - u), 8: (1 - v, u),
+    }.get(orientation, (u, v))
+
+
+def box_to_stored(box: Box, orientation: int) -> Box:
+    """Map an upright normalised box back through the EXIF orientation to stored coordinates."""
+    x, y, w, h = _valid_box(box)
+    corners = [_stored_point(u, v, orientation) for u in (x, x + w) for v in (y, y + h)]
+    xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+    return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+
+
+def pixel_box(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Normalised box -> (left, top, right, bottom) pixels covering it, at least 1 px."""
+    x, y, w, h = box
+    width, height = size
+    eps = 1e-9
+    left = min(max(math.floor(x * width + eps), 0), width - 1)
+    top = min(max(math.floor(y * height + eps), 0), height - 1)
+    right = max(min(math.ceil((x + w) * width - eps), width), left + 1)
+    bottom = max(min(math.ceil((y + h) * height - eps), height), top + 1)
+    return left, top, right, bottom
+
+
+_DECODERS: dict[str, Callable[..., DecodedImage]] = {"pillow": _decode_pillow, "raw": _decode_raw}
+
+__all__ = ["ANALYSIS_SIZE", "DEFAULT_MAX_PIXELS", "RAW_EXTENSIONS", "ExifInfo", "decode", "read_exif",
+           "check_file", "open_file", "sniff", "box_to_stored", "pixel_box"]
