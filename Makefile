@@ -1,0 +1,29 @@
+# The two commands of the README: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: setup demo test system-deps proto
+
+$(BIN)/autocull: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+setup: $(BIN)/autocull
+
+# Set up, write a sample folder (photos that ship with scikit-image) and cull it on the embedded store.
+demo: setup
+	AUTOCULL_HOME=$${AUTOCULL_HOME:-$(CURDIR)/sample/.autocull} $(BIN)/autocull sample sample
+	AUTOCULL_HOME=$${AUTOCULL_HOME:-$(CURDIR)/sample/.autocull} $(BIN)/autocull cull sample
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+# Set up (Python and Debian packages) and run every test.
+test: system-deps setup
+	$(BIN)/python -m pytest -q
+
+proto: setup
+	PYTHON=$(BIN)/python scripts/gen_proto.sh
