@@ -257,12 +257,8 @@ class Engine:
         with self._decode_lock:
             self._decodes += 1
         decoded = decode(path, analysis_size=self.config.analysis_size, max_pixels=self.config.max_pixels)
-        faces = None
-        if self.config.faces:
-            from .faces import find_faces
-
-            faces = find_faces(decoded)
-        return analyze(decoded, faces=faces)
+        finder = _faces_finder() if self.config.faces else None
+        return analyze(decoded, faces=finder(decoded) if finder else None)
 
     def _fail(self, path: str, exc: AutoCullError) -> Decision:
         code = exc.code if isinstance(exc, FileProblem) else "INTERNAL"
@@ -473,11 +469,25 @@ def _diff_from_default(p: Policy) -> dict[str, Any]:
 
 
 def _bursts_module() -> Any:
+    import importlib
+
     try:
-        from . import bursts
-    except ImportError:  # the bursts stage ships separately while it is being built
+        bursts = importlib.import_module("autocull.bursts")
+    except ModuleNotFoundError as exc:  # the bursts stage ships separately while it is being built
+        if exc.name != "autocull.bursts":
+            raise
         return None
     return bursts
+
+
+def _faces_finder() -> Any:
+    try:
+        from .faces import find_faces
+    except ModuleNotFoundError as exc:  # the faces stage ships separately while it is being built
+        if exc.name != "autocull.faces":
+            raise
+        return None
+    return find_faces
 
 
 def _models_loaded() -> list[str]:

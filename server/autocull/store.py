@@ -20,8 +20,15 @@ from typing import Any, Iterable, Iterator, Optional, Sequence
 from .records import Analysis
 
 
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """executescript() would commit on its own; one statement at a time stays in our transaction."""
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
 def _v1(db: sqlite3.Connection) -> None:
-    db.executescript(
+    _run_script(db,
         """
         CREATE TABLE photos(
             path TEXT PRIMARY KEY,
