@@ -177,15 +177,16 @@ def test_policy_change_redecides_without_reading_any_image(daemon, tmp_path):
     decodes = daemon.call("GetStatus", pb.GetStatusRequest()).decodes
     assert decodes == len(photos)
     sharp = next(d for d in first.decisions if d.path == str(photos["sharp"]))
-    # a line above the sharp photo's own score: it must now be rejected as soft
+    assert sharp.verdict == pb.VERDICT_KEEP and sharp.quality < 1.0
+    # a keep line above the sharp photo's own quality: it must now go to review
     req = pb.SetPolicyRequest()
-    req.values.update({"sharpness_reject": min(1.0, sharp.scores["subject_sharpness"].value + 0.01),
-                       "sharpness_review": 1.0, "face_sharpness_reject": 1.0, "face_sharpness_review": 1.0})
+    req.values.update({"keep_quality": 1.0})
     resp = daemon.call("SetPolicy", req)
     assert resp.redecided == len(photos) and resp.changed >= 1
     again = daemon.call("Cull", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
     sharp2 = next(d for d in again.decisions if d.path == str(photos["sharp"]))
-    assert sharp2.verdict == pb.VERDICT_REJECT and sharp2.cached
+    assert sharp2.verdict == pb.VERDICT_REVIEW and sharp2.cached
+    assert any("quality low" in r for r in sharp2.reasons)
     assert daemon.call("GetStatus", pb.GetStatusRequest()).decodes == decodes  # no image read again
     decided = daemon.call("Decide", pb.DecideRequest(paths=[str(tmp_path / "shoot")]))
     assert {d.path for d in decided.decisions} == {str(p) for p in photos.values()}
