@@ -41,8 +41,8 @@ def decide(analysis: Analysis, policy: Policy, *, path: str = "",
     """Decide one photo from its stored analysis. ``preference`` is 0..1 when a model exists."""
     found = _Findings()
     faces = counted_faces(analysis, policy)
+    _judge_exposure(analysis, policy, found)  # first: on a near-black frame darkness is the cause to read
     _judge_sharpness(analysis, policy, faces, found)
-    _judge_exposure(analysis, policy, found)
     _judge_noise(analysis, policy, found)
     eyes_score = _judge_eyes(faces, policy, found)
     scores = _scores(analysis, eyes_score, preference)
