@@ -120,7 +120,10 @@ def decode(
                 reasons.append(str(exc))
                 fh.seek(0)
         if magic is not None:
-            raise CorruptImage(f"{checked}: looks like {magic} but cannot be decoded ({'; '.join(reasons)})")
+            raise CorruptImage(
+                f"{checked}: looks like {magic} but cannot be decoded: damaged, truncated, "
+                f"or a variant this version cannot read ({'; '.join(reasons)})"
+            )
         raise UnsupportedFormat(f"{checked}: not an image format AutoCull can read ({'; '.join(reasons)})")
 
 
@@ -268,7 +271,8 @@ def _decoders_for(magic: Optional[str], path: Path) -> list[str]:
     if magic is not None and magic.startswith("RAW:"):
         return ["raw"]
     if magic == "TIFF":  # most RAW formats are TIFF inside
-        return ["raw", "pillow"] if raw_ext else ["pillow", "raw"]
+        # No Pillow fallback for a RAW name: Pillow would "decode" the tiny IFD0 thumbnail.
+        return ["raw"] if raw_ext else ["pillow", "raw"]
     if magic is not None:
         return ["pillow"]
     return ["raw", "pillow"] if raw_ext else ["pillow"]
