@@ -230,3 +230,33 @@ def test_sigterm_mid_job_exits_cleanly_and_leaves_a_consistent_store(tmp_path):
     assert len(rows) < 40
     state = json.loads((tmp_path / "home" / "state.json").read_text())
     assert state["pid"] == 0  # clients can tell nobody listens any more
+
+
+def test_watched_folder_photos_are_decided_in_the_background_and_served_by_cursor(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("watch_interval = 0.2\n")
+    d = Daemon(home)
+    try:
+        inbox = tmp_path / "import"
+        inbox.mkdir()
+        status, body = d.http("AddWatchFolder", {"path": str(inbox)})
+        assert status == 200 and body["folders"][0]["path"] == str(inbox)
+        status, first = d.http("GetChanges", {"cursor": ""})
+        assert status == 200 and first["decisions"] == []
+        photos = _photos(tmp_path / "card")
+        os.replace(photos["blurred"], inbox / photos["blurred"].name)  # lands as an import would
+        decisions, cursor = [], first["nextCursor"]
+        for _ in range(300):
+            status, page = d.http("GetChanges", {"cursor": cursor})
+            decisions += page["decisions"]
+            cursor = page["nextCursor"]
+            if decisions:
+                break
+            time.sleep(0.1)
+        assert [x["path"] for x in decisions] == [str(inbox / photos["blurred"].name)]
+        assert decisions[0]["verdict"] == "VERDICT_REJECT" and decisions[0]["reasons"]
+        status, again = d.http("GetChanges", {"cursor": cursor})
+        assert again["decisions"] == []  # nothing is served twice past the cursor
+    finally:
+        d.stop()
