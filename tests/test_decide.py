@@ -1,0 +1,105 @@
+"""The decide stage is a pure function of (analysis, policy): test its rules directly."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from autocull.decide import decide, quality_score
+from autocull.policy import Policy
+from autocull.records import (Analysis, Box, EyeMetrics, ExifInfo, ExposureMetrics, FaceMetrics, NoiseMetrics,
+                              ScoreValue, SharpnessMetrics)
+
+
+def _sharp(score: float, motion: float = 0.0) -> SharpnessMetrics:
+    return SharpnessMetrics(score=score, laplacian_var=0.01, tenengrad=0.02, edge_width=1.0, motion=motion)
+
+
+def _analysis(subject: float = 0.9, whole: float = 0.9, ev: float = 0.0, label: str = "ok",
+              faces: tuple = (), source: str = "saliency", hi_clip: float = 0.0) -> Analysis:
+    return Analysis(
+        width=4000, height=3000, format="JPEG", exif=ExifInfo(), sharpness=_sharp(whole), subject=_sharp(subject),
+        subject_box=Box(0.3, 0.3, 0.4, 0.4), subject_source=source,
+        exposure=ExposureMetrics(score=0.9, label=label, mean=0.4, median=0.4, highlight_clip=hi_clip,
+                                 shadow_clip=0.0, dynamic_range=8.0, ev_offset=ev),
+        noise=NoiseMetrics(sigma=2.0, score=0.95), phash="0" * 16, dhash="0" * 16, faces=faces,
+        faces_checked=True)
+
+
+def _face(state: str, *, main: bool, size: float = 0.3, sharp: float = 0.9) -> FaceMetrics:
+    ear = {"open": 0.3, "closed": 0.08, "uncertain": 0.17}[state]
+    eye = EyeMetrics(ear=ear, state=state)
+    return FaceMetrics(box=Box(0.4, 0.2, 0.2, 0.3), score=0.9, left_eye=eye, right_eye=eye, eye_state=state,
+                       sharpness=_sharp(sharp), size=size, main=main)
+
+
+def test_a_sharp_well_exposed_photo_is_kept_with_a_reason():
+    d = decide(_analysis(), Policy(), path="/p/a.jpg")
+    assert d.verdict == "keep" and d.pick == "picked" and d.stars >= 1
+    assert d.reasons and d.reasons[0].startswith("keep:")
+    assert "AutoCull|Keep" in d.keywords
+
+
+def test_a_soft_subject_is_rejected_with_the_numbers_in_the_reason():
+    d = decide(_analysis(subject=0.1, whole=0.1), Policy())
+    assert d.verdict == "reject" and d.pick == "rejected" and d.stars == 0 and d.color_label == "red"
+    assert "0.10 < 0.25" in d.reasons[0]
+    assert "AutoCull|Reject|Blurry" in d.keywords
+
+
+def test_motion_blur_is_named_as_such():
+    a = dataclasses.replace(_analysis(subject=0.1, whole=0.1), subject=_sharp(0.1, motion=0.8))
+    d = decide(a, Policy())
+    assert "motion blur" in d.reasons[0] and "AutoCull|Reject|Motion blur" in d.keywords
+
+
+def test_bokeh_is_not_penalised_when_the_subject_is_sharp():
+    d = decide(_analysis(subject=0.9, whole=0.2), Policy())
+    assert d.verdict == "keep"
+    assert any("not penalised" in r for r in d.reasons)
+
+
+def test_main_face_soft_while_background_sharp_says_focus_missed():
+    faces = (_face("open", main=True, sharp=0.15),)
+    d = decide(_analysis(subject=0.15, whole=0.85, faces=faces, source="faces"), Policy())
+    assert d.verdict == "reject" and "main face soft" in d.reasons[0] and "background is sharp" in d.reasons[0]
+
+
+def test_closed_eyes_on_the_main_face_reject_and_on_a_minor_face_review():
+    main_closed = (_face("closed", main=True), _face("open", main=False, size=0.1))
+    d = decide(_analysis(faces=main_closed, source="faces"), Policy())
+    assert d.verdict == "reject" and "AutoCull|Faces|Eyes closed" in d.keywords
+    minor_closed = (_face("open", main=True), _face("closed", main=False, size=0.1),
+                    _face("open", main=False, size=0.1))
+    d = decide(_analysis(faces=minor_closed, source="faces"), Policy())
+    assert d.verdict == "review" and "1 of 3 faces has closed eyes" in d.reasons[0]
+
+
+def test_uncertain_eyes_go_to_review_never_reject():
+    d = decide(_analysis(faces=(_face("uncertain", main=True),), source="faces"), Policy())
+    assert d.verdict == "review" and "uncertain" in d.reasons[0]
+
+
+def test_tiny_faces_below_the_policy_size_do_not_count():
+    tiny = tuple(_face("closed", main=False, size=0.01) for _ in range(12))
+    assert decide(_analysis(faces=tiny), Policy()).verdict == "keep"
+
+
+def test_exposure_far_off_rejects_and_says_too_dark():
+    d = decide(_analysis(ev=-4.0, label="under"), Policy())
+    assert d.verdict == "reject" and d.reasons[0].startswith("too dark")
+    assert decide(_analysis(ev=-2.0, label="under"), Policy()).verdict == "review"
+
+
+def test_missing_terms_drop_out_and_the_weights_renormalise():
+    p = Policy()
+    base = {"subject_sharpness": ScoreValue(0.8, 0), "exposure": ScoreValue(0.6, 0), "noise": ScoreValue(1.0, 0)}
+    expected = (0.45 * 0.8 + 0.25 * 0.6 + 0.10 * 1.0) / (0.45 + 0.25 + 0.10)
+    assert quality_score(base, p) == pytest.approx(expected, abs=1e-4)
+    with_eyes = dict(base, eyes=ScoreValue(0.0, 0))
+    assert quality_score(with_eyes, p) < quality_score(base, p)
+
+
+@pytest.mark.parametrize("subject,ev,label", [(0.05, 0, "ok"), (0.4, 0, "ok"), (0.9, -5, "under"), (0.9, 3, "over")])
+def test_every_decision_has_reasons(subject, ev, label):
+    assert decide(_analysis(subject=subject, ev=ev, label=label), Policy()).reasons
