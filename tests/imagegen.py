@@ -72,6 +72,12 @@ def mean_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.abs(a.astype(np.int16) - b.astype(np.int16))))
 
 
+def coarse_diff(a: np.ndarray, b: np.ndarray, size: tuple[int, int] = (64, 64)) -> float:
+    """Mean absolute difference after shrinking both to ``size``: same picture, regardless of resampling."""
+    small = [np.asarray(Image.fromarray(x).resize(size, Image.Resampling.BOX)) for x in (a, b)]
+    return mean_abs_diff(small[0], small[1])
+
+
 # -------------------------------------------------------------- EXIF --------
 def make_exif(
     *,

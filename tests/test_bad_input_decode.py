@@ -152,6 +152,17 @@ def test_truncated_jpeg_is_corrupt(tmp_path: Path, jpeg_data: bytes, keep: float
     assert error.code == "CORRUPT"
 
 
+def test_truncated_jpeg_is_corrupt_even_if_someone_allows_truncation(
+    tmp_path: Path, jpeg_data: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(jpeg_data[: len(jpeg_data) // 2])
+    _raises(CorruptImage, path)
+
+
 def test_truncated_progressive_jpeg_is_corrupt(tmp_path: Path) -> None:
     path = gen.save(tmp_path / "prog.jpg", gen.sample_rgb("astronaut"), "JPEG", progressive=True)
     gen.truncate_copy(path, tmp_path / "prog_cut.jpg", 0.6)

@@ -359,6 +359,7 @@ def _decode_pillow(
         if im.format in ("JPEG", "MPO"):
             im.draft("RGB", _target_size(stored, analysis_size))
         im.load()
+        _refuse_padded_jpeg(im, path)
         info = exif_mod.exif_from_pillow(im, fh)
         applied = 1 if fmt == "HEIC" else info.orientation  # libheif already applied irot/imir
         small = _orient(_fit(_to_rgb8(im), analysis_size), applied)
@@ -378,7 +379,14 @@ def _pillow_region(path: Path, orientation: int, box: Box, min_side: int) -> np.
             if im.format in ("JPEG", "MPO"):
                 im.draft("RGB", _draft_request(im.size, stored_box, min_side))
             crop = _to_rgb8(im.crop(pixel_box(stored_box, im.size)))
+            _refuse_padded_jpeg(im, path)
     return _as_array(_orient(_reduce_to(crop, min_side), orientation))
+
+
+def _refuse_padded_jpeg(im: Image.Image, path: Path) -> None:
+    """Belt and braces: if someone set LOAD_TRUNCATED_IMAGES, Pillow pads a cut JPEG with EOI and marks it."""
+    if ImageFile.LOAD_TRUNCATED_IMAGES and getattr(im, "_ended", False):
+        raise CorruptImage(f"{path}: JPEG data is truncated (the file ends before the image does)")
 
 
 def _draft_request(size: tuple[int, int], box: Box, min_side: int) -> tuple[int, int]:
@@ -469,8 +477,13 @@ def _check_raw_length(path: Path, sizes: Any) -> None:
         )
 
 
-def _raw_preview(raw: Any, stored: tuple[int, int], min_long: int) -> tuple[Optional[Image.Image], Optional[bytes]]:
-    """Embedded preview (stored orientation) when it is at least ``min_long`` px and frames the same picture."""
+def _raw_preview(
+    raw: Any, stored: tuple[int, int], min_long: int, draft: bool = True
+) -> tuple[Optional[Image.Image], Optional[bytes]]:
+    """Embedded preview (stored orientation) when it is at least ``min_long`` px and frames the same picture.
+
+    With ``draft`` a JPEG preview is DCT-scaled down towards ``min_long`` while decoding.
+    """
     import rawpy
 
     try:
@@ -480,14 +493,16 @@ def _raw_preview(raw: Any, stored: tuple[int, int], min_long: int) -> tuple[Opti
         return None, None
     jpeg = bytes(thumb.data) if thumb.format == rawpy.ThumbFormat.JPEG else None
     try:
-        im = _preview_image(thumb, jpeg, stored, min_long)
+        im = _preview_image(thumb, jpeg, stored, min_long, draft)
     except (OSError, SyntaxError, ValueError, struct.error, Image.DecompressionBombError) as exc:
         log.debug("embedded preview unreadable, demosaicing instead: %s", exc)
         return None, jpeg
     return im, jpeg
 
 
-def _preview_image(thumb: Any, jpeg: Optional[bytes], stored: tuple[int, int], min_long: int) -> Optional[Image.Image]:
+def _preview_image(
+    thumb: Any, jpeg: Optional[bytes], stored: tuple[int, int], min_long: int, draft: bool
+) -> Optional[Image.Image]:
     if jpeg is not None:
         im = Image.open(io.BytesIO(jpeg))
     elif isinstance(thumb.data, np.ndarray) and thumb.data.ndim == 3:
@@ -496,8 +511,8 @@ def _preview_image(thumb: Any, jpeg: Optional[bytes], stored: tuple[int, int], m
         return None
     if max(im.size) < min_long or not _same_aspect(im.size, stored):
         return None
-    if jpeg is not None:
-        im.draft("RGB", _target_size(im.size, max(min_long, 1)))
+    if jpeg is not None and draft:
+        im.draft("RGB", _target_size(im.size, min_long))
     im.load()
     return _to_rgb8(im)
 
@@ -513,7 +528,7 @@ def _raw_region(path: Path, orientation: int, full: tuple[int, int], box: Box, m
     need = min(1.0, min_side / short_full)  # fraction of full resolution required
     stored = _upright_size(full, orientation)
     with _problems(path), open_file(path) as fh, _open_raw(fh, path) as raw:
-        preview, _ = _raw_preview(raw, stored, 1)
+        preview, _ = _raw_preview(raw, stored, 1, draft=False)
         if preview is not None and max(preview.size) >= need * max(stored):
             crop = preview.crop(pixel_box(box_to_stored(box, orientation), preview.size))
             return _as_array(_orient(_reduce_to(crop, min_side), orientation))
