@@ -4,6 +4,7 @@ from __future__ import annotations
 import inspect
 from datetime import datetime, timezone
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -196,6 +197,28 @@ def test_corrupt_exif_segment_still_decodes(tmp_path: Path) -> None:
 def test_no_exif_gives_defaults(tmp_path: Path) -> None:
     info = decode(gen.save(tmp_path / "plain.png", gen.sample_rgb("coffee"))).exif
     assert info.capture_time is None and info.orientation == 1 and info.camera_key() is None
+
+
+def _tags(**values: object) -> dict[str, SimpleNamespace]:
+    """exifread-style tags: keys with spaces given as double underscores."""
+    return {k.replace("__", " "): SimpleNamespace(values=v if isinstance(v, list) else [v]) for k, v in values.items()}
+
+
+def test_maker_note_burst_fields() -> None:
+    from autocull.exif import build_exif, _exifread_tag_fields
+
+    canon = build_exif(_exifread_tag_fields(_tags(
+        Image__Make="Canon", MakerNote__SequenceNumber=3, MakerNote__SerialNumber=123456789)))
+    assert canon.sequence_number == 3 and canon.serial == "123456789"
+    sony_single = build_exif(_exifread_tag_fields(_tags(Image__Make="SONY", MakerNote__SequenceNumber=65535)))
+    assert sony_single.sequence_number is None
+    olympus = build_exif(_exifread_tag_fields(_tags(Image__Make="OLYMPUS", MakerNote__Sequence=[1, 7, 0])))
+    assert olympus.sequence_number == 7
+    apple = build_exif(_exifread_tag_fields(_tags(
+        Image__Make="Apple", MakerNote__Tag__0x000B="6F3C0C1E-0D4B-4F5D-9C1E-8C1F2B3A4D5E")))
+    assert apple.burst_id == "6F3C0C1E-0D4B-4F5D-9C1E-8C1F2B3A4D5E"
+    fuji = build_exif(_exifread_tag_fields(_tags(Image__Make="FUJIFILM", MakerNote__InternalSerialNumber="FF02B1")))
+    assert fuji.serial == "FF02B1" and fuji.camera_key() == "serial:FF02B1"
 
 
 def test_exif_datetime_parser_is_lenient() -> None:

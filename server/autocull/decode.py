@@ -47,7 +47,7 @@ from .errors import (
     UnsupportedFormat,
 )
 from .exif import read_exif  # noqa: F401 - re-exported: decode.read_exif(path)
-from .records import DecodedImage, ExifInfo
+from .records import DecodedImage
 
 log = logging.getLogger(__name__)
 
@@ -592,5 +592,5 @@ def pixel_box(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
 
 _DECODERS: dict[str, Callable[..., DecodedImage]] = {"pillow": _decode_pillow, "raw": _decode_raw}
 
-__all__ = ["ANALYSIS_SIZE", "DEFAULT_MAX_PIXELS", "RAW_EXTENSIONS", "ExifInfo", "decode", "read_exif",
+__all__ = ["ANALYSIS_SIZE", "DEFAULT_MAX_PIXELS", "RAW_EXTENSIONS", "decode", "read_exif",
            "check_file", "open_file", "sniff", "box_to_stored", "pixel_box"]
