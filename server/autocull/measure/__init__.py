@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from autocull.measure.exposure import exposure
 from autocull.measure.hashes import dhash, hamming, phash
 from autocull.measure.noise import estimate_sigma, noise
-from autocull.measure.sharpness import sharpness, to_gray
+from autocull.measure.sharpness import _sharpness_and_stats, sharpness, to_gray
 from autocull.measure.subject import subject_region
 from autocull.records import Analysis, Box, DecodedImage, FaceMetrics, SharpnessMetrics
 
@@ -62,14 +62,14 @@ def analyze(decoded: DecodedImage, *, faces: Sequence[FaceMetrics] | None = None
     rgb = decoded.rgb
     gray = to_gray(rgb)
     sigma = estimate_sigma(gray)
-    whole = sharpness(gray, noise_sigma=sigma)
+    whole, stats = _sharpness_and_stats(gray, noise_sigma=sigma)
     main = [f for f in (faces or ()) if f.main]
     if main:
         subject_box = union_box([f.box for f in main])
         subject = _face_subject(gray, main, sigma)
         source = "faces"
     else:
-        subject_box, source = subject_region(gray, noise_sigma=sigma)
+        subject_box, source = subject_region(gray, noise_sigma=sigma, stats=stats)
         subject = sharpness(gray, box=subject_box, noise_sigma=sigma)
     width, height = decoded.full_size
     return Analysis(

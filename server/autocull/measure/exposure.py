@@ -43,6 +43,16 @@ def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
 
+_LIN_LUT = np.where(
+    np.arange(256) / 255.0 <= 0.04045,
+    np.arange(256) / 255.0 / 12.92,
+    ((np.arange(256) / 255.0 + 0.055) / 1.055) ** 2.4,
+).astype(np.float32)
+# Statistics are taken on every _STRIDE-th pixel in each direction (exact
+# enough for fractions and percentiles, 4x cheaper).
+_STRIDE = 2
+
+
 def _as_rgb01(image: np.ndarray) -> np.ndarray:
     a = np.asarray(image)
     if a.ndim == 3 and a.shape[2] == 1:
@@ -103,12 +113,22 @@ def exposure(rgb: np.ndarray) -> ExposureMetrics:
     ITU-R BT.709-6 (luma weights); IEC 61966-2-1 (sRGB transfer function);
     ISO 2720 / the 18 % grey convention of reflected-light metering.
     """
-    f = _as_rgb01(rgb)
+    arr = np.asarray(rgb)
+    if arr.ndim >= 2 and min(arr.shape[:2]) >= 2 * _STRIDE:
+        arr = arr[::_STRIDE, ::_STRIDE]
+    f = _as_rgb01(arr)
     if f.shape[0] == 0 or f.shape[1] == 0:
         return ExposureMetrics(score=0.0, label="under", mean=0.0, median=0.0, highlight_clip=0.0,
                                shadow_clip=0.0, dynamic_range=0.0, ev_offset=-math.log2(_MID_GREY / _LUM_FLOOR))
     y = luma(f)
-    ylin = linear_luminance(f)
+    if arr.dtype == np.uint8:
+        lin = _LIN_LUT[arr if arr.ndim == 3 else arr[:, :, None]][:, :, :3]
+    else:
+        lin = _srgb_to_linear(f)
+    if lin.shape[2] == 1:
+        ylin = lin[:, :, 0]
+    else:
+        ylin = lin[:, :, 0] * _LUMA[0] + lin[:, :, 1] * _LUMA[1] + lin[:, :, 2] * _LUMA[2]
     mx = f.max(axis=2)
     n = y.size
     mean = float(y.mean(dtype=np.float64))

@@ -55,19 +55,20 @@ _TILE_MIN, _TILE_MAX = 12, 64
 # Gaussian window of _WINDOW_SIGMA * tile px.
 _BINS_PER_TILE = 4
 _WINDOW_SIGMA = 0.5
+_COARSE = 3.0
 # A cell counts when its gradient energy exceeds this multiple of the noise's
 # share and this absolute floor (mean |grad|^2 per pixel, gray 0..1, i.e. about
 # a 2 % contrast edge crossing the tile).
 _NOISE_MARGIN = 4.0
 _ABS_FLOOR = 2e-5
 # ... and at least this fraction of the strongest cells' energy (90th pct).
-_REL_FLOOR = 0.25
+_REL_FLOOR = 0.1
 # The frame's width is the width of the k-th sharpest cell, k = max(_MIN_RANK,
 # _SHARP_FRACTION * valid cells): the in-focus part decides.
 _SHARP_FRACTION = 0.05
 _MIN_RANK = 3
 # An orientation bin takes part when it has this share of the best bin's cells.
-_BIN_SUPPORT = 0.15
+_BIN_SUPPORT = 0.0
 # Width mapping: s at which the score is 0.5, and the log-logistic slope.
 _S_HALF = 1.6
 _SLOPE = 4.0
@@ -121,9 +122,11 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     else:
         g = a.astype(np.float32)
     if scale != 1.0:
-        g = g * np.float32(scale)
-    g = np.nan_to_num(g, nan=0.0, posinf=1.0, neginf=0.0)
-    return np.clip(g, 0.0, 1.0, out=g).astype(np.float32, copy=False)
+        return g * np.float32(scale)  # integer input: already within 0..1
+    if g is a:
+        g = g.copy()
+    g = np.nan_to_num(g, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
+    return np.clip(g, 0.0, 1.0, out=g)
 
 
 def edge_width_to_score(width: float) -> float:
@@ -210,6 +213,38 @@ def _tile_mean(a: np.ndarray, tile: int, rows: int, cols: int) -> np.ndarray:
     return cv2.resize(a, (cols, rows), interpolation=cv2.INTER_AREA)
 
 
+def _smooth(m: np.ndarray, win: float) -> np.ndarray:
+    if win <= 0.3 or min(m.shape[:2]) <= 1:
+        return m
+    chans = [cv2.GaussianBlur(np.ascontiguousarray(m[..., i]), (0, 0), win, borderType=cv2.BORDER_REFLECT)
+             for i in range(m.shape[-1])]
+    return np.stack(chans, axis=-1)
+
+
+def _directional(
+    m: np.ndarray, rows: int, cols: int, noise_g: np.ndarray, noise_l: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Noise-free directional first/second derivative energies from the products."""
+    nd = len(_DIRECTIONS)
+    m = m.astype(np.float64).reshape(rows, cols, -1)
+    grad = np.empty((rows, cols, nd))
+    lapm = np.empty((rows, cols, nd))
+    for i, t in enumerate(_DIRECTIONS):
+        c, s_ = math.cos(t), -math.sin(t)
+        grad[:, :, i] = c * c * m[..., 0] + s_ * s_ * m[..., 1] + 2 * c * s_ * m[..., 2]
+        a_, b_, e_ = c * c, 2 * c * s_, s_ * s_  # d2 = a gxx + b gxy + e gyy
+        lapm[:, :, i] = (a_ * a_ * m[..., 3] + e_ * e_ * m[..., 4] + b_ * b_ * m[..., 5]
+                         + 2 * a_ * e_ * m[..., 6] + 2 * a_ * b_ * m[..., 7] + 2 * e_ * b_ * m[..., 8])
+    return np.maximum(grad - noise_g, 0.0), np.maximum(lapm - noise_l, 0.0)
+
+
+def _width(grad: np.ndarray, lap: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s2 = grad / (2.0 * lap) - _SIGMA_D**2 - _DISCRETE_VAR
+    s2 = np.where(np.isfinite(s2), s2, _S_MAX**2)
+    return np.sqrt(np.clip(s2, _S_MIN**2, _S_MAX**2))
+
+
 def tile_stats(
     gray: np.ndarray, *, noise_sigma: float = 0.0, tile: int | None = None, margin: int = 0
 ) -> TileStats:
@@ -242,32 +277,31 @@ def tile_stats(
     step = max(1, tile // _BINS_PER_TILE)
     rows, cols = h // step, w // step
     nd = len(_DIRECTIONS)
-    grad = np.empty((rows, cols, nd), dtype=np.float32)
-    lapm = np.empty((rows, cols, nd), dtype=np.float32)
-    for i, t in enumerate(_DIRECTIONS):
-        c, s = np.float32(math.cos(t)), np.float32(-math.sin(t))
-        d1 = c * gx + s * gy
-        d2 = (c * c) * gxx + (2 * c * s) * gxy + (s * s) * gyy
-        grad[:, :, i] = _tile_mean(d1 * d1, step, rows, cols)
-        lapm[:, :, i] = _tile_mean(d2 * d2, step, rows, cols)
+    # Directional energies are quadratic forms of the derivatives, so window
+    # means of nine products give every direction without per-direction maps.
+    prods = (gx * gx, gy * gy, gx * gy, gxx * gxx, gyy * gyy, gxy * gxy, gxx * gyy, gxx * gxy, gyy * gxy)
+    m = np.stack([_tile_mean(p, step, rows, cols) for p in prods], axis=-1).astype(np.float32)
+    if m.ndim == 2:
+        m = m.reshape(rows, cols, -1)
     win = _WINDOW_SIGMA * tile / step
-    if win > 0.3 and min(rows, cols) > 1:
-        grad = cv2.GaussianBlur(grad, (0, 0), win, borderType=cv2.BORDER_REFLECT)
-        lapm = cv2.GaussianBlur(lapm, (0, 0), win, borderType=cv2.BORDER_REFLECT)
-    grad = grad.astype(np.float64).reshape(rows, cols, nd)
-    lapm = lapm.astype(np.float64).reshape(rows, cols, nd)
     ng, nl = (np.asarray(x) for x in _noise_gains(_SIGMA_D))
     var = (noise_sigma / 255.0) ** 2
-    grad_s = np.maximum(grad - ng * var, 0.0)
-    lap_s = np.maximum(lapm - nl * var, 0.0)
+    fine = _smooth(m, win)
+    grad_s, lap_s = _directional(fine, rows, cols, ng * var, nl * var)
     floor = np.maximum(_ABS_FLOOR, _NOISE_MARGIN * ng * var)
     valid = grad_s > floor
     if np.any(valid):
         top = float(np.quantile(grad_s[valid], 0.9))
         valid &= grad_s >= _REL_FLOOR * top
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s2 = grad_s / (2.0 * lap_s) - _SIGMA_D**2 - _DISCRETE_VAR
-    width = np.sqrt(np.clip(np.nan_to_num(s2, nan=_S_MAX**2, posinf=_S_MAX**2), _S_MIN**2, _S_MAX**2))
+    width = _width(grad_s, lap_s)
+    # A window smaller than the blur sees the ends of a long (motion) blur as
+    # sharp corners: the width of each cell is also read over a window
+    # _COARSE times larger, and the larger of the two is kept. The ratio over
+    # a mixed window is dominated by its sharpest content, so a sharp subject
+    # in bokeh still reads sharp at the coarse scale.
+    if _COARSE > 1 and min(rows, cols) > 1:
+        coarse = _smooth(m, win * _COARSE)
+        width = np.maximum(width, _width(*_directional(coarse, rows, cols, ng * var, nl * var)))
     width = np.where(valid, width, np.inf)
     return TileStats(tile=tile, step=step, grad=grad_s, lap=lap_s, valid=valid, width=width)
 
@@ -366,6 +400,13 @@ def sharpness(
     blur estimation", IEEE TPAMI 20(7), 1998 (blur scale from Gaussian
     derivatives).
     """
+    return _sharpness_and_stats(gray, box=box, noise_sigma=noise_sigma)[0]
+
+
+def _sharpness_and_stats(
+    gray: np.ndarray, *, box: Box | None = None, noise_sigma: float | None = None
+) -> tuple[SharpnessMetrics, TileStats | None]:
+    """:func:`sharpness` plus the window statistics it used (for the subject)."""
     from autocull.measure.noise import estimate_sigma
 
     g = to_gray(gray)
@@ -381,7 +422,7 @@ def sharpness(
         tile = max(4, min(tile, inner // 4)) if inner >= 16 else max(1, inner)
     core = g[margin : g.shape[0] - margin, margin : g.shape[1] - margin] if margin else g
     if core.size < 4 or min(core.shape) < 3:
-        return SharpnessMetrics(score=0.0, laplacian_var=0.0, tenengrad=0.0, edge_width=_S_MAX)
+        return SharpnessMetrics(score=0.0, laplacian_var=0.0, tenengrad=0.0, edge_width=_S_MAX), None
     lap = cv2.Laplacian(g, cv2.CV_32F, ksize=1, borderType=cv2.BORDER_REFLECT)
     sx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
     sy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
@@ -408,4 +449,4 @@ def sharpness(
         edge_width=width,
         motion=float(motion),
         motion_angle=float(angle),
-    )
+    ), ts

@@ -14,7 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from autocull.measure.noise import estimate_sigma
-from autocull.measure.sharpness import edge_width_to_score, tile_stats, to_gray
+from autocull.measure.sharpness import _S_HALF, _SLOPE, TileStats, tile_stats, to_gray
 from autocull.records import Box
 
 __all__ = ["subject_region", "CENTRE_BOX"]
@@ -33,7 +33,9 @@ _MIN_SIDE = 0.15
 _MIN_PIXELS = 32
 
 
-def subject_region(gray: np.ndarray, *, noise_sigma: float | None = None) -> tuple[Box, str]:
+def subject_region(
+    gray: np.ndarray, *, noise_sigma: float | None = None, stats: TileStats | None = None
+) -> tuple[Box, str]:
     """Normalised box around the main subject and how it was found.
 
     Parameters
@@ -42,6 +44,9 @@ def subject_region(gray: np.ndarray, *, noise_sigma: float | None = None) -> tup
         Gray (or RGB) image, uint8 or float 0..1.
     noise_sigma : float, optional
         Noise sigma (0..255) if already estimated.
+    stats : TileStats, optional
+        Whole-frame :func:`~autocull.measure.sharpness.tile_stats` of ``gray``
+        if already computed (``analyze`` shares them).
 
     Returns
     -------
@@ -52,15 +57,15 @@ def subject_region(gray: np.ndarray, *, noise_sigma: float | None = None) -> tup
     g = to_gray(gray)
     if min(g.shape) < _MIN_PIXELS:
         return CENTRE_BOX, "centre"
-    sigma = estimate_sigma(g) if noise_sigma is None else noise_sigma
-    ts = tile_stats(g, noise_sigma=sigma)
+    if stats is None:
+        sigma = estimate_sigma(g) if noise_sigma is None else noise_sigma
+        stats = tile_stats(g, noise_sigma=sigma)
+    ts = stats
     grad = ts.grad.sum(axis=2)
-    with np.errstate(invalid="ignore"):
-        w = np.where(np.isfinite(ts.width), ts.width, np.nan)
-        width = np.nanmin(np.where(ts.valid, w, np.nan), axis=2) if np.any(ts.valid) else None
-    if width is None:
+    if not np.any(ts.valid):
         return CENTRE_BOX, "centre"
-    sharp = np.vectorize(edge_width_to_score, otypes=[float])(np.nan_to_num(width, nan=np.inf))
+    width = ts.width.min(axis=2)  # inf where no direction is valid
+    sharp = 1.0 / (1.0 + (width / _S_HALF) ** _SLOPE)
     weight = grad * sharp
     top = float(np.quantile(weight, 0.98))
     if not math.isfinite(top) or top <= 0:

@@ -1,0 +1,74 @@
+"""Per-stage timing of the measure stage at 1280 px (analysis size).
+
+Usage: .venv/bin/python bench/bench_measure.py [repeats]
+Prints the machine, the corpus (scikit-image sample photos resized to a
+1280 px long edge), the date and the median ms per image of each stage.
+"""
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import statistics
+import sys
+import time
+
+import cv2
+import numpy as np
+
+from autocull.measure import analyze, dhash, estimate_sigma, exposure, noise, phash, sharpness, subject_region, to_gray
+from autocull.records import DecodedImage, ExifInfo
+
+CORPUS = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "camera", "retina"]
+
+
+def load() -> list[np.ndarray]:
+    import skimage.data as d
+
+    out = []
+    for name in CORPUS:
+        a = getattr(d, name)()
+        if a.ndim == 2:
+            a = np.repeat(a[:, :, None], 3, axis=2)
+        h, w = a.shape[:2]
+        s = 1280 / max(h, w)
+        out.append(cv2.resize(a, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC))
+    return out
+
+
+def main() -> None:
+    repeats = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+    cv2.setNumThreads(1)
+    images = load()
+    stages = {
+        "to_gray": lambda im, g, s: to_gray(im),
+        "noise sigma": lambda im, g, s: estimate_sigma(g),
+        "noise": lambda im, g, s: noise(g, sigma=s),
+        "sharpness (frame)": lambda im, g, s: sharpness(g, noise_sigma=s),
+        "subject_region": lambda im, g, s: subject_region(g, noise_sigma=s),
+        "exposure": lambda im, g, s: exposure(im),
+        "phash+dhash": lambda im, g, s: (phash(g), dhash(g)),
+        "analyze (all)": lambda im, g, s: analyze(
+            DecodedImage(rgb=im, full_size=im.shape[1::-1], format="JPEG", exif=ExifInfo()), faces=[]
+        ),
+    }
+    sys.stdout.write(f"# bench_measure {datetime.datetime.now().isoformat(timespec='seconds')}\n")
+    sys.stdout.write(f"# machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus, "
+                     f"python {platform.python_version()}, numpy {np.__version__}, cv2 {cv2.__version__}, cv2 threads 1\n")
+    sys.stdout.write(f"# corpus: {len(images)} scikit-image photos at 1280 px long edge "
+                     f"({', '.join(CORPUS)}), {repeats} repeats, median\n")
+    for name, fn in stages.items():
+        times = []
+        for im in images:
+            g = to_gray(im)
+            s = estimate_sigma(g)
+            fn(im, g, s)  # warm-up
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                fn(im, g, s)
+                times.append((time.perf_counter() - t0) * 1000)
+        sys.stdout.write(f"{name:20s} {statistics.median(times):7.1f} ms/image\n")
+
+
+if __name__ == "__main__":
+    main()
