@@ -21,7 +21,7 @@ import pytest
 from PIL import Image, ImageFilter
 
 from autocull.bursts import BurstItem, Group, assign, group
-from autocull.decide import decide
+from autocull.decide import decide, stars_for
 from autocull.decode import decode
 from autocull.measure import analyze, dhash, phash, to_gray
 from autocull.policy import Policy
@@ -166,11 +166,17 @@ class TestARealBurst:
             assert d.verdict in ("review", "reject")  # a frame rejected on its own stays rejected
             assert re.fullmatch(r"burst: IMG_0414\.jpg is sharper, 1\.00 vs 0\.\d\d", d.reasons[0]), d.reasons
             assert d.pick == ("rejected" if d.verdict == "reject" else "none")
-            assert d.stars == (0 if d.verdict == "reject" else d.stars)
+            assert d.stars == stars_for(d.verdict, d.quality, Policy())
+            assert d.color_label == Policy().label_for(d.verdict)
             assert not any(r.startswith("keep:") for r in d.reasons)
             assert "AutoCull|Keep" not in d.keywords
-        kept_alone = {p: decide(a, Policy(), path=p).verdict for p, a in real_burst.items()}
-        assert [name(p) for p, v in kept_alone.items() if v == "keep"] != ["IMG_0414.jpg"]  # the burst did it
+            assert f"AutoCull|{d.verdict.capitalize()}" in d.keywords
+
+    def test_alone_several_frames_would_be_kept_in_the_burst_only_one_is(self, real_burst):
+        alone = [decide(a, Policy(), path=p).verdict for p, a in real_burst.items()]
+        decisions, _ = cull(real_burst)
+        assert alone.count("keep") >= 3
+        assert [name(d.path) for d in decisions.values() if d.verdict == "keep"] == ["IMG_0414.jpg"]
 
     def test_the_policy_can_reject_the_others_and_label_them(self, real_burst):
         policy = Policy().with_values({"burst_others": "reject", "burst_label": "purple", "burst_keywords": False})

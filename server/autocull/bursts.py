@@ -247,7 +247,7 @@ def _lookalike_links(a: _Arrays, policy: Policy) -> Iterator[tuple[int, int]]:
     Each 64-bit hash is cut into c chunks, 2c in all with 2c*2 > line: two
     frames within ``line`` bits then agree on some chunk up to one bit
     (pigeonhole), so looking up each chunk value and its one-bit neighbours in
-    a sorted column finds every candidate without comparing all pairs.
+    a bucket table per chunk finds every candidate without comparing all pairs.
     """
     line = policy.burst_hash_distance
     queries = np.flatnonzero(a.ok & np.isnan(a.ts))
@@ -259,18 +259,19 @@ def _lookalike_links(a: _Arrays, policy: Policy) -> Iterator[tuple[int, int]]:
     for col in (a.ph, a.dh):
         for k in range(per_hash):
             lo, hi = 64 * k // per_hash, 64 * (k + 1) // per_hash
-            values = (col[indexed] >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)
+            values = ((col[indexed] >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)).astype(np.int64)
             sort = np.argsort(values, kind="stable")
-            flips = np.array([0] + [1 << b for b in range(hi - lo)], np.uint64)
-            columns.append((col, lo, hi, values[sort], indexed[sort], flips))
+            counts = np.bincount(values, minlength=1 << (hi - lo))  # chunks are <= 16 bits: a direct table
+            starts = np.cumsum(counts) - counts
+            flips = np.array([0] + [1 << b for b in range(hi - lo)], np.int64)
+            columns.append((col, lo, hi, counts, starts, indexed[sort], flips))
     for start in range(0, len(queries), _QUERY_BLOCK):
         q = queries[start:start + _QUERY_BLOCK]
         found_q, found_j = [], []
-        for col, lo, hi, sorted_values, sorted_items, flips in columns:
-            mine = (col[q] >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)
+        for col, lo, hi, counts, starts, sorted_items, flips in columns:
+            mine = ((col[q] >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)).astype(np.int64)
             probes = (mine[:, None] ^ flips[None, :]).ravel()
-            left = np.searchsorted(sorted_values, probes, side="left")
-            n_hit = np.searchsorted(sorted_values, probes, side="right") - left
+            left, n_hit = starts[probes], counts[probes]
             owner = np.repeat(np.repeat(q, len(flips)), n_hit)
             pos = np.repeat(left, n_hit) + (np.arange(n_hit.sum()) - np.repeat(np.cumsum(n_hit) - n_hit, n_hit))
             found_q.append(owner)
@@ -522,7 +523,8 @@ def _assign_bracket(g: Group, shots: list[list[str]], decisions: dict[str, Decis
         for p in files:
             d = decisions[p]
             _mark(d, g, len(shots), rank, policy, bracket=True)
-            d.reasons = [text] + d.reasons
+            # decide's keep reason says "exposure ok (-2.1 EV)"; in a bracket that is by design, not ok
+            d.reasons = [text] + [r.replace("exposure ok (", "exposure as bracketed (") for r in d.reasons]
 
 
 def _redecide(d: Decision, a: Analysis, neutral: Policy, policy: Policy) -> None:
