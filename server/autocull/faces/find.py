@@ -1,0 +1,153 @@
+"""find_faces: detection -> mesh -> eyes and sharpness per face -> main subject.
+
+Resolution. The analysis image (<= 1280 px) is enough to *find* faces, but a
+face of 60 px there has eyes of 10 px and too few tiles to judge focus on.
+A face whose box is under ``DETAIL_FACE_PX`` pixels at analysis size is
+re-read with ``DecodedImage.load_region`` so that it has about that many: 128
+px is the face size the mesh model sees (a 192 px crop of 1.5x the box), so
+more would not help the landmarks, and it gives the sharpness measure a few
+dozen windows over the face. The eye-texture cue and the face's sharpness are
+read from the same higher-resolution pixels. Faces that are already large are
+judged on the analysis image (a photographer judges those at screen size too).
+"""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from autocull.errors import FileProblem
+from autocull.measure.noise import estimate_sigma
+from autocull.measure.sharpness import sharpness, to_gray
+from autocull.records import Box, DecodedImage, FaceMetrics
+
+from . import eyes, mesh, models
+from .detect import Detection, detect
+from .subject import main_faces
+
+log = logging.getLogger(__name__)
+
+# Face side (px) below which the face is re-read at a higher resolution.
+DETAIL_FACE_PX = 128
+# The mesh's face probability below which a detector box is noise (a pattern, a face on a T-shirt
+# print stays: it is a face).
+MIN_PRESENCE = 0.5
+
+
+@dataclass
+class _View:
+    """Pixels a face is judged on and how analysis-image pixels map into them."""
+
+    rgb: np.ndarray
+    scale: float  # view px per analysis px
+    ox: float  # analysis-pixel position of the view's origin
+    oy: float
+    _gray: np.ndarray | None = None
+    _sigma: float | None = None
+
+    @property
+    def gray(self) -> np.ndarray:
+        if self._gray is None:
+            self._gray = to_gray(self.rgb)
+        return self._gray
+
+    @property
+    def sigma(self) -> float:
+        if self._sigma is None:
+            self._sigma = float(estimate_sigma(self.gray))
+        return self._sigma
+
+    def to_view(self, x: float, y: float) -> tuple[float, float]:
+        return (x - self.ox) * self.scale, (y - self.oy) * self.scale
+
+
+def find_faces(decoded: DecodedImage) -> tuple[FaceMetrics, ...]:
+    """Every face in the upright frame with eyes, sharpness and main-subject flag, largest first.
+
+    Raises ``FaceModelError`` (a ``FileProblem``) when a model cannot load or
+    fails on this image; the engine reports it for this file and carries on.
+    """
+    rgb = np.ascontiguousarray(decoded.rgb)
+    try:
+        found = detect(rgb)
+        whole = _View(rgb, 1.0, 0.0, 0.0)
+        measured = [m for m in (_measure(decoded, whole, d) for d in found) if m is not None]
+    except cv2.error as exc:
+        raise models.FaceModelError(f"face analysis failed: {exc}") from exc
+    h, w = rgb.shape[:2]
+    boxes = [m[0] for m in measured]
+    sizes = [min(b.w * w, b.h * h) / min(w, h) for b in boxes]
+    flags = main_faces(boxes, sizes)
+    return tuple(_record(m, size, main) for m, size, main in zip(measured, sizes, flags))
+
+
+_Measured = tuple[Box, Detection, eyes.EyeCues, eyes.EyeCues, float, object, tuple]
+
+
+def _measure(decoded: DecodedImage, whole: _View, d: Detection) -> _Measured | None:
+    h, w = whole.rgb.shape[:2]
+    side = max(d.w, d.h) * mesh.SCALE
+    angle = mesh.roll_angle(d.keypoints)
+    view = _detail_view(decoded, d, side) if min(d.w, d.h) < DETAIL_FACE_PX else whole
+    cx, cy = view.to_view(*d.centre)
+    to_src = mesh.crop_transform((cx, cy), side * view.scale, angle)
+    face = mesh.run_mesh(view.rgb, to_src)
+    if face.presence < MIN_PRESENCE:
+        log.debug("dropped a %s box at (%.0f, %.0f): mesh face probability %.2f", d.source, cx, cy, face.presence)
+        return None
+    left_pts = face.source_points(eyes.LEFT_EYE)
+    right_pts = face.source_points(eyes.RIGHT_EYE)
+    left, right = eyes.cues(view.gray, left_pts), eyes.cues(view.gray, right_pts)
+    yaw = eyes.yaw_degrees(face.landmarks)
+    box = _norm_box(d, w, h)
+    vx0, vy0 = view.to_view(d.x, d.y)
+    vh, vw = view.gray.shape
+    vbox = Box(x=vx0 / vw, y=vy0 / vh, w=d.w * view.scale / vw, h=d.h * view.scale / vh)
+    sharp = sharpness(view.gray, box=vbox, noise_sigma=view.sigma)
+    # eye centres back in the frame, normalised, for display
+    pts = [(float((p[:, 0].mean() / view.scale + view.ox) / w), float((p[:, 1].mean() / view.scale + view.oy) / h))
+           for p in (left_pts, right_pts)]
+    return box, d, left, right, yaw, sharp, tuple(pts)
+
+
+def _record(m: _Measured, size: float, main: bool) -> FaceMetrics:
+    box, d, left, right, yaw, sharp, pts = m
+    le = eyes.eye_state(left, yaw_deg=yaw)
+    re = eyes.eye_state(right, yaw_deg=yaw)
+    return FaceMetrics(box=box, score=round(d.score, 4), left_eye=le, right_eye=re,
+                       eye_state=eyes.face_state(le, re), sharpness=sharp,  # type: ignore[arg-type]
+                       size=round(size, 4), main=main, yaw=round(max(-1.0, min(1.0, yaw / 90.0)), 4),
+                       landmarks=pts)
+
+
+def _norm_box(d: Detection, w: int, h: int) -> Box:
+    x0, y0 = max(0.0, d.x), max(0.0, d.y)
+    x1, y1 = min(float(w), d.x + d.w), min(float(h), d.y + d.h)
+    return Box(x=x0 / w, y=y0 / h, w=max(0.0, x1 - x0) / w, h=max(0.0, y1 - y0) / h)
+
+
+def _detail_view(decoded: DecodedImage, d: Detection, side: float) -> _View:
+    """A higher-resolution crop around a small face, or the analysis image when none is to be had."""
+    rgb = decoded.rgb
+    h, w = rgb.shape[:2]
+    full_w, full_h = decoded.full_size
+    gain = min(full_w / w, full_h / h)
+    if decoded.load_region is None or gain < 1.05:
+        return _View(rgb, 1.0, 0.0, 0.0)
+    half = side * math.sqrt(2) / 2 + 2  # the turned crop square fits inside
+    cx, cy = d.centre
+    x0, y0 = max(0.0, cx - half), max(0.0, cy - half)
+    x1, y1 = min(float(w), cx + half), min(float(h), cy + half)
+    want = min(gain, DETAIL_FACE_PX / max(1.0, min(d.w, d.h)))
+    min_side = int(math.ceil(min(x1 - x0, y1 - y0) * want))
+    try:
+        region = decoded.load_region((x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h), min_side)
+    except (FileProblem, ValueError, OSError) as exc:
+        log.warning("could not re-read a face at full resolution, judging it at analysis size: %s", exc)
+        return _View(rgb, 1.0, 0.0, 0.0)
+    region = np.ascontiguousarray(region[:, :, :3], dtype=np.uint8)
+    scale = region.shape[1] / max(1e-6, x1 - x0)
+    return _View(region, scale, x0, y0)
