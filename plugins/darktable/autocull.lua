@@ -1,0 +1,345 @@
+--[[
+  AutoCull for darktable
+  copyright (c) the AutoCull authors
+
+  This program is free software: you can redistribute it and/or modify
+  it under the terms of the GNU General Public License as published by
+  the Free Software Foundation, either version 3 of the License, or
+  (at your option) any later version.
+]]
+
+--[[
+  AutoCull - cull a shoot with the local AutoCull daemon: stars, rejects,
+  colour labels and AutoCull|... tags written into darktable's library.
+
+  ADDITIONAL SOFTWARE NEEDED FOR THIS SCRIPT
+    * the AutoCull daemon, running on this machine (`autocull serve`)
+    * curl (darktable's Lua cannot speak HTTP itself)
+
+  USAGE
+    * copy autocull.lua and the autocull/ folder into darktable's lua folder
+      (e.g. ~/.config/darktable/lua/contrib/) and enable it in script_manager,
+      or add `require "contrib/autocull"` to luarc
+    * lighttable, AutoCull module: "auto-cull selected", "teach from my
+      ratings", "apply background results"; each has a shortcut
+    * new imports are culled automatically (preference)
+
+  The functions the buttons call are in script_data.api, so a script run by
+  `darktable-cli --core --luacmd` (no GUI) can call them too.
+]]
+
+local dt = require "darktable"
+
+-- Our modules live next to this file: <dir>/autocull/*.lua
+local function script_dir()
+  local src = debug.getinfo(1, "S").source
+  if src:sub(1, 1) == "@" then
+    local dir = src:sub(2):match("^(.*)[/\\][^/\\]*$")
+    if dir then return dir end
+  end
+  return "."
+end
+local DIR = script_dir()
+if not package.path:find(DIR .. "/autocull/?.lua", 1, true) then
+  package.path = DIR .. "/?.lua;" .. DIR .. "/autocull/?.lua;" .. package.path
+end
+
+local compat = require "autocull.compat"
+local du = compat.dtutils(dt)
+
+local MODULE = "autocull"
+du.check_min_api_version("9.0.0", MODULE)
+
+local gettext = (dt.gettext and dt.gettext.gettext) or function(s) return s end
+local function _(msgid)
+  return gettext(msgid)
+end
+
+local json = require "dkjson"
+local decision_map = require "decision_map"
+local system = require "autocull.system"
+local ledger_mod = require "autocull.ledger"
+local controller = require "autocull.controller"
+
+-- return data structure for script_manager
+local script_data = {}
+script_data.metadata = {
+  name = "AutoCull",
+  purpose = _("cull photos with the local AutoCull daemon: stars, rejects, colour labels and tags"),
+  author = "AutoCull",
+  help = "https://github.com/autocull/autocull/tree/main/plugins/darktable",
+}
+script_data.destroy = nil
+script_data.destroy_method = nil
+script_data.restart = nil
+script_data.show = nil
+
+-- ------------------------------------------------------------------ state
+local ac = {
+  gui = dt.gui ~= nil,
+  events = {},            -- {name, event} pairs we registered, for destroy()
+  widgets = {},
+  module_installed = false,
+  cancel_requested = false,
+  flusher_running = false,
+}
+
+local sys = system.new(dt.configuration.running_os)
+local SEP = sys.os == "windows" and "\\" or "/"
+
+-- ------------------------------------------------------------ preferences
+local function pref(name, kind)
+  return dt.preferences.read(MODULE, name, kind)
+end
+
+dt.preferences.register(MODULE, "import_idle_seconds", "integer",
+  _("AutoCull: seconds of quiet before new imports are culled"),
+  _("imports are collected and sent as one job when the import ends or after this many quiet seconds"),
+  3, 1, 60)
+dt.preferences.register(MODULE, "preset", "string",
+  _("AutoCull: policy preset"),
+  _("empty: the daemon's active policy; or a preset name such as strict or gentle"), "")
+dt.preferences.register(MODULE, "curl", "string",
+  _("AutoCull: curl program"),
+  _("curl is used to talk to the daemon; give a full path if it is not on PATH"), "curl")
+dt.preferences.register(MODULE, "home", "string",
+  _("AutoCull: daemon folder"),
+  _("where the daemon keeps state.json; empty: $AUTOCULL_HOME or the platform default"), "")
+dt.preferences.register(MODULE, "write_tags", "bool",
+  _("AutoCull: attach AutoCull|... tags"),
+  _("attach the daemon's keywords (AutoCull|Reject|Blurry, ...) as darktable tags"), true)
+dt.preferences.register(MODULE, "respect_user_ratings", "bool",
+  _("AutoCull: leave images I rated alone"),
+  _("images with your own stars, reject or colour label are never changed (recommended)"), true)
+dt.preferences.register(MODULE, "auto_tag_imports", "bool",
+  _("AutoCull: auto-cull new imports"),
+  _("new imports are sent to the daemon as one job and get stars, rejects, labels and tags"), true)
+
+--- darktable's own initial rating on import (1 star unless changed): images that
+-- still carry it count as unrated.
+local function initial_rating()
+  local text = sys.read_file(dt.configuration.config_dir .. SEP .. "darktablerc")
+  local v = text and tonumber(text:match("ui_last/import_initial_rating=(%-?%d+)"))
+  if v and v >= 0 and v <= 5 then return v end
+  return 1
+end
+local INITIAL_RATING = initial_rating()
+
+local function settings()
+  return {
+    home = pref("home", "string"),
+    curl = (pref("curl", "string") ~= "" and pref("curl", "string")) or "curl",
+    preset = pref("preset", "string"),
+    respect_user_ratings = pref("respect_user_ratings", "bool"),
+    write_tags = pref("write_tags", "bool"),
+    unrated_rating = INITIAL_RATING,
+    poll_ms = 500,
+    timeout = 60,
+    cursor_get = function() return pref("changes_cursor", "string") end,
+    cursor_set = function(c) dt.preferences.write(MODULE, "changes_cursor", "string", c) end,
+  }
+end
+
+-- ------------------------------------------------------------- progress
+local function progress(title)
+  ac.cancel_requested = false
+  local job = nil
+  if ac.gui then
+    job = dt.gui.create_job(title, true, function(j)
+      ac.cancel_requested = true
+    end)
+  end
+  local handle = {}
+  function handle.update(fraction, text)
+    if job and job.valid then job.percent = math.max(0, math.min(1, fraction)) end
+    if ac.widgets.status and text then ac.widgets.status.label = title .. ": " .. text end
+  end
+  function handle.cancelled() return ac.cancel_requested end
+  function handle.finish()
+    if job and job.valid then job.valid = false end
+  end
+  ac.current_job = job
+  return handle
+end
+
+local ctl = controller.new({
+  dt = dt,
+  sys = sys,
+  json = { encode = function(v) return json.encode(v) end,
+           decode = function(s)
+             local v, _, err = json.decode(s, 1, nil)
+             if err then error(err) end
+             return v
+           end },
+  map = decision_map,
+  settings = settings,
+  notify = function(m)
+    dt.print(m)
+    if ac.widgets.status then ac.widgets.status.label = m end
+  end,
+  log = function(m) dt.print_log(m) end,
+  progress = progress,
+  sleep = function(ms) dt.control.sleep(ms) end,
+  ledger = ledger_mod.open(dt.configuration.config_dir .. SEP .. "autocull-ledger.json", sys,
+    { encode = function(v) return json.encode(v) end, decode = function(s) return json.decode(s) end }),
+})
+
+-- ---------------------------------------------------- what buttons call
+local api = {}
+
+local function action_images()
+  if not ac.gui then return {} end
+  local out = {}
+  for _, image in ipairs(dt.gui.action_images) do out[#out + 1] = image end
+  return out
+end
+
+--- Auto-cull `images` (default: dt.gui.action_images).
+function api.cull_selected(images)
+  return ctl:cull(images or action_images())
+end
+
+--- Send the ratings of `images` (default: dt.gui.action_images) as feedback.
+function api.teach(images)
+  return ctl:teach(images or action_images())
+end
+
+function api.apply_background()
+  return ctl:apply_background()
+end
+
+function api.status()
+  local r = ctl:status()
+  if ac.widgets.status then ac.widgets.status.label = r.message end
+  return r
+end
+
+--- Ask the running cull to stop (the job's cancel button does the same).
+function api.cancel()
+  ac.cancel_requested = true
+end
+
+function api.queue_import(image) ctl:queue_import(image) end
+function api.flush_imports() return ctl:flush_imports() end
+function api.queue_length() return #ctl.queue end
+api.controller = ctl
+
+-- ------------------------------------------------------- import events
+local function idle_flusher()
+  -- runs in its own Lua thread (dt.control.dispatch); sleeping releases darktable's Lua lock
+  local idle = (pref("import_idle_seconds", "integer") or 3)
+  if idle < 1 then idle = 3 end
+  while #ctl.queue > 0 and not (dt.control and dt.control.ending) do
+    dt.control.sleep(500)
+    if ctl.last_queued and os.time() - ctl.last_queued >= idle and not ctl.busy then
+      ctl:flush_imports()
+    end
+  end
+  ac.flusher_running = false
+end
+
+local function on_import_image(_, image)
+  if not pref("auto_tag_imports", "bool") then return end
+  ctl:queue_import(image)
+  if not ac.flusher_running and dt.control.dispatch then
+    ac.flusher_running = true
+    dt.control.dispatch(idle_flusher)
+  end
+end
+
+local function on_import_film(_, film)
+  if not pref("auto_tag_imports", "bool") then return end
+  if #ctl.queue > 0 and not ctl.busy then ctl:flush_imports() end
+end
+
+local function register_event(name, event, fn, description)
+  if description then
+    dt.register_event(name, event, fn, description)
+  else
+    dt.register_event(name, event, fn)
+  end
+  ac.events[#ac.events + 1] = { name, event }
+end
+
+-- ---------------------------------------------------------------- GUI
+local function build_gui()
+  ac.widgets.status = dt.new_widget("label") { label = _("AutoCull: idle"), ellipsize = "middle" }
+  local function button(label, tooltip, fn)
+    return dt.new_widget("button") { label = label, tooltip = tooltip, clicked_callback = function() fn() end }
+  end
+  ac.widgets.box = dt.new_widget("box") {
+    orientation = "vertical",
+    button(_("auto-cull selected"), _("send the selected images to AutoCull and apply its decisions"),
+      function() api.cull_selected() end),
+    button(_("teach from my ratings"), _("send your stars, rejects and labels of the selected images to AutoCull"),
+      function() api.teach() end),
+    button(_("apply background results"), _("apply decisions AutoCull made for watched folders"),
+      function() api.apply_background() end),
+    button(_("check daemon"), _("show whether the AutoCull daemon is running"),
+      function() api.status() end),
+    ac.widgets.status,
+  }
+end
+
+local function install_module()
+  if ac.module_installed then return end
+  dt.register_lib(MODULE, _("AutoCull"), true, false,
+    { [dt.gui.views.lighttable] = { "DT_UI_CONTAINER_PANEL_RIGHT_CENTER", 100 } },
+    ac.widgets.box, nil, nil)
+  ac.module_installed = true
+end
+
+local function register_shortcuts()
+  register_event(MODULE .. "_cull", "shortcut", function() api.cull_selected() end,
+    _("AutoCull: auto-cull selected images"))
+  register_event(MODULE .. "_teach", "shortcut", function() api.teach() end,
+    _("AutoCull: teach from my ratings"))
+  register_event(MODULE .. "_background", "shortcut", function() api.apply_background() end,
+    _("AutoCull: apply background results"))
+end
+
+register_event(MODULE, "post-import-image", on_import_image)
+register_event(MODULE, "post-import-film", on_import_film)
+
+if ac.gui then
+  build_gui()
+  register_shortcuts()
+  if dt.gui.current_view().id == "lighttable" then
+    install_module()
+  else
+    register_event(MODULE .. "_view", "view-changed", function(_, _, new_view)
+      if new_view.id == "lighttable" then install_module() end
+    end)
+  end
+end
+
+-- --------------------------------------------------------- destroy/restart
+local function destroy()
+  if ac.cancel_requested == false and ctl.busy then ac.cancel_requested = true end
+  for _, e in ipairs(ac.events) do
+    pcall(dt.destroy_event, e[1], e[2])
+  end
+  ac.events = {}
+  if ac.gui and ac.module_installed then dt.gui.libs[MODULE].visible = false end
+end
+
+local function restart()
+  register_event(MODULE, "post-import-image", on_import_image)
+  register_event(MODULE, "post-import-film", on_import_film)
+  if ac.gui then
+    register_shortcuts()
+    if ac.module_installed then dt.gui.libs[MODULE].visible = true end
+  end
+end
+
+local function show()
+  if ac.gui and ac.module_installed then dt.gui.libs[MODULE].visible = true end
+end
+
+script_data.destroy = destroy
+script_data.destroy_method = ac.gui and "hide" or nil
+script_data.restart = restart
+script_data.show = show
+script_data.api = api
+
+return script_data

@@ -1,0 +1,364 @@
+--[[
+  autocull/controller.lua - the work behind every button, shortcut and event.
+
+  Host-neutral flow, darktable objects only through dt_image.lua and the
+  injected `dt` table, so busted drives it with a stand-in darktable and a
+  stand-in daemon, and darktable-cli drives it headless (no dt.gui).
+
+    cull(images)          StartJob -> poll GetJob -> apply decisions (or nothing)
+    teach(images)         SendFeedback with the photographer's own ratings
+    apply_background()    GetChanges pages -> apply to images in the library
+    queue_import(image)   post-import-image: only remember the image
+    flush_imports()       post-import-film or idle: one job for the whole queue
+
+  Rule for every flow: when anything goes wrong before the decisions are in
+  hand (daemon down, wrong token, job failed or cancelled) nothing is written.
+
+  deps = {
+    dt,                     -- darktable (or a stand-in)
+    sys,                    -- autocull/system.lua table
+    json,                   -- {encode, decode}
+    map,                    -- decision_map (plugins/common)
+    settings = function() -> {home, curl, preset, respect_user_ratings, unrated_rating,
+                              write_tags, poll_ms, timeout, cursor_get, cursor_set},
+    notify = function(message),          -- dt.print
+    progress = function(title) -> {update(fraction, text), cancelled(), finish()},
+    sleep = function(ms),
+    ledger,                  -- autocull/ledger.lua object
+    log = function(message), -- dt.print_log
+  }
+]]
+
+local daemon_state = require "autocull.daemon_state"
+local http = require "autocull.http"
+local dt_image = require "autocull.dt_image"
+
+local M = {}
+local C = {}
+C.__index = C
+
+M.PICK_ENUM = { rejected = "PICK_REJECTED", none = "PICK_NONE", picked = "PICK_PICKED" }
+M.LABEL_ENUM = {
+  none = "COLOR_LABEL_NONE", red = "COLOR_LABEL_RED", yellow = "COLOR_LABEL_YELLOW",
+  green = "COLOR_LABEL_GREEN", blue = "COLOR_LABEL_BLUE", purple = "COLOR_LABEL_PURPLE",
+}
+local TERMINAL = { JOB_STATE_DONE = true, JOB_STATE_CANCELLED = true, JOB_STATE_FAILED = true }
+
+function M.new(deps)
+  local self = setmetatable({}, C)
+  for k, v in pairs(deps) do self[k] = v end
+  self.queue = {}
+  self.queued = {}
+  self.busy = false
+  self.last_status = "idle"
+  self.log = self.log or function() end
+  return self
+end
+
+function C:sep()
+  return self.sys.os == "windows" and "\\" or "/"
+end
+
+--- A session with the running daemon, or nil and a message.
+function C:connect()
+  local s = self.settings()
+  local home, herr = daemon_state.home(self.sys.getenv, self.sys.os, s.home)
+  if not home then return nil, "cannot find the AutoCull folder: " .. herr end
+  local state, err = daemon_state.load(home, self.sys.os, self.sys.read_file, self.json.decode)
+  if not state then return nil, err end
+  return http.session({ host = state.host, port = state.http_port, token = state.token },
+    self.sys, self.json, { curl = s.curl, timeout = s.timeout })
+end
+
+local function err_text(err)
+  if type(err) ~= "table" then return tostring(err) end
+  if err.code == "unavailable" or err.code == "internal" then return err.message end
+  if err.code == "unauthenticated" then
+    return "the AutoCull daemon refused the token: restart darktable's AutoCull module or the daemon (" ..
+      tostring(err.message) .. ")"
+  end
+  return tostring(err.message) .. " (" .. tostring(err.code) .. ")"
+end
+M.err_text = err_text
+
+function C:say(message)
+  self.last_status = message
+  if self.notify then self.notify(message) end
+  self.log("AutoCull: " .. message)
+  return message
+end
+
+function C:fail(message)
+  self:say(message)
+  return { ok = false, message = message }
+end
+
+--- Options decision_map reads.
+function C:map_opts()
+  local s = self.settings()
+  return {
+    respect_user_ratings = s.respect_user_ratings ~= false,
+    unrated_rating = s.unrated_rating,
+    write_keywords = s.write_tags ~= false,
+  }
+end
+
+--- What decision_map sees as the image's current state. An image still
+-- carrying exactly what AutoCull last wrote counts as untouched by the user.
+function C:current_for_map(image)
+  local cur = dt_image.current(self.dt, image)
+  local path = dt_image.path(image, self:sep())
+  if self.ledger and self.ledger:is_ours(path, dt_image.fingerprint(image)) then
+    local s = self.settings()
+    cur.rating = s.unrated_rating or 0
+    cur.rejected = false
+    cur.pick = "none"
+    cur.label = "none"
+    cur.labels = {}
+    cur.autocull_wrote = true
+  end
+  return cur
+end
+
+--- Apply a list of decisions to the images they name.
+-- @param by_path map path -> image (only these images are touched)
+function C:apply_decisions(decisions, by_path)
+  local counts = { applied = 0, unchanged = 0, skipped = 0, failed = 0, not_in_library = 0,
+                   keep = 0, review = 0, reject = 0 }
+  local opts = self:map_opts()
+  local notes = {}
+  for _, d in ipairs(decisions) do
+    local image = by_path[d.path]
+    if not image then
+      counts.not_in_library = counts.not_in_library + 1
+    else
+      local actions = self.map.actions(d, self:current_for_map(image), opts)
+      if actions.error then
+        counts.failed = counts.failed + 1
+        notes[#notes + 1] = tostring(d.path) .. ": " .. tostring(actions.error)
+      elseif actions.skip then
+        counts.skipped = counts.skipped + 1
+      else
+        if not opts.write_keywords then actions.keywords = nil end
+        local changed = dt_image.apply(self.dt, image, actions)
+        if #changed > 0 then counts.applied = counts.applied + 1 else counts.unchanged = counts.unchanged + 1 end
+        if self.ledger then self.ledger:put(d.path, dt_image.fingerprint(image)) end
+        local v = d.verdict
+        if v == "VERDICT_KEEP" then counts.keep = counts.keep + 1
+        elseif v == "VERDICT_REVIEW" then counts.review = counts.review + 1
+        elseif v == "VERDICT_REJECT" then counts.reject = counts.reject + 1 end
+      end
+    end
+  end
+  if self.ledger then
+    local ok, err = self.ledger:save()
+    if not ok then self.log("AutoCull: cannot save its ledger: " .. tostring(err)) end
+  end
+  return counts, notes
+end
+
+local function summary(counts)
+  local parts = { string.format("%d keep, %d review, %d reject", counts.keep, counts.review, counts.reject) }
+  if counts.skipped > 0 then parts[#parts + 1] = counts.skipped .. " left alone (rated by you)" end
+  if counts.failed > 0 then parts[#parts + 1] = counts.failed .. " could not be read" end
+  if counts.not_in_library > 0 then parts[#parts + 1] = counts.not_in_library .. " not in this library" end
+  return table.concat(parts, ", ")
+end
+M.summary = summary
+
+--- Run one cull job over `images` and apply the result.
+-- @return {ok, message, counts, decisions, job_id, cancelled}
+function C:cull(images, title)
+  if self.busy then return self:fail("AutoCull is already working: wait for it to finish") end
+  if not images or #images == 0 then return self:fail("no images selected") end
+  local by_path, paths = {}, {}
+  for _, image in ipairs(images) do
+    local p = dt_image.path(image, self:sep())
+    if not by_path[p] then
+      by_path[p] = image
+      paths[#paths + 1] = p
+    end
+  end
+  local session, cerr = self:connect()
+  if not session then return self:fail(cerr .. "; nothing was changed") end
+  self.busy = true
+  local ok, result = pcall(self._cull_session, self, session, paths, by_path, title)
+  session:close()
+  self.busy = false
+  if not ok then return self:fail("AutoCull stopped: " .. tostring(result) .. "; nothing was changed") end
+  return result
+end
+
+function C:_cull_session(session, paths, by_path, title)
+  local s = self.settings()
+  local request = { paths = paths }
+  if s.preset and s.preset ~= "" then request.preset = s.preset end
+  local job, err = session:call("StartJob", request)
+  if not job then return self:fail("cannot start the cull: " .. err_text(err) .. "; nothing was changed") end
+  local progress = self.progress and self.progress(title or string.format("AutoCull: %d images", #paths))
+  local decisions, have = {}, 0
+  local function collect(j)
+    local from = tonumber(j.decisionsFrom) or 0
+    for i, d in ipairs(j.decisions or {}) do decisions[from + i] = d end
+    while decisions[have + 1] do have = have + 1 end
+  end
+  local function finish() if progress then progress.finish() end end
+  collect(job)
+  while true do
+    local total = tonumber(job.total) or 0
+    if progress then
+      progress.update(total > 0 and (tonumber(job.done) or 0) / total or 0,
+        string.format("%s %d/%d", tostring(job.stage or ""), tonumber(job.done) or 0, total))
+    end
+    if TERMINAL[job.state] and have >= (tonumber(job.decisionsTotal) or 0) then break end
+    local stop = (progress and progress.cancelled()) or (self.dt.control and self.dt.control.ending)
+    if stop and not TERMINAL[job.state] then
+      session:call("CancelJob", { jobId = job.id })
+      finish()
+      local r = self:fail("cull cancelled; nothing was changed")
+      r.cancelled = true
+      r.job_id = job.id
+      return r
+    end
+    if not TERMINAL[job.state] then self.sleep(s.poll_ms or 500) end
+    local nxt, gerr = session:call("GetJob", { jobId = job.id, decisionsFrom = have })
+    if not nxt then
+      finish()
+      return self:fail("lost the AutoCull daemon during the cull: " .. err_text(gerr) .. "; nothing was changed")
+    end
+    job = nxt
+    collect(job)
+  end
+  finish()
+  if job.state == "JOB_STATE_FAILED" then
+    return self:fail("the cull failed: " .. tostring(job.message) .. "; nothing was changed")
+  end
+  if job.state == "JOB_STATE_CANCELLED" then
+    local r = self:fail("the cull was cancelled; nothing was changed")
+    r.cancelled = true
+    return r
+  end
+  local counts, notes = self:apply_decisions(decisions, by_path)
+  for _, n in ipairs(notes) do self.log("AutoCull: " .. n) end
+  local message = self:say("AutoCull: " .. summary(counts))
+  return { ok = true, message = message, counts = counts, decisions = decisions, job_id = job.id }
+end
+
+--- Send the photographer's own ratings of `images` to the daemon.
+function C:teach(images)
+  if not images or #images == 0 then return self:fail("no images selected") end
+  local opts = self:map_opts()
+  local items = {}
+  for _, image in ipairs(images) do
+    local cur = self:current_for_map(image)
+    if not cur.autocull_wrote and self.map.is_user_rated(cur, opts) then
+      items[#items + 1] = {
+        path = dt_image.path(image, self:sep()),
+        rating = cur.rating or 0,
+        pick = cur.rejected and "PICK_REJECTED" or "PICK_NONE",
+        colorLabel = M.LABEL_ENUM[cur.label] or "COLOR_LABEL_NONE",
+      }
+    end
+  end
+  if #items == 0 then
+    return self:fail("none of these images carries a rating of yours: rate some first (stars, reject or a colour label)")
+  end
+  local session, cerr = self:connect()
+  if not session then return self:fail(cerr) end
+  local answer, err = session:call("SendFeedback", { items = items, source = "darktable" })
+  session:close()
+  if not answer then return self:fail("cannot send your ratings: " .. err_text(err)) end
+  local msg = string.format("AutoCull learned from %d ratings (%s stored so far)", #items,
+    tostring(answer.totalLabels or answer.stored or #items))
+  if (tonumber(answer.unknown) or 0) > 0 then
+    msg = msg .. string.format("; %d not analysed yet: auto-cull them first", answer.unknown)
+  end
+  if answer.modelState and answer.modelState ~= "" then msg = msg .. "; " .. answer.modelState end
+  local r = { ok = true, message = self:say(msg), sent = #items, answer = answer }
+  return r
+end
+
+--- Every image in darktable's library by full path (built only when needed).
+function C:library_index()
+  local index = {}
+  for _, image in ipairs(self.dt.database) do
+    index[dt_image.path(image, self:sep())] = image
+  end
+  return index
+end
+
+--- Fetch decisions the daemon made in the background (watched folders) and apply
+-- those whose images are in this library.
+function C:apply_background()
+  if self.busy then return self:fail("AutoCull is already working: wait for it to finish") end
+  local session, cerr = self:connect()
+  if not session then return self:fail(cerr .. "; nothing was changed") end
+  self.busy = true
+  local s = self.settings()
+  local cursor = s.cursor_get and s.cursor_get() or ""
+  local index = nil
+  local total = { applied = 0, unchanged = 0, skipped = 0, failed = 0, not_in_library = 0,
+                  keep = 0, review = 0, reject = 0 }
+  local pages, failure = 0, nil
+  while pages < 1000 do
+    local answer, err = session:call("GetChanges", { cursor = cursor, limit = 500 })
+    if not answer then failure = err_text(err); break end
+    local decisions = answer.decisions or {}
+    if #decisions > 0 then
+      index = index or self:library_index()
+      local counts = self:apply_decisions(decisions, index)
+      for k, v in pairs(counts) do total[k] = (total[k] or 0) + v end
+    end
+    pages = pages + 1
+    if answer.nextCursor and answer.nextCursor ~= "" then
+      cursor = answer.nextCursor
+      if s.cursor_set then s.cursor_set(cursor) end
+    end
+    if not answer.more then break end
+  end
+  session:close()
+  self.busy = false
+  if failure then
+    return self:fail("cannot fetch background results: " .. failure ..
+      (pages > 0 and "; pages before this one were applied" or "; nothing was changed"))
+  end
+  local message = self:say("AutoCull background results: " .. summary(total))
+  return { ok = true, message = message, counts = total }
+end
+
+--- post-import-image: only remember the image.
+function C:queue_import(image)
+  local p = dt_image.path(image, self:sep())
+  if self.queued[p] then return end
+  self.queued[p] = true
+  self.queue[#self.queue + 1] = image
+  self.last_queued = os.time()
+end
+
+--- Send the queued imports as one job.
+function C:flush_imports()
+  if #self.queue == 0 then return { ok = true, message = "nothing queued", counts = nil } end
+  if self.busy then return { ok = false, message = "busy; the queue waits", deferred = true } end
+  local images = self.queue
+  self.queue, self.queued = {}, {}
+  return self:cull(images, string.format("AutoCull: %d new images", #images))
+end
+
+--- One line about the daemon, for the module's status line.
+function C:status()
+  local session, cerr = self:connect()
+  if not session then self.last_status = cerr; return { ok = false, message = cerr } end
+  local answer, err = session:call("GetStatus", {})
+  session:close()
+  if not answer then
+    local m = err_text(err)
+    self.last_status = m
+    return { ok = false, message = m }
+  end
+  local m = string.format("daemon %s: %s photos stored, %s jobs running", tostring(answer.version),
+    tostring(answer.photosStored or 0), tostring(answer.jobsRunning or 0))
+  self.last_status = m
+  return { ok = true, message = m, answer = answer }
+end
+
+return M

@@ -1,0 +1,61 @@
+--[[
+  autocull/ledger.lua - what AutoCull itself last wrote on each image.
+
+  darktable keeps no "who set this rating" record, and a reject even wipes the
+  stars. Without a memory of its own writes, a second run would take every
+  image AutoCull had rated or rejected for the photographer's own work and
+  leave it alone forever (or, worse, teach the daemon its own guesses as the
+  photographer's taste). The ledger stores, per image path, the rating and
+  colour labels AutoCull left; when the image still carries exactly that, it is
+  AutoCull's work and may be decided again. Any difference means the
+  photographer touched it, and it is theirs.
+
+  One JSON file: {"version": 1, "images": {"<path>": {"rating": r, "labels": bits}}}.
+]]
+
+local M = {}
+local Ledger = {}
+Ledger.__index = Ledger
+
+function M.open(path, sys, json)
+  local self = setmetatable({ path = path, sys = sys, json = json, images = {}, dirty = false }, Ledger)
+  local text = path and sys.read_file(path)
+  if text and text ~= "" then
+    local ok, data = pcall(json.decode, text)
+    if ok and type(data) == "table" and type(data.images) == "table" then
+      self.images = data.images
+    end
+  end
+  return self
+end
+
+function Ledger:get(image_path)
+  return self.images[image_path]
+end
+
+function Ledger:put(image_path, fingerprint)
+  self.images[image_path] = { rating = fingerprint.rating, labels = fingerprint.labels }
+  self.dirty = true
+end
+
+function Ledger:forget(image_path)
+  if self.images[image_path] then
+    self.images[image_path] = nil
+    self.dirty = true
+  end
+end
+
+--- True when the image still carries exactly what AutoCull wrote.
+function Ledger:is_ours(image_path, fingerprint)
+  local e = self.images[image_path]
+  return e ~= nil and e.rating == fingerprint.rating and e.labels == fingerprint.labels
+end
+
+function Ledger:save()
+  if not self.dirty or not self.path then return true end
+  local ok, err = self.sys.write_file(self.path, self.json.encode({ version = 1, images = self.images }))
+  if ok then self.dirty = false end
+  return ok, err
+end
+
+return M
