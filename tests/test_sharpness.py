@@ -76,6 +76,22 @@ class TestGaussianBlur:
             assert 0.7 * s < w < 1.3 * s, (s, w)
 
 
+# Known failures of the method, kept visible (xfail, not strict) rather than
+# hidden: a box (linear) motion blur longer than ~15 px reads narrower than it
+# is, because the second derivative spikes at the two ends of its ramp.
+_LONG_MOTION_FAILS = {("brick", 90), ("rocket", 135), ("page", 135), ("text", 135), ("brick", 135), ("gravel", 135)}
+_CALLED_SHARP_FAILS = {("page", 0), ("text", 90), ("brick", 90), ("page", 135)}
+_REASON = "known limitation: long linear motion blur reads narrower than it is (ramp-end spikes)"
+
+
+def _cases(names: list[str], fails: set[tuple[str, int]]) -> list:
+    return [
+        pytest.param(n, a, marks=pytest.mark.xfail(reason=_REASON, strict=False)) if (n, a) in fails else (n, a)
+        for a in (0, 30, 90, 135)
+        for n in names
+    ]
+
+
 class TestMotionBlur:
     # "clock" is already motion-blurred (horizontally): a second, crossing
     # blur is another property, left out here.
@@ -86,17 +102,12 @@ class TestMotionBlur:
         scores = [sharpness(g).score] + [sharpness(motion(g, n, angle)).score for n in (3, 7, 15)]
         assert all(b <= a + 0.05 for a, b in zip(scores, scores[1:])), scores
 
-    @pytest.mark.xfail(reason="known limitation: a box (linear) motion blur longer than ~15 px reads "
-                       "narrower than it is; the second derivative spikes at the ends of its ramp", strict=False)
-    @pytest.mark.parametrize("name", ALL)
-    @pytest.mark.parametrize("angle", [0, 30, 90, 135])
+    @pytest.mark.parametrize(("name", "angle"), _cases(ALL, _LONG_MOTION_FAILS))
     def test_very_long_motion_blur_scores_no_higher_than_a_shorter_one(self, name, angle):
         g = photo(name)
         assert sharpness(motion(g, 25, angle)).score <= sharpness(motion(g, 15, angle)).score + 0.05
 
-    @pytest.mark.xfail(reason="known limitation (page, text, brick): see the test above", strict=False)
-    @pytest.mark.parametrize("name", SHARP)
-    @pytest.mark.parametrize("angle", [0, 30, 90, 135])
+    @pytest.mark.parametrize(("name", "angle"), _cases(SHARP, _CALLED_SHARP_FAILS))
     def test_long_motion_blur_is_never_called_sharp(self, name, angle):
         assert sharpness(motion(photo(name), 25, angle)).score < 0.8
 
