@@ -25,7 +25,7 @@ from autocull.measure.sharpness import sharpness, to_gray
 from autocull.records import Box, DecodedImage, FaceMetrics
 
 from . import eyes, mesh, models
-from .detect import Detection, detect
+from .detect import Detection, detect, detect_turned
 from .subject import main_faces
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,8 @@ def find_faces(decoded: DecodedImage) -> tuple[FaceMetrics, ...]:
         found = detect(rgb)
         whole = _View(rgb, 1.0, 0.0, 0.0)
         measured = [m for m in (_measure(decoded, whole, d) for d in found) if m is not None]
+        if not measured:
+            measured = [m for m in (_measure(decoded, whole, d) for d in detect_turned(rgb)) if m is not None]
     except cv2.error as exc:
         raise models.FaceModelError(f"face analysis failed: {exc}") from exc
     h, w = rgb.shape[:2]

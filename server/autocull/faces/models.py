@@ -8,6 +8,7 @@ Importing this module loads nothing.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -31,6 +32,7 @@ SUPPRESSION_IOU = 0.3
 _local = threading.local()
 _loaded: set[str] = set()
 _loaded_lock = threading.Lock()
+_detectors: list[Any] = []  # every FaceDetector made, closed at exit before the C side goes away
 
 T = TypeVar("T")
 
@@ -93,9 +95,24 @@ def detector(name: str) -> Any:
             min_detection_confidence=DETECTION_CONFIDENCE,
             min_suppression_threshold=SUPPRESSION_IOU,
         )
-        return vision.FaceDetector.create_from_options(options)
+        made = vision.FaceDetector.create_from_options(options)
+        with _loaded_lock:
+            _detectors.append(made)
+        return made
 
     return _cached(name, make)
+
+
+@atexit.register
+def _close_detectors() -> None:
+    """Close detectors while MediaPipe can still do it (its ``__del__`` fails at interpreter teardown)."""
+    with _loaded_lock:
+        for det in _detectors:
+            try:
+                det.close()
+            except (RuntimeError, ValueError, TypeError) as exc:
+                log.debug("closing a face detector at exit: %s", exc)
+        _detectors.clear()
 
 
 def mesh_interpreter() -> Any:
