@@ -216,7 +216,7 @@ def test_when_every_frame_is_blurry_the_best_stays_rejected_and_says_so(tmp_path
 
 
 @needs_series
-def test_a_best_sent_to_review_is_promoted_to_keep(tmp_path):
+def test_a_best_sent_to_review_stays_in_review_the_policy_lines_hold(tmp_path):
     base = series("scenario-3-c")
     paths = [write(tmp_path / f"f{k}.jpg", frame(base, dx=4 * k, blur=b),
                    exif_block(T0 + timedelta(milliseconds=200 * k))) for k, b in enumerate((2.0, 2.2))]
@@ -225,9 +225,15 @@ def test_a_best_sent_to_review_is_promoted_to_keep(tmp_path):
     assert {d.verdict for d in alone.values()} == {"review"}
     decisions, _ = cull(analyses)
     best = next(d for d in decisions.values() if d.burst_best)
-    assert best.verdict == "keep" and best.pick == "picked" and best.color_label == Policy().keep_label
-    assert best.reasons[0].startswith("best of burst (2 frames): kept although")
-    assert any(r.startswith("note: ") for r in best.reasons)
+    assert best.verdict == "review" and best.pick == "none" and best.color_label == Policy().review_label
+    assert best.reasons[0] == "best of burst (2 frames), but still to review"
+    assert best.reasons[1:] == alone[best.path].reasons
+
+
+def test_raising_the_keep_line_is_not_undone_by_a_burst(real_burst):
+    decisions, _ = cull(real_burst, Policy().with_values({"keep_quality": 1.0}))
+    assert not any(d.verdict == "keep" for d in decisions.values())
+    assert sum(d.burst_best for d in decisions.values()) == 1
 
 
 @needs_series
@@ -415,6 +421,14 @@ def test_a_flash_that_missed_one_frame_is_a_burst_not_a_bracket():
     scene = sample("astronaut")
     items = [item(f"/b/{k}.jpg", frame(scene, dx=k), t + 0.3 * k, ec=None, ev=ev)
              for k, ev in enumerate((0.0, -2.2, 0.1))]
+    (g,) = group(items, Policy())
+    assert not g.bracket
+
+
+def test_untimed_copies_at_other_brightness_are_duplicates_not_a_bracket():
+    scene = sample("coffee")
+    items = [item("/e/coffee.jpg", scene, None, None, ev=-0.2),
+             item("/e/coffee-dark.jpg", exposed(scene, -3), None, None, ev=-3.4)]
     (g,) = group(items, Policy())
     assert not g.bracket
 

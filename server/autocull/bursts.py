@@ -360,7 +360,7 @@ def _short_hash(text: str, n: int) -> str:
 def _is_bracket(shots: Sequence[BurstItem], step: float) -> bool:
     """Stepped exposure, shot to be merged: compensation changes by ≥ step between most frames.
 
-    With EXIF compensation: at least half of the consecutive shots differ by
+    Only for timed frames of one body. With EXIF compensation: at least half of the consecutive shots differ by
     ``step`` or more (a photographer dialling EC once mid-burst does not make a
     bracket). Without it on any frame, fall back to the measured exposure, more
     cautiously: every shot at its own level, each consecutive pair ``step``
@@ -369,6 +369,8 @@ def _is_bracket(shots: Sequence[BurstItem], step: float) -> bool:
     """
     if len(shots) < 2:
         return False
+    if any(it.capture_ts is None for it in shots) or len({it.camera_key for it in shots}) != 1:
+        return False  # a bracket is one body's timed sequence; an untimed dark copy is an edit, not a bracket
     ecs = [it.exposure_compensation for it in shots]
     if any(ec is not None for ec in ecs):
         known = [ec for ec in ecs if ec is not None]
@@ -411,9 +413,8 @@ def assign(decisions: dict[str, Decision], analyses: Mapping[str, Analysis], gro
     """Rewrite the decisions of grouped frames: one best per burst, the rest set aside.
 
     Bursts: shots ranked by (not rejected first, quality, subject sharpness,
-    time). The best is kept — a review is promoted, since the photographer asked
-    for one frame of each moment — unless it is rejected, which means every
-    frame is; then it stays rejected and says so. The others get
+    time). The best keeps its verdict (a keeper stays kept; a review or reject
+    is the photographer's own line and holds, and the reason says so). The others get
     ``policy.burst_others`` (a reject stays a reject) and a reason naming the
     better frame and the metric that separates them most.
 
@@ -450,7 +451,7 @@ def _assign_burst(g: Group, shots: list[list[str]], decisions: dict[str, Decisio
             d = decisions[p]
             _mark(d, g, n, rank, policy, bracket=False)
             if rank == 1:
-                _make_best(d, n, policy)
+                _make_best(d, n)
             else:
                 _set_aside(d, best, best_path, policy)
 
@@ -459,17 +460,20 @@ def _rank_key(d: Decision, a: Analysis, position: int) -> tuple:
     return (d.verdict == "reject", -d.quality, -a.subject.score, position)
 
 
-def _make_best(d: Decision, n: int, policy: Policy) -> None:
+def _make_best(d: Decision, n: int) -> None:
+    """The best keeps its own verdict: being the best of a burst fixes none of its own faults.
+
+    A keeper stays a keeper; a review stays a review (a sharpness, eyes or
+    keep-quality line the photographer set still holds — raising the keep line
+    must not be undone by a burst); a reject means every frame is rejected.
+    """
     head = f"best of burst ({n} frames)"
     if d.verdict == "reject":
         d.reasons = [f"{head}, but every frame of it is rejected"] + d.reasons
-        return
-    before = d.verdict
-    if before == "review":
-        d.reasons = [f"{head}: kept although it was sent to review"] + [f"note: {r}" for r in d.reasons]
+    elif d.verdict == "review":
+        d.reasons = [f"{head}, but still to review"] + d.reasons
     else:
         d.reasons = [head] + d.reasons
-    _set_verdict(d, "keep", policy)
 
 
 def _set_aside(d: Decision, best: Decision, best_path: str, policy: Policy) -> None:
