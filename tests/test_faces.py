@@ -212,3 +212,28 @@ class TestNoFacesAndManyFaces:
         assert decision.verdict != "reject", decision.reasons
         assert all(f.eye_state != "closed" for f in faces)
         assert sum(f.main for f in faces) == len(faces) or len(faces) <= 1  # a crowd of equals is one group
+
+
+class TestWorkers:
+    def test_threads_get_their_own_models_and_agree(self, tmp_path: Path) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        path = save_jpeg(tmp_path / "astronaut.jpg", sample_rgb("astronaut"))
+        with ThreadPoolExecutor(2) as pool:
+            runs = list(pool.map(lambda _: find_faces(decode(path)), range(4)))
+        assert all(len(r) == 1 and r[0].eye_state == "open" for r in runs)
+        assert {round(r[0].left_eye.ear, 3) for r in runs} == {round(runs[0][0].left_eye.ear, 3)}
+
+    def test_a_missing_model_is_a_clear_per_file_error(self, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from autocull.errors import FileProblem
+        from autocull.faces import FaceModelError
+
+        path = save_jpeg(tmp_path / "astronaut.jpg", sample_rgb("astronaut"))
+        monkeypatch.setenv("AUTOCULL_MODEL_DIR", str(tmp_path / "nowhere"))
+        with ThreadPoolExecutor(1) as pool:  # a fresh thread: its models are not loaded yet
+            with pytest.raises(FaceModelError, match="not found") as info:
+                pool.submit(lambda: find_faces(decode(path))).result()
+        assert isinstance(info.value, FileProblem)

@@ -93,7 +93,7 @@ def _measure(decoded: DecodedImage, whole: _View, d: Detection) -> _Measured | N
     h, w = whole.rgb.shape[:2]
     side = max(d.w, d.h) * mesh.SCALE
     angle = mesh.roll_angle(d.keypoints)
-    view = _detail_view(decoded, d, side) if min(d.w, d.h) < DETAIL_FACE_PX else whole
+    view = (_detail_view(decoded, d, side) if min(d.w, d.h) < DETAIL_FACE_PX else None) or whole
     cx, cy = view.to_view(*d.centre)
     to_src = mesh.crop_transform((cx, cy), side * view.scale, angle)
     face = mesh.run_mesh(view.rgb, to_src)
@@ -131,14 +131,14 @@ def _norm_box(d: Detection, w: int, h: int) -> Box:
     return Box(x=x0 / w, y=y0 / h, w=max(0.0, x1 - x0) / w, h=max(0.0, y1 - y0) / h)
 
 
-def _detail_view(decoded: DecodedImage, d: Detection, side: float) -> _View:
-    """A higher-resolution crop around a small face, or the analysis image when none is to be had."""
+def _detail_view(decoded: DecodedImage, d: Detection, side: float) -> _View | None:
+    """A higher-resolution crop around a small face; None when the source has no more pixels."""
     rgb = decoded.rgb
     h, w = rgb.shape[:2]
     full_w, full_h = decoded.full_size
     gain = min(full_w / w, full_h / h)
     if decoded.load_region is None or gain < 1.05:
-        return _View(rgb, 1.0, 0.0, 0.0)
+        return None
     half = side * math.sqrt(2) / 2 + 2  # the turned crop square fits inside
     cx, cy = d.centre
     x0, y0 = max(0.0, cx - half), max(0.0, cy - half)
@@ -149,7 +149,7 @@ def _detail_view(decoded: DecodedImage, d: Detection, side: float) -> _View:
         region = decoded.load_region((x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h), min_side)
     except (FileProblem, ValueError, OSError) as exc:
         log.warning("could not re-read a face at full resolution, judging it at analysis size: %s", exc)
-        return _View(rgb, 1.0, 0.0, 0.0)
+        return None
     region = np.ascontiguousarray(region[:, :, :3], dtype=np.uint8)
     scale = region.shape[1] / max(1e-6, x1 - x0)
     return _View(region, scale, x0, y0)
