@@ -54,7 +54,9 @@
     M.signature(decision) -> string (same decision, same signature)
     M.after_state(current, actions) -> {rating, pick, label} once actions are applied
     M.state_string(state) / M.parse_state(s)  -- compact text for a host's bookkeeping field
-    M.new_summary() -> summary
+    M.new_summary() -> summary = {total, applied, unchanged, picked, rejected, review, keep,
+        bursts, skipped, failed, skipped_by_reason = {reason = n},
+        skips = {{path, reason}}, failures = {{path, reason, code}}}
     M.count(summary, decision, actions)  -- after applying (or skipping) one decision
     M.count_skip(summary, path, reason)  -- host-side skips ("virtual_copy", "file_missing", ...)
     M.count_unchanged(summary)           -- optional: applied but nothing differed
@@ -93,6 +95,7 @@ M.SKIP_TEXT = {
   virtual_copy = "virtual copy",
   file_missing = "file missing",
   not_in_catalog = "not in this catalog",
+  not_in_selection = "answered for a file not in the selection",
   write_busy = "catalog busy, not written",
 }
 
@@ -337,7 +340,7 @@ function M.new_summary()
     total = 0, applied = 0, unchanged = 0,
     picked = 0, rejected = 0, review = 0, keep = 0,
     bursts = 0, skipped = 0, failed = 0,
-    skipped_by_reason = {}, failures = {},
+    skipped_by_reason = {}, failures = {}, skips = {},
     _bursts = {},
   }
 end
@@ -346,6 +349,7 @@ function M.count_skip(summary, path, reason)
   summary.total = summary.total + 1
   summary.skipped = summary.skipped + 1
   summary.skipped_by_reason[reason] = (summary.skipped_by_reason[reason] or 0) + 1
+  summary.skips[#summary.skips + 1] = { path = path, reason = reason }
 end
 
 function M.count_unchanged(summary)

@@ -1,0 +1,128 @@
+--[[
+  PluginInfoProvider.lua - the AutoCull section of File > Plug-in Manager:
+  daemon status, token file location, the defaults of the cull dialog, and the
+  automatic application of background results.
+]]
+
+local LrDialogs = import "LrDialogs"
+local LrTasks = import "LrTasks"
+local LrView = import "LrView"
+
+local BackgroundPoller = require "BackgroundPoller"
+local CullOptionsDialog = require "CullOptionsDialog"
+local DaemonState = require "DaemonState"
+local Messages = require "Messages"
+local Prefs = require "Prefs"
+local StatusTask = require "StatusTask"
+
+local KEYS = { "preset", "writePicks", "writeRatings", "writeLabels", "writeKeywords",
+               "respectUserRatings", "stateFile", "autoApply", "pollSeconds" }
+
+local function refresh_status(props)
+  props.status = LOC "$$$/AutoCull/Manager/Checking=Checking the daemon..."
+  LrTasks.startAsyncTask(function()
+    local prefs = Prefs.get()
+    local saved = prefs.stateFile
+    prefs.stateFile = props.stateFile -- check the file being edited
+    local status, client = StatusTask.fetch(prefs)
+    prefs.stateFile = saved
+    if status then
+      props.status = StatusTask.one_line(status, client)
+      local presets = client:call("ListPresets", nil)
+      if presets then props.presetItems = CullOptionsDialog.preset_items(presets.presets) end
+    else
+      local title, info = Messages.error_text(client)
+      props.status = title .. ". " .. info
+    end
+  end, "AutoCull plug-in manager status")
+end
+
+local function startDialog(props)
+  local prefs = Prefs.get()
+  for _, key in ipairs(KEYS) do props[key] = prefs[key] end
+  props.defaultStateFile = DaemonState.default_path()
+  props.presetItems = CullOptionsDialog.preset_items({})
+  refresh_status(props)
+end
+
+local function endDialog(props)
+  local prefs = Prefs.get()
+  for _, key in ipairs(KEYS) do prefs[key] = props[key] end
+  local seconds = tonumber(prefs.pollSeconds) or Prefs.DEFAULTS.pollSeconds
+  prefs.pollSeconds = math.max(10, seconds)
+  if prefs.autoApply then BackgroundPoller.ensure() else BackgroundPoller.stop() end
+end
+
+local function sectionsForTopOfDialog(f, props)
+  return {
+    {
+      title = LOC "$$$/AutoCull/Manager/Title=AutoCull",
+      bind_to_object = props,
+      f:row {
+        f:static_text { title = LOC "$$$/AutoCull/Manager/Daemon=Daemon:", width = LrView.share "autocull_label" },
+        f:static_text { title = LrView.bind "status", fill_horizontal = 1, height_in_lines = 3 },
+        f:push_button { title = LOC "$$$/AutoCull/Manager/Check=Check again",
+                        action = function() refresh_status(props) end },
+      },
+      f:row {
+        f:static_text { title = LOC "$$$/AutoCull/Manager/Token=Token file:", width = LrView.share "autocull_label" },
+        f:edit_field { value = LrView.bind "stateFile", fill_horizontal = 1, immediate = true },
+        f:push_button {
+          title = LOC "$$$/AutoCull/Manager/Choose=Choose...",
+          action = function()
+            local chosen = LrDialogs.runOpenPanel {
+              title = LOC "$$$/AutoCull/Manager/ChooseTitle=The AutoCull daemon's state.json",
+              canChooseFiles = true, canChooseDirectories = false, allowsMultipleSelection = false,
+            }
+            if chosen and chosen[1] then props.stateFile = chosen[1] end
+          end,
+        },
+      },
+      f:row {
+        f:static_text { title = "", width = LrView.share "autocull_label" },
+        f:static_text {
+          title = LrView.bind {
+            key = "defaultStateFile",
+            transform = function(value)
+              return LOC("$$$/AutoCull/Manager/TokenHint=Leave empty to use the daemon's own: ^1", tostring(value))
+            end,
+          },
+          fill_horizontal = 1,
+        },
+      },
+      f:separator { fill_horizontal = 1 },
+      f:static_text { title = LOC "$$$/AutoCull/Manager/Defaults=Defaults of the Auto-cull selection dialog:" },
+      f:row {
+        f:static_text { title = LOC "$$$/AutoCull/Options/Preset=Policy preset:", width = LrView.share "autocull_label" },
+        f:popup_menu { items = LrView.bind "presetItems", value = LrView.bind "preset", width_in_chars = 40 },
+      },
+      f:row {
+        f:static_text { title = LOC "$$$/AutoCull/Options/Write=Write:", width = LrView.share "autocull_label" },
+        f:checkbox { title = LOC "$$$/AutoCull/Options/Picks=Pick and reject flags", value = LrView.bind "writePicks" },
+        f:checkbox { title = LOC "$$$/AutoCull/Options/Stars=Stars", value = LrView.bind "writeRatings" },
+        f:checkbox { title = LOC "$$$/AutoCull/Options/Labels=Colour labels", value = LrView.bind "writeLabels" },
+        f:checkbox { title = LOC "$$$/AutoCull/Options/Keywords=Keywords (under AutoCull)",
+                     value = LrView.bind "writeKeywords" },
+      },
+      f:row {
+        f:static_text { title = "", width = LrView.share "autocull_label" },
+        f:checkbox { title = LOC "$$$/AutoCull/Options/Respect=Leave photos I already rated or flagged alone",
+                     value = LrView.bind "respectUserRatings" },
+      },
+      f:separator { fill_horizontal = 1 },
+      f:row {
+        f:checkbox { title = LOC "$$$/AutoCull/Manager/Auto=Apply background results automatically every",
+                     value = LrView.bind "autoApply" },
+        f:edit_field { value = LrView.bind "pollSeconds", width_in_chars = 5, min = 10, max = 3600,
+                       precision = 0, enabled = LrView.bind "autoApply" },
+        f:static_text { title = LOC "$$$/AutoCull/Manager/Seconds=seconds while Lightroom runs" },
+      },
+    },
+  }
+end
+
+return {
+  startDialog = startDialog,
+  endDialog = endDialog,
+  sectionsForTopOfDialog = sectionsForTopOfDialog,
+}
