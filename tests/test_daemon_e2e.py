@@ -31,12 +31,12 @@ def _photos(folder: Path) -> dict[str, Path]:
     from skimage import data
 
     folder.mkdir(parents=True, exist_ok=True)
-    astro = Image.fromarray(data.astronaut())
+    # four different scenes, so no two of them form a look-alike burst
     files = {
-        "sharp": (astro, "astronaut.jpg"),
+        "sharp": (Image.fromarray(data.astronaut()), "astronaut.jpg"),
         "coffee": (Image.fromarray(data.coffee()), "coffee.jpg"),
-        "blurred": (astro.filter(ImageFilter.GaussianBlur(6)), "astronaut blurred é.jpg"),
-        "dark": (Image.fromarray((np.asarray(data.coffee()) * 0.05).astype(np.uint8)), "coffee-dark.jpg"),
+        "blurred": (Image.fromarray(data.chelsea()).filter(ImageFilter.GaussianBlur(6)), "chelsea blurred é.jpg"),
+        "dark": (Image.fromarray((np.asarray(data.rocket()) * 0.05).astype(np.uint8)), "rocket-dark.jpg"),
     }
     out = {}
     for key, (img, name) in files.items():
