@@ -88,32 +88,46 @@ local sys = system.new(dt.configuration.running_os)
 local SEP = sys.os == "windows" and "\\" or "/"
 
 -- ------------------------------------------------------------ preferences
+-- name -> {type, default, label, tooltip[, min, max]}
+local PREFS = {
+  { "auto_tag_imports", "bool", true, _("AutoCull: auto-cull new imports"),
+    _("new imports are sent to the daemon as one job and get stars, rejects, labels and tags") },
+  { "respect_user_ratings", "bool", true, _("AutoCull: leave images I rated alone"),
+    _("images with your own stars, reject or colour label are never changed (recommended)") },
+  { "write_tags", "bool", true, _("AutoCull: attach AutoCull|... tags"),
+    _("attach the daemon's keywords (AutoCull|Reject|Blurry, ...) as darktable tags") },
+  { "import_idle_seconds", "integer", 3, _("AutoCull: seconds of quiet before new imports are culled"),
+    _("imports are collected and sent as one job when the import ends or after this many quiet seconds"), 1, 60 },
+  { "preset", "string", "", _("AutoCull: policy preset"),
+    _("empty: the daemon's active policy; or a preset name such as strict or gentle") },
+  { "curl", "string", "curl", _("AutoCull: curl program"),
+    _("curl is used to talk to the daemon; give a full path if it is not on PATH") },
+  { "home", "string", "", _("AutoCull: daemon folder"),
+    _("where the daemon keeps state.json; empty: $AUTOCULL_HOME or the platform default") },
+}
+local PREF_DEFAULT = {}
+for _, p in ipairs(PREFS) do PREF_DEFAULT[p[1]] = p[3] end
+
+--- A preference, or its default when never set. (An unset key reads back as
+-- false/0 in its own type, but as "" when read as a string.)
 local function pref(name, kind)
+  if PREF_DEFAULT[name] ~= nil and dt.preferences.read(MODULE, name, "string") == "" then
+    return PREF_DEFAULT[name]
+  end
   return dt.preferences.read(MODULE, name, kind)
 end
 
-dt.preferences.register(MODULE, "import_idle_seconds", "integer",
-  _("AutoCull: seconds of quiet before new imports are culled"),
-  _("imports are collected and sent as one job when the import ends or after this many quiet seconds"),
-  3, 1, 60)
-dt.preferences.register(MODULE, "preset", "string",
-  _("AutoCull: policy preset"),
-  _("empty: the daemon's active policy; or a preset name such as strict or gentle"), "")
-dt.preferences.register(MODULE, "curl", "string",
-  _("AutoCull: curl program"),
-  _("curl is used to talk to the daemon; give a full path if it is not on PATH"), "curl")
-dt.preferences.register(MODULE, "home", "string",
-  _("AutoCull: daemon folder"),
-  _("where the daemon keeps state.json; empty: $AUTOCULL_HOME or the platform default"), "")
-dt.preferences.register(MODULE, "write_tags", "bool",
-  _("AutoCull: attach AutoCull|... tags"),
-  _("attach the daemon's keywords (AutoCull|Reject|Blurry, ...) as darktable tags"), true)
-dt.preferences.register(MODULE, "respect_user_ratings", "bool",
-  _("AutoCull: leave images I rated alone"),
-  _("images with your own stars, reject or colour label are never changed (recommended)"), true)
-dt.preferences.register(MODULE, "auto_tag_imports", "bool",
-  _("AutoCull: auto-cull new imports"),
-  _("new imports are sent to the daemon as one job and get stars, rejects, labels and tags"), true)
+-- dt.preferences.register hangs in darktable-cli --core (4.2.1): the preference
+-- dialog only exists with a GUI, and pref() supplies the defaults without it.
+if dt.gui then
+  for _, p in ipairs(PREFS) do
+    if p[2] == "integer" then
+      dt.preferences.register(MODULE, p[1], p[2], p[4], p[5], p[3], p[6], p[7])
+    else
+      dt.preferences.register(MODULE, p[1], p[2], p[4], p[5], p[3])
+    end
+  end
+end
 
 --- darktable's own initial rating on import (1 star unless changed): images that
 -- still carry it count as unrated.
@@ -128,14 +142,14 @@ local INITIAL_RATING = initial_rating()
 local function settings()
   return {
     home = pref("home", "string"),
-    curl = (pref("curl", "string") ~= "" and pref("curl", "string")) or "curl",
+    curl = pref("curl", "string") ~= "" and pref("curl", "string") or "curl",
     preset = pref("preset", "string"),
     respect_user_ratings = pref("respect_user_ratings", "bool"),
     write_tags = pref("write_tags", "bool"),
     unrated_rating = INITIAL_RATING,
     poll_ms = 500,
     timeout = 60,
-    cursor_get = function() return pref("changes_cursor", "string") end,
+    cursor_get = function() return dt.preferences.read(MODULE, "changes_cursor", "string") end,
     cursor_set = function(c) dt.preferences.write(MODULE, "changes_cursor", "string", c) end,
   }
 end
@@ -218,6 +232,10 @@ end
 function api.cancel()
   ac.cancel_requested = true
 end
+
+--- The darktable background job of the last cull (nil without a GUI).
+function api.last_job() return ac.current_job end
+function api.module_installed() return ac.module_installed end
 
 function api.queue_import(image) ctl:queue_import(image) end
 function api.flush_imports() return ctl:flush_imports() end

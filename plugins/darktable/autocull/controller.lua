@@ -37,11 +37,6 @@ local M = {}
 local C = {}
 C.__index = C
 
-M.PICK_ENUM = { rejected = "PICK_REJECTED", none = "PICK_NONE", picked = "PICK_PICKED" }
-M.LABEL_ENUM = {
-  none = "COLOR_LABEL_NONE", red = "COLOR_LABEL_RED", yellow = "COLOR_LABEL_YELLOW",
-  green = "COLOR_LABEL_GREEN", blue = "COLOR_LABEL_BLUE", purple = "COLOR_LABEL_PURPLE",
-}
 local TERMINAL = { JOB_STATE_DONE = true, JOB_STATE_CANCELLED = true, JOB_STATE_FAILED = true }
 
 function M.new(deps)
@@ -104,17 +99,12 @@ function C:map_opts()
 end
 
 --- What decision_map sees as the image's current state. An image still
--- carrying exactly what AutoCull last wrote counts as untouched by the user.
+-- carrying exactly what AutoCull last wrote (the ledger) is AutoCull's work,
+-- not the photographer's: decision_map reads `autocull_wrote`.
 function C:current_for_map(image)
   local cur = dt_image.current(self.dt, image)
   local path = dt_image.path(image, self:sep())
   if self.ledger and self.ledger:is_ours(path, dt_image.fingerprint(image)) then
-    local s = self.settings()
-    cur.rating = s.unrated_rating or 0
-    cur.rejected = false
-    cur.pick = "none"
-    cur.label = "none"
-    cur.labels = {}
     cur.autocull_wrote = true
   end
   return cur
@@ -133,20 +123,17 @@ function C:apply_decisions(decisions, by_path)
       counts.not_in_library = counts.not_in_library + 1
     else
       local actions = self.map.actions(d, self:current_for_map(image), opts)
-      if actions.error then
+      if actions.error or actions.skip_reason == "no_decision" then
         counts.failed = counts.failed + 1
-        notes[#notes + 1] = tostring(d.path) .. ": " .. tostring(actions.error)
+        notes[#notes + 1] = tostring(d.path) .. ": " .. tostring(actions.error or "no decision")
       elseif actions.skip then
         counts.skipped = counts.skipped + 1
       else
-        if not opts.write_keywords then actions.keywords = nil end
         local changed = dt_image.apply(self.dt, image, actions)
         if #changed > 0 then counts.applied = counts.applied + 1 else counts.unchanged = counts.unchanged + 1 end
         if self.ledger then self.ledger:put(d.path, dt_image.fingerprint(image)) end
-        local v = d.verdict
-        if v == "VERDICT_KEEP" then counts.keep = counts.keep + 1
-        elseif v == "VERDICT_REVIEW" then counts.review = counts.review + 1
-        elseif v == "VERDICT_REJECT" then counts.reject = counts.reject + 1 end
+        local v = actions.verdict
+        if counts[v] then counts[v] = counts[v] + 1 end
       end
     end
   end
@@ -251,13 +238,9 @@ function C:teach(images)
   local items = {}
   for _, image in ipairs(images) do
     local cur = self:current_for_map(image)
-    if not cur.autocull_wrote and self.map.is_user_rated(cur, opts) then
-      items[#items + 1] = {
-        path = dt_image.path(image, self:sep()),
-        rating = cur.rating or 0,
-        pick = cur.rejected and "PICK_REJECTED" or "PICK_NONE",
-        colorLabel = M.LABEL_ENUM[cur.label] or "COLOR_LABEL_NONE",
-      }
+    -- is_user_rated is false for AutoCull's own marks (autocull_wrote)
+    if self.map.is_user_rated(cur, opts) then
+      items[#items + 1] = self.map.feedback_item(dt_image.path(image, self:sep()), cur)
     end
   end
   if #items == 0 then

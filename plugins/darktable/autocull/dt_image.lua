@@ -81,6 +81,9 @@ function M.apply(dt, image, actions)
   if actions.skip then return changed end
   local rating = actions.rating
   local pick = actions.pick
+  if pick == "rejected" and image.rating == -1 then
+    rating = nil   -- already rejected: stars are gone in darktable anyway, leave it be
+  end
   if rating ~= nil then
     rating = math.max(0, math.min(5, math.floor(rating)))
     if image.rating ~= rating then
@@ -112,14 +115,15 @@ function M.apply(dt, image, actions)
   end
   local keywords = actions.keywords
   if keywords ~= nil then
-    local wanted = {}
+    local wanted, remove = {}, {}
     for _, k in ipairs(keywords) do wanted[k] = true end
+    for _, k in ipairs(actions.remove_keywords or {}) do remove[k] = true end
     local have = {}
     for _, tag in ipairs(dt.tags.get_tags(image)) do
       local name = tag.name
       have[name] = true
       -- AutoCull's own tags from an earlier decision that no longer holds.
-      if is_ours(name) and not wanted[name] then
+      if is_ours(name) and not wanted[name] and (remove[name] or actions.remove_keywords == nil) then
         dt.tags.detach(tag, image)
         changed[#changed + 1] = "-" .. name
       end

@@ -1,0 +1,417 @@
+"""The darktable plugin, in the real host.
+
+* busted specs for the pure Lua parts (plugins/darktable/spec);
+* the shared modules are byte-identical copies of plugins/common;
+* headless: `darktable-cli --core --luacmd` with a fresh configdir and library imports
+  real photos, runs the functions the module's buttons call against the real daemon,
+  and we read back what darktable stored (library.db, data.db, XMP sidecars through
+  exiftool) and compare it with the daemon's decisions, fetched independently (Decide);
+* GUI smoke under Xvfb: the module registers, the button's function runs on a
+  selection, a background job shows.
+
+Every darktable run is bounded: we wait for a file the Lua script writes, then end
+darktable by its pid (its own quit does not end the process).
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+pytestmark = [pytest.mark.darktable, pytest.mark.e2e]
+
+ROOT = Path(__file__).resolve().parents[1]
+PLUGIN_DIR = ROOT / "plugins" / "darktable"
+PLUGIN = PLUGIN_DIR / "autocull.lua"
+COMMON = ROOT / "plugins" / "common"
+LUA_TESTS = Path(__file__).resolve().parent / "darktable"
+SHARED = {"decision_map.lua": "autocull/decision_map.lua", "dkjson.lua": "autocull/dkjson.lua"}
+# Until dkjson.lua lands in plugins/common, the Lightroom plugin's bundled copy is the reference.
+FALLBACK = {"dkjson.lua": ROOT / "plugins" / "lightroom" / "autocull.lrplugin" / "dkjson.lua"}
+
+DT_REJECTED = 0x8        # images.flags: reject flag (darktable 4.x)
+DT_RATING_MASK = 0x7     # images.flags: stars; 6 = DT_VIEW_REJECT once rejected
+LABELS = ["red", "yellow", "green", "blue", "purple"]   # color_labels.color 0..4
+LABEL_ENUM = {f"COLOR_LABEL_{n.upper()}": n for n in LABELS}
+
+
+def _need(*programs: str) -> None:
+    missing = [p for p in programs if shutil.which(p) is None]
+    if missing:
+        pytest.fail(f"missing programs {missing}: run scripts/install-system-deps.sh (Debian packages "
+                    "darktable xvfb curl lua5.1 lua-busted libimage-exiftool-perl sqlite3)")
+
+
+# ------------------------------------------------------------------ photos
+PRERATED = "chelsea rated.jpg"
+UNICODE = "café “quoted” it's Ünïcode.jpg"
+
+
+def _photos(folder: Path) -> list[Path]:
+    from skimage import data
+
+    folder.mkdir(parents=True, exist_ok=True)
+    astro = Image.fromarray(data.astronaut())
+    coffee = Image.fromarray(data.coffee())
+    files = {
+        "astronaut.jpg": astro,
+        "coffee.jpg": coffee,
+        "astronaut blurred.jpg": astro.filter(ImageFilter.GaussianBlur(8)),
+        "coffee very dark.jpg": Image.fromarray((np.asarray(data.coffee()) * 0.04).astype(np.uint8)),
+        UNICODE: Image.fromarray(data.rocket()),
+        PRERATED: Image.fromarray(data.chelsea()),
+    }
+    out = []
+    for name, img in files.items():
+        img.save(folder / name, quality=92)
+        out.append(folder / name)
+    return out
+
+
+# ------------------------------------------------------------------ daemon
+class Daemon:
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        home.mkdir(parents=True, exist_ok=True)
+        # Faces are the daemon's business and tested there; the plugin test stays quick.
+        (home / "config.toml").write_text("faces = false\n")
+        exe = ROOT / ".venv" / "bin" / "autocull"
+        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "autocull"]
+        env = dict(os.environ, AUTOCULL_HOME=str(home))
+        self.log = open(home / "daemon.out", "wb")
+        self.proc = subprocess.Popen(cmd + ["serve", "--http-port", "0", "--grpc-port", "0"], env=env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            state = home / "state.json"
+            if state.exists():
+                try:
+                    s = json.loads(state.read_text())
+                except ValueError:
+                    s = {}
+                if s.get("pid") == self.proc.pid:
+                    self.state = s
+                    return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        self.stop()
+        raise AssertionError("daemon did not start: " + (home / "daemon.out").read_text(errors="replace"))
+
+    def call(self, method: str, body: dict) -> dict:
+        conn = http.client.HTTPConnection("127.0.0.1", self.state["http_port"], timeout=120)
+        conn.request("POST", f"/autocull.v1.AutoCull/{method}", json.dumps(body).encode(),
+                     {"Content-Type": "application/json", "X-AutoCull-Token": self.state["token"]})
+        resp = conn.getresponse()
+        data = json.loads(resp.read() or b"{}")
+        assert resp.status == 200, (method, resp.status, data)
+        return data
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self.log.close()
+
+
+# --------------------------------------------------------------- darktable
+def _end(proc: subprocess.Popen) -> None:
+    """End a process we started (and its own children), by pid."""
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(5)
+
+
+def _run_until_done(cmd: list[str], env: dict, done: Path, log: Path, timeout: float) -> float:
+    """Start darktable, wait for the script's done-file (or the timeout), end it by pid."""
+    start = time.time()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            while time.time() - start < timeout and not done.exists():
+                if proc.poll() is not None and not done.exists():
+                    break
+                time.sleep(0.2)
+        finally:
+            time.sleep(0.3)   # let darktable flush the last sidecar
+            _end(proc)
+    return time.time() - start
+
+
+def _read_report(path: Path, log: Path) -> dict:
+    assert path.exists(), "the darktable script wrote no report; darktable said:\n" + \
+        log.read_text(errors="replace")[-3000:]
+    report = json.loads(path.read_text())
+    assert not report.get("errors"), report["errors"]
+    return report
+
+
+def _library(configdir: Path) -> dict[str, dict]:
+    """What darktable stored, straight from its databases: path -> {flags, labels, tags}."""
+    lib = sqlite3.connect(f"file:{configdir / 'library.db'}?mode=ro", uri=True)
+    data = sqlite3.connect(f"file:{configdir / 'data.db'}?mode=ro", uri=True)
+    tag_names = dict(data.execute("SELECT id, name FROM tags"))
+    out = {}
+    rows = lib.execute("SELECT i.id, f.folder, i.filename, i.flags FROM images i JOIN film_rolls f ON f.id = i.film_id")
+    for image_id, folder, filename, flags in rows:
+        labels = {LABELS[c] for (c,) in lib.execute("SELECT color FROM color_labels WHERE imgid = ?", (image_id,))}
+        tags = {tag_names[t] for (t,) in lib.execute("SELECT tagid FROM tagged_images WHERE imgid = ?", (image_id,))
+                if not tag_names.get(t, "darktable|").startswith("darktable|")}
+        out[f"{folder}/{filename}"] = {"flags": flags, "labels": labels, "tags": tags}
+    lib.close()
+    data.close()
+    return out
+
+
+def _xmp(paths: list[Path]) -> dict[str, dict]:
+    args = ["exiftool", "-j", "-charset", "filename=utf8", "-XMP-xmp:Rating", "-XMP-darktable:ColorLabels",
+            "-XMP-lr:HierarchicalSubject"] + [f"{p}.xmp" for p in paths]
+    res = subprocess.run(args, capture_output=True, timeout=60)
+    found = json.loads(res.stdout or b"[]")
+    # exiftool spells tag names its own way (Colorlabels): look them up case-insensitively
+    return {r["SourceFile"][:-4]: {k.lower(): v for k, v in r.items()} for r in found}
+
+
+def _as_list(v) -> list:
+    if v is None:
+        return []
+    return v if isinstance(v, list) else [v]
+
+
+# -------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    _need("darktable-cli", "curl", "exiftool")
+    base = tmp_path_factory.mktemp("dt")
+    photos = _photos(base / "shoot")
+    daemon = Daemon(base / "autocull-home")
+    yield base, photos, daemon
+    daemon.stop()
+
+
+@pytest.fixture(scope="module")
+def headless(world):
+    base, photos, daemon = world
+    run = base / "headless"
+    configdir = run / "config"
+    configdir.mkdir(parents=True)
+    (run / "nodaemon").mkdir()
+    files = run / "files.txt"
+    files.write_text("".join(f"{p}\n" for p in photos), encoding="utf-8")
+    late = base / "later" / "late import.jpg"
+    late.parent.mkdir()
+    shutil.copy(photos[1], late)
+    cli_input = run / "cli-input.jpg"     # darktable-cli needs an image to export; not one of ours
+    Image.new("RGB", (32, 32), (128, 128, 128)).save(cli_input)
+    env = dict(os.environ, AUTOCULL_HOME=str(daemon.home), AUTOCULL_DT_PLUGIN=str(PLUGIN),
+               AUTOCULL_DT_FILES=str(files), AUTOCULL_DT_PRERATED=str(base / "shoot" / PRERATED),
+               AUTOCULL_DT_LATE=str(late), AUTOCULL_DT_NODAEMON=str(run / "nodaemon"),
+               AUTOCULL_DT_OUT=str(run / "report.json"), AUTOCULL_DT_DONE=str(run / "done"))
+    script = LUA_TESTS / "headless_cull.lua"
+    cmd = ["darktable-cli", str(cli_input), str(run / "cli-output.jpg"), "--width", "16", "--height", "16",
+           "--core", "--configdir", str(configdir), "--library", str(configdir / "library.db"),
+           "--conf", "write_sidecar_files=on import",
+           "--luacmd", f"dofile({json.dumps(str(script))})"]
+    took = _run_until_done(cmd, env, run / "done", run / "darktable.log", timeout=180)
+    report = _read_report(run / "report.json", run / "darktable.log")
+    report["_took"] = took
+    return report, configdir, photos, daemon, late
+
+
+# ------------------------------------------------------------------ tests
+def test_busted_specs_pass():
+    _need("busted")
+    res = subprocess.run(["busted", "--output=utfTerminal", "spec"], cwd=PLUGIN_DIR, capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
+
+
+def test_shared_modules_are_byte_identical_copies_of_plugins_common():
+    for common_name, ours in SHARED.items():
+        src = COMMON / common_name
+        if not src.exists() and common_name in FALLBACK:
+            src = FALLBACK[common_name]
+        assert src.exists(), f"plugins/common/{common_name} is missing"
+        assert (PLUGIN_DIR / ours).read_bytes() == src.read_bytes(), \
+            f"plugins/darktable/{ours} differs from plugins/common/{common_name}: copy it again"
+
+
+def test_headless_run_loads_the_script_without_a_gui(headless):
+    report = headless[0]
+    assert report["gui"] is False
+    assert report["api_version"].startswith("9.")
+    assert report["has_destroy"] is True
+    assert report["steps"]["destroy"]["ok"] is True
+
+
+def test_daemon_down_gives_a_clear_message_and_changes_nothing(headless):
+    report = headless[0]
+    down = report["steps"]["daemon_down"]
+    assert down["ok"] is False
+    assert "not running" in down["message"] and "nothing was changed" in down["message"]
+    before = {i["path"]: i for i in report["imported"]}
+    for after in down["after"]:
+        if after["path"].endswith(PRERATED):
+            assert after["rating"] == 3 and after["blue"] is True
+        else:
+            assert after["rating"] == before[after["path"]]["rating"]
+            assert not any(after[c] for c in LABELS)
+            assert not any(t.startswith("AutoCull") for t in after["tags"])
+
+
+def test_darktable_stores_exactly_the_daemons_decisions(headless):
+    report, configdir, photos, daemon, _ = headless
+    cull = report["steps"]["cull"]
+    assert cull["ok"] is True, cull
+    targets = [p for p in photos if p.name != PRERATED]
+    decided = {d["path"]: d for d in daemon.call("Decide", {"paths": [str(p) for p in targets]})["decisions"]}
+    assert set(decided) == {str(p) for p in targets}
+    verdicts = {d["verdict"] for d in decided.values()}
+    assert "VERDICT_REJECT" in verdicts and ("VERDICT_KEEP" in verdicts or "VERDICT_REVIEW" in verdicts), verdicts
+
+    stored = _library(configdir)
+    sidecars = _xmp(targets)
+    for path, d in decided.items():
+        assert not d.get("error"), d
+        row = stored[path]
+        xmp = sidecars[path]
+        want_labels = set() if d["colorLabel"] in ("COLOR_LABEL_NONE", "COLOR_LABEL_UNSPECIFIED") \
+            else {LABEL_ENUM[d["colorLabel"]]}
+        if d["pick"] == "PICK_REJECTED":
+            assert row["flags"] & DT_REJECTED, (path, row)
+            assert xmp.get("rating") == -1, (path, xmp)
+        else:
+            assert not row["flags"] & DT_REJECTED, (path, row)
+            assert row["flags"] & DT_RATING_MASK == d["stars"], (path, row, d["stars"])
+            assert xmp.get("rating") == d["stars"], (path, xmp)
+        if d["colorLabel"] != "COLOR_LABEL_UNSPECIFIED":
+            assert row["labels"] == want_labels, (path, row, d["colorLabel"])
+            xmp_labels = {LABELS[int(c)] for c in _as_list(xmp.get("colorlabels"))}
+            assert xmp_labels == want_labels, (path, xmp)
+        assert {t for t in row["tags"] if t.startswith("AutoCull")} == set(d["keywords"]), (path, row)
+        assert set(_as_list(xmp.get("hierarchicalsubject"))) == set(d["keywords"]), (path, xmp)
+
+
+def test_an_image_rated_beforehand_is_untouched(headless):
+    report, configdir, photos, daemon, _ = headless
+    before = report["prerated_before"]
+    after = next(i for i in report["final"] if i["path"] == before["path"])
+    assert after == before
+    row = _library(configdir)[before["path"]]
+    assert row["flags"] & DT_RATING_MASK == 3 and not row["flags"] & DT_REJECTED
+    assert row["labels"] == {"blue"}
+    assert row["tags"] == {"client|Smith wedding"}
+    assert report["steps"]["cull"]["counts"]["skipped"] == 1
+
+
+def test_a_second_cull_recognises_autoculls_own_marks_and_changes_nothing(headless):
+    report = headless[0]
+    again = report["steps"]["cull_again"]
+    assert again["ok"] is True, again
+    assert again["counts"]["applied"] == 0
+    assert again["counts"]["skipped"] == 1          # only the photographer's own photo
+    assert again["counts"]["unchanged"] == report["steps"]["cull"]["counts"]["applied"]
+
+
+def test_teach_sends_only_the_photographers_own_ratings(headless):
+    teach = headless[0]["steps"]["teach"]
+    assert teach["ok"] is True, teach
+    assert teach["sent"] == 1
+
+
+def test_status_and_background_results_run(headless):
+    steps = headless[0]["steps"]
+    assert steps["status"]["ok"] is True and "daemon" in steps["status"]["message"]
+    assert steps["apply_background"]["ok"] is True, steps["apply_background"]
+
+
+def test_new_imports_are_queued_then_culled_as_one_job(headless):
+    report, configdir, photos, daemon, late = headless
+    imp = report["steps"]["import_auto_cull"]
+    assert imp["queued_seen"] == 1 and imp["queue_left"] == 0, imp
+    d = daemon.call("Decide", {"paths": [str(late)]})["decisions"][0]
+    row = _library(configdir)[str(late)]
+    if d["pick"] == "PICK_REJECTED":
+        assert row["flags"] & DT_REJECTED
+    else:
+        assert row["flags"] & DT_RATING_MASK == d["stars"]
+    assert {t for t in row["tags"] if t.startswith("AutoCull")} == set(d["keywords"])
+
+
+def test_no_token_left_in_temporary_files(headless):
+    report, configdir, photos, daemon, _ = headless
+    token = daemon.state["token"]
+    tmp = Path(os.environ.get("TMPDIR", "/tmp"))
+    leftovers = [p for p in tmp.glob("autocull.*") if p.is_dir()]
+    for d in leftovers:
+        for f in d.iterdir():
+            assert token not in f.read_text(errors="ignore"), f
+
+
+def test_gui_smoke_under_xvfb(world, tmp_path):
+    _need("darktable", "Xvfb")
+    base, photos, daemon = world
+    configdir = tmp_path / "config"
+    configdir.mkdir()
+    photo = tmp_path / "gui shot.jpg"     # fresh copy: the headless run left sidecars beside the shoot
+    shutil.copy(photos[1], photo)
+    display, xvfb = _start_xvfb(tmp_path)
+    try:
+        env = dict(os.environ, DISPLAY=display, AUTOCULL_HOME=str(daemon.home), AUTOCULL_DT_PLUGIN=str(PLUGIN),
+                   AUTOCULL_DT_PHOTO=str(photo), AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
+                   AUTOCULL_DT_DONE=str(tmp_path / "done"))
+        cmd = ["darktable", "--library", ":memory:", "--configdir", str(configdir),
+               "--luacmd", f"dofile({json.dumps(str(LUA_TESTS / 'gui_smoke.lua'))})"]
+        _run_until_done(cmd, env, tmp_path / "done", tmp_path / "darktable.log", timeout=120)
+    finally:
+        _end(xvfb)
+    report = _read_report(tmp_path / "report.json", tmp_path / "darktable.log")
+    assert report["gui"] is True
+    assert report["lib_registered"] is True
+    assert report["selected"] == 1
+    assert report["job_seen"] is True
+    assert report["cull"]["ok"] is True, report["cull"]
+    assert report["cull"]["counts"]["applied"] + report["cull"]["counts"]["unchanged"] == 1
+
+
+def _start_xvfb(tmp_path: Path) -> tuple[str, subprocess.Popen]:
+    r, w = os.pipe()
+    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    os.close(w)
+    deadline = time.time() + 20
+    buf = b""
+    while time.time() < deadline and not buf.endswith(b"\n"):
+        chunk = os.read(r, 16)
+        if not chunk:
+            break
+        buf += chunk
+    os.close(r)
+    if not buf.strip():
+        _end(proc)
+        pytest.fail("Xvfb did not start")
+    return ":" + buf.decode().strip(), proc
