@@ -63,6 +63,21 @@ class _View:
     def to_view(self, x: float, y: float) -> tuple[float, float]:
         return (x - self.ox) * self.scale, (y - self.oy) * self.scale
 
+    def around(self, d: Detection) -> "_View":
+        """The part of this view around one face (its turned mesh square), sharing the noise level.
+
+        Keeps per-face work (gray, blur for the eye patches, sharpness) proportional to the face.
+        """
+        half = max(d.w, d.h) * mesh.SCALE * math.sqrt(2) / 2 + 4
+        cx, cy = self.to_view(*d.centre)
+        r = half * self.scale
+        vh, vw = self.rgb.shape[:2]
+        x0, y0 = max(0, int(cx - r)), max(0, int(cy - r))
+        x1, y1 = min(vw, int(math.ceil(cx + r))), min(vh, int(math.ceil(cy + r)))
+        sub = _View(self.rgb[y0:y1, x0:x1], self.scale, self.ox + x0 / self.scale, self.oy + y0 / self.scale)
+        sub._sigma = self.sigma
+        return sub
+
 
 def find_faces(decoded: DecodedImage) -> tuple[FaceMetrics, ...]:
     """Every face in the upright frame with eyes, sharpness and main-subject flag, largest first.
@@ -73,10 +88,9 @@ def find_faces(decoded: DecodedImage) -> tuple[FaceMetrics, ...]:
     rgb = np.ascontiguousarray(decoded.rgb)
     try:
         found = detect(rgb)
-        whole = _View(rgb, 1.0, 0.0, 0.0)
-        measured = [m for m in (_measure(decoded, whole, d) for d in found) if m is not None]
+        measured = _measure_all(decoded, found)
         if not measured:
-            measured = [m for m in (_measure(decoded, whole, d) for d in detect_turned(rgb)) if m is not None]
+            measured = _measure_all(decoded, detect_turned(rgb))
     except cv2.error as exc:
         raise models.FaceModelError(f"face analysis failed: {exc}") from exc
     h, w = rgb.shape[:2]
@@ -89,11 +103,22 @@ def find_faces(decoded: DecodedImage) -> tuple[FaceMetrics, ...]:
 _Measured = tuple[Box, Detection, eyes.EyeCues, eyes.EyeCues, float, object, tuple]
 
 
-def _measure(decoded: DecodedImage, whole: _View, d: Detection) -> _Measured | None:
-    h, w = whole.rgb.shape[:2]
+def _measure_all(decoded: DecodedImage, found: list[Detection]) -> list[_Measured]:
+    whole = _View(np.ascontiguousarray(decoded.rgb), 1.0, 0.0, 0.0)
+    detail = _detail_view(decoded, [d for d in found if min(d.w, d.h) < DETAIL_FACE_PX])
+    out = []
+    for d in found:
+        view = detail if detail is not None and min(d.w, d.h) < DETAIL_FACE_PX else whole
+        m = _measure(view.around(d), d, whole.rgb.shape[:2])
+        if m is not None:
+            out.append(m)
+    return out
+
+
+def _measure(view: _View, d: Detection, frame: tuple[int, ...]) -> _Measured | None:
+    h, w = frame[:2]
     side = max(d.w, d.h) * mesh.SCALE
     angle = mesh.roll_angle(d.keypoints)
-    view = (_detail_view(decoded, d, side) if min(d.w, d.h) < DETAIL_FACE_PX else None) or whole
     cx, cy = view.to_view(*d.centre)
     to_src = mesh.crop_transform((cx, cy), side * view.scale, angle)
     face = mesh.run_mesh(view.rgb, to_src)
@@ -131,24 +156,31 @@ def _norm_box(d: Detection, w: int, h: int) -> Box:
     return Box(x=x0 / w, y=y0 / h, w=max(0.0, x1 - x0) / w, h=max(0.0, y1 - y0) / h)
 
 
-def _detail_view(decoded: DecodedImage, d: Detection, side: float) -> _View | None:
-    """A higher-resolution crop around a small face; None when the source has no more pixels."""
+def _detail_view(decoded: DecodedImage, small: list[Detection]) -> _View | None:
+    """One higher-resolution read covering every small face (one file read, not one per face).
+
+    None when there are no small faces or the source has no more pixels than the analysis image.
+    """
     rgb = decoded.rgb
     h, w = rgb.shape[:2]
     full_w, full_h = decoded.full_size
     gain = min(full_w / w, full_h / h)
-    if decoded.load_region is None or gain < 1.05:
+    if not small or decoded.load_region is None or gain < 1.05:
         return None
-    half = side * math.sqrt(2) / 2 + 2  # the turned crop square fits inside
-    cx, cy = d.centre
-    x0, y0 = max(0.0, cx - half), max(0.0, cy - half)
-    x1, y1 = min(float(w), cx + half), min(float(h), cy + half)
-    want = min(gain, DETAIL_FACE_PX / max(1.0, min(d.w, d.h)))
+    boxes, want = [], 1.0
+    for d in small:
+        half = max(d.w, d.h) * mesh.SCALE * math.sqrt(2) / 2 + 2  # the turned crop square fits inside
+        cx, cy = d.centre
+        boxes.append((cx - half, cy - half, cx + half, cy + half))
+        want = max(want, DETAIL_FACE_PX / max(1.0, min(d.w, d.h)))
+    want = min(gain, want)
+    x0, y0 = max(0.0, min(b[0] for b in boxes)), max(0.0, min(b[1] for b in boxes))
+    x1, y1 = min(float(w), max(b[2] for b in boxes)), min(float(h), max(b[3] for b in boxes))
     min_side = int(math.ceil(min(x1 - x0, y1 - y0) * want))
     try:
         region = decoded.load_region((x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h), min_side)
     except (FileProblem, ValueError, OSError) as exc:
-        log.warning("could not re-read a face at full resolution, judging it at analysis size: %s", exc)
+        log.warning("could not re-read small faces at full resolution, judging them at analysis size: %s", exc)
         return None
     region = np.ascontiguousarray(region[:, :, :3], dtype=np.uint8)
     scale = region.shape[1] / max(1e-6, x1 - x0)
