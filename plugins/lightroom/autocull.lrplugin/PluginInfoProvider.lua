@@ -21,11 +21,8 @@ local KEYS = { "preset", "writePicks", "writeRatings", "writeLabels", "writeKeyw
 local function refresh_status(props)
   props.status = LOC "$$$/AutoCull/Manager/Checking=Checking the daemon..."
   LrTasks.startAsyncTask(function()
-    local prefs = Prefs.get()
-    local saved = prefs.stateFile
-    prefs.stateFile = props.stateFile -- check the file being edited
-    local status, client = StatusTask.fetch(prefs)
-    prefs.stateFile = saved
+    -- check the token file being edited, without touching the saved preferences
+    local status, client = StatusTask.fetch({ stateFile = props.stateFile, httpTimeout = 10 })
     if status then
       props.status = StatusTask.one_line(status, client)
       local presets = client:call("ListPresets", nil)
