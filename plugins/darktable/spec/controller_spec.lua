@@ -1,0 +1,399 @@
+local F = require "spec.support.fakes"
+local controller = require "autocull.controller"
+local ledger_mod = require "autocull.ledger"
+local decision_map = require "decision_map"
+
+local SHOOT = "/photos/2024 wedding"
+
+local function setup(handlers, sysopts, settings)
+  local dt = F.darktable()
+  local sys = F.system(handlers, sysopts)
+  local progress_log = { cancel = false, finished = 0, updates = 0 }
+  local s = { unrated_rating = 1, respect_user_ratings = true, write_tags = true, poll_ms = 1 }
+  for k, v in pairs(settings or {}) do s[k] = v end
+  local ctl = controller.new({
+    dt = dt, sys = sys, json = F.json, map = decision_map,
+    settings = function() return s end,
+    notify = function(m) dt.print(m) end,
+    progress = function(title)
+      progress_log.title = title
+      return {
+        update = function() progress_log.updates = progress_log.updates + 1 end,
+        cancelled = function() return progress_log.cancel end,
+        finish = function() progress_log.finished = progress_log.finished + 1 end,
+      }
+    end,
+    sleep = function(ms) dt.control.sleep(ms) end,
+    ledger = ledger_mod.open("/cfg/autocull-ledger.json", sys, F.json),
+  })
+  return ctl, dt, sys, progress_log, s
+end
+
+local function shoot(dt)
+  return {
+    sharp = dt.add_image(SHOOT, "a.jpg", 1),
+    blurry = dt.add_image(SHOOT, "b blurred é.jpg", 1),
+    soso = dt.add_image(SHOOT, "c 'quoted'.jpg", 1),
+    mine = dt.add_image(SHOOT, "d mine.jpg", 4),   -- rated by the photographer
+  }
+end
+
+--- A daemon whose job runs for `polls` GetJob calls, then answers `decisions`.
+local function job_daemon(decisions, polls, final_state)
+  local n = 0
+  local function job(state, from)
+    local out = {}
+    if state == "JOB_STATE_DONE" then
+      for i = from + 1, #decisions do out[#out + 1] = decisions[i] end
+    end
+    return { id = "j1", state = state, stage = state == "JOB_STATE_DONE" and "done" or "analyzing",
+             done = state == "JOB_STATE_DONE" and #decisions or 0, total = #decisions, decisions = out,
+             decisionsFrom = from, decisionsTotal = state == "JOB_STATE_DONE" and #decisions or 0,
+             message = final_state == "JOB_STATE_FAILED" and "the store is locked" or "" }
+  end
+  return {
+    StartJob = function() return 200, job("JOB_STATE_RUNNING", 0) end,
+    GetJob = function(req)
+      n = n + 1
+      if n < (polls or 2) then return 200, job("JOB_STATE_RUNNING", req.decisionsFrom or 0) end
+      return 200, job(final_state or "JOB_STATE_DONE", req.decisionsFrom or 0)
+    end,
+    CancelJob = function(req) return 200, job("JOB_STATE_CANCELLED", 0) end,
+  }
+end
+
+local function decisions_for(img)
+  return {
+    F.decision(SHOOT .. "/a.jpg", "keep"),
+    F.decision(SHOOT .. "/b blurred é.jpg", "reject"),
+    F.decision(SHOOT .. "/c 'quoted'.jpg", "review"),
+    F.decision(SHOOT .. "/d mine.jpg", "reject"),
+  }
+end
+
+describe("auto-cull selected", function()
+  it("starts one job with every path, polls it and applies stars, reject, labels and tags", function()
+    local ctl, dt, sys, prog = setup(job_daemon(decisions_for(), 3))
+    local img = shoot(dt)
+    local r = ctl:cull({ img.sharp, img.blurry, img.soso, img.mine })
+    assert.is_true(r.ok, r.message)
+    local start = sys.calls_to("StartJob")
+    assert.equals(1, #start)
+    assert.same({ SHOOT .. "/a.jpg", SHOOT .. "/b blurred é.jpg", SHOOT .. "/c 'quoted'.jpg", SHOOT .. "/d mine.jpg" },
+      start[1].request.paths)
+    assert.equals(3, #sys.calls_to("GetJob"))
+    assert.equals(4, img.sharp.rating)
+    assert.equals(-1, img.blurry.rating)
+    assert.is_true(img.blurry.red)
+    assert.equals(2, img.soso.rating)
+    assert.is_true(img.soso.yellow)
+    assert.same({ "darktable|format|jpg", { name = "AutoCull|Reject" }, { name = "AutoCull|Reject|Blurry" } },
+      { dt.tags.get_tags(img.blurry)[1].name, dt.tags.get_tags(img.blurry)[2], dt.tags.get_tags(img.blurry)[3] })
+    assert.equals(1, prog.finished)
+    assert.equals(1, r.counts.keep)
+    assert.equals(1, r.counts.reject)
+    assert.equals(1, r.counts.review)
+  end)
+
+  it("writes the stars before the reject (a reject wipes the stars in darktable)", function()
+    local ctl, dt = setup(job_daemon({ F.decision(SHOOT .. "/b blurred é.jpg", "reject") }, 1))
+    local img = shoot(dt)
+    ctl:cull({ img.blurry })
+    local ratings = {}
+    for _, w in ipairs(dt.writes) do
+      if w.field == "rating" then ratings[#ratings + 1] = w.value end
+    end
+    assert.same({ 0, -1 }, ratings)   -- the decision's stars (0) first, then the reject
+  end)
+
+  it("leaves an image the photographer rated completely untouched", function()
+    local ctl, dt = setup(job_daemon(decisions_for(), 1))
+    local img = shoot(dt)
+    img.mine.blue = true
+    dt.writes = {}
+    local r = ctl:cull({ img.sharp, img.blurry, img.soso, img.mine })
+    for _, w in ipairs(dt.writes) do assert.are_not.equal("d mine.jpg", w.image) end
+    assert.equals(4, img.mine.rating)
+    assert.equals(1, r.counts.skipped)
+  end)
+
+  it("treats darktable's initial import rating as unrated", function()
+    local ctl, dt = setup(job_daemon({ F.decision(SHOOT .. "/a.jpg", "keep") }, 1), nil, { unrated_rating = 1 })
+    local img = shoot(dt)
+    ctl:cull({ img.sharp })
+    assert.equals(4, img.sharp.rating)
+  end)
+
+  it("overwrites user ratings only when the preference says so", function()
+    local ctl, dt = setup(job_daemon(decisions_for(), 1), nil, { respect_user_ratings = false })
+    local img = shoot(dt)
+    ctl:cull({ img.mine })
+    assert.equals(-1, img.mine.rating)
+  end)
+
+  it("recognises its own marks on a second run and does not count them as the photographer's", function()
+    local ctl, dt, sys = setup(job_daemon(decisions_for(), 1))
+    local img = shoot(dt)
+    ctl:cull({ img.sharp, img.blurry, img.soso, img.mine })
+    assert.is_truthy(sys.files["/cfg/autocull-ledger.json"])
+    -- a new controller reads the saved ledger (darktable restarted)
+    local ctl2, _, sys2 = setup(job_daemon(decisions_for(), 1))
+    sys2.files["/cfg/autocull-ledger.json"] = sys.files["/cfg/autocull-ledger.json"]
+    ctl2.ledger = ledger_mod.open("/cfg/autocull-ledger.json", sys2, F.json)
+    ctl2.dt = dt
+    dt.writes = {}
+    local r = ctl2:cull({ img.sharp, img.blurry, img.soso, img.mine })
+    assert.equals(0, r.counts.applied)
+    assert.equals(3, r.counts.unchanged)
+    assert.equals(1, r.counts.skipped)
+    assert.same({}, dt.writes)
+  end)
+
+  it("a photographer's change after AutoCull makes the image theirs", function()
+    local ctl, dt = setup(job_daemon(decisions_for(), 1))
+    local img = shoot(dt)
+    ctl:cull({ img.sharp })
+    img.sharp.rating = 2            -- the photographer disagrees
+    local r = ctl:cull({ img.sharp })
+    assert.equals(2, img.sharp.rating)
+    assert.equals(1, r.counts.skipped)
+  end)
+
+  it("replaces its own stale tags and never touches the photographer's tags", function()
+    local ctl, dt = setup(job_daemon({ F.decision(SHOOT .. "/a.jpg", "keep") }, 1))
+    local img = shoot(dt)
+    dt.tags.attach(dt.tags.create("AutoCull|Review"), img.sharp)
+    dt.tags.attach(dt.tags.create("client|Smith"), img.sharp)
+    ctl:cull({ img.sharp })
+    local names = {}
+    for _, t in ipairs(dt.tags.get_tags(img.sharp)) do names[#names + 1] = t.name end
+    assert.same({ "darktable|format|jpg", "client|Smith", "AutoCull|Keep" }, names)
+  end)
+
+  it("counts files the daemon could not read and leaves them alone", function()
+    local bad = F.decision(SHOOT .. "/a.jpg", "keep", { verdict = "VERDICT_UNSPECIFIED",
+      error = { code = "CORRUPT", message = "truncated JPEG" } })
+    local ctl, dt = setup(job_daemon({ bad }, 1))
+    local img = shoot(dt)
+    dt.writes = {}
+    local r = ctl:cull({ img.sharp })
+    assert.is_true(r.ok)
+    assert.equals(1, r.counts.failed)
+    assert.same({}, dt.writes)
+    assert.matches("could not be read", r.message)
+  end)
+
+  it("ignores decisions for files it did not send", function()
+    local ctl, dt = setup(job_daemon({ F.decision("/elsewhere/x.jpg", "reject") }, 1))
+    local img = shoot(dt)
+    local r = ctl:cull({ img.sharp })
+    assert.equals(1, r.counts.not_in_library)
+    assert.equals(1, img.sharp.rating)
+  end)
+
+  it("collects decisions that arrive over several polls (decisionsFrom)", function()
+    local decisions = decisions_for()
+    local n = 0
+    local handlers = {
+      StartJob = function() return 200, { id = "j", state = "JOB_STATE_RUNNING", decisions = {}, decisionsFrom = 0 } end,
+      GetJob = function(req)
+        n = n + 1
+        local from = req.decisionsFrom
+        if n == 1 then
+          return 200, { id = "j", state = "JOB_STATE_RUNNING", decisions = { decisions[1] }, decisionsFrom = from,
+                        decisionsTotal = 1 }
+        end
+        local rest = {}
+        for i = from + 1, #decisions do rest[#rest + 1] = decisions[i] end
+        return 200, { id = "j", state = "JOB_STATE_DONE", decisions = rest, decisionsFrom = from,
+                      decisionsTotal = #decisions }
+      end,
+    }
+    local ctl, dt, sys = setup(handlers)
+    local img = shoot(dt)
+    local r = ctl:cull({ img.sharp, img.blurry, img.soso, img.mine })
+    assert.equals(4, #r.decisions)
+    local gets = sys.calls_to("GetJob")
+    assert.equals(0, gets[1].request.decisionsFrom)
+    assert.equals(1, gets[2].request.decisionsFrom)
+  end)
+end)
+
+describe("when something goes wrong nothing is written", function()
+  it("daemon not running: a clear message", function()
+    local ctl, dt = setup({}, { down = true })
+    local img = shoot(dt)
+    dt.writes = {}
+    local r = ctl:cull({ img.sharp })
+    assert.is_false(r.ok)
+    assert.matches("not running", r.message)
+    assert.matches("nothing was changed", r.message)
+    assert.same({}, dt.writes)
+  end)
+
+  it("no state file: says how to start the daemon", function()
+    local ctl, dt, sys = setup({})
+    sys.files["/home/u/.ac/state.json"] = nil
+    local r = ctl:cull({ shoot(dt).sharp })
+    assert.is_false(r.ok)
+    assert.matches("autocull serve", r.message)
+  end)
+
+  it("wrong token: says the daemon refused it", function()
+    local ctl, dt = setup(job_daemon(decisions_for(), 1), { state_token = "stale" })
+    local r = ctl:cull({ shoot(dt).sharp })
+    assert.is_false(r.ok)
+    assert.matches("refused the token", r.message)
+  end)
+
+  it("a failed job", function()
+    local ctl, dt = setup(job_daemon(decisions_for(), 2, "JOB_STATE_FAILED"))
+    local img = shoot(dt)
+    dt.writes = {}
+    local r = ctl:cull({ img.sharp, img.blurry })
+    assert.is_false(r.ok)
+    assert.matches("the store is locked", r.message)
+    assert.same({}, dt.writes)
+  end)
+
+  it("cancel from darktable's job: CancelJob is sent and nothing applied", function()
+    local ctl, dt, sys, prog = setup(job_daemon(decisions_for(), 5))
+    local img = shoot(dt)
+    dt.on_sleep = function() prog.cancel = true end
+    dt.writes = {}
+    local r = ctl:cull({ img.sharp, img.blurry })
+    assert.is_true(r.cancelled)
+    assert.equals(1, #sys.calls_to("CancelJob"))
+    assert.equals("j1", sys.calls_to("CancelJob")[1].request.jobId)
+    assert.same({}, dt.writes)
+    assert.equals(1, prog.finished)
+  end)
+
+  it("darktable shutting down cancels the job too", function()
+    local ctl, dt, sys = setup(job_daemon(decisions_for(), 5))
+    local img = shoot(dt)
+    dt.on_sleep = function() dt.control.ending = true end
+    ctl:cull({ img.sharp })
+    assert.equals(1, #sys.calls_to("CancelJob"))
+  end)
+
+  it("the daemon vanishing mid-job", function()
+    local handlers = job_daemon(decisions_for(), 5)
+    local ctl, dt, sys = setup(handlers)
+    local img = shoot(dt)
+    handlers.GetJob = function() error("unreachable") end
+    dt.on_sleep = function() sys.files["/home/u/.ac/state.json"] = sys.files["/home/u/.ac/state.json"] end
+    -- simulate a dead daemon: every further curl call fails to connect
+    local popen = sys.popen_read
+    local calls = 0
+    sys.popen_read = function(cmd)
+      calls = calls + 1
+      if calls > 1 then return "AUTOCULL_HTTP 000 7\n" end
+      return popen(cmd)
+    end
+    dt.writes = {}
+    local r = ctl:cull({ img.sharp })
+    assert.is_false(r.ok)
+    assert.matches("lost the AutoCull daemon", r.message)
+    assert.same({}, dt.writes)
+  end)
+
+  it("removes the private temporary folder after every flow", function()
+    local ctl, dt, sys = setup(job_daemon(decisions_for(), 1))
+    ctl:cull({ shoot(dt).sharp })
+    for path in pairs(sys.files) do assert.is_nil(path:match("^/tmp/autocull")) end
+  end)
+
+  it("refuses a second cull while one runs", function()
+    local ctl, dt = setup(job_daemon(decisions_for(), 1))
+    ctl.busy = true
+    local r = ctl:cull({ shoot(dt).sharp })
+    assert.is_false(r.ok)
+    assert.matches("already working", r.message)
+  end)
+end)
+
+describe("teach from my ratings", function()
+  it("sends only the photographer's own ratings, rejects as PICK_REJECTED", function()
+    local ctl, dt, sys = setup({ SendFeedback = function(req)
+      return 200, { stored = #req.items, totalLabels = 7, unknown = 0, modelState = "learning" } end })
+    local img = shoot(dt)
+    img.blurry.rating = -1
+    img.soso.green = true
+    local r = ctl:teach({ img.sharp, img.blurry, img.soso, img.mine })
+    assert.is_true(r.ok, r.message)
+    local req = sys.calls_to("SendFeedback")[1].request
+    assert.equals("darktable", req.source)
+    assert.equals(3, #req.items)
+    local by = {}
+    for _, it in ipairs(req.items) do by[it.path] = it end
+    assert.same({ path = SHOOT .. "/d mine.jpg", rating = 4, pick = "PICK_NONE", colorLabel = "COLOR_LABEL_NONE" },
+      by[SHOOT .. "/d mine.jpg"])
+    assert.equals("PICK_REJECTED", by[SHOOT .. "/b blurred é.jpg"].pick)
+    assert.equals("COLOR_LABEL_GREEN", by[SHOOT .. "/c 'quoted'.jpg"].colorLabel)
+    assert.matches("7 stored", r.message)
+  end)
+
+  it("does not teach AutoCull its own guesses", function()
+    local handlers = job_daemon(decisions_for(), 1)
+    handlers.SendFeedback = function(req) return 200, { stored = #req.items } end
+    local ctl, dt, sys = setup(handlers)
+    local img = shoot(dt)
+    ctl:cull({ img.sharp, img.blurry })
+    local r = ctl:teach({ img.sharp, img.blurry, img.mine })
+    assert.equals(1, r.sent)
+  end)
+
+  it("says so when nothing is rated", function()
+    local ctl, dt, sys = setup({})
+    local img = shoot(dt)
+    local r = ctl:teach({ img.sharp })
+    assert.is_false(r.ok)
+    assert.matches("rate some first", r.message)
+    assert.equals(0, #sys.calls)
+  end)
+end)
+
+describe("apply background results", function()
+  it("pages through GetChanges, applies to images in the library and keeps the cursor", function()
+    local pages = {
+      [""] = { decisions = { F.decision(SHOOT .. "/a.jpg", "keep"), F.decision("/not/here.jpg", "keep") },
+               nextCursor = "c1", more = true },
+      c1 = { decisions = { F.decision(SHOOT .. "/b blurred é.jpg", "reject") }, nextCursor = "c2", more = false },
+    }
+    local saved
+    local ctl, dt, sys = setup({ GetChanges = function(req) return 200, pages[req.cursor] end }, nil,
+      { cursor_get = function() return "" end, cursor_set = function(c) saved = c end })
+    local img = shoot(dt)
+    local r = ctl:apply_background()
+    assert.is_true(r.ok, r.message)
+    assert.equals(4, img.sharp.rating)
+    assert.equals(-1, img.blurry.rating)
+    assert.equals(1, r.counts.not_in_library)
+    assert.equals("c2", saved)
+    assert.equals(2, #sys.calls_to("GetChanges"))
+  end)
+end)
+
+describe("auto-cull on import", function()
+  it("post-import-image only queues; the flush sends one job for the whole import", function()
+    local ctl, dt, sys = setup(job_daemon(decisions_for(), 1))
+    local img = shoot(dt)
+    ctl:queue_import(img.sharp)
+    ctl:queue_import(img.blurry)
+    ctl:queue_import(img.sharp)        -- the same image twice is queued once
+    assert.equals(0, #sys.calls)
+    local r = ctl:flush_imports()
+    assert.is_true(r.ok)
+    assert.equals(1, #sys.calls_to("StartJob"))
+    assert.equals(2, #sys.calls_to("StartJob")[1].request.paths)
+    assert.equals(0, #ctl.queue)
+    assert.equals(-1, img.blurry.rating)
+  end)
+
+  it("an empty queue does nothing", function()
+    local ctl, _, sys = setup({})
+    assert.is_true(ctl:flush_imports().ok)
+    assert.equals(0, #sys.calls)
+  end)
+end)
