@@ -376,12 +376,17 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
     base, photos, daemon = world
     configdir = tmp_path / "config"
     configdir.mkdir()
-    photo = tmp_path / "gui shot.jpg"     # fresh copy: the headless run left sidecars beside the shoot
+    photo = tmp_path / "gui shot.jpg"     # fresh copies: the headless run left sidecars beside the shoot
     shutil.copy(photos[1], photo)
+    folder = tmp_path / "new card"
+    folder.mkdir()
+    shutil.copy(photos[0], folder / "one.jpg")
+    shutil.copy(photos[2], folder / "two blurred.jpg")
     display, xvfb = _start_xvfb(tmp_path)
     try:
         env = dict(os.environ, DISPLAY=display, AUTOCULL_HOME=str(daemon.home), AUTOCULL_DT_PLUGIN=str(PLUGIN),
-                   AUTOCULL_DT_PHOTO=str(photo), AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
+                   AUTOCULL_DT_PHOTO=str(photo), AUTOCULL_DT_FOLDER=str(folder),
+                   AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
                    AUTOCULL_DT_DONE=str(tmp_path / "done"))
         cmd = ["darktable", "--library", ":memory:", "--configdir", str(configdir),
                "--luacmd", f"dofile({json.dumps(str(LUA_TESTS / 'gui_smoke.lua'))})"]
@@ -395,6 +400,14 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
     assert report["job_seen"] is True
     assert report["cull"]["ok"] is True, report["cull"]
     assert report["cull"]["counts"]["applied"] + report["cull"]["counts"]["unchanged"] == 1
+    # the folder import became one job for both photos, and their decisions were applied
+    imp = report["folder"]
+    assert imp["jobs"] == 1 and imp["job_size"] == 2, imp
+    decided = {Path(d["path"]).name: d for d in
+               daemon.call("Decide", {"paths": [str(folder / "one.jpg"), str(folder / "two blurred.jpg")]})["decisions"]}
+    for name, rating in imp["ratings"].items():
+        d = decided[name]
+        assert rating == (-1 if d["pick"] == "PICK_REJECTED" else d["stars"]), (name, rating, d)
 
 
 def _start_xvfb(tmp_path: Path) -> tuple[str, subprocess.Popen]:

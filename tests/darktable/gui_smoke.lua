@@ -2,7 +2,7 @@
   Run by tests/test_darktable_plugin.py inside `darktable --luacmd` under Xvfb.
   The module registers in the lighttable, the "auto-cull selected" function runs
   on the GUI selection (dt.gui.action_images) and shows a background job.
-  Environment: AUTOCULL_DT_PLUGIN, AUTOCULL_DT_PHOTO, AUTOCULL_DT_OUT, AUTOCULL_DT_DONE.
+  Environment: AUTOCULL_DT_PLUGIN, AUTOCULL_DT_PHOTO, AUTOCULL_DT_FOLDER (two new photos), AUTOCULL_DT_OUT, AUTOCULL_DT_DONE.
 ]]
 local dt = require "darktable"
 local report = { errors = {} }
@@ -21,6 +21,25 @@ local ok, err = pcall(function()
   report.cull = { ok = r.ok, message = r.message, counts = r.counts }
   report.job_seen = api.last_job() ~= nil
   report.rating = image.rating
+
+  -- A folder import with auto-cull on: post-import-image queues, post-import-film sends one job.
+  dt.preferences.write("autocull", "auto_tag_imports", "bool", true)
+  local calls_before = api.controller.jobs_started or 0
+  dt.database.import(os.getenv("AUTOCULL_DT_FOLDER"))
+  local seen = 0
+  for _ = 1, 600 do   -- up to 60 s
+    dt.control.sleep(100)
+    seen = math.max(seen, api.queue_length())
+    if #dt.database >= 3 and api.queue_length() == 0 and not api.controller.busy
+        and (api.controller.jobs_started or 0) > calls_before then break end
+  end
+  report.folder = { queued_seen = seen, jobs = (api.controller.jobs_started or 0) - calls_before,
+                    status = api.controller.last_status, job_size = api.controller.last_job_size, ratings = {} }
+  for _, img in ipairs(dt.database) do
+    if img.path == os.getenv("AUTOCULL_DT_FOLDER") then
+      report.folder.ratings[img.filename] = img.rating
+    end
+  end
   script_data.destroy()
 end)
 if not ok then report.errors[#report.errors + 1] = tostring(err) end

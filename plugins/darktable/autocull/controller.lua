@@ -181,6 +181,10 @@ function C:_cull_session(session, paths, by_path, title)
   local request = { paths = paths }
   if s.preset and s.preset ~= "" then request.preset = s.preset end
   local job, err = session:call("StartJob", request)
+  if job then
+    self.jobs_started = (self.jobs_started or 0) + 1
+    self.last_job_size = #paths
+  end
   if not job then return self:fail("cannot start the cull: " .. err_text(err) .. "; nothing was changed") end
   local progress = self.progress and self.progress(title or string.format("AutoCull: %d images", #paths))
   local decisions, have = {}, 0
