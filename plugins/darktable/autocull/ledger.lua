@@ -53,7 +53,21 @@ end
 
 function Ledger:save()
   if not self.dirty or not self.path then return true end
-  local ok, err = self.sys.write_file(self.path, self.json.encode({ version = 1, images = self.images }))
+  -- Written beside and renamed over, so a crash never leaves half a ledger. (A lost
+  -- ledger is safe anyway: AutoCull's marks then look like the photographer's and stay.)
+  local text = self.json.encode({ version = 1, images = self.images })
+  local tmp = self.path .. ".new"
+  local ok, err = self.sys.write_file(tmp, text)
+  if ok and self.sys.rename then
+    ok, err = self.sys.rename(tmp, self.path)
+    if not ok then
+      self.sys.remove(self.path)          -- Windows cannot rename over an existing file
+      ok, err = self.sys.rename(tmp, self.path)
+    end
+  elseif ok then
+    ok, err = self.sys.write_file(self.path, text)
+    self.sys.remove(tmp)
+  end
   if ok then self.dirty = false end
   return ok, err
 end

@@ -43,6 +43,10 @@ function M.new(os_name)
     return os.remove(path)
   end
 
+  function sys.rename(from, to)
+    return os.rename(from, to)
+  end
+
   --- A new folder only this user can enter, with the request files already
   -- created mode 0600 (so the token is never in a file others could read).
   function sys.make_private_dir()
