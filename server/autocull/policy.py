@@ -61,7 +61,9 @@ class Policy:
                                 "Quality needed for 1..5 stars (five ascending numbers).")
     # --- bursts ---
     burst_gap_seconds: float = _f(2.0, "Frames from one camera closer than this in time can form a burst.", lo=0, hi=3600)
-    burst_hash_distance: int = _f(14, "Largest perceptual-hash Hamming distance (of 64) for frames to count as the same scene.", lo=0, hi=64)
+    burst_hash_distance: int = _f(14, "Largest mean pHash/dHash Hamming distance (of 64) for frames from one camera "
+                                  "within the gap to count as the same scene; near-duplicates (no capture time, or "
+                                  "two cameras) must have pHash + dHash distance within this.", lo=0, hi=64)
     burst_clip_cosine: float = _f(0.92, "With embeddings: smallest cosine similarity for frames to count as the same scene.", lo=0, hi=1)
     burst_others: str = _f("review", "What the non-best frames of a burst get: 'review' or 'reject'.", choices=("review", "reject"))
     burst_label: str = _f("none", "Colour label for the non-best frames of a burst ('none' keeps the verdict's label).", choices=LABELS)
