@@ -175,12 +175,14 @@ def _library(configdir: Path) -> dict[str, dict]:
     data = sqlite3.connect(f"file:{configdir / 'data.db'}?mode=ro", uri=True)
     tag_names = dict(data.execute("SELECT id, name FROM tags"))
     out = {}
-    rows = lib.execute("SELECT i.id, f.folder, i.filename, i.flags FROM images i JOIN film_rolls f ON f.id = i.film_id")
-    for image_id, folder, filename, flags in rows:
+    rows = lib.execute("SELECT i.id, f.folder, i.filename, i.flags, i.version FROM images i "
+                       "JOIN film_rolls f ON f.id = i.film_id")
+    for image_id, folder, filename, flags, version in rows:
         labels = {LABELS[c] for (c,) in lib.execute("SELECT color FROM color_labels WHERE imgid = ?", (image_id,))}
         tags = {tag_names[t] for (t,) in lib.execute("SELECT tagid FROM tagged_images WHERE imgid = ?", (image_id,))
                 if not tag_names.get(t, "darktable|").startswith("darktable|")}
-        out[f"{folder}/{filename}"] = {"flags": flags, "labels": labels, "tags": tags}
+        key = f"{folder}/{filename}" + (f"#v{version}" if version else "")   # darktable duplicates
+        out[key] = {"flags": flags, "labels": labels, "tags": tags}
     lib.close()
     data.close()
     return out
@@ -324,7 +326,21 @@ def test_an_image_rated_beforehand_is_untouched(headless):
     assert row["flags"] & DT_RATING_MASK == 3 and not row["flags"] & DT_REJECTED
     assert row["labels"] == {"blue"}
     assert row["tags"] == {"client|Smith wedding"}
+    xmp = _xmp([Path(before["path"])])[before["path"]]
+    assert xmp.get("rating") == 3 and _as_list(xmp.get("colorlabels")) == [3], xmp
+    assert _as_list(xmp.get("hierarchicalsubject")) == ["client|Smith wedding"], xmp
     assert report["steps"]["cull"]["counts"]["skipped"] == 1
+
+
+def test_a_darktable_duplicate_is_left_alone_and_the_original_gets_the_decision(headless):
+    report, configdir, photos, daemon, _ = headless
+    dup = report["duplicate"]
+    assert dup["duplicate_index"] == 1
+    assert dup["rating"] == 1 and not any(t.startswith("AutoCull") for t in dup["tags"])
+    row = _library(configdir)[dup["path"] + "#v1"]
+    assert row["flags"] & DT_RATING_MASK == 1 and not row["flags"] & DT_REJECTED
+    assert not any(t.startswith("AutoCull") for t in row["tags"])
+    assert any(t.startswith("AutoCull") for t in _library(configdir)[dup["path"]]["tags"])
 
 
 def test_a_second_cull_recognises_autoculls_own_marks_and_changes_nothing(headless):

@@ -100,6 +100,8 @@ local main_ok, main_err = pcall(function()
     if not image then error("darktable did not import " .. path) end
     images[#images + 1] = image
   end
+  -- A darktable duplicate (second version of the first photo) the photographer made.
+  local duplicate = images[1]:duplicate()
   report.imported = {}
   for _, image in ipairs(images) do report.imported[#report.imported + 1] = snapshot(image) end
 
@@ -125,12 +127,16 @@ local main_ok, main_err = pcall(function()
     return r
   end)
 
-  step("cull", function() return strip(api.cull_selected(images)) end)
+  local with_duplicate = { duplicate }
+  for _, image in ipairs(images) do with_duplicate[#with_duplicate + 1] = image end
+  step("cull", function() return strip(api.cull_selected(with_duplicate)) end)
   step("cull_again", function() return strip(api.cull_selected(images)) end)
   step("teach", function() return strip(api.teach(images)) end)
   step("status", function() return strip(api.status()) end)
   step("apply_background", function() return strip(api.apply_background()) end)
 
+  report.duplicate = snapshot(duplicate)
+  report.duplicate.duplicate_index = duplicate.duplicate_index
   report.final = {}
   for _, image in ipairs(images) do report.final[#report.final + 1] = snapshot(image) end
 

@@ -65,6 +65,15 @@ function C:connect()
     self.sys, self.json, { curl = s.curl, timeout = s.timeout })
 end
 
+--- darktable duplicates share one file: a decision goes to the original
+-- (duplicate_index 0, else the lowest), never to the photographer's other versions.
+function M.prefer_original(have, image)
+  if not have then return image end
+  local a, b = tonumber(have.duplicate_index) or 0, tonumber(image.duplicate_index) or 0
+  if b < a then return image end
+  return have
+end
+
 local function err_text(err)
   if type(err) ~= "table" then return tostring(err) end
   if err.code == "unavailable" or err.code == "internal" then return err.message end
@@ -161,10 +170,8 @@ function C:cull(images, title)
   local by_path, paths = {}, {}
   for _, image in ipairs(images) do
     local p = dt_image.path(image, self:sep())
-    if not by_path[p] then
-      by_path[p] = image
-      paths[#paths + 1] = p
-    end
+    if not by_path[p] then paths[#paths + 1] = p end
+    by_path[p] = M.prefer_original(by_path[p], image)
   end
   local session, cerr = self:connect()
   if not session then return self:fail(cerr .. "; nothing was changed") end
@@ -269,7 +276,8 @@ end
 function C:library_index()
   local index = {}
   for _, image in ipairs(self.dt.database) do
-    index[dt_image.path(image, self:sep())] = image
+    local p = dt_image.path(image, self:sep())
+    index[p] = M.prefer_original(index[p], image)
   end
   return index
 end

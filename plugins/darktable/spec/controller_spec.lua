@@ -397,3 +397,17 @@ describe("auto-cull on import", function()
     assert.equals(0, #sys.calls)
   end)
 end)
+
+describe("darktable duplicates", function()
+  it("a decision goes to the original only, never to the photographer's duplicates", function()
+    local ctl, dt, sys = setup(job_daemon({ F.decision(SHOOT .. "/a.jpg", "reject") }, 1))
+    local img = shoot(dt)
+    local dup = dt.add_image(SHOOT, "a.jpg", 1)
+    dup._raw.duplicate_index = 1
+    img.sharp._raw.duplicate_index = 0
+    local r = ctl:cull({ dup, img.sharp })
+    assert.equals(1, #sys.calls_to("StartJob")[1].request.paths)
+    assert.equals(-1, img.sharp.rating)
+    assert.equals(1, dup.rating)
+  end)
+end)
