@@ -384,7 +384,7 @@ class Engine:
         for d in decisions.values():
             d.analyzer_version = ANALYZER_VERSION
         bursts = _bursts_module()
-        if bursts is not None and len(analyses) > 1:
+        if len(analyses) > 1:
             items = [bursts.BurstItem.from_analysis(p, a) for p, a in analyses.items()]
             groups = bursts.group(items, policy)
             bursts.assign(decisions, dict(analyses), groups, policy)
@@ -403,11 +403,6 @@ class Engine:
 
     # --------------------------------------------------------------- bursts --
     def bursts_for(self, paths: Sequence[str], *, top_level_only: bool = False) -> list[Any]:
-        bursts = _bursts_module()
-        if bursts is None:
-            from .errors import Unimplemented
-
-            raise Unimplemented("burst grouping is not available in this build")
         files = self.stored_paths(paths, top_level_only=top_level_only)
         decisions = self.decide_paths(files)
         groups: dict[str, list[Decision]] = {}
@@ -469,24 +464,16 @@ def _diff_from_default(p: Policy) -> dict[str, Any]:
 
 
 def _bursts_module() -> Any:
-    import importlib
+    """Imported on first use: keeps start-up light."""
+    from . import bursts
 
-    try:
-        bursts = importlib.import_module("autocull.bursts")
-    except ModuleNotFoundError as exc:  # the bursts stage ships separately while it is being built
-        if exc.name != "autocull.bursts":
-            raise
-        return None
     return bursts
 
 
 def _faces_finder() -> Any:
-    try:
-        from .faces import find_faces
-    except ModuleNotFoundError as exc:  # the faces stage ships separately while it is being built
-        if exc.name != "autocull.faces":
-            raise
-        return None
+    """Imported on first use: MediaPipe is heavy and the CLI must start fast."""
+    from .faces import find_faces
+
     return find_faces
 
 
