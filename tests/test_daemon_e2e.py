@@ -260,3 +260,22 @@ def test_watched_folder_photos_are_decided_in_the_background_and_served_by_curso
         assert again["decisions"] == []  # nothing is served twice past the cursor
     finally:
         d.stop()
+
+
+def test_bursts_call_groups_near_duplicates_and_names_the_best(daemon, tmp_path):
+    from skimage import data
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    astro = Image.fromarray(data.astronaut())
+    astro.save(shoot / "a1.jpg", quality=92)
+    astro.crop((4, 4, 508, 508)).resize((512, 512)).save(shoot / "a2.jpg", quality=85)
+    astro.filter(ImageFilter.GaussianBlur(3)).save(shoot / "a3.jpg", quality=92)
+    Image.fromarray(data.coffee()).save(shoot / "other.jpg", quality=92)
+    status, _ = daemon.http("Cull", {"paths": [str(shoot)]})
+    assert status == 200
+    status, body = daemon.http("GetBursts", {"paths": [str(shoot)]})
+    assert status == 200 and len(body["bursts"]) == 1
+    burst = body["bursts"][0]
+    assert burst["size"] == 3 and set(map(os.path.basename, burst["paths"])) == {"a1.jpg", "a2.jpg", "a3.jpg"}
+    assert os.path.basename(burst["bestPath"]) != "a3.jpg"  # the blurred frame never wins
