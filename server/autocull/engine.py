@@ -52,6 +52,15 @@ class Counts:
     analyzed: int = 0
     cached: int = 0
 
+    @classmethod
+    def of(cls, decisions: Sequence[Decision]) -> "Counts":
+        """Verdict, failure and burst counts over a set of decisions."""
+        counts = cls()
+        for d in decisions:
+            counts.add(d)
+        counts.bursts = len({d.burst_id for d in decisions if d.burst_id and not d.bracket})
+        return counts
+
     def add(self, d: Decision) -> None:
         self.total += 1
         if d.error_code:
@@ -303,9 +312,9 @@ class Engine:
         by_path = {d.path: d for d in decisions + failed}
         order = [p for p in files if p in by_path] + [d.path for d in failed if d.path not in files]
         result.decisions = [by_path[p] for p in dict.fromkeys(order)]
-        for d in result.decisions:
-            result.counts.add(d)
-        result.counts.bursts = len({d.burst_id for d in result.decisions if d.burst_id and not d.bracket})
+        analyzed, n_cached = result.counts.analyzed, result.counts.cached
+        result.counts = Counts.of(result.decisions)
+        result.counts.analyzed, result.counts.cached = analyzed, n_cached
         progress.emit([d for d in result.decisions if not d.error_code])
         progress.stage("done", len(files))
         return result
@@ -392,7 +401,7 @@ class Engine:
 
     def redecide_all(self, policy: Policy) -> tuple[int, int]:
         """Re-decide every stored photo from cached metrics. Returns (redecided, changed)."""
-        before = {p: (v, s) for p, v, s in self.store._query("SELECT path, verdict, stars FROM photos")}
+        before = self.store.verdicts()
         analyses: dict[str, Analysis] = {}
         for batch in self.store.iter_all():
             analyses.update(batch)
@@ -429,7 +438,8 @@ class Engine:
         clean = [(normalise_request_path(p), max(-1, min(5, int(r))), pk, lb) for p, r, pk, lb in items]
         stored = self.store.put_feedback(clean, source or "unknown")
         rows = self.store.feedback()
-        unknown = sum(1 for p, *_ in clean if p not in set(r[0] for r in rows if r[4]))
+        decided = {r[0] for r in rows if r[4]}
+        unknown = sum(1 for p, *_ in clean if p not in decided)
         compared = agree = 0
         for _, rating, pick, _, verdict in rows:
             user = "reject" if pick == "rejected" else "keep" if pick == "picked" or rating >= 3 else None

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from .engine import Cancelled, Counts, CullResult, Engine
+from .engine import Cancelled, Counts, CullResult, Engine, normalise_request_path
 from .errors import AutoCullError, NotFound
 from .records import Decision
 
@@ -89,8 +89,6 @@ class JobManager:
             raise AutoCullError("the daemon is shutting down")
         policy = self.engine.resolve_policy(policy_overrides, preset)  # refuse bad policy before queueing
         for p in paths:  # refuse bad paths before queueing, too
-            from .engine import normalise_request_path
-
             normalise_request_path(p)
         job = Job(id=uuid.uuid4().hex[:12])
         with self.cond:

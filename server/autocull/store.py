@@ -224,6 +224,10 @@ class Store:
             db.executemany("UPDATE photos SET verdict=?, stars=?, quality=? WHERE path=?",
                            [(v, s, q, p) for p, v, s, q in rows])
 
+    def verdicts(self) -> dict[str, tuple[Optional[str], Optional[int]]]:
+        """path -> (verdict, stars) as last promoted."""
+        return {p: (v, s) for p, v, s in self._query("SELECT path, verdict, stars FROM photos")}
+
     def verdict_counts(self) -> dict[str, int]:
         return {v or "": n for v, n in self._query("SELECT verdict, COUNT(*) FROM photos GROUP BY verdict")}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from typing import Any, Callable, Iterator
 
-from ..engine import Engine
+from ..engine import Counts, Engine
 from ..errors import InvalidArgument, Unimplemented
 from ..jobs import FINISHED, Job, JobManager
 from ..policy import describe
@@ -86,12 +86,7 @@ class AutoCullCore:
         policy = self.engine.resolve_policy(overrides, req.preset)
         paths = self.engine.stored_paths(list(req.paths), top_level_only=req.top_level_only)
         decisions = self.engine.decide_paths(paths, policy)
-        from ..engine import Counts
-
-        counts = Counts()
-        for d in decisions:
-            counts.add(d)
-        counts.bursts = len({d.burst_id for d in decisions if d.burst_id and not d.bracket})
+        counts = Counts.of(decisions)
         counts.cached = len(decisions)
         for d in decisions:
             d.cached = True
