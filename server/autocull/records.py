@@ -76,6 +76,7 @@ class SharpnessMetrics:
     edge_width: float  # estimated blur width of the sharpest edges, in analysis pixels
     motion: float = 0.0  # 0..1: how directional the loss of detail is (1 = clear motion blur)
     motion_angle: float = 0.0  # degrees, direction of the blur streaks (0 = horizontal)
+    motion_length: float = 0.0  # px at analysis size of a linear streak found (0 = none)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from autocull.measure.motion import MotionBlur, motion_blur, streak_width
 from autocull.records import Box, SharpnessMetrics
 
 __all__ = ["sharpness", "to_gray", "edge_width_to_score", "TileStats", "tile_stats"]
@@ -77,6 +78,11 @@ _S_MIN, _S_MAX = 0.0, 50.0
 # Motion: anisotropy b/a of the directional widths below this reads as 0
 # (estimation noise of the four directions on defocused frames).
 _MOTION_FLOOR = 0.15
+# A streak found by its cepstrum counts when the edges along it are at least
+# this much wider (px) than across it (or absent).
+_STREAK_EDGE_MARGIN = 0.15
+# ... or when the edges already read this blurred (px): no sharp frame is at stake.
+_STREAK_TRUST_WIDTH = 1.0
 # Motion only counts when the frame is not sharp: gate ramps from _GATE_LO to
 # _GATE_HI px of edge width.
 _GATE_LO, _GATE_HI = 1.1, 2.0
@@ -343,6 +349,22 @@ def _motion(per_direction: np.ndarray) -> tuple[float, float]:
     return strength, angle
 
 
+def _edges_agree(per_direction: np.ndarray, angle: float) -> bool:
+    """Do the edges themselves show some blur along a streak found at ``angle``?
+
+    Periodic structure (a tower's cross-beams, bricks) can mimic a streak's
+    cepstral dip; a real streak always leaves edges along it wider than
+    across it, or none at all.
+    """
+    nd = len(_DIRECTIONS)
+    along = int(round(angle / (180.0 / nd))) % nd
+    across = (along + nd // 2) % nd
+    w_along, w_across = per_direction[along], per_direction[across]
+    if not math.isfinite(w_along):
+        return True
+    return not math.isfinite(w_across) or w_along - w_across >= _STREAK_EDGE_MARGIN
+
+
 def _crop_box(g: np.ndarray, box: Box, pad: int) -> tuple[np.ndarray, int]:
     h, w = g.shape
     x0 = int(np.clip(math.floor(box.x * w), 0, w - 1))
@@ -435,9 +457,17 @@ def _sharpness_and_stats(
     width, per_dir = _frame_width(ts)
     if not math.isfinite(width):
         width = _S_MAX
+    motion, angle = _motion(per_dir)
+    # A long straight streak turns thin lines into bars with sharp ends, which
+    # the edge width reads as sharp: its own trace (cepstrum) sets a floor.
+    streak = motion_blur(core, noise_sigma=noise_sigma)
+    if streak.found and (width >= _STREAK_TRUST_WIDTH or _edges_agree(per_dir, streak.angle)):
+        width = max(width, streak_width(streak.length))
+        motion, angle = 1.0, streak.angle
+    else:
+        streak = MotionBlur()
     width = float(np.clip(width, _S_MIN, _S_MAX))
     score = edge_width_to_score(width)
-    motion, angle = _motion(per_dir)
     gate = float(np.clip((width - _GATE_LO) / (_GATE_HI - _GATE_LO), 0.0, 1.0))
     motion *= gate
     if motion <= 0.0:
@@ -449,4 +479,5 @@ def _sharpness_and_stats(
         edge_width=width,
         motion=float(motion),
         motion_angle=float(angle),
+        motion_length=float(streak.length),
     ), ts
