@@ -103,3 +103,11 @@ def test_missing_terms_drop_out_and_the_weights_renormalise():
 @pytest.mark.parametrize("subject,ev,label", [(0.05, 0, "ok"), (0.4, 0, "ok"), (0.9, -5, "under"), (0.9, 3, "over")])
 def test_every_decision_has_reasons(subject, ev, label):
     assert decide(_analysis(subject=subject, ev=ev, label=label), Policy()).reasons
+
+
+def test_a_found_streak_is_described_by_its_share_of_the_frame_and_direction():
+    streaked = dataclasses.replace(_sharp(0.05, motion=1.0), motion_length=32.0, motion_angle=30.0)
+    a = dataclasses.replace(_analysis(subject=0.05, whole=0.05), subject=streaked, analysis_size=(1280, 853))
+    d = decide(a, Policy())
+    assert d.verdict == "reject"
+    assert "motion blur (streaks 2.5% of the frame long at 30°)" in d.reasons[0], d.reasons

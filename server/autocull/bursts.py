@@ -478,8 +478,13 @@ def _make_best(d: Decision, n: int) -> None:
 
 def _set_aside(d: Decision, best: Decision, best_path: str, policy: Policy) -> None:
     why = f"burst: {_better_because(best, d, os.path.basename(best_path), policy)}"
-    d.reasons = [why] + [r for r in d.reasons if not r.startswith("keep:")]
     before = d.verdict
+    if before == "reject":
+        # Rejected on its own (too dark, eyes closed): that cause is what the
+        # photographer needs to read first; the comparison comes after.
+        d.reasons = [r for r in d.reasons if not r.startswith("keep:")] + [why]
+    else:
+        d.reasons = [why] + [r for r in d.reasons if not r.startswith("keep:")]
     _set_verdict(d, "reject" if before == "reject" else policy.burst_others, policy)
     if d.verdict != before:
         d.keywords.append(f"{policy.keyword_root}|{d.verdict.capitalize()}|Not best of burst")

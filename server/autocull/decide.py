@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 from .policy import Policy
-from .records import Analysis, Decision, FaceMetrics, ScoreValue
+from .records import Analysis, Decision, FaceMetrics, ScoreValue, SharpnessMetrics
 
 
 @dataclass
@@ -92,6 +92,9 @@ def _judge_sharpness(a: Analysis, p: Policy, faces: list[FaceMetrics], found: _F
     what = "main face" if on_face else "subject"
     motion = max(a.subject.motion, a.sharpness.motion) >= p.motion_blur_line
     kind = "motion blur" if motion else "soft"
+    streak = a.subject if a.subject.motion_length > 0 else a.sharpness
+    if motion and streak.motion_length > 0:
+        kind += f" ({_streak_words(streak, a.analysis_size)})"
     background_sharp = a.sharpness.score >= review_line and a.sharpness.score > s + 0.15
     tail = " while the background is sharp (focus missed)" if background_sharp else ""
     if s < reject_line:
@@ -103,6 +106,14 @@ def _judge_sharpness(a: Analysis, p: Policy, faces: list[FaceMetrics], found: _F
     elif a.sharpness.score < review_line and a.subject_source != "centre":
         found.notes.append(f"background blurred ({a.sharpness.score:.2f}) but the {what} is sharp "
                            f"({s:.2f}): not penalised")
+
+
+def _streak_words(m: SharpnessMetrics, analysis_size: tuple[int, int]) -> str:
+    """A streak as a photographer sees it: its share of the frame, and its direction."""
+    long_edge = max(analysis_size)
+    size = (f"{m.motion_length / long_edge:.1%} of the frame" if long_edge > 0
+            else f"{m.motion_length:.0f} px")
+    return f"streaks {size} long at {m.motion_angle:.0f}°"
 
 
 def _judge_exposure(a: Analysis, p: Policy, found: _Findings) -> None:
