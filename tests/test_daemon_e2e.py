@@ -6,23 +6,19 @@ daemon with SIGTERM mid-job leaving a consistent store.
 """
 from __future__ import annotations
 
-import http.client
 import json
 import os
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import grpc
 import numpy as np
 import pytest
+from daemon import Daemon
 from PIL import Image, ImageFilter
 
 from autocull.v1 import autocull_pb2 as pb
-from autocull.v1 import autocull_pb2_grpc as pb_grpc
 
 pytestmark = pytest.mark.e2e
 
@@ -45,51 +41,6 @@ def _photos(folder: Path) -> dict[str, Path]:
     return out
 
 
-class Daemon:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        env = dict(os.environ, AUTOCULL_HOME=str(home))
-        self.proc = subprocess.Popen([sys.executable, "-m", "autocull", "serve", "--grpc-port", "0",
-                                      "--http-port", "0"], env=env, stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            state = home / "state.json"
-            if state.exists():
-                s = json.loads(state.read_text())
-                if s.get("pid") == self.proc.pid:
-                    self.state = s
-                    break
-            assert self.proc.poll() is None, self.proc.stdout.read().decode()
-            time.sleep(0.1)
-        else:
-            raise AssertionError("daemon did not start")
-        self.token = self.state["token"]
-        self.channel = grpc.insecure_channel(f"127.0.0.1:{self.state['grpc_port']}")
-        self.stub = pb_grpc.AutoCullStub(self.channel)
-        self.meta = (("x-autocull-token", self.token),)
-
-    def call(self, method, req, **kw):
-        return getattr(self.stub, method)(req, metadata=kw.pop("metadata", self.meta), timeout=300, **kw)
-
-    def http(self, method: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.state["http_port"], timeout=300)
-        h = {"Content-Type": "application/json", "X-AutoCull-Token": self.token}
-        h.update(headers or {})
-        h = {k: v for k, v in h.items() if v is not None}
-        conn.request("POST", f"/autocull.v1.AutoCull/{method}", json.dumps(body).encode(), h)
-        resp = conn.getresponse()
-        return resp.status, json.loads(resp.read() or b"{}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=60)
-        finally:
-            self.channel.close()
-
-
 @pytest.fixture
 def daemon(tmp_path):
     d = Daemon(tmp_path / "home")
@@ -105,7 +56,7 @@ def test_state_file_is_private_and_daemon_listens_on_loopback_only(daemon):
 
 def test_cull_over_grpc_gives_a_decision_with_reasons_for_every_photo(daemon, tmp_path):
     photos = _photos(tmp_path / "shoot")
-    resp = daemon.call("Cull", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
+    resp = daemon.grpc("Cull", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
     by_name = {Path(d.path).name: d for d in resp.decisions}
     assert set(by_name) == {p.name for p in photos.values()}
     for d in resp.decisions:
@@ -151,10 +102,10 @@ def test_requests_without_the_token_or_from_a_browser_are_refused(daemon):
     status, body = daemon.http("GetStatus", {}, {"Host": "evil.example"})
     assert status == 403
     with pytest.raises(grpc.RpcError) as info:
-        daemon.call("GetStatus", pb.GetStatusRequest(), metadata=())
+        daemon.grpc("GetStatus", pb.GetStatusRequest(), metadata=())
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED
     with pytest.raises(grpc.RpcError) as info:
-        daemon.call("GetStatus", pb.GetStatusRequest(), metadata=daemon.meta + (("origin", "https://x"),))
+        daemon.grpc("GetStatus", pb.GetStatusRequest(), metadata=daemon.meta + (("origin", "https://x"),))
     assert info.value.code() == grpc.StatusCode.PERMISSION_DENIED
     status, body = daemon.http("GetStatus", {})
     assert status == 200 and body["version"]
@@ -173,24 +124,24 @@ def test_bad_requests_get_clear_errors(daemon):
 
 def test_policy_change_redecides_without_reading_any_image(daemon, tmp_path):
     photos = _photos(tmp_path / "shoot")
-    first = daemon.call("Cull", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
-    decodes = daemon.call("GetStatus", pb.GetStatusRequest()).decodes
+    first = daemon.grpc("Cull", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
+    decodes = daemon.grpc("GetStatus", pb.GetStatusRequest()).decodes
     assert decodes == len(photos)
     sharp = next(d for d in first.decisions if d.path == str(photos["sharp"]))
     assert sharp.verdict == pb.VERDICT_KEEP and sharp.quality < 1.0
     # a keep line above the sharp photo's own quality: it must now go to review
     req = pb.SetPolicyRequest()
     req.values.update({"keep_quality": 1.0})
-    resp = daemon.call("SetPolicy", req)
+    resp = daemon.grpc("SetPolicy", req)
     assert resp.redecided == len(photos) and resp.changed >= 1
-    again = daemon.call("Cull", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
+    again = daemon.grpc("Cull", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
     sharp2 = next(d for d in again.decisions if d.path == str(photos["sharp"]))
     assert sharp2.verdict == pb.VERDICT_REVIEW and sharp2.cached
     assert any("quality low" in r for r in sharp2.reasons)
-    assert daemon.call("GetStatus", pb.GetStatusRequest()).decodes == decodes  # no image read again
-    decided = daemon.call("Decide", pb.DecideRequest(paths=[str(tmp_path / "shoot")]))
+    assert daemon.grpc("GetStatus", pb.GetStatusRequest()).decodes == decodes  # no image read again
+    decided = daemon.grpc("Decide", pb.DecideRequest(paths=[str(tmp_path / "shoot")]))
     assert {d.path for d in decided.decisions} == {str(p) for p in photos.values()}
-    assert daemon.call("GetStatus", pb.GetStatusRequest()).decodes == decodes
+    assert daemon.grpc("GetStatus", pb.GetStatusRequest()).decodes == decodes
 
 
 def _many(folder: Path, n: int) -> None:
@@ -204,11 +155,11 @@ def _many(folder: Path, n: int) -> None:
 
 def test_a_job_can_be_cancelled(daemon, tmp_path):
     _many(tmp_path / "big", 40)
-    job = daemon.call("StartJob", pb.CullRequest(paths=[str(tmp_path / "big")]))
+    job = daemon.grpc("StartJob", pb.CullRequest(paths=[str(tmp_path / "big")]))
     time.sleep(0.5)
-    daemon.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
+    daemon.grpc("CancelJob", pb.CancelJobRequest(job_id=job.id))
     for _ in range(600):
-        job = daemon.call("GetJob", pb.GetJobRequest(job_id=job.id))
+        job = daemon.grpc("GetJob", pb.GetJobRequest(job_id=job.id))
         if job.state in (pb.JOB_STATE_CANCELLED, pb.JOB_STATE_DONE, pb.JOB_STATE_FAILED):
             break
         time.sleep(0.1)
@@ -219,7 +170,7 @@ def test_a_job_can_be_cancelled(daemon, tmp_path):
 def test_sigterm_mid_job_exits_cleanly_and_leaves_a_consistent_store(tmp_path):
     d = Daemon(tmp_path / "home")
     _many(tmp_path / "big", 40)
-    d.call("StartJob", pb.CullRequest(paths=[str(tmp_path / "big")]))
+    d.grpc("StartJob", pb.CullRequest(paths=[str(tmp_path / "big")]))
     time.sleep(1.0)
     assert d.stop() == 0
     db = sqlite3.connect(tmp_path / "home" / "autocull.db")

@@ -14,19 +14,18 @@ darktable by its pid (its own quit does not end the process).
 """
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from daemon import Daemon
 from PIL import Image, ImageFilter
 
 pytestmark = [pytest.mark.darktable, pytest.mark.e2e]
@@ -77,56 +76,6 @@ def _photos(folder: Path) -> list[Path]:
         img.save(folder / name, quality=92)
         out.append(folder / name)
     return out
-
-
-# ------------------------------------------------------------------ daemon
-class Daemon:
-    def __init__(self, home: Path) -> None:
-        self.home = home
-        home.mkdir(parents=True, exist_ok=True)
-        # Faces are the daemon's business and tested there; the plugin test stays quick.
-        (home / "config.toml").write_text("faces = false\n")
-        exe = ROOT / ".venv" / "bin" / "autocull"
-        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "autocull"]
-        env = dict(os.environ, AUTOCULL_HOME=str(home))
-        self.log = open(home / "daemon.out", "wb")
-        self.proc = subprocess.Popen(cmd + ["serve", "--http-port", "0", "--grpc-port", "0"], env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            state = home / "state.json"
-            if state.exists():
-                try:
-                    s = json.loads(state.read_text())
-                except ValueError:
-                    s = {}
-                if s.get("pid") == self.proc.pid:
-                    self.state = s
-                    return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        self.stop()
-        raise AssertionError("daemon did not start: " + (home / "daemon.out").read_text(errors="replace"))
-
-    def call(self, method: str, body: dict) -> dict:
-        conn = http.client.HTTPConnection("127.0.0.1", self.state["http_port"], timeout=120)
-        conn.request("POST", f"/autocull.v1.AutoCull/{method}", json.dumps(body).encode(),
-                     {"Content-Type": "application/json", "X-AutoCull-Token": self.state["token"]})
-        resp = conn.getresponse()
-        data = json.loads(resp.read() or b"{}")
-        assert resp.status == 200, (method, resp.status, data)
-        return data
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.log.close()
 
 
 # --------------------------------------------------------------- darktable
@@ -209,7 +158,8 @@ def world(tmp_path_factory):
     _need("darktable-cli", "curl", "exiftool")
     base = tmp_path_factory.mktemp("dt")
     photos = _photos(base / "shoot")
-    daemon = Daemon(base / "autocull-home")
+    # Faces are the daemon's business and tested there; the plugin test stays quick.
+    daemon = Daemon(base / "autocull-home", config="faces = false\n")
     yield base, photos, daemon
     daemon.stop()
 
@@ -289,7 +239,7 @@ def test_darktable_stores_exactly_the_daemons_decisions(headless):
     cull = report["steps"]["cull"]
     assert cull["ok"] is True, cull
     targets = [p for p in photos if p.name != PRERATED]
-    decided = {d["path"]: d for d in daemon.call("Decide", {"paths": [str(p) for p in targets]})["decisions"]}
+    decided = {d["path"]: d for d in daemon.post("Decide", {"paths": [str(p) for p in targets]})["decisions"]}
     assert set(decided) == {str(p) for p in targets}
     verdicts = {d["verdict"] for d in decided.values()}
     assert "VERDICT_REJECT" in verdicts and ("VERDICT_KEEP" in verdicts or "VERDICT_REVIEW" in verdicts), verdicts
@@ -368,7 +318,7 @@ def test_new_imports_are_queued_then_culled_as_one_job(headless):
     report, configdir, photos, daemon, late = headless
     imp = report["steps"]["import_auto_cull"]
     assert imp["queued_seen"] == 1 and imp["queue_left"] == 0, imp
-    d = daemon.call("Decide", {"paths": [str(late)]})["decisions"][0]
+    d = daemon.post("Decide", {"paths": [str(late)]})["decisions"][0]
     row = _library(configdir)[str(late)]
     if d["pick"] == "PICK_REJECTED":
         assert row["flags"] & DT_REJECTED
@@ -420,7 +370,7 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
     imp = report["folder"]
     assert imp["jobs"] == 1 and imp["job_size"] == 2, imp
     decided = {Path(d["path"]).name: d for d in
-               daemon.call("Decide", {"paths": [str(folder / "one.jpg"), str(folder / "two blurred.jpg")]})["decisions"]}
+               daemon.post("Decide", {"paths": [str(folder / "one.jpg"), str(folder / "two blurred.jpg")]})["decisions"]}
     for name, rating in imp["ratings"].items():
         d = decided[name]
         assert rating == (-1 if d["pick"] == "PICK_REJECTED" else d["stars"]), (name, rating, d)

@@ -8,17 +8,15 @@ plug-in leaves is compared with the daemon's own answer, fetched here independen
 """
 from __future__ import annotations
 
-import http.client
 import json
-import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
+from daemon import Daemon
 from PIL import Image, ImageFilter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -99,48 +97,6 @@ def test_busted_specs_pass_under_lua51(spec: str) -> None:
 
 # ------------------------------------------------------------------------------ end to end
 
-class Daemon:
-    def __init__(self, home: Path) -> None:
-        env = dict(os.environ, AUTOCULL_HOME=str(home))
-        exe = ROOT / ".venv" / "bin" / "autocull"
-        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "autocull"]
-        self.home = home
-        self.log = open(home / "daemon.log", "wb")
-        self.proc = subprocess.Popen(cmd + ["serve", "--http-port", "0", "--grpc-port", "0"], env=env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 90
-        while time.time() < deadline:
-            state = home / "state.json"
-            if state.exists():
-                try:
-                    s = json.loads(state.read_text())
-                except ValueError:
-                    s = {}
-                if s.get("pid") == self.proc.pid:
-                    self.state = s
-                    return
-            assert self.proc.poll() is None, (home / "daemon.log").read_text()
-            time.sleep(0.1)
-        raise AssertionError("daemon did not start")
-
-    def call(self, method: str, body: dict) -> dict:
-        conn = http.client.HTTPConnection("127.0.0.1", self.state["http_port"], timeout=300)
-        conn.request("POST", f"/autocull.v1.AutoCull/{method}", json.dumps(body).encode(),
-                     {"Content-Type": "application/json", "X-AutoCull-Token": self.state["token"]})
-        r = conn.getresponse()
-        data = json.loads(r.read())
-        assert r.status == 200, data
-        return data
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
 def _photos(folder: Path) -> dict[str, Path]:
     from skimage import data
 
@@ -206,7 +162,7 @@ def test_auto_cull_writes_exactly_what_the_daemon_decided(daemon, tmp_path) -> N
 
     # The daemon's answer, fetched independently with the same (active) policy.
     culled = [str(files[k]) for k in ("sharp", "coffee", "blurred", "dark", "rated")]
-    decided = {d["path"]: d for d in daemon.call("Decide", {"paths": culled})["decisions"]}
+    decided = {d["path"]: d for d in daemon.post("Decide", {"paths": culled})["decisions"]}
     assert set(decided) == set(culled)
     # the shoot gives a spread of verdicts, so the comparison means something
     verdicts = {decided[p]["verdict"] for p in culled}
@@ -262,7 +218,7 @@ def test_cancel_stops_the_job_on_the_daemon_and_writes_nothing(daemon, tmp_path)
     job_id = json.loads(result["http"][methods.index("StartJob")]["response"])["id"]
     deadline = time.time() + 30
     while True:
-        job = daemon.call("GetJob", {"jobId": job_id})
+        job = daemon.post("GetJob", {"jobId": job_id})
         if job["state"] != "JOB_STATE_RUNNING" or time.time() > deadline:
             break
         time.sleep(0.2)
@@ -312,7 +268,7 @@ def test_wrong_token_says_where_the_token_lives(daemon, tmp_path) -> None:
 
 def test_status_and_teach_against_the_real_daemon(daemon, tmp_path) -> None:
     files = _photos(tmp_path / "teach")
-    daemon.call("Cull", {"paths": [str(files["sharp"]), str(files["coffee"])]})
+    daemon.post("Cull", {"paths": [str(files["sharp"]), str(files["coffee"])]})
     result = run_driver(tmp_path, {"state_file": str(daemon.home / "state.json"), "menu": "MenuStatus.lua"})
     m = messages(result)[-1]
     assert "AutoCull status" in m["message"] and str(daemon.home / "state.json") in m["info"]
