@@ -5,6 +5,10 @@ state per call and are not safe to share between threads, so each worker
 thread gets its own copy on first use (``threading.local``); the engine's
 pool is small and long-lived, so this is "once per worker", never per image.
 Importing this module loads nothing.
+
+Each model is built, and run once on a blank input, inside
+``quiet.native_logs_hidden``: that is where the native libraries print their
+INFO/WARNING chatter (see ``quiet`` for what and why); errors still show.
 """
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from autocull.errors import FileProblem
+
+from .quiet import native_logs_hidden
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +78,8 @@ def _cached(key: str, factory: Callable[[], T]) -> T:
     obj = getattr(_local, key, None)
     if obj is None:
         try:
-            obj = factory()
+            with native_logs_hidden(key):
+                obj = factory()
         except FaceModelError:
             raise
         except (RuntimeError, ValueError, OSError) as exc:
@@ -98,9 +105,18 @@ def detector(name: str) -> Any:
         made = vision.FaceDetector.create_from_options(options)
         with _loaded_lock:
             _detectors.append(made)
+        _warm_up_detector(made)
         return made
 
     return _cached(name, make)
+
+
+def _warm_up_detector(det: Any) -> None:
+    """One detection on a blank image: the process's first inference logs a warning (absl, once)."""
+    import mediapipe as mp
+    import numpy as np
+
+    det.detect(mp.Image(image_format=mp.ImageFormat.SRGB, data=np.zeros((64, 64, 3), np.uint8)))
 
 
 @atexit.register
@@ -123,6 +139,16 @@ def mesh_interpreter() -> Any:
 
         interp = Interpreter(model_path=str(model_path(MESH)), num_threads=1)
         interp.allocate_tensors()
+        _warm_up_interpreter(interp)
         return interp
 
     return _cached(MESH, make)
+
+
+def _warm_up_interpreter(interp: Any) -> None:
+    """One run on zeros, so any first-inference log lands in the quiet window too (inputs are set per call)."""
+    import numpy as np
+
+    for inp in interp.get_input_details():
+        interp.set_tensor(inp["index"], np.zeros(inp["shape"], dtype=inp["dtype"]))
+    interp.invoke()

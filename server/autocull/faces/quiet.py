@@ -1,0 +1,121 @@
+"""Keep the face libraries' native log chatter off stderr while a model loads.
+
+Where the lines come from (MediaPipe 1.2, ai-edge-litert 2.3): building a
+MediaPipe ``FaceDetector`` prints LiteRT's ``INFO: [environment.cc:36] ...``
+lines and, for the sparse full-range model, ~46 ``WARNING: [model_load.cc:402]
+Sparsity tensors ...``; the first detector and the first LiteRT ``Interpreter``
+in a process each print TFLite's ``INFO: Created TensorFlow Lite XNNPACK
+delegate for CPU.``; the first *inference* of the process prints absl's
+``WARNING: Logging before InitGoogle() ...`` and a ``W0000 00:00:...
+inference_runner_litert.cc:1418] Input tensor memory is not aligned ...``.
+After that, inference is silent. So everything happens at model creation plus
+one first call, and ``models`` runs both (a warm-up call on a blank input)
+inside :func:`native_logs_hidden`, once per worker thread.
+
+Why a scoped redirect of file descriptor 2 and not the alternatives:
+
+* Environment variables do not work even when set before the first import:
+  three separate loggers are involved (LiteRT's own, TFLite's minimal logger,
+  absl), all statically linked into ``libmediapipe.so``; ``GLOG_minloglevel``,
+  ``TF_CPP_MIN_LOG_LEVEL`` and ``GOOGLE_STDERRTHRESHOLD`` were all tried and
+  none silences them. They would also leak into child processes.
+* MediaPipe's ``MpSetLoggingCallback`` adds an absl *sink*: it sees absl lines
+  but does not stop them going to stderr, and it sees none of the LiteRT/TFLite
+  lines.
+* Redirecting fd 2 for the whole process (a pipe plus a filtering thread) would
+  also swallow a crash's last words and change every other library's stderr.
+
+So fd 2 points at a temporary file only while a model is built and warmed up
+(a few times per worker, never per image). Because fd 2 is process-wide, one
+lock serialises these windows, and fd 2 is restored in ``finally`` whatever
+happens. The captured bytes are then replayed to the real fd 2: if loading
+failed, all of them (so a corrupt model's ``ERROR: ...`` stays visible next to
+the per-file ``FaceModelError``); if it succeeded, all but the recognised
+INFO/WARNING chatter, so errors and anything another thread printed during the
+window still appear (at most a moment late). The dropped lines go to this
+module's debug log. A hard crash inside the window would lose its native
+message (it went to the temporary file); loads are short and that is the price.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+log = logging.getLogger(__name__)
+
+_lock = threading.RLock()  # re-entrant: a nested window just captures into the outer one
+
+# INFO/WARNING lines of TFLite's minimal logger and LiteRT ("INFO: ...", "WARNING: [file.cc:N] ..."),
+# absl/glog INFO and WARNING lines ("W0000 00:00:1795455406.082316    7337 file.cc:N] ...") and
+# absl's preamble about logging before initialisation. Errors (E..../F...., "ERROR: ...") are kept.
+_CHATTER = re.compile(rb"^(?:(?:INFO|WARNING|VERBOSE): |[IW]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ )")
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def _write_fd2(data: bytes) -> None:
+    while data:
+        try:
+            n = os.write(2, data)
+        except OSError:
+            return  # stderr is gone (closed, broken pipe): nothing more we can do
+        data = data[n:]
+
+
+def _replay(captured: bytes, what: str, failed: bool) -> None:
+    if failed:
+        _write_fd2(captured)
+        return
+    keep, dropped = [], 0
+    for line in captured.splitlines(keepends=True):
+        if _CHATTER.match(line):
+            dropped += 1
+        else:
+            keep.append(line)
+    if keep:
+        _write_fd2(b"".join(keep))
+    if dropped:
+        log.debug("hid %d native log lines while loading %s:\n%s", dropped, what,
+                  captured.decode("utf-8", "replace").rstrip())
+
+
+@contextmanager
+def native_logs_hidden(what: str) -> Iterator[None]:
+    """Run the body with fd 2 captured; replay what is not native chatter (everything if it raises).
+
+    ``what`` names the model, for the debug log. Thread-safe: one window at a time in the process.
+    """
+    with _lock:
+        try:
+            sink = tempfile.TemporaryFile()
+        except OSError as exc:  # no temporary space: load with the chatter rather than not at all
+            log.debug("cannot capture native logs while loading %s: %s", what, exc)
+            yield
+            return
+        with sink:
+            _flush()
+            saved = os.dup(2)
+            failed = True
+            try:
+                os.dup2(sink.fileno(), 2)
+                yield
+                failed = False
+            finally:
+                _flush()
+                os.dup2(saved, 2)
+                os.close(saved)
+                sink.seek(0)
+                _replay(sink.read(), what, failed)
