@@ -1,6 +1,8 @@
 """The streak detector on real photos: length and direction of linear motion blur."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -8,7 +10,8 @@ import pytest
 from test_sharpness import ALL, SHARP, angle_diff, gaussian, motion, photo
 
 from autocull.measure.motion import motion_blur, streak_width
-from autocull.measure.sharpness import sharpness
+from autocull.decode import decode
+from autocull.measure.sharpness import sharpness, to_gray
 
 TEXTURED = ["astronaut", "camera", "coffee", "grass", "gravel", "page", "text"]
 
@@ -63,3 +66,19 @@ def test_small_and_flat_images_are_defined():
     assert not motion_blur(np.full((300, 300), 0.5, np.float32)).found
     with pytest.raises(ValueError):
         motion_blur(np.zeros((4, 4, 3), np.float32))
+
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+
+
+@pytest.mark.skipif(not (SHARED / "faces").is_dir(), reason="shared/testdata not present")
+def test_no_streak_is_read_on_real_photos_that_have_none():
+    # 200 real face crops (retouched skin, watermarks, hair) and real burst frames.
+    files = sorted((SHARED / "faces").glob("*/*.jpg")) + sorted((SHARED / "burst").glob("*/*.[jJ][pP]*[gG]"))
+    assert len(files) >= 200
+    streaked = []
+    for f in files:
+        m = sharpness(to_gray(decode(f).rgb))
+        if m.motion_length > 0:
+            streaked.append((f.name, m.motion_length))
+    assert not streaked

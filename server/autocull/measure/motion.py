@@ -31,7 +31,8 @@ from scipy import fft as sfft
 
 __all__ = ["MotionBlur", "motion_blur", "streak_width"]
 
-# Tile size (px) and the smallest tile used when the image is small.
+# Tile size (px) and the smallest tile used when the image is small; an image
+# (or subject box) under two small tiles on its short side is not read.
 _TILE, _TILE_MIN = 128, 64
 # Lags searched, in tile px: below _LAG_MIN scene texture dominates; beyond
 # tile/_LAG_SPAN the Hann window hides the spectral zeros.
@@ -209,19 +210,22 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0) -> MotionBlur:
     best = (0.0, 0.0, 0.0, 0.0)
     scale_best, tiles_read = 1, 0
     level, scale = g, 1
-    while min(level.shape) >= _TILE_MIN:
-        n = _TILE if min(level.shape) >= _TILE else _TILE_MIN
+    while min(level.shape) >= 2 * _TILE_MIN:
         lo = _LAG_MIN if scale == 1 else _LONG_FROM / scale
-        hi = n / _LAG_SPAN
-        if lo < hi:
+        log_spec, n = None, _TILE
+        for n in (_TILE, _TILE_MIN):  # the large tile reaches longer streaks; small images need the small one
+            if lo >= n / _LAG_SPAN or min(level.shape) < n:
+                continue
             log_spec, used = _mean_log_spectrum(level, n, noise_var / (scale * scale))
             tiles_read += used
             if log_spec is not None:
-                # The mean of the tiles' cepstra is the cepstrum of their mean log spectrum.
-                found = _deepest(sfft.irfft2(log_spec, s=(n, n)), n, lo, hi)
-                damping = _damping(log_spec, n, found[2], found[3])
-                if found[0] < best[0] and damping >= _MIN_DAMPING:
-                    best, scale_best = found, scale
+                break
+        if log_spec is not None:
+            # The mean of the tiles' cepstra is the cepstrum of their mean log spectrum.
+            found = _deepest(sfft.irfft2(log_spec, s=(n, n)), n, lo, n / _LAG_SPAN)
+            damping = _damping(log_spec, n, found[2], found[3])
+            if found[0] < best[0] and damping >= _MIN_DAMPING:
+                best, scale_best = found, scale
         if scale >= 2 or max(level.shape) < 2 * _TILE:
             break
         level = cv2.resize(level, (level.shape[1] // 2, level.shape[0] // 2), interpolation=cv2.INTER_AREA)
