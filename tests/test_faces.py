@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,7 @@ from imagegen import make_exif, sample_rgb, save_jpeg, stored_for
 
 from autocull.decide import decide
 from autocull.decode import decode
-from autocull.faces import find_faces, models_loaded
+from autocull.faces import eyes, find_faces, models_loaded
 from autocull.measure import analyze
 from autocull.policy import Policy
 from autocull.records import Decision, FaceMetrics
@@ -105,17 +106,35 @@ class TestRealEyeSets:
         called_open = [n for n, f, _ in rows if f is not None and f.eye_state == "open"]
         kept = [n for n, _, d in rows if d.verdict == "keep"]
         closed = sum(1 for _, f, _ in rows if f is not None and f.eye_state == "closed")
-        # Known hard cases (see the issue report): a face in deep shadow and one looking down.
-        assert len(called_open) <= 0.03 * len(rows), called_open
-        assert len(kept) <= 0.03 * len(rows), kept
-        assert closed >= 0.6 * len(rows)
+        # No tolerance: a kept photo with closed eyes is the one mistake a photographer will not forgive.
+        # Doubtful faces (one eye in deep shadow, a face turned down, glasses) go to review instead.
+        assert not called_open, called_open
+        assert not kept, kept
+        assert closed >= 0.7 * len(rows)  # 74 of 100 when written; the rest are uncertain
+
+    def test_closed_eyes_stay_not_open_when_reframed(self, tmp_path: Path) -> None:
+        """The same closed faces with a border and mirrored: the mesh lands a little differently, still never open.
+
+        (A looking-down face with hair over the brow was called open this way when only the
+        mesh's corner line and the dark above it argued open.)
+        """
+        opened = []
+        for path in sorted((FACES / "closed").iterdir()):
+            rgb = read_rgb(path)
+            h, w = rgb.shape[:2]
+            pad = np.pad(rgb, ((h // 4, h // 4), (w // 4, w // 4), (0, 0)), mode="edge")[:, ::-1]
+            faces = find_faces(decode(save_jpeg(tmp_path / "reframed.jpg", np.ascontiguousarray(pad), quality=92)))
+            if faces and faces[0].eye_state == "open":
+                opened.append(path.name)
+        assert not opened, opened
 
     def test_open_eyes_are_open(self, results) -> None:  # type: ignore[no-untyped-def]
         rows = results["open"]
         not_open = [(n, f.eye_state, f.left_eye.ear) for n, f, _ in rows if f is not None and f.eye_state != "open"]
         closed = [n for n, f, _ in rows if f is not None and f.eye_state == "closed"]
         assert not closed
-        assert len(not_open) <= 0.06 * len(rows), not_open  # squints behind glasses go to review
+        # 98 of 100 open when written; the two uncertain ones wear glasses (one laughing): review.
+        assert len(not_open) <= 0.03 * len(rows), not_open
 
     def test_closed_faces_are_rejected_with_the_eyes_reason(self, results) -> None:  # type: ignore[no-untyped-def]
         for name, face, decision in results["closed"]:
@@ -125,6 +144,53 @@ class TestRealEyeSets:
                 assert "AutoCull|Faces|Eyes closed" in decision.keywords
             elif face is not None and face.eye_state == "uncertain":
                 assert decision.verdict in ("review", "reject"), name
+
+
+class TestEyePrinciples:
+    """The rules behind the eye states, on hand-made cues (no models)."""
+
+    @staticmethod
+    def patch(draw: Callable[[np.ndarray], object]) -> np.ndarray:
+        p = np.full((eyes._PATCH_H, eyes._PATCH_W), 0.7, np.float32)
+        draw(p)
+        return p
+
+    def test_a_closed_lids_lash_line_hangs_below_the_corners_an_iris_does_not(self) -> None:
+        cy, cx = eyes._PATCH_H // 2, eyes._PATCH_W // 2
+        lash = self.patch(lambda p: cv2.ellipse(p, (cx, cy - 2), (18, 6), 0, 20, 160, 0.15, 2))  # smile-shaped line
+        iris = self.patch(lambda p: cv2.circle(p, (cx + 3, cy - 2), 7, 0.15, -1))
+        assert eyes.dark_height(lash) > 0.05
+        assert eyes.dark_height(iris) < -0.03
+        assert eyes.dark_height(self.patch(lambda p: None)) == eyes.LOW_MID  # nothing dark: no evidence
+
+    @staticmethod
+    def cues(**kw: float) -> eyes.EyeCues:
+        base = {"ear": 0.30, "iris": 0.25, "dark": 0.7, "contrast": 0.7, "low": -0.10, "light": 0.6}
+        base.update(kw)
+        return eyes.EyeCues(**base)
+
+    def test_open_lid_shape_and_dark_above_are_not_enough_on_a_face_turned_down(self) -> None:
+        looks_open = self.cues(ear=0.29, iris=0.2, low=-0.12)  # no iris texture to speak of
+        assert eyes.eye_state(looks_open, yaw_deg=0, pitch_deg=10).state == "open"
+        down = eyes.eye_state(looks_open, yaw_deg=0, pitch_deg=32)
+        assert down.state == "uncertain" and "turned down" in down.why
+        with_iris = self.cues(ear=0.29, iris=1.5, low=-0.12)  # the iris itself is seen
+        assert eyes.eye_state(with_iris, yaw_deg=0, pitch_deg=32).state == "open"
+        closed = self.cues(ear=0.15, iris=0.05, low=0.08)  # turned down does not hide a closed eye
+        assert eyes.eye_state(closed, yaw_deg=0, pitch_deg=32).state == "closed"
+
+    def test_lids_alone_do_not_open_an_eye_in_deep_shadow(self) -> None:
+        lit = self.cues(ear=0.32, iris=0.3, low=-0.04, light=0.7)
+        shadowed = self.cues(ear=0.32, iris=0.3, low=-0.04, light=0.15)
+        left, right = eyes.eye_states(lit, shadowed, yaw_deg=0, pitch_deg=10)
+        assert left.state == "open"
+        assert right.state == "uncertain" and "shadow" in right.why
+        assert eyes.face_state(left, right) == "uncertain"
+
+    def test_an_eye_region_without_detail_is_neither_open_nor_closed(self) -> None:
+        flat = self.cues(ear=0.12, iris=2.0, low=-0.15, contrast=0.1, dark=0.95)  # skin only: the mesh missed
+        state = eyes.eye_state(flat, yaw_deg=0)
+        assert state.state == "uncertain" and "detail" in state.why
 
 
 @needs_faces

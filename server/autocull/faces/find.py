@@ -100,7 +100,7 @@ def find_faces(decoded: DecodedImage) -> tuple[FaceMetrics, ...]:
     return tuple(_record(m, size, main) for m, size, main in zip(measured, sizes, flags))
 
 
-_Measured = tuple[Box, Detection, eyes.EyeCues, eyes.EyeCues, float, object, tuple]
+_Measured = tuple[Box, Detection, eyes.EyeCues, eyes.EyeCues, float, float, object, tuple]
 
 
 def _measure_all(decoded: DecodedImage, found: list[Detection]) -> list[_Measured]:
@@ -129,6 +129,7 @@ def _measure(view: _View, d: Detection, frame: tuple[int, ...]) -> _Measured | N
     right_pts = face.source_points(eyes.RIGHT_EYE)
     left, right = eyes.cues(view.gray, left_pts), eyes.cues(view.gray, right_pts)
     yaw = eyes.yaw_degrees(face.landmarks)
+    pitch = eyes.pitch_degrees(face.landmarks)
     box = _norm_box(d, w, h)
     vx0, vy0 = view.to_view(d.x, d.y)
     vh, vw = view.gray.shape
@@ -137,13 +138,12 @@ def _measure(view: _View, d: Detection, frame: tuple[int, ...]) -> _Measured | N
     # eye centres back in the frame, normalised, for display
     pts = [(float((p[:, 0].mean() / view.scale + view.ox) / w), float((p[:, 1].mean() / view.scale + view.oy) / h))
            for p in (left_pts, right_pts)]
-    return box, d, left, right, yaw, sharp, tuple(pts)
+    return box, d, left, right, yaw, pitch, sharp, tuple(pts)
 
 
 def _record(m: _Measured, size: float, main: bool) -> FaceMetrics:
-    box, d, left, right, yaw, sharp, pts = m
-    le = eyes.eye_state(left, yaw_deg=yaw)
-    re = eyes.eye_state(right, yaw_deg=yaw)
+    box, d, left, right, yaw, pitch, sharp, pts = m
+    le, re = eyes.eye_states(left, right, yaw_deg=yaw, pitch_deg=pitch)
     return FaceMetrics(box=box, score=round(d.score, 4), left_eye=le, right_eye=re,
                        eye_state=eyes.face_state(le, re), sharpness=sharp,  # type: ignore[arg-type]
                        size=round(size, 4), main=main, yaw=round(max(-1.0, min(1.0, yaw / 90.0)), 4),
