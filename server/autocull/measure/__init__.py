@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from autocull.measure.exposure import exposure
 from autocull.measure.hashes import dhash, hamming, phash
-from autocull.measure.noise import estimate_sigma, noise
-from autocull.measure.sharpness import _sharpness_and_stats, sharpness, to_gray
+from autocull.measure.noise import estimate_sigma, noise, sigma_from_sobel
+from autocull.measure.sharpness import Filtered, _sharpness_and_stats, filter_bank, sharpness, to_gray
 from autocull.measure.subject import subject_region
 from autocull.records import Analysis, Box, DecodedImage, FaceMetrics, SharpnessMetrics
 
@@ -30,9 +32,12 @@ def union_box(boxes: Sequence[Box]) -> Box:
     return Box(x=x0, y=y0, w=max(0.0, x1 - x0), h=max(0.0, y1 - y0))
 
 
-def _face_subject(gray, faces: Sequence[FaceMetrics], sigma: float) -> SharpnessMetrics:  # type: ignore[no-untyped-def]
+def _face_subject(
+    gray: np.ndarray, faces: Sequence[FaceMetrics], sigma: float, bank: Filtered | None = None
+) -> SharpnessMetrics:
     """Sharpness of the largest main face; of the median-scoring one in a group."""
-    measured = [(f, f.sharpness if f.sharpness is not None else sharpness(gray, box=f.box, noise_sigma=sigma))
+    measured = [(f, f.sharpness if f.sharpness is not None
+                 else _sharpness_and_stats(gray, box=f.box, noise_sigma=sigma, bank=bank)[0])
                 for f in faces]
     if len(measured) >= 3:
         ranked = sorted(measured, key=lambda fm: fm[1].score)
@@ -61,16 +66,19 @@ def analyze(decoded: DecodedImage, *, faces: Sequence[FaceMetrics] | None = None
     """
     rgb = decoded.rgb
     gray = to_gray(rgb)
-    sigma = estimate_sigma(gray)
-    whole, stats = _sharpness_and_stats(gray, noise_sigma=sigma)
+    # Filter the frame once: the noise estimate, the frame's sharpness and
+    # every box measured below read slices of the same responses.
+    bank = filter_bank(gray) if min(gray.shape) >= 3 else None
+    sigma = sigma_from_sobel(gray, bank.sx, bank.sy, bank.scratch) if bank is not None else estimate_sigma(gray)
+    whole, stats = _sharpness_and_stats(gray, noise_sigma=sigma, bank=bank)
     main = [f for f in (faces or ()) if f.main]
     if main:
         subject_box = union_box([f.box for f in main])
-        subject = _face_subject(gray, main, sigma)
+        subject = _face_subject(gray, main, sigma, bank)
         source = "faces"
     else:
         subject_box, source = subject_region(gray, noise_sigma=sigma, stats=stats)
-        subject = sharpness(gray, box=subject_box, noise_sigma=sigma)
+        subject = _sharpness_and_stats(gray, box=subject_box, noise_sigma=sigma, bank=bank)[0]
     width, height = decoded.full_size
     return Analysis(
         width=int(width),

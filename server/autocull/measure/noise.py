@@ -26,12 +26,6 @@ _SIGMA_HALF = 6.0
 _MIN_SIDE = 3
 
 
-def _as_gray01(image: np.ndarray) -> np.ndarray:
-    from autocull.measure.sharpness import to_gray
-
-    return to_gray(image)
-
-
 def estimate_sigma(gray: np.ndarray) -> float:
     """Standard deviation of the white noise in ``gray``, in 0..255 units.
 
@@ -51,22 +45,51 @@ def estimate_sigma(gray: np.ndarray) -> float:
     S.-C. Tai and S.-M. Yang, "A fast method for image noise estimation using
     Laplacian operator and adaptive edge detection", ISCCSP 2008.
     """
-    g = _as_gray01(gray)
+    from autocull.measure.sharpness import _gray01
+
+    g = _gray01(gray)
+    if min(g.shape) < _MIN_SIDE:
+        return 0.0
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
+    return sigma_from_sobel(g, gx, gy)
+
+
+def sigma_from_sobel(
+    g: np.ndarray, gx: np.ndarray, gy: np.ndarray, scratch: tuple[np.ndarray, np.ndarray] | None = None
+) -> float:
+    """:func:`estimate_sigma` of a gray 0..1 image given its 3x3 Sobel derivatives.
+
+    ``analyze`` already has the Sobel derivatives (for the tenengrad); only
+    their interior is read, so the border rule they were computed with does
+    not matter. ``scratch`` are two float32 work planes of ``g``'s shape
+    (fresh image-sized memory costs more than the arithmetic done in it).
+    """
     h, w = g.shape
     if h < _MIN_SIDE or w < _MIN_SIDE:
         return 0.0
-    resp = np.abs(cv2.filter2D(g, cv2.CV_32F, _IMMERKAER, borderType=cv2.BORDER_REFLECT))[1:-1, 1:-1]
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1]
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1]
-    mag = np.abs(gx) + np.abs(gy)
+    if scratch is None:
+        scratch = (np.empty_like(g, dtype=np.float32), np.empty_like(g, dtype=np.float32))
+    inner = (slice(1, -1), slice(1, -1))
+    mag, tmp = scratch[1][inner], scratch[0][inner]
+    np.abs(gx[inner], out=mag)
+    mag += np.abs(gy[inner], out=tmp)
+    resp = cv2.filter2D(g, cv2.CV_32F, dst=scratch[0], kernel=_IMMERKAER, borderType=cv2.BORDER_REFLECT)[inner]
+    resp = np.abs(resp, out=resp)
     if resp.size >= 100:
-        thr = float(np.quantile(mag[:: max(1, mag.shape[0] // 256), :: max(1, mag.shape[1] // 256)], 1.0 - _EDGE_FRACTION))
-        keep = mag <= thr
-        sel = resp[keep] if np.count_nonzero(keep) >= 16 else resp.ravel()
-    else:
-        sel = resp.ravel()
-    sigma = math.sqrt(math.pi / 2.0) * float(np.mean(sel, dtype=np.float64)) / 6.0
-    return max(0.0, sigma * 255.0)
+        sub = mag[:: max(1, mag.shape[0] // 256), :: max(1, mag.shape[1] // 256)]
+        thr = np.float32(np.quantile(sub, 1.0 - _EDGE_FRACTION))
+        # keep = mag <= thr, as a 1/0 float plane in place of mag: the masked mean without a mask copy
+        keep = cv2.threshold(mag, float(thr), 1.0, cv2.THRESH_BINARY_INV, dst=mag)[1]
+        count = cv2.countNonZero(keep)
+        if count >= 16:
+            return _sigma_of_mean(cv2.sumElems(cv2.multiply(resp, keep, dst=resp))[0] / count)
+    return _sigma_of_mean(cv2.mean(resp)[0])
+
+
+def _sigma_of_mean(mean_abs: float) -> float:
+    """Noise sigma (0..255) from the mean absolute Immerkaer response (gray 0..1)."""
+    return max(0.0, math.sqrt(math.pi / 2.0) * mean_abs / 6.0 * 255.0)
 
 
 def noise(gray: np.ndarray, *, sigma: float | None = None) -> NoiseMetrics:
