@@ -50,9 +50,10 @@ def estimate_sigma(gray: np.ndarray) -> float:
     g = _gray01(gray)
     if min(g.shape) < _MIN_SIDE:
         return 0.0
-    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3)
-    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3)
-    return sigma_from_sobel(g, gx, gy)
+    planes = np.empty((4, *g.shape), np.float32)  # one block: fresh memory is paid per allocation and page
+    gx = cv2.Sobel(g, cv2.CV_32F, 1, 0, dst=planes[0], ksize=3)
+    gy = cv2.Sobel(g, cv2.CV_32F, 0, 1, dst=planes[1], ksize=3)
+    return sigma_from_sobel(g, gx, gy, (planes[2], planes[3]))
 
 
 def sigma_from_sobel(
@@ -69,7 +70,8 @@ def sigma_from_sobel(
     if h < _MIN_SIDE or w < _MIN_SIDE:
         return 0.0
     if scratch is None:
-        scratch = (np.empty_like(g, dtype=np.float32), np.empty_like(g, dtype=np.float32))
+        planes = np.empty((2, *g.shape), np.float32)
+        scratch = (planes[0], planes[1])
     inner = (slice(1, -1), slice(1, -1))
     mag, tmp = scratch[1][inner], scratch[0][inner]
     np.abs(gx[inner], out=mag)

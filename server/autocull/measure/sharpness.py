@@ -145,8 +145,9 @@ def _gray01(image: np.ndarray) -> np.ndarray:
         # each channel's weighted value comes from a table, in the same order.
         r, gr, b = cv2.split(np.ascontiguousarray(a))
         g = cv2.LUT(r, _LUMA_LUT[0])
-        g += cv2.LUT(gr, _LUMA_LUT[1])
-        g += cv2.LUT(b, _LUMA_LUT[2])
+        term = cv2.LUT(gr, _LUMA_LUT[1])
+        g += term
+        g += cv2.LUT(b, _LUMA_LUT[2], dst=term)
         g *= np.float32(scale)
         return g
     if a.ndim == 3:
