@@ -5,12 +5,14 @@ Prints the machine, the corpus (scikit-image sample photos resized to a
 1280 px long edge), the date and the median wall and CPU ms per image of
 each stage (on a shared machine the two drift apart; compare runs by ratio).
 
-Where ``analyze`` (no faces) spends its time, 1280x853, one core, about
-80-90 ms CPU on a quiet 2-cpu EPYC VM (was about 220): the cepstral streak
-detector (frame and subject box, scipy-free cv2.dft, ~30 %), the Gaussian
-derivative filter bank (~15 %), products and windows of the edge-width
-sharpness (~15 %), exposure (~10 %: partitions for its percentiles),
-the noise estimate (~7 %), hashes, gray conversion.
+Where ``analyze`` (no faces) spends its time at 1280x853 on one core, about
+half of what it did (220-250 ms before the filter bank, 110-130 ms after on
+this shared 2-cpu VM; compare runs by ratio, not by ms): the cepstral streak
+detector on the frame and the subject box (~27 %), the Gaussian derivative
+filter bank (~17 %), the nine derivative products and windows of the
+edge-width sharpness, frame and box (~19 %), exposure (~11 %, half of it the
+partitions for its percentiles), the noise estimate (~8 %), gray conversion,
+hashes, subject region.
 Already done, do not look for them again: one filter bank per frame (one
 allocation: fresh memory costs ~1.5 ms per image-sized array) that the
 noise estimate and every box slice; gray and exposure through cv2.LUT tables
@@ -20,6 +22,11 @@ non-integer INTER_AREA path; no image-sized float64 temporaries.
 Left: the streak detector's FFTs and per-tile statistics, the nine
 derivative products per window (18 full-resolution passes), cv2's
 non-integer INTER_AREA for the streak detector's half-size level.
+Tried, not worth it: products in cache-sized strips (the planes fit in L3
+anyway), the derivatives as 1-D filter2D passes (~20 % of the bank, but no
+longer bit-exact), per-tile contrast from block means (not exact at the
+threshold), matrix products for the hash resize (OpenBLAS threads then spin
+on the other core), per-channel vs multi-channel GaussianBlur (<1 ms).
 """
 from __future__ import annotations
 
