@@ -40,7 +40,9 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--stored", type=int, default=10_000)
+    ap.add_argument("--no-faces", action="store_true", help="cull without face detection, to see what faces cost")
     args = ap.parse_args()
+    from autocull.config import Config
     from autocull.engine import Engine
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -50,7 +52,9 @@ def main() -> None:
         print(f"# AutoCull bench  {time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()} {os.cpu_count()} cores  "
               f"python {platform.python_version()}")
         print(f"corpus: {len(files)} x 24 MP JPEG q92 ({time.perf_counter() - t:.1f} s to write)")
-        eng = Engine.open(root / "home")
+        home = root / "home"
+        eng = Engine.open(home, dataclasses.replace(Config.load(home), faces=False) if args.no_faces else None)
+        print(f"faces: {'off' if args.no_faces else 'on'}")
         t = time.perf_counter()
         res = eng.run([str(root / "corpus")])
         cold = time.perf_counter() - t
