@@ -12,6 +12,8 @@ judged on the analysis image (a photographer judges those at screen size too).
 """
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import math
 from dataclasses import dataclass
@@ -135,6 +137,8 @@ def _measure(view: _View, d: Detection, frame: tuple[int, ...]) -> _Measured | N
     vh, vw = view.gray.shape
     vbox = Box(x=vx0 / vw, y=vy0 / vh, w=d.w * view.scale / vw, h=d.h * view.scale / vh)
     sharp = sharpness(view.gray, box=vbox, noise_sigma=view.sigma)
+    if sharp.motion_length and view.scale != 1.0:  # the detail view is finer than the analysis image
+        sharp = dataclasses.replace(sharp, motion_length=sharp.motion_length / view.scale)
     # eye centres back in the frame, normalised, for display
     pts = [(float((p[:, 0].mean() / view.scale + view.ox) / w), float((p[:, 1].mean() / view.scale + view.oy) / h))
            for p in (left_pts, right_pts)]

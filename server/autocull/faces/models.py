@@ -103,9 +103,9 @@ def detector(name: str) -> Any:
             min_suppression_threshold=SUPPRESSION_IOU,
         )
         made = vision.FaceDetector.create_from_options(options)
+        _warm_up_detector(made)  # before it is listed: a detector that fails here is not kept
         with _loaded_lock:
             _detectors.append(made)
-        _warm_up_detector(made)
         return made
 
     return _cached(name, make)

@@ -31,9 +31,10 @@ lock serialises these windows, and fd 2 is restored in ``finally`` whatever
 happens. The captured bytes are then replayed to the real fd 2: if loading
 failed, all of them (so a corrupt model's ``ERROR: ...`` stays visible next to
 the per-file ``FaceModelError``); if it succeeded, all but the recognised
-INFO/WARNING chatter, so errors and anything another thread printed during the
-window still appear (at most a moment late). The dropped lines go to this
-module's debug log. A hard crash inside the window would lose its native
+INFO/WARNING chatter, so errors and what another thread printed during the
+window still appear (at most a moment late) -- except another thread's own
+lines that look like native INFO/WARNING chatter, which are dropped with it.
+The dropped lines go to this module's debug log. A hard crash inside the window would lose its native
 message (it went to the temporary file); loads are short and that is the price.
 """
 from __future__ import annotations
@@ -79,17 +80,14 @@ def _replay(captured: bytes, what: str, failed: bool) -> None:
     if failed:
         _write_fd2(captured)
         return
-    keep, dropped = [], 0
+    keep, dropped = [], []
     for line in captured.splitlines(keepends=True):
-        if _CHATTER.match(line):
-            dropped += 1
-        else:
-            keep.append(line)
+        (dropped if _CHATTER.match(line) else keep).append(line)
     if keep:
         _write_fd2(b"".join(keep))
-    if dropped:
-        log.debug("hid %d native log lines while loading %s:\n%s", dropped, what,
-                  captured.decode("utf-8", "replace").rstrip())
+    if dropped:  # only what was hidden: the kept lines are on stderr already
+        log.debug("hid %d native log lines while loading %s:\n%s", len(dropped), what,
+                  b"".join(dropped).decode("utf-8", "replace").rstrip())
 
 
 @contextmanager
@@ -107,7 +105,12 @@ def native_logs_hidden(what: str) -> Iterator[None]:
             return
         with sink:
             _flush()
-            saved = os.dup(2)
+            try:
+                saved = os.dup(2)
+            except OSError as exc:  # no free descriptor, or no stderr at all: load with the chatter
+                log.debug("cannot capture native logs while loading %s: %s", what, exc)
+                yield
+                return
             failed = True
             try:
                 os.dup2(sink.fileno(), 2)

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from scipy import fft as sfft
 
-__all__ = ["MotionBlur", "motion_blur", "streak_width"]
+__all__ = ["MotionBlur", "motion_blur", "streak_width", "blockiness"]
 
 # Tile size (px) and the smallest tile used when the image is small; an image
 # (or subject box) under two small tiles on its short side is not read.
@@ -60,6 +60,10 @@ _FUNDAMENTAL_MIN = 2.5
 # (mean natural log) than across it, in wedges of +-_WEDGE_DEG.
 _MIN_DAMPING = 0.5
 _WEDGE_DEG = 20.0
+# A frame this blocky (see blockiness) is not read for streaks: its JPEG grid
+# mimics them. Camera files are analysed well below their stored size, where
+# the grid is gone (1.0-1.1); quality 25 at stored size reads 1.3-1.8.
+_BLOCKY = 1.25
 # The half-resolution pass covers lags from here (level-0 px) up: only
 # streaks too long for a full-resolution tile.
 _LONG_FROM = 32
@@ -245,6 +249,8 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0) -> MotionBlur:
     if g.ndim != 2:
         raise ValueError(f"expected a 2-D gray image, got shape {g.shape}")
     noise_var = (noise_sigma / 255.0) ** 2
+    if min(g.shape) >= 2 * _TILE_MIN and blockiness(g) >= _BLOCKY:
+        return MotionBlur()
     best = (0.0, 0.0, 0.0, 0.0)
     scale_best, tiles_read = 1, 0
     level, scale = g, 1
@@ -273,6 +279,26 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0) -> MotionBlur:
         return MotionBlur(depth=depth, tiles=tiles_read)
     # A streak of length L (px) has spectral zeros every 1/L: its peak sits at lag L.
     return MotionBlur(length=lag * scale_best, angle=angle, depth=depth, tiles=tiles_read)
+
+
+def blockiness(gray: np.ndarray) -> float:
+    """How much stronger the steps are on an 8 px grid than elsewhere (1 = no grid).
+
+    A JPEG seen at its stored size with heavy compression (quality 40 or
+    less) shows its 8 px block grid; the grid's comb of spectral lines puts
+    cepstral dips at 8, 16, 24... px along the axes, where a streak's would
+    be. The smaller of the horizontal and vertical ratios of the strongest
+    column phase (mod 8) to the median phase.
+    """
+    ratios = []
+    for a in (gray[::2], gray[:, ::2].T):  # every other line is plenty for a mean per phase
+        d = np.abs(np.diff(a, axis=1))
+        w = d.shape[1] // 8 * 8
+        if w < 16:
+            return 1.0
+        phase = d[:, :w].reshape(d.shape[0], -1, 8).mean(axis=(0, 1))
+        ratios.append(float(phase.max() / max(float(np.median(phase)), 1e-9)))
+    return min(ratios)
 
 
 def streak_width(length: float) -> float:

@@ -106,7 +106,7 @@ def to_gray(image: np.ndarray) -> np.ndarray:
         Always a new array.
     """
     g = _gray01(image)
-    return g.copy() if g is image else g
+    return g.copy() if np.shares_memory(g, np.asarray(image)) else g
 
 
 def _gray01(image: np.ndarray) -> np.ndarray:
@@ -242,7 +242,9 @@ class Filtered:
     Filters are local, so the responses of a region of the frame are a slice
     of the frame's (given the filter's reach of real pixels or the frame's own
     reflected border around it): ``analyze`` filters the frame once and the
-    subject or face boxes slice it instead of filtering their crops again.
+    subject or face boxes slice it instead of filtering their crops again
+    (equal to filtering the crop up to float rounding: OpenCV's vector paths
+    depend on where a pixel sits in its buffer, ~1e-7 relative).
     ``ders`` are the Gaussian derivatives gx, gy, gxx, gyy, gxy at
     ``_SIGMA_D``; ``lap`` the 4-neighbour Laplacian; ``sx``/``sy`` the 3x3
     Sobel derivatives (unscaled); all with reflected borders. ``scratch`` are
