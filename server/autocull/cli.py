@@ -35,6 +35,9 @@ class DaemonClient:
     def call(self, method: str, request: Any) -> Any:
         return getattr(self.stub, method)(request, metadata=self.meta, timeout=600)
 
+    def close(self) -> None:
+        self.channel.close()
+
 
 def find_daemon(home: Path) -> Optional[DaemonClient]:
     state = read_state(home)
@@ -74,13 +77,16 @@ class _Local:
         self.core.engine.close()
 
 
-def _client(home: Path, *, allow_local: bool, what: str) -> Any:
+def _client(home: Path, *, announce: str = "") -> Any:
+    """The running daemon, else the engine in-process on the same store (said on stderr when ``announce``).
+
+    Either way the client has ``pb``, ``call`` and ``close``.
+    """
     client = find_daemon(home)
     if client is not None:
         return client
-    if not allow_local:
-        return _Local(home)
-    print(f"autocull: no daemon running; {what} in-process on {home}", file=sys.stderr)
+    if announce:
+        print(f"autocull: no daemon running; {announce} in-process on {home}", file=sys.stderr)
     return _Local(home)
 
 
@@ -111,7 +117,7 @@ def _progress(done: int, total: int, stage: str) -> None:
 def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
     from google.protobuf import json_format
 
-    client = _client(args.home, allow_local=True, what="analysing" if analyze_only else "culling")
+    client = _client(args.home, announce="analysing" if analyze_only else "culling")
     pb = client.pb
     req = pb.CullRequest(paths=_abs(args.paths), preset=args.preset or "", top_level_only=args.top_level_only,
                          reanalyze=args.reanalyze, analyze_only=analyze_only)
@@ -134,8 +140,7 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
     finally:
         if sys.stderr.isatty():
             sys.stderr.write("\n")
-        if isinstance(client, _Local):
-            client.close()
+        client.close()
     if job.state == pb.JOB_STATE_FAILED:
         print(f"autocull: job failed: {job.message}", file=sys.stderr)
         return 1
@@ -173,7 +178,7 @@ def _print_table(pb: Any, decisions: Sequence[Any], counts: Any, analyze_only: b
 def cmd_policy(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
 
-    client = _client(args.home, allow_local=False, what="")
+    client = _client(args.home)
     pb = client.pb
     try:
         if args.action == "set" or args.preset or args.reset:
@@ -199,12 +204,11 @@ def cmd_policy(args: argparse.Namespace) -> int:
             print(f"{f.name} = {json.dumps(value)}{mark}\n    {f.description}")
         return 0
     finally:
-        if isinstance(client, _Local):
-            client.close()
+        client.close()
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    client = _client(args.home, allow_local=False, what="")
+    client = _client(args.home)
     pb = client.pb
     try:
         if args.failed:
@@ -226,8 +230,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"watching: {w.path} ({w.photos} photos)")
         return 0
     finally:
-        if isinstance(client, _Local):
-            client.close()
+        client.close()
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -236,11 +239,14 @@ def cmd_watch(args: argparse.Namespace) -> int:
         print("autocull: watching needs the daemon: start it with `autocull serve`", file=sys.stderr)
         return 2
     pb = client.pb
-    if args.action == "list":
-        resp = client.call("ListWatchFolders", pb.ListWatchFoldersRequest())
-    else:
-        method = "AddWatchFolder" if args.action == "add" else "RemoveWatchFolder"
-        resp = client.call(method, pb.WatchFolderRequest(path=_abs([args.path])[0]))
+    try:
+        if args.action == "list":
+            resp = client.call("ListWatchFolders", pb.ListWatchFoldersRequest())
+        else:
+            method = "AddWatchFolder" if args.action == "add" else "RemoveWatchFolder"
+            resp = client.call(method, pb.WatchFolderRequest(path=_abs([args.path])[0]))
+    finally:
+        client.close()
     for f in resp.folders:
         print(f"{f.path} ({f.photos} photos)")
     return 0

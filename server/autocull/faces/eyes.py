@@ -136,16 +136,20 @@ def ear(points: np.ndarray) -> float:
     return float((np.linalg.norm(p[1] - p[5]) + np.linalg.norm(p[2] - p[4])) / (2.0 * width))
 
 
+def _depth_angle(landmarks: np.ndarray, first: int, last: int) -> float:
+    """Degrees the line between two mesh points leans out of the image plane (from their depth difference)."""
+    a, b = landmarks[first], landmarks[last]
+    return math.degrees(math.atan2(float(b[2] - a[2]), float(np.linalg.norm(b[:2] - a[:2])) + 1e-6))
+
+
 def yaw_degrees(landmarks: np.ndarray) -> float:
     """Head turn from the depth difference of the outer eye corners (0 = frontal, + = turned to image right)."""
-    a, b = landmarks[33], landmarks[263]
-    return math.degrees(math.atan2(float(b[2] - a[2]), float(np.linalg.norm(b[:2] - a[:2])) + 1e-6))
+    return _depth_angle(landmarks, 33, 263)
 
 
 def pitch_degrees(landmarks: np.ndarray) -> float:
     """Head pitch from the depth difference of forehead (10) and chin (152): about 10 level, more turned down."""
-    a, b = landmarks[10], landmarks[152]
-    return math.degrees(math.atan2(float(b[2] - a[2]), float(np.linalg.norm(b[:2] - a[:2])) + 1e-6))
+    return _depth_angle(landmarks, 10, 152)
 
 
 def eye_patch(gray: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:

@@ -241,8 +241,8 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0) -> MotionBlur:
     Returns
     -------
     MotionBlur
-        ``length`` > 0 when a streak covers the image (most of its textured
-        tiles); sharp parts elsewhere are the caller's concern (measure a
+        ``length`` > 0 when the textured tiles, taken together, show a
+        streak; sharp parts elsewhere are the caller's concern (measure a
         subject box on its own).
     """
     g = np.asarray(gray, dtype=np.float32)
