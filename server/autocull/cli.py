@@ -319,6 +319,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args.home = args.home or default_home()
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:  # `autocull policy show | head`: the reader left, which is no error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+        return 0
     except Exception as exc:  # a clean one-line message for users, not a traceback
         from .errors import AutoCullError
 
