@@ -26,7 +26,40 @@ function M.preset_items(presets)
   return items
 end
 
--- Checkboxes and popup bound to `props`; also used by the Plug-in Manager section.
+-- The rows of cull options, shared with the Plug-in Manager section (which edits the same
+-- keys as this dialog's defaults). They bind to "preset", the write* keys and
+-- "respectUserRatings" of the enclosing bind_to_object. `alignment` is the labels'
+-- alignment (nil: Lightroom's default); `items` is the popup's item list or a binding to one.
+function M.preset_row(f, items, alignment)
+  return f:row {
+    f:static_text { title = LOC "$$$/AutoCull/Options/Preset=Policy preset:", alignment = alignment,
+                    width = LrView.share "autocull_label" },
+    f:popup_menu { items = items, value = LrView.bind "preset", width_in_chars = 40 },
+  }
+end
+
+function M.write_row(f, alignment)
+  return f:row {
+    f:static_text { title = LOC "$$$/AutoCull/Options/Write=Write:", alignment = alignment,
+                    width = LrView.share "autocull_label" },
+    f:checkbox { title = LOC "$$$/AutoCull/Options/Picks=Pick and reject flags", value = LrView.bind "writePicks" },
+    f:checkbox { title = LOC "$$$/AutoCull/Options/Stars=Stars", value = LrView.bind "writeRatings" },
+    f:checkbox { title = LOC "$$$/AutoCull/Options/Labels=Colour labels", value = LrView.bind "writeLabels" },
+    f:checkbox { title = LOC "$$$/AutoCull/Options/Keywords=Keywords (under AutoCull)",
+                 value = LrView.bind "writeKeywords" },
+  }
+end
+
+function M.respect_row(f)
+  return f:row {
+    f:static_text { title = "", width = LrView.share "autocull_label" },
+    f:checkbox { title = LOC "$$$/AutoCull/Options/Respect=Leave photos I already rated or flagged alone",
+                 value = LrView.bind "respectUserRatings" },
+  }
+end
+
+-- Checkboxes and popup bound to `props`, labels right-aligned; an unknown preset falls
+-- back to the daemon's active policy.
 function M.option_rows(f, props, presets)
   local items = M.preset_items(presets)
   local known = false
@@ -35,25 +68,9 @@ function M.option_rows(f, props, presets)
   return f:column {
     bind_to_object = props,
     spacing = f:control_spacing(),
-    f:row {
-      f:static_text { title = LOC "$$$/AutoCull/Options/Preset=Policy preset:", alignment = "right",
-                      width = LrView.share "autocull_label" },
-      f:popup_menu { items = items, value = LrView.bind "preset", width_in_chars = 40 },
-    },
-    f:row {
-      f:static_text { title = LOC "$$$/AutoCull/Options/Write=Write:", alignment = "right",
-                      width = LrView.share "autocull_label" },
-      f:checkbox { title = LOC "$$$/AutoCull/Options/Picks=Pick and reject flags", value = LrView.bind "writePicks" },
-      f:checkbox { title = LOC "$$$/AutoCull/Options/Stars=Stars", value = LrView.bind "writeRatings" },
-      f:checkbox { title = LOC "$$$/AutoCull/Options/Labels=Colour labels", value = LrView.bind "writeLabels" },
-      f:checkbox { title = LOC "$$$/AutoCull/Options/Keywords=Keywords (under AutoCull)",
-                   value = LrView.bind "writeKeywords" },
-    },
-    f:row {
-      f:static_text { title = "", width = LrView.share "autocull_label" },
-      f:checkbox { title = LOC "$$$/AutoCull/Options/Respect=Leave photos I already rated or flagged alone",
-                   value = LrView.bind "respectUserRatings" },
-    },
+    M.preset_row(f, items, "right"),
+    M.write_row(f, "right"),
+    M.respect_row(f),
   }
 end
 

@@ -89,23 +89,10 @@ local function sectionsForTopOfDialog(f, props)
       },
       f:separator { fill_horizontal = 1 },
       f:static_text { title = LOC "$$$/AutoCull/Manager/Defaults=Defaults of the Auto-cull selection dialog:" },
-      f:row {
-        f:static_text { title = LOC "$$$/AutoCull/Options/Preset=Policy preset:", width = LrView.share "autocull_label" },
-        f:popup_menu { items = LrView.bind "presetItems", value = LrView.bind "preset", width_in_chars = 40 },
-      },
-      f:row {
-        f:static_text { title = LOC "$$$/AutoCull/Options/Write=Write:", width = LrView.share "autocull_label" },
-        f:checkbox { title = LOC "$$$/AutoCull/Options/Picks=Pick and reject flags", value = LrView.bind "writePicks" },
-        f:checkbox { title = LOC "$$$/AutoCull/Options/Stars=Stars", value = LrView.bind "writeRatings" },
-        f:checkbox { title = LOC "$$$/AutoCull/Options/Labels=Colour labels", value = LrView.bind "writeLabels" },
-        f:checkbox { title = LOC "$$$/AutoCull/Options/Keywords=Keywords (under AutoCull)",
-                     value = LrView.bind "writeKeywords" },
-      },
-      f:row {
-        f:static_text { title = "", width = LrView.share "autocull_label" },
-        f:checkbox { title = LOC "$$$/AutoCull/Options/Respect=Leave photos I already rated or flagged alone",
-                     value = LrView.bind "respectUserRatings" },
-      },
+      -- same rows as the cull dialog, labels left at the default alignment like the rest of this section
+      CullOptionsDialog.preset_row(f, LrView.bind "presetItems"),
+      CullOptionsDialog.write_row(f),
+      CullOptionsDialog.respect_row(f),
       f:separator { fill_horizontal = 1 },
       f:row {
         f:checkbox { title = LOC "$$$/AutoCull/Manager/Auto=Apply background results automatically every",
