@@ -27,7 +27,6 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
-
 from autocull.measure.horizon import Tilt, tilt
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
@@ -61,7 +60,7 @@ NO_LINE = {
 ROTATIONS = (-6.0, -4.5, -3.0, 3.0, 4.5, 6.0)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(rel: str) -> np.ndarray:
     """Gray float32 0..1 of a test photo at analysis size (read-only)."""
     path = DATA / rel
