@@ -6,9 +6,11 @@ import dataclasses
 import pytest
 
 from autocull.decide import decide, quality_score
+from autocull.measure.exposure import exposure
 from autocull.policy import Policy
 from autocull.records import (Analysis, Box, EyeMetrics, ExifInfo, ExposureMetrics, FaceMetrics, NoiseMetrics,
                               ScoreValue, SharpnessMetrics)
+from realphotos import LOW_KEY_FOREST, NORMAL_PHOTOS, VIVID, photo, shift_ev
 
 
 def _sharp(score: float, motion: float = 0.0) -> SharpnessMetrics:
@@ -89,6 +91,77 @@ def test_exposure_far_off_rejects_and_says_too_dark():
     d = decide(_analysis(ev=-4.0, label="under"), Policy())
     assert d.verdict == "reject" and d.reasons[0].startswith("too dark")
     assert decide(_analysis(ev=-2.0, label="under"), Policy()).verdict == "review"
+
+
+def _exposed(e: ExposureMetrics) -> Analysis:
+    """A sharp, clean frame with the given exposure: only the exposure rules can object."""
+    return dataclasses.replace(_analysis(), exposure=e)
+
+
+def _metrics(**kw) -> ExposureMetrics:
+    base = {"score": 0.9, "label": "ok", "mean": 0.4, "median": 0.4, "highlight_clip": 0.0, "shadow_clip": 0.0,
+            "dynamic_range": 8.0, "ev_offset": 0.0, "highlight_ev": 0.0}
+    return ExposureMetrics(**{**base, **kw})
+
+
+def test_too_dark_is_read_on_the_highlights_and_the_reason_gives_both_numbers():
+    d = decide(_exposed(_metrics(label="under", ev_offset=-3.1, highlight_ev=-3.4)), Policy())
+    assert d.verdict == "reject" and "AutoCull|Reject|Underexposed" in d.keywords
+    assert d.reasons[0] == "too dark: no usable detail (highlights at -3.4 EV, midtones -3.1 EV; line −2.5 EV)"
+    d = decide(_exposed(_metrics(label="under", ev_offset=-3.1, highlight_ev=-1.8)), Policy())
+    assert d.verdict == "review" and d.reasons[0].startswith("dark: highlights at -1.8 EV")
+
+
+def test_a_low_median_with_the_highlights_in_place_is_kept_as_low_key():
+    d = decide(_exposed(_metrics(ev_offset=-3.3, highlight_ev=-0.1)), Policy())
+    assert d.verdict == "keep" and "low key" in d.reasons[0]
+
+
+def test_a_row_stored_before_highlights_were_measured_is_judged_on_its_midtones():
+    stored = _exposed(_metrics(label="under", ev_offset=-3.0)).to_dict()
+    del stored["exposure"]["highlight_ev"], stored["exposure"]["channel_clip"]
+    old = Analysis.from_dict(stored)
+    assert old.exposure.highlight_ev is None and old.exposure.channel_clip == (0.0, 0.0, 0.0)
+    d = decide(old, Policy())
+    assert d.verdict == "reject" and d.reasons[0].startswith("too dark") and "-3.0 EV" in d.reasons[0]
+
+
+def test_a_saturated_channel_is_a_note_after_the_reasons_never_a_review():
+    d = decide(_exposed(_metrics(channel_clip=(0.2, 0.0, 0.0))), Policy())
+    assert d.verdict == "keep" and not any("Review|" in k for k in d.keywords)
+    assert d.reasons[1:] == ["red channel saturated on 20% of the frame (detail kept)"]
+    blown = decide(_exposed(_metrics(highlight_clip=0.18, channel_clip=(0.0, 0.06, 0.3))), Policy())
+    assert blown.verdict == "review" and "AutoCull|Review|Clipped highlights" in blown.keywords
+    assert blown.reasons == ["highlights clipped: 18% of the frame lost detail (line 12%)",
+                             "green and blue channels saturated on 6% and 30% of the frame (detail kept)"]
+    assert decide(_exposed(_metrics(channel_clip=(0.2, 0.0, 0.0))),
+                  Policy(channel_clip_note=1.0)).reasons[1:] == []
+
+
+# ------------------------------------------------- exposure on real photos --
+@pytest.mark.parametrize("rel", VIVID)
+def test_a_saturated_colour_photo_is_not_reviewed_for_clipping(rel):
+    d = decide(_exposed(exposure(photo(rel))), Policy())
+    assert d.verdict == "keep", d.reasons
+    assert not any("highlights" in k or "Overexposed" in k for k in d.keywords)
+    assert any("channel saturated" in r for r in d.reasons[1:])
+
+
+def test_a_low_key_photo_with_texture_is_kept():
+    d = decide(_exposed(exposure(photo(LOW_KEY_FOREST))), Policy())
+    assert d.verdict == "keep", d.reasons
+    assert "low key" in d.reasons[0]
+
+
+@pytest.mark.parametrize("rel", NORMAL_PHOTOS)
+def test_real_photos_three_stops_off_are_flagged(rel):
+    im = photo(rel)
+    dark = decide(_exposed(exposure(shift_ev(im, -3))), Policy())
+    assert dark.verdict == "reject" and "AutoCull|Reject|Underexposed" in dark.keywords
+    assert dark.reasons[0].startswith("too dark: no usable detail")
+    bright = decide(_exposed(exposure(shift_ev(im, +3))), Policy())
+    assert bright.verdict != "keep"
+    assert {"Overexposed", "Blown highlights", "Clipped highlights"} & {k.split("|")[-1] for k in bright.keywords}
 
 
 def test_missing_terms_drop_out_and_the_weights_renormalise():

@@ -1,4 +1,7 @@
-"""Properties of the exposure metric."""
+"""Properties of the exposure metric, on scikit-image samples and on real photos.
+
+Real photos are read in place from ../shared/testdata (see realphotos.py).
+"""
 from __future__ import annotations
 
 import math
@@ -9,23 +12,16 @@ import pytest
 skdata = pytest.importorskip("skimage.data")
 
 from autocull.measure.exposure import exposure  # noqa: E402
+from realphotos import LOW_KEY_FOREST, NORMAL_PHOTOS, VIVID, low_key, photo, photos, shift_ev  # noqa: E402
 
 # Normal scenes (not low key, high key, space or documents).
 NORMAL = ["astronaut", "coffee", "chelsea", "camera", "coins", "gravel", "grass", "brick"]
+FIELDS = ("score", "mean", "median", "highlight_clip", "shadow_clip", "dynamic_range", "ev_offset", "highlight_ev")
 
 
 def rgb(name: str) -> np.ndarray:
     a = getattr(skdata, name)()
     return a if a.ndim == 3 else np.repeat(a[:, :, None], 3, axis=2)
-
-
-def shift_ev(image: np.ndarray, ev: float) -> np.ndarray:
-    """Scale linear light by 2**ev (as a camera exposure change), clip, re-encode."""
-    v = image.astype(np.float64) / 255.0
-    lin = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4) * 2.0**ev
-    lin = np.clip(lin, 0.0, 1.0)
-    out = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
-    return np.round(out * 255.0).astype(np.uint8)
 
 
 class TestLabels:
@@ -73,12 +69,15 @@ class TestValues:
         assert s[0] > s[-3] and s[0] > s[3]
 
     def test_clip_fractions(self):
-        im = np.zeros((10, 10, 3), np.uint8)
-        im[:3] = 255
-        im[3:5, :, 0] = 252  # max channel clipped
+        # A single channel at the top used to count as blown; it keeps the detail
+        # in the other two, so it is counted apart, on its channel.
+        im = np.zeros((100, 100, 3), np.uint8)
+        im[:30] = 255
+        im[30:50, :, 0] = 252  # red channel at the top, luma dark
         m = exposure(im)
-        assert m.highlight_clip == pytest.approx(0.5, abs=0.11)
-        assert m.shadow_clip == pytest.approx(0.5, abs=0.11)
+        assert m.highlight_clip == pytest.approx(0.3, abs=0.02)
+        assert m.channel_clip == pytest.approx((0.2, 0.0, 0.0), abs=0.02)
+        assert m.shadow_clip == pytest.approx(0.5, abs=0.02)
 
     def test_rgb_gray_and_float_agree(self):
         g = skdata.camera()
@@ -86,18 +85,90 @@ class TestValues:
         b = exposure(g)
         c = exposure(g.astype(np.float32) / 255.0)
         assert a.label == b.label
-        for f in ("score", "mean", "median", "highlight_clip", "shadow_clip", "dynamic_range", "ev_offset"):
+        for f in FIELDS + ("channel_clip",):
             assert getattr(a, f) == pytest.approx(getattr(b, f), abs=1e-5)
         assert c.ev_offset == pytest.approx(a.ev_offset, abs=0.02) and c.label == a.label
+        assert c.highlight_ev == pytest.approx(a.highlight_ev, abs=0.02)
 
     @pytest.mark.parametrize("shape", [(1, 1, 3), (2, 3, 3), (0, 0, 3), (50, 40, 3)])
     @pytest.mark.parametrize("value", [0, 128, 255])
     def test_uniform_and_tiny_images_are_defined(self, shape, value):
         m = exposure(np.full(shape, value, np.uint8))
-        for v in (m.score, m.mean, m.median, m.highlight_clip, m.shadow_clip, m.dynamic_range, m.ev_offset):
-            assert math.isfinite(v)
+        for v in [getattr(m, f) for f in FIELDS] + list(m.channel_clip):
+            assert isinstance(v, float) and math.isfinite(v)
         assert m.label in ("under", "ok", "over")
 
     def test_bad_shape_is_refused(self):
         with pytest.raises(ValueError, match="shape"):
             exposure(np.zeros((4, 4, 2), np.uint8))
+
+
+class TestBlownMeansDetailLost:
+    @pytest.mark.parametrize("colour", [(255, 0, 0), (0, 255, 0), (40, 120, 255), (255, 255, 0), (255, 180, 120)])
+    def test_a_saturated_colour_is_not_blown_but_noted_on_its_channels(self, colour):
+        m = exposure(np.full((40, 40, 3), colour, np.uint8))
+        assert m.highlight_clip == 0.0
+        assert m.channel_clip == tuple(1.0 if c == 255 else 0.0 for c in colour)
+
+    @pytest.mark.parametrize("colour", [(255, 255, 255), (252, 251, 250)])
+    def test_white_is_blown(self, colour):
+        m = exposure(np.full((40, 40, 3), colour, np.uint8))
+        assert m.highlight_clip == 1.0 and m.channel_clip == (0.0, 0.0, 0.0)
+
+    @pytest.mark.parametrize("rel", VIVID)
+    def test_a_vivid_real_photo_keeps_its_detail(self, rel):
+        m = exposure(photo(rel))
+        assert max(m.channel_clip) > 0.1  # the premise: a channel is at the top on a tenth of the frame or more
+        assert m.highlight_clip < 0.05 and m.label == "ok"
+
+    @pytest.mark.parametrize("rel", NORMAL_PHOTOS)
+    def test_a_real_photo_pushed_three_stops_reads_blown_and_over(self, rel):
+        before = exposure(photo(rel))
+        m = exposure(shift_ev(photo(rel), +3))
+        assert m.label == "over" and m.highlight_clip > before.highlight_clip + 0.15
+
+
+class TestDarkMeansNoUsableDetail:
+    def test_a_low_key_photo_with_lit_leaves_is_not_under(self):
+        m = exposure(photo(LOW_KEY_FOREST))
+        assert m.ev_offset < -2.5  # the premise: its midtones are far below mid-grey
+        assert m.label == "ok" and m.highlight_ev > -0.5
+        assert m.score > 0.9
+
+    @pytest.mark.parametrize("rel", NORMAL_PHOTOS)
+    def test_a_low_key_rendering_is_not_under_but_the_same_darkening_by_exposure_is(self, rel):
+        im = photo(rel)
+        before = exposure(im)
+        rendered = exposure(low_key(im, 3))  # tone curve: midtones down, white kept
+        shifted = exposure(shift_ev(im, -3))  # everything down three stops
+        assert rendered.ev_offset < before.ev_offset - 1.0  # the premise: visibly darker midtones
+        assert rendered.label != "under"
+        assert shifted.label == "under" and shifted.highlight_ev < -2.0
+        assert rendered.score > shifted.score
+
+    @pytest.mark.parametrize("rel", photos("camera") + photos("burst"))
+    def test_every_real_photo_three_stops_under_reads_under(self, rel):
+        m = exposure(shift_ev(photo(rel), -3))
+        assert m.label == "under" and m.highlight_ev < -2.0
+
+    @pytest.mark.parametrize("name", NORMAL)
+    def test_highlights_follow_the_exposure_stop_for_stop(self, name):
+        im = rgb(name)
+        hl = [exposure(shift_ev(im, e)).highlight_ev for e in (-3, -2, -1)]
+        assert np.diff(hl) == pytest.approx([1.0, 1.0], abs=0.1)
+
+    def test_a_flat_mid_grey_frame_is_not_dark(self):
+        m = exposure(np.full((64, 64, 3), 118, np.uint8))  # highlights only at mid-grey, midtones in place
+        assert m.highlight_ev == pytest.approx(-2.0, abs=0.05)
+        assert m.label == "ok" and m.score > 0.95
+
+
+def test_a_1280_px_frame_is_measured_in_a_few_ms():
+    import time
+
+    im = photo(LOW_KEY_FOREST)
+    exposure(im)
+    t0 = time.perf_counter()
+    for _ in range(5):
+        exposure(im)
+    assert (time.perf_counter() - t0) / 5 < 0.05  # about 10 ms on one core at 1280 px; generous for busy CI

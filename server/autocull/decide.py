@@ -116,23 +116,37 @@ def _streak_words(m: SharpnessMetrics, analysis_size: tuple[int, int]) -> str:
     return f"streaks {size} long at {m.motion_angle:.0f}°"
 
 
+_CHANNELS = ("red", "green", "blue")  # order of ExposureMetrics.channel_clip
+
+
 def _judge_exposure(a: Analysis, p: Policy, found: _Findings) -> None:
     e = a.exposure
     ev = e.ev_offset
-    if e.label == "under" and ev <= -p.exposure_reject_ev:
-        found.reject(f"too dark: exposure {ev:+.1f} EV (line −{p.exposure_reject_ev:.1f} EV)", "Underexposed")
+    # Too dark is read on the highlights: a low-key frame keeps them in place however low its median.
+    # Rows measured before highlight_ev existed carry None and are judged on the midtones.
+    dark = ev if e.highlight_ev is None else e.highlight_ev
+    tones = (f"exposure {ev:+.1f} EV" if e.highlight_ev is None
+             else f"highlights at {e.highlight_ev:+.1f} EV, midtones {ev:+.1f} EV")
+    if e.label == "under" and dark <= -p.exposure_reject_ev:
+        found.reject(f"too dark: no usable detail ({tones}; line −{p.exposure_reject_ev:.1f} EV)", "Underexposed")
     elif e.label == "over" and ev >= p.exposure_reject_ev:
         found.reject(f"too bright: exposure {ev:+.1f} EV (line +{p.exposure_reject_ev:.1f} EV)", "Overexposed")
-    elif e.label == "under" and ev <= -p.exposure_review_ev:
-        found.review(f"dark: exposure {ev:+.1f} EV (line −{p.exposure_review_ev:.1f} EV)", "Underexposed")
+    elif e.label == "under" and dark <= -p.exposure_review_ev:
+        found.review(f"dark: {tones} (line −{p.exposure_review_ev:.1f} EV)", "Underexposed")
     elif e.label == "over" and ev >= p.exposure_review_ev:
         found.review(f"bright: exposure {ev:+.1f} EV (line +{p.exposure_review_ev:.1f} EV)", "Overexposed")
     if e.highlight_clip >= p.highlight_clip_reject:
-        found.reject(f"highlights blown: {e.highlight_clip:.0%} of the frame clipped "
+        found.reject(f"highlights blown: {e.highlight_clip:.0%} of the frame lost detail "
                      f"(line {p.highlight_clip_reject:.0%})", "Blown highlights")
     elif e.highlight_clip >= p.highlight_clip_review:
-        found.review(f"highlights clipped: {e.highlight_clip:.0%} of the frame "
+        found.review(f"highlights clipped: {e.highlight_clip:.0%} of the frame lost detail "
                      f"(line {p.highlight_clip_review:.0%})", "Clipped highlights")
+    saturated = [(name, share) for name, share in zip(_CHANNELS, e.channel_clip) if share >= p.channel_clip_note]
+    if saturated:  # colour at the top of one channel, detail kept in the others: worth knowing, not a fault
+        names = " and ".join(name for name, _ in saturated)
+        shares = " and ".join(f"{share:.0%}" for _, share in saturated)
+        found.notes.append(f"{names} channel{'s' if len(saturated) > 1 else ''} saturated on {shares} of the frame "
+                           f"(detail kept)")
     if e.shadow_clip >= p.shadow_clip_reject:
         found.reject(f"shadows crushed: {e.shadow_clip:.0%} of the frame is black "
                      f"(line {p.shadow_clip_reject:.0%})", "Crushed shadows")
@@ -260,5 +274,9 @@ def _keep_reason(a: Analysis, faces: list[FaceMetrics], quality: float) -> str:
         parts.append(f"eyes open on {open_n} of {len(faces)} face{'s' if len(faces) != 1 else ''}")
     else:
         parts.append(f"subject sharp ({a.subject.score:.2f})")
-    parts.append(f"exposure ok ({a.exposure.ev_offset:+.1f} EV)")
+    e = a.exposure
+    if e.highlight_ev is not None and e.ev_offset < e.highlight_ev - 1.0:  # dark midtones under bright highlights
+        parts.append(f"exposure ok (low key: {e.ev_offset:+.1f} EV, highlights at {e.highlight_ev:+.1f} EV)")
+    else:
+        parts.append(f"exposure ok ({e.ev_offset:+.1f} EV)")
     return f"keep: {', '.join(parts)}; quality {quality:.2f}"

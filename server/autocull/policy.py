@@ -32,10 +32,19 @@ class Policy:
     sharpness_review: float = _f(0.45, "Subject sharpness below this sends the photo to review.", lo=0, hi=1)
     motion_blur_line: float = _f(0.5, "Motion score above which a soft photo is called motion-blurred.", lo=0, hi=1)
     # --- exposure ---
-    exposure_reject_ev: float = _f(2.5, "Exposure further than this many stops from mid-grey rejects.", lo=0, hi=10)
-    exposure_review_ev: float = _f(1.5, "Exposure further than this many stops from mid-grey goes to review.", lo=0, hi=10)
-    highlight_clip_reject: float = _f(0.35, "Share of the frame blown out above which the photo is rejected.", lo=0, hi=1)
-    highlight_clip_review: float = _f(0.12, "Share of the frame blown out above which it goes to review.", lo=0, hi=1)
+    exposure_reject_ev: float = _f(2.5, "Stops off a normal exposure that reject: too dark when the highlights sit "
+                                   "this far below where a normal exposure puts them and the midtones are dark too "
+                                   "(a low median alone never counts), too bright when the midtones sit this far "
+                                   "above mid-grey.", lo=0, hi=10)
+    exposure_review_ev: float = _f(1.5, "Stops off a normal exposure that send to review, read as for "
+                                   "exposure_reject_ev.", lo=0, hi=10)
+    highlight_clip_reject: float = _f(0.35, "Share of the frame blown out (luma at white, detail lost) above which "
+                                      "the photo is rejected.", lo=0, hi=1)
+    highlight_clip_review: float = _f(0.12, "Share of the frame blown out (luma at white, detail lost) above which "
+                                      "it goes to review.", lo=0, hi=1)
+    channel_clip_note: float = _f(0.05, "Share of the frame where one colour channel is saturated (the others keep "
+                                  "the detail) above which a note names it; never a review. 1 turns it off.",
+                                  lo=0, hi=1)
     shadow_clip_reject: float = _f(0.70, "Share of the frame crushed to black above which it is rejected.", lo=0, hi=1)
     shadow_clip_review: float = _f(0.35, "Share of the frame crushed to black above which it goes to review.", lo=0, hi=1)
     # --- noise ---

@@ -87,10 +87,16 @@ class ExposureMetrics:
     label: str  # "under" | "ok" | "over"
     mean: float  # mean luma 0..1 (gamma-encoded)
     median: float
-    highlight_clip: float  # fraction of pixels at the top of the range
+    highlight_clip: float  # fraction of pixels blown: luma at the top of the range (detail lost)
     shadow_clip: float  # fraction of pixels at the bottom of the range
     dynamic_range: float  # stops between the 1st and 99th percentile of linear luminance
-    ev_offset: float  # stops from a mid-grey exposure (negative = darker)
+    ev_offset: float  # stops of the midtones from a mid-grey exposure (negative = darker)
+    # Stops of the highlights (brightest 0.5 %) from where a normal exposure puts them
+    # (negative = darker). None on rows measured before it existed: decide then reads ev_offset.
+    highlight_ev: Optional[float] = None
+    # Fractions 0..1 of the frame where the red, green, blue channel is at the top while the
+    # luma is not: saturated colour, detail kept (a note, not a fault).
+    channel_clip: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from autocull.records import ExposureMetrics
 __all__ = ["exposure", "luma", "linear_luminance"]
 
 _LUMA = (0.2126, 0.7152, 0.0722)  # Rec.709 weights
-# Clipping: a pixel is blown when its max channel or its luma is >= 250/255,
-# crushed when its luma is <= 5/255.
+# Clipping: a pixel is blown when its luma is >= 250/255 -- detail lost. All
+# three channels at the top imply that; one saturated channel (a red flower, a
+# blue sky) does not: the other two still carry the texture. Such pixels are
+# counted per channel in ``channel_clip``, for a note. Crushed when luma <= 5/255.
 _HIGH_CLIP = 250.0 / 255.0
 _LOW_CLIP = 5.0 / 255.0
 # Anchor of ev_offset: the interquartile mean of linear luminance of a
@@ -21,19 +23,30 @@ _LOW_CLIP = 5.0 / 255.0
 # band) ignores a blown sky or a dark foreground of up to a quarter of the frame.
 _MID_GREY = 0.18
 _TRIM = 0.25
+# Anchor of highlight_ev: a normal exposure puts the textured highlights two
+# stops above mid-grey (zone VII of the zone system, 0.72 linear, half a stop
+# under white). The frame's highlights are its brightest 0.5 %: enough pixels
+# that a few specular points do not count, few enough that the lit leaves of a
+# low-key forest do.
+_HIGHLIGHT_REF = 4.0 * _MID_GREY
+_HIGHLIGHT_Q = 0.995
 # Floor for log of luminance (about 1/4096: below 12-bit black).
 _LUM_FLOOR = 1.0 / 4096.0
-# Labels: "under" when ev_offset < -_EV_MARGIN and nothing in the frame
-# reaches near white (99.5th percentile luma < _BRIGHT_END): a dark scene with
-# bright highlights (night, low key) is not under-exposed. "over" when
+# Labels: "under" when the highlights (highlight_ev) sit more than _EV_MARGIN
+# below where a normal exposure puts them and the midtones (ev_offset) are
+# more than _EV_MARGIN under mid-grey too: a low median alone (low key, night
+# with lit windows) is not under-exposed, and neither is a flat frame whose
+# midtones are in place (fog, a grey card). "over" when
 # ev_offset > +_EV_MARGIN and more than _OVER_CLIP of the frame is blown, or
 # when ev_offset > 2 * _EV_MARGIN: a blown sky alone leaves the interquartile
 # mean near mid-grey and a bright scene without clipping (snow) is kept.
 _EV_MARGIN = 1.0
-_BRIGHT_END = 0.8
 _OVER_CLIP = 0.02
-# Score: Gaussian fall-off with |ev_offset| (sigma in stops), times a clipping
-# penalty that reaches 0 at _CLIP_FULL of the frame clipped.
+# Score: Gaussian fall-off (sigma in stops) with how far the frame is off --
+# on the bright side the midtones; on the dark side the highlights, counted in
+# full once the midtones are _EV_MARGIN under and in proportion before (so the
+# score has no step where the label changes) -- times a clipping penalty that
+# reaches 0 at _CLIP_FULL of the frame clipped.
 _EV_SIGMA = 1.5
 _CLIP_FREE = 0.01
 _CLIP_FULL = 0.5
@@ -117,7 +130,11 @@ def linear_luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def exposure(rgb: np.ndarray) -> ExposureMetrics:
-    """Exposure metrics of an sRGB frame.
+    """Exposure metrics of an sRGB frame, judged as a photographer reads it.
+
+    Too dark means even the highlights sit far below where a normal exposure
+    puts them, not that the median is low; blown means detail lost (luma at the
+    top), not one saturated colour channel.
 
     Parameters
     ----------
@@ -127,55 +144,64 @@ def exposure(rgb: np.ndarray) -> ExposureMetrics:
     Returns
     -------
     ExposureMetrics
-        ``mean``/``median`` luma 0..1 (gamma-encoded); ``highlight_clip`` and
-        ``shadow_clip`` fractions 0..1 (lower is better); ``dynamic_range`` in
-        stops between the 1st and 99th percentile of linear luminance;
-        ``ev_offset`` = log2(interquartile mean of linear luminance / 0.18),
-        0 is a mid-grey exposure, negative darker; ``label`` "under" / "ok" /
-        "over"; ``score`` 0..1, 1 = well exposed.
+        ``mean``/``median`` luma 0..1 (gamma-encoded); ``highlight_clip`` (luma
+        >= 250/255) and ``shadow_clip`` (luma <= 5/255) fractions 0..1 (lower is
+        better); ``channel_clip`` fractions 0..1 per red, green, blue channel at
+        the top where the luma is not (saturated colour, detail kept);
+        ``dynamic_range`` in stops between the 1st and 99th percentile of
+        linear luminance; ``ev_offset`` = log2(interquartile mean of linear
+        luminance / 0.18), 0 is a mid-grey exposure, negative darker;
+        ``highlight_ev`` = log2(99.5th percentile of linear luminance / 0.72),
+        0 where a normal exposure puts textured highlights, negative darker;
+        ``label`` "under" / "ok" / "over"; ``score`` 0..1, 1 = well exposed.
 
     References
     ----------
     ITU-R BT.709-6 (luma weights); IEC 61966-2-1 (sRGB transfer function);
-    ISO 2720 / the 18 % grey convention of reflected-light metering.
+    ISO 2720 / the 18 % grey convention of reflected-light metering; A. Adams,
+    *The Negative* (1981), zone VII = textured highlights, two stops over zone V.
     """
     arr = _as_rgb(rgb)
     if min(arr.shape[:2]) >= 2 * _STRIDE:
         arr = arr[::_STRIDE, ::_STRIDE]
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         return ExposureMetrics(score=0.0, label="under", mean=0.0, median=0.0, highlight_clip=0.0,
-                               shadow_clip=0.0, dynamic_range=0.0, ev_offset=-math.log2(_MID_GREY / _LUM_FLOOR))
+                               shadow_clip=0.0, dynamic_range=0.0, ev_offset=-math.log2(_MID_GREY / _LUM_FLOOR),
+                               highlight_ev=-math.log2(_HIGHLIGHT_REF / _LUM_FLOOR))
     gamma, lin = _channels(arr)
     y = _weighted(gamma)
     ylin = _weighted(lin)
-    mx = gamma[0]
-    for c in gamma[1:]:
-        mx = np.maximum(mx, c)
     n = y.size
     mean = float(y.mean(dtype=np.float64))
-    median, bright_end = _median_and_quantile(y.ravel(), 0.995)
-    high = float(np.count_nonzero((mx >= _HIGH_CLIP) | (y >= _HIGH_CLIP))) / n
+    median = _median(y.ravel())
+    blown = y >= _HIGH_CLIP
+    high = float(np.count_nonzero(blown)) / n
+    chan = (0.0, 0.0, 0.0)
+    if len(gamma) == 3:
+        kept = ~blown
+        r, g, b = (float(np.count_nonzero((c >= _HIGH_CLIP) & kept)) / n for c in gamma)
+        chan = (r, g, b)
     low = float(np.count_nonzero(y <= _LOW_CLIP)) / n
     flat = ylin.ravel()
-    p1, p25, p75, p99 = _quantiles(flat, (0.01, _TRIM, 1.0 - _TRIM, 0.99))
+    p1, p25, p75, p99, top = _quantiles(flat, (0.01, _TRIM, 1.0 - _TRIM, 0.99, _HIGHLIGHT_Q))
     dr = math.log2(max(float(p99), _LUM_FLOOR) / max(float(p1), _LUM_FLOOR))
     band = flat[(flat >= p25) & (flat <= p75)]
     iqm = float(band.mean(dtype=np.float64)) if band.size else float(np.median(flat))
     ev = math.log2(max(iqm, _LUM_FLOOR) / _MID_GREY)
-    if ev < -_EV_MARGIN and bright_end < _BRIGHT_END:
+    hl = math.log2(max(top, _LUM_FLOOR) / _HIGHLIGHT_REF)
+    if hl < -_EV_MARGIN and ev < -_EV_MARGIN:
         label = "under"
     elif (ev > _EV_MARGIN and high > _OVER_CLIP) or ev > 2.0 * _EV_MARGIN:
         label = "over"
     else:
         label = "ok"
-    ev_eff = ev
-    if label == "ok" and ev < 0 and bright_end >= _BRIGHT_END:
-        ev_eff = ev / 2.0  # low key with real highlights: half the penalty
+    off = ev if ev > 0 else min(hl, 0.0) * min(-ev / _EV_MARGIN, 1.0)
     clip = max(high, low)
     clip_pen = float(np.clip((clip - _CLIP_FREE) / (_CLIP_FULL - _CLIP_FREE), 0.0, 1.0))
-    score = math.exp(-0.5 * (ev_eff / _EV_SIGMA) ** 2) * (1.0 - clip_pen)
+    score = math.exp(-0.5 * (off / _EV_SIGMA) ** 2) * (1.0 - clip_pen)
     return ExposureMetrics(score=float(score), label=label, mean=mean, median=median, highlight_clip=high,
-                           shadow_clip=low, dynamic_range=float(dr), ev_offset=float(ev))
+                           shadow_clip=low, dynamic_range=float(dr), ev_offset=float(ev), highlight_ev=float(hl),
+                           channel_clip=chan)
 
 
 # Order statistics. np.median / np.quantile partition the data at the ranks
@@ -209,13 +235,9 @@ def _quantiles(flat: np.ndarray, qs: tuple[float, ...]) -> list[float]:
     return [float(v) for v in _lerp(part[prev], part[nxt], virtual - np.where(virtual >= flat.size - 1, -1, prev))]
 
 
-def _median_and_quantile(flat: np.ndarray, q: float) -> tuple[float, float]:
-    """``np.median(flat)`` and ``np.quantile(flat, q)`` (scalar q) of a NaN-free 1-D array, one partition."""
+def _median(flat: np.ndarray) -> float:
+    """``np.median(flat)`` of a NaN-free 1-D array, one partition at the middle rank(s)."""
     n = flat.size
     mid = [n // 2 - 1, n // 2] if n % 2 == 0 else [n // 2]
-    prev, nxt, virtual = _neighbours(n, np.array([q]))
-    part = np.partition(flat, sorted({*mid, int(prev[0]), int(nxt[0])}))
-    median = part[mid].mean()  # float32, as np.median
-    gamma = float(virtual[0] - (-1 if virtual[0] >= n - 1 else prev[0]))
-    return float(median), float(_lerp(part[prev[0]], part[nxt[0]], gamma))
-
+    part = np.partition(flat, mid)
+    return float(part[mid].mean())  # float32 mean, as np.median
