@@ -13,7 +13,8 @@ import numpy as np
 from autocull.measure.exposure import exposure
 from autocull.measure.hashes import dhash, hamming, phash
 from autocull.measure.noise import estimate_sigma, noise, sigma_from_sobel
-from autocull.measure.sharpness import Filtered, _sharpness_and_stats, filter_bank, sharpness, to_gray
+from autocull.measure.edges import EdgePoints, edge_points
+from autocull.measure.sharpness import Filtered, filter_bank, measure_region, sharpness, to_gray, with_double
 from autocull.measure.subject import subject_region
 from autocull.records import Analysis, Box, DecodedImage, FaceMetrics, SharpnessMetrics
 
@@ -33,11 +34,12 @@ def union_box(boxes: Sequence[Box]) -> Box:
 
 
 def _face_subject(
-    gray: np.ndarray, faces: Sequence[FaceMetrics], sigma: float, bank: Filtered | None = None
+    gray: np.ndarray, faces: Sequence[FaceMetrics], sigma: float, bank: Filtered | None = None,
+    points: EdgePoints | None = None,
 ) -> SharpnessMetrics:
     """Sharpness of the largest main face; of the median-scoring one in a group."""
     measured = [(f, f.sharpness if f.sharpness is not None
-                 else _sharpness_and_stats(gray, box=f.box, noise_sigma=sigma, bank=bank)[0])
+                 else measure_region(gray, box=f.box, noise_sigma=sigma, bank=bank, points=points).metrics)
                 for f in faces]
     if len(measured) >= 3:
         ranked = sorted(measured, key=lambda fm: fm[1].score)
@@ -70,15 +72,18 @@ def analyze(decoded: DecodedImage, *, faces: Sequence[FaceMetrics] | None = None
     # every box measured below read slices of the same responses.
     bank = filter_bank(gray) if min(gray.shape) >= 3 else None
     sigma = sigma_from_sobel(gray, bank.sx, bank.sy, bank.scratch) if bank is not None else estimate_sigma(gray)
-    whole, stats = _sharpness_and_stats(gray, noise_sigma=sigma, bank=bank)
+    points = edge_points(gray, noise_sigma=sigma, sx=bank.sx, sy=bank.sy) if bank is not None else None
+    whole, stats, double = measure_region(gray, noise_sigma=sigma, bank=bank, points=points)
     main = [f for f in (faces or ()) if f.main]
     if main:
         subject_box = union_box([f.box for f in main])
-        subject = _face_subject(gray, main, sigma, bank)
+        subject = _face_subject(gray, main, sigma, bank, points)
         source = "faces"
     else:
         subject_box, source = subject_region(gray, noise_sigma=sigma, stats=stats)
-        subject = _sharpness_and_stats(gray, box=subject_box, noise_sigma=sigma, bank=bank)[0]
+        subject = measure_region(gray, box=subject_box, noise_sigma=sigma, bank=bank, points=points).metrics
+    # A second copy of the scene (camera shake) doubles the subject as much as the frame.
+    subject = with_double(subject, double)
     width, height = decoded.full_size
     return Analysis(
         width=int(width),

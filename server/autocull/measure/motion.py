@@ -29,24 +29,16 @@ import cv2
 import numpy as np
 from scipy import fft as sfft
 
+from autocull.measure.spectra import TILE, TILE_MIN, TileSpectra, first_spectra, hann, hann_energy
+
 __all__ = ["MotionBlur", "motion_blur", "streak_width", "blockiness"]
 
-# Tile size (px) and the smallest tile used when the image is small; an image
-# (or subject box) under two small tiles on its short side is not read.
-_TILE, _TILE_MIN = 128, 64
+# An image (or subject box) under two small tiles on its short side is not read.
+_TILE, _TILE_MIN = TILE, TILE_MIN
 # Lags searched, in tile px: below _LAG_MIN scene texture dominates; beyond
 # tile/_LAG_SPAN the Hann window hides the spectral zeros.
 _LAG_MIN = 5
 _LAG_SPAN = 2.5
-# At most this many tiles per level (stride widened beyond it); a level with
-# fewer than _MIN_TILES textured tiles is not read (one tile's cepstrum is
-# dominated by its scene).
-_MAX_TILES = 64
-_MIN_TILES = 4
-# A tile takes part when its contrast (std of gray 0..1) is at least this and
-# well above the noise.
-_MIN_STD = 0.03
-_NOISE_STD_FACTOR = 3.0
 # Floor added to the power spectrum before the log, relative to its mean.
 _REL_FLOOR = 1e-3
 # Depth a negative cepstral peak needs (ring mean removed): scene texture
@@ -91,79 +83,23 @@ class MotionBlur:
 @functools.lru_cache(maxsize=4)
 def _geometry(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Hann window, ring index, lag, angle and the half-plane mask of an n-tile cepstrum."""
-    hann = np.outer(np.hanning(n), np.hanning(n)).astype(np.float32)
     k = np.fft.fftfreq(n, 1.0 / n)
     dy, dx = np.meshgrid(k, k, indexing="ij")
     lag = np.hypot(dx, dy)
     ring = np.rint(lag).astype(np.intp)
     angle = np.degrees(np.arctan2(-dy, dx)) % 180.0  # image y points down
     half = (dy < 0) | ((dy == 0) & (dx > 0))
-    return hann, ring, lag, angle, half
+    return hann(n), ring, lag, angle, half
 
 
-def _tile_origins(shape: tuple[int, int], n: int) -> list[tuple[int, int]]:
-    """Top-left corners of the n-px tiles read: half-overlapping, or abutting when too many."""
-    h, w = shape
-    def starts(size: int, stride: int) -> list[int]:
-        return list(range(0, size - n + 1, stride)) or [0]
-    stride = n // 2
-    if len(starts(h, stride)) * len(starts(w, stride)) > _MAX_TILES:
-        stride = n
-    return [(y, x) for y in starts(h, stride) for x in starts(w, stride)]
-
-
-def _mean_log_spectrum(g: np.ndarray, n: int, noise_var: float) -> tuple[np.ndarray | None, int]:
-    # Contrast of every tile from views (cv2 in one pass each, no stacked copy);
-    # only the textured ones are copied out, windowed in place and transformed.
-    origins = _tile_origins(g.shape, n)
-    stats = [cv2.meanStdDev(g[y:y + n, x:x + n]) for y, x in origins]
-    mean = np.array([m[0, 0] for m, _ in stats])
-    std = np.array([sd[0, 0] for _, sd in stats])
-    keep = (std >= _MIN_STD) & (std >= _NOISE_STD_FACTOR * math.sqrt(noise_var))
-    used = int(keep.sum())
-    if used < _MIN_TILES:
-        return None, 0
-    hann = _geometry(n)[0]
-    t = np.empty((used, n, n), np.float32)
-    for i, k in enumerate(np.flatnonzero(keep)):
-        y, x = origins[k]
-        np.subtract(g[y:y + n, x:x + n], np.float32(mean[k]), out=t[i])
-    t *= hann
-    power = _power_spectra(t)
+def _mean_log_spectrum(spectra: TileSpectra, noise_var: float) -> np.ndarray:
+    """Mean over the tiles of their log power spectra, with the noise floor added first."""
+    power = spectra.power
     # White noise of variance v puts v * sum(hann^2) into every frequency bin.
-    floor = np.maximum(_REL_FLOOR * power.mean(axis=(1, 2), keepdims=True), noise_var * _hann_energy(n))
-    power += floor.astype(np.float32)
+    floor = np.maximum(_REL_FLOOR * power.mean(axis=(1, 2), keepdims=True), noise_var * hann_energy(spectra.n))
+    logged = np.add(power, floor.astype(np.float32))
     # The mean of the tiles' cepstra is the cepstrum of their mean log spectrum.
-    return np.log(power, out=power).mean(axis=0), used
-
-
-def _power_spectra(t: np.ndarray) -> np.ndarray:
-    """|rfft2|^2 of each (n, n) tile of ``t``, shape (k, n, n // 2 + 1) as numpy lays it out.
-
-    cv2.dft of a real tile is about twice as fast as scipy's rfft2 (the
-    measure's largest cost), but packs the half spectrum in place (CCS): inner
-    columns hold (re, im) pairs; the zero and Nyquist columns, which are real
-    signals' spectra along y, are packed down their own column. ``t`` is
-    overwritten.
-    """
-    k, n, _ = t.shape
-    h = n // 2
-    for tile in t:
-        cv2.dft(tile, dst=tile)
-    np.square(t, out=t)
-    power = np.empty((k, n, h + 1), np.float32)
-    np.add(t[:, :, 1:n - 1:2], t[:, :, 2:n - 1:2], out=power[:, :, 1:h])
-    for col, packed in ((0, t[:, :, 0]), (h, t[:, :, n - 1])):
-        power[:, 0, col] = packed[:, 0]
-        power[:, h, col] = packed[:, n - 1]
-        np.add(packed[:, 1:n - 1:2], packed[:, 2:n - 1:2], out=power[:, 1:h, col])
-        power[:, n - 1:h:-1, col] = power[:, 1:h, col]
-    return power
-
-
-@functools.lru_cache(maxsize=4)
-def _hann_energy(n: int) -> float:
-    return float(np.sum(_geometry(n)[0] ** 2))
+    return np.log(logged, out=logged).mean(axis=0)
 
 
 @functools.lru_cache(maxsize=4)
@@ -227,7 +163,7 @@ def _deepest(c: np.ndarray, n: int, lo: float, hi: float) -> tuple[float, float,
     return float(score[iy, ix]), depth, length, float(angle[iy, ix])
 
 
-def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0) -> MotionBlur:
+def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0, spectra: TileSpectra | None = None) -> MotionBlur:
     """Length and direction of a linear motion blur over ``gray``, if any.
 
     Parameters
@@ -237,6 +173,9 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0) -> MotionBlur:
     noise_sigma : float
         Noise sigma (0..255) of the image; spectral zeros below the noise do
         not count.
+    spectra : TileSpectra, optional
+        :func:`~autocull.measure.spectra.first_spectra` of ``gray`` when the
+        caller already has it (the double-edge detector reads the same).
 
     Returns
     -------
@@ -249,22 +188,21 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0) -> MotionBlur:
     if g.ndim != 2:
         raise ValueError(f"expected a 2-D gray image, got shape {g.shape}")
     noise_var = (noise_sigma / 255.0) ** 2
-    if min(g.shape) >= 2 * _TILE_MIN and blockiness(g) >= _BLOCKY:
+    if min(g.shape) < 2 * _TILE_MIN or blockiness(g) >= _BLOCKY:
         return MotionBlur()
     best = (0.0, 0.0, 0.0, 0.0)
     scale_best, tiles_read = 1, 0
     level, scale = g, 1
     while min(level.shape) >= 2 * _TILE_MIN:
         lo = _LAG_MIN if scale == 1 else _LONG_FROM / scale
-        log_spec, n = None, _TILE
-        for n in (_TILE, _TILE_MIN):  # the large tile reaches longer streaks; small images need the small one
-            if lo >= n / _LAG_SPAN or min(level.shape) < n:
-                continue
-            log_spec, used = _mean_log_spectrum(level, n, noise_var / (scale * scale))
-            tiles_read += used
-            if log_spec is not None:
-                break
-        if log_spec is not None:
+        # The large tile reaches longer streaks; small images need the small one.
+        sizes = tuple(n for n in (_TILE, _TILE_MIN) if lo < n / _LAG_SPAN)
+        found_spectra = spectra if scale == 1 and spectra is not None else first_spectra(
+            level, noise_var / (scale * scale), sizes)
+        if found_spectra is not None:
+            n = found_spectra.n
+            tiles_read += found_spectra.tiles
+            log_spec = _mean_log_spectrum(found_spectra, noise_var / (scale * scale))
             # The mean of the tiles' cepstra is the cepstrum of their mean log spectrum.
             found = _deepest(sfft.irfft2(log_spec, s=(n, n)), n, lo, n / _LAG_SPAN)
             damping = _damping(log_spec, n, found[2], found[3])

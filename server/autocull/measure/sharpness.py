@@ -30,14 +30,19 @@ read anywhere from 20 to 150 degrees.)
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
 
-from autocull.measure.motion import MotionBlur, motion_blur, streak_width
+from autocull.measure.doubled import DoubledEdges, doubled_edges
+from autocull.measure.edges import EdgePoints, edge_points, edge_spread
+from autocull.measure.motion import _BLOCKY, MotionBlur, blockiness, motion_blur, streak_width
+from autocull.measure.spectra import TILE_MIN, first_spectra
 from autocull.records import Box, SharpnessMetrics
 
 __all__ = ["sharpness", "to_gray", "edge_width_to_score", "TileStats", "tile_stats", "Filtered", "filter_bank"]
@@ -85,6 +90,8 @@ _MOTION_FLOOR = 0.15
 _STREAK_EDGE_MARGIN = 0.15
 # ... or when the edges already read this blurred (px): no sharp frame is at stake.
 _STREAK_TRUST_WIDTH = 1.0
+# Pixels of context around a box measured on its own: the edge profiles' reach.
+_CROP_MARGIN = 18
 # Motion only counts when the frame is not sharp: gate ramps from _GATE_LO to
 # _GATE_HI px of edge width.
 _GATE_LO, _GATE_HI = 1.1, 2.0
@@ -520,16 +527,26 @@ def sharpness(
     blur estimation", IEEE TPAMI 20(7), 1998 (blur scale from Gaussian
     derivatives).
     """
-    return _sharpness_and_stats(gray, box=box, noise_sigma=noise_sigma)[0]
+    return measure_region(gray, box=box, noise_sigma=noise_sigma).metrics
 
 
-def _sharpness_and_stats(
-    gray: np.ndarray, *, box: Box | None = None, noise_sigma: float | None = None, bank: Filtered | None = None
-) -> tuple[SharpnessMetrics, TileStats | None]:
-    """:func:`sharpness` plus the window statistics it used (for the subject).
+class Reading(NamedTuple):
+    """What :func:`measure_region` read: the metrics, the window statistics (for the subject) and the double."""
 
-    ``bank`` is :func:`filter_bank` of ``gray`` when the caller already has
-    it (``analyze``): a box then slices it instead of filtering its crop.
+    metrics: SharpnessMetrics
+    stats: TileStats | None
+    double: DoubledEdges
+
+
+def measure_region(
+    gray: np.ndarray, *, box: Box | None = None, noise_sigma: float | None = None, bank: Filtered | None = None,
+    points: EdgePoints | None = None,
+) -> Reading:
+    """:func:`sharpness` plus the window statistics it used (for the subject) and, over a whole image, the double.
+
+    ``bank`` is :func:`filter_bank` of ``gray`` and ``points`` its
+    :func:`~autocull.measure.edges.edge_points` when the caller already has
+    them (``analyze``): a box then slices them instead of filtering its crop.
     """
     from autocull.measure.noise import estimate_sigma
 
@@ -544,16 +561,25 @@ def _sharpness_and_stats(
         inner = min(y1 - y0, x1 - x0)
         tile = max(4, min(tile, inner // 4)) if inner >= 16 else max(1, inner)
     if (y1 - y0) * (x1 - x0) < 4 or min(y1 - y0, x1 - x0) < 3:
-        return SharpnessMetrics(score=0.0, laplacian_var=0.0, tenengrad=0.0, edge_width=_S_MAX), None
+        return Reading(SharpnessMetrics(score=0.0, laplacian_var=0.0, tenengrad=0.0, edge_width=_S_MAX, edge_spread=-1.0),
+                       None, DoubledEdges())
     if bank is not None:
         f = bank.region(y0, y1, x0, x1)
+        if points is None:
+            points = edge_points(bank.gray, noise_sigma=noise_sigma, sx=bank.sx, sy=bank.sy)
+        points = points.region(y0, y1, x0, x1)
     elif box is None:
         f = filter_bank(g)
+        points = edge_points(g, noise_sigma=noise_sigma, sx=f.sx, sy=f.sy)
     else:
-        # Filters reach int(4 * _SIGMA_D) px: a margin of real (or, at the
-        # frame's edge, reflected) pixels makes the crop's responses the frame's.
-        crop, margin = _crop_box(g, box, int(math.ceil(4 * _SIGMA_D)) + 1)
-        f = filter_bank(crop).region(margin, crop.shape[0] - margin, margin, crop.shape[1] - margin)
+        # A margin of real (or, at the frame's edge, reflected) pixels makes the
+        # crop's filter responses and edge profiles the frame's.
+        crop, margin = _crop_box(g, box, _CROP_MARGIN)
+        whole = filter_bank(crop)
+        ch, cw = crop.shape
+        f = whole.region(margin, ch - margin, margin, cw - margin)
+        points = edge_points(crop, noise_sigma=noise_sigma, sx=whole.sx, sy=whole.sy).region(
+            margin, ch - margin, margin, cw - margin)
     lap_var = float(cv2.meanStdDev(f.lap)[1][0, 0] ** 2)
     ten = (cv2.norm(f.sx, cv2.NORM_L2SQR) + cv2.norm(f.sy, cv2.NORM_L2SQR)) / f.sx.size
     ts = _tile_stats(f.ders, noise_sigma=noise_sigma, tile=tile, scratch=f.scratch[0])
@@ -561,26 +587,58 @@ def _sharpness_and_stats(
     if not math.isfinite(width):
         width = _S_MAX
     motion, angle = _motion(per_dir)
-    # A long straight streak turns thin lines into bars with sharp ends, which
-    # the edge width reads as sharp: its own trace (cepstrum) sets a floor.
-    streak = motion_blur(f.gray, noise_sigma=noise_sigma)
+    # The main edges' rise: ghosts, double edges and disk rims do not read
+    # sharp there, nor does a soft subject's shading read as blur. Where the
+    # region has enough main edges it decides; a flat region keeps the energy
+    # width.
+    spread = edge_spread(points)
+    blur = spread.width if spread.found else width
+    # Blur the whole region shares, read from its tiles' spectra: a long
+    # straight streak (whose sharp ends fool edge measures) and a second sharp
+    # copy of the scene (camera shake).
+    spectra = None
+    if min(f.gray.shape) >= 2 * TILE_MIN and blockiness(f.gray) < _BLOCKY:
+        spectra = first_spectra(f.gray, (noise_sigma / 255.0) ** 2)
+    streak = motion_blur(f.gray, noise_sigma=noise_sigma, spectra=spectra)
     if streak.found and (width >= _STREAK_TRUST_WIDTH or _edges_agree(per_dir, streak.angle)):
-        width = max(width, streak_width(streak.length))
+        blur = max(blur, streak_width(streak.length))
         motion, angle = 1.0, streak.angle
     else:
         streak = MotionBlur()
+    width = blur
     width = float(np.clip(width, _S_MIN, _S_MAX))
-    score = edge_width_to_score(width)
     gate = float(np.clip((width - _GATE_LO) / (_GATE_HI - _GATE_LO), 0.0, 1.0))
     motion *= gate
     if motion <= 0.0:
         angle = 0.0
-    return SharpnessMetrics(
-        score=score,
+    metrics = SharpnessMetrics(
+        score=edge_width_to_score(width),
         laplacian_var=lap_var,
         tenengrad=ten,
         edge_width=width,
         motion=float(motion),
         motion_angle=float(angle),
         motion_length=float(streak.length),
-    ), ts
+        edge_spread=float(np.clip(spread.width, _S_MIN, _S_MAX)) if spread.found else -1.0,
+    )
+    double = DoubledEdges()
+    if box is None:
+        # Camera shake doubles the whole frame: read over all of it (a box of
+        # two parallel cables would look doubled on its own).
+        double = doubled_edges(spectra)
+        metrics = with_double(metrics, double)
+    return Reading(metrics, ts, double)
+
+
+def with_double(m: SharpnessMetrics, double: DoubledEdges) -> SharpnessMetrics:
+    """``m`` with a second copy of the scene found over the frame taken into account.
+
+    The copies blur every region of the frame alike, so a subject or a face
+    is at least as blurred as the double makes it; when another blur reads
+    wider, that is the cause to name and the double is not reported.
+    """
+    if not double.found or double.width <= m.edge_width:
+        return m
+    width = float(np.clip(double.width, _S_MIN, _S_MAX))
+    return dataclasses.replace(m, edge_width=width, score=edge_width_to_score(width), double_offset=float(double.offset),
+                               double_angle=float(double.angle))
