@@ -46,13 +46,32 @@ def test_a_soft_subject_is_rejected_with_the_numbers_in_the_reason():
     d = decide(_analysis(subject=0.1, whole=0.1), Policy())
     assert d.verdict == "reject" and d.pick == "rejected" and d.stars == 0 and d.color_label == "red"
     assert "0.10 < 0.25" in d.reasons[0]
-    assert "AutoCull|Reject|Blurry" in d.keywords
+    assert "subject out of focus" in d.reasons[0] and "AutoCull|Reject|Out of focus" in d.keywords
 
 
-def test_motion_blur_is_named_as_such():
+def test_directional_blur_of_the_whole_frame_is_named_camera_shake():
     a = dataclasses.replace(_analysis(subject=0.1, whole=0.1), subject=_sharp(0.1, motion=0.8))
     d = decide(a, Policy())
-    assert "motion blur" in d.reasons[0] and "AutoCull|Reject|Motion blur" in d.keywords
+    assert "blurred by camera shake" in d.reasons[0] and "AutoCull|Reject|Camera shake" in d.keywords
+
+
+def test_directional_blur_of_the_subject_alone_is_named_subject_motion():
+    a = dataclasses.replace(_analysis(subject=0.1, whole=0.9), subject=_sharp(0.1, motion=0.8))
+    d = decide(a, Policy())
+    assert "subject blurred by subject motion" in d.reasons[0] and "AutoCull|Reject|Subject motion" in d.keywords
+
+
+def test_a_doubled_frame_is_named_camera_shake_with_the_offset():
+    doubled = dataclasses.replace(_sharp(0.05), double_offset=8.6, double_angle=40.0)
+    d = decide(dataclasses.replace(_analysis(subject=0.05, whole=0.05), subject=doubled, sharpness=doubled), Policy())
+    assert d.verdict == "reject"
+    assert "camera shake (double edges, ~9 px)" in d.reasons[0] and "AutoCull|Reject|Camera shake" in d.keywords
+
+
+def test_slight_blur_goes_to_review_with_its_kind():
+    d = decide(_analysis(subject=0.35, whole=0.35), Policy())
+    assert d.verdict == "review" and "subject slightly out of focus: sharpness 0.35 < 0.45" in d.reasons[0]
+    assert "AutoCull|Review|Out of focus" in d.keywords
 
 
 def test_bokeh_is_not_penalised_when_the_subject_is_sharp():
@@ -64,7 +83,8 @@ def test_bokeh_is_not_penalised_when_the_subject_is_sharp():
 def test_main_face_soft_while_background_sharp_says_focus_missed():
     faces = (_face("open", main=True, sharp=0.15),)
     d = decide(_analysis(subject=0.15, whole=0.85, faces=faces, source="faces"), Policy())
-    assert d.verdict == "reject" and "main face soft" in d.reasons[0] and "background is sharp" in d.reasons[0]
+    assert d.verdict == "reject" and "main face out of focus (focus missed" in d.reasons[0]
+    assert "background is sharp" in d.reasons[0] and "AutoCull|Reject|Missed focus" in d.keywords
 
 
 def test_closed_eyes_on_the_main_face_reject_and_on_a_minor_face_review():
@@ -183,4 +203,4 @@ def test_a_found_streak_is_described_by_its_share_of_the_frame_and_direction():
     a = dataclasses.replace(_analysis(subject=0.05, whole=0.05), subject=streaked, analysis_size=(1280, 853))
     d = decide(a, Policy())
     assert d.verdict == "reject"
-    assert "motion blur (streaks 2.5% of the frame long at 30°)" in d.reasons[0], d.reasons
+    assert "camera shake (streaks 2.5% of the frame long at 30°)" in d.reasons[0], d.reasons

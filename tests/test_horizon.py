@@ -27,15 +27,19 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from autocull.decide import decide
+from autocull.measure import analyze
 from autocull.measure.horizon import Tilt, tilt
+from autocull.policy import Policy
+from autocull.records import DecodedImage, ExifInfo
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
 ANALYSIS_SIZE = 1280
 
-# Suggested policy default for the review note (the lead puts it into the
-# Policy): a level frame reads under LEVEL_MAX, a frame turned 3 degrees reads
-# at least NOTE_DEG (measurement error is about half a degree).
-NOTE_DEG = 2.5
+# The policy's default line for the note: a level frame reads under
+# LEVEL_MAX, a frame turned 3 degrees reads at least NOTE_DEG (measurement
+# error is about half a degree).
+NOTE_DEG = Policy().horizon_tilt_min
 LEVEL_MAX = 1.5
 ACCURACY_DEG = 1.0
 
@@ -245,3 +249,43 @@ class TestEdgeCases:
         with pytest.raises(dataclasses.FrozenInstanceError):
             t.angle = 0.0  # type: ignore[misc]
         assert Tilt().found is False
+
+
+def _decided(rgb: np.ndarray, policy: Policy | None = None):
+    decoded = DecodedImage(rgb=np.ascontiguousarray(rgb), full_size=rgb.shape[1::-1], format="JPEG", exif=ExifInfo())
+    return decide(analyze(decoded, faces=[]), policy or Policy())
+
+
+def _rgb(rel: str, degrees: float = 0.0) -> np.ndarray:
+    g = load(rel)
+    if degrees:
+        g = rotated(g, degrees)
+    return np.repeat((g * 255.0 + 0.5).astype(np.uint8)[:, :, None], 3, axis=2)
+
+
+class TestTheNoteThroughTheWholePipeline:
+    """What a photographer reads: the note and its angle, from analyze and decide with the default policy."""
+
+    @pytest.mark.parametrize("degrees", (-4.5, 3.0, 6.0))
+    def test_a_turned_sea_horizon_gets_a_note_with_its_angle(self, degrees):
+        d = _decided(_rgb("burst/scenario-2/scenario-2-a.jpg", degrees))
+        notes = [r for r in d.reasons if r.startswith("horizon tilted")]
+        assert len(notes) == 1, d.reasons
+        angle = float(notes[0].split()[2].rstrip("°"))
+        assert abs(angle - abs(degrees)) <= ACCURACY_DEG, notes
+        assert ("turn clockwise" in notes[0]) == (degrees > 0), notes
+
+    def test_the_level_original_gets_none(self):
+        d = _decided(_rgb("burst/scenario-2/scenario-2-a.jpg"))
+        assert not any("tilted" in r for r in d.reasons), d.reasons
+
+    def test_a_frame_without_a_dominant_line_gets_none(self):
+        d = _decided(_rgb("camera/sharp/rbh-042.jpg", 4.5))
+        assert not any("tilted" in r for r in d.reasons), d.reasons
+
+    def test_the_note_never_changes_the_verdict_and_the_switch_turns_it_off(self):
+        rgb = _rgb("burst/scenario-2/scenario-2-a.jpg", 4.5)
+        on, off = _decided(rgb), _decided(rgb, Policy().with_values({"horizon_note": False}))
+        assert any("tilted" in r for r in on.reasons)
+        assert not any("tilted" in r for r in off.reasons)
+        assert (on.verdict, on.stars, on.pick) == (off.verdict, off.stars, off.pick)

@@ -44,6 +44,7 @@ def decide(analysis: Analysis, policy: Policy, *, path: str = "",
     _judge_exposure(analysis, policy, found)  # first: on a near-black frame darkness is the cause to read
     _judge_sharpness(analysis, policy, faces, found)
     _judge_noise(analysis, policy, found)
+    _judge_tilt(analysis, policy, found)
     eyes_score = _judge_eyes(faces, policy, found)
     scores = _scores(analysis, eyes_score, preference)
     quality = quality_score(scores, policy)
@@ -90,22 +91,39 @@ def _judge_sharpness(a: Analysis, p: Policy, faces: list[FaceMetrics], found: _F
     reject_line, review_line = ((p.face_sharpness_reject, p.face_sharpness_review) if on_face
                                 else (p.sharpness_reject, p.sharpness_review))
     what = "main face" if on_face else "subject"
-    motion = max(a.subject.motion, a.sharpness.motion) >= p.motion_blur_line
-    kind = "motion blur" if motion else "soft"
-    streak = a.subject if a.subject.motion_length > 0 else a.sharpness
-    if motion and streak.motion_length > 0:
-        kind += f" ({_streak_words(streak, a.analysis_size)})"
-    background_sharp = a.sharpness.score >= review_line and a.sharpness.score > s + 0.15
-    tail = " while the background is sharp (focus missed)" if background_sharp else ""
-    if s < reject_line:
-        found.reject(f"{what} {kind}: sharpness {s:.2f} < {reject_line:.2f}{tail}",
-                     "Motion blur" if motion else ("Missed focus" if background_sharp else "Blurry"))
-    elif s < review_line:
-        found.review(f"{what} slightly {kind}: sharpness {s:.2f} < {review_line:.2f}{tail}",
-                     "Motion blur" if motion else "Soft")
+    if s < review_line:
+        words, keyword = _blur_kind(a, p, review_line)
+        if s < reject_line:
+            found.reject(f"{what} {words}: sharpness {s:.2f} < {reject_line:.2f}", keyword)
+        else:
+            found.review(f"{what} slightly {words}: sharpness {s:.2f} < {review_line:.2f}", keyword)
     elif a.sharpness.score < review_line and a.subject_source != "centre":
         found.notes.append(f"background blurred ({a.sharpness.score:.2f}) but the {what} is sharp "
                            f"({s:.2f}): not penalised")
+
+
+def _blur_kind(a: Analysis, p: Policy, review_line: float) -> tuple[str, str]:
+    """What blurred the subject, in a photographer's words, and the keyword for it.
+
+    A second copy of the scene is camera shake (the camera lingered at two
+    places during the exposure). Directional blur is camera shake when the
+    whole frame shares it and subject motion when the rest of the frame is
+    sharp. Blur alike in every direction is a focus problem: a missed focus
+    when the background is sharp, else out of focus.
+    """
+    sub, whole = a.subject, a.sharpness
+    background_sharp = whole.score >= review_line and whole.score > sub.score + 0.15
+    if sub.double_offset > 0:
+        return f"blurred by camera shake (double edges, ~{sub.double_offset:.0f} px)", "Camera shake"
+    if max(sub.motion, whole.motion) >= p.motion_blur_line:
+        streak = sub if sub.motion_length > 0 else whole
+        detail = f" ({_streak_words(streak, a.analysis_size)})" if streak.motion_length > 0 else ""
+        if background_sharp:
+            return f"blurred by subject motion{detail}", "Subject motion"
+        return f"blurred by camera shake{detail}", "Camera shake"
+    if background_sharp:
+        return "out of focus (focus missed: the background is sharp)", "Missed focus"
+    return "out of focus", "Out of focus"
 
 
 def _streak_words(m: SharpnessMetrics, analysis_size: tuple[int, int]) -> str:
@@ -153,6 +171,16 @@ def _judge_exposure(a: Analysis, p: Policy, found: _Findings) -> None:
     elif e.shadow_clip >= p.shadow_clip_review:
         found.review(f"deep shadows: {e.shadow_clip:.0%} of the frame is black "
                      f"(line {p.shadow_clip_review:.0%})", "Crushed shadows")
+
+
+def _judge_tilt(a: Analysis, p: Policy, found: _Findings) -> None:
+    """A tilted horizon or leaning verticals: a note with the angle, never a verdict of its own."""
+    t = a.tilt
+    if not p.horizon_note or not t.kind or abs(t.angle) < p.horizon_tilt_min:
+        return
+    turn = "clockwise" if t.angle > 0 else "counter-clockwise"
+    what = "horizon" if t.kind == "horizon" else "verticals"
+    found.notes.append(f"{what} tilted {abs(t.angle):.1f}° (turn {turn} to level)")
 
 
 def _judge_noise(a: Analysis, p: Policy, found: _Findings) -> None:

@@ -49,6 +49,10 @@ class Policy:
     shadow_clip_review: float = _f(0.35, "Share of the frame crushed to black above which it goes to review.", lo=0, hi=1)
     # --- noise ---
     noise_review_sigma: float = _f(14.0, "Estimated noise (0..255 units) above which the photo goes to review.", lo=0, hi=255)
+    # --- composition ---
+    horizon_note: bool = _f(True, "Add a note (never a review or reject by itself) when a horizon or the verticals "
+                            "are tilted.")
+    horizon_tilt_min: float = _f(2.5, "Tilt (degrees) from which a horizon or the verticals get a note.", lo=0, hi=15)
     # --- faces and eyes ---
     reject_closed_eyes: bool = _f(True, "Reject photos where eyes are closed (see closed_eyes_scope).")
     closed_eyes_scope: str = _f("main", "Which closed eyes reject: 'main' (main subject; a minor face sends to "

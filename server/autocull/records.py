@@ -111,6 +111,20 @@ class NoiseMetrics:
 
 
 @dataclass(frozen=True)
+class TiltMetrics:
+    """How far the frame is turned from level, when a horizon or upright verticals say so.
+
+    ``angle`` in degrees, positive when the frame is turned counter-clockwise
+    (a level horizon then rises to the right); ``kind`` "horizon",
+    "verticals" or "" when the frame has no dominant level reference.
+    """
+
+    angle: float = 0.0
+    kind: str = ""
+    strength: float = 0.0  # 0..1: how dominant the line evidence is
+
+
+@dataclass(frozen=True)
 class Box:
     """Normalised box: x, y of the top-left corner, width, height, all 0..1 of the frame."""
 
@@ -161,6 +175,7 @@ class Analysis:
     faces_checked: bool = False  # True when face detection ran (an empty tuple then means "no faces")
     analysis_size: tuple[int, int] = (0, 0)
     source: str = "pixels"
+    tilt: TiltMetrics = field(default_factory=TiltMetrics)  # rows measured before it existed read level
     extra: dict[str, Any] = field(default_factory=dict)  # room for later metrics without a schema change
 
     def to_dict(self) -> dict[str, Any]:
@@ -201,7 +216,7 @@ def _convert(type_: Any, value: Any) -> Any:
     return value
 
 
-for _rec in (ExifInfo, SharpnessMetrics, ExposureMetrics, NoiseMetrics, Box, EyeMetrics, FaceMetrics):
+for _rec in (ExifInfo, SharpnessMetrics, ExposureMetrics, NoiseMetrics, TiltMetrics, Box, EyeMetrics, FaceMetrics):
     _RECORDS[_rec.__name__] = _rec
 
 

@@ -12,11 +12,12 @@ import numpy as np
 
 from autocull.measure.exposure import exposure
 from autocull.measure.hashes import dhash, hamming, phash
+from autocull.measure.horizon import tilt
 from autocull.measure.noise import estimate_sigma, noise, sigma_from_sobel
 from autocull.measure.edges import EdgePoints, edge_points
 from autocull.measure.sharpness import Filtered, filter_bank, measure_region, sharpness, to_gray, with_double
 from autocull.measure.subject import subject_region
-from autocull.records import Analysis, Box, DecodedImage, FaceMetrics, SharpnessMetrics
+from autocull.records import Analysis, Box, DecodedImage, FaceMetrics, SharpnessMetrics, TiltMetrics
 
 __all__ = [
     "analyze", "sharpness", "to_gray", "exposure", "noise", "estimate_sigma",
@@ -102,4 +103,10 @@ def analyze(decoded: DecodedImage, *, faces: Sequence[FaceMetrics] | None = None
         faces_checked=faces is not None,
         analysis_size=decoded.size,
         source=decoded.source,
+        tilt=_tilt(gray),
     )
+
+
+def _tilt(gray: np.ndarray) -> TiltMetrics:
+    t = tilt(gray)
+    return TiltMetrics(angle=float(t.angle), kind=t.kind, strength=float(t.strength)) if t.found else TiltMetrics()
