@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -49,9 +50,10 @@ _LAG_MIN = 4.0
 # at 6-12 px 0.19-0.45).
 _MIN_PEAK = 0.18
 # Around the peak (2-4 px along its ray, 2-6 px and a fifth of the offset
-# across it) the map must fall to this share of the peak.
+# across it) the map may exceed the central peak's own shape (scaled to the
+# side peak) by at most this share of the peak.
 _ACROSS = 0.2
-_NARROW = 0.5
+_NARROW = 0.35
 # Fewer textured tiles than this: no reading (a few tiles of lines of text or
 # bricks repeat without showing the lattice).
 _MIN_TILES = 6
@@ -61,6 +63,12 @@ _MIN_TILES = 6
 _SHARED = 0.5
 # Offsets beyond this (px) are left to the edge rise.
 _LAG_MAX = 24.0
+# ... and this many times the largest |value| elsewhere on its ray (about
+# 0.05 on photos, 0.2-0.3 on pages of text, whose letters repeat every few
+# pixels).
+_ABOVE_SCENE = 1.5
+# ... read from 2.5 px out, and no nearer than this (px) to the peak itself.
+_CLEAR_OF_PEAK = 3.0
 # A lattice: the value at half or twice the lag reaching this share of the peak.
 _LATTICE = 0.5
 
@@ -101,7 +109,31 @@ def _lags(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.nd
     return wy, wx, dy.astype(np.float64), dx.astype(np.float64), np.hypot(dx, dy)
 
 
-def _along_lag(spectra: TileSpectra) -> np.ndarray | None:
+class _Maps(NamedTuple):
+    """Centred autocorrelations of gx, gy and their cross term (n x n), and the along-lag map ``rho``."""
+
+    axx: np.ndarray
+    ayy: np.ndarray
+    axy: np.ndarray
+    rho: np.ndarray
+
+    def shape_along(self, ux: float, uy: float, ox: np.ndarray, oy: np.ndarray) -> np.ndarray:
+        """Autocorrelation of the gradient component along (ux, uy) at offsets (ox, oy), normalised at zero.
+
+        The shape of the central peak for that component: a copy of the scene
+        repeats it around the side peak.
+        """
+        c = self.axx.shape[0] // 2
+
+        def at(m: np.ndarray) -> np.ndarray:
+            return _at(m, c + ox, c + oy)
+
+        zero = ux * ux * self.axx[c, c] + 2.0 * ux * uy * self.axy[c, c] + uy * uy * self.ayy[c, c]
+        value = ux * ux * at(self.axx) + 2.0 * ux * uy * at(self.axy) + uy * uy * at(self.ayy)
+        return value / max(float(zero), 1e-30)
+
+
+def _along_lag(spectra: TileSpectra) -> _Maps | None:
     """Autocorrelation of the gradient component along each lag, normalised at zero lag, centred (n x n)."""
     n = spectra.n
     wy, wx, dy, dx, lag = _lags(n)
@@ -123,7 +155,8 @@ def _along_lag(spectra: TileSpectra) -> np.ndarray | None:
     at_zero = (dx * dx * axx[c, c] + 2.0 * dx * dy * axy[c, c] + dy * dy * ayy[c, c]) / r2
     rho = along / np.maximum(at_zero, 1e-30)
     rho[c, c] = 1.0
-    return rho.astype(np.float32)
+    f32 = np.float32
+    return _Maps(axx.astype(f32), ayy.astype(f32), axy.astype(f32), rho.astype(f32))
 
 
 def doubled_edges(spectra: TileSpectra | None) -> DoubledEdges:
@@ -143,9 +176,10 @@ def doubled_edges(spectra: TileSpectra | None) -> DoubledEdges:
     """
     if spectra is None or spectra.tiles < _MIN_TILES:
         return DoubledEdges()
-    rho = _along_lag(spectra)
-    if rho is None:
+    maps = _along_lag(spectra)
+    if maps is None:
         return DoubledEdges()
+    rho = maps.rho
     n = spectra.n
     c = n // 2
     _, _, dy, dx, lag = _lags(n)
@@ -163,19 +197,32 @@ def doubled_edges(spectra: TileSpectra | None) -> DoubledEdges:
             continue  # a repeating texture (or a lag that is a multiple of the real one)
         f = np.linspace(min(1.5 / d, 0.5), 0.8, 10)
         nearer = float(_at(rho, c + vx * f, c + vy * f).min())
-        # A copy's peak is as narrow as the scene's own: it falls away within a
-        # few pixels along and across its ray; a repeating structure's ridge
-        # or stripe does not.
+        clear = peak - max(0.0, nearer)
+        if clear < _MIN_PEAK or clear <= best_clear:
+            continue
+        # The scene's own structure along the same ray (letters or slats that
+        # repeat every few pixels swing the map up and down): a copy stands
+        # well clear of it.
+        far = min(2.0, (c - 1) / d)
+        near_end, far_start = max(1.0 - _CLEAR_OF_PEAK / d, 2.5 / d), 1.0 + _CLEAR_OF_PEAK / d
+        t = np.concatenate([np.linspace(2.5 / d, near_end, 8), np.linspace(far_start, max(far, far_start), 8)])
+        if peak < _ABOVE_SCENE * float(np.abs(_at(rho, c + vx * t, c + vy * t)).max()):
+            continue
+        # A copy of the scene repeats the central peak's own shape around the
+        # side peak (narrow across an edge, long along it); a repeating
+        # structure's ridge or stripe reaches further than that.
         ux, uy = vx / d, vy / d
         offs = np.array([2.0, 3.0, 4.0, max(6.0, _ACROSS * d)])
-        px = np.concatenate([ix + ux * offs[:2], ix - ux * offs[:2], ix - uy * offs, ix + uy * offs])
-        py = np.concatenate([iy + uy * offs[:2], iy - uy * offs[:2], iy + ux * offs, iy - ux * offs])
-        around = float(_at(rho, px, py).max())
-        clear = peak - max(0.0, nearer)
-        if clear >= _MIN_PEAK and around <= _NARROW * peak and clear > best_clear \
-                and _share_of_tiles(spectra, vx, vy, peak) >= _SHARED:
-            best_clear = clear
-            best = DoubledEdges(offset=d, angle=math.degrees(math.atan2(-vy, vx)) % 180.0, peak=peak)
+        ox = np.concatenate([ux * offs[:2], -ux * offs[:2], -uy * offs, uy * offs])
+        oy = np.concatenate([uy * offs[:2], -uy * offs[:2], ux * offs, -ux * offs])
+        around = _at(rho, ix + ox, iy + oy)
+        expected = peak * maps.shape_along(ux, uy, ox, oy)
+        if float(np.max(around - expected)) > _NARROW * peak:
+            continue
+        if _share_of_tiles(spectra, vx, vy, peak) < _SHARED:
+            continue
+        best_clear = clear
+        best = DoubledEdges(offset=d, angle=math.degrees(math.atan2(-vy, vx)) % 180.0, peak=peak)
     return best
 
 

@@ -54,13 +54,18 @@ __all__ = ["EdgePoints", "EdgeSpread", "edge_points", "edge_spread", "RISE_PER_S
 # reads as at least this long.
 _REACH = 16
 # Points read per frame: candidates above the gradient floor, then edge
-# points after non-maximum suppression (evenly thinned beyond these counts).
+# points after non-maximum suppression (thinned by position beyond these
+# counts; both below OpenCV's remap limit of 32767 rows).
 _CANDIDATES = 24000
-_MAX_POINTS = 5000
+_MAX_POINTS = 10000
 # A candidate's Sobel magnitude (gray 0..1, unscaled 3x3 kernels) must exceed
 # this floor and this multiple of the noise's own Sobel magnitude.
 _MAG_FLOOR = 0.02
 _MAG_NOISE = 14.0
+# ... and this share of the frame's 99th percentile magnitude.
+_MAG_REL = 0.05
+# Candidates are read on every _GRID-th pixel of every _GRID-th row.
+_GRID = 2
 # Turns of the profile smaller than this (gray 0..1), or than this multiple of
 # the noise sigma, do not end a step.
 _TURN_FLOOR = 0.006
@@ -69,8 +74,10 @@ _TURN_NOISE = 3.0
 # and at least this many noise sigmas.
 _MAIN_STEP = 0.3
 _STEP_NOISE = 6.0
-# The spread is the rise that this share of the main-edge contrast beats.
+# The spread is the rise that this share of the main edges beats, each edge
+# weighted by its step to this power (the main, contrasted edges decide).
 _QUANTILE = 0.1
+_WEIGHT_POWER = 2.0
 # A direction takes part with at least this many main edges and this share of the contrast.
 _MIN_PER_DIRECTION = 15
 _MIN_DIRECTION_SHARE = 0.1
@@ -166,14 +173,21 @@ def _maxima(sx: np.ndarray, sy: np.ndarray, floor: float) -> tuple[np.ndarray, .
     """Gradient maxima along the gradient: positions and unit directions (float32), or None."""
     h, w = sx.shape
     mag = cv2.magnitude(sx, sy)
+    # Edges far fainter than the frame's strongest are never main edges: a
+    # blurred step of the same contrast as a sharp one still has a tenth of its
+    # slope at sigma 5 px.
+    if mag.size:
+        floor = max(floor, _MAG_REL * float(np.quantile(mag[::4, ::4], 0.99)))
     b = 2  # the 3x3 Sobel of a reflected border is not an edge of the scene
-    mask = cv2.compare(mag[b:h - b, b:w - b], floor, cv2.CMP_GT)
+    # Every other pixel of every other row: an edge crosses several, and a
+    # frame of fine texture or noise does not flood the search.
+    mask = cv2.compare(mag[b:h - b:_GRID, b:w - b:_GRID], floor, cv2.CMP_GT)
     pts = cv2.findNonZero(mask)
     if pts is None:
         return None
-    pts = pts.reshape(-1, 2)
+    pts = pts.reshape(-1, 2) * _GRID
     if len(pts) > _CANDIDATES:
-        pts = pts[:: int(math.ceil(len(pts) / _CANDIDATES))]
+        pts = pts[_thinned(pts[:, 0], pts[:, 1], _CANDIDATES)]
     x = (pts[:, 0] + b).astype(np.float32)
     y = (pts[:, 1] + b).astype(np.float32)
     xi, yi = pts[:, 0] + b, pts[:, 1] + b
@@ -188,9 +202,22 @@ def _maxima(sx: np.ndarray, sy: np.ndarray, floor: float) -> tuple[np.ndarray, .
         return None
     x, y, ux, uy = x[keep], y[keep], ux[keep], uy[keep]
     if len(x) > _MAX_POINTS:
-        s = slice(None, None, int(math.ceil(len(x) / _MAX_POINTS)))
+        s = _thinned(x.astype(np.int64), y.astype(np.int64), _MAX_POINTS)
         x, y, ux, uy = x[s], y[s], ux[s], uy[s]
     return x, y, ux.astype(np.float32), uy.astype(np.float32)
+
+
+def _thinned(x: np.ndarray, y: np.ndarray, limit: int) -> np.ndarray:
+    """Mask keeping about ``limit`` of the points, chosen by their position alone.
+
+    Every k-th point in scan order would shift the whole sample when one
+    point comes or goes (a float rounding in a filter is enough), and move
+    the low quantile with it; a hash of the position keeps the same pixels.
+    """
+    k = int(math.ceil(len(x) / limit))
+    h = (x.astype(np.uint64) * np.uint64(0x9E3779B1)) ^ (y.astype(np.uint64) * np.uint64(0x85EBCA77))
+    h ^= h >> np.uint64(15)
+    return (h * np.uint64(0x2C1B3C6D) >> np.uint64(16)) % np.uint64(k) == 0
 
 
 def _rise(prof: np.ndarray, turn: float) -> tuple[np.ndarray, np.ndarray]:
@@ -242,16 +269,17 @@ def edge_spread(points: EdgePoints) -> EdgeSpread:
     if int(main.sum()) < _MIN_EDGES:
         return _NONE
     step, rise, direction = points.step[main], points.rise[main], points.direction[main]
+    weight = step ** _WEIGHT_POWER  # the more contrasted an edge, the more it says
     total = float(step.sum())
     per = []
     for d in range(_DIRECTIONS):
         sel = direction == d
         if int(sel.sum()) >= _MIN_PER_DIRECTION and float(step[sel].sum()) >= _MIN_DIRECTION_SHARE * total:
-            per.append(_weighted_quantile(rise[sel], step[sel], _QUANTILE))
+            per.append(_weighted_quantile(rise[sel], weight[sel], _QUANTILE))
         else:
             per.append(float("nan"))
     read = sorted(r for r in per if math.isfinite(r))
-    r = read[-2] if len(read) >= 2 else _weighted_quantile(rise, step, _QUANTILE)
+    r = read[-2] if len(read) >= 2 else _weighted_quantile(rise, weight, _QUANTILE)
     return EdgeSpread(width=sigma_of_rise(r), rise=r, edges=int(main.sum()),
                       per_direction=tuple(sigma_of_rise(v) if math.isfinite(v) else float("nan") for v in per))
 
