@@ -70,6 +70,8 @@ _GRID = 2
 # the noise sigma, do not end a step.
 _TURN_FLOOR = 0.006
 _TURN_NOISE = 3.0
+# ... nor turns smaller than this share of the step found with that tolerance.
+_TURN_SHARE = 0.08
 # Main edges: step at least this share of the region's 95th percentile step,
 # and at least this many noise sigmas.
 _MAIN_STEP = 0.3
@@ -220,21 +222,37 @@ def _thinned(x: np.ndarray, y: np.ndarray, limit: int) -> np.ndarray:
     return (h * np.uint64(0x2C1B3C6D) >> np.uint64(16)) % np.uint64(k) == 0
 
 
-def _rise(prof: np.ndarray, turn: float) -> tuple[np.ndarray, np.ndarray]:
-    """Step contrast and 10-90 % rise (px) of profiles read along the gradient (rising through the centre)."""
+def _ends(prof: np.ndarray, turn: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Where the step through the centre ends on either side: (end_up, hi, end_down, lo).
+
+    A side ends at the first sample that turns back by more than ``turn``
+    (per profile) from the extreme reached so far.
+    """
     n, length = prof.shape
     c = length // 2
     rows = np.arange(n)
     up = prof[:, c:]
     top = np.maximum.accumulate(up, axis=1)
-    turned = up < top - turn
+    turned = up < top - turn[:, None]
     end_up = np.where(turned.any(axis=1), turned.argmax(axis=1), up.shape[1])  # first sample past the top
-    hi = top[rows, end_up - 1]
     down = prof[:, c::-1]
     bottom = np.minimum.accumulate(down, axis=1)
-    turned = down > bottom + turn
+    turned = down > bottom + turn[:, None]
     end_down = np.where(turned.any(axis=1), turned.argmax(axis=1), down.shape[1])
-    lo = bottom[rows, end_down - 1]
+    return end_up, top[rows, end_up - 1], end_down, bottom[rows, end_down - 1]
+
+
+def _rise(prof: np.ndarray, turn: float) -> tuple[np.ndarray, np.ndarray]:
+    """Step contrast and 10-90 % rise (px) of profiles read along the gradient (rising through the centre)."""
+    n, length = prof.shape
+    c = length // 2
+    rows = np.arange(n)
+    # A first pass with the noise's tolerance finds the step; a turn back of
+    # less than _TURN_SHARE of that step does not end it (a shaken stroke's
+    # smear has bumps where the camera lingered), a larger one does (the next
+    # feature, or the far side of a line).
+    end_up, hi, end_down, lo = _ends(prof, np.full(n, turn, prof.dtype))
+    end_up, hi, end_down, lo = _ends(prof, np.maximum(turn, _TURN_SHARE * (hi - lo)))
     step = hi - lo
     idx = np.arange(length)[None, :]
     inside = (idx > (c - end_down)[:, None]) & (idx < (c + end_up)[:, None])
