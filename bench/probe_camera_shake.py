@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 from skimage import data
 
-from autocull.measure.sharpness import sharpness, to_gray
+from autocull.measure.image import to_gray
+from autocull.measure.sharpness import sharpness
 
 PHOTOS = ["astronaut", "camera", "coffee", "chelsea", "moon", "page", "coins", "brick", "grass"]
 EXTENTS = (3, 6, 12, 24)  # px of the path's bounding box at 512 px

@@ -12,7 +12,8 @@ from test_sharpness import ALL, SHARP, angle_diff, gaussian, motion, photo
 
 from autocull.measure.motion import motion_blur, streak_width
 from autocull.decode import decode
-from autocull.measure.sharpness import sharpness, to_gray
+from autocull.measure.image import to_gray
+from autocull.measure.sharpness import sharpness
 
 TEXTURED = ["astronaut", "camera", "coffee", "grass", "gravel", "page", "text"]
 

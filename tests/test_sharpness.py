@@ -9,7 +9,8 @@ import pytest
 
 skdata = pytest.importorskip("skimage.data")
 
-from autocull.measure.sharpness import sharpness, to_gray  # noqa: E402
+from autocull.measure.image import to_gray  # noqa: E402
+from autocull.measure.sharpness import sharpness  # noqa: E402
 from autocull.records import Box  # noqa: E402
 
 # Sharp originals. "clock" is a motion-blurred photo and "cell" a soft micrograph:

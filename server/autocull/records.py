@@ -7,6 +7,7 @@ simply get the field's default when read back.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -126,12 +127,29 @@ class TiltMetrics:
 
 @dataclass(frozen=True)
 class Box:
-    """Normalised box: x, y of the top-left corner, width, height, all 0..1 of the frame."""
+    """Normalised box: x, y of the top-left corner, width, height, all 0..1 of the frame.
+
+    The one box type of every stage; :meth:`pixels` is the one rule that turns
+    it into pixels.
+    """
 
     x: float
     y: float
     w: float
     h: float
+
+    def pixels(self, size: tuple[int, int]) -> tuple[int, int, int, int]:
+        """(left, top, right, bottom) pixels covering the box in a frame of ``size`` (width, height).
+
+        Edges go outwards (floor of the start, ceiling of the end), clipped to
+        the frame, at least one pixel each way.
+        """
+        width, height = size
+        left = min(max(math.floor(self.x * width), 0), width - 1)
+        top = min(max(math.floor(self.y * height), 0), height - 1)
+        right = min(max(math.ceil((self.x + self.w) * width), left + 1), width)
+        bottom = min(max(math.ceil((self.y + self.h) * height), top + 1), height)
+        return left, top, right, bottom
 
 
 @dataclass(frozen=True)

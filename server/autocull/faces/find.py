@@ -23,7 +23,8 @@ import numpy as np
 
 from autocull.errors import FileProblem
 from autocull.measure.noise import estimate_sigma
-from autocull.measure.sharpness import sharpness, to_gray
+from autocull.measure.image import to_gray
+from autocull.measure.sharpness import sharpness
 from autocull.records import Box, DecodedImage, FaceMetrics
 
 from . import eyes, mesh, models

@@ -13,25 +13,17 @@ import numpy as np
 from autocull.measure.exposure import exposure
 from autocull.measure.hashes import dhash, hamming, phash
 from autocull.measure.horizon import tilt
+from autocull.measure.image import to_gray, union_box
 from autocull.measure.noise import estimate_sigma, noise, sigma_from_sobel
 from autocull.measure.edges import EdgePoints, edge_points
-from autocull.measure.sharpness import Filtered, filter_bank, measure_region, sharpness, to_gray, with_double
+from autocull.measure.sharpness import Filtered, filter_bank, measure_region, sharpness, with_double
 from autocull.measure.subject import subject_region
-from autocull.records import Analysis, Box, DecodedImage, FaceMetrics, SharpnessMetrics, TiltMetrics
+from autocull.records import Analysis, DecodedImage, FaceMetrics, SharpnessMetrics, TiltMetrics
 
 __all__ = [
     "analyze", "sharpness", "to_gray", "exposure", "noise", "estimate_sigma",
     "phash", "dhash", "hamming", "subject_region", "union_box",
 ]
-
-
-def union_box(boxes: Sequence[Box]) -> Box:
-    """Smallest normalised box containing all ``boxes`` (clipped to 0..1)."""
-    x0 = max(0.0, min(b.x for b in boxes))
-    y0 = max(0.0, min(b.y for b in boxes))
-    x1 = min(1.0, max(b.x + b.w for b in boxes))
-    y1 = min(1.0, max(b.y + b.h for b in boxes))
-    return Box(x=x0, y=y0, w=max(0.0, x1 - x0), h=max(0.0, y1 - y0))
 
 
 def _face_subject(

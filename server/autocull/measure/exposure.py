@@ -6,11 +6,11 @@ import math
 import cv2
 import numpy as np
 
+from autocull.measure.image import as_rgb, as_rgb01, weighted_luma
 from autocull.records import ExposureMetrics
 
-__all__ = ["exposure", "luma", "linear_luminance"]
+__all__ = ["exposure", "linear_luminance"]
 
-_LUMA = (0.2126, 0.7152, 0.0722)  # Rec.709 weights
 # Clipping: a pixel is blown when its luma is >= 250/255 -- detail lost. All
 # three channels at the top imply that; one saturated channel (a red flower, a
 # blue sky) does not: the other two still carry the texture. Such pixels are
@@ -71,62 +71,23 @@ _GAMMA_LUT = np.arange(256, dtype=np.float32) / 255.0
 _STRIDE = 2
 
 
-def _as_rgb(image: np.ndarray) -> np.ndarray:
-    """(H, W, 1|3) view of an image (alpha dropped); refuses other shapes and dtypes."""
-    a = np.asarray(image)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    if a.ndim == 2:
-        a = a[:, :, None]
-    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
-        raise ValueError(f"expected (H, W), (H, W, 3) or (H, W, 4), got shape {np.shape(image)}")
-    if a.dtype not in (np.uint8, np.uint16, np.bool_) and not np.issubdtype(a.dtype, np.floating):
-        raise ValueError(f"unsupported dtype {a.dtype}; use uint8, uint16 or float 0..1")
-    return a[:, :, :3]
-
-
-def _as_rgb01(image: np.ndarray) -> np.ndarray:
-    a = _as_rgb(image)
-    if a.dtype == np.uint8:
-        f = a.astype(np.float32) / 255.0
-    elif a.dtype == np.uint16:
-        f = a.astype(np.float32) / 65535.0
-    else:
-        f = np.nan_to_num(a.astype(np.float32), nan=0.0, posinf=1.0, neginf=0.0)
-    return np.clip(f, 0.0, 1.0)
-
-
-def luma(rgb: np.ndarray) -> np.ndarray:
-    """Rec.709 luma of gamma-encoded values, float32 0..1, shape (H, W)."""
-    f = _as_rgb01(rgb)
-    return _weighted([f[:, :, c] for c in range(f.shape[2])])
-
-
-def _weighted(channels: list[np.ndarray]) -> np.ndarray:
-    """Rec.709 weighted sum of three float32 channels (a single channel as is)."""
-    if len(channels) == 1:
-        return channels[0]
-    r, g, b = channels
-    return (r * _LUMA[0] + g * _LUMA[1] + b * _LUMA[2]).astype(np.float32)
-
-
 def _channels(arr: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Gamma-encoded 0..1 and linear channels (float32) of an (H, W, 1|3) image."""
     if arr.dtype == np.uint8:
         chans = [np.ascontiguousarray(arr[:, :, c]) for c in range(arr.shape[2])]
         return [cv2.LUT(c, _GAMMA_LUT) for c in chans], [cv2.LUT(c, _LIN_LUT) for c in chans]
-    f = _as_rgb01(arr)
+    f = as_rgb01(arr)
     lin = _srgb_to_linear(f)
     return [f[:, :, c] for c in range(f.shape[2])], [lin[:, :, c] for c in range(lin.shape[2])]
 
 
 def linear_luminance(rgb: np.ndarray) -> np.ndarray:
     """Relative luminance Y (sRGB decoded to linear, Rec.709 weights), 0..1."""
-    f = _as_rgb01(rgb)
+    f = as_rgb01(rgb)
     if f.dtype == np.float32 and f.shape[2] == 1:
         return _srgb_to_linear(f[:, :, 0])
     lin = _srgb_to_linear(f)
-    return (lin[:, :, 0] * _LUMA[0] + lin[:, :, 1] * _LUMA[1] + lin[:, :, 2] * _LUMA[2]).astype(np.float32)
+    return weighted_luma([lin[:, :, 0], lin[:, :, 1], lin[:, :, 2]])
 
 
 def exposure(rgb: np.ndarray) -> ExposureMetrics:
@@ -161,7 +122,7 @@ def exposure(rgb: np.ndarray) -> ExposureMetrics:
     ISO 2720 / the 18 % grey convention of reflected-light metering; A. Adams,
     *The Negative* (1981), zone VII = textured highlights, two stops over zone V.
     """
-    arr = _as_rgb(rgb)
+    arr = as_rgb(rgb)
     if min(arr.shape[:2]) >= 2 * _STRIDE:
         arr = arr[::_STRIDE, ::_STRIDE]
     if arr.shape[0] == 0 or arr.shape[1] == 0:
@@ -169,8 +130,8 @@ def exposure(rgb: np.ndarray) -> ExposureMetrics:
                                shadow_clip=0.0, dynamic_range=0.0, ev_offset=-math.log2(_MID_GREY / _LUM_FLOOR),
                                highlight_ev=-math.log2(_HIGHLIGHT_REF / _LUM_FLOOR))
     gamma, lin = _channels(arr)
-    y = _weighted(gamma)
-    ylin = _weighted(lin)
+    y = weighted_luma(gamma)
+    ylin = weighted_luma(lin)
     n = y.size
     mean = float(y.mean(dtype=np.float64))
     median = _median(y.ravel())

@@ -7,7 +7,7 @@ import math
 import cv2
 import numpy as np
 
-from autocull.measure.sharpness import _gray01
+from autocull.measure.image import as_gray
 
 __all__ = ["phash", "dhash", "hamming"]
 
@@ -23,7 +23,7 @@ def _bits_to_hex(bits: np.ndarray) -> str:
 
 
 def _resize(gray: np.ndarray, w: int, h: int) -> np.ndarray:
-    g = _gray01(gray)
+    g = as_gray(gray)
     if g.size == 0:
         return np.zeros((h, w), np.float32)
     if g.shape[1] % w == 0 and g.shape[0] % h == 0:

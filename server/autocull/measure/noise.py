@@ -10,6 +10,7 @@ import math
 import cv2
 import numpy as np
 
+from autocull.measure.image import as_gray
 from autocull.records import NoiseMetrics
 
 __all__ = ["noise", "estimate_sigma"]
@@ -45,9 +46,7 @@ def estimate_sigma(gray: np.ndarray) -> float:
     S.-C. Tai and S.-M. Yang, "A fast method for image noise estimation using
     Laplacian operator and adaptive edge detection", ISCCSP 2008.
     """
-    from autocull.measure.sharpness import _gray01
-
-    g = _gray01(gray)
+    g = as_gray(gray)
     if min(g.shape) < _MIN_SIDE:
         return 0.0
     planes = np.empty((4, *g.shape), np.float32)  # one block: fresh memory is paid per allocation and page

@@ -41,16 +41,14 @@ import numpy as np
 
 from autocull.measure.doubled import DoubledEdges, doubled_edges
 from autocull.measure.edges import EdgePoints, edge_points, edge_spread
+from autocull.measure.image import as_gray, padded_crop
 from autocull.measure.motion import _BLOCKY, MotionBlur, blockiness, motion_blur, streak_width
+from autocull.measure.noise import estimate_sigma
 from autocull.measure.spectra import TILE_MIN, first_spectra
 from autocull.records import Box, SharpnessMetrics
 
-__all__ = ["sharpness", "to_gray", "edge_width_to_score", "TileStats", "tile_stats", "Filtered", "filter_bank"]
+__all__ = ["sharpness", "edge_width_to_score", "TileStats", "tile_stats", "Filtered", "filter_bank"]
 
-# Rec.709 luma weights, applied to gamma-encoded values (what a viewer sees).
-_LUMA = (0.2126, 0.7152, 0.0722)
-# Weighted uint8 code values, computed as the float32 formula of to_gray does.
-_LUMA_LUT = tuple(np.arange(256, dtype=np.float32) * w for w in _LUMA)
 # Scale (px) of the Gaussian derivative filters; its blur is removed in quadrature.
 _SIGMA_D = 1.0
 # Residual blur (px^2) of the discrete filters on an ideal, pixel-sampled step,
@@ -99,79 +97,6 @@ _SPREAD_RANGE = 0.4
 # Motion only counts when the frame is not sharp: gate ramps from _GATE_LO to
 # _GATE_HI px of edge width.
 _GATE_LO, _GATE_HI = 1.1, 2.0
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Luma of an image as float32 in 0..1.
-
-    Parameters
-    ----------
-    image : ndarray
-        (H, W) or (H, W, 1|3|4) array; uint8 / uint16 are scaled by their range,
-        float is taken as 0..1 (and clipped). Alpha is ignored.
-
-    Returns
-    -------
-    ndarray
-        (H, W) float32 in 0..1: Rec.709 weights on the gamma-encoded values.
-        Always a new array.
-    """
-    g = _gray01(image)
-    return g.copy() if np.shares_memory(g, np.asarray(image)) else g
-
-
-def _gray01(image: np.ndarray) -> np.ndarray:
-    """:func:`to_gray` that returns a float32 gray input in 0..1 as is (no copy).
-
-    The measure functions take either colour or gray; ``analyze`` converts
-    once and every metric then reuses that gray image, so the common case is a
-    quick range check instead of a 4 MB copy, NaN scan and clip per metric.
-    Callers must not write into the result.
-    """
-    a = np.asarray(image)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    if a.ndim == 3:
-        if a.shape[2] not in (3, 4):
-            raise ValueError(f"expected (H, W), (H, W, 3) or (H, W, 4), got shape {a.shape}")
-        a = a[:, :, :3]
-    elif a.ndim != 2:
-        raise ValueError(f"expected a 2-D gray or 3-D colour image, got shape {a.shape}")
-    if a.dtype == np.uint8:
-        scale = 1.0 / 255.0
-    elif a.dtype == np.uint16:
-        scale = 1.0 / 65535.0
-    elif a.dtype == np.bool_:
-        a = a.astype(np.float32)
-        scale = 1.0
-    elif np.issubdtype(a.dtype, np.integer):
-        raise ValueError(f"unsupported integer dtype {a.dtype}; use uint8, uint16 or float")
-    else:
-        scale = 1.0
-    if (a.ndim == 2 and a.dtype == np.float32 and a.size and a.strides[1] == a.itemsize
-            and 0.0 <= a.min() and a.max() <= 1.0):
-        return a  # already gray 0..1 (a NaN makes min/max NaN and fails the test)
-    if a.ndim == 3 and a.dtype == np.uint8 and a.size:
-        # The formula below, bit for bit, without converting the frame to float:
-        # each channel's weighted value comes from a table, in the same order.
-        r, gr, b = cv2.split(np.ascontiguousarray(a))
-        g = cv2.LUT(r, _LUMA_LUT[0])
-        term = cv2.LUT(gr, _LUMA_LUT[1])
-        g += term
-        g += cv2.LUT(b, _LUMA_LUT[2], dst=term)
-        g *= np.float32(scale)
-        return g
-    if a.ndim == 3:
-        f = a.astype(np.float32)
-        g = f[:, :, 0] * _LUMA[0] + f[:, :, 1] * _LUMA[1] + f[:, :, 2] * _LUMA[2]
-    else:
-        g = a.astype(np.float32)
-    if scale != 1.0:
-        return g * np.float32(scale)  # integer input: already within 0..1
-    if g is a:
-        g = g.copy()
-    g = np.nan_to_num(g, copy=False, nan=0.0, posinf=1.0, neginf=0.0)
-    return np.clip(g, 0.0, 1.0, out=g)
 
 
 def edge_width_to_score(width: float) -> float:
@@ -283,7 +208,7 @@ def filter_bank(gray: np.ndarray) -> Filtered:
     and one large block is mapped in large pages, three times cheaper than ten
     image-sized arrays (about 1.5 ms each at 1280 px).
     """
-    g = _gray01(gray)
+    g = as_gray(gray)
     planes = np.empty((10, *g.shape), np.float32)
     border = cv2.BORDER_REFLECT
     return Filtered(
@@ -368,7 +293,7 @@ def tile_stats(
         Pixels around ``gray`` that only serve as filter context.
     """
     h0, w0 = gray.shape
-    ders = _derivatives(_gray01(gray))
+    ders = _derivatives(as_gray(gray))
     if margin:
         sl = (slice(margin, h0 - margin), slice(margin, w0 - margin))
         ders = tuple(d[sl] for d in ders)
@@ -482,32 +407,6 @@ def _edges_agree(per_direction: np.ndarray, angle: float) -> bool:
     return not math.isfinite(w_across) or w_along - w_across >= _STREAK_EDGE_MARGIN
 
 
-def _box_pixels(shape: tuple[int, ...], box: Box) -> tuple[int, int, int, int]:
-    """Pixel rows y0:y1 and columns x0:x1 of a normalised box (at least one pixel)."""
-    h, w = shape[:2]
-    x0 = int(np.clip(math.floor(box.x * w), 0, w - 1))
-    y0 = int(np.clip(math.floor(box.y * h), 0, h - 1))
-    x1 = int(np.clip(math.ceil((box.x + box.w) * w), x0 + 1, w))
-    y1 = int(np.clip(math.ceil((box.y + box.h) * h), y0 + 1, h))
-    return y0, y1, x0, x1
-
-
-def _crop_box(g: np.ndarray, box: Box, pad: int) -> tuple[np.ndarray, int]:
-    h, w = g.shape
-    y0, y1, x0, x1 = _box_pixels(g.shape, box)
-    px0, py0 = max(0, x0 - pad), max(0, y0 - pad)
-    px1, py1 = min(w, x1 + pad), min(h, y1 + pad)
-    crop = g[py0:py1, px0:px1]
-    # Equal margins on all sides keep tile_stats simple: pad the short sides by reflection.
-    top, left = pad - (y0 - py0), pad - (x0 - px0)
-    bottom, right = pad - (py1 - y1), pad - (px1 - x1)
-    if min(crop.shape) >= 2:
-        crop = cv2.copyMakeBorder(crop, top, bottom, left, right, cv2.BORDER_REFLECT)
-    else:
-        crop = np.pad(crop, ((top, bottom), (left, right)), mode="edge")
-    return np.ascontiguousarray(crop), pad
-
-
 def sharpness(
     gray: np.ndarray, *, box: Box | None = None, noise_sigma: float | None = None
 ) -> SharpnessMetrics:
@@ -517,7 +416,7 @@ def sharpness(
     ----------
     gray : ndarray
         Gray image, uint8 or float in 0..1; RGB/RGBA is converted with
-        :func:`to_gray`.
+        :func:`~autocull.measure.image.to_gray`.
     box : Box, optional
         Normalised region to measure (e.g. the subject); whole frame if None.
     noise_sigma : float, optional
@@ -567,16 +466,14 @@ def measure_region(
     :func:`~autocull.measure.edges.edge_points` when the caller already has
     them (``analyze``): a box then slices them instead of filtering its crop.
     """
-    from autocull.measure.noise import estimate_sigma
-
-    g = _gray01(gray) if bank is None else bank.gray
+    g = as_gray(gray) if bank is None else bank.gray
     full_long = max(g.shape)
     if noise_sigma is None:
         noise_sigma = estimate_sigma(g)
     tile = _tile_size(full_long)
     y0, y1, x0, x1 = 0, g.shape[0], 0, g.shape[1]
     if box is not None and g.size:
-        y0, y1, x0, x1 = _box_pixels(g.shape, box)
+        x0, y0, x1, y1 = box.pixels((g.shape[1], g.shape[0]))
         inner = min(y1 - y0, x1 - x0)
         tile = max(4, min(tile, inner // 4)) if inner >= 16 else max(1, inner)
     if (y1 - y0) * (x1 - x0) < 4 or min(y1 - y0, x1 - x0) < 3:
@@ -593,7 +490,8 @@ def measure_region(
     else:
         # A margin of real (or, at the frame's edge, reflected) pixels makes the
         # crop's filter responses and edge profiles the frame's.
-        crop, margin = _crop_box(g, box, _CROP_MARGIN)
+        margin = _CROP_MARGIN
+        crop = padded_crop(g, box, margin)
         whole = filter_bank(crop)
         ch, cw = crop.shape
         f = whole.region(margin, ch - margin, margin, cw - margin)

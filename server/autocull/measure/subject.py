@@ -13,8 +13,9 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from autocull.measure.image import as_gray
 from autocull.measure.noise import estimate_sigma
-from autocull.measure.sharpness import _S_HALF, _SLOPE, TileStats, _gray01, tile_stats
+from autocull.measure.sharpness import _S_HALF, _SLOPE, TileStats, tile_stats
 from autocull.records import Box
 
 __all__ = ["subject_region", "CENTRE_BOX"]
@@ -54,7 +55,7 @@ def subject_region(
         The box in 0..1 frame coordinates and ``"saliency"`` when found from the
         sharp detail, else the centre half of the frame and ``"centre"``.
     """
-    g = _gray01(gray)
+    g = as_gray(gray)
     if min(g.shape) < _MIN_PIXELS:
         return CENTRE_BOX, "centre"
     if stats is None:
