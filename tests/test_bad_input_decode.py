@@ -27,7 +27,7 @@ from autocull.errors import (
     UnsupportedFormat,
 )
 from autocull.exif import read_exif
-from autocull.records import DecodedImage
+from autocull.records import Box, DecodedImage
 
 RAW_DIR = Path("/work/shared/testdata/raw")
 needs_raw = pytest.mark.skipif(not RAW_DIR.is_dir(), reason=f"real RAW samples not present at {RAW_DIR}")
@@ -121,7 +121,7 @@ def test_file_deleted_before_load_region(tmp_path: Path) -> None:
     out = decode(path)
     path.unlink()
     with pytest.raises(FileVanished, match="later.jpg"):
-        out.load_region((0.2, 0.2, 0.5, 0.5), 50)
+        out.load_region(Box(0.2, 0.2, 0.5, 0.5), 50)
 
 
 def test_read_exif_on_missing_file(tmp_path: Path) -> None:

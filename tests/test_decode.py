@@ -15,6 +15,7 @@ from autocull import decode as dec
 from autocull.decode import ANALYSIS_SIZE, decode
 from autocull.errors import UnsupportedFormat
 from autocull.exif import read_exif
+from autocull.records import Box
 
 RAW_DIR = Path("/work/shared/testdata/raw")
 needs_raw = pytest.mark.skipif(not RAW_DIR.is_dir(), reason=f"real RAW samples not present at {RAW_DIR}")
@@ -244,9 +245,9 @@ def test_load_region_full_resolution_matches_full_decode(
     out = decode(path)
     full = _full_upright(path)
     h, w = full.shape[:2]
-    box = (0.30, 0.20, 0.10, 0.15)  # the astronaut's face region, roughly
+    box = Box(0.30, 0.20, 0.10, 0.15)  # the astronaut's face region, roughly
     crop = out.load_region(box, 10_000)  # more than the source has: native pixels
-    left, top, right, bottom = dec.pixel_box(box, (w, h))
+    left, top, right, bottom = box.pixels((w, h))
     assert crop.shape == (bottom - top, right - left, 3)
     assert gen.mean_abs_diff(crop, full[top:bottom, left:right]) < 0.5
 
@@ -255,10 +256,10 @@ def test_load_region_at_reduced_scale_is_close_and_big_enough(tmp_path: Path, bi
     path = gen.save_jpeg(tmp_path / "r.jpg", big_photo, gen.make_exif(orientation=6))
     out = decode(path)
     full = _full_upright(path)
-    box = (0.25, 0.25, 0.5, 0.5)
+    box = Box(0.25, 0.25, 0.5, 0.5)
     crop = out.load_region(box, 200)
     assert 200 <= min(crop.shape[:2]) < 400
-    left, top, right, bottom = dec.pixel_box(box, (full.shape[1], full.shape[0]))
+    left, top, right, bottom = box.pixels((full.shape[1], full.shape[0]))
     reference = np.asarray(Image.fromarray(full[top:bottom, left:right]).resize(
         (crop.shape[1], crop.shape[0]), Image.Resampling.LANCZOS))
     assert gen.mean_abs_diff(crop, reference) < 6.0
@@ -266,11 +267,11 @@ def test_load_region_at_reduced_scale_is_close_and_big_enough(tmp_path: Path, bi
 
 def test_load_region_on_png_all_orientations_is_exact(tmp_path: Path) -> None:
     stored = gen.resized(gen.sample_rgb("coffee"), (300, 200))
-    box = (0.1, 0.2, 0.3, 0.4)
+    box = Box(0.1, 0.2, 0.3, 0.4)
     for orientation in range(1, 9):
         path = gen.save(tmp_path / f"o{orientation}.png", stored, "PNG", gen.make_exif(orientation=orientation))
         upright = gen.upright(stored, orientation)
-        left, top, right, bottom = dec.pixel_box(box, (upright.shape[1], upright.shape[0]))
+        left, top, right, bottom = box.pixels((upright.shape[1], upright.shape[0]))
         region = upright[top:bottom, left:right]
         small = decode(path).load_region(box, 20)  # reduced by an integer factor, never below min_side
         assert small.shape[2] == 3 and 20 <= min(small.shape[:2]) <= 40, orientation
@@ -281,9 +282,9 @@ def test_load_region_on_png_all_orientations_is_exact(tmp_path: Path) -> None:
 def test_load_region_refuses_nonsense_boxes(tmp_path: Path) -> None:
     out = decode(gen.save(tmp_path / "x.png", gen.sample_rgb("coffee")))
     with pytest.raises(ValueError):
-        out.load_region((0.5, 0.5, 0.0, 0.2), 50)
+        out.load_region(Box(0.5, 0.5, 0.0, 0.2), 50)
     with pytest.raises(ValueError):
-        out.load_region((1.5, 0.5, 0.2, 0.2), 50)
+        out.load_region(Box(1.5, 0.5, 0.2, 0.2), 50)
 
 
 # -------------------------------------------------------------- RAW ---------
@@ -325,10 +326,10 @@ def test_raw_exif() -> None:
 def test_raw_load_region_matches_demosaic() -> None:
     path = RAW_DIR / "NIKON_D1X_UB20_O35.NEF"
     out = decode(path)
-    box = (0.4, 0.4, 0.2, 0.2)
+    box = Box(0.4, 0.4, 0.2, 0.2)
     crop = out.load_region(box, 300)
     assert min(crop.shape[:2]) >= 300
-    left, top, right, bottom = dec.pixel_box(box, out.size)
+    left, top, right, bottom = box.pixels(out.size)
     assert gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16)) < 5.0
     shifted = out.rgb[top:bottom, left + 100:right + 100]
     assert gen.coarse_diff(crop, shifted, (16, 16)) > 2 * gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16))
@@ -337,10 +338,10 @@ def test_raw_load_region_matches_demosaic() -> None:
 @needs_raw
 def test_raw_load_region_from_preview_has_the_pixels() -> None:
     out = decode(RAW_DIR / "RAW_CANON_D30_SRGB.CRW")  # 1440x960 embedded JPEG
-    box = (0.3, 0.3, 0.2, 0.2)
+    box = Box(0.3, 0.3, 0.2, 0.2)
     crop = out.load_region(box, 150)
     assert 150 <= min(crop.shape[:2]) < 300
-    left, top, right, bottom = dec.pixel_box(box, out.size)
+    left, top, right, bottom = box.pixels(out.size)
     same = gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16))
     assert same < 5.0  # the ±1 px rounding of the box matters little at this scale
     assert gen.coarse_diff(crop, out.rgb[top:bottom, left + 100:right + 100], (16, 16)) > 2 * same

@@ -47,7 +47,7 @@ from .errors import (
     UnsupportedFormat,
 )
 from .exif import read_exif  # noqa: F401 - re-exported: decode.read_exif(path)
-from .records import DecodedImage
+from .records import Box, DecodedImage
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +86,6 @@ _TRANSPOSE = {
 }
 # LibRaw's sizes.flip -> EXIF orientation (inverse of LibRaw's "50132467" table).
 _FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
-
-Box = tuple[float, float, float, float]
 
 
 class _NotMine(Exception):
@@ -378,7 +376,7 @@ def _pillow_region(path: Path, orientation: int, box: Box, min_side: int) -> np.
         with _open_pillow(fh, path, magic) as im:
             if im.format in ("JPEG", "MPO"):
                 im.draft("RGB", _draft_request(im.size, stored_box, min_side))
-            crop = _to_rgb8(im.crop(pixel_box(stored_box, im.size)))
+            crop = _to_rgb8(im.crop(stored_box.pixels(im.size)))
             _refuse_padded_jpeg(im, path)
     return _as_array(_orient(_reduce_to(crop, min_side), orientation))
 
@@ -391,7 +389,7 @@ def _refuse_padded_jpeg(im: Image.Image, path: Path) -> None:
 
 def _draft_request(size: tuple[int, int], box: Box, min_side: int) -> tuple[int, int]:
     """Whole-image size to ask ``draft`` for so the box still has ``min_side`` px."""
-    short = min(box[2] * size[0], box[3] * size[1])
+    short = min(box.w * size[0], box.h * size[1])
     scale = min(1.0, (min_side + 2) / max(short, 1e-9))
     return max(1, math.ceil(size[0] * scale)), max(1, math.ceil(size[1] * scale))
 
@@ -523,17 +521,17 @@ def _same_aspect(a: tuple[int, int], b: tuple[int, int], tolerance: float = 0.03
 
 def _raw_region(path: Path, orientation: int, full: tuple[int, int], box: Box, min_side: int) -> np.ndarray:
     """Upright crop from the preview if it has the pixels, else from LibRaw's (half-size if enough) demosaic."""
-    box = _valid_box(box)
-    short_full = max(1e-9, min(box[2] * full[0], box[3] * full[1]))
+    box = box.clamped()
+    short_full = max(1e-9, min(box.w * full[0], box.h * full[1]))
     need = min(1.0, min_side / short_full)  # fraction of full resolution required
     stored = _upright_size(full, orientation)
     with _problems(path), open_file(path) as fh, _open_raw(fh, path) as raw:
         preview, _ = _raw_preview(raw, stored, 1, draft=False)
         if preview is not None and max(preview.size) >= need * max(stored):
-            crop = preview.crop(pixel_box(box_to_stored(box, orientation), preview.size))
+            crop = preview.crop(box_to_stored(box, orientation).pixels(preview.size))
             return _as_array(_orient(_reduce_to(crop, min_side), orientation))
         upright = Image.fromarray(_postprocess(raw, path, half=need <= 0.5))
-    crop = upright.crop(pixel_box(box, upright.size))
+    crop = upright.crop(box.pixels(upright.size))
     return _as_array(_reduce_to(crop, min_side))
 
 
@@ -550,18 +548,6 @@ def _libraw_text(exc: BaseException) -> str:
 
 
 # ---------------------------------------------------------- box geometry ----
-def _valid_box(box: Box) -> Box:
-    """Clamp a normalised (x, y, w, h) box into the frame; refuse empty or non-finite boxes."""
-    x, y, w, h = (float(v) for v in box)
-    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
-        raise ValueError(f"invalid region box {box!r}: need finite x, y and positive w, h")
-    x0, y0 = min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)
-    x1, y1 = min(max(x + w, 0.0), 1.0), min(max(y + h, 0.0), 1.0)
-    if x1 <= x0 or y1 <= y0:
-        raise ValueError(f"region box {box!r} lies outside the frame")
-    return x0, y0, x1 - x0, y1 - y0
-
-
 def _stored_point(u: float, v: float, orientation: int) -> tuple[float, float]:
     """Upright normalised point -> the same point in the stored (pre-rotation) frame."""
     return {
@@ -571,26 +557,14 @@ def _stored_point(u: float, v: float, orientation: int) -> tuple[float, float]:
 
 
 def box_to_stored(box: Box, orientation: int) -> Box:
-    """Map an upright normalised box back through the EXIF orientation to stored coordinates."""
-    x, y, w, h = _valid_box(box)
-    corners = [_stored_point(u, v, orientation) for u in (x, x + w) for v in (y, y + h)]
+    """Map an upright normalised box (clipped to the frame) back through the EXIF orientation to stored coordinates."""
+    b = box.clamped()
+    corners = [_stored_point(u, v, orientation) for u in (b.x, b.x + b.w) for v in (b.y, b.y + b.h)]
     xs, ys = [c[0] for c in corners], [c[1] for c in corners]
-    return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
-
-
-def pixel_box(box: Box, size: tuple[int, int]) -> tuple[int, int, int, int]:
-    """Normalised box -> (left, top, right, bottom) pixels covering it, at least 1 px."""
-    x, y, w, h = box
-    width, height = size
-    eps = 1e-9
-    left = min(max(math.floor(x * width + eps), 0), width - 1)
-    top = min(max(math.floor(y * height + eps), 0), height - 1)
-    right = max(min(math.ceil((x + w) * width - eps), width), left + 1)
-    bottom = max(min(math.ceil((y + h) * height - eps), height), top + 1)
-    return left, top, right, bottom
+    return Box(x=min(xs), y=min(ys), w=max(xs) - min(xs), h=max(ys) - min(ys))
 
 
 _DECODERS: dict[str, Callable[..., DecodedImage]] = {"pillow": _decode_pillow, "raw": _decode_raw}
 
 __all__ = ["ANALYSIS_SIZE", "DEFAULT_MAX_PIXELS", "RAW_EXTENSIONS", "decode", "read_exif",
-           "check_file", "open_file", "sniff", "box_to_stored", "pixel_box"]
+           "check_file", "open_file", "sniff", "box_to_stored"]

@@ -58,7 +58,7 @@ class DecodedImage:
     format: str  # "JPEG", "PNG", "TIFF", "HEIC", "RAW:NEF", ...
     exif: ExifInfo
     source: str = "pixels"  # "pixels", "raw-preview", "raw-postprocess"
-    load_region: Optional[Callable[[tuple[float, float, float, float], int], np.ndarray]] = None
+    load_region: Optional[Callable[[Box, int], np.ndarray]] = None
 
     @property
     def size(self) -> tuple[int, int]:
@@ -150,6 +150,17 @@ class Box:
         right = min(max(math.ceil((self.x + self.w) * width), left + 1), width)
         bottom = min(max(math.ceil((self.y + self.h) * height), top + 1), height)
         return left, top, right, bottom
+
+    def clamped(self) -> "Box":
+        """This box clipped to the frame; ValueError when it is not finite, empty or outside the frame."""
+        x, y, w, h = (float(v) for v in (self.x, self.y, self.w, self.h))
+        if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
+            raise ValueError(f"invalid box {self!r}: need finite x, y and positive w, h")
+        x0, y0 = min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0)
+        x1, y1 = min(max(x + w, 0.0), 1.0), min(max(y + h, 0.0), 1.0)
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError(f"box {self!r} lies outside the frame")
+        return Box(x=x0, y=y0, w=x1 - x0, h=y1 - y0)
 
 
 @dataclass(frozen=True)

@@ -183,7 +183,7 @@ def _detail_view(decoded: DecodedImage, small: list[Detection]) -> _View | None:
     x1, y1 = min(float(w), max(b[2] for b in boxes)), min(float(h), max(b[3] for b in boxes))
     min_side = int(math.ceil(min(x1 - x0, y1 - y0) * want))
     try:
-        region = decoded.load_region((x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h), min_side)
+        region = decoded.load_region(Box(x=x0 / w, y=y0 / h, w=(x1 - x0) / w, h=(y1 - y0) / h), min_side)
     except (FileProblem, ValueError, OSError) as exc:
         log.warning("could not re-read small faces at full resolution, judging them at analysis size: %s", exc)
         return None
