@@ -14,7 +14,7 @@ import pytest
 
 import imagegen as gen
 from autocull import decode as dec
-from autocull.decode import decode
+from autocull.decode import decode, read_exif
 from autocull.errors import (
     CorruptImage,
     EmptyFile,
@@ -26,7 +26,6 @@ from autocull.errors import (
     NotAFile,
     UnsupportedFormat,
 )
-from autocull.exif import read_exif
 from autocull.records import Box, DecodedImage
 
 RAW_DIR = Path("/work/shared/testdata/raw")

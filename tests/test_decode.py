@@ -12,9 +12,8 @@ from PIL import Image, ImageOps
 
 import imagegen as gen
 from autocull import decode as dec
-from autocull.decode import ANALYSIS_SIZE, decode
+from autocull.decode import ANALYSIS_SIZE, decode, read_exif
 from autocull.errors import UnsupportedFormat
-from autocull.exif import read_exif
 from autocull.records import Box
 
 RAW_DIR = Path("/work/shared/testdata/raw")

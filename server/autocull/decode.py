@@ -46,8 +46,7 @@ from .errors import (
     NotAFile,
     UnsupportedFormat,
 )
-from .exif import read_exif  # noqa: F401 - re-exported: decode.read_exif(path)
-from .records import Box, DecodedImage
+from .records import Box, DecodedImage, ExifInfo
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +122,23 @@ def decode(
                 f"or a variant this version cannot read ({'; '.join(reasons)})"
             )
         raise UnsupportedFormat(f"{checked}: not an image format AutoCull can read ({'; '.join(reasons)})")
+
+
+def read_exif(path: str | os.PathLike[str]) -> ExifInfo:
+    """EXIF of one file, without decoding pixels.
+
+    File-level problems (missing, a directory, unreadable, vanished) raise the
+    same ``errors`` exceptions as ``decode``; anything wrong with the content
+    (not an image, garbage EXIF) just gives an ``ExifInfo`` with fields None.
+    """
+    checked = check_file(path)
+    with open_file(checked) as fh:
+        head = fh.read(_HEAD_BYTES)
+        fh.seek(0)
+        if is_raw_candidate(head, checked):
+            return exif_mod.exif_for_raw(fh)
+        ensure_heif_opener()
+        return exif_mod.exif_for_pillow_file(fh)
 
 
 def check_file(path: str | os.PathLike[str]) -> Path:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import io
 import logging
 import math
-import os
 import re
 from datetime import datetime, timezone
 from typing import Any, BinaryIO, Mapping, Optional
@@ -58,24 +57,6 @@ _MAKERNOTE_MAKES = ("canon", "nikon", "sony", "olympus", "om digital", "fujifilm
 
 
 # ------------------------------------------------------------ public API ----
-def read_exif(path: str | os.PathLike[str]) -> ExifInfo:
-    """EXIF of one file, without decoding pixels.
-
-    File-level problems (missing, a directory, unreadable, vanished) raise the
-    same ``errors`` exceptions as ``decode``; anything wrong with the content
-    (not an image, garbage EXIF) just gives an ``ExifInfo`` with fields None.
-    """
-    from . import decode as _decode  # decode imports this module; import at call time
-
-    checked = _decode.check_file(path)
-    with _decode.open_file(checked) as fh:
-        head = fh.read(64)
-        fh.seek(0)
-        if _decode.is_raw_candidate(head, checked):
-            return exif_for_raw(fh)
-        return _exif_for_pillow_file(fh)
-
-
 def exif_from_pillow(image: Image.Image, fh: Optional[BinaryIO] = None) -> ExifInfo:
     """ExifInfo from an open Pillow image; maker notes via exifread when ``fh`` is given."""
     fields = pillow_fields(image)
@@ -258,12 +239,12 @@ def _preview_jpeg_bytes(raw: Any) -> Optional[bytes]:
     return bytes(thumb.data) if thumb.format == rawpy.ThumbFormat.JPEG else None
 
 
-def _exif_for_pillow_file(fh: BinaryIO) -> ExifInfo:
-    """read_exif for non-RAW files: Pillow without loading pixels, exifread as fallback."""
-    from . import decode as _decode
+def exif_for_pillow_file(fh: BinaryIO) -> ExifInfo:
+    """EXIF of a non-RAW file: Pillow without loading pixels, exifread as fallback.
 
+    The caller registers the Pillow openers it wants (``decode.read_exif`` adds HEIF).
+    """
     try:
-        _decode.ensure_heif_opener()
         with Image.open(fh) as im:
             info = exif_from_pillow(im, fh)
     except Exception as exc:  # noqa: BLE001 - not an image Pillow knows: try exifread alone
