@@ -181,3 +181,41 @@ def jpeg_bytes(rgb: np.ndarray, quality: int = 90, exif: Optional[Image.Exif] = 
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, "JPEG", quality=quality, exif=exif.tobytes() if exif else b"")
     return buf.getvalue()
+
+
+# ------------------------------------------------------------ camera shake --
+def shake_kernel(extent: float, seed: int, size: int = 65) -> np.ndarray:
+    """Blur kernel of a hand-held camera's path: a random walk with momentum scaled to ``extent`` px.
+
+    400 unit steps whose direction keeps 0.9 of its momentum, splatted
+    bilinearly; like a real hand it curls, turns back and lingers, so parts of
+    the path leave faint sharp copies (ghosts) on top of the smear.
+    """
+    rng = np.random.default_rng(seed)
+    v = rng.normal(size=2)
+    p, pts = np.zeros(2), []
+    for _ in range(400):
+        v = 0.9 * v / max(np.linalg.norm(v), 1e-6) + 0.45 * rng.normal(size=2)
+        p = p + v / max(np.linalg.norm(v), 1e-6)
+        pts.append(p.copy())
+    path = np.array(pts)
+    path -= path.mean(axis=0)
+    path *= extent / max(float(np.ptp(path, axis=0).max()), 1e-6)
+    k = np.zeros((size, size), np.float32)
+    c = size // 2
+    for x, y in path:
+        xi, yi = int(np.floor(x + c)), int(np.floor(y + c))
+        fx, fy = x + c - xi, y + c - yi
+        for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
+            k[yi + dy, xi + dx] += w
+    return k / k.sum()
+
+
+def doubled(gray: np.ndarray, offset: float, angle_deg: float, share: float) -> np.ndarray:
+    """``gray`` with a copy of ``share`` of the light shifted by ``offset`` px at ``angle_deg`` (as displayed)."""
+    import cv2
+
+    a = np.radians(angle_deg)
+    m = np.float32([[1, 0, offset * np.cos(a)], [0, 1, -offset * np.sin(a)]])
+    copy = cv2.warpAffine(gray, m, gray.shape[::-1], flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return ((1.0 - share) * gray + share * copy).astype(np.float32)

@@ -133,9 +133,13 @@ class TestSizeIndependence:
 
     @pytest.mark.parametrize("name", ["astronaut", "coffee", "rocket", "hubble_deep_field"])
     def test_upsampled_photo_reads_blurrier_in_pixels(self, name):
+        # A 3x linear upsampling turns even a pixel-sharp step into a 3 px
+        # ramp (sigma 3 / sqrt(12) = 0.87 px): the sharpest edges of the
+        # upsampled photo read at least about that, and wider than before.
         g = photo(name)
         up = cv2.resize(g, (g.shape[1] * 3, g.shape[0] * 3), interpolation=cv2.INTER_LINEAR)
-        assert sharpness(up).edge_width > sharpness(g).edge_width + 0.5
+        before, after = sharpness(g).edge_width, sharpness(up).edge_width
+        assert after >= 0.8 and after > before + 0.3, (before, after)
 
 
 class TestInputs:
