@@ -38,10 +38,13 @@ _LUM_FLOOR = 1.0 / 4096.0
 # with lit windows) is not under-exposed, and neither is a flat frame whose
 # midtones are in place (fog, a grey card). "over" when
 # ev_offset > +_EV_MARGIN and more than _OVER_CLIP of the frame is blown, or
-# when ev_offset > 2 * _EV_MARGIN: a blown sky alone leaves the interquartile
-# mean near mid-grey and a bright scene without clipping (snow) is kept.
+# when ev_offset > _EV_WHITE: a blown sky alone leaves the interquartile mean
+# near mid-grey, and a bright scene without clipping (snow, a page of white
+# paper, a white backdrop: diffuse white sits about 2.3 EV over mid-grey) is
+# high key, not over-exposed.
 _EV_MARGIN = 1.0
 _OVER_CLIP = 0.02
+_EV_WHITE = 2.5
 # Score: Gaussian fall-off (sigma in stops) with how far the frame is off --
 # on the bright side the midtones; on the dark side the highlights, counted in
 # full once the midtones are _EV_MARGIN under and in proportion before (so the
@@ -152,7 +155,7 @@ def exposure(rgb: np.ndarray) -> ExposureMetrics:
     hl = math.log2(max(top, _LUM_FLOOR) / _HIGHLIGHT_REF)
     if hl < -_EV_MARGIN and ev < -_EV_MARGIN:
         label = "under"
-    elif (ev > _EV_MARGIN and high > _OVER_CLIP) or ev > 2.0 * _EV_MARGIN:
+    elif (ev > _EV_MARGIN and high > _OVER_CLIP) or ev > _EV_WHITE:
         label = "over"
     else:
         label = "ok"
