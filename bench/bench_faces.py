@@ -66,7 +66,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    from autocull.decode import decode
+    from autocull.decode import decode, region_reader
     from autocull.faces import find_faces, mesh
     from autocull.faces.detect import detect
     from autocull.measure import analyze
@@ -79,13 +79,15 @@ def main() -> None:
                  "find_faces", "decode+analyze", "+find_faces", "effect")
         for name, path in files.items():
             decoded = decode(path)
-            faces = find_faces(decoded)
+            region = region_reader(path, decoded)
+            faces = find_faces(decoded, region)
             det = ms(lambda: detect(decoded.rgb), args.repeat)
             crop = mesh.crop_transform((decoded.rgb.shape[1] / 2, decoded.rgb.shape[0] / 2), 300.0, 0.0)
             mesh_ms = ms(lambda: mesh.run_mesh(decoded.rgb, crop), args.repeat)
-            find = ms(lambda: find_faces(decoded), args.repeat)
+            find = ms(lambda: find_faces(decoded, region), args.repeat)
             base = ms(lambda: analyze(decode(path)), args.repeat)
-            full = ms(lambda: analyze(decoded2 := decode(path), faces=find_faces(decoded2)), args.repeat)
+            full = ms(lambda: analyze(decoded2 := decode(path), faces=find_faces(decoded2, region_reader(path, decoded2))),
+                      args.repeat)
             log.info("%-16s %6d %7.1fms %8.1fms %10.1fms %12.1fms %12.1fms %+7.0f%%", name, len(faces), det,
                      mesh_ms, find, base, full, 100 * (full - base) / base)
 

@@ -115,12 +115,12 @@ def test_file_deleted_between_check_and_read(tmp_path: Path, monkeypatch: pytest
     assert error.code == "VANISHED"
 
 
-def test_file_deleted_before_load_region(tmp_path: Path) -> None:
+def test_file_deleted_before_a_region_is_read(tmp_path: Path) -> None:
     path = gen.save_jpeg(tmp_path / "later.jpg", gen.sample_rgb("chelsea"))
-    out = decode(path)
+    read = dec.region_reader(path, decode(path))
     path.unlink()
     with pytest.raises(FileVanished, match="later.jpg"):
-        out.load_region(Box(0.2, 0.2, 0.5, 0.5), 50)
+        read(Box(0.2, 0.2, 0.5, 0.5), 50)
 
 
 def test_read_exif_on_missing_file(tmp_path: Path) -> None:

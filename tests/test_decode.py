@@ -230,14 +230,14 @@ def test_exif_datetime_parser_is_lenient() -> None:
     assert parse_exif_datetime(b"2021:13:40 00:00:00") is None
 
 
-# ---------------------------------------------------------- load_region -----
+# -------------------------------------------------------- region_reader -----
 def _full_upright(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(ImageOps.exif_transpose(im).convert("RGB"))
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8, 5])
-def test_load_region_full_resolution_matches_full_decode(
+def test_region_at_full_resolution_matches_full_decode(
     tmp_path: Path, big_photo: np.ndarray, orientation: int
 ) -> None:
     path = gen.save_jpeg(tmp_path / f"r{orientation}.jpg", big_photo, gen.make_exif(orientation=orientation))
@@ -245,18 +245,18 @@ def test_load_region_full_resolution_matches_full_decode(
     full = _full_upright(path)
     h, w = full.shape[:2]
     box = Box(0.30, 0.20, 0.10, 0.15)  # the astronaut's face region, roughly
-    crop = out.load_region(box, 10_000)  # more than the source has: native pixels
+    crop = dec.region_reader(path, out)(box, 10_000)  # more than the source has: native pixels
     left, top, right, bottom = box.pixels((w, h))
     assert crop.shape == (bottom - top, right - left, 3)
     assert gen.mean_abs_diff(crop, full[top:bottom, left:right]) < 0.5
 
 
-def test_load_region_at_reduced_scale_is_close_and_big_enough(tmp_path: Path, big_photo: np.ndarray) -> None:
+def test_region_at_reduced_scale_is_close_and_big_enough(tmp_path: Path, big_photo: np.ndarray) -> None:
     path = gen.save_jpeg(tmp_path / "r.jpg", big_photo, gen.make_exif(orientation=6))
     out = decode(path)
     full = _full_upright(path)
     box = Box(0.25, 0.25, 0.5, 0.5)
-    crop = out.load_region(box, 200)
+    crop = dec.region_reader(path, out)(box, 200)
     assert 200 <= min(crop.shape[:2]) < 400
     left, top, right, bottom = box.pixels((full.shape[1], full.shape[0]))
     reference = np.asarray(Image.fromarray(full[top:bottom, left:right]).resize(
@@ -264,7 +264,7 @@ def test_load_region_at_reduced_scale_is_close_and_big_enough(tmp_path: Path, bi
     assert gen.mean_abs_diff(crop, reference) < 6.0
 
 
-def test_load_region_on_png_all_orientations_is_exact(tmp_path: Path) -> None:
+def test_region_of_png_in_all_orientations_is_exact(tmp_path: Path) -> None:
     stored = gen.resized(gen.sample_rgb("coffee"), (300, 200))
     box = Box(0.1, 0.2, 0.3, 0.4)
     for orientation in range(1, 9):
@@ -272,18 +272,19 @@ def test_load_region_on_png_all_orientations_is_exact(tmp_path: Path) -> None:
         upright = gen.upright(stored, orientation)
         left, top, right, bottom = box.pixels((upright.shape[1], upright.shape[0]))
         region = upright[top:bottom, left:right]
-        small = decode(path).load_region(box, 20)  # reduced by an integer factor, never below min_side
+        small = dec.region_reader(path, decode(path))(box, 20)  # reduced by an integer factor, never below min_side
         assert small.shape[2] == 3 and 20 <= min(small.shape[:2]) <= 40, orientation
-        crop = decode(path).load_region(box, 10_000)
+        crop = dec.region_reader(path, decode(path))(box, 10_000)
         assert np.array_equal(crop, region), orientation
 
 
-def test_load_region_refuses_nonsense_boxes(tmp_path: Path) -> None:
-    out = decode(gen.save(tmp_path / "x.png", gen.sample_rgb("coffee")))
+def test_region_reader_refuses_nonsense_boxes(tmp_path: Path) -> None:
+    path = gen.save(tmp_path / "x.png", gen.sample_rgb("coffee"))
+    read = dec.region_reader(path, decode(path))
     with pytest.raises(ValueError):
-        out.load_region(Box(0.5, 0.5, 0.0, 0.2), 50)
+        read(Box(0.5, 0.5, 0.0, 0.2), 50)
     with pytest.raises(ValueError):
-        out.load_region(Box(1.5, 0.5, 0.2, 0.2), 50)
+        read(Box(1.5, 0.5, 0.2, 0.2), 50)
 
 
 # -------------------------------------------------------------- RAW ---------
@@ -322,11 +323,11 @@ def test_raw_exif() -> None:
 
 
 @needs_raw
-def test_raw_load_region_matches_demosaic() -> None:
+def test_raw_region_matches_demosaic() -> None:
     path = RAW_DIR / "NIKON_D1X_UB20_O35.NEF"
     out = decode(path)
     box = Box(0.4, 0.4, 0.2, 0.2)
-    crop = out.load_region(box, 300)
+    crop = dec.region_reader(path, out)(box, 300)
     assert min(crop.shape[:2]) >= 300
     left, top, right, bottom = box.pixels(out.size)
     assert gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16)) < 5.0
@@ -335,10 +336,11 @@ def test_raw_load_region_matches_demosaic() -> None:
 
 
 @needs_raw
-def test_raw_load_region_from_preview_has_the_pixels() -> None:
-    out = decode(RAW_DIR / "RAW_CANON_D30_SRGB.CRW")  # 1440x960 embedded JPEG
+def test_raw_region_from_preview_has_the_pixels() -> None:
+    path = RAW_DIR / "RAW_CANON_D30_SRGB.CRW"
+    out = decode(path)  # 1440x960 embedded JPEG
     box = Box(0.3, 0.3, 0.2, 0.2)
-    crop = out.load_region(box, 150)
+    crop = dec.region_reader(path, out)(box, 150)
     assert 150 <= min(crop.shape[:2]) < 300
     left, top, right, bottom = box.pixels(out.size)
     same = gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16))

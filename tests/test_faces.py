@@ -17,7 +17,7 @@ import pytest
 from imagegen import make_exif, sample_rgb, save_jpeg, stored_for
 
 from autocull.decide import decide
-from autocull.decode import decode
+from autocull.decode import decode, region_reader
 from autocull.faces import eyes, find_faces, models_loaded
 from autocull.measure import analyze
 from autocull.policy import Policy
@@ -31,7 +31,7 @@ needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="shared/testdata/fac
 # ----------------------------------------------------------------- helpers --
 def cull(path: Path, policy: Policy | None = None) -> tuple[tuple[FaceMetrics, ...], Decision]:
     decoded = decode(path)
-    faces = find_faces(decoded)
+    faces = find_faces(decoded, region_reader(path, decoded))
     return faces, decide(analyze(decoded, faces=faces), policy or Policy(), path=str(path))
 
 

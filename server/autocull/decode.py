@@ -26,8 +26,7 @@ import stat
 import struct
 import zlib
 from contextlib import contextmanager
-from dataclasses import replace
-from functools import partial
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Optional
 
@@ -58,7 +57,7 @@ typical display is 1200-1500 px on the long edge, so blur visible there is
 blur that matters. It also keeps decoding cheap: a 24 MP JPEG (6000 px) is
 draft-decoded by libjpeg at 1/4 scale straight to 1500 px and only lightly
 resized. Small faces are not judged at this size but on a higher-resolution
-crop from ``DecodedImage.load_region``.
+crop read through ``region_reader``.
 """
 
 DEFAULT_MAX_PIXELS = 250_000_000
@@ -203,6 +202,35 @@ def ensure_heif_opener() -> None:
     from pillow_heif import register_heif_opener
 
     register_heif_opener()
+
+
+# ------------------------------------------------------------ regions -----
+@dataclass(frozen=True)
+class FileRegionReader:
+    """The :class:`~autocull.records.RegionReader` of one decoded file: each call opens the file again.
+
+    ``orientation`` is the EXIF orientation still to apply to the stored
+    pixels, ``full_size`` the upright size of the original, ``raw`` whether
+    LibRaw decodes the file (a crop then comes from the embedded preview when
+    it has the pixels, else from the demosaic).
+    """
+
+    path: Path
+    orientation: int
+    full_size: tuple[int, int]
+    raw: bool
+
+    def __call__(self, box: Box, min_side: int) -> np.ndarray:
+        if self.raw:
+            return _raw_region(self.path, self.orientation, self.full_size, box, min_side)
+        return _pillow_region(self.path, self.orientation, box, min_side)
+
+
+def region_reader(path: str | os.PathLike[str], decoded: DecodedImage) -> FileRegionReader:
+    """Reader of higher-resolution upright crops of the file ``decoded`` was decoded from."""
+    raw = decoded.source.startswith("raw")
+    orientation = decoded.exif.orientation if raw else _applied_orientation(decoded.format, decoded.exif.orientation)
+    return FileRegionReader(path=Path(os.fspath(path)), orientation=orientation, full_size=decoded.full_size, raw=raw)
 
 
 # --------------------------------------------------------------- checks -----
@@ -375,12 +403,15 @@ def _decode_pillow(
         im.load()
         _refuse_padded_jpeg(im, path)
         info = exif_mod.exif_from_pillow(im, fh)
-        applied = 1 if fmt == "HEIC" else info.orientation  # libheif already applied irot/imir
+        applied = _applied_orientation(fmt, info.orientation)
         small = _orient(_fit(_to_rgb8(im), analysis_size), applied)
         rgb = _as_array(small)
-    region = partial(_pillow_region, path, applied)
-    return DecodedImage(rgb=rgb, full_size=_upright_size(stored, applied), format=fmt, exif=info,
-                        source="pixels", load_region=region)
+    return DecodedImage(rgb=rgb, full_size=_upright_size(stored, applied), format=fmt, exif=info, source="pixels")
+
+
+def _applied_orientation(fmt: str, orientation: int) -> int:
+    """The orientation still to apply to what Pillow decodes: none for HEIC (libheif already applied irot/imir)."""
+    return 1 if fmt == "HEIC" else orientation
 
 
 def _pillow_region(path: Path, orientation: int, box: Box, min_side: int) -> np.ndarray:
@@ -432,10 +463,8 @@ def _decode_raw(
             rgb, source = _as_array(_fit(Image.fromarray(_postprocess(raw, path, half=True)), analysis_size)), "raw-postprocess"
         info = exif_mod.exif_for_raw(fh, raw, preview_jpeg, unpacked=source == "raw-postprocess")
     info = replace(info, orientation=orientation)
-    full = _upright_size(stored, orientation)
-    region = partial(_raw_region, path, orientation, full)
-    return DecodedImage(rgb=rgb, full_size=full, format=_raw_format(path, magic), exif=info,
-                        source=source, load_region=region)
+    return DecodedImage(rgb=rgb, full_size=_upright_size(stored, orientation), format=_raw_format(path, magic),
+                        exif=info, source=source)
 
 
 def _open_raw(fh: BinaryIO, path: Path) -> Any:
@@ -582,5 +611,5 @@ def box_to_stored(box: Box, orientation: int) -> Box:
 
 _DECODERS: dict[str, Callable[..., DecodedImage]] = {"pillow": _decode_pillow, "raw": _decode_raw}
 
-__all__ = ["ANALYSIS_SIZE", "DEFAULT_MAX_PIXELS", "RAW_EXTENSIONS", "decode", "read_exif",
-           "check_file", "open_file", "sniff", "box_to_stored"]
+__all__ = ["ANALYSIS_SIZE", "DEFAULT_MAX_PIXELS", "RAW_EXTENSIONS", "decode", "read_exif", "region_reader",
+           "FileRegionReader", "check_file", "open_file", "sniff", "box_to_stored"]

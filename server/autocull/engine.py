@@ -260,14 +260,14 @@ class Engine:
         return analysis, False
 
     def _measure(self, path: str) -> Analysis:
-        from .decode import decode
+        from .decode import decode, region_reader
         from .measure import analyze
 
         with self._decode_lock:
             self._decodes += 1
         decoded = decode(path, analysis_size=self.config.analysis_size, max_pixels=self.config.max_pixels)
         finder = _faces_finder() if self.config.faces else None
-        return analyze(decoded, faces=finder(decoded) if finder else None)
+        return analyze(decoded, faces=finder(decoded, region_reader(path, decoded)) if finder else None)
 
     def _fail(self, path: str, exc: AutoCullError) -> Decision:
         code = exc.code if isinstance(exc, FileProblem) else "INTERNAL"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any, Optional, Protocol
 
 import numpy as np
 
@@ -48,9 +48,8 @@ class DecodedImage:
     """Pixels at analysis size, already rotated upright, plus what we know of the file.
 
     ``rgb`` is uint8 (H, W, 3). ``full_size`` is the upright size of the original.
-    ``load_region`` returns a higher-resolution upright crop for a box given in
-    normalised (0..1) coordinates of the frame, at least ``min_side`` pixels on
-    its short side where the source allows it (used to judge small faces).
+    More pixels of the original, where a measure needs them, come through a
+    :class:`RegionReader` the pipeline passes along (``decode.region_reader``).
     """
 
     rgb: np.ndarray
@@ -58,12 +57,24 @@ class DecodedImage:
     format: str  # "JPEG", "PNG", "TIFF", "HEIC", "RAW:NEF", ...
     exif: ExifInfo
     source: str = "pixels"  # "pixels", "raw-preview", "raw-postprocess"
-    load_region: Optional[Callable[[Box, int], np.ndarray]] = None
 
     @property
     def size(self) -> tuple[int, int]:
         h, w = self.rgb.shape[:2]
         return (w, h)
+
+
+class RegionReader(Protocol):
+    """Reads part of the frame at a higher resolution than the analysis image (to judge small faces).
+
+    Called with a normalised box of the upright frame and the short side
+    wanted in pixels; returns upright uint8 RGB (H, W, 3) of the box with at
+    least ``min_side`` pixels on its short side where the source has them
+    (never upscaled). Raises a ``FileProblem`` when the file cannot be read
+    again, ``ValueError`` for a box that is empty or outside the frame.
+    """
+
+    def __call__(self, box: Box, min_side: int) -> np.ndarray: ...
 
 
 # --------------------------------------------------------------- measure ----

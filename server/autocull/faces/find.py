@@ -3,7 +3,7 @@
 Resolution. The analysis image (<= 1280 px) is enough to *find* faces, but a
 face of 60 px there has eyes of 10 px and too few tiles to judge focus on.
 A face whose box is under ``DETAIL_FACE_PX`` pixels at analysis size is
-re-read with ``DecodedImage.load_region`` so that it has about that many: 128
+re-read through the pipeline's ``RegionReader`` so that it has about that many: 128
 px is the face size the mesh model sees (a 192 px crop of 1.5x the box), so
 more would not help the landmarks, and it gives the sharpness measure a few
 dozen windows over the face. The eye-texture cue and the face's sharpness are
@@ -25,7 +25,7 @@ from autocull.errors import FileProblem
 from autocull.measure.noise import estimate_sigma
 from autocull.measure.image import to_gray
 from autocull.measure.sharpness import sharpness
-from autocull.records import Box, DecodedImage, FaceMetrics
+from autocull.records import Box, DecodedImage, FaceMetrics, RegionReader
 
 from . import eyes, mesh, models
 from .detect import Detection, detect, detect_turned
@@ -82,18 +82,21 @@ class _View:
         return sub
 
 
-def find_faces(decoded: DecodedImage) -> tuple[FaceMetrics, ...]:
+def find_faces(decoded: DecodedImage, region: RegionReader | None = None) -> tuple[FaceMetrics, ...]:
     """Every face in the upright frame with eyes, sharpness and main-subject flag, largest first.
 
-    Raises ``FaceModelError`` (a ``FileProblem``) when a model cannot load or
-    fails on this image; the engine reports it for this file and carries on.
+    ``region`` reads the original at a higher resolution for small faces
+    (``decode.region_reader``); without it, or when it fails, they are judged
+    on the analysis image. Raises ``FaceModelError`` (a ``FileProblem``) when a
+    model cannot load or fails on this image; the engine reports it for this
+    file and carries on.
     """
     rgb = np.ascontiguousarray(decoded.rgb)
     try:
         found = detect(rgb)
-        measured = _measure_all(decoded, found)
+        measured = _measure_all(decoded, found, region)
         if not measured:
-            measured = _measure_all(decoded, detect_turned(rgb))
+            measured = _measure_all(decoded, detect_turned(rgb), region)
     except cv2.error as exc:
         raise models.FaceModelError(f"face analysis failed: {exc}") from exc
     h, w = rgb.shape[:2]
@@ -106,9 +109,9 @@ def find_faces(decoded: DecodedImage) -> tuple[FaceMetrics, ...]:
 _Measured = tuple[Box, Detection, eyes.EyeCues, eyes.EyeCues, float, float, object, tuple]
 
 
-def _measure_all(decoded: DecodedImage, found: list[Detection]) -> list[_Measured]:
+def _measure_all(decoded: DecodedImage, found: list[Detection], region: RegionReader | None) -> list[_Measured]:
     whole = _View(np.ascontiguousarray(decoded.rgb), 1.0, 0.0, 0.0)
-    detail = _detail_view(decoded, [d for d in found if min(d.w, d.h) < DETAIL_FACE_PX])
+    detail = _detail_view(decoded, [d for d in found if min(d.w, d.h) < DETAIL_FACE_PX], region)
     out = []
     for d in found:
         view = detail if detail is not None and min(d.w, d.h) < DETAIL_FACE_PX else whole
@@ -161,16 +164,16 @@ def _norm_box(d: Detection, w: int, h: int) -> Box:
     return Box(x=x0 / w, y=y0 / h, w=max(0.0, x1 - x0) / w, h=max(0.0, y1 - y0) / h)
 
 
-def _detail_view(decoded: DecodedImage, small: list[Detection]) -> _View | None:
+def _detail_view(decoded: DecodedImage, small: list[Detection], region: RegionReader | None) -> _View | None:
     """One higher-resolution read covering every small face (one file read, not one per face).
 
-    None when there are no small faces or the source has no more pixels than the analysis image.
+    None when there are no small faces, no reader, or the source has no more pixels than the analysis image.
     """
     rgb = decoded.rgb
     h, w = rgb.shape[:2]
     full_w, full_h = decoded.full_size
     gain = min(full_w / w, full_h / h)
-    if not small or decoded.load_region is None or gain < 1.05:
+    if not small or region is None or gain < 1.05:
         return None
     boxes, want = [], 1.0
     for d in small:
@@ -183,10 +186,10 @@ def _detail_view(decoded: DecodedImage, small: list[Detection]) -> _View | None:
     x1, y1 = min(float(w), max(b[2] for b in boxes)), min(float(h), max(b[3] for b in boxes))
     min_side = int(math.ceil(min(x1 - x0, y1 - y0) * want))
     try:
-        region = decoded.load_region(Box(x=x0 / w, y=y0 / h, w=(x1 - x0) / w, h=(y1 - y0) / h), min_side)
+        pixels = region(Box(x=x0 / w, y=y0 / h, w=(x1 - x0) / w, h=(y1 - y0) / h), min_side)
     except (FileProblem, ValueError, OSError) as exc:
         log.warning("could not re-read small faces at full resolution, judging them at analysis size: %s", exc)
         return None
-    region = np.ascontiguousarray(region[:, :, :3], dtype=np.uint8)
-    scale = region.shape[1] / max(1e-6, x1 - x0)
-    return _View(region, scale, x0, y0)
+    pixels = np.ascontiguousarray(pixels[:, :, :3], dtype=np.uint8)
+    scale = pixels.shape[1] / max(1e-6, x1 - x0)
+    return _View(pixels, scale, x0, y0)
