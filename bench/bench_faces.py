@@ -67,9 +67,9 @@ def main() -> None:
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     from autocull.decode import decode, region_reader
-    from autocull.faces import find_faces, mesh
-    from autocull.faces.detect import detect
     from autocull.measure import analyze
+    from autocull.measure.faces import find_faces, mesh
+    from autocull.measure.faces.detect import detect
 
     log.info("machine: %s, %s cores, python %s; %s", platform.platform(), os.cpu_count(),
              platform.python_version(), time.strftime("%Y-%m-%d %H:%M"))
@@ -86,8 +86,7 @@ def main() -> None:
             mesh_ms = ms(lambda: mesh.run_mesh(decoded.rgb, crop), args.repeat)
             find = ms(lambda: find_faces(decoded, region), args.repeat)
             base = ms(lambda: analyze(decode(path)), args.repeat)
-            full = ms(lambda: analyze(decoded2 := decode(path), faces=find_faces(decoded2, region_reader(path, decoded2))),
-                      args.repeat)
+            full = ms(lambda: analyze(d := decode(path), faces=True, region=region_reader(path, d)), args.repeat)
             log.info("%-16s %6d %7.1fms %8.1fms %10.1fms %12.1fms %12.1fms %+7.0f%%", name, len(faces), det,
                      mesh_ms, find, base, full, 100 * (full - base) / base)
 

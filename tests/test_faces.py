@@ -1,6 +1,6 @@
 """Faces, eyes and face sharpness: real inference on real photos, through the public chain.
 
-decode -> find_faces -> measure.analyze -> decide.decide, as the engine runs it.
+decode -> measure.analyze (faces included) -> decide.decide, as the engine runs it.
 Real face crops come from ../shared/testdata/faces (read in place, never copied).
 """
 from __future__ import annotations
@@ -18,8 +18,8 @@ from imagegen import make_exif, sample_rgb, save_jpeg, stored_for
 
 from autocull.decide import decide
 from autocull.decode import decode, region_reader
-from autocull.faces import eyes, find_faces, models_loaded
 from autocull.measure import analyze
+from autocull.measure.faces import eyes, find_faces, models_loaded
 from autocull.policy import Policy
 from autocull.records import Decision, FaceMetrics
 
@@ -31,8 +31,8 @@ needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="shared/testdata/fac
 # ----------------------------------------------------------------- helpers --
 def cull(path: Path, policy: Policy | None = None) -> tuple[tuple[FaceMetrics, ...], Decision]:
     decoded = decode(path)
-    faces = find_faces(decoded, region_reader(path, decoded))
-    return faces, decide(analyze(decoded, faces=faces), policy or Policy(), path=str(path))
+    analysis = analyze(decoded, faces=True, region=region_reader(path, decoded))
+    return analysis.faces, decide(analysis, policy or Policy(), path=str(path))
 
 
 def read_rgb(path: Path) -> np.ndarray:
@@ -75,7 +75,7 @@ class TestAstronaut:
         assert not any("face" in r and "soft" in r for r in decision.reasons)
 
     def test_models_load_lazily_on_first_call(self) -> None:
-        code = ("import autocull.faces as f, sys; assert f.models_loaded() == [], f.models_loaded(); "
+        code = ("import autocull.measure.faces as f, sys; assert f.models_loaded() == [], f.models_loaded(); "
                 "assert 'mediapipe' not in sys.modules")
         subprocess.run([sys.executable, "-c", code], check=True)
         assert models_loaded()  # this process has run find_faces above or below; at least loaded now
@@ -295,7 +295,7 @@ class TestWorkers:
         from concurrent.futures import ThreadPoolExecutor
 
         from autocull.errors import FileProblem
-        from autocull.faces import FaceModelError
+        from autocull.measure.faces import FaceModelError
 
         path = save_jpeg(tmp_path / "astronaut.jpg", sample_rgb("astronaut"))
         monkeypatch.setenv("AUTOCULL_MODEL_DIR", str(tmp_path / "nowhere"))

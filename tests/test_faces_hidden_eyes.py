@@ -17,7 +17,7 @@ from imagegen import sample_rgb, save_jpeg
 
 from autocull.decide import decide
 from autocull.decode import decode
-from autocull.faces import find_faces
+from autocull.measure.faces import find_faces
 from autocull.measure import analyze
 from autocull.policy import Policy
 

@@ -266,8 +266,7 @@ class Engine:
         with self._decode_lock:
             self._decodes += 1
         decoded = decode(path, analysis_size=self.config.analysis_size, max_pixels=self.config.max_pixels)
-        finder = _faces_finder() if self.config.faces else None
-        return analyze(decoded, faces=finder(decoded, region_reader(path, decoded)) if finder else None)
+        return analyze(decoded, faces=self.config.faces, region=region_reader(path, decoded))
 
     def _fail(self, path: str, exc: AutoCullError) -> Decision:
         code = exc.code if isinstance(exc, FileProblem) else "INTERNAL"
@@ -480,17 +479,10 @@ def _bursts_module() -> Any:
     return bursts
 
 
-def _faces_finder() -> Any:
-    """Imported on first use: MediaPipe is heavy and the CLI must start fast."""
-    from .faces import find_faces
-
-    return find_faces
-
-
 def _models_loaded() -> list[str]:
     import sys
 
-    faces = sys.modules.get("autocull.faces")
+    faces = sys.modules.get("autocull.measure.faces")
     if faces is None or not hasattr(faces, "models_loaded"):
         return []
     return list(faces.models_loaded())

@@ -1,8 +1,10 @@
 """Measure stage: pure functions from pixels to metric records.
 
-``analyze`` runs every metric on a decoded frame; the modules can be used on
-their own (``sharpness``, ``exposure``, ``noise``, ``phash``/``dhash``,
-``subject_region``).
+``analyze`` is the stage's one door: it runs every metric on a decoded frame,
+faces included when asked. The modules can be used on their own
+(``sharpness``, ``exposure``, ``noise``, ``phash``/``dhash``,
+``subject_region``, ``faces.find_faces``); ``image`` holds the pixel helpers
+they share.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from autocull.measure.exposure import exposure
+from autocull.measure.faces import find_faces
 from autocull.measure.hashes import dhash, hamming, phash
 from autocull.measure.horizon import tilt
 from autocull.measure.image import to_gray, union_box
@@ -18,7 +21,7 @@ from autocull.measure.noise import estimate_sigma, noise, sigma_from_sobel
 from autocull.measure.edges import EdgePoints, edge_points
 from autocull.measure.sharpness import Filtered, filter_bank, measure_region, sharpness, with_double
 from autocull.measure.subject import subject_region
-from autocull.records import Analysis, DecodedImage, FaceMetrics, SharpnessMetrics, TiltMetrics
+from autocull.records import Analysis, DecodedImage, FaceMetrics, RegionReader, SharpnessMetrics, TiltMetrics
 
 __all__ = [
     "analyze", "sharpness", "to_gray", "exposure", "noise", "estimate_sigma",
@@ -41,24 +44,42 @@ def _face_subject(
     return largest[1]
 
 
-def analyze(decoded: DecodedImage, *, faces: Sequence[FaceMetrics] | None = None) -> Analysis:
-    """Every metric of one decoded frame.
+def analyze(
+    decoded: DecodedImage, *, faces: bool | Sequence[FaceMetrics] | None = False, region: RegionReader | None = None
+) -> Analysis:
+    """Every metric of one decoded frame, faces included when asked.
 
     Parameters
     ----------
     decoded : DecodedImage
         Upright uint8 RGB at analysis size, with the file's facts.
-    faces : sequence of FaceMetrics, optional
-        Result of face detection; ``None`` when detection did not run (then
-        ``faces_checked`` is False), empty when it ran and found none. Faces
-        with ``main=True`` define the subject: their union box, and the
-        sharpness of the largest (for three or more, the median-scoring one),
-        measured on the analysis image when the face module gave none.
+    faces : bool or sequence of FaceMetrics
+        True: find the faces (:func:`~autocull.measure.faces.find_faces`; its
+        models load on first use) and judge their eyes and sharpness. False or
+        None: do not look (``faces_checked`` is then False). A sequence is a
+        detection result made elsewhere (tests), used as is; empty means
+        "looked, found none". Faces with ``main=True`` define the subject:
+        their union box, and the sharpness of the largest (for three or more,
+        the median-scoring one), measured on the analysis image when the face
+        has none.
+    region : RegionReader, optional
+        Reads the original at a higher resolution, for faces too small to
+        judge at analysis size (``decode.region_reader``); without it they are
+        judged on the analysis image.
 
     Returns
     -------
     Analysis
+
+    Raises
+    ------
+    FaceModelError
+        A face model could not load or failed on this image (a ``FileProblem``).
     """
+    if faces is True:
+        faces = find_faces(decoded, region)
+    elif faces is False:
+        faces = None
     rgb = decoded.rgb
     gray = to_gray(rgb)
     # Filter the frame once: the noise estimate, the frame's sharpness and
