@@ -234,7 +234,8 @@ class TestFaceSharpness:
         face = main_face(faces)
         assert face.sharpness is not None and face.sharpness.score < 0.3
         assert decision.verdict == "reject"
-        assert any(r.startswith("main face soft") and "background is sharp" in r for r in decision.reasons), \
+        assert any(r.startswith("main face out of focus (focus missed") and "background is sharp" in r
+                   for r in decision.reasons), \
             decision.reasons
 
     def test_sharp_face_on_blurred_background_is_not_penalised(self, tmp_path: Path) -> None:

@@ -127,6 +127,9 @@ class EyeCues:
         return sum(self.parts(lids_trust, low_trust))
 
 
+# The cause given when an eye region is flat: no lash line, no iris, no lid.
+NO_DETAIL = "no eye detail to see"
+
 def ear(points: np.ndarray) -> float:
     """Eye aspect ratio of six (x, y) points in mesh order p1..p6."""
     p = np.asarray(points, dtype=np.float64)[:, :2]
@@ -232,7 +235,7 @@ def eye_state(c: EyeCues, *, yaw_deg: float, pitch_deg: float = 10.0, shade: flo
     if abs(yaw_deg) > PROFILE_DEG:
         return EyeMetrics(ear=e, state="uncertain", why="profile")
     if c.contrast < _FLAT:  # no lash line, no iris: nothing to judge either way
-        why = "eye region too dark to see" if c.dark < _DARK else "no eye detail to see"
+        why = "eye region too dark to see" if c.dark < _DARK else NO_DETAIL
         return EyeMetrics(ear=e, state="uncertain", why=why)
     lids_trust, low_trust = trusts(pitch_deg=pitch_deg, shade=shade)
     v = c.evidence(lids_trust, low_trust)
