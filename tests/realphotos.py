@@ -5,6 +5,7 @@ that needs it (a skipped test would pass while guarding nothing).
 """
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,7 +14,16 @@ import numpy as np
 from autocull.decode import decode
 from autocull.measure.exposure import exposure
 
-TESTDATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+# The one place tests find ../shared/testdata (AUTOCULL_TESTDATA points elsewhere when the
+# checkout does not sit beside shared/).
+TESTDATA = Path(os.environ.get("AUTOCULL_TESTDATA") or Path(__file__).resolve().parents[2] / "shared" / "testdata")
+
+
+def shared_dir(name: str) -> Path:
+    """``TESTDATA/name``, which must exist: missing test data fails loudly (a skip would pass guarding nothing)."""
+    path = TESTDATA / name
+    assert path.is_dir(), f"shared test data missing: {path} (see ../shared/testdata/SOURCES.md)"
+    return path
 
 
 @lru_cache(maxsize=None)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import imagegen as gen
+from realphotos import shared_dir
 from autocull import decode as dec
 from autocull.decode import decode, read_exif
 from autocull.errors import (
@@ -28,8 +29,8 @@ from autocull.errors import (
 )
 from autocull.records import Box, DecodedImage
 
-RAW_DIR = Path("/work/shared/testdata/raw")
-needs_raw = pytest.mark.skipif(not RAW_DIR.is_dir(), reason=f"real RAW samples not present at {RAW_DIR}")
+RAW_DIR = shared_dir("raw")
+needs_raw = pytest.mark.shared_data  # real RAW samples: missing ones fail, never skip
 
 
 @pytest.fixture(scope="module")

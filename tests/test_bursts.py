@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
+from realphotos import shared_dir
 
 from autocull.bursts import BurstItem, Group, assign, group
 from autocull.decide import decide, stars_for
@@ -27,9 +28,9 @@ from autocull.measure import analyze, dhash, phash, to_gray
 from autocull.policy import Policy
 from autocull.records import Analysis, Box, Decision, EyeMetrics, FaceMetrics
 
-SERIES = Path(os.environ.get("AUTOCULL_TESTDATA", "/work/shared/testdata")) / "burst"
+SERIES = shared_dir("burst")
 T0 = datetime(2026, 6, 13, 14, 32, 5)
-needs_series = pytest.mark.skipif(not SERIES.is_dir(), reason=f"shared test photos not found at {SERIES}")
+needs_series = pytest.mark.shared_data  # real burst frames: missing ones fail, never skip
 
 
 # ------------------------------------------------------------------ helpers --

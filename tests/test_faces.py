@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from imagegen import make_exif, sample_rgb, save_jpeg, stored_for
+from realphotos import shared_dir
 
 from autocull.decide import decide
 from autocull.decode import decode, region_reader
@@ -23,9 +24,9 @@ from autocull.measure.faces import eyes, find_faces, models_loaded
 from autocull.policy import Policy
 from autocull.records import Decision, FaceMetrics
 
-FACES = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "faces"
-BURST = FACES.parent / "burst"
-needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="shared/testdata/faces not present")
+FACES = shared_dir("faces")
+BURST = shared_dir("burst")
+needs_faces = pytest.mark.shared_data  # real face crops: missing ones fail, never skip
 
 
 # ----------------------------------------------------------------- helpers --
@@ -220,7 +221,6 @@ class TestOrientation:
             assert abs(faces[0].box.x - base[0].box.x) < 0.05 and abs(faces[0].box.y - base[0].box.y) < 0.05
 
 
-@pytest.mark.skipif(not BURST.is_dir(), reason="shared/testdata/burst not present")
 class TestFaceSharpness:
     """The same real face pasted onto a real sharp / blurred background."""
 

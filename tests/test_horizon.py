@@ -27,13 +27,14 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from realphotos import TESTDATA
 from autocull.decide import decide
 from autocull.measure import analyze
 from autocull.measure.horizon import Tilt, tilt
 from autocull.policy import Policy
 from autocull.records import DecodedImage, ExifInfo
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+DATA = TESTDATA
 ANALYSIS_SIZE = 1280
 
 # The policy's default line for the note: a level frame reads under

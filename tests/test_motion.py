@@ -9,6 +9,7 @@ import pytest
 
 from imagegen import sample_rgb
 from test_sharpness import ALL, SHARP, angle_diff, gaussian, motion, photo
+from realphotos import TESTDATA
 
 from autocull.measure.motion import motion_blur, streak_width
 from autocull.decode import decode
@@ -70,10 +71,9 @@ def test_small_and_flat_images_are_defined():
         motion_blur(np.zeros((4, 4, 3), np.float32))
 
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "testdata"
+SHARED = TESTDATA
 
 
-@pytest.mark.skipif(not (SHARED / "faces").is_dir(), reason="shared/testdata not present")
 def test_no_streak_is_read_on_real_photos_that_have_none():
     # 200 real face crops (retouched skin, watermarks, hair) and real burst frames.
     files = sorted((SHARED / "faces").glob("*/*.jpg")) + sorted((SHARED / "burst").glob("*/*.[jJ][pP]*[gG]"))
