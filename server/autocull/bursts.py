@@ -279,9 +279,9 @@ def _lookalike_links(a: _Arrays, policy: Policy) -> Iterator[tuple[int, int]]:
         qi, j = np.concatenate(found_q), np.concatenate(found_j)
         n = len(a.ok)
         keys = np.unique(np.minimum(qi, j) * n + np.maximum(qi, j))
-        lo, hi = keys // n, keys % n
-        hit = (lo != hi) & (a.distance(lo, hi) <= line)
-        yield from zip(lo[hit].tolist(), hi[hit].tolist())
+        first, second = keys // n, keys % n
+        hit = (first != second) & (a.distance(first, second) <= line)
+        yield from zip(first[hit].tolist(), second[hit].tolist())
 
 
 def _blocks(counts: np.ndarray) -> Iterator[np.ndarray]:

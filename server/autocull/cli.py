@@ -327,7 +327,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         message = getattr(exc, "details", None)
         if callable(message):
-            print(f"autocull: {exc.details()}", file=sys.stderr)  # grpc.RpcError
+            print(f"autocull: {message()}", file=sys.stderr)  # grpc.RpcError
             return 1
         if isinstance(exc, AutoCullError):
             print(f"autocull: {exc.message}", file=sys.stderr)

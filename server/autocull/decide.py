@@ -290,8 +290,7 @@ def _keywords(verdict: str, found: list[str], faces: list[FaceMetrics], p: Polic
             words.append(f"{root}|{k}")
     if faces:
         words.append(f"{root}|Faces|{len(faces)} face{'s' if len(faces) != 1 else ''}")
-    seen: set[str] = set()
-    return [w for w in words if not (w in seen or seen.add(w))]
+    return list(dict.fromkeys(words))  # first occurrence of each, in order
 
 
 def _keep_reason(a: Analysis, faces: list[FaceMetrics], quality: float) -> str:

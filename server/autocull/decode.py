@@ -546,6 +546,7 @@ def _raw_preview(
 def _preview_image(
     thumb: Any, jpeg: Optional[bytes], stored: tuple[int, int], min_long: int, draft: bool
 ) -> Optional[Image.Image]:
+    im: Image.Image
     if jpeg is not None:
         im = Image.open(io.BytesIO(jpeg))
     elif isinstance(thumb.data, np.ndarray) and thumb.data.ndim == 3:

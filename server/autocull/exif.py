@@ -307,7 +307,8 @@ def parse_exif_datetime(value: Any) -> Optional[datetime]:
     if not match:
         return None
     try:
-        parsed = datetime(*(int(g) for g in match.groups()))
+        year, month, day, hour, minute, second = (int(g) for g in match.groups())
+        parsed = datetime(year, month, day, hour, minute, second)
     except ValueError:  # 0000:00:00 and friends
         return None
     return parsed if parsed.year >= 1900 else None
@@ -416,4 +417,4 @@ def _sequence(tags: Mapping[str, Any]) -> Optional[int]:
 
 def _is_apple(tags: Mapping[str, Any]) -> bool:
     make = _text(_exifread_value(tags["Image Make"])) if "Image Make" in tags else None
-    return bool(make) and make.lower().startswith("apple")
+    return bool(make and make.lower().startswith("apple"))

@@ -138,7 +138,7 @@ def _coerce(name: str, raw: Any) -> Any:
     f = FIELDS.get(name)
     if f is None:
         raise InvalidArgument(f"unknown policy key {name!r}; known keys: {', '.join(sorted(FIELDS))}")
-    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
     try:
         if isinstance(default, bool):
             value: Any = _to_bool(raw)

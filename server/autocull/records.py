@@ -226,7 +226,7 @@ class Analysis:
         return _from_dict(cls, data)
 
 
-def _from_dict(cls: Any, data: Any) -> Any:
+def _from_dict(cls: type, data: Any) -> Any:
     """Rebuild nested frozen dataclasses from ``asdict`` output; unknown keys are ignored."""
     if not dataclasses.is_dataclass(cls) or not isinstance(data, dict):
         return data

@@ -39,7 +39,10 @@ def make_sample(folder: Path) -> list[Path]:
 
     def save(name: str, img: Image.Image, exif: Image.Exif | None = None) -> None:
         path = folder / f"{name}.jpg"
-        img.save(path, quality=92, **({"exif": exif} if exif is not None else {}))
+        if exif is not None:
+            img.save(path, quality=92, exif=exif)
+        else:
+            img.save(path, quality=92)
         written.append(path)
 
     for name, arr in photos.items():

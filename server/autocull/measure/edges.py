@@ -197,7 +197,8 @@ def _maxima(sx: np.ndarray, sy: np.ndarray, floor: float) -> tuple[np.ndarray, .
     b = 2  # the 3x3 Sobel of a reflected border is not an edge of the scene
     # Every other pixel of every other row: an edge crosses several, and a
     # frame of fine texture or noise does not flood the search.
-    mask = cv2.compare(mag[b:h - b:_GRID, b:w - b:_GRID], floor, cv2.CMP_GT)
+    # OpenCV takes a scalar for src2; its stubs only list arrays.
+    mask = cv2.compare(mag[b:h - b:_GRID, b:w - b:_GRID], floor, cv2.CMP_GT)  # type: ignore[call-overload]
     pts = cv2.findNonZero(mask)
     if pts is None:
         return None

@@ -86,7 +86,7 @@ def as_gray(image: np.ndarray) -> np.ndarray:
         # weighted_luma, bit for bit, without converting the frame to float:
         # each channel's weighted value comes from a table, in the same order.
         r, gr, b = cv2.split(np.ascontiguousarray(a))
-        g = cv2.LUT(r, _LUMA_LUT[0])
+        g: np.ndarray = cv2.LUT(r, _LUMA_LUT[0])
         term = cv2.LUT(gr, _LUMA_LUT[1])
         g += term
         g += cv2.LUT(b, _LUMA_LUT[2], dst=term)

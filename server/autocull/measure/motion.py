@@ -192,6 +192,7 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0, spectra: TileSpec
         return MotionBlur()
     best = (0.0, 0.0, 0.0, 0.0)
     scale_best, tiles_read = 1, 0
+    level: np.ndarray
     level, scale = g, 1
     while min(level.shape) >= 2 * _TILE_MIN:
         lo = _LAG_MIN if scale == 1 else _LONG_FROM / scale

@@ -38,7 +38,7 @@ def to_value(v: Any) -> struct_pb2.Value:
     return out
 
 
-def _eye(e: EyeMetrics) -> int:
+def _eye(e: EyeMetrics) -> pb.EyeState:
     return EYES.get(e.state, pb.EYE_STATE_UNSPECIFIED)
 
 

@@ -80,7 +80,8 @@ def _replay(captured: bytes, what: str, failed: bool) -> None:
     if failed:
         _write_fd2(captured)
         return
-    keep, dropped = [], []
+    keep: list[bytes] = []
+    dropped: list[bytes] = []
     for line in captured.splitlines(keepends=True):
         (dropped if _CHATTER.match(line) else keep).append(line)
     if keep:
