@@ -41,7 +41,7 @@ def synthetic(n: int, seed: int = 0, untimed_share: float = 0.05) -> list[BurstI
     while len(items) < timed:
         cam = cams[int(rng.integers(0, 2))]
         clock[cam] += float(rng.exponential(7.0)) + 0.5
-        p0, d0 = (int(x) for x in rng.integers(0, 2**63, size=2)) 
+        p0, d0 = (int(x) for x in rng.integers(0, 2**63, size=2))
         frames = 1 if rng.random() < 0.6 else int(rng.integers(2, 13))
         fps = float(rng.uniform(3, 10))
         for k in range(frames):

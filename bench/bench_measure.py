@@ -45,8 +45,8 @@ from autocull.measure.doubled import doubled_edges
 from autocull.measure.edges import edge_points, edge_spread
 from autocull.measure.horizon import tilt
 from autocull.measure.motion import motion_blur
-from autocull.measure.spectra import first_spectra
 from autocull.measure.sharpness import filter_bank
+from autocull.measure.spectra import first_spectra
 from autocull.records import DecodedImage, ExifInfo
 
 CORPUS = ["astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "camera", "retina"]

@@ -16,13 +16,21 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
 from . import ANALYZER_VERSION, __version__
 from .config import DB_FILE, Config, default_home, ensure_home
 from .decide import decide
-from .errors import (AutoCullError, FileMissing, FileProblem, FileUnreadable, FileVanished, InvalidArgument,
-                     NotAFile, NotFound)
+from .errors import (
+    AutoCullError,
+    FileMissing,
+    FileProblem,
+    FileUnreadable,
+    FileVanished,
+    InvalidArgument,
+    NotAFile,
+    NotFound,
+)
 from .policy import BUILTIN_PRESETS, Policy
 from .records import Analysis, Decision
 from .store import Store

@@ -12,13 +12,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from autocull.measure.edges import EdgePoints, edge_points
 from autocull.measure.exposure import exposure
 from autocull.measure.faces import find_faces
 from autocull.measure.hashes import dhash, hamming, phash
 from autocull.measure.horizon import tilt
 from autocull.measure.image import to_gray, union_box
 from autocull.measure.noise import estimate_sigma, noise, sigma_from_sobel
-from autocull.measure.edges import EdgePoints, edge_points
 from autocull.measure.sharpness import Filtered, filter_bank, measure_region, sharpness, with_double
 from autocull.measure.subject import subject_region
 from autocull.records import Analysis, DecodedImage, FaceMetrics, RegionReader, SharpnessMetrics, TiltMetrics

@@ -14,8 +14,16 @@ from ..errors import InvalidArgument, Unimplemented
 from ..jobs import FINISHED, Job, JobManager
 from ..policy import describe
 from ..v1 import autocull_pb2 as pb
-from .convert import (JOB_STATES, LABEL_NAMES, PICK_NAMES, counts_to_pb, decision_to_pb, dict_to_struct,
-                      struct_to_dict, to_value)
+from .convert import (
+    JOB_STATES,
+    LABEL_NAMES,
+    PICK_NAMES,
+    counts_to_pb,
+    decision_to_pb,
+    dict_to_struct,
+    struct_to_dict,
+    to_value,
+)
 
 CHANGES_PAGE = 500
 

@@ -13,7 +13,6 @@ judged on the analysis image (a photographer judges those at screen size too).
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 import math
 from dataclasses import dataclass
@@ -22,8 +21,8 @@ import cv2
 import numpy as np
 
 from autocull.errors import FileProblem
-from autocull.measure.noise import estimate_sigma
 from autocull.measure.image import to_gray
+from autocull.measure.noise import estimate_sigma
 from autocull.measure.sharpness import sharpness
 from autocull.records import Box, DecodedImage, FaceMetrics, RegionReader
 
