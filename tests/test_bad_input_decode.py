@@ -12,8 +12,6 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-import imagegen as gen
-from realphotos import shared_dir
 from autocull import decode as dec
 from autocull.decode import decode, read_exif
 from autocull.errors import (
@@ -28,6 +26,9 @@ from autocull.errors import (
     UnsupportedFormat,
 )
 from autocull.records import Box, DecodedImage
+
+import imagegen as gen
+from realphotos import shared_dir
 
 RAW_DIR = shared_dir("raw")
 needs_raw = pytest.mark.shared_data  # real RAW samples: missing ones fail, never skip

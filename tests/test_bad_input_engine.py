@@ -3,8 +3,6 @@ the good photos in the same job are still decided."""
 from __future__ import annotations
 
 import os
-import threading
-from pathlib import Path
 
 import pytest
 

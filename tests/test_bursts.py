@@ -19,7 +19,6 @@ from typing import Optional, Sequence
 import numpy as np
 import pytest
 from PIL import Image, ImageFilter
-from realphotos import shared_dir
 
 from autocull.bursts import BurstItem, Group, assign, group
 from autocull.decide import decide, stars_for
@@ -27,6 +26,8 @@ from autocull.decode import decode
 from autocull.measure import analyze, dhash, phash, to_gray
 from autocull.policy import Policy
 from autocull.records import Analysis, Box, Decision, EyeMetrics, FaceMetrics
+
+from realphotos import shared_dir
 
 SERIES = shared_dir("burst")
 T0 = datetime(2026, 6, 13, 14, 32, 5)

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from realphotos import TESTDATA
-
 from autocull.config import Config
 from autocull.engine import Engine
+
+from realphotos import TESTDATA
 
 CAMERA = TESTDATA / "camera"
 BLUR_WORDS = ("out of focus", "camera shake", "subject motion", "focus missed")

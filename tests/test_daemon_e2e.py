@@ -15,10 +15,11 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
-from daemon import Daemon
 from PIL import Image, ImageFilter
 
 from autocull.v1 import autocull_pb2 as pb
+
+from daemon import Daemon
 
 pytestmark = pytest.mark.e2e
 

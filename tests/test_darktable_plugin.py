@@ -25,8 +25,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from daemon import Daemon
 from PIL import Image, ImageFilter
+
+from daemon import Daemon
 
 pytestmark = [pytest.mark.darktable, pytest.mark.e2e]
 

@@ -8,8 +8,18 @@ import pytest
 from autocull.decide import decide, quality_score
 from autocull.measure.exposure import exposure
 from autocull.policy import Policy
-from autocull.records import (Analysis, Box, EyeMetrics, ExifInfo, ExposureMetrics, FaceMetrics, NoiseMetrics,
-                              ScoreValue, SharpnessMetrics)
+from autocull.records import (
+    Analysis,
+    Box,
+    ExifInfo,
+    ExposureMetrics,
+    EyeMetrics,
+    FaceMetrics,
+    NoiseMetrics,
+    ScoreValue,
+    SharpnessMetrics,
+)
+
 from realphotos import LOW_KEY_FOREST, NORMAL_PHOTOS, VIVID, photo, shift_ev
 
 

@@ -10,12 +10,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-import imagegen as gen
-from realphotos import shared_dir
 from autocull import decode as dec
 from autocull.decode import ANALYSIS_SIZE, decode, read_exif
 from autocull.errors import UnsupportedFormat
 from autocull.records import Box
+
+import imagegen as gen
+from realphotos import shared_dir
 
 RAW_DIR = shared_dir("raw")
 needs_raw = pytest.mark.shared_data  # real RAW samples: missing ones fail, never skip
@@ -206,7 +207,7 @@ def _tags(**values: object) -> dict[str, SimpleNamespace]:
 
 
 def test_maker_note_burst_fields() -> None:
-    from autocull.exif import build_exif, _exifread_tag_fields
+    from autocull.exif import _exifread_tag_fields, build_exif
 
     canon = build_exif(_exifread_tag_fields(_tags(
         Image__Make="Canon", MakerNote__SequenceNumber=3, MakerNote__SerialNumber=123456789)))

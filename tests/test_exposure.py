@@ -12,6 +12,7 @@ import pytest
 skdata = pytest.importorskip("skimage.data")
 
 from autocull.measure.exposure import exposure  # noqa: E402
+
 from realphotos import LOW_KEY_FOREST, NORMAL_PHOTOS, VIVID, low_key, photo, photos, shift_ev  # noqa: E402
 
 # Normal scenes (not low key, high key, space or documents).

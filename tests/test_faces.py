@@ -14,15 +14,15 @@ import cv2
 import numpy as np
 import pytest
 
-from imagegen import make_exif, sample_rgb, save_jpeg, stored_for
-from realphotos import shared_dir
-
 from autocull.decide import decide
 from autocull.decode import decode, region_reader
 from autocull.measure import analyze
 from autocull.measure.faces import eyes, find_faces, models_loaded
 from autocull.policy import Policy
 from autocull.records import Decision, FaceMetrics
+
+from imagegen import make_exif, sample_rgb, save_jpeg, stored_for
+from realphotos import shared_dir
 
 FACES = shared_dir("faces")
 BURST = shared_dir("burst")

@@ -13,13 +13,13 @@ import cv2
 import numpy as np
 import pytest
 
-from imagegen import sample_rgb, save_jpeg
-
 from autocull.decide import decide
 from autocull.decode import decode
-from autocull.measure.faces import find_faces
 from autocull.measure import analyze
+from autocull.measure.faces import find_faces
 from autocull.policy import Policy
+
+from imagegen import sample_rgb, save_jpeg
 
 
 def _eye_centres(rgb: np.ndarray, tmp: Path) -> list[tuple[int, int]]:

@@ -21,18 +21,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import skimage.data
-from realphotos import TESTDATA
+
 from autocull.decide import decide
 from autocull.measure import analyze
 from autocull.measure.horizon import Tilt, tilt
 from autocull.policy import Policy
 from autocull.records import DecodedImage, ExifInfo
+
+from realphotos import TESTDATA
 
 DATA = TESTDATA
 ANALYSIS_SIZE = 1280

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from daemon import Daemon
 from PIL import Image, ImageFilter
+
+from daemon import Daemon
 
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN = ROOT / "plugins" / "lightroom" / "autocull.lrplugin"

@@ -1,20 +1,18 @@
 """The streak detector on real photos: length and direction of linear motion blur."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import cv2
 import numpy as np
 import pytest
 
-from imagegen import sample_rgb
-from test_sharpness import ALL, SHARP, angle_diff, gaussian, motion, photo
-from realphotos import TESTDATA
-
-from autocull.measure.motion import motion_blur, streak_width
 from autocull.decode import decode
 from autocull.measure.image import to_gray
+from autocull.measure.motion import motion_blur, streak_width
 from autocull.measure.sharpness import sharpness
+
+from imagegen import sample_rgb
+from realphotos import TESTDATA
+from test_sharpness import ALL, SHARP, angle_diff, gaussian, motion, photo
 
 TEXTURED = ["astronaut", "camera", "coffee", "grass", "gravel", "page", "text"]
 

@@ -10,8 +10,8 @@ import pytest
 skdata = pytest.importorskip("skimage.data")
 
 from autocull.measure.hashes import dhash, hamming, phash  # noqa: E402
-from autocull.measure.noise import noise  # noqa: E402
 from autocull.measure.image import to_gray  # noqa: E402
+from autocull.measure.noise import noise  # noqa: E402
 
 PHOTOS = ["astronaut", "camera", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field",
           "moon", "coins", "brick", "grass", "gravel", "retina", "clock", "cell"]

@@ -1,6 +1,5 @@
 """The checked-in generated code must match what proto/ generates now."""
 import filecmp
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from imagegen import sample_rgb, save_jpeg
-
 from autocull.measure.faces import FaceModelError, models
 from autocull.measure.faces.quiet import native_logs_hidden
+
+from imagegen import sample_rgb, save_jpeg
 
 # What the native loggers print: TFLite/LiteRT ("INFO: ...", "WARNING: [file.cc:N] ..."),
 # absl/glog ("W0000 00:00:1795455406.082316 7337 file.cc:N] ...") and absl's preamble.

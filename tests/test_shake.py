@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 import pytest
 
-from imagegen import doubled, shake_kernel
-from realphotos import TESTDATA, photo
-
 from autocull.measure import sharpness, to_gray
 from autocull.policy import Policy
+
+from imagegen import doubled, shake_kernel
+from realphotos import TESTDATA, photo
 
 LABELS = json.loads((TESTDATA / "camera" / "labels.json").read_text())
 UNBLURRED = sorted(f"camera/{info['label']}/{name}" for name, info in LABELS.items() if info["label"] != "blurred")
