@@ -101,7 +101,8 @@ def correct(label: str, verdict: str) -> int:
 def with_line(analysis, line: float) -> str:
     from autocull.decide import decide
 
-    return decide(analysis, Policy().with_values({"sharpness_reject": line, "face_sharpness_reject": line + 0.05})).verdict
+    policy = Policy().with_values({"sharpness_reject": line, "face_sharpness_reject": line + 0.05})
+    return decide(analysis, policy).verdict
 
 
 def baseline_features(path: str) -> tuple[float, float]:

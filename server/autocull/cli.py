@@ -172,7 +172,8 @@ def _print_table(pb: Any, decisions: Sequence[Any], counts: Any, analyze_only: b
         stars = "*" * d.stars
         print(f"{names.get(d.verdict, '?'):<7} {stars:<5} {name:<32} {d.reasons[0] if d.reasons else ''}{burst}")
     print(f"\n{counts.total} photos: {counts.keep} keep, {counts.review} review, {counts.reject} reject, "
-          f"{counts.failed} failed, {counts.bursts} bursts ({counts.analyzed} analysed, {counts.cached} from the store)")
+          f"{counts.failed} failed, {counts.bursts} bursts "
+          f"({counts.analyzed} analysed, {counts.cached} from the store)")
 
 
 def cmd_policy(args: argparse.Namespace) -> int:

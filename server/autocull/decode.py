@@ -460,7 +460,8 @@ def _decode_raw(
         if preview is not None:
             rgb, source = _as_array(_orient(_fit(preview, analysis_size), orientation)), "raw-preview"
         else:
-            rgb, source = _as_array(_fit(Image.fromarray(_postprocess(raw, path, half=True)), analysis_size)), "raw-postprocess"
+            rgb = _as_array(_fit(Image.fromarray(_postprocess(raw, path, half=True)), analysis_size))
+            source = "raw-postprocess"
         info = exif_mod.exif_for_raw(fh, raw, preview_jpeg, unpacked=source == "raw-postprocess")
     info = replace(info, orientation=orientation)
     return DecodedImage(rgb=rgb, full_size=_upright_size(stored, orientation), format=_raw_format(path, magic),

@@ -46,9 +46,11 @@ class Policy:
                                   "the detail) above which a note names it; never a review. 1 turns it off.",
                                   lo=0, hi=1)
     shadow_clip_reject: float = _f(0.70, "Share of the frame crushed to black above which it is rejected.", lo=0, hi=1)
-    shadow_clip_review: float = _f(0.35, "Share of the frame crushed to black above which it goes to review.", lo=0, hi=1)
+    shadow_clip_review: float = _f(0.35, "Share of the frame crushed to black above which it goes to review.",
+                                   lo=0, hi=1)
     # --- noise ---
-    noise_review_sigma: float = _f(14.0, "Estimated noise (0..255 units) above which the photo goes to review.", lo=0, hi=255)
+    noise_review_sigma: float = _f(14.0, "Estimated noise (0..255 units) above which the photo goes to review.",
+                                   lo=0, hi=255)
     # --- composition ---
     horizon_note: bool = _f(True, "Add a note (never a review or reject by itself) when a horizon or the verticals "
                             "are tilted.")
@@ -58,11 +60,13 @@ class Policy:
     closed_eyes_scope: str = _f("main", "Which closed eyes reject: 'main' (main subject; a minor face sends to "
                                 "review), 'any' face, or 'fraction' of the faces.",
                                 choices=("main", "any", "fraction"))
-    closed_eyes_fraction: float = _f(0.5, "With scope 'fraction': share of faces with closed eyes that rejects.", lo=0, hi=1)
+    closed_eyes_fraction: float = _f(0.5, "With scope 'fraction': share of faces with closed eyes that rejects.",
+                                     lo=0, hi=1)
     min_face_size: float = _f(0.04, "Faces smaller than this share of the frame's short side do not count.", lo=0, hi=1)
     face_sharpness_reject: float = _f(0.30, "Main face sharpness below this rejects.", lo=0, hi=1)
     face_sharpness_review: float = _f(0.45, "Main face sharpness below this sends to review.", lo=0, hi=1)
-    uncertain_eyes_review: bool = _f(True, "Send photos whose main face has uncertain eyes (squint, half-blink) to review.")
+    uncertain_eyes_review: bool = _f(True, "Send photos whose main face has uncertain eyes (squint, half-blink) "
+                                           "to review.")
     # --- overall quality -> stars ---
     weight_sharpness: float = _f(0.45, "Weight of subject sharpness in the quality score.", lo=0, hi=10)
     weight_exposure: float = _f(0.25, "Weight of exposure in the quality score.", lo=0, hi=10)
@@ -73,15 +77,20 @@ class Policy:
     stars_thresholds: list = _f([0.30, 0.50, 0.65, 0.80, 0.92],
                                 "Quality needed for 1..5 stars (five ascending numbers).")
     # --- bursts ---
-    burst_gap_seconds: float = _f(2.0, "Frames from one camera closer than this in time can form a burst.", lo=0, hi=3600)
+    burst_gap_seconds: float = _f(2.0, "Frames from one camera closer than this in time can form a burst.",
+                                  lo=0, hi=3600)
     burst_hash_distance: int = _f(14, "Largest mean pHash/dHash Hamming distance (of 64) for frames from one camera "
                                   "within the gap to count as the same scene; near-duplicates (no capture time, or "
                                   "two cameras) must have pHash + dHash distance within this.", lo=0, hi=64)
-    burst_clip_cosine: float = _f(0.92, "With embeddings: smallest cosine similarity for frames to count as the same scene.", lo=0, hi=1)
-    burst_others: str = _f("review", "What the non-best frames of a burst get: 'review' or 'reject'.", choices=("review", "reject"))
-    burst_label: str = _f("none", "Colour label for the non-best frames of a burst ('none' keeps the verdict's label).", choices=LABELS)
+    burst_clip_cosine: float = _f(0.92, "With embeddings: smallest cosine similarity for frames to count as the "
+                                  "same scene.", lo=0, hi=1)
+    burst_others: str = _f("review", "What the non-best frames of a burst get: 'review' or 'reject'.",
+                           choices=("review", "reject"))
+    burst_label: str = _f("none", "Colour label for the non-best frames of a burst ('none' keeps the verdict's label).",
+                          choices=LABELS)
     burst_keywords: bool = _f(True, "Tag burst frames with AutoCull|Burst|<id>.")
-    bracket_ev_step: float = _f(0.6, "Exposure-compensation step (EV) between frames that marks a bracket, not a burst.", lo=0, hi=10)
+    bracket_ev_step: float = _f(0.6, "Exposure-compensation step (EV) between frames that marks a bracket, not "
+                                "a burst.", lo=0, hi=10)
     # --- mapping verdict -> host actions ---
     keep_pick: str = _f("picked", "Flag written for a keeper.", choices=PICKS)
     review_pick: str = _f("none", "Flag written for a photo to review.", choices=PICKS)
@@ -113,7 +122,8 @@ class Policy:
             raise InvalidArgument("stars_thresholds needs five ascending numbers between 0 and 1")
         for low, high in (("sharpness_reject", "sharpness_review"), ("face_sharpness_reject", "face_sharpness_review"),
                           ("exposure_review_ev", "exposure_reject_ev"),
-                          ("highlight_clip_review", "highlight_clip_reject"), ("shadow_clip_review", "shadow_clip_reject")):
+                          ("highlight_clip_review", "highlight_clip_reject"),
+                          ("shadow_clip_review", "shadow_clip_reject")):
             if getattr(self, low) > getattr(self, high):
                 raise InvalidArgument(f"{low} ({getattr(self, low)}) must not be above {high} ({getattr(self, high)})")
 

@@ -477,7 +477,8 @@ def measure_region(
         inner = min(y1 - y0, x1 - x0)
         tile = max(4, min(tile, inner // 4)) if inner >= 16 else max(1, inner)
     if (y1 - y0) * (x1 - x0) < 4 or min(y1 - y0, x1 - x0) < 3:
-        return Reading(SharpnessMetrics(score=0.0, laplacian_var=0.0, tenengrad=0.0, edge_width=_S_MAX, edge_spread=-1.0),
+        return Reading(SharpnessMetrics(score=0.0, laplacian_var=0.0, tenengrad=0.0, edge_width=_S_MAX,
+                                        edge_spread=-1.0),
                        None, DoubledEdges())
     if bank is not None:
         f = bank.region(y0, y1, x0, x1)
@@ -559,5 +560,5 @@ def with_double(m: SharpnessMetrics, double: DoubledEdges) -> SharpnessMetrics:
     if not double.found or double.width <= m.edge_width:
         return m
     width = float(np.clip(double.width, _S_MIN, _S_MAX))
-    return dataclasses.replace(m, edge_width=width, score=edge_width_to_score(width), double_offset=float(double.offset),
-                               double_angle=float(double.angle))
+    return dataclasses.replace(m, edge_width=width, score=edge_width_to_score(width),
+                               double_offset=float(double.offset), double_angle=float(double.angle))

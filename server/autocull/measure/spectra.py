@@ -95,7 +95,10 @@ def tile_spectra(g: np.ndarray, n: int, noise_var: float) -> TileSpectra | None:
 
 
 def first_spectra(g: np.ndarray, noise_var: float, sizes: tuple[int, ...] = (TILE, TILE_MIN)) -> TileSpectra | None:
-    """:func:`tile_spectra` at the first tile size that reads: large tiles reach longer blur, small images need small ones."""
+    """:func:`tile_spectra` at the first tile size that reads.
+
+    Large tiles reach longer blur, small images need small ones.
+    """
     for n in sizes:
         found = tile_spectra(g, n, noise_var)
         if found is not None:
