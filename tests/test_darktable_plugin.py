@@ -370,8 +370,8 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
     # the folder import became one job for both photos, and their decisions were applied
     imp = report["folder"]
     assert imp["jobs"] == 1 and imp["job_size"] == 2, imp
-    decided = {Path(d["path"]).name: d for d in
-               daemon.post("Decide", {"paths": [str(folder / "one.jpg"), str(folder / "two blurred.jpg")]})["decisions"]}
+    paths = [str(folder / "one.jpg"), str(folder / "two blurred.jpg")]
+    decided = {Path(d["path"]).name: d for d in daemon.post("Decide", {"paths": paths})["decisions"]}
     for name, rating in imp["ratings"].items():
         d = decided[name]
         assert rating == (-1 if d["pick"] == "PICK_REJECTED" else d["stars"]), (name, rating, d)

@@ -334,7 +334,8 @@ def test_raw_region_matches_demosaic() -> None:
     left, top, right, bottom = box.pixels(out.size)
     assert gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16)) < 5.0
     shifted = out.rgb[top:bottom, left + 100:right + 100]
-    assert gen.coarse_diff(crop, shifted, (16, 16)) > 2 * gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16))
+    assert (gen.coarse_diff(crop, shifted, (16, 16))
+            > 2 * gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16)))
 
 
 @needs_raw

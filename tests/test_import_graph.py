@@ -51,7 +51,8 @@ def _targets(node: ast.AST, name: str, is_package: bool, modules: dict[str, Path
         source = node.module or ""
     found = []
     for alias in node.names:  # "from pkg import mod" imports the module pkg.mod
-        t = _known(f"{source}.{alias.name}", modules) if f"{source}.{alias.name}" in modules else _known(source, modules)
+        submodule = f"{source}.{alias.name}"
+        t = _known(submodule, modules) if submodule in modules else _known(source, modules)
         if t:
             found.append(t)
     return found

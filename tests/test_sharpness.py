@@ -112,7 +112,8 @@ class TestMotionBlur:
         g = photo(name)
         m = sharpness(motion(g, 25, angle))
         # A Gaussian blur of similar (or worse) sharpness.
-        d = next(sharpness(gaussian(g, s)) for s in (2, 2.5, 3, 4, 5, 7) if sharpness(gaussian(g, s)).score <= m.score + 0.05)
+        d = next(sharpness(gaussian(g, s)) for s in (2, 2.5, 3, 4, 5, 7)
+                 if sharpness(gaussian(g, s)).score <= m.score + 0.05)
         assert m.motion > d.motion + 0.3, (m, d)
         assert angle_diff(m.motion_angle, angle) < 15.0, m.motion_angle
 
