@@ -21,8 +21,11 @@ demo: setup
 system-deps:
 	bash scripts/install-system-deps.sh
 
-# Set up (Python and Debian packages) and run every test.
+# Set up (Python and Debian packages), lint and type-check (ruff and mypy, configured in pyproject.toml),
+# then run every test. A lint or type error fails before pytest starts.
 test: system-deps setup
+	$(BIN)/ruff check server tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 proto: setup
