@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import models
+from .quiet import inference_logs_hidden
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,8 @@ def _run(model: str, rgb: np.ndarray, source: str, *, min_score: float = 0.0) ->
     h, w = rgb.shape[:2]
     image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
     try:
-        result = models.detector(model).detect(image)
+        with inference_logs_hidden(model):
+            result = models.detector(model).detect(image)
     except (RuntimeError, ValueError) as exc:
         raise models.FaceModelError(f"face detection ({model}) failed: {exc}") from exc
     out = []

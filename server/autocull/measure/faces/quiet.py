@@ -5,12 +5,15 @@ MediaPipe ``FaceDetector`` prints LiteRT's ``INFO: [environment.cc:36] ...``
 lines and, for the sparse full-range model, ~46 ``WARNING: [model_load.cc:402]
 Sparsity tensors ...``; the first detector and the first LiteRT ``Interpreter``
 in a process each print TFLite's ``INFO: Created TensorFlow Lite XNNPACK
-delegate for CPU.``; the first *inference* of the process prints absl's
+delegate for CPU.``; one *inference* of the process may print absl's
 ``WARNING: Logging before InitGoogle() ...`` and a ``W0000 00:00:...
-inference_runner_litert.cc:1418] Input tensor memory is not aligned ...``.
-After that, inference is silent. So everything happens at model creation plus
-one first call, and ``models`` runs both (a warm-up call on a blank input)
-inside :func:`native_logs_hidden`, once per worker thread.
+inference_runner_litert.cc:1418] Input tensor memory is not aligned ...``:
+the first one whose input tensor lands unaligned, which depends on the
+allocator (often the warm-up, sometimes a later detection). After that,
+inference is silent. So ``models`` builds each model and runs a warm-up call
+on a blank input inside :func:`native_logs_hidden`, once per worker thread,
+and detections run inside :func:`inference_logs_hidden` until that one
+warning has been caught.
 
 Why a scoped redirect of file descriptor 2 and not the alternatives:
 
@@ -87,8 +90,33 @@ def _replay(captured: bytes, what: str, failed: bool) -> None:
     if keep:
         _write_fd2(b"".join(keep))
     if dropped:  # only what was hidden: the kept lines are on stderr already
-        log.debug("hid %d native log lines while loading %s:\n%s", len(dropped), what,
+        log.debug("hid %d native log lines while running %s:\n%s", len(dropped), what,
                   b"".join(dropped).decode("utf-8", "replace").rstrip())
+        if any(_INFERENCE_WARNING in line for line in dropped):
+            _inference_warned.set()
+
+
+# The one inference warning of a process (LiteRT's "Input tensor memory is not
+# aligned ... Reallocating" with absl's preamble) is printed only when an input
+# tensor happens to land unaligned, which depends on the allocator's state: the
+# warm-up inference does not always draw it, so a later detection could.
+_INFERENCE_WARNING = b"tensor memory is not aligned"
+_inference_warned = threading.Event()
+
+
+@contextmanager
+def inference_logs_hidden(what: str) -> Iterator[None]:
+    """:func:`native_logs_hidden` around an inference, until the process has printed its one inference warning.
+
+    Afterwards a no-op: inference is then silent for good. Until then the
+    windows serialise detections across threads (fd 2 is process-wide); a
+    detection takes a few milliseconds and a window adds well under one.
+    """
+    if _inference_warned.is_set():
+        yield
+        return
+    with native_logs_hidden(what):
+        yield
 
 
 @contextmanager
