@@ -202,3 +202,20 @@ class TestBokeh:
         box = Box(x=x0 / w, y=y0 / h, w=(x1 - x0) / w, h=(y1 - y0) / h)
         assert sharpness(out, box=box).score > 0.8
         assert sharpness(motion(g, 25, 0), box=box).score < 0.3
+
+
+class TestFewEdgeDirections:
+    def test_a_streak_along_one_of_two_edge_directions_is_not_hidden(self):
+        # A scene of upright rectangles has edges in two directions only; a
+        # horizontal streak widens one and leaves the other sharp, and the
+        # frame must read blurred, not as sharp as its untouched edges.
+        rng = np.random.default_rng(3)
+        img = np.full((720, 960), 0.5, np.float32)
+        for _ in range(150):
+            x0, y0 = rng.integers(0, 960), rng.integers(0, 720)
+            img[y0:y0 + rng.integers(8, 120), x0:x0 + rng.integers(8, 120)] = rng.uniform(0.1, 0.9)
+        assert sharpness(img).score > 0.85
+        for length in (9, 15, 25):
+            streaked = cv2.filter2D(img, -1, np.full((1, length), 1.0 / length, np.float32),
+                                    borderType=cv2.BORDER_REFLECT)
+            assert sharpness(streaked).score < 0.45, length

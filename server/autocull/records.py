@@ -90,8 +90,8 @@ class SharpnessMetrics:
     motion_angle: float = 0.0  # degrees, direction of the blur streaks (0 = horizontal)
     motion_length: float = 0.0  # px at analysis size of a linear streak found (0 = none)
     # Blur sigma (px) of the main edges read from their 10-90 % rise; NaN-free: -1 when the
-    # region had too few main edges to read (rows measured before it existed read 0).
-    edge_spread: float = 0.0
+    # region had too few main edges to read, and on rows measured before it existed.
+    edge_spread: float = -1.0
     double_offset: float = 0.0  # px between two sharp copies of the scene (camera shake), 0 = none
     double_angle: float = 0.0  # degrees of that offset (0 = horizontal, counter-clockwise as displayed)
 

@@ -103,6 +103,7 @@ _MIN_EDGES = 12
 RISE_PER_SIGMA = 2.0 * 1.2816
 _SHARP_RISE = 1.2
 _DIRECTIONS = 4
+_REMAP_MAX = 32767
 
 
 @dataclass(frozen=True)
@@ -165,8 +166,8 @@ def edge_points(
     noise = max(0.0, float(noise_sigma)) / 255.0
     empty = np.zeros(0, np.float32)
     none = EdgePoints(empty, empty, empty, empty, np.zeros(0, np.int8), noise)
-    if min(g.shape) < 2 * 3 + 1:
-        return none
+    if min(g.shape) < 2 * 3 + 1 or max(g.shape) >= _REMAP_MAX:
+        return none  # OpenCV's remap reads sources under 32767 px a side (analysis images are far smaller)
     if sx is None or sy is None:
         sx = cv2.Sobel(g, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REFLECT)
         sy = cv2.Sobel(g, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REFLECT)
@@ -214,7 +215,7 @@ def _maxima(sx: np.ndarray, sy: np.ndarray, floor: float) -> tuple[np.ndarray, .
     nx = np.stack([x + ux, x - ux], axis=1)
     ny = np.stack([y + uy, y - uy], axis=1)
     around = cv2.remap(mag, nx, ny, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    keep = (m >= around[:, 0]) & (m > around[:, 1])
+    keep = (m >= around[:, 0]) & (m >= around[:, 1])  # both of a tie: the grid may hold only one of them
     if not np.any(keep):
         return None
     x, y, ux, uy = x[keep], y[keep], ux[keep], uy[keep]
@@ -231,10 +232,12 @@ def _thinned(x: np.ndarray, y: np.ndarray, limit: int) -> np.ndarray:
     point comes or goes (a float rounding in a filter is enough), and move
     the low quantile with it; a hash of the position keeps the same pixels.
     """
-    k = int(math.ceil(len(x) / limit))
     h = (x.astype(np.uint64) * np.uint64(0x9E3779B1)) ^ (y.astype(np.uint64) * np.uint64(0x85EBCA77))
     h ^= h >> np.uint64(15)
-    return (h * np.uint64(0x2C1B3C6D) >> np.uint64(16)) % np.uint64(k) == 0
+    h = (h * np.uint64(0x2C1B3C6D) >> np.uint64(16)) & np.uint64(0xFFFFFFFF)
+    # A share of the hash range, not a modulus: about ``limit`` points, and a
+    # smaller limit keeps a subset of a larger one's.
+    return h < np.uint64(int(limit / len(x) * 2.0**32))
 
 
 def _ends(prof: np.ndarray, turn: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -312,7 +315,12 @@ def edge_spread(points: EdgePoints) -> EdgeSpread:
         else:
             per.append(float("nan"))
     read = sorted(r for r in per if math.isfinite(r))
-    r = read[-2] if len(read) >= 2 else _weighted_quantile(rise, weight, _QUANTILE)
+    if len(read) >= 3:
+        r = read[-2]  # one odd direction on a sharp frame is not enough to condemn it
+    elif len(read) == 2:
+        r = read[-1]  # two directions: a streak along one leaves only the other sharp
+    else:
+        r = _weighted_quantile(rise, weight, _QUANTILE)
     return EdgeSpread(width=sigma_of_rise(r), rise=r, edges=int(main.sum()),
                       per_direction=tuple(sigma_of_rise(v) if math.isfinite(v) else float("nan") for v in per))
 

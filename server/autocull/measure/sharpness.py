@@ -1,32 +1,39 @@
 """Sharpness of a frame or a region, as a photographer means it.
 
-Method (edge width)
--------------------
-For an edge blurred by a Gaussian of standard deviation ``s`` the ratio of
-gradient energy to Laplacian energy is ``E|grad I|^2 / E[(lap I)^2] = 2 s^2``,
-whatever the edge contrast. We measure both energies with Gaussian derivative
+What decides, in order (each a blur width in px at this resolution, the
+largest wins; see :func:`measure_region`):
+
+* The **main edges' rise** (:mod:`.edges`): how far the most contrasted edges
+  take to rise from 10 % to 90 % of their step. Ghosts of the scene, double
+  edges, defocus-disk rims and JPEG block edges are small steps on a long
+  ramp and do not make it read sharp; where a region has too few main edges
+  (a flat wall, the sky) the energy width below stands in.
+* A long straight **streak** found from the tiles' cepstrum
+  (:mod:`.motion`), whose sharp ends fool edge measures: it sets a floor of
+  L / sqrt(12).
+* A second sharp **copy of the scene** over the whole frame
+  (:mod:`.doubled`, camera shake that rested in two places): sqrt(ab) d.
+
+Energy width (the fallback, and what motion strength is read from): for an
+edge blurred by a Gaussian of standard deviation ``s`` the ratio of gradient
+energy to Laplacian energy is ``E|grad I|^2 / E[(lap I)^2] = 2 s^2``, whatever
+the edge contrast. Both energies are measured with Gaussian derivative
 filters of scale ``_SIGMA_D`` (whose own blur is subtracted in quadrature),
-per tile and per gradient-orientation bin, subtract the share that white noise
-of the measured level contributes, keep cells with enough signal, and take the
-width of the sharpest cells (a low rank), so the in-focus part of the frame
-decides and bokeh is not penalised. The frame's width is the worst orientation,
-so motion blur (which leaves edges parallel to the motion sharp) is not
-hidden by those edges. A sharp photo has edges about one pixel wide at any
-resolution, so the width in analysis pixels is size free for sharp photos.
+per tile and per gradient-orientation bin, less the share that white noise of
+the measured level contributes, on cells with enough signal; the width is
+that of the sharpest cells (a low rank), worst orientation. A sharp photo has
+edges about one pixel wide at any resolution, so widths in analysis pixels
+are size free for sharp photos.
 
 The width maps to a 0..1 score with a log-logistic curve:
 ``score = 1 / (1 + (s / _S_HALF) ** _SLOPE)`` -> s = 1 px: 0.87, 1.5 px: 0.56,
 2 px: 0.29, 3 px: 0.08.
 
-Motion is read from the same measurement: the width of the sharpest windows
-along each of four directions. Defocus widens every direction alike; motion
-blur of length L along m adds L^2/12 along m only, however the scene's edges
-are oriented (a building's edges do not read as motion, because each
-direction is judged on its own sharpest windows). The cos(2 theta) component of
-the squared widths gives the strength and the streak direction. (A first
-version read motion from the ratio of high- to low-frequency energy per sector
-of the windowed FFT; its angle was unreliable on real photos: 30 degree blur
-read anywhere from 20 to 150 degrees.)
+Motion: defocus widens every direction alike; motion blur of length L along
+m adds L^2/12 along m only. The cos(2 theta) component of the squared energy
+widths along four directions gives the strength and the streak direction,
+and the main edges' rise read per direction adds its own anisotropy (a
+shaken frame's edges along the path stay sharper than those across it).
 """
 from __future__ import annotations
 
@@ -511,6 +518,10 @@ def measure_region(
     # width.
     spread = edge_spread(points)
     blur = spread.width if spread.found else width
+    if spread.found and sum(math.isfinite(w) for w in spread.per_direction) < 2:
+        # Main edges in one direction only: a streak may have erased the others (a wall of bricks
+        # shaken by one row's height); the energy width still reads their cells.
+        blur = max(blur, width)
     if spread.found:
         motion = max(motion, _spread_motion(spread.per_direction))
     # Blur the whole region shares, read from its tiles' spectra: a long
@@ -557,8 +568,12 @@ def with_double(m: SharpnessMetrics, double: DoubledEdges) -> SharpnessMetrics:
     is at least as blurred as the double makes it; when another blur reads
     wider, that is the cause to name and the double is not reported.
     """
-    if not double.found or double.width <= m.edge_width:
+    if not double.found:
         return m
     width = float(np.clip(double.width, _S_MIN, _S_MAX))
-    return dataclasses.replace(m, edge_width=width, score=edge_width_to_score(width),
-                               double_offset=float(double.offset), double_angle=float(double.angle))
+    score = edge_width_to_score(width)
+    # Compared by score: a face judged on a finer view of the file has its width in that view's pixels.
+    if score >= m.score:
+        return m
+    return dataclasses.replace(m, edge_width=width, score=score, double_offset=float(double.offset),
+                               double_angle=float(double.angle))
