@@ -19,7 +19,7 @@ from autocull.decode import decode, region_reader
 from autocull.measure import analyze
 from autocull.measure.faces import eyes, find_faces, models_loaded
 from autocull.policy import Policy
-from autocull.records import Decision, FaceMetrics
+from autocull.records import Decision, DecodedImage, ExifInfo, FaceMetrics
 
 from imagegen import make_exif, sample_rgb, save_jpeg, stored_for
 from realphotos import shared_dir
@@ -304,3 +304,12 @@ class TestWorkers:
             with pytest.raises(FaceModelError, match="not found") as info:
                 pool.submit(lambda: find_faces(decode(path))).result()
         assert isinstance(info.value, FileProblem)
+
+
+def test_a_sharp_close_up_face_is_judged_on_its_eyes_not_its_shading() -> None:
+    # A tight crop of a sharp face is mostly cheeks and nose: long shading ramps that read as blur
+    # on any face. The lashes, lids and brows are what a photographer checks, and they are crisp.
+    rgb = read_rgb(FACES / "closed" / "closed_eye_2139.jpg_face_1.jpg")
+    faces = find_faces(DecodedImage(rgb=rgb, full_size=rgb.shape[1::-1], format="JPEG", exif=ExifInfo()))
+    face = main_face(faces)
+    assert face.sharpness is not None and face.sharpness.score > 0.8, face.sharpness

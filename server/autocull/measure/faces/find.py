@@ -37,6 +37,15 @@ DETAIL_FACE_PX = 128
 # The mesh's face probability below which a detector box is noise (a pattern, a face on a T-shirt
 # print stays: it is a face).
 MIN_PRESENCE = 0.5
+# The eye band a face's sharpness is read on, in shares of the span from the outer corner of
+# one eye to the other: this much beyond each corner, above the eyes' centre line (the brows)
+# and below it (the lower lids); under _BAND_MIN_PX on a side it is too small to read and the
+# face box is used.
+_BAND_SIDE = 0.15
+_BAND_ABOVE = 0.35
+_BAND_BELOW = 0.2
+_BAND_TALL = _BAND_ABOVE + _BAND_BELOW
+_BAND_MIN_PX = 24
 # A face under this detector score with no eye detail in either eye is dropped (see _unsure);
 # on 200 real face crops and the burst frames two faces score under it, both with eye detail.
 UNSURE_SCORE = 0.6
@@ -97,7 +106,7 @@ def find_faces(decoded: DecodedImage, region: RegionReader | None = None) -> tup
     try:
         found = detect(rgb)
         measured = _measure_all(decoded, found, region)
-        if not measured:
+        if not _trusted(measured):  # none, or none worth judging by: the frame may be turned
             measured = _measure_all(decoded, detect_turned(rgb), region)
     except cv2.error as exc:
         raise models.FaceModelError(f"face analysis failed: {exc}") from exc
@@ -107,6 +116,11 @@ def find_faces(decoded: DecodedImage, region: RegionReader | None = None) -> tup
             if not _unsure(f)]
     flags = main_faces([f.box for f, _ in kept], [size for _, size in kept])
     return tuple(dataclasses.replace(f, main=main) for (f, _), main in zip(kept, flags))
+
+
+def _trusted(measured: list[_Measured]) -> bool:
+    """Any measured face that :func:`_unsure` would keep."""
+    return any(not _unsure(_record(m, 0.0, False)) for m in measured)
 
 
 def _unsure(face: FaceMetrics) -> bool:
@@ -154,7 +168,8 @@ def _measure(view: _View, d: Detection, frame: tuple[int, ...]) -> _Measured | N
     box = _norm_box(d, w, h)
     vx0, vy0 = view.to_view(d.x, d.y)
     vh, vw = view.gray.shape
-    vbox = Box(x=vx0 / vw, y=vy0 / vh, w=d.w * view.scale / vw, h=d.h * view.scale / vh)
+    vbox = _eye_band(np.vstack([left_pts, right_pts]), vw, vh) or Box(
+        x=vx0 / vw, y=vy0 / vh, w=d.w * view.scale / vw, h=d.h * view.scale / vh)
     sharp = sharpness(view.gray, box=vbox, noise_sigma=view.sigma)
     if sharp.motion_length and view.scale != 1.0:  # the detail view is finer than the analysis image
         sharp = dataclasses.replace(sharp, motion_length=sharp.motion_length / view.scale)
@@ -162,6 +177,25 @@ def _measure(view: _View, d: Detection, frame: tuple[int, ...]) -> _Measured | N
     pts = [(float((p[:, 0].mean() / view.scale + view.ox) / w), float((p[:, 1].mean() / view.scale + view.oy) / h))
            for p in (left_pts, right_pts)]
     return box, d, left, right, yaw, pitch, sharp, tuple(pts)
+
+
+def _eye_band(points: np.ndarray, width: int, height: int) -> Box | None:
+    """The band across both eyes, lids, lashes and brows, normalised to the view; None when too small to read.
+
+    A portrait is judged sharp on its eyes: lashes, lids and brows are the
+    face's crispest detail, while its cheeks and nose are long shading ramps
+    whatever the focus (and a tight crop of a face is nothing but those).
+    """
+    x0, x1 = float(points[:, 0].min()), float(points[:, 0].max())
+    cy = float(points[:, 1].mean())
+    span = x1 - x0
+    if span * _BAND_TALL < _BAND_MIN_PX:
+        return None
+    bx0, bx1 = max(0.0, x0 - _BAND_SIDE * span), min(float(width), x1 + _BAND_SIDE * span)
+    by0, by1 = max(0.0, cy - _BAND_ABOVE * span), min(float(height), cy + _BAND_BELOW * span)
+    if min(bx1 - bx0, by1 - by0) < _BAND_MIN_PX:
+        return None
+    return Box(x=bx0 / width, y=by0 / height, w=(bx1 - bx0) / width, h=(by1 - by0) / height)
 
 
 def _record(m: _Measured, size: float, main: bool) -> FaceMetrics:
