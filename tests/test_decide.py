@@ -214,3 +214,12 @@ def test_a_found_streak_is_described_by_its_share_of_the_frame_and_direction():
     d = decide(a, Policy())
     assert d.verdict == "reject"
     assert "camera shake (streaks 2.5% of the frame long at 30°)" in d.reasons[0], d.reasons
+
+
+def test_subject_motion_is_named_only_from_the_subject_s_own_streaks():
+    # A subject soft without direction on a sharp frame whose background carries some
+    # motion reading is a missed focus, not a moving subject.
+    a = dataclasses.replace(_analysis(subject=0.1, whole=0.9), subject=_sharp(0.1, motion=0.0),
+                            sharpness=_sharp(0.9, motion=0.7))
+    d = decide(a, Policy())
+    assert "out of focus (focus missed" in d.reasons[0] and "AutoCull|Reject|Missed focus" in d.keywords
