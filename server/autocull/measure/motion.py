@@ -175,7 +175,8 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0, spectra: TileSpec
         not count.
     spectra : TileSpectra, optional
         :func:`~autocull.measure.spectra.first_spectra` of ``gray`` when the
-        caller already has it (the double-edge detector reads the same).
+        caller already has it (the double-edge detector reads the same); the
+        caller has then also checked the frame is not too blocky to read.
 
     Returns
     -------
@@ -188,7 +189,7 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0, spectra: TileSpec
     if g.ndim != 2:
         raise ValueError(f"expected a 2-D gray image, got shape {g.shape}")
     noise_var = (noise_sigma / 255.0) ** 2
-    if min(g.shape) < 2 * _TILE_MIN or blockiness(g) >= _BLOCKY:
+    if min(g.shape) < 2 * _TILE_MIN or (spectra is None and blockiness(g) >= _BLOCKY):
         return MotionBlur()
     best = (0.0, 0.0, 0.0, 0.0)
     scale_best, tiles_read = 1, 0

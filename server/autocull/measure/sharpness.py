@@ -528,9 +528,11 @@ def measure_region(
     # straight streak (whose sharp ends fool edge measures) and a second sharp
     # copy of the scene (camera shake).
     spectra = None
-    if min(f.gray.shape) >= 2 * TILE_MIN and blockiness(f.gray) < _BLOCKY:
+    streak = MotionBlur()
+    if min(f.gray.shape) >= 2 * TILE_MIN and blockiness(f.gray) < _BLOCKY:  # a JPEG grid mimics both
         spectra = first_spectra(f.gray, (noise_sigma / 255.0) ** 2)
-    streak = motion_blur(f.gray, noise_sigma=noise_sigma, spectra=spectra)
+        # (without full-size spectra it still tries its half-size pass, checking the grid itself)
+        streak = motion_blur(f.gray, noise_sigma=noise_sigma, spectra=spectra)
     if streak.found and (width >= _STREAK_TRUST_WIDTH or _edges_agree(per_dir, streak.angle)):
         blur = max(blur, streak_width(streak.length))
         motion, angle = 1.0, streak.angle
