@@ -32,7 +32,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import cv2
 import numpy as np
@@ -109,6 +109,11 @@ def _lags(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.nd
     return wy, wx, dy.astype(np.float64), dx.astype(np.float64), np.hypot(dx, dy)
 
 
+def _form(ux: float | np.ndarray, uy: float | np.ndarray, xx: Any, xy: Any, yy: Any) -> Any:
+    """The quadratic form u^T [[xx, xy], [xy, yy]] u: the autocorrelation of the gradient component along u."""
+    return ux * ux * xx + 2.0 * ux * uy * xy + uy * uy * yy
+
+
 class _Maps(NamedTuple):
     """Centred autocorrelations of gx, gy and their cross term (n x n), and the along-lag map ``rho``."""
 
@@ -128,9 +133,8 @@ class _Maps(NamedTuple):
         def at(m: np.ndarray) -> np.ndarray:
             return _at(m, c + ox, c + oy)
 
-        zero = ux * ux * self.axx[c, c] + 2.0 * ux * uy * self.axy[c, c] + uy * uy * self.ayy[c, c]
-        value = ux * ux * at(self.axx) + 2.0 * ux * uy * at(self.axy) + uy * uy * at(self.ayy)
-        return value / max(float(zero), 1e-30)
+        zero = _form(ux, uy, self.axx[c, c], self.axy[c, c], self.ayy[c, c])
+        return _form(ux, uy, at(self.axx), at(self.axy), at(self.ayy)) / max(float(zero), 1e-30)
 
 
 def _along_lag(spectra: TileSpectra) -> _Maps | None:
@@ -151,8 +155,8 @@ def _along_lag(spectra: TileSpectra) -> _Maps | None:
     axy = np.fft.fftshift(np.fft.irfft2(mean * wx * wy, s=(n, n)))
     c = n // 2
     r2 = np.maximum(lag * lag, 1e-12)
-    along = (dx * dx * axx + 2.0 * dx * dy * axy + dy * dy * ayy) / r2
-    at_zero = (dx * dx * axx[c, c] + 2.0 * dx * dy * axy[c, c] + dy * dy * ayy[c, c]) / r2
+    along = _form(dx, dy, axx, axy, ayy) / r2
+    at_zero = _form(dx, dy, axx[c, c], axy[c, c], ayy[c, c]) / r2
     rho = along / np.maximum(at_zero, 1e-30)
     rho[c, c] = 1.0
     f32 = np.float32

@@ -134,22 +134,24 @@ class EdgeSpread:
     """How blurred the main edges of a region are.
 
     ``width`` the spread as a Gaussian sigma in px (NaN when the region has
-    too few main edges to say); ``rise`` the 10-90 % rise in px it comes
-    from; ``edges`` how many main edges were read; ``per_direction`` the
-    sigma read along each of the four gradient directions (NaN where too few).
+    too few main edges to say); ``per_direction`` the sigma read along each
+    of the four gradient directions (NaN where too few).
     """
 
     width: float
-    rise: float
-    edges: int
     per_direction: tuple[float, ...]
 
     @property
     def found(self) -> bool:
         return math.isfinite(self.width)
 
+    @property
+    def directions(self) -> int:
+        """How many gradient directions had enough main edges to read."""
+        return sum(math.isfinite(w) for w in self.per_direction)
 
-_NONE = EdgeSpread(width=float("nan"), rise=float("nan"), edges=0, per_direction=(float("nan"),) * _DIRECTIONS)
+
+_NONE = EdgeSpread(width=float("nan"), per_direction=(float("nan"),) * _DIRECTIONS)
 
 
 def edge_points(
@@ -206,9 +208,8 @@ def _maxima(sx: np.ndarray, sy: np.ndarray, floor: float) -> tuple[np.ndarray, .
     pts = pts.reshape(-1, 2) * _GRID
     if len(pts) > _CANDIDATES:
         pts = pts[_thinned(pts[:, 0], pts[:, 1], _CANDIDATES)]
-    x = (pts[:, 0] + b).astype(np.float32)
-    y = (pts[:, 1] + b).astype(np.float32)
     xi, yi = pts[:, 0] + b, pts[:, 1] + b
+    x, y = xi.astype(np.float32), yi.astype(np.float32)
     m = mag[yi, xi]
     ux, uy = sx[yi, xi] / m, sy[yi, xi] / m
     # Non-maximum suppression: larger than the magnitude one pixel either way along the gradient.
@@ -220,7 +221,7 @@ def _maxima(sx: np.ndarray, sy: np.ndarray, floor: float) -> tuple[np.ndarray, .
         return None
     x, y, ux, uy = x[keep], y[keep], ux[keep], uy[keep]
     if len(x) > _MAX_POINTS:
-        s = _thinned(x.astype(np.int64), y.astype(np.int64), _MAX_POINTS)
+        s = _thinned(x, y, _MAX_POINTS)
         x, y, ux, uy = x[s], y[s], ux[s], uy[s]
     return x, y, ux.astype(np.float32), uy.astype(np.float32)
 
@@ -321,7 +322,7 @@ def edge_spread(points: EdgePoints) -> EdgeSpread:
         r = read[-1]  # two directions: a streak along one leaves only the other sharp
     else:
         r = _weighted_quantile(rise, weight, _QUANTILE)
-    return EdgeSpread(width=sigma_of_rise(r), rise=r, edges=int(main.sum()),
+    return EdgeSpread(width=sigma_of_rise(r),
                       per_direction=tuple(sigma_of_rise(v) if math.isfinite(v) else float("nan") for v in per))
 
 

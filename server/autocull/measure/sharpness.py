@@ -517,12 +517,11 @@ def measure_region(
     # region has enough main edges it decides; a flat region keeps the energy
     # width.
     spread = edge_spread(points)
-    blur = spread.width if spread.found else width
-    if spread.found and sum(math.isfinite(w) for w in spread.per_direction) < 2:
+    blur = width
+    if spread.found:
         # Main edges in one direction only: a streak may have erased the others (a wall of bricks
         # shaken by one row's height); the energy width still reads their cells.
-        blur = max(blur, width)
-    if spread.found:
+        blur = spread.width if spread.directions >= 2 else max(spread.width, width)
         motion = max(motion, _spread_motion(spread.per_direction))
     # Blur the whole region shares, read from its tiles' spectra: a long
     # straight streak (whose sharp ends fool edge measures) and a second sharp
@@ -538,8 +537,7 @@ def measure_region(
         motion, angle = 1.0, streak.angle
     else:
         streak = MotionBlur()
-    width = blur
-    width = float(np.clip(width, _S_MIN, _S_MAX))
+    width = float(np.clip(blur, _S_MIN, _S_MAX))
     gate = float(np.clip((width - _GATE_LO) / (_GATE_HI - _GATE_LO), 0.0, 1.0))
     motion *= gate
     if motion <= 0.0:
