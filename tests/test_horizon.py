@@ -29,9 +29,9 @@ import skimage.data
 
 from autocull.decide import decide
 from autocull.measure import analyze
-from autocull.measure.horizon import Tilt, tilt
+from autocull.measure.horizon import tilt
 from autocull.policy import Policy
-from autocull.records import DecodedImage, ExifInfo
+from autocull.records import DecodedImage, ExifInfo, TiltMetrics
 
 from realphotos import TESTDATA
 
@@ -109,7 +109,7 @@ def rotated(gray: np.ndarray, degrees: float) -> np.ndarray:
     return turned[y0:y0 + hr, x0:x0 + wr]
 
 
-def assert_none(t: Tilt) -> None:
+def assert_none(t: TiltMetrics) -> None:
     assert not t.found, t
     assert (t.angle, t.kind, t.strength) == (0.0, "", 0.0)
 
@@ -250,7 +250,7 @@ class TestEdgeCases:
         t = tilt(synthetic_horizon(3.0))
         with pytest.raises(dataclasses.FrozenInstanceError):
             t.angle = 0.0  # type: ignore[misc]
-        assert Tilt().found is False
+        assert TiltMetrics().found is False
 
 
 def _decided(rgb: np.ndarray, policy: Policy | None = None):

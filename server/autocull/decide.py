@@ -177,7 +177,7 @@ def _judge_exposure(a: Analysis, p: Policy, found: _Findings) -> None:
 def _judge_tilt(a: Analysis, p: Policy, found: _Findings) -> None:
     """A tilted horizon or leaning verticals: a note with the angle, never a verdict of its own."""
     t = a.tilt
-    if not p.horizon_note or not t.kind or abs(t.angle) < p.horizon_tilt_min:
+    if not p.horizon_note or not t.found or abs(t.angle) < p.horizon_tilt_min:
         return
     turn = "clockwise" if t.angle > 0 else "counter-clockwise"
     what = "horizon" if t.kind == "horizon" else "verticals"

@@ -124,16 +124,27 @@ class NoiseMetrics:
 
 @dataclass(frozen=True)
 class TiltMetrics:
-    """How far the frame is turned from level, when a horizon or upright verticals say so.
+    """How far a frame is turned from level, read from its dominant line (measure.horizon).
 
-    ``angle`` in degrees, positive when the frame is turned counter-clockwise
-    (a level horizon then rises to the right); ``kind`` "horizon",
-    "verticals" or "" when the frame has no dominant level reference.
+    ``angle`` in degrees, signed: positive when the frame is turned
+    counter-clockwise as displayed (a level horizon then rises to the right,
+    a vertical leans left at its top); turning the picture clockwise by
+    ``angle`` levels it; 0.0 when nothing was found, else within +-15.
+    ``kind`` "horizon" (one long boundary line), "verticals" (agreeing
+    near-vertical edges) or "" when the frame has no dominant line.
+    ``strength`` 0..1, how dominant the evidence is: the share of the frame
+    width the horizon spans, or the agreeing verticals' length in frame
+    heights (capped at 1) times their share of all near-vertical length.
     """
 
     angle: float = 0.0
     kind: str = ""
-    strength: float = 0.0  # 0..1: how dominant the line evidence is
+    strength: float = 0.0
+
+    @property
+    def found(self) -> bool:
+        """True when the frame has a dominant level reference."""
+        return self.kind != ""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from autocull.measure.image import to_gray, union_box
 from autocull.measure.noise import estimate_sigma, noise, sigma_from_sobel
 from autocull.measure.sharpness import Filtered, filter_bank, measure_region, sharpness, with_double
 from autocull.measure.subject import subject_region
-from autocull.records import Analysis, DecodedImage, FaceMetrics, RegionReader, SharpnessMetrics, TiltMetrics
+from autocull.records import Analysis, DecodedImage, FaceMetrics, RegionReader, SharpnessMetrics
 
 __all__ = [
     "analyze", "sharpness", "to_gray", "exposure", "noise", "estimate_sigma",
@@ -116,10 +116,5 @@ def analyze(
         faces_checked=faces is not None,
         analysis_size=decoded.size,
         source=decoded.source,
-        tilt=_tilt(gray),
+        tilt=tilt(gray),
     )
-
-
-def _tilt(gray: np.ndarray) -> TiltMetrics:
-    t = tilt(gray)
-    return TiltMetrics(angle=float(t.angle), kind=t.kind, strength=float(t.strength)) if t.found else TiltMetrics()

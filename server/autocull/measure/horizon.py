@@ -49,12 +49,13 @@ uncropped frame.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-__all__ = ["Tilt", "tilt"]
+from autocull.records import TiltMetrics
+
+__all__ = ["tilt"]
 
 # Working size: long edge in px (never upscaled). Enough for 0.1 degree on a
 # line crossing a third of the frame; 4x fewer pixels than the 1280 px frame.
@@ -104,41 +105,10 @@ _VP_MIN_DIST = 1.0
 _AGREE_DEG = 1.0
 
 
-@dataclass(frozen=True)
-class Tilt:
-    """How far a frame is rotated from level, read from its dominant line.
-
-    Attributes
-    ----------
-    angle : float
-        Degrees, signed: positive when the frame is rotated counter-clockwise
-        as displayed (a level horizon then rises to the right, a vertical
-        leans left at its top); turning the picture clockwise by ``angle``
-        levels it. 0.0 when nothing was found; within +-``_MAX_TILT`` (15).
-    kind : str
-        ``"horizon"`` (one long boundary line), ``"verticals"`` (agreeing
-        near-vertical edges) or ``""`` when the frame has no dominant line.
-    strength : float
-        0..1, higher is more dominant evidence: the share of the frame width
-        the horizon spans, or the agreeing verticals' length in frame heights
-        (capped at 1) times their share of all near-vertical length. 0.0
-        when nothing was found.
-    """
-
-    angle: float = 0.0
-    kind: str = ""
-    strength: float = 0.0
-
-    @property
-    def found(self) -> bool:
-        """True when the frame has a dominant level reference."""
-        return self.kind != ""
+_NONE = TiltMetrics()
 
 
-_NONE = Tilt()
-
-
-def tilt(gray: np.ndarray) -> Tilt:
+def tilt(gray: np.ndarray) -> TiltMetrics:
     """Tilt of a frame from its dominant horizon or vertical architecture.
 
     Parameters
@@ -151,12 +121,12 @@ def tilt(gray: np.ndarray) -> Tilt:
 
     Returns
     -------
-    Tilt
+    TiltMetrics
         ``angle`` in degrees (positive: rotated counter-clockwise as
         displayed; 0 is level, larger ``|angle|`` is worse), the ``kind`` of
         evidence and its ``strength`` (0..1, higher is more dominant). A
         frame without a dominant straight line (curves, texture, deliberate
-        diagonals, uniform, tiny) gives ``Tilt()``: ``found`` False.
+        diagonals, uniform, tiny) gives ``TiltMetrics()``: ``found`` False.
 
     Raises
     ------
@@ -251,7 +221,7 @@ def _angles(seg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return length, level, vertical
 
 
-def _horizon(seg: np.ndarray, gs: np.ndarray) -> Tilt:
+def _horizon(seg: np.ndarray, gs: np.ndarray) -> TiltMetrics:
     """The dominant horizon among the segments, or none (``gs``: working gray)."""
     h, w = gs.shape
     length, level, _ = _angles(seg)
@@ -295,7 +265,7 @@ def _horizon(seg: np.ndarray, gs: np.ndarray) -> Tilt:
             return _NONE
     if best is None:
         return _NONE
-    return Tilt(angle=best[1], kind="horizon", strength=float(min(1.0, best[0])))
+    return TiltMetrics(angle=float(best[1]), kind="horizon", strength=float(min(1.0, best[0])))
 
 
 def _collinear(seg: np.ndarray, line: np.ndarray, tol: float) -> np.ndarray:
@@ -363,7 +333,7 @@ def _is_boundary(gs: np.ndarray, seg: np.ndarray) -> bool:
     return float(np.mean(np.abs(above - below) >= _STEP_MIN)) >= _STEP_AGREE
 
 
-def _verticals(seg: np.ndarray, shape: tuple[int, int]) -> Tilt:
+def _verticals(seg: np.ndarray, shape: tuple[int, int]) -> TiltMetrics:
     """The roll read from agreeing near-vertical segments, or none."""
     h, w = shape
     length, _, vert = _angles(seg)
@@ -408,4 +378,4 @@ def _verticals(seg: np.ndarray, shape: tuple[int, int]) -> Tilt:
     angle = math.degrees(math.atan2(-vx, -vy))
     if abs(angle) >= _MAX_TILT:
         return _NONE
-    return Tilt(angle=angle, kind="verticals", strength=min(1.0, span / (2 * _VERT_SPAN)) * share)
+    return TiltMetrics(angle=float(angle), kind="verticals", strength=float(min(1.0, span / (2 * _VERT_SPAN)) * share))
