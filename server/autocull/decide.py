@@ -115,13 +115,13 @@ def _blur_kind(a: Analysis, p: Policy, review_line: float) -> tuple[str, str]:
     background_sharp = whole.score >= review_line and whole.score > sub.score + 0.15
     if sub.double_offset > 0:
         return f"blurred by camera shake (double edges, ~{sub.double_offset:.0f} px)", "Camera shake"
-    if background_sharp and sub.motion >= p.motion_blur_line:  # the subject's own streaks, on a sharp frame
-        detail = f" ({_streak_words(sub, a.analysis_size)})" if sub.motion_length > 0 else ""
-        return f"blurred by subject motion{detail}", "Subject motion"
-    if not background_sharp and max(sub.motion, whole.motion) >= p.motion_blur_line:
-        streak = sub if sub.motion_length > 0 else whole
+    # On a sharp frame only the subject's own streaks count (subject motion); else the frame's too (camera shake).
+    motion = sub.motion if background_sharp else max(sub.motion, whole.motion)
+    if motion >= p.motion_blur_line:
+        streak = sub if background_sharp or sub.motion_length > 0 else whole
         detail = f" ({_streak_words(streak, a.analysis_size)})" if streak.motion_length > 0 else ""
-        return f"blurred by camera shake{detail}", "Camera shake"
+        kind = "subject motion" if background_sharp else "camera shake"
+        return f"blurred by {kind}{detail}", kind.capitalize()
     if background_sharp:
         return "out of focus (focus missed: the background is sharp)", "Missed focus"
     return "out of focus", "Out of focus"

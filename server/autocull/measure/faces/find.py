@@ -103,24 +103,26 @@ def find_faces(decoded: DecodedImage, region: RegionReader | None = None) -> tup
     file and carries on.
     """
     rgb = np.ascontiguousarray(decoded.rgb)
+    h, w = rgb.shape[:2]
     try:
-        found = detect(rgb)
-        measured = _measure_all(decoded, found, region)
-        if not _trusted(measured):  # none, or none worth judging by: the frame may be turned
-            measured = _measure_all(decoded, detect_turned(rgb), region)
+        faces = _trusted_faces(_measure_all(decoded, detect(rgb), region), w, h)
+        if not faces:  # none, or none worth judging by: the frame may be turned
+            faces = _trusted_faces(_measure_all(decoded, detect_turned(rgb), region), w, h)
     except cv2.error as exc:
         raise models.FaceModelError(f"face analysis failed: {exc}") from exc
-    h, w = rgb.shape[:2]
-    sizes = [min(m[0].w * w, m[0].h * h) / min(w, h) for m in measured]
-    kept = [(f, size) for f, size in ((_record(m, size, False), size) for m, size in zip(measured, sizes))
-            if not _unsure(f)]
-    flags = main_faces([f.box for f, _ in kept], [size for _, size in kept])
-    return tuple(dataclasses.replace(f, main=main) for (f, _), main in zip(kept, flags))
+    flags = main_faces([f.box for f, _ in faces], [size for _, size in faces])
+    return tuple(dataclasses.replace(f, main=main) for (f, _), main in zip(faces, flags))
 
 
-def _trusted(measured: list[_Measured]) -> bool:
-    """Any measured face that :func:`_unsure` would keep."""
-    return any(not _unsure(_record(m, 0.0, False)) for m in measured)
+def _trusted_faces(measured: list[_Measured], w: int, h: int) -> list[tuple[FaceMetrics, float]]:
+    """Records of the measured faces worth judging by (see :func:`_unsure`), each with its unrounded size."""
+    out = []
+    for m in measured:
+        size = min(m[0].w * w, m[0].h * h) / min(w, h)
+        face = _record(m, size, False)
+        if not _unsure(face):
+            out.append((face, size))
+    return out
 
 
 def _unsure(face: FaceMetrics) -> bool:
