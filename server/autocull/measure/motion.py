@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from scipy import fft as sfft
 
-from autocull.measure.spectra import TILE, TILE_MIN, TileSpectra, first_spectra, hann, hann_energy
+from autocull.measure.spectra import TILE, TILE_MIN, TileSpectra, first_spectra, hann_energy
 
 __all__ = ["MotionBlur", "motion_blur", "streak_width", "blockiness"]
 
@@ -81,15 +81,15 @@ class MotionBlur:
 
 
 @functools.lru_cache(maxsize=4)
-def _geometry(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Hann window, ring index, lag, angle and the half-plane mask of an n-tile cepstrum."""
+def _geometry(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ring index, lag, angle and the half-plane mask of an n-tile cepstrum."""
     k = np.fft.fftfreq(n, 1.0 / n)
     dy, dx = np.meshgrid(k, k, indexing="ij")
     lag = np.hypot(dx, dy)
     ring = np.rint(lag).astype(np.intp)
     angle = np.degrees(np.arctan2(-dy, dx)) % 180.0  # image y points down
     half = (dy < 0) | ((dy == 0) & (dx > 0))
-    return hann(n), ring, lag, angle, half
+    return ring, lag, angle, half
 
 
 def _mean_log_spectrum(spectra: TileSpectra, noise_var: float) -> np.ndarray:
@@ -139,7 +139,7 @@ def _deepest(c: np.ndarray, n: int, lo: float, hi: float) -> tuple[float, float,
     below ``lo``): the length is the smallest D/k whose multiples up to D all
     dip at least half as deep as D.
     """
-    _, ring, lag, angle, half = _geometry(n)
+    ring, lag, angle, half = _geometry(n)
     counts = np.bincount(ring.ravel())
     ring_mean = np.bincount(ring.ravel(), weights=c.ravel()) / np.maximum(counts, 1)
     rel = c - ring_mean[ring]
