@@ -5,6 +5,7 @@ that needs it (a skipped test would pass while guarding nothing).
 """
 from __future__ import annotations
 
+import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +35,15 @@ def photo(rel: str) -> np.ndarray:
     rgb = decode(path).rgb
     rgb.flags.writeable = False  # shared between tests through the cache
     return rgb
+
+
+def camera_labels() -> dict[str, dict[str, str]]:
+    """camera/labels.json: file name -> label (blurred | sharp | bokeh), kind, source, licence."""
+    path = TESTDATA / "camera" / "labels.json"
+    assert path.is_file(), f"shared test data missing: {path} (see ../shared/testdata/camera/SOURCES.md)"
+    labels: dict[str, dict[str, str]] = json.loads(path.read_text())
+    assert len(labels) >= 20, f"{path}: only {len(labels)} photos"
+    return labels
 
 
 def photos(folder: str) -> list[str]:

@@ -11,7 +11,6 @@ the measure reads them leave-one-scene-out, and for photos it gets wrong).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,13 @@ import pytest
 from autocull.config import Config
 from autocull.engine import Engine
 
-from realphotos import TESTDATA
+from realphotos import TESTDATA, camera_labels
 
 CAMERA = TESTDATA / "camera"
 BLUR_WORDS = ("out of focus", "camera shake", "subject motion", "focus missed")
 
 
-def _labels() -> dict[str, dict[str, str]]:
-    path = CAMERA / "labels.json"
-    assert path.is_file(), f"shared test data missing: {path} (see ../shared/testdata/camera/SOURCES.md)"
-    labels = json.loads(path.read_text())
-    assert len(labels) >= 20
-    return labels
-
-
-LABELS = _labels()
+LABELS = camera_labels()
 
 
 @pytest.fixture(scope="module")

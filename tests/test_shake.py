@@ -8,8 +8,6 @@ scene as a camera leaves when it rests at two places during the exposure.
 """
 from __future__ import annotations
 
-import json
-
 import cv2
 import numpy as np
 import pytest
@@ -18,9 +16,9 @@ from autocull.measure import sharpness, to_gray
 from autocull.policy import Policy
 
 from imagegen import doubled, shake_kernel
-from realphotos import TESTDATA, photo
+from realphotos import camera_labels, photo
 
-LABELS = json.loads((TESTDATA / "camera" / "labels.json").read_text())
+LABELS = camera_labels()
 UNBLURRED = sorted(f"camera/{info['label']}/{name}" for name, info in LABELS.items() if info["label"] != "blurred")
 EXTENTS = (3, 6, 12, 24)  # px of the path's extent at 1280 px
 PATHS = (1, 2, 3, 4, 5)
