@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from autocull.bursts import BurstItem, Group, assign, group
-from autocull.decide import decide, stars_for
+from autocull.bursts import BurstItem, Group, group
+from autocull.decide import decide, decide_all, stars_for
 from autocull.decode import decode
 from autocull.measure import analyze, dhash, phash, to_gray
 from autocull.policy import Policy
@@ -95,12 +95,10 @@ def analyse(paths: Sequence[str]) -> dict[str, Analysis]:
 
 
 def cull(analyses: dict[str, Analysis], policy: Optional[Policy] = None) -> tuple[dict[str, Decision], list[Group]]:
-    """What the engine does after analysis: decide every frame, group, assign."""
+    """What the engine does after analysis: group, then decide every frame with its group."""
     policy = policy or Policy()
-    decisions = {p: decide(a, policy, path=p) for p, a in analyses.items()}
     groups = group([BurstItem.from_analysis(p, a) for p, a in analyses.items()], policy)
-    assign(decisions, analyses, groups, policy)
-    return decisions, groups
+    return decide_all(analyses, groups, policy), groups
 
 
 def item(path: str, rgb: np.ndarray, ts: Optional[float], camera: Optional[str] = "serial:0421", **kw) -> BurstItem:
@@ -504,14 +502,13 @@ def test_frames_further_apart_than_the_gap_do_not_chain():
     assert len(group(items, Policy().with_values({"burst_gap_seconds": 3.0}))[0].paths) == 3
 
 
-def test_assign_leaves_ungrouped_and_failed_decisions_alone(real_burst):
-    decisions, groups = cull(real_burst)
-    failed = Decision.failed("/w/broken.jpg", "corrupt", "truncated")
-    before = dataclasses.replace(failed)
-    decisions["/w/broken.jpg"] = failed
-    bogus = Group(id="x", paths=("/w/broken.jpg", "/w/missing.jpg"), bracket=False)
-    assign(decisions, real_burst, [bogus], Policy())
-    assert decisions["/w/broken.jpg"] == before
+def test_a_group_of_unanalysed_files_changes_no_decision(real_burst):
+    """A group naming files with no analysis (failed or gone) leaves every decision as the photo's own."""
+    one = next(iter(real_burst))
+    bogus = Group(id="x", paths=(one, "/w/broken.jpg", "/w/missing.jpg"), bracket=False)
+    decided = decide_all(real_burst, [bogus], Policy())
+    assert set(decided) == set(real_burst)
+    assert decided == {p: decide(a, Policy(), path=p) for p, a in real_burst.items()}
 
 
 # ------------------------------------------------------------------- engine --

@@ -1,9 +1,9 @@
-"""Bursts and brackets: group frames of one moment, keep the best, set the rest aside.
+"""Bursts and brackets: which frames belong to one moment (an index; the verdicts are decide's).
 
 Pure: no I/O, clock or logging. The engine hands over every stored photo near
 the requested ones in folder and time (so culling half a burst still sees the
-other half), ``group`` links them with union-find, and ``assign`` rewrites the
-per-photo decisions so each burst has exactly one best frame.
+other half) and ``group`` links them with union-find; ``decide.decide_all``
+then keeps one best frame per burst.
 
 Two frames are linked when
 
@@ -35,27 +35,19 @@ import os
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import numpy as np
 
-from .decide import decide, stars_for
 from .policy import Policy
-from .records import Analysis, Decision
+from .records import Analysis
 
-__all__ = ["BurstItem", "Group", "group", "assign"]
+__all__ = ["BurstItem", "Group", "group", "shot_key"]
 
 _MIN_CHUNKS = 4  # look-only index: each 64-bit hash in at least four 16-bit chunks
 _QUERY_BLOCK = 4096  # untimed frames looked up at once (bounds memory)
 _PAIR_BLOCK = 1 << 20  # timed pairs tested at once (bounds memory on dense windows)
 _MAX_BRACKET = 9  # longest auto-exposure bracket a camera offers; longer EV swings are not brackets
-# Exposure lines at their maximum and no exposure weight: a bracket frame is *meant* to be off.
-_NO_EXPOSURE_RULES = {
-    "exposure_reject_ev": 10.0, "exposure_review_ev": 10.0,
-    "highlight_clip_reject": 1.0, "highlight_clip_review": 1.0,
-    "shadow_clip_reject": 1.0, "shadow_clip_review": 1.0,
-    "weight_exposure": 0.0,
-}
 
 
 # ----------------------------------------------------------------- records --
@@ -328,7 +320,7 @@ def _time_order(it: BurstItem) -> tuple:
     return (0, it.capture_ts, it.sequence_number or 0, it.path)
 
 
-def _shot_key(path: str) -> tuple[str, str]:
+def shot_key(path: str) -> tuple[str, str]:
     """One shot = one folder + file stem: RAW+JPEG of one exposure are not two frames."""
     cut = max(path.rfind("/"), path.rfind(os.sep))
     folder, name = path[:max(cut, 0)], path[cut + 1:]
@@ -342,7 +334,7 @@ def _group_id(first: BurstItem) -> str:
     Hashes the body, the exact time and the file stem (not the folder or the
     extension), so moving the folder or choosing the RAW over the JPEG keeps it.
     """
-    stem = _shot_key(first.path)[1]
+    stem = shot_key(first.path)[1]
     if first.capture_ts is None:
         return "nodate-" + _short_hash(stem, 8)
     digest = _short_hash(f"{first.camera_key or ''}|{first.capture_ts:.3f}|{stem}", 6)
@@ -391,190 +383,8 @@ def _one_per_shot(ordered: Iterable[BurstItem]) -> list[BurstItem]:
     seen: set[tuple[str, str]] = set()
     out = []
     for it in ordered:
-        key = _shot_key(it.path)
+        key = shot_key(it.path)
         if key not in seen:
             seen.add(key)
             out.append(it)
     return out
-
-
-# -------------------------------------------------------------- assignment --
-_METRICS = (  # (score key, policy weight, how the better frame is described)
-    ("subject_sharpness", "weight_sharpness", "is sharper"),
-    ("eyes", "weight_eyes", "has open eyes"),
-    ("exposure", "weight_exposure", "is better exposed"),
-    ("noise", "weight_noise", "is less noisy"),
-    ("preference", "weight_preference", "is closer to your taste"),
-)
-
-
-def assign(decisions: dict[str, Decision], analyses: Mapping[str, Analysis], groups: Sequence[Group],
-           policy: Policy) -> None:
-    """Rewrite the decisions of grouped frames: one best per burst, the rest set aside.
-
-    Bursts: shots ranked by (not rejected first, quality, subject sharpness,
-    time). The best keeps its verdict (a keeper stays kept; a review or reject
-    is the photographer's own line and holds, and the reason says so). The others get
-    ``policy.burst_others`` (a reject stays a reject) and a reason naming the
-    better frame and the metric that separates them most.
-
-    Brackets: re-decided without exposure rules, nobody is set aside, the base
-    exposure (compensation nearest 0) is the stack top.
-    """
-    for g in groups:
-        paths = [p for p in g.paths if p in decisions and p in analyses and decisions[p].verdict]
-        shots: dict[tuple[str, str], list[str]] = {}
-        for p in paths:
-            shots.setdefault(_shot_key(p), []).append(p)
-        if len(shots) < 2:
-            continue
-        if g.bracket:
-            _assign_bracket(g, list(shots.values()), decisions, analyses, policy)
-        else:
-            _assign_burst(g, list(shots.values()), decisions, analyses, policy)
-
-
-def _assign_burst(g: Group, shots: list[list[str]], decisions: dict[str, Decision],
-                  analyses: Mapping[str, Analysis], policy: Policy) -> None:
-    order = {p: k for k, p in enumerate(g.paths)}
-
-    def lead(files: list[str]) -> str:  # the file that speaks for a shot: its best-scored one
-        return min(files, key=lambda p: _rank_key(decisions[p], analyses[p], order[p]))
-
-    ranked = sorted(shots, key=lambda files: _rank_key(decisions[lead(files)], analyses[lead(files)],
-                                                       order[lead(files)]))
-    n = len(ranked)
-    best_path = lead(ranked[0])
-    best = decisions[best_path]
-    for rank, files in enumerate(ranked, start=1):
-        for p in files:
-            d = decisions[p]
-            _mark(d, g, n, rank, policy, bracket=False)
-            if rank == 1:
-                _make_best(d, n)
-            else:
-                _set_aside(d, best, best_path, policy)
-
-
-def _rank_key(d: Decision, a: Analysis, position: int) -> tuple:
-    return (d.verdict == "reject", -d.quality, -a.subject.score, position)
-
-
-def _make_best(d: Decision, n: int) -> None:
-    """The best keeps its own verdict: being the best of a burst fixes none of its own faults.
-
-    A keeper stays a keeper; a review stays a review (a sharpness, eyes or
-    keep-quality line the photographer set still holds — raising the keep line
-    must not be undone by a burst); a reject means every frame is rejected.
-    """
-    head = f"best of burst ({n} frames)"
-    if d.verdict == "reject":
-        d.reasons = [f"{head}, but every frame of it is rejected"] + d.reasons
-    elif d.verdict == "review":
-        d.reasons = [f"{head}, but still to review"] + d.reasons
-    else:
-        d.reasons = [head] + d.reasons
-
-
-def _set_aside(d: Decision, best: Decision, best_path: str, policy: Policy) -> None:
-    why = f"burst: {_better_because(best, d, os.path.basename(best_path), policy)}"
-    before = d.verdict
-    if before == "reject":
-        # Rejected on its own (too dark, eyes closed): that cause is what the
-        # photographer needs to read first; the comparison comes after.
-        d.reasons = [r for r in d.reasons if not r.startswith("keep:")] + [why]
-    else:
-        d.reasons = [why] + [r for r in d.reasons if not r.startswith("keep:")]
-    _set_verdict(d, "reject" if before == "reject" else policy.burst_others, policy)
-    if d.verdict != before:
-        d.keywords.append(f"{policy.keyword_root}|{d.verdict.capitalize()}|Not best of burst")
-    if policy.burst_label != "none":
-        d.color_label = policy.burst_label
-
-
-def _better_because(best: Decision, other: Decision, name: str, policy: Policy) -> str:
-    """Name the better frame and the weighted metric that separates the two most."""
-    gains = []
-    for key, weight, phrase in _METRICS:
-        if key in best.scores and key in other.scores:
-            b, o = best.scores[key].value, other.scores[key].value
-            gains.append((getattr(policy, weight) * (b - o), key, phrase, b, o))
-    gain, key, phrase, b, o = max(gains, default=(0.0, "", "", 0.0, 0.0))
-    if gain > 0:
-        if key == "eyes":
-            return f"{name} {phrase}, {b:.0%} vs {o:.0%} of faces"
-        return f"{name} {phrase}, {b:.2f} vs {o:.2f}"
-    if best.quality > other.quality:
-        return f"{name} has the higher quality, {best.quality:.2f} vs {other.quality:.2f}"
-    return f"{name} is as good and comes first"
-
-
-def _assign_bracket(g: Group, shots: list[list[str]], decisions: dict[str, Decision],
-                    analyses: Mapping[str, Analysis], policy: Policy) -> None:
-    neutral = policy.with_values(_NO_EXPOSURE_RULES)
-    paths = [p for files in shots for p in files]
-    for p in paths:
-        _redecide(decisions[p], analyses[p], neutral, policy)
-    order = {p: k for k, p in enumerate(g.paths)}
-
-    def base_first(files: list[str]) -> tuple:
-        a = analyses[files[0]]
-        ev = a.exif.exposure_compensation
-        return (abs(ev if ev is not None else a.exposure.ev_offset), -decisions[files[0]].quality,
-                min(order[p] for p in files))
-
-    ranked = sorted(shots, key=base_first)
-    levels = sorted(_ev_of(analyses[files[0]]) for files in shots)
-    measured = all(analyses[files[0]].exif.exposure_compensation is None for files in shots)
-    text = (f"exposure bracket of {len(shots)} ({'measured ' if measured else ''}EV "
-            f"{'/'.join(_fmt_ev(v) for v in levels)}): kept together, not judged on exposure")
-    for rank, files in enumerate(ranked, start=1):
-        for p in files:
-            d = decisions[p]
-            _mark(d, g, len(shots), rank, policy, bracket=True)
-            # decide's keep reason says "exposure ok (-2.1 EV)"; in a bracket that is by design, not ok
-            d.reasons = [text] + [r.replace("exposure ok (", "exposure as bracketed (") for r in d.reasons]
-
-
-def _redecide(d: Decision, a: Analysis, neutral: Policy, policy: Policy) -> None:
-    """Decide again under ``neutral`` but map verdict -> host actions with the photographer's policy."""
-    pref = d.scores.get("preference")
-    new = decide(a, neutral, path=d.path, preference=pref.value if pref is not None else None)
-    d.verdict, d.reasons, d.scores, d.quality = new.verdict, new.reasons, new.scores, new.quality
-    d.keywords = new.keywords
-    d.pick, d.color_label = policy.pick_for(d.verdict), policy.label_for(d.verdict)
-    d.stars = stars_for(d.verdict, d.quality, policy)
-
-
-def _ev_of(a: Analysis) -> float:
-    ec = a.exif.exposure_compensation
-    return ec if ec is not None else a.exposure.ev_offset
-
-
-def _fmt_ev(v: float) -> str:
-    """'−2', '0', '+0.7': the way a camera's bracket menu writes it."""
-    r = round(v, 1)
-    if r == 0:
-        return "0"
-    return f"{'+' if r > 0 else '−'}{abs(r):g}"
-
-
-def _mark(d: Decision, g: Group, size: int, rank: int, policy: Policy, *, bracket: bool) -> None:
-    d.burst_id, d.burst_size, d.burst_rank, d.burst_best, d.bracket = g.id, size, rank, rank == 1, bracket
-    if policy.burst_keywords:
-        word = f"{policy.keyword_root}|{'Bracket' if bracket else 'Burst'}|{g.id}"
-        if word not in d.keywords:
-            d.keywords.append(word)
-
-
-def _set_verdict(d: Decision, verdict: str, policy: Policy) -> None:
-    """Change the verdict and everything that follows from it (pick, stars, label, verdict keywords)."""
-    root = policy.keyword_root
-    if verdict != d.verdict:
-        old = d.verdict.capitalize()
-        d.keywords = [k for k in d.keywords if k != f"{root}|{old}" and not k.startswith(f"{root}|{old}|")]
-        d.keywords.insert(0, f"{root}|{verdict.capitalize()}")
-    d.verdict = verdict
-    d.pick = policy.pick_for(verdict)
-    d.stars = stars_for(verdict, d.quality, policy)
-    d.color_label = policy.label_for(verdict)

@@ -7,7 +7,7 @@ domain records only; the RPC layer converts them to protobuf.
 """
 from __future__ import annotations
 
-import json
+import dataclasses
 import logging
 import os
 import stat
@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
-from . import ANALYZER_VERSION, __version__
+from . import ANALYZER_VERSION, __version__, bursts
+from .apply import Verdicts, policy_or_active
 from .config import DB_FILE, Config, default_home, ensure_home
-from .decide import decide
+from .decide import decide_all
 from .errors import (
     AutoCullError,
     FileMissing,
@@ -130,8 +131,7 @@ class Engine:
         self.started = time.time()
         self._decodes = 0
         self._decode_lock = threading.Lock()
-        self._policy_lock = threading.RLock()
-        self._policy, self._preset = self._load_active_policy()
+        self.verdicts = Verdicts(store, self._decide_set)
         self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
         self.queue_depth = 0
 
@@ -139,33 +139,22 @@ class Engine:
     def open(cls, home: Optional[Path] = None, config: Optional[Config] = None) -> "Engine":
         home = ensure_home(Path(home) if home else default_home())
         config = config or Config.load(home)
-        return cls(home, config, Store(home / DB_FILE))
+        engine = cls(home, config, Store(home / DB_FILE))
+        engine.verdicts.catch_up()
+        return engine
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.store.close()
 
     # ---------------------------------------------------------------- policy --
-    def _load_active_policy(self) -> tuple[Policy, str]:
-        raw = self.store.get_setting("active_policy")
-        preset = self.store.get_setting("active_preset") or ""
-        if not raw:
-            return Policy(), preset
-        try:
-            return Policy.from_dict(json.loads(raw)), preset
-        except AutoCullError as exc:  # a key renamed by an upgrade: keep what still validates
-            log.warning("stored policy partly invalid (%s); unknown keys dropped", exc)
-            known = {k: v for k, v in json.loads(raw).items() if k in Policy.__dataclass_fields__}
-            return Policy.from_dict(known), preset
-
     @property
     def policy(self) -> Policy:
-        with self._policy_lock:
-            return self._policy
+        return self.verdicts.active.policy
 
     @property
     def preset(self) -> str:
-        return self._preset
+        return self.verdicts.active.preset
 
     def presets(self) -> dict[str, tuple[str, dict[str, Any], bool]]:
         """name -> (description, values, builtin)."""
@@ -189,20 +178,17 @@ class Engine:
     def set_policy(self, values: Optional[Mapping[str, Any]] = None, *, preset: str = "", reset: bool = False,
                    save_as: str = "") -> tuple[Policy, int, int]:
         """Change the active policy and re-decide every stored photo. Returns (policy, redecided, changed)."""
-        with self._policy_lock:
-            base = Policy() if reset else self._policy
-            if preset:
-                base = self._preset_policy(preset)
-            new = base.with_values(values or {})
-            if save_as:
-                if save_as in BUILTIN_PRESETS:
-                    raise InvalidArgument(f"{save_as!r} is a built-in preset; choose another name")
-                self.store.save_preset(save_as, _diff_from_default(new), "saved by the user")
-            self.store.set_setting("active_policy", json.dumps(new.to_dict()))
-            self._preset = preset or save_as or ("" if reset or values else self._preset)
-            self.store.set_setting("active_preset", self._preset)
-            self._policy = new
-        redecided, changed = self.redecide_all(new)
+        active = self.verdicts.active
+        base = Policy() if reset else active.policy
+        if preset:
+            base = self._preset_policy(preset)
+        new = base.with_values(values or {})
+        if save_as:
+            if save_as in BUILTIN_PRESETS:
+                raise InvalidArgument(f"{save_as!r} is a built-in preset; choose another name")
+            self.store.save_preset(save_as, _diff_from_default(new), "saved by the user")
+        name = preset or save_as or ("" if reset or values else active.preset)
+        redecided, changed = self.verdicts.change(new, name)
         return new, redecided, changed
 
     # ------------------------------------------------------------------ scan --
@@ -288,9 +274,12 @@ class Engine:
     def run(self, paths: Sequence[str], *, policy: Optional[Policy] = None, top_level_only: bool = False,
             reanalyze: bool = False, analyze_only: bool = False,
             progress: Optional[Progress] = None) -> CullResult:
-        """Cull: scan, analyse what is missing, decide. Failed files are emitted at once; the rest at the end."""
+        """Cull: scan, analyse what is missing, decide. Failed files are emitted at once; the rest at the end.
+
+        The verdicts stored are always those of the active policy at the moment they are written (apply);
+        ``policy`` (a one-off preset or overrides) only changes the answer.
+        """
         progress = progress or _NoProgress()
-        policy = policy or self.policy
         progress.stage("scanning", 0)
         files, failed = self.scan(paths, top_level_only=top_level_only)
         result = CullResult()
@@ -313,9 +302,11 @@ class Engine:
         decisions: list[Decision] = []
         if not analyze_only:
             progress.stage("deciding", len(ok))
-            decisions = self.decide_paths(ok, policy)
-            for d in decisions:
-                d.cached = d.path in cached
+            applied = self.verdicts.apply(ok)
+            chosen, _ = policy_or_active(policy, self.verdicts.active)
+            answer = ([applied[p] for p in ok if p in applied] if chosen is self.verdicts.active.policy
+                      else self.decide_paths(ok, policy))
+            decisions = [dataclasses.replace(d, cached=d.path in cached) for d in answer]
         by_path = {d.path: d for d in decisions + failed}
         order = [p for p in files if p in by_path] + [d.path for d in failed if d.path not in files]
         result.decisions = [by_path[p] for p in dict.fromkeys(order)]
@@ -363,13 +354,23 @@ class Engine:
 
     # --------------------------------------------------------------- decide --
     def decide_paths(self, paths: Sequence[str], policy: Optional[Policy] = None) -> list[Decision]:
-        """Decisions for stored photos (no image is read), with bursts grouped over the store."""
-        policy = policy or self.policy
+        """Decisions for stored photos, with bursts grouped over the store. Reads only: no image, no write.
+
+        Without ``policy`` (or with the active one) they are what is stored; another policy is a what-if.
+        """
+        chosen, version = policy_or_active(policy, self.verdicts.active)
+        decisions = self._decide_set(paths, chosen)
+        return [dataclasses.replace(decisions[p], cached=True, policy_version=version)
+                for p in paths if p in decisions]
+
+    def _decide_set(self, paths: Sequence[str], policy: Policy) -> dict[str, Decision]:
+        """Decide stored photos and their stored burst neighbours (so half a burst still sees the other half)."""
         analyses = self.store.analyses(paths)
         context = self._burst_context(analyses, policy)
-        decisions = self._decide_many({**context, **analyses}, policy)
-        self.store.set_verdicts([(p, d.verdict, d.stars, d.quality) for p, d in decisions.items()])
-        return [decisions[p] for p in paths if p in decisions]
+        everything = {**context, **analyses}
+        groups = (bursts.group([bursts.BurstItem.from_analysis(p, a) for p, a in everything.items()], policy)
+                  if len(everything) > 1 else [])
+        return decide_all(everything, groups, policy)
 
     def _burst_context(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Analysis]:
         """Stored neighbours in time of the requested photos, so half a burst still sees the other half."""
@@ -394,28 +395,6 @@ class Engine:
                 break
             lo, hi = lo2, hi2
         return found
-
-    def _decide_many(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Decision]:
-        decisions = {p: decide(a, policy, path=p) for p, a in analyses.items()}
-        for d in decisions.values():
-            d.analyzer_version = ANALYZER_VERSION
-        bursts = _bursts_module()
-        if len(analyses) > 1:
-            items = [bursts.BurstItem.from_analysis(p, a) for p, a in analyses.items()]
-            groups = bursts.group(items, policy)
-            bursts.assign(decisions, dict(analyses), groups, policy)
-        return decisions
-
-    def redecide_all(self, policy: Policy) -> tuple[int, int]:
-        """Re-decide every stored photo from cached metrics. Returns (redecided, changed)."""
-        before = self.store.verdicts()
-        analyses: dict[str, Analysis] = {}
-        for batch in self.store.iter_all():
-            analyses.update(batch)
-        decisions = self._decide_many(analyses, policy)
-        self.store.set_verdicts([(p, d.verdict, d.stars, d.quality) for p, d in decisions.items()])
-        changed = sum(1 for p, d in decisions.items() if before.get(p) != (d.verdict, d.stars))
-        return len(decisions), changed
 
     # --------------------------------------------------------------- bursts --
     def bursts_for(self, paths: Sequence[str], *, top_level_only: bool = False) -> list[Any]:
@@ -478,13 +457,6 @@ class Engine:
 def _diff_from_default(p: Policy) -> dict[str, Any]:
     default = Policy().to_dict()
     return {k: v for k, v in p.to_dict().items() if default.get(k) != v}
-
-
-def _bursts_module() -> Any:
-    """Imported on first use: keeps start-up light."""
-    from . import bursts
-
-    return bursts
 
 
 def _models_loaded() -> list[str]:

@@ -87,7 +87,9 @@ class JobManager:
               top_level_only: bool = False, reanalyze: bool = False, analyze_only: bool = False) -> Job:
         if self.stopping:
             raise AutoCullError("the daemon is shutting down")
-        policy = self.engine.resolve_policy(policy_overrides, preset)  # refuse bad policy before queueing
+        # A one-off policy is checked before queueing; without one the job decides under whatever policy is
+        # active when it gets there (None), which is also what apply stores.
+        policy = self.engine.resolve_policy(policy_overrides, preset) if policy_overrides or preset else None
         for p in paths:  # refuse bad paths before queueing, too
             normalise_request_path(p)
         job = Job(id=uuid.uuid4().hex[:12])

@@ -7,9 +7,10 @@ simply get the field's default when read back.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import math
 from dataclasses import dataclass, field
-from typing import Any, Optional, Protocol
+from typing import Any, Mapping, Optional, Protocol
 
 import numpy as np
 
@@ -279,18 +280,46 @@ class ScoreValue:
     unit: str = ""
 
 
-@dataclass
+class CauseKind(enum.Enum):
+    """Why a sentence is in a decision: it decides, it informs, or it places the photo in a group."""
+
+    REJECT = "reject"  # a fault that rejects on its own
+    REVIEW = "review"  # a fault that sends the photo to review
+    NOTE = "note"  # worth knowing, changes nothing
+    KEEP = "keep"  # why a keeper is kept
+    GROUP = "group"  # its place in a burst or bracket
+    FAILED = "failed"  # the file could not be read
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One reason behind a decision, as data: the sentence a photographer reads and the keyword it files under.
+
+    ``keyword`` is filed under the verdict it caused ("Reject|Out of focus") and only while the photo
+    has that verdict; ``tag`` is filed whatever the verdict ("Faces|Eyes closed").
+    """
+
+    kind: CauseKind
+    text: str
+    keyword: str = ""
+    tag: str = ""
+
+
+@dataclass(frozen=True)
 class Decision:
-    """What the host should do with one photo, and why. Mirrors the proto's Decision."""
+    """What the host should do with one photo, and why. Mirrors the proto's Decision.
+
+    Immutable: a later step (best of burst, the cached flag) makes a new one with ``dataclasses.replace``.
+    """
 
     path: str
     verdict: str = ""  # "keep" | "review" | "reject"; "" when the file failed
     pick: str = ""  # "picked" | "none" | "rejected"
     stars: int = 0
     color_label: str = ""  # one of policy.LABELS
-    keywords: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    scores: dict[str, ScoreValue] = field(default_factory=dict)
+    keywords: tuple[str, ...] = ()
+    causes: tuple[Cause, ...] = ()
+    scores: Mapping[str, ScoreValue] = field(default_factory=dict)
     quality: float = 0.0
     error_code: str = ""
     error_message: str = ""
@@ -304,6 +333,12 @@ class Decision:
     camera: str = ""
     cached: bool = False
     analyzer_version: str = ""
+    policy_version: int = 0  # the stored policy it was made under; 0 = a what-if policy, never stored
+
+    @property
+    def reasons(self) -> list[str]:
+        """The sentences a photographer reads, in the order the causes were given."""
+        return [c.text for c in self.causes]
 
     @property
     def face_count(self) -> int:
@@ -312,4 +347,4 @@ class Decision:
     @classmethod
     def failed(cls, path: str, code: str, message: str) -> "Decision":
         return cls(path=path, error_code=code, error_message=message,
-                   reasons=[f"could not read this file: {message}"])
+                   causes=(Cause(CauseKind.FAILED, f"could not read this file: {message}"),))

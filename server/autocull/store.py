@@ -91,7 +91,12 @@ def _v1(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [_v1]  # index i migrates user_version i -> i+1
+def _v2(db: sqlite3.Connection) -> None:
+    """Each stored verdict records the policy version it was decided under (0: before versions existed)."""
+    db.execute("ALTER TABLE photos ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS = [_v1, _v2]  # index i migrates user_version i -> i+1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -218,15 +223,22 @@ class Store:
                 "SELECT path FROM photos WHERE folder=? AND capture_ts IS NULL", (folder,))]
         return out
 
-    def set_verdicts(self, rows: Iterable[tuple[str, str, int, float]]) -> None:
-        """Promote (path, verdict, stars, quality) for filtering and status counts."""
+    def set_verdicts(self, rows: Iterable[tuple[str, str, int, float]], policy_version: int) -> None:
+        """Promote (path, verdict, stars, quality) decided under ``policy_version``, for filtering and counts.
+
+        Only the apply stage calls this (see apply.py).
+        """
         with self.transaction() as db:
-            db.executemany("UPDATE photos SET verdict=?, stars=?, quality=? WHERE path=?",
-                           [(v, s, q, p) for p, v, s, q in rows])
+            db.executemany("UPDATE photos SET verdict=?, stars=?, quality=?, policy_version=? WHERE path=?",
+                           [(v, s, q, policy_version, p) for p, v, s, q in rows])
 
     def verdicts(self) -> dict[str, tuple[Optional[str], Optional[int]]]:
         """path -> (verdict, stars) as last promoted."""
         return {p: (v, s) for p, v, s in self._query("SELECT path, verdict, stars FROM photos")}
+
+    def stale_verdicts(self, policy_version: int) -> int:
+        """Stored photos whose verdict was not made under this policy version (0 when all agree)."""
+        return int(self._query("SELECT COUNT(*) FROM photos WHERE policy_version != ?", (policy_version,))[0][0])
 
     def verdict_counts(self) -> dict[str, int]:
         return {v or "": n for v, n in self._query("SELECT verdict, COUNT(*) FROM photos GROUP BY verdict")}

@@ -96,8 +96,6 @@ class AutoCullCore:
         decisions = self.engine.decide_paths(paths, policy)
         counts = Counts.of(decisions)
         counts.cached = len(decisions)
-        for d in decisions:
-            d.cached = True
         return pb.CullResponse(decisions=[decision_to_pb(d) for d in decisions], counts=counts_to_pb(counts))
 
     # ---------------------------------------------------------------- policy

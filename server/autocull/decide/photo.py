@@ -1,34 +1,61 @@
-"""Decide: metrics + policy -> verdict, pick, stars, label, keywords, reasons.
+"""Decide one photo: metrics + policy -> verdict, pick, stars, label, keywords, reasons.
 
 Pure: no I/O, no clock, no logging. Hard rejects first (a missed focus, a frame
 far too dark, closed eyes), then review lines, then a weighted quality score
 behind the stars. A term that is missing (no faces, no preference model yet) is
 left out and the remaining weights renormalised. Every decision has reasons a
-photographer reads, with the numbers that led to it.
+photographer reads, with the numbers that led to it; they are kept as causes
+(``records.Cause``), so a later step (best of burst) adds or drops causes and
+never edits a sentence.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
-from .policy import Policy
-from .records import Analysis, Decision, FaceMetrics, ScoreValue, SharpnessMetrics
+from .. import ANALYZER_VERSION
+from ..policy import Policy
+from ..records import Analysis, Cause, CauseKind, Decision, FaceMetrics, ScoreValue, SharpnessMetrics
 
 
 @dataclass
 class _Findings:
-    rejects: list[str] = field(default_factory=list)
-    reviews: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    keywords: list[str] = field(default_factory=list)
+    """The causes found so far, in the order the judges found them."""
 
-    def reject(self, reason: str, keyword: str) -> None:
-        self.rejects.append(reason)
-        self.keywords.append(f"Reject|{keyword}")
+    causes: list[Cause] = field(default_factory=list)
 
-    def review(self, reason: str, keyword: str) -> None:
-        self.reviews.append(reason)
-        self.keywords.append(f"Review|{keyword}")
+    def reject(self, reason: str, keyword: str, tag: str = "") -> None:
+        self.causes.append(Cause(CauseKind.REJECT, reason, keyword, tag))
+
+    def review(self, reason: str, keyword: str, tag: str = "") -> None:
+        self.causes.append(Cause(CauseKind.REVIEW, reason, keyword, tag))
+
+    def note(self, reason: str) -> None:
+        self.causes.append(Cause(CauseKind.NOTE, reason))
+
+    def of(self, kind: CauseKind) -> list[Cause]:
+        return [c for c in self.causes if c.kind is kind]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One photo judged on its own: the verdict, its causes in reading order, and the scores behind it."""
+
+    verdict: str
+    causes: tuple[Cause, ...]
+    scores: Mapping[str, ScoreValue]
+    quality: float
+    face_count: int  # faces big enough to count under the policy
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a photo sits in a burst or bracket (decided by ``decide.groups``)."""
+
+    group_id: str
+    size: int
+    rank: int  # 1 = best (burst) or stack top (bracket)
+    bracket: bool
 
 
 def counted_faces(analysis: Analysis, policy: Policy) -> list[FaceMetrics]:
@@ -36,9 +63,13 @@ def counted_faces(analysis: Analysis, policy: Policy) -> list[FaceMetrics]:
     return [f for f in analysis.faces if f.size >= policy.min_face_size]
 
 
-def decide(analysis: Analysis, policy: Policy, *, path: str = "",
-           preference: Optional[float] = None) -> Decision:
-    """Decide one photo from its stored analysis. ``preference`` is 0..1 when a model exists."""
+def judge(analysis: Analysis, policy: Policy, *, preference: Optional[float] = None,
+          bracketed: bool = False) -> Judgement:
+    """Judge one photo from its stored analysis. ``preference`` is 0..1 when a model exists.
+
+    ``bracketed``: the frame is part of an exposure bracket, so its exposure is by design (the caller
+    passes a policy without exposure rules) and the keep reason says so.
+    """
     found = _Findings()
     faces = counted_faces(analysis, policy)
     _judge_exposure(analysis, policy, found)  # first: on a near-black frame darkness is the cause to read
@@ -50,33 +81,56 @@ def decide(analysis: Analysis, policy: Policy, *, path: str = "",
     quality = quality_score(scores, policy)
     scores["quality"] = ScoreValue(quality, quality, "")
 
-    if found.rejects:
+    if found.of(CauseKind.REJECT):
         verdict = "reject"
-    elif found.reviews:
+    elif found.of(CauseKind.REVIEW):
         verdict = "review"
     elif quality < policy.keep_quality:
         verdict = "review"
         found.review(f"overall quality low: {quality:.2f} < {policy.keep_quality:.2f}", "Low quality")
     else:
         verdict = "keep"
-    reasons = found.rejects + found.reviews
     if verdict == "keep":
-        reasons = [_keep_reason(analysis, faces, quality)] + found.notes
+        keep = Cause(CauseKind.KEEP, _keep_reason(analysis, faces, quality, bracketed))
+        causes = [keep] + found.of(CauseKind.NOTE)
     else:
-        reasons += found.notes
+        causes = found.of(CauseKind.REJECT) + found.of(CauseKind.REVIEW) + found.of(CauseKind.NOTE)
+    return Judgement(verdict, tuple(causes), scores, quality, len(faces))
+
+
+def decide(analysis: Analysis, policy: Policy, *, path: str = "",
+           preference: Optional[float] = None) -> Decision:
+    """Decide one photo on its own (no burst around it)."""
+    return render(path, analysis, judge(analysis, policy, preference=preference), policy)
+
+
+def render(path: str, analysis: Analysis, j: Judgement, policy: Policy, *, verdict: str = "",
+           causes: Optional[Sequence[Cause]] = None, place: Optional[Place] = None, label: str = "") -> Decision:
+    """The decision the host applies: the verdict mapped to pick, stars, label and keywords under ``policy``.
+
+    ``verdict``, ``causes`` and ``label`` replace the judgement's own when a group decided otherwise.
+    """
+    verdict = verdict or j.verdict
+    causes = tuple(j.causes if causes is None else causes)
     return Decision(
         path=path,
         verdict=verdict,
         pick=policy.pick_for(verdict),
-        stars=stars_for(verdict, quality, policy),
-        color_label=policy.label_for(verdict),
-        keywords=_keywords(verdict, found.keywords, faces, policy),
-        reasons=reasons,
-        scores=scores,
-        quality=quality,
+        stars=stars_for(verdict, j.quality, policy),
+        color_label=label or policy.label_for(verdict),
+        keywords=_keywords(verdict, causes, j.face_count, place, policy),
+        causes=causes,
+        scores=j.scores,
+        quality=j.quality,
+        burst_id=place.group_id if place else "",
+        burst_size=place.size if place else 0,
+        burst_rank=place.rank if place else 0,
+        burst_best=bool(place and place.rank == 1),
+        bracket=bool(place and place.bracket),
         faces=analysis.faces,
         capture_time=analysis.exif.capture_time or "",
         camera=" ".join(x for x in (analysis.exif.make, analysis.exif.model) if x).strip(),
+        analyzer_version=ANALYZER_VERSION,
     )
 
 
@@ -98,7 +152,7 @@ def _judge_sharpness(a: Analysis, p: Policy, faces: list[FaceMetrics], found: _F
         else:
             found.review(f"{what} slightly {words}: sharpness {s:.2f} < {review_line:.2f}", keyword)
     elif a.sharpness.score < review_line and a.subject_source != "centre":
-        found.notes.append(f"background blurred ({a.sharpness.score:.2f}) but the {what} is sharp "
+        found.note(f"background blurred ({a.sharpness.score:.2f}) but the {what} is sharp "
                            f"({s:.2f}): not penalised")
 
 
@@ -164,7 +218,7 @@ def _judge_exposure(a: Analysis, p: Policy, found: _Findings) -> None:
     if saturated:  # colour at the top of one channel, detail kept in the others: worth knowing, not a fault
         names = " and ".join(name for name, _ in saturated)
         shares = " and ".join(f"{share:.0%}" for _, share in saturated)
-        found.notes.append(f"{names} channel{'s' if len(saturated) > 1 else ''} saturated on {shares} of the frame "
+        found.note(f"{names} channel{'s' if len(saturated) > 1 else ''} saturated on {shares} of the frame "
                            f"(detail kept)")
     if e.shadow_clip >= p.shadow_clip_reject:
         found.reject(f"shadows crushed: {e.shadow_clip:.0%} of the frame is black "
@@ -181,12 +235,15 @@ def _judge_tilt(a: Analysis, p: Policy, found: _Findings) -> None:
         return
     turn = "clockwise" if t.angle > 0 else "counter-clockwise"
     what = "horizon" if t.kind == "horizon" else "verticals"
-    found.notes.append(f"{what} tilted {abs(t.angle):.1f}° (turn {turn} to level)")
+    found.note(f"{what} tilted {abs(t.angle):.1f}° (turn {turn} to level)")
 
 
 def _judge_noise(a: Analysis, p: Policy, found: _Findings) -> None:
     if a.noise.sigma >= p.noise_review_sigma:
         found.review(f"noisy: noise {a.noise.sigma:.1f} ≥ {p.noise_review_sigma:.1f}", "Noisy")
+
+
+_CLOSED_TAG = "Faces|Eyes closed"  # filed whatever the verdict: a search for closed eyes finds them all
 
 
 def _judge_eyes(faces: list[FaceMetrics], p: Policy, found: _Findings) -> Optional[float]:
@@ -200,21 +257,20 @@ def _judge_eyes(faces: list[FaceMetrics], p: Policy, found: _Findings) -> Option
     closed = closed_main + closed_minor
     n, nc = len(faces), len(closed)
     if closed:
-        found.keywords.append("Faces|Eyes closed")
         summary = _closed_summary(closed_main, main, closed_minor, n)
         if not p.reject_closed_eyes:
-            found.review(summary, "Eyes closed")
+            found.review(summary, "Eyes closed", _CLOSED_TAG)
         elif p.closed_eyes_scope == "any":
-            found.reject(summary, "Eyes closed")
+            found.reject(summary, "Eyes closed", _CLOSED_TAG)
         elif p.closed_eyes_scope == "fraction":
             if nc / n >= p.closed_eyes_fraction:
-                found.reject(f"{summary} (line {p.closed_eyes_fraction:.0%} of faces)", "Eyes closed")
+                found.reject(f"{summary} (line {p.closed_eyes_fraction:.0%} of faces)", "Eyes closed", _CLOSED_TAG)
             else:
-                found.review(summary, "Eyes closed")
+                found.review(summary, "Eyes closed", _CLOSED_TAG)
         elif closed_main:
-            found.reject(summary, "Eyes closed")
+            found.reject(summary, "Eyes closed", _CLOSED_TAG)
         else:
-            found.review(summary, "Eyes closed")
+            found.review(summary, "Eyes closed", _CLOSED_TAG)
     uncertain_main = [f for f in main if f.eye_state == "uncertain"]
     if uncertain_main and p.uncertain_eyes_review:
         ears = [e.ear for f in uncertain_main for e in (f.left_eye, f.right_eye) if e.ear is not None]
@@ -283,18 +339,24 @@ def stars_for(verdict: str, quality: float, policy: Policy) -> int:
     return max(stars, 1) if verdict == "keep" else stars
 
 
-def _keywords(verdict: str, found: list[str], faces: list[FaceMetrics], p: Policy) -> list[str]:
+def _keywords(verdict: str, causes: Sequence[Cause], face_count: int, place: Optional[Place],
+              p: Policy) -> tuple[str, ...]:
+    """The verdict, each cause's keyword while it holds the verdict, its tags, the face count and the group."""
     root = p.keyword_root
     words = [f"{root}|{verdict.capitalize()}"]
-    for k in found:
-        if k.startswith(verdict.capitalize() + "|") or k.startswith("Faces|"):
-            words.append(f"{root}|{k}")
-    if faces:
-        words.append(f"{root}|Faces|{len(faces)} face{'s' if len(faces) != 1 else ''}")
-    return list(dict.fromkeys(words))  # first occurrence of each, in order
+    for c in causes:
+        if c.tag:
+            words.append(f"{root}|{c.tag}")
+        if c.keyword and c.kind.value == verdict:
+            words.append(f"{root}|{verdict.capitalize()}|{c.keyword}")
+    if face_count:
+        words.append(f"{root}|Faces|{face_count} face{'s' if face_count != 1 else ''}")
+    if place and p.burst_keywords:
+        words.append(f"{root}|{'Bracket' if place.bracket else 'Burst'}|{place.group_id}")
+    return tuple(dict.fromkeys(words))  # first occurrence of each, in order
 
 
-def _keep_reason(a: Analysis, faces: list[FaceMetrics], quality: float) -> str:
+def _keep_reason(a: Analysis, faces: list[FaceMetrics], quality: float, bracketed: bool) -> str:
     parts = []
     if a.subject_source == "faces" and faces:
         open_n = sum(1 for f in faces if f.eye_state == "open")
@@ -303,8 +365,9 @@ def _keep_reason(a: Analysis, faces: list[FaceMetrics], quality: float) -> str:
     else:
         parts.append(f"subject sharp ({a.subject.score:.2f})")
     e = a.exposure
+    how = "as bracketed" if bracketed else "ok"  # in a bracket an exposure far from 0 is by design, not ok
     if e.highlight_ev is not None and e.ev_offset < e.highlight_ev - 1.0:  # dark midtones under bright highlights
-        parts.append(f"exposure ok (low key: {e.ev_offset:+.1f} EV, highlights at {e.highlight_ev:+.1f} EV)")
+        parts.append(f"exposure {how} (low key: {e.ev_offset:+.1f} EV, highlights at {e.highlight_ev:+.1f} EV)")
     else:
-        parts.append(f"exposure ok ({e.ev_offset:+.1f} EV)")
+        parts.append(f"exposure {how} ({e.ev_offset:+.1f} EV)")
     return f"keep: {', '.join(parts)}; quality {quality:.2f}"

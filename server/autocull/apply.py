@@ -1,0 +1,116 @@
+"""Apply: the only writer of verdicts, always under the active policy.
+
+decide makes new decisions and stores nothing; this stage stores them. One lock
+orders policy changes and verdict writes, and a decision is made under the
+policy that is active *when it is written*, stamped with that policy's version.
+So a job that started before a policy change can never store verdicts of the
+old policy over those of the new one, and a what-if (a one-off preset, policy
+overrides) is answered without touching what is stored.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+from .errors import AutoCullError
+from .policy import Policy
+from .records import Decision
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+# Decide a set of stored photos under a policy: the decisions of the paths and of their burst neighbours.
+DecideSet = Callable[[Sequence[str], Policy], Mapping[str, Decision]]
+
+
+@dataclass(frozen=True)
+class ActivePolicy:
+    """The policy verdicts are stored under, its preset name and its version (bumped by every change)."""
+
+    policy: Policy
+    preset: str
+    version: int
+
+
+class Verdicts:
+    """Holds the active policy and writes the verdicts made under it."""
+
+    def __init__(self, store: Store, decide_set: DecideSet) -> None:
+        self._store = store
+        self._decide_set = decide_set
+        self._lock = threading.RLock()
+        self._active = _load_active(store)
+
+    @property
+    def active(self) -> ActivePolicy:
+        with self._lock:
+            return self._active
+
+    def apply(self, paths: Sequence[str]) -> dict[str, Decision]:
+        """Decide these stored photos (and their burst neighbours) under the active policy and store the verdicts."""
+        with self._lock:
+            active = self._active
+            decisions = self._decide_set(paths, active.policy)
+            self._write(decisions, active.version)
+        return {p: dataclasses.replace(d, policy_version=active.version) for p, d in decisions.items()}
+
+    def change(self, new: Policy, preset: str) -> tuple[int, int]:
+        """Make ``new`` the active policy and re-decide every stored photo under it. Returns (redecided, changed).
+
+        The policy, its version and every verdict change together, under the lock: nobody stores a verdict
+        of the old policy in between.
+        """
+        with self._lock:
+            version = self._active.version + 1
+            with self._store.transaction() as db:
+                for key, value in (("active_policy", json.dumps(new.to_dict())), ("active_preset", preset),
+                                   ("policy_version", str(version))):
+                    db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)", (key, value))
+            self._active = ActivePolicy(new, preset, version)
+            return self._redecide_all()
+
+    def catch_up(self) -> int:
+        """Re-decide when stored verdicts lag the active policy (a stop between a policy change and its
+        verdicts). Returns how many photos were stale."""
+        with self._lock:
+            stale = self._store.stale_verdicts(self._active.version)
+            if stale:
+                log.warning("%d stored verdicts were made under an older policy; deciding them again", stale)
+                self._redecide_all()
+            return stale
+
+    def _redecide_all(self) -> tuple[int, int]:
+        before = self._store.verdicts()
+        decisions = self._decide_set(self._store.all_paths(), self._active.policy)
+        self._write(decisions, self._active.version)
+        changed = sum(1 for p, d in decisions.items() if before.get(p) != (d.verdict, d.stars))
+        return len(decisions), changed
+
+    def _write(self, decisions: Mapping[str, Decision], version: int) -> None:
+        self._store.set_verdicts(((p, d.verdict, d.stars, d.quality) for p, d in decisions.items()), version)
+
+
+def _load_active(store: Store) -> ActivePolicy:
+    raw = store.get_setting("active_policy")
+    preset = store.get_setting("active_preset") or ""
+    version = int(store.get_setting("policy_version") or 0)
+    if not raw:
+        return ActivePolicy(Policy(), preset, version)
+    values: Mapping[str, Any] = json.loads(raw)
+    try:
+        return ActivePolicy(Policy.from_dict(values), preset, version)
+    except AutoCullError as exc:  # a key renamed by an upgrade: keep what still validates
+        log.warning("stored policy partly invalid (%s); unknown keys dropped", exc)
+        known = {k: v for k, v in values.items() if k in Policy.__dataclass_fields__}
+        return ActivePolicy(Policy.from_dict(known), preset, version)
+
+
+def policy_or_active(policy: Optional[Policy], active: ActivePolicy) -> tuple[Policy, int]:
+    """The policy to decide under and the version to stamp: 0 for a what-if policy, which is never stored."""
+    if policy is None or policy == active.policy:
+        return active.policy, active.version
+    return policy, 0

@@ -1,0 +1,157 @@
+"""Decide a set of photos: each judged on its own, then one best per burst and brackets kept together.
+
+Pure: no I/O. The grouping itself is ``bursts.group`` (an index of which frames
+belong together); here the groups change verdicts. Bursts: shots ranked by (not
+rejected first, quality, subject sharpness, time). The best keeps its own verdict
+(being the best of a burst fixes none of its own faults: a review line the
+photographer set still holds); the others get ``policy.burst_others`` (a reject
+stays a reject) and a cause naming the better frame and the metric that
+separates them most. Brackets: judged without exposure rules, nobody is set
+aside, the base exposure (compensation nearest 0) is the stack top.
+"""
+from __future__ import annotations
+
+import os
+from typing import Mapping, Optional, Sequence
+
+from ..bursts import Group, shot_key
+from ..policy import Policy
+from ..records import Analysis, Cause, CauseKind, Decision
+from .photo import Judgement, Place, judge, render
+
+# Exposure lines at their maximum and no exposure weight: a bracket frame is *meant* to be off.
+_NO_EXPOSURE_RULES = {
+    "exposure_reject_ev": 10.0, "exposure_review_ev": 10.0,
+    "highlight_clip_reject": 1.0, "highlight_clip_review": 1.0,
+    "shadow_clip_reject": 1.0, "shadow_clip_review": 1.0,
+    "weight_exposure": 0.0,
+}
+_METRICS = (  # (score key, policy weight, how the better frame is described)
+    ("subject_sharpness", "weight_sharpness", "is sharper"),
+    ("eyes", "weight_eyes", "has open eyes"),
+    ("exposure", "weight_exposure", "is better exposed"),
+    ("noise", "weight_noise", "is less noisy"),
+    ("preference", "weight_preference", "is closer to your taste"),
+)
+
+
+def decide_all(analyses: Mapping[str, Analysis], groups: Sequence[Group], policy: Policy,
+               preferences: Optional[Mapping[str, float]] = None) -> dict[str, Decision]:
+    """A new decision for every analysed photo; grouped frames decided as their group says."""
+    prefs = preferences or {}
+    judged = {p: judge(a, policy, preference=prefs.get(p)) for p, a in analyses.items()}
+    out = {p: render(p, analyses[p], j, policy) for p, j in judged.items()}
+    for g in groups:
+        shots: dict[tuple[str, str], list[str]] = {}
+        for p in g.paths:
+            if p in analyses:
+                shots.setdefault(shot_key(p), []).append(p)
+        if len(shots) < 2:
+            continue
+        if g.bracket:
+            out.update(_bracket(g, list(shots.values()), analyses, policy, prefs))
+        else:
+            out.update(_burst(g, list(shots.values()), analyses, judged, policy))
+    return out
+
+
+def _burst(g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], judged: Mapping[str, Judgement],
+           policy: Policy) -> dict[str, Decision]:
+    order = {p: k for k, p in enumerate(g.paths)}
+
+    def rank_key(p: str) -> tuple:
+        j = judged[p]
+        return (j.verdict == "reject", -j.quality, -analyses[p].subject.score, order[p])
+
+    def lead(files: list[str]) -> str:  # the file that speaks for a shot: its best-scored one
+        return min(files, key=rank_key)
+
+    ranked = sorted(shots, key=lambda files: rank_key(lead(files)))
+    n = len(ranked)
+    best_path = lead(ranked[0])
+    out: dict[str, Decision] = {}
+    for rank, files in enumerate(ranked, start=1):
+        place = Place(g.id, n, rank, bracket=False)
+        for p in files:
+            j = judged[p]
+            if rank == 1:
+                out[p] = render(p, analyses[p], j, policy, causes=(_best_cause(j.verdict, n),) + j.causes, place=place)
+                continue
+            verdict = "reject" if j.verdict == "reject" else policy.burst_others
+            why = _better_because(judged[best_path], j, os.path.basename(best_path), policy)
+            # Set aside: the comparison is why it lost its verdict; a frame rejected on its own (too dark, eyes
+            # closed) reads that cause first and the comparison after.
+            aside = (Cause(CauseKind(verdict), f"burst: {why}", "Not best of burst") if verdict != j.verdict
+                     else Cause(CauseKind.GROUP, f"burst: {why}"))
+            own = tuple(c for c in j.causes if c.kind is not CauseKind.KEEP)
+            causes = own + (aside,) if j.verdict == "reject" else (aside,) + own
+            label = policy.burst_label if policy.burst_label != "none" else ""
+            out[p] = render(p, analyses[p], j, policy, verdict=verdict, causes=causes, place=place, label=label)
+    return out
+
+
+def _best_cause(verdict: str, n: int) -> Cause:
+    head = f"best of burst ({n} frames)"
+    if verdict == "reject":
+        return Cause(CauseKind.GROUP, f"{head}, but every frame of it is rejected")
+    if verdict == "review":
+        return Cause(CauseKind.GROUP, f"{head}, but still to review")
+    return Cause(CauseKind.GROUP, head)
+
+
+def _better_because(best: Judgement, other: Judgement, name: str, policy: Policy) -> str:
+    """Name the better frame and the weighted metric that separates the two most."""
+    gains = []
+    for key, weight, phrase in _METRICS:
+        if key in best.scores and key in other.scores:
+            b, o = best.scores[key].value, other.scores[key].value
+            gains.append((getattr(policy, weight) * (b - o), key, phrase, b, o))
+    gain, key, phrase, b, o = max(gains, default=(0.0, "", "", 0.0, 0.0))
+    if gain > 0:
+        if key == "eyes":
+            return f"{name} {phrase}, {b:.0%} vs {o:.0%} of faces"
+        return f"{name} {phrase}, {b:.2f} vs {o:.2f}"
+    if best.quality > other.quality:
+        return f"{name} has the higher quality, {best.quality:.2f} vs {other.quality:.2f}"
+    return f"{name} is as good and comes first"
+
+
+def _bracket(g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], policy: Policy,
+             prefs: Mapping[str, float]) -> dict[str, Decision]:
+    """Judged without exposure rules; verdicts map to host actions under the photographer's policy."""
+    neutral = policy.with_values(_NO_EXPOSURE_RULES)
+    judged = {p: judge(analyses[p], neutral, preference=prefs.get(p), bracketed=True)
+              for files in shots for p in files}
+    order = {p: k for k, p in enumerate(g.paths)}
+
+    def base_first(files: list[str]) -> tuple:
+        a = analyses[files[0]]
+        ev = a.exif.exposure_compensation
+        return (abs(ev if ev is not None else a.exposure.ev_offset), -judged[files[0]].quality,
+                min(order[p] for p in files))
+
+    ranked = sorted(shots, key=base_first)
+    levels = sorted(_ev_of(analyses[files[0]]) for files in shots)
+    measured = all(analyses[files[0]].exif.exposure_compensation is None for files in shots)
+    text = (f"exposure bracket of {len(shots)} ({'measured ' if measured else ''}EV "
+            f"{'/'.join(_fmt_ev(v) for v in levels)}): kept together, not judged on exposure")
+    out: dict[str, Decision] = {}
+    for rank, files in enumerate(ranked, start=1):
+        place = Place(g.id, len(shots), rank, bracket=True)
+        for p in files:
+            j = judged[p]
+            out[p] = render(p, analyses[p], j, policy, causes=(Cause(CauseKind.GROUP, text),) + j.causes, place=place)
+    return out
+
+
+def _ev_of(a: Analysis) -> float:
+    ec = a.exif.exposure_compensation
+    return ec if ec is not None else a.exposure.ev_offset
+
+
+def _fmt_ev(v: float) -> str:
+    """'−2', '0', '+0.7': the way a camera's bracket menu writes it."""
+    r = round(v, 1)
+    if r == 0:
+        return "0"
+    return f"{'+' if r > 0 else '−'}{abs(r):g}"
