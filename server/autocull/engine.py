@@ -23,15 +23,16 @@ from .config import DB_FILE, Config, default_home, ensure_home
 from .decide import decide
 from .errors import (
     AutoCullError,
+    BadPath,
     FileMissing,
     FileProblem,
-    FileUnreadable,
     FileVanished,
     InvalidArgument,
     NotAFile,
     NotFound,
+    file_problem,
 )
-from .policy import BUILTIN_PRESETS, Policy
+from .policy import BUILTIN_PRESETS, Policy, clean_values
 from .records import Analysis, Decision
 from .store import Store
 
@@ -122,6 +123,33 @@ def normalise_request_path(raw: str) -> str:
     return os.path.normpath(expanded)
 
 
+def stat_photo(path: str, *, missing: type[FileProblem] = FileMissing) -> os.stat_result:
+    """``os.stat`` of one photo's path; any way the OS refuses it is that file's FileProblem, never the request's."""
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        raise file_problem(exc, path, missing=missing) from None
+    except ValueError as exc:  # a name the OS cannot encode
+        raise BadPath(f"{path}: not a usable file name ({exc})") from None
+
+
+class _Gauge:
+    """A count several threads change (jobs and the watcher share the pool): locked, never below zero."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._value = max(0, self._value + n)
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            return self._value
+
+
 class Engine:
     def __init__(self, home: Path, config: Config, store: Store) -> None:
         self.home = home
@@ -133,7 +161,7 @@ class Engine:
         self._policy_lock = threading.RLock()
         self._policy, self._preset = self._load_active_policy()
         self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
-        self.queue_depth = 0
+        self._queue = _Gauge()
 
     @classmethod
     def open(cls, home: Optional[Path] = None, config: Optional[Config] = None) -> "Engine":
@@ -147,21 +175,21 @@ class Engine:
 
     # ---------------------------------------------------------------- policy --
     def _load_active_policy(self) -> tuple[Policy, str]:
+        """The stored policy, keeping every value that still validates (an older version may have stored a
+        NaN, a renamed key or a value out of today's range); each dropped value is logged."""
         raw = self.store.get_setting("active_policy")
         preset = self.store.get_setting("active_preset") or ""
-        if not raw:
-            return Policy(), preset
-        try:
-            return Policy.from_dict(json.loads(raw)), preset
-        except AutoCullError as exc:  # a key renamed by an upgrade: keep what still validates
-            log.warning("stored policy partly invalid (%s); unknown keys dropped", exc)
-            known = {k: v for k, v in json.loads(raw).items() if k in Policy.__dataclass_fields__}
-            return Policy.from_dict(known), preset
+        return Policy.from_dict(_stored_values(raw or "{}", "the stored active policy")), preset
 
     @property
     def policy(self) -> Policy:
         with self._policy_lock:
             return self._policy
+
+    @property
+    def queue_depth(self) -> int:
+        """Files waiting for or in analysis, over every running job."""
+        return self._queue.value
 
     @property
     def preset(self) -> str:
@@ -170,8 +198,8 @@ class Engine:
     def presets(self) -> dict[str, tuple[str, dict[str, Any], bool]]:
         """name -> (description, values, builtin)."""
         out = {n: (d, v, True) for n, (d, v) in BUILTIN_PRESETS.items()}
-        for name, (desc, values) in self.store.presets().items():
-            out[name] = (desc, values, False)
+        for name, (desc, body) in self.store.presets().items():
+            out[name] = (desc, _stored_values(body, f"the stored preset {name!r}"), False)
         return out
 
     def resolve_policy(self, overrides: Optional[Mapping[str, Any]] = None, preset: str = "") -> Policy:
@@ -214,12 +242,9 @@ class Engine:
         for raw in paths:
             path = normalise_request_path(raw)
             try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                failed.append(self._fail(path, FileMissing(f"{path}: no such file or folder")))
-                continue
-            except PermissionError:
-                failed.append(self._fail(path, FileUnreadable(f"{path}: permission denied")))
+                st = stat_photo(path)
+            except FileProblem as exc:
+                failed.append(self._fail(path, exc))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 for f in self._walk(path, top_level_only, failed):
@@ -235,7 +260,8 @@ class Engine:
         out: list[str] = []
 
         def onerror(exc: OSError) -> None:
-            failed.append(self._fail(exc.filename or folder, FileUnreadable(f"{exc.filename}: {exc.strerror}")))
+            where = exc.filename or folder
+            failed.append(self._fail(where, file_problem(exc, where, doing="listing the folder")))
 
         for root, dirs, names in os.walk(folder, onerror=onerror):
             dirs[:] = [] if top_level_only else sorted(d for d in dirs if not d.startswith("."))
@@ -249,12 +275,7 @@ class Engine:
 
     def analyze_one(self, path: str, *, reanalyze: bool = False) -> tuple[Analysis, bool]:
         """(analysis, from_store). Raises FileProblem for a file that cannot be used."""
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            raise FileVanished(f"{path}: the file disappeared before it could be read") from None
-        except PermissionError:
-            raise FileUnreadable(f"{path}: permission denied") from None
+        st = stat_photo(path, missing=FileVanished)
         if stat.S_ISDIR(st.st_mode):
             raise NotAFile(f"{path}: is a folder, not a photo")
         if not stat.S_ISREG(st.st_mode):
@@ -331,7 +352,8 @@ class Engine:
         pending: dict[Future, str] = {}
         it = iter(files)
         limit = self.config.worker_count() * 2
-        self.queue_depth += len(files)
+        left = len(files)  # this call's share of the queue, given back exactly however it ends
+        self._queue.add(left)
         try:
             while True:
                 while len(pending) < limit and not progress.cancelled():
@@ -344,7 +366,8 @@ class Engine:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     path = pending.pop(fut)
-                    self.queue_depth -= 1
+                    left -= 1
+                    self._queue.add(-1)
                     progress.advance(path)
                     try:
                         _, from_store = fut.result()
@@ -357,7 +380,7 @@ class Engine:
                         log.exception("unexpected failure analysing %s", path)
                         yield path, self._fail(path, AutoCullError(f"{path}: internal error: {exc}"))
         finally:
-            self.queue_depth -= len(pending) + sum(1 for _ in it)
+            self._queue.add(-left)
             for fut in pending:
                 fut.cancel()
 
@@ -469,10 +492,26 @@ class Engine:
         counts.total = self.store.photo_count()
         return {
             "version": __version__, "analyzer_version": ANALYZER_VERSION,
-            "models_loaded": _models_loaded(), "queue_depth": max(0, self.queue_depth),
+            "models_loaded": _models_loaded(), "queue_depth": self.queue_depth,
             "photos_stored": counts.total, "failures": self.store.failure_count(), "verdicts": counts,
             "decodes": self.decodes, "home": str(self.home), "uptime_seconds": time.time() - self.started,
         }
+
+
+def _stored_values(body: str, what: str) -> dict[str, Any]:
+    """The values of a stored policy or preset that still make a valid policy; each one dropped is logged."""
+    try:
+        values = json.loads(body)
+    except ValueError as exc:
+        log.warning("%s is not JSON (%s); using the defaults", what, exc)
+        return {}
+    if not isinstance(values, dict):
+        log.warning("%s is not a set of KEY=VALUE (%r); using the defaults", what, type(values).__name__)
+        return {}
+    kept, dropped = clean_values(values)
+    for why in dropped:
+        log.warning("%s: dropped %s", what, why)
+    return kept
 
 
 def _diff_from_default(p: Policy) -> dict[str, Any]:
