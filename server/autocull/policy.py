@@ -174,6 +174,9 @@ def clean_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     kept: dict[str, Any] = {}
     dropped: list[str] = []
     for name, raw in values.items():
+        if name not in FIELDS:
+            dropped.append(f"unknown policy key {name!r} (renamed or removed)")
+            continue
         try:
             kept[name] = _coerce(name, raw)
         except InvalidArgument as exc:
