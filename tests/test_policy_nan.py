@@ -80,8 +80,8 @@ def test_engine_refuses_nan_and_saves_nothing(tmp_path):
 def test_engine_loads_a_poisoned_store_keeping_every_valid_value(tmp_path, caplog):
     home = tmp_path / "home"
     _write_poisoned_store(home)
-    with caplog.at_level(logging.WARNING, logger="autocull.engine"):
-        engine = Engine.open(home)
+    caplog.set_level(logging.WARNING, logger="autocull.engine")
+    engine = Engine.open(home)
     try:
         p = engine.policy
         assert p.weight_noise == 0.2 and p.burst_others == "reject"  # the valid values stay
@@ -94,6 +94,8 @@ def test_engine_loads_a_poisoned_store_keeping_every_valid_value(tmp_path, caplo
         assert presets["p2"][1] == {} and presets["p3"][1] == {}
         assert "p3" in caplog.text and "not JSON" in caplog.text
         assert engine.resolve_policy(preset="p1").keep_quality == 0.55
+        engine.presets()  # every ListPresets reads them again: the warning is not repeated
+        assert caplog.text.count("the stored preset 'p1': dropped policy key weight_exposure") == 1
     finally:
         engine.close()
 

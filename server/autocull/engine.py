@@ -159,6 +159,7 @@ class Engine:
         self._decodes = 0
         self._decode_lock = threading.Lock()
         self._policy_lock = threading.RLock()
+        self._reported: set[tuple[str, str]] = set()  # bad stored values already logged (once each)
         self._policy, self._preset = self._load_active_policy()
         self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
         self._queue = _Gauge()
@@ -179,7 +180,16 @@ class Engine:
         NaN, a renamed key or a value out of today's range); each dropped value is logged."""
         raw = self.store.get_setting("active_policy")
         preset = self.store.get_setting("active_preset") or ""
-        return Policy.from_dict(_stored_values(raw or "{}", "the stored active policy")), preset
+        return Policy.from_dict(self._stored_values(raw or "{}", "the stored active policy")), preset
+
+    def _stored_values(self, body: str, what: str) -> dict[str, Any]:
+        """The valid values of a stored policy or preset; what was dropped is logged once per engine."""
+        kept, dropped = _parse_stored_values(body)
+        for why in dropped:
+            if (what, why) not in self._reported:
+                self._reported.add((what, why))
+                log.warning("%s: %s", what, why)
+        return kept
 
     @property
     def policy(self) -> Policy:
@@ -199,7 +209,7 @@ class Engine:
         """name -> (description, values, builtin)."""
         out = {n: (d, v, True) for n, (d, v) in BUILTIN_PRESETS.items()}
         for name, (desc, body) in self.store.presets().items():
-            out[name] = (desc, _stored_values(body, f"the stored preset {name!r}"), False)
+            out[name] = (desc, self._stored_values(body, f"the stored preset {name!r}"), False)
         return out
 
     def resolve_policy(self, overrides: Optional[Mapping[str, Any]] = None, preset: str = "") -> Policy:
@@ -498,20 +508,16 @@ class Engine:
         }
 
 
-def _stored_values(body: str, what: str) -> dict[str, Any]:
-    """The values of a stored policy or preset that still make a valid policy; each one dropped is logged."""
+def _parse_stored_values(body: str) -> tuple[dict[str, Any], list[str]]:
+    """(values of a stored policy or preset that still make a valid policy, why each other one was dropped)."""
     try:
-        values = json.loads(body)
+        values = json.loads(body)  # reads NaN and Infinity too, as an older version wrote them
     except ValueError as exc:
-        log.warning("%s is not JSON (%s); using the defaults", what, exc)
-        return {}
+        return {}, [f"not JSON ({exc}); using the defaults"]
     if not isinstance(values, dict):
-        log.warning("%s is not a set of KEY=VALUE (%r); using the defaults", what, type(values).__name__)
-        return {}
+        return {}, [f"not a set of KEY=VALUE (a JSON {type(values).__name__}); using the defaults"]
     kept, dropped = clean_values(values)
-    for why in dropped:
-        log.warning("%s: dropped %s", what, why)
-    return kept
+    return kept, [f"dropped {why}" for why in dropped]
 
 
 def _diff_from_default(p: Policy) -> dict[str, Any]:
