@@ -51,7 +51,7 @@ def _raises(exc_type: type[FileProblem], path: Path, **kwargs: int) -> FileProbl
 # -------------------------------------------------------- file system -------
 def test_missing_file(tmp_path: Path) -> None:
     error = _raises(FileMissing, tmp_path / "IMG_0001.JPG")
-    assert error.code == "NOT_FOUND"
+    assert error.code == "FILE_NOT_FOUND"
 
 
 def test_directory(tmp_path: Path) -> None:

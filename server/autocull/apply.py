@@ -14,10 +14,9 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
-from .errors import AutoCullError
-from .policy import Policy
+from .policy import Policy, parse_stored
 from .records import Decision
 from .store import Store
 
@@ -95,18 +94,12 @@ class Verdicts:
 
 
 def _load_active(store: Store) -> ActivePolicy:
-    raw = store.get_setting("active_policy")
-    preset = store.get_setting("active_preset") or ""
-    version = int(store.get_setting("policy_version") or 0)
-    if not raw:
-        return ActivePolicy(Policy(), preset, version)
-    values: Mapping[str, Any] = json.loads(raw)
-    try:
-        return ActivePolicy(Policy.from_dict(values), preset, version)
-    except AutoCullError as exc:  # a key renamed by an upgrade: keep what still validates
-        log.warning("stored policy partly invalid (%s); unknown keys dropped", exc)
-        known = {k: v for k, v in values.items() if k in Policy.__dataclass_fields__}
-        return ActivePolicy(Policy.from_dict(known), preset, version)
+    """The stored active policy, keeping every value that still validates; each dropped one is logged."""
+    kept, dropped = parse_stored(store.get_setting("active_policy") or "{}")
+    for why in dropped:
+        log.warning("the stored active policy: %s", why)
+    return ActivePolicy(Policy.from_dict(kept), store.get_setting("active_preset") or "",
+                        int(store.get_setting("policy_version") or 0))
 
 
 def policy_or_active(policy: Optional[Policy], active: ActivePolicy) -> tuple[Policy, int]:

@@ -35,15 +35,15 @@ from PIL import Image, ImageFile, UnidentifiedImageError
 
 from . import exif as exif_mod
 from .errors import (
+    BadPath,
     CorruptImage,
     EmptyFile,
-    FileMissing,
     FileProblem,
-    FileUnreadable,
     FileVanished,
     ImageTooLarge,
     NotAFile,
     UnsupportedFormat,
+    file_problem,
 )
 from .records import Box, DecodedImage, ExifInfo
 
@@ -145,12 +145,10 @@ def check_file(path: str | os.PathLike[str]) -> Path:
     try:
         p = Path(os.fspath(path))
         st = p.stat()
-    except (FileNotFoundError, NotADirectoryError) as exc:
-        raise FileMissing(f"{path}: no such file") from exc
-    except PermissionError as exc:
-        raise FileUnreadable(f"{path}: permission denied while looking up the file") from exc
-    except (OSError, ValueError) as exc:
-        raise FileMissing(f"{path}: cannot look up the file ({exc})") from exc
+    except OSError as exc:
+        raise file_problem(exc, path, doing="looking up the file") from exc
+    except ValueError as exc:  # e.g. a NUL byte: no file can have this name
+        raise BadPath(f"{path}: cannot look up the file ({exc})") from exc
     _check_stat(p, st)
     return p
 
@@ -159,14 +157,8 @@ def open_file(path: Path) -> BinaryIO:
     """Open for reading without ever blocking (a FIFO swapped in is refused, not waited on)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError as exc:
-        raise FileVanished(f"{path}: the file disappeared before it could be read") from exc
-    except PermissionError as exc:
-        raise FileUnreadable(f"{path}: permission denied (cannot read the file)") from exc
-    except IsADirectoryError as exc:
-        raise NotAFile(f"{path}: is a directory, not a photo") from exc
     except OSError as exc:
-        raise FileUnreadable(f"{path}: cannot open the file ({exc.strerror or exc})") from exc
+        raise file_problem(exc, path, missing=FileVanished, doing="opening the file") from exc
     try:
         _check_stat(path, os.fstat(fd))
     except FileProblem:
@@ -261,17 +253,13 @@ def _problems(path: Path) -> Iterator[None]:
         yield
     except FileProblem:
         raise
-    except FileNotFoundError as exc:
-        raise FileVanished(f"{path}: the file disappeared while it was being read") from exc
-    except PermissionError as exc:
-        raise FileUnreadable(f"{path}: permission denied while reading") from exc
     except Image.DecompressionBombError as exc:
         raise ImageTooLarge(f"{path}: refused as a decompression bomb ({exc})") from exc
     except MemoryError as exc:
         raise ImageTooLarge(f"{path}: not enough memory to decode this image") from exc
     except OSError as exc:
         if exc.errno is not None:  # the OS failed, not the image data
-            raise FileUnreadable(f"{path}: read error ({exc.strerror or exc})") from exc
+            raise file_problem(exc, path, missing=FileVanished, doing="reading") from exc
         raise CorruptImage(f"{path}: image data is truncated or damaged ({exc})") from exc
     except (SyntaxError, ValueError, EOFError, IndexError, struct.error, zlib.error) as exc:
         raise CorruptImage(f"{path}: image data is damaged ({exc})") from exc

@@ -24,15 +24,16 @@ from .config import DB_FILE, Config, default_home, ensure_home
 from .decide import decide_all
 from .errors import (
     AutoCullError,
+    BadPath,
     FileMissing,
     FileProblem,
-    FileUnreadable,
     FileVanished,
     InvalidArgument,
     NotAFile,
     NotFound,
+    file_problem,
 )
-from .policy import BUILTIN_PRESETS, Policy
+from .policy import BUILTIN_PRESETS, Policy, parse_stored
 from .records import Analysis, Decision
 from .store import Store
 
@@ -123,6 +124,33 @@ def normalise_request_path(raw: str) -> str:
     return os.path.normpath(expanded)
 
 
+def stat_photo(path: str, *, missing: type[FileProblem] = FileMissing) -> os.stat_result:
+    """``os.stat`` of one photo's path; any way the OS refuses it is that file's FileProblem, never the request's."""
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        raise file_problem(exc, path, missing=missing) from None
+    except ValueError as exc:  # a name the OS cannot encode
+        raise BadPath(f"{path}: not a usable file name ({exc})") from None
+
+
+class _Gauge:
+    """A count several threads change (jobs and the watcher share the pool): locked, never below zero."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value = 0
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self._value = max(0, self._value + n)
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            return self._value
+
+
 class Engine:
     def __init__(self, home: Path, config: Config, store: Store) -> None:
         self.home = home
@@ -131,9 +159,10 @@ class Engine:
         self.started = time.time()
         self._decodes = 0
         self._decode_lock = threading.Lock()
+        self._reported: set[tuple[str, str]] = set()  # bad stored values already logged (once each)
         self.verdicts = Verdicts(store, self._decide_set)
         self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
-        self.queue_depth = 0
+        self._queue = _Gauge()
 
     @classmethod
     def open(cls, home: Optional[Path] = None, config: Optional[Config] = None) -> "Engine":
@@ -148,9 +177,23 @@ class Engine:
         self.store.close()
 
     # ---------------------------------------------------------------- policy --
+    def _stored_values(self, body: str, what: str) -> dict[str, Any]:
+        """The valid values of a stored policy or preset; what was dropped is logged once per engine."""
+        kept, dropped = parse_stored(body)
+        for why in dropped:
+            if (what, why) not in self._reported:
+                self._reported.add((what, why))
+                log.warning("%s: %s", what, why)
+        return kept
+
     @property
     def policy(self) -> Policy:
         return self.verdicts.active.policy
+
+    @property
+    def queue_depth(self) -> int:
+        """Files waiting for or in analysis, over every running job."""
+        return self._queue.value
 
     @property
     def preset(self) -> str:
@@ -159,8 +202,8 @@ class Engine:
     def presets(self) -> dict[str, tuple[str, dict[str, Any], bool]]:
         """name -> (description, values, builtin)."""
         out = {n: (d, v, True) for n, (d, v) in BUILTIN_PRESETS.items()}
-        for name, (desc, values) in self.store.presets().items():
-            out[name] = (desc, values, False)
+        for name, (desc, body) in self.store.presets().items():
+            out[name] = (desc, self._stored_values(body, f"the stored preset {name!r}"), False)
         return out
 
     def resolve_policy(self, overrides: Optional[Mapping[str, Any]] = None, preset: str = "") -> Policy:
@@ -200,12 +243,9 @@ class Engine:
         for raw in paths:
             path = normalise_request_path(raw)
             try:
-                st = os.stat(path)
-            except FileNotFoundError:
-                failed.append(self._fail(path, FileMissing(f"{path}: no such file or folder")))
-                continue
-            except PermissionError:
-                failed.append(self._fail(path, FileUnreadable(f"{path}: permission denied")))
+                st = stat_photo(path)
+            except FileProblem as exc:
+                failed.append(self._fail(path, exc))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 for f in self._walk(path, top_level_only, failed):
@@ -221,7 +261,8 @@ class Engine:
         out: list[str] = []
 
         def onerror(exc: OSError) -> None:
-            failed.append(self._fail(exc.filename or folder, FileUnreadable(f"{exc.filename}: {exc.strerror}")))
+            where = exc.filename or folder
+            failed.append(self._fail(where, file_problem(exc, where, doing="listing the folder")))
 
         for root, dirs, names in os.walk(folder, onerror=onerror):
             dirs[:] = [] if top_level_only else sorted(d for d in dirs if not d.startswith("."))
@@ -235,12 +276,7 @@ class Engine:
 
     def analyze_one(self, path: str, *, reanalyze: bool = False) -> tuple[Analysis, bool]:
         """(analysis, from_store). Raises FileProblem for a file that cannot be used."""
-        try:
-            st = os.stat(path)
-        except FileNotFoundError:
-            raise FileVanished(f"{path}: the file disappeared before it could be read") from None
-        except PermissionError:
-            raise FileUnreadable(f"{path}: permission denied") from None
+        st = stat_photo(path, missing=FileVanished)
         if stat.S_ISDIR(st.st_mode):
             raise NotAFile(f"{path}: is a folder, not a photo")
         if not stat.S_ISREG(st.st_mode):
@@ -322,7 +358,8 @@ class Engine:
         pending: dict[Future, str] = {}
         it = iter(files)
         limit = self.config.worker_count() * 2
-        self.queue_depth += len(files)
+        left = len(files)  # this call's share of the queue, given back exactly however it ends
+        self._queue.add(left)
         try:
             while True:
                 while len(pending) < limit and not progress.cancelled():
@@ -335,7 +372,8 @@ class Engine:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     path = pending.pop(fut)
-                    self.queue_depth -= 1
+                    left -= 1
+                    self._queue.add(-1)
                     progress.advance(path)
                     try:
                         _, from_store = fut.result()
@@ -348,7 +386,7 @@ class Engine:
                         log.exception("unexpected failure analysing %s", path)
                         yield path, self._fail(path, AutoCullError(f"{path}: internal error: {exc}"))
         finally:
-            self.queue_depth -= len(pending) + sum(1 for _ in it)
+            self._queue.add(-left)
             for fut in pending:
                 fut.cancel()
 
@@ -448,7 +486,7 @@ class Engine:
         counts.total = self.store.photo_count()
         return {
             "version": __version__, "analyzer_version": ANALYZER_VERSION,
-            "models_loaded": _models_loaded(), "queue_depth": max(0, self.queue_depth),
+            "models_loaded": _models_loaded(), "queue_depth": self.queue_depth,
             "photos_stored": counts.total, "failures": self.store.failure_count(), "verdicts": counts,
             "decodes": self.decodes, "home": str(self.home), "uptime_seconds": time.time() - self.started,
         }

@@ -7,8 +7,10 @@ functions are constants of the algorithms; numbers here are the photographer's.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Optional
 
 from .errors import InvalidArgument
 
@@ -17,9 +19,20 @@ PICKS = ("picked", "none", "rejected")
 VERDICTS = ("keep", "review", "reject")
 
 
+def _keyword_problem(value: str) -> Optional[str]:
+    """Why ``value`` cannot be a parent keyword (Lightroom's 'A|B|C' hierarchy), or None."""
+    if not value:
+        return "must not be empty"
+    if any(not part.strip() for part in value.split("|")):
+        return "needs a name on each side of every '|' (no empty level, no leading or trailing '|')"
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "must not contain control characters"
+    return None
+
+
 def _f(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
-       choices: tuple[str, ...] | None = None) -> Any:
-    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices}
+       choices: tuple[str, ...] | None = None, check: Callable[[Any], Optional[str]] | None = None) -> Any:
+    meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices, "check": check}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -99,7 +112,8 @@ class Policy:
     review_label: str = _f("yellow", "Colour label for a photo to review.", choices=LABELS)
     reject_label: str = _f("red", "Colour label for a reject.", choices=LABELS)
     reject_stars: int = _f(0, "Stars written on a reject.", lo=0, hi=5)
-    keyword_root: str = _f("AutoCull", "Parent keyword under which every AutoCull keyword lives.")
+    keyword_root: str = _f("AutoCull", "Parent keyword under which every AutoCull keyword lives ('A|B' nests it).",
+                           check=_keyword_problem)
 
     # ------------------------------------------------------------------ API
     def to_dict(self) -> dict[str, Any]:
@@ -117,15 +131,23 @@ class Policy:
         return new
 
     def validate(self) -> None:
+        for _, message in self.problems():
+            raise InvalidArgument(message)
+
+    def problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """Rules across values: (the keys involved, message) for each one broken."""
+        out: list[tuple[tuple[str, ...], str]] = []
         th = self.stars_thresholds
         if len(th) != 5 or any(not 0 <= t <= 1 for t in th) or list(th) != sorted(th):
-            raise InvalidArgument("stars_thresholds needs five ascending numbers between 0 and 1")
+            out.append((("stars_thresholds",), "stars_thresholds needs five ascending numbers between 0 and 1"))
         for low, high in (("sharpness_reject", "sharpness_review"), ("face_sharpness_reject", "face_sharpness_review"),
                           ("exposure_review_ev", "exposure_reject_ev"),
                           ("highlight_clip_review", "highlight_clip_reject"),
                           ("shadow_clip_review", "shadow_clip_reject")):
             if getattr(self, low) > getattr(self, high):
-                raise InvalidArgument(f"{low} ({getattr(self, low)}) must not be above {high} ({getattr(self, high)})")
+                out.append(((low, high),
+                            f"{low} ({getattr(self, low)}) must not be above {high} ({getattr(self, high)})"))
+        return out
 
     def label_for(self, verdict: str) -> str:
         return getattr(self, f"{verdict}_label")
@@ -143,6 +165,32 @@ def describe() -> list[dict[str, Any]]:
     return [{"name": n, "default": getattr(default, n), "description": f.metadata["doc"]} for n, f in FIELDS.items()]
 
 
+def clean_values(values: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Split stored values into those that make a valid policy and why each other one was dropped.
+
+    For a policy or preset written by an older version (a renamed key, a NaN, a value out of today's
+    range): every value that is valid on its own is kept, and where two kept values break a rule
+    together both go (the defaults always agree with each other), so the result always loads.
+    """
+    kept: dict[str, Any] = {}
+    dropped: list[str] = []
+    for name, raw in values.items():
+        if name not in FIELDS:
+            dropped.append(f"unknown policy key {name!r} (renamed or removed)")
+            continue
+        try:
+            kept[name] = _coerce(name, raw)
+        except InvalidArgument as exc:
+            dropped.append(exc.message)
+    for keys, message in dataclasses.replace(Policy(), **kept).problems():
+        stored = [k for k in keys if k in kept]
+        for k in stored:
+            del kept[k]
+        if stored:
+            dropped.append(f"{', '.join(stored)} ({message})")
+    return kept, dropped
+
+
 def _coerce(name: str, raw: Any) -> Any:
     """Turn a value from JSON, a Struct or a `KEY=VALUE` string into the field's type."""
     f = FIELDS.get(name)
@@ -157,22 +205,34 @@ def _coerce(name: str, raw: Any) -> Any:
             if float(raw) != value:
                 raise ValueError("not a whole number")
         elif isinstance(default, float):
-            if isinstance(raw, bool):
-                raise ValueError("not a number")
-            value = float(raw)
+            value = _finite(raw)
         elif isinstance(default, list):
             items = raw.split(",") if isinstance(raw, str) else list(raw)
-            value = [float(x) for x in items]
+            value = [_finite(x) for x in items]
         else:
             value = str(raw).strip()
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidArgument(f"policy key {name}: cannot use {raw!r} ({exc})") from None
     meta = f.metadata
+    problem = meta["check"](value) if meta["check"] else None
+    if problem:
+        raise InvalidArgument(f"policy key {name}: {value!r} {problem}")
     if meta["choices"] and value not in meta["choices"]:
         raise InvalidArgument(f"policy key {name}: {value!r} is not one of {', '.join(meta['choices'])}")
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if (meta["lo"] is not None and value < meta["lo"]) or (meta["hi"] is not None and value > meta["hi"]):
             raise InvalidArgument(f"policy key {name}: {value} is outside {meta['lo']}..{meta['hi']}")
+    return value
+
+
+def _finite(raw: Any) -> float:
+    """A number a threshold can be: NaN and the infinities (in any spelling) compare false with every
+    bound, so they would pass a range check and then poison every decision and the stored policy."""
+    if isinstance(raw, bool):
+        raise ValueError("not a number")
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
     return value
 
 
@@ -198,3 +258,18 @@ BUILTIN_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
         "face_sharpness_review": 0.35, "exposure_reject_ev": 3.5, "exposure_review_ev": 2.0,
         "highlight_clip_reject": 0.6, "shadow_clip_reject": 0.9, "keep_quality": 0.3}),
 }
+
+
+def parse_stored(body: str) -> tuple[dict[str, Any], list[str]]:
+    """(values of a stored policy or preset that still make a valid policy, why each other one was dropped).
+
+    An older version may have stored a NaN, a renamed key or a value out of today's range: the rest still loads.
+    """
+    try:
+        values = json.loads(body)  # reads NaN and Infinity too, as an older version wrote them
+    except ValueError as exc:
+        return {}, [f"not JSON ({exc}); using the defaults"]
+    if not isinstance(values, dict):
+        return {}, [f"not a set of KEY=VALUE (a JSON {type(values).__name__}); using the defaults"]
+    kept, dropped = clean_values(values)
+    return kept, [f"dropped {why}" for why in dropped]

@@ -281,8 +281,10 @@ class Store:
             db.execute("INSERT OR REPLACE INTO policies(name, body, description, updated_at) VALUES(?,?,?,?)",
                        (name, json.dumps(values), description, time.time()))
 
-    def presets(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        return {n: (d, json.loads(b)) for n, b, d in self._query("SELECT name, body, description FROM policies")}
+    def presets(self) -> dict[str, tuple[str, str]]:
+        """name -> (description, body as stored): the engine parses and validates it, so one bad row
+        written by an older version costs that row's bad values, not every preset."""
+        return {n: (d, b) for n, b, d in self._query("SELECT name, body, description FROM policies")}
 
     # ------------------------------------------------------------ feedback --
     def put_feedback(self, items: Iterable[tuple[str, int, str, str]], source: str) -> int:

@@ -1,11 +1,13 @@
 """Domain records <-> protobuf messages, in one place."""
 from __future__ import annotations
 
+import math
 from typing import Any, Mapping, Optional
 
 from google.protobuf import json_format, struct_pb2
 
 from ..engine import Counts
+from ..errors import InvalidArgument
 from ..records import Decision, EyeMetrics, FaceMetrics
 from ..v1 import autocull_pb2 as pb
 
@@ -21,9 +23,28 @@ LABEL_NAMES = {v: k for k, v in LABELS.items()}
 
 
 def struct_to_dict(s: Optional[struct_pb2.Struct]) -> dict[str, Any]:
+    """A request's Struct as plain values. A NaN or infinite number is the client's mistake, refused as
+    INVALID_ARGUMENT naming the key (json_format.MessageToDict would raise ValueError: an INTERNAL error)."""
     if s is None:
         return {}
-    return json_format.MessageToDict(s)
+    return {key: _plain(value, key) for key, value in s.fields.items()}
+
+
+def _plain(v: struct_pb2.Value, where: str) -> Any:
+    kind = v.WhichOneof("kind")
+    if kind == "number_value":
+        if not math.isfinite(v.number_value):
+            raise InvalidArgument(f"{where}: {v.number_value} is not a finite number")
+        return v.number_value
+    if kind == "struct_value":
+        return {k: _plain(x, f"{where}.{k}") for k, x in v.struct_value.fields.items()}
+    if kind == "list_value":
+        return [_plain(x, f"{where}[{i}]") for i, x in enumerate(v.list_value.values)]
+    if kind == "string_value":
+        return v.string_value
+    if kind == "bool_value":
+        return v.bool_value
+    return None  # null_value, or no value set
 
 
 def dict_to_struct(d: Mapping[str, Any]) -> struct_pb2.Struct:
