@@ -96,7 +96,11 @@ def _end(proc: subprocess.Popen) -> None:
 
 
 def _run_until_done(cmd: list[str], env: dict, done: Path, log: Path, timeout: float) -> float:
-    """Start darktable, wait for the script's done-file (or the timeout), end it by pid."""
+    """Start darktable, wait for the script's done-file (or the timeout), end it by pid.
+
+    How the run ended is appended to ``log``, so a missing report says whether darktable exited on its
+    own (and with which code) or was still running at the timeout, and after how long.
+    """
     start = time.time()
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
@@ -107,15 +111,35 @@ def _run_until_done(cmd: list[str], env: dict, done: Path, log: Path, timeout: f
                 time.sleep(0.2)
         finally:
             time.sleep(0.3)   # let darktable flush the last sidecar
+            exited = proc.poll()
             _end(proc)
-    return time.time() - start
+    took = time.time() - start
+    ending = ("finished" if done.exists() else f"exited with code {exited} before finishing" if exited is not None
+              else f"still running at the {timeout:.0f} s timeout; ended by the test")
+    with open(log, "a") as out:
+        out.write(f"\n[test] darktable {ending} after {took:.1f} s\n")
+    return took
+
+
+def _fresh_session_env(tmp: Path) -> dict[str, str]:
+    """Per-run HOME-side dirs, so every run is darktable's first start, as on a fresh machine.
+
+    darktable keeps state outside --configdir (its cache, kernels, mipmaps under XDG_CACHE_HOME); a
+    machine's leftovers from an earlier run (or their absence on a fresh one) must not decide the result.
+    No accessibility bridge: without a session bus GTK would look for the a11y bus at start.
+    """
+    dirs = {"XDG_CACHE_HOME": tmp / "xdg-cache", "XDG_CONFIG_HOME": tmp / "xdg-config",
+            "XDG_DATA_HOME": tmp / "xdg-data"}
+    for d in dirs.values():
+        d.mkdir(parents=True, exist_ok=True)
+    return {**{k: str(v) for k, v in dirs.items()}, "NO_AT_BRIDGE": "1"}
 
 
 def _read_report(path: Path, log: Path) -> dict:
-    assert path.exists(), "the darktable script wrote no report; darktable said:\n" + \
-        log.read_text(errors="replace")[-3000:]
+    said = "darktable said:\n" + log.read_text(errors="replace")[-3000:]
+    assert path.exists(), "the darktable script wrote no report; " + said
     report = json.loads(path.read_text())
-    assert not report.get("errors"), report["errors"]
+    assert not report.get("errors"), (report["errors"], said)
     return report
 
 
@@ -351,16 +375,20 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
     shutil.copy(photos[2], folder / "two blurred.jpg")
     display, xvfb = _start_xvfb(tmp_path)
     try:
+        timeout = 120.0
         env = dict(os.environ, DISPLAY=display, AUTOCULL_HOME=str(daemon.home), AUTOCULL_DT_PLUGIN=str(PLUGIN),
                    AUTOCULL_DT_PHOTO=str(photo), AUTOCULL_DT_FOLDER=str(folder),
                    AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
-                   AUTOCULL_DT_DONE=str(tmp_path / "done"))
+                   AUTOCULL_DT_DONE=str(tmp_path / "done"),
+                   AUTOCULL_DT_DEADLINE=str(int(time.time() + timeout - 15)),  # report before we end darktable
+                   **_fresh_session_env(tmp_path))
         cmd = ["darktable", "--library", ":memory:", "--configdir", str(configdir),
                "--luacmd", f"dofile({json.dumps(str(LUA_TESTS / 'gui_smoke.lua'))})"]
-        _run_until_done(cmd, env, tmp_path / "done", tmp_path / "darktable.log", timeout=120)
+        _run_until_done(cmd, env, tmp_path / "done", tmp_path / "darktable.log", timeout=timeout)
     finally:
         _end(xvfb)
     report = _read_report(tmp_path / "report.json", tmp_path / "darktable.log")
+    assert not report.get("timed_out") and report["steps"][-1]["step"] == "done", report
     assert report["gui"] is True
     assert report["lib_registered"] is True
     assert report["selected"] == 1

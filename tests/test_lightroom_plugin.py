@@ -269,7 +269,8 @@ def test_wrong_token_says_where_the_token_lives(daemon, tmp_path) -> None:
 
 def test_status_and_teach_against_the_real_daemon(daemon, tmp_path) -> None:
     files = _photos(tmp_path / "teach")
-    daemon.post("Cull", {"paths": [str(files["sharp"]), str(files["coffee"])]})
+    culled = daemon.post("Cull", {"paths": [str(files["sharp"]), str(files["coffee"])]})
+    verdicts = {d["path"]: d["verdict"] for d in culled["decisions"]}
     result = run_driver(tmp_path, {"state_file": str(daemon.home / "state.json"), "menu": "MenuStatus.lua"})
     m = messages(result)[-1]
     assert "AutoCull status" in m["message"] and str(daemon.home / "state.json") in m["info"]
@@ -287,4 +288,12 @@ def test_status_and_teach_against_the_real_daemon(daemon, tmp_path) -> None:
         str(files["sharp"]): (5, "PICK_PICKED", "COLOR_LABEL_NONE"),
         str(files["coffee"]): (1, "PICK_REJECTED", "COLOR_LABEL_RED"),
     }
-    assert "ratings stored" in messages(result)[-1]["info"]
+    # the daemon's answer: both labels stored and compared with the verdicts of the cull above
+    answer = json.loads(sent[0]["response"])
+    user = {str(files["sharp"]): "VERDICT_KEEP", str(files["coffee"]): "VERDICT_REJECT"}
+    agree = sum(verdicts[p] == v for p, v in user.items()) / len(user)
+    assert answer["stored"] == 2 and answer["totalLabels"] == 2 and answer["compared"] == 2, answer
+    assert answer.get("unknown", 0) == 0 and answer["agreement"] == pytest.approx(agree), (answer, verdicts)
+    assert answer["modelState"].startswith("2 rated photos kept"), answer
+    info = messages(result)[-1]["info"]
+    assert "2 of 2 ratings stored" in info and f"agrees with you on {round(agree * 100)}% of 2" in info, info

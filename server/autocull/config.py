@@ -3,11 +3,17 @@
 Everything lives under one home folder: the platform's user config dir by
 default, ``AUTOCULL_HOME`` to override (tests use it). The home holds
 ``config.toml`` (settings), ``state.json`` (token + ports of the running daemon,
-mode 0600, read by the plugins), ``autocull.db`` (SQLite) and ``logs/``.
+read by the plugins), ``autocull.db`` (SQLite) and ``logs/``.
+
+The home holds one user's photo paths, decisions and token: it is 0700 and
+every file AutoCull writes there 0600, and a home left loose by an older
+version is tightened on start. Nothing outside the home (photos, sidecars)
+has its mode changed: no process-wide umask.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -21,10 +27,16 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+log = logging.getLogger(__name__)
+
 TOKEN_HEADER = "x-autocull-token"
 STATE_FILE = "state.json"
 CONFIG_FILE = "config.toml"
 DB_FILE = "autocull.db"
+LOG_DIR = "logs"
+LOG_FILE = "autocull.log"
+HOME_MODE = 0o700
+FILE_MODE = 0o600
 
 
 def default_home() -> Path:
@@ -74,7 +86,7 @@ class Config:
         lines = ["# AutoCull settings. Delete a line to get the default back.\n"]
         for key, value in asdict(self).items():
             lines.append(f"{key} = {json.dumps(value)}\n")
-        atomic_write(path, "".join(lines), mode=0o644)
+        atomic_write(path, "".join(lines), mode=FILE_MODE)
 
     def worker_count(self) -> int:
         return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
@@ -85,9 +97,42 @@ def is_loopback(host: str) -> bool:
 
 
 def ensure_home(home: Path) -> Path:
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "logs").mkdir(exist_ok=True)
+    """Create the home (0700) and its logs folder, and tighten what an older version left readable."""
+    home.mkdir(parents=True, exist_ok=True, mode=HOME_MODE)
+    (home / LOG_DIR).mkdir(exist_ok=True, mode=HOME_MODE)
+    for folder in (home, home / LOG_DIR):
+        _tighten(folder, HOME_MODE)
+    for path in owned_files(home):
+        _tighten(path, FILE_MODE)
     return home
+
+
+def owned_files(home: Path) -> list[Path]:
+    """The files AutoCull writes in its home (those that exist): settings, state, store + WAL/SHM, logs."""
+    names = [CONFIG_FILE, STATE_FILE] + [DB_FILE + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+    found = [home / n for n in names]
+    logs = home / LOG_DIR
+    if logs.is_dir():
+        found += sorted(logs.glob(LOG_FILE + "*"))
+    return [p for p in found if p.is_file() and not p.is_symlink()]
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """chmod to ``mode`` when looser; a home we do not own is reported, not fatal."""
+    try:
+        if path.stat().st_mode & 0o777 & ~mode:
+            os.chmod(path, mode)
+    except OSError as exc:
+        log.warning("could not make %s private (mode %o): %s", path, mode, exc)
+
+
+def create_private(path: Path) -> None:
+    """Make sure ``path`` exists as a 0600 file before a library (SQLite) creates it with the umask's mode."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
 
 
 def atomic_write(path: Path, text: str, *, mode: int = 0o600) -> None:

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from .config import Config, clear_running, default_home, ensure_home, is_loopback, load_or_create_token, write_state
+from .config import (
+    FILE_MODE,
+    LOG_DIR,
+    LOG_FILE,
+    Config,
+    clear_running,
+    default_home,
+    ensure_home,
+    is_loopback,
+    load_or_create_token,
+    write_state,
+)
 from .engine import Engine
 from .jobs import JobManager
 from .watcher import Watcher
@@ -69,9 +80,19 @@ def start(home: Optional[Path] = None, *, grpc_port: Optional[int] = None, http_
     return Daemon(engine, jobs, watcher, gserver, hserver, gport, hport, token)
 
 
+class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Opens (and after each rollover re-opens) the log as 0600: logs name one user's photos."""
+
+    def _open(self) -> Any:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0),
+                     FILE_MODE)
+        os.fchmod(fd, FILE_MODE)
+        return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
+
+
 def setup_logging(home: Path, verbose: bool = False) -> None:
     ensure_home(home)
-    handler = logging.handlers.RotatingFileHandler(home / "logs" / "autocull.log", maxBytes=5_000_000, backupCount=3)
+    handler = _PrivateRotatingFileHandler(home / LOG_DIR / LOG_FILE, maxBytes=5_000_000, backupCount=3)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)

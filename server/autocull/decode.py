@@ -11,6 +11,14 @@ allocated. Pillow-decoded formats are additionally bounded by Pillow's own
 guard (2 x ``PIL.Image.MAX_IMAGE_PIXELS``, ~179 MP by default), which this
 module deliberately leaves as it is for the rest of the process.
 
+Memory: whatever a folder holds, decodes draw from one process-wide budget
+of decoded pixels (``budget.SHARED``): an image holds its decoded pixel count,
+known from the header (after JPEG draft scaling, which libjpeg does while
+decoding), until its full-size buffers are freed, so several huge files decode
+one after another, never at once. RAW files are read from their embedded
+preview when it is big enough and otherwise demosaiced at half size; only the
+demosaic holds the budget (for the sensor's pixel count).
+
 Truncation: ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` must stay False (its
 default) so a cut-off JPEG raises instead of being grey-filled; we report it as
 ``CorruptImage`` because a photographer wants such a frame flagged, not culled
@@ -25,7 +33,7 @@ import os
 import stat
 import struct
 import zlib
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Optional
@@ -33,6 +41,7 @@ from typing import Any, BinaryIO, Callable, Iterator, Optional
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from . import budget
 from . import exif as exif_mod
 from .errors import (
     BadPath,
@@ -71,6 +80,10 @@ _PIL_FORMATS = ("JPEG", "MPO", "PNG", "TIFF", "HEIF", "AVIF", "WEBP", "BMP", "GI
 _HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis")
 _HEAD_BYTES = 64
 _MIN_RAW_BITS_PER_PIXEL = 0.5  # less data than this for the sensor size means a truncated RAW
+# Budget weights, in 8-bit RGB pixel equivalents (~3 bytes each): 16-bit and float data is scaled through
+# float64 arrays; a demosaic holds the 16-bit sensor data and a half-size 16-bit working image (~5 B/px).
+_HIGH_BIT_WEIGHT = 4
+_DEMOSAIC_WEIGHT = 2
 
 # EXIF orientation -> Pillow transpose that makes the stored pixels upright.
 _TRANSPOSE = {
@@ -84,6 +97,24 @@ _TRANSPOSE = {
 }
 # LibRaw's sizes.flip -> EXIF orientation (inverse of LibRaw's "50132467" table).
 _FLIP_TO_ORIENTATION = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
+
+
+_PILLOW_BLOCK_BYTES = 64 << 20
+
+
+def _return_freed_pixels_to_os() -> None:
+    """Let a finished decode's buffers go back to the OS, so the pixel budget bounds the process's RSS.
+
+    Pillow allocates pixels in 16 MiB blocks by default; glibc serves those from per-thread arenas once its
+    dynamic mmap threshold has risen, and an arena keeps what was freed: every worker thread then retains
+    the largest image it ever decoded. Blocks above glibc's 32 MiB mmap ceiling are always mmap'd and
+    unmapped on free. Pillow's documented ``PILLOW_BLOCK_SIZE`` wins when the user set it.
+    """
+    if "PILLOW_BLOCK_SIZE" not in os.environ and hasattr(Image.core, "set_block_size"):
+        Image.core.set_block_size(_PILLOW_BLOCK_BYTES)
+
+
+_return_freed_pixels_to_os()
 
 
 class _NotMine(Exception):
@@ -382,12 +413,13 @@ def _as_array(im: Image.Image) -> np.ndarray:
 def _decode_pillow(
     fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, magic: Optional[str]
 ) -> DecodedImage:
-    with _open_pillow(fh, path, magic) as im:
+    with ExitStack() as held, _open_pillow(fh, path, magic) as im:  # the budget is given back after close
         stored = im.size
         _check_pixels(path, stored, max_pixels)
         fmt = _format_name(im)
         if im.format in ("JPEG", "MPO"):
             im.draft("RGB", _target_size(stored, analysis_size))
+        held.enter_context(budget.SHARED.hold(_pillow_cost(im)))
         im.load()
         _refuse_padded_jpeg(im, path)
         info = exif_mod.exif_from_pillow(im, fh)
@@ -395,6 +427,16 @@ def _decode_pillow(
         small = _orient(_fit(_to_rgb8(im), analysis_size), applied)
         rgb = _as_array(small)
     return DecodedImage(rgb=rgb, full_size=_upright_size(stored, applied), format=fmt, exif=info, source="pixels")
+
+
+def _pillow_cost(im: Image.Image) -> int:
+    """Budget an opened (and, for JPEG, drafted) image holds while it is decoded at its current size."""
+    high_bit = im.mode in ("I", "F") or im.mode.startswith("I;16")
+    return im.size[0] * im.size[1] * (_HIGH_BIT_WEIGHT if high_bit else 1)
+
+
+def _demosaic_cost(sizes: Any) -> int:
+    return int(sizes.raw_width) * int(sizes.raw_height) * _DEMOSAIC_WEIGHT
 
 
 def _applied_orientation(fmt: str, orientation: int) -> int:
@@ -405,12 +447,13 @@ def _applied_orientation(fmt: str, orientation: int) -> int:
 def _pillow_region(path: Path, orientation: int, box: Box, min_side: int) -> np.ndarray:
     """Upright crop of ``box`` from a fresh open of the file (JPEG at the coarsest DCT scale that suffices)."""
     stored_box = box_to_stored(box, orientation)
-    with _problems(path), open_file(path) as fh:
+    with _problems(path), ExitStack() as held, open_file(path) as fh:
         magic = sniff(fh.read(_HEAD_BYTES))
         fh.seek(0)
         with _open_pillow(fh, path, magic) as im:
             if im.format in ("JPEG", "MPO"):
                 im.draft("RGB", _draft_request(im.size, stored_box, min_side))
+            held.enter_context(budget.SHARED.hold(_pillow_cost(im)))  # a crop loads the whole image first
             crop = _to_rgb8(im.crop(stored_box.pixels(im.size)))
             _refuse_padded_jpeg(im, path)
     return _as_array(_orient(_reduce_to(crop, min_side), orientation))
@@ -439,7 +482,7 @@ def _reduce_to(im: Image.Image, min_side: int) -> Image.Image:
 def _decode_raw(
     fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, magic: Optional[str]
 ) -> DecodedImage:
-    with _open_raw(fh, path) as raw:
+    with ExitStack() as held, _open_raw(fh, path) as raw:  # the budget is given back after LibRaw frees
         orientation = _FLIP_TO_ORIENTATION.get(raw.sizes.flip, 1)
         stored = raw_output_size(raw.sizes)
         _check_pixels(path, stored, max_pixels)
@@ -448,6 +491,7 @@ def _decode_raw(
         if preview is not None:
             rgb, source = _as_array(_orient(_fit(preview, analysis_size), orientation)), "raw-preview"
         else:
+            held.enter_context(budget.SHARED.hold(_demosaic_cost(raw.sizes)))
             rgb = _as_array(_fit(Image.fromarray(_postprocess(raw, path, half=True)), analysis_size))
             source = "raw-postprocess"
         info = exif_mod.exif_for_raw(fh, raw, preview_jpeg, unpacked=source == "raw-postprocess")
@@ -560,13 +604,15 @@ def _raw_region(path: Path, orientation: int, full: tuple[int, int], box: Box, m
     short_full = max(1e-9, min(box.w * full[0], box.h * full[1]))
     need = min(1.0, min_side / short_full)  # fraction of full resolution required
     stored = _upright_size(full, orientation)
-    with _problems(path), open_file(path) as fh, _open_raw(fh, path) as raw:
+    with _problems(path), ExitStack() as held, open_file(path) as fh, _open_raw(fh, path) as raw:
         preview, _ = _raw_preview(raw, stored, 1, draft=False)
         if preview is not None and max(preview.size) >= need * max(stored):
             crop = preview.crop(box_to_stored(box, orientation).pixels(preview.size))
             return _as_array(_orient(_reduce_to(crop, min_side), orientation))
+        held.enter_context(budget.SHARED.hold(_demosaic_cost(raw.sizes) * (1 if need <= 0.5 else 2)))
         upright = Image.fromarray(_postprocess(raw, path, half=need <= 0.5))
-    crop = upright.crop(box.pixels(upright.size))
+        crop = upright.crop(box.pixels(upright.size))
+        del upright
     return _as_array(_reduce_to(crop, min_side))
 
 
