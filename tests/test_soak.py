@@ -250,8 +250,6 @@ def test_the_store_is_intact_and_holds_every_photo(soak: dict[str, Any]) -> None
     assert all(d.get("verdict", "VERDICT_UNSPECIFIED") != "VERDICT_UNSPECIFIED" for d in decided)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12 item 5: a job started before SetPolicy writes its old-policy "
-                                       "verdicts afterwards; fixed when apply becomes the only writer")
 def test_after_the_last_policy_change_status_counts_equal_a_decide_over_all_photos(soak: dict[str, Any]) -> None:
     assert soak["policy"]["during"] and soak["policy"].get("changed", 0) > 0  # it landed mid-job, and mattered
     status = soak["status"]["verdicts"]
