@@ -49,13 +49,16 @@ class Verdicts:
         with self._lock:
             return self._active
 
-    def apply(self, paths: Sequence[str]) -> dict[str, Decision]:
-        """Decide these stored photos (and their burst neighbours) under the active policy and store the verdicts."""
+    def apply(self, paths: Sequence[str]) -> tuple[dict[str, Decision], ActivePolicy]:
+        """Decide these stored photos (and their burst neighbours) under the active policy and store the verdicts.
+
+        Returns the decisions and the policy they were made under.
+        """
         with self._lock:
             active = self._active
             decisions = self._decide_set(paths, active.policy)
             self._write(decisions, active.version)
-        return {p: dataclasses.replace(d, policy_version=active.version) for p, d in decisions.items()}
+        return {p: dataclasses.replace(d, policy_version=active.version) for p, d in decisions.items()}, active
 
     def change(self, new: Policy, preset: str) -> tuple[int, int]:
         """Make ``new`` the active policy and re-decide every stored photo under it. Returns (redecided, changed).

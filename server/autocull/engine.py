@@ -338,9 +338,8 @@ class Engine:
         decisions: list[Decision] = []
         if not analyze_only:
             progress.stage("deciding", len(ok))
-            applied = self.verdicts.apply(ok)
-            chosen, _ = policy_or_active(policy, self.verdicts.active)
-            answer = ([applied[p] for p in ok if p in applied] if chosen is self.verdicts.active.policy
+            applied, under = self.verdicts.apply(ok)
+            answer = ([applied[p] for p in ok if p in applied] if policy is None or policy == under.policy
                       else self.decide_paths(ok, policy))
             decisions = [dataclasses.replace(d, cached=d.path in cached) for d in answer]
         by_path = {d.path: d for d in decisions + failed}
