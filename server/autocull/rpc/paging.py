@@ -10,7 +10,7 @@ import base64
 import binascii
 import hashlib
 import json
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from ..errors import InvalidArgument
 from ..records import Decision
@@ -31,20 +31,21 @@ def page_size(requested: int) -> int:
     return min(requested or DEFAULT_PAGE, MAX_PAGE)
 
 
-def to_pb_page(decisions: Iterable[Decision], size: int) -> list[pb.Decision]:
-    """Up to ``size`` decisions as protobuf, stopping before the page passes PAGE_BYTES (never empty
-    when there is a decision: one decision is always sent, however large)."""
+def pack(d: Decision) -> bytes:
+    """A decision as the serialized protobuf answers are made of (how jobs keep them: compact)."""
+    return decision_to_pb(d).SerializeToString()
+
+
+def page_of(packed: Sequence[bytes], size: int) -> list[pb.Decision]:
+    """The first decisions of ``packed``: at most ``size``, and no more than PAGE_BYTES together
+    (yet never none when there is one: a single decision is always sent, however large)."""
     out: list[pb.Decision] = []
     used = 0
-    for d in decisions:
-        if len(out) >= size:
+    for blob in packed[:size]:
+        used += len(blob) + 8  # with its field tag and length prefix, generously
+        if out and used > PAGE_BYTES:
             break
-        msg = decision_to_pb(d)
-        n = msg.ByteSize() + 8  # field tag and length prefix, generously
-        if out and used + n > PAGE_BYTES:
-            break
-        out.append(msg)
-        used += n
+        out.append(pb.Decision.FromString(blob))
     return out
 
 

@@ -101,7 +101,7 @@ class AutoCullCore:
             msg = pb.Job(id=job.id, state=JOB_STATES[job.state], stage=job.stage, done=job.done, total=job.total,
                          decisions_from=start, decisions_total=len(job.decisions), counts=counts_to_pb(job.counts),
                          message=job.message, current_path=job.current_path)
-        msg.decisions.extend(paging.to_pb_page(page, size))
+        msg.decisions.extend(paging.page_of(page, size))
         return msg
 
     def Decide(self, req: pb.DecideRequest) -> pb.CullResponse:
@@ -118,7 +118,7 @@ class AutoCullCore:
         decisions = self.engine.decide_paths(page, policy)
         for d in decisions:
             d.cached = True
-        msgs = paging.to_pb_page(decisions, size)
+        msgs = paging.page_of([paging.pack(d) for d in decisions], size)
         last = page[-1] if len(msgs) == len(decisions) and page else msgs[-1].path if msgs else after
         more = bisect.bisect_right(paths, last) < len(paths) if last else bool(paths)
         counts = Counts.of(decisions[:len(msgs)])
