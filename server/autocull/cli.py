@@ -114,66 +114,125 @@ def _progress(done: int, total: int, stage: str) -> None:
     sys.stderr.flush()
 
 
-def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
-    from google.protobuf import json_format
+PAGE_SIZE = 1000  # decisions per GetJob answer; the daemon caps it (a 4 MiB gRPC message)
 
+
+class _Printer:
+    """Writes decisions as they arrive, page by page, so a 100,000-photo cull is never held whole."""
+
+    def __init__(self, pb: Any, *, as_json: bool, analyze_only: bool) -> None:
+        self.pb, self.as_json, self.analyze_only = pb, as_json, analyze_only
+        self.names = {pb.VERDICT_KEEP: "keep", pb.VERDICT_REVIEW: "review", pb.VERDICT_REJECT: "reject"}
+        self.count = 0
+        if as_json:
+            sys.stdout.write('{"decisions": [')
+
+    def decisions(self, decisions: Sequence[Any]) -> None:
+        if decisions and sys.stderr.isatty():
+            sys.stderr.write("\r\x1b[K")  # the progress line makes way
+        for d in decisions:
+            if self.as_json:
+                from google.protobuf import json_format
+
+                body = json.dumps(json_format.MessageToDict(d, always_print_fields_with_no_presence=True),
+                                  ensure_ascii=False, indent=1)
+                sys.stdout.write(("," if self.count else "") + "\n " + body.replace("\n", "\n "))
+            else:
+                self._line(d)
+            self.count += 1
+        sys.stdout.flush()
+
+    def _line(self, d: Any) -> None:
+        if self.analyze_only:
+            if d.error.code:
+                print(f"  FAILED  {d.path}: {d.error.message}")
+            return
+        name = os.path.basename(d.path)
+        if d.error.code:
+            print(f"{'FAILED':<7} {'':5} {name:<32} {d.error.code}: {d.error.message}")
+            return
+        burst = f" [burst {d.burst_rank}/{d.burst_size}]" if d.burst_id else ""
+        stars = "*" * d.stars
+        print(f"{self.names.get(d.verdict, '?'):<7} {stars:<5} {name:<32} {d.reasons[0] if d.reasons else ''}{burst}")
+
+    def finish(self, counts: Any, error: str = "") -> None:
+        """Close the answer: the JSON document stays valid even when the cull did not finish."""
+        if self.as_json:
+            from google.protobuf import json_format
+
+            tail = {"counts": json_format.MessageToDict(counts, always_print_fields_with_no_presence=True)}
+            if error:
+                tail["error"] = error
+            sys.stdout.write("\n]," + json.dumps(tail, ensure_ascii=False, indent=1)[1:] + "\n")
+        elif error:
+            pass  # said on stderr; a summary of a part would read like a result
+        elif self.analyze_only:
+            print(f"analysed {counts.analyzed}, from the store {counts.cached}, failed {counts.failed}")
+        else:
+            print(f"\n{counts.total} photos: {counts.keep} keep, {counts.review} review, {counts.reject} reject, "
+                  f"{counts.failed} failed, {counts.bursts} bursts "
+                  f"({counts.analyzed} analysed, {counts.cached} from the store)")
+        sys.stdout.flush()
+
+
+def _unavailable(exc: BaseException) -> bool:
+    """The daemon went away (or is going): a gRPC UNAVAILABLE, or the in-process domain error."""
+    code = getattr(exc, "code", None)
+    if callable(code):
+        import grpc
+
+        return bool(code() == grpc.StatusCode.UNAVAILABLE)
+    return code == "UNAVAILABLE"
+
+
+def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
     client = _client(args.home, announce="analysing" if analyze_only else "culling")
     pb = client.pb
     req = pb.CullRequest(paths=_abs(args.paths), preset=args.preset or "", top_level_only=args.top_level_only,
                          reanalyze=args.reanalyze, analyze_only=analyze_only)
     if args.set:
         req.policy_overrides.update(_overrides(args.set))
+    finished = (pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED)
+    job = None
+    out: Optional[_Printer] = None
     try:
         job = client.call("StartJob", req)
-        decisions: list[Any] = []
+        out = _Printer(pb, as_json=args.json, analyze_only=analyze_only)
+        have = 0
         while True:
-            job = client.call("GetJob", pb.GetJobRequest(job_id=job.id, decisions_from=len(decisions)))
-            decisions.extend(job.decisions)
+            job = client.call("GetJob", pb.GetJobRequest(job_id=job.id, decisions_from=have, page_size=PAGE_SIZE))
+            out.decisions(job.decisions)
+            have += len(job.decisions)
             _progress(job.done, job.total, job.stage)
-            if job.state in (pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED):
+            if have < job.decisions_total and job.decisions:
+                continue  # the next page at once
+            if job.state in finished:
                 break
             time.sleep(0.2)
     except KeyboardInterrupt:
-        client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
+        if job is not None:
+            client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
         print("\nautocull: cancelled", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if not _unavailable(exc):
+            raise
+        if out is not None:
+            out.finish(pb.Counts(), "the daemon stopped during the cull")
+        print("autocull: the daemon stopped during the cull (daemon shutting down); nothing more was decided. "
+              "Run the cull again: photos analysed so far are kept in the store.", file=sys.stderr)
+        return 1
     finally:
         if sys.stderr.isatty():
             sys.stderr.write("\n")
         client.close()
-    if job.state == pb.JOB_STATE_FAILED:
-        print(f"autocull: job failed: {job.message}", file=sys.stderr)
-        return 1
-    if args.json:
-        out = {"decisions": [json_format.MessageToDict(d, always_print_fields_with_no_presence=True)
-                             for d in decisions],
-               "counts": json_format.MessageToDict(job.counts, always_print_fields_with_no_presence=True)}
-        json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
-    else:
-        _print_table(pb, decisions, job.counts, analyze_only)
-    return 0
-
-
-def _print_table(pb: Any, decisions: Sequence[Any], counts: Any, analyze_only: bool) -> None:
-    names = {pb.VERDICT_KEEP: "keep", pb.VERDICT_REVIEW: "review", pb.VERDICT_REJECT: "reject"}
-    if analyze_only:
-        print(f"analysed {counts.analyzed}, from the store {counts.cached}, failed {counts.failed}")
-        for d in decisions:
-            if d.error.code:
-                print(f"  FAILED  {d.path}: {d.error.message}")
-        return
-    for d in decisions:
-        name = os.path.basename(d.path)
-        if d.error.code:
-            print(f"{'FAILED':<7} {'':5} {name:<32} {d.error.code}: {d.error.message}")
-            continue
-        burst = f" [burst {d.burst_rank}/{d.burst_size}]" if d.burst_id else ""
-        stars = "*" * d.stars
-        print(f"{names.get(d.verdict, '?'):<7} {stars:<5} {name:<32} {d.reasons[0] if d.reasons else ''}{burst}")
-    print(f"\n{counts.total} photos: {counts.keep} keep, {counts.review} review, {counts.reject} reject, "
-          f"{counts.failed} failed, {counts.bursts} bursts "
-          f"({counts.analyzed} analysed, {counts.cached} from the store)")
+    if job.state == pb.JOB_STATE_DONE:
+        out.finish(job.counts)
+        return 0
+    what = "failed" if job.state == pb.JOB_STATE_FAILED else "was cancelled"
+    out.finish(job.counts, f"the cull {what}: {job.message}")
+    print(f"autocull: the cull {what}: {job.message}", file=sys.stderr)
+    return 1
 
 
 def cmd_policy(args: argparse.Namespace) -> int:

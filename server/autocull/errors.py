@@ -133,3 +133,9 @@ class Unauthenticated(AutoCullError):
 
 class PermissionDenied(AutoCullError):
     code = "PERMISSION_DENIED"
+
+
+class Unavailable(AutoCullError):
+    """The daemon cannot answer now (it is shutting down); the same request later can succeed."""
+
+    code = "UNAVAILABLE"

@@ -27,7 +27,6 @@ local Selection = require "Selection"
 local M = {}
 
 local TERMINAL = { JOB_STATE_DONE = true, JOB_STATE_CANCELLED = true, JOB_STATE_FAILED = true }
-local MAX_POLLS_FOR_REST = 100
 
 -- Store the decisions of one GetJob answer at their indexes (decisionsFrom is 0-based).
 local function collect(decisions, job)
@@ -75,15 +74,18 @@ local function wait_for_job(client, job, scope, prefs)
     scope:setCaption(stage_caption(job))
   end
   if scope:isCanceled() then return nil, nil, true end
-  -- Decisions not yet received (the answer pages them): fetch the rest.
+  -- Decisions not yet received: the daemon answers a page at a time (1000 by default), so a big
+  -- cull takes many calls; no fixed cap (a 100,000-photo job is 100 pages), but stop on a page that
+  -- brings nothing new rather than loop.
   local expected = tonumber(job.decisionsTotal) or count_collected(decisions)
-  local polls = 0
-  while count_collected(decisions) < expected and polls < MAX_POLLS_FOR_REST do
-    polls = polls + 1
-    local answer, err = client:call("GetJob", { jobId = job.id, decisionsFrom = count_collected(decisions) })
+  local have = count_collected(decisions)
+  while have < expected do
+    local answer, err = client:call("GetJob", { jobId = job.id, decisionsFrom = have })
     if not answer then return nil, err end
-    if #(answer.decisions or {}) == 0 then break end
     collect(decisions, answer)
+    local now = count_collected(decisions)
+    if now <= have then break end
+    have = now
   end
   local list = {}
   for i = 1, count_collected(decisions) do list[i] = decisions[i] end

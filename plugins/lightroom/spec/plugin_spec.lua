@@ -81,7 +81,7 @@ local function setup(opts)
       end
       local from = body.decisionsFrom or 0
       local page = {}
-      for i = from + 1, #all do page[#page + 1] = all[i] end
+      for i = from + 1, math.min(#all, from + (opts.page or #all)) do page[#page + 1] = all[i] end
       return 200, { id = job.id, state = "JOB_STATE_DONE", stage = "done", done = job.total, total = job.total,
                     decisions = page, decisionsFrom = from, decisionsTotal = #all }
     end,
@@ -377,6 +377,20 @@ describe("Auto-cull selection", function()
     S.prefs.chunkSize = 2
     S:run_menu("MenuCull.lua")
     assert.are.equal(3, #S.catalog.undo_steps)
+  end)
+
+  it("reads every page of a big job: more pages than any fixed cap on calls", function()
+    local S, d = setup { page = 1 }  -- the daemon caps each answer; here at one decision
+    for i = 1, 150 do
+      S.catalog.selected[i] = S.catalog:_add_photo { path = "/shoot/p" .. i .. ".jpg" }
+    end
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    for i = 1, 150 do assert.are.equal(4, S.catalog.selected[i].raw.rating, "photo " .. i) end
+    local gets = 0
+    for _, c in ipairs(d.calls) do if c.method == "GetJob" then gets = gets + 1 end end
+    assert.is_true(gets > 150, tostring(gets))
+    assert.matches("150 photos culled", last_message(S).message)
   end)
 
   it("counts photos not written when the catalog stays busy", function()

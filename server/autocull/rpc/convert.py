@@ -80,7 +80,8 @@ def decision_to_pb(d: Decision) -> pb.Decision:
         reasons=d.reasons, quality=d.quality, burst_id=d.burst_id, burst_size=d.burst_size,
         burst_rank=d.burst_rank, burst_best=d.burst_best, bracket=d.bracket, face_count=d.face_count,
         faces=[face_to_pb(f) for f in d.faces], capture_time=d.capture_time, camera=d.camera,
-        cached=d.cached, analyzer_version=d.analyzer_version)
+        cached=d.cached, analyzer_version=d.analyzer_version,
+        policy_version=d.policy_version)
     for name, s in d.scores.items():
         msg.scores[name].CopyFrom(pb.Score(value=s.value, raw=s.raw, unit=s.unit))
     if d.error_code:

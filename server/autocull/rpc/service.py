@@ -6,14 +6,17 @@ transport maps them to its status codes in one place.
 """
 from __future__ import annotations
 
+import bisect
+import os
 import time
 from typing import Any, Callable, Iterator
 
-from ..engine import Counts, Engine
+from ..engine import Counts, Engine, normalise_request_path
 from ..errors import InvalidArgument, Unimplemented
-from ..jobs import FINISHED, Job, JobManager
+from ..jobs import Job, JobManager
 from ..policy import describe
 from ..v1 import autocull_pb2 as pb
+from . import paging
 from .convert import (
     JOB_STATES,
     LABEL_NAMES,
@@ -26,6 +29,7 @@ from .convert import (
 )
 
 CHANGES_PAGE = 500
+_FINISHED_PB = frozenset((pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED))
 
 
 class AutoCullCore:
@@ -50,53 +54,83 @@ class AutoCullCore:
                     analyze_only=req.analyze_only)
 
     def Cull(self, req: pb.CullRequest) -> pb.CullResponse:
-        job = self.jobs.start(list(req.paths), **self._job_args(req))
-        seen: tuple = ()
-        while job.state not in FINISHED:
-            seen = self.jobs.wait_change(job, seen, timeout=1.0)
-        if job.state == "failed":
-            raise InvalidArgument(job.message)
-        return pb.CullResponse(decisions=[decision_to_pb(d) for d in job.decisions], counts=counts_to_pb(job.counts))
+        """Wait for the job; answer its counts and first page (the rest: GetJob on ``job_id``).
+
+        A job that did not finish answers its cause's code: UNAVAILABLE when the daemon stopped,
+        CANCELLED after a CancelJob, INTERNAL for an internal error, never OK with a part.
+        """
+        size = paging.page_size(req.page_size)
+        job = self.jobs.wait_finished(self.jobs.start(list(req.paths), **self._job_args(req)))
+        first = self._job_pb(job, 0, size)
+        more = len(first.decisions) < first.decisions_total
+        token = paging.encode_token({"job": job.id, "from": len(first.decisions)}) if more else ""
+        return pb.CullResponse(decisions=first.decisions, counts=first.counts, next_page_token=token,
+                               decisions_total=first.decisions_total, job_id=job.id)
 
     def StartJob(self, req: pb.CullRequest) -> pb.Job:
-        return self._job_pb(self.jobs.start(list(req.paths), **self._job_args(req)), 0)
+        return self._job_pb(self.jobs.start(list(req.paths), **self._job_args(req)), 0, paging.DEFAULT_PAGE)
 
     def GetJob(self, req: pb.GetJobRequest) -> pb.Job:
-        return self._job_pb(self.jobs.get(req.job_id), req.decisions_from)
+        return self._job_pb(self.jobs.get(req.job_id), req.decisions_from, paging.page_size(req.page_size))
 
     def CancelJob(self, req: pb.CancelJobRequest) -> pb.Job:
-        return self._job_pb(self.jobs.cancel(req.job_id), 0)
+        return self._job_pb(self.jobs.cancel(req.job_id), 0, paging.DEFAULT_PAGE)
 
     def WatchJob(self, req: pb.GetJobRequest, is_active: Callable[[], bool]) -> Iterator[pb.Job]:
+        """A message per change; decisions that arrived meanwhile follow in messages of one page each."""
         job = self.jobs.get(req.job_id)
+        size = paging.page_size(req.page_size)
         sent = max(0, req.decisions_from)
         seen: tuple = ()
         while is_active():
             seen = self.jobs.wait_change(job, seen, timeout=1.0)
-            msg = self._job_pb(job, sent)
-            sent += len(msg.decisions)
-            yield msg
-            if job.state in FINISHED:
+            while True:
+                msg = self._job_pb(job, sent, size)
+                sent += len(msg.decisions)
+                yield msg
+                if sent >= msg.decisions_total or not msg.decisions or not is_active():
+                    break
+            if msg.state in _FINISHED_PB and sent >= msg.decisions_total:
                 return
 
-    def _job_pb(self, job: Job, start: int) -> pb.Job:
-        with self.jobs.cond:
-            decisions = list(job.decisions[max(0, start):])
-            total = len(job.decisions)
+    def _job_pb(self, job: Job, start: int, size: int) -> pb.Job:
+        """The job's state with one page of its decisions from ``start`` on."""
+        start = max(0, start)
+        with self.jobs.cond:  # one consistent snapshot; the page is converted outside the lock
+            page = job.decisions[start:start + size]
             msg = pb.Job(id=job.id, state=JOB_STATES[job.state], stage=job.stage, done=job.done, total=job.total,
-                         decisions_from=max(0, start), decisions_total=total, counts=counts_to_pb(job.counts),
+                         decisions_from=start, decisions_total=len(job.decisions), counts=counts_to_pb(job.counts),
                          message=job.message, current_path=job.current_path)
-        msg.decisions.extend(decision_to_pb(d) for d in decisions)
+        msg.decisions.extend(paging.page_of(page, size))
         return msg
 
     def Decide(self, req: pb.DecideRequest) -> pb.CullResponse:
+        """One page of decisions, in path order; only that page's photos are decided (burst neighbours
+        come from the store), so memory stays flat whatever the request names."""
+        size = paging.page_size(req.page_size)
+        request_fp = paging.fingerprint(list(req.paths), req.top_level_only)
+        after = paging.read_decide_token(req.page_token, request_fp)
         overrides = struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides") else None
         policy = self.engine.resolve_policy(overrides, req.preset)
+        paths = self._stored_paths(req)
+        start = bisect.bisect_right(paths, after) if after else 0
+        page = paths[start:start + size]
+        decisions = self.engine.decide_paths(page, policy)
+        msgs = paging.page_of([paging.pack(d) for d in decisions], size)
+        last = page[-1] if len(msgs) == len(decisions) and page else msgs[-1].path if msgs else after
+        more = bisect.bisect_right(paths, last) < len(paths) if last else bool(paths)
+        counts = Counts.of(decisions[:len(msgs)])
+        counts.cached = len(msgs)
+        return pb.CullResponse(decisions=msgs, counts=counts_to_pb(counts), decisions_total=len(paths),
+                               next_page_token=paging.decide_token(last, request_fp) if more else "")
+
+    def _stored_paths(self, req: pb.DecideRequest) -> list[str]:
+        """Every stored photo the request names, sorted (the order pages follow)."""
         paths = self.engine.stored_paths(list(req.paths), top_level_only=req.top_level_only)
-        decisions = self.engine.decide_paths(paths, policy)
-        counts = Counts.of(decisions)
-        counts.cached = len(decisions)
-        return pb.CullResponse(decisions=[decision_to_pb(d) for d in decisions], counts=counts_to_pb(counts))
+        if any(not os.path.isdir(normalise_request_path(p)) for p in req.paths):
+            stored = set(self.engine.store.all_paths())  # a file named directly may not be in the store
+            paths = [p for p in paths if p in stored]
+        return sorted(paths)
 
     # ---------------------------------------------------------------- policy
     def _policy_pb(self, redecided: int = 0, changed: int = 0) -> pb.PolicyResponse:

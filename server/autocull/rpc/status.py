@@ -13,6 +13,7 @@ _TABLE = {
     "UNAUTHENTICATED": (grpc.StatusCode.UNAUTHENTICATED, "unauthenticated", 401),
     "PERMISSION_DENIED": (grpc.StatusCode.PERMISSION_DENIED, "permission_denied", 403),
     "CANCELLED": (grpc.StatusCode.CANCELLED, "canceled", 499),
+    "UNAVAILABLE": (grpc.StatusCode.UNAVAILABLE, "unavailable", 503),
 }
 _INTERNAL = (grpc.StatusCode.INTERNAL, "internal", 500)
 

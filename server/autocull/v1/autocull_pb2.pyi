@@ -128,7 +128,7 @@ class FileError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ("path", "verdict", "pick", "stars", "color_label", "keywords", "reasons", "scores", "quality", "error", "burst_id", "burst_size", "burst_rank", "burst_best", "bracket", "face_count", "faces", "capture_time", "camera", "cached", "analyzer_version")
+    __slots__ = ("path", "verdict", "pick", "stars", "color_label", "keywords", "reasons", "scores", "quality", "error", "burst_id", "burst_size", "burst_rank", "burst_best", "bracket", "face_count", "faces", "capture_time", "camera", "cached", "analyzer_version", "policy_version")
     class ScoresEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +157,7 @@ class Decision(_message.Message):
     CAMERA_FIELD_NUMBER: _ClassVar[int]
     CACHED_FIELD_NUMBER: _ClassVar[int]
     ANALYZER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
     path: str
     verdict: Verdict
     pick: Pick
@@ -178,31 +179,40 @@ class Decision(_message.Message):
     camera: str
     cached: bool
     analyzer_version: str
-    def __init__(self, path: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., pick: _Optional[_Union[Pick, str]] = ..., stars: _Optional[int] = ..., color_label: _Optional[_Union[ColorLabel, str]] = ..., keywords: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., scores: _Optional[_Mapping[str, Score]] = ..., quality: _Optional[float] = ..., error: _Optional[_Union[FileError, _Mapping]] = ..., burst_id: _Optional[str] = ..., burst_size: _Optional[int] = ..., burst_rank: _Optional[int] = ..., burst_best: _Optional[bool] = ..., bracket: _Optional[bool] = ..., face_count: _Optional[int] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., capture_time: _Optional[str] = ..., camera: _Optional[str] = ..., cached: _Optional[bool] = ..., analyzer_version: _Optional[str] = ...) -> None: ...
+    policy_version: int
+    def __init__(self, path: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., pick: _Optional[_Union[Pick, str]] = ..., stars: _Optional[int] = ..., color_label: _Optional[_Union[ColorLabel, str]] = ..., keywords: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., scores: _Optional[_Mapping[str, Score]] = ..., quality: _Optional[float] = ..., error: _Optional[_Union[FileError, _Mapping]] = ..., burst_id: _Optional[str] = ..., burst_size: _Optional[int] = ..., burst_rank: _Optional[int] = ..., burst_best: _Optional[bool] = ..., bracket: _Optional[bool] = ..., face_count: _Optional[int] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., capture_time: _Optional[str] = ..., camera: _Optional[str] = ..., cached: _Optional[bool] = ..., analyzer_version: _Optional[str] = ..., policy_version: _Optional[int] = ...) -> None: ...
 
 class CullRequest(_message.Message):
-    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "reanalyze", "analyze_only")
+    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "reanalyze", "analyze_only", "page_size")
     PATHS_FIELD_NUMBER: _ClassVar[int]
     POLICY_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
     TOP_LEVEL_ONLY_FIELD_NUMBER: _ClassVar[int]
     REANALYZE_FIELD_NUMBER: _ClassVar[int]
     ANALYZE_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedScalarFieldContainer[str]
     policy_overrides: _struct_pb2.Struct
     preset: str
     top_level_only: bool
     reanalyze: bool
     analyze_only: bool
-    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., reanalyze: _Optional[bool] = ..., analyze_only: _Optional[bool] = ...) -> None: ...
+    page_size: int
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., reanalyze: _Optional[bool] = ..., analyze_only: _Optional[bool] = ..., page_size: _Optional[int] = ...) -> None: ...
 
 class CullResponse(_message.Message):
-    __slots__ = ("decisions", "counts")
+    __slots__ = ("decisions", "counts", "next_page_token", "decisions_total", "job_id")
     DECISIONS_FIELD_NUMBER: _ClassVar[int]
     COUNTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    DECISIONS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
     decisions: _containers.RepeatedCompositeFieldContainer[Decision]
     counts: Counts
-    def __init__(self, decisions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ...) -> None: ...
+    next_page_token: str
+    decisions_total: int
+    job_id: str
+    def __init__(self, decisions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., next_page_token: _Optional[str] = ..., decisions_total: _Optional[int] = ..., job_id: _Optional[str] = ...) -> None: ...
 
 class Counts(_message.Message):
     __slots__ = ("total", "keep", "review", "reject", "failed", "bursts", "analyzed", "cached")
@@ -251,12 +261,14 @@ class Job(_message.Message):
     def __init__(self, id: _Optional[str] = ..., state: _Optional[_Union[JobState, str]] = ..., stage: _Optional[str] = ..., done: _Optional[int] = ..., total: _Optional[int] = ..., decisions: _Optional[_Iterable[_Union[Decision, _Mapping]]] = ..., decisions_from: _Optional[int] = ..., decisions_total: _Optional[int] = ..., counts: _Optional[_Union[Counts, _Mapping]] = ..., message: _Optional[str] = ..., current_path: _Optional[str] = ...) -> None: ...
 
 class GetJobRequest(_message.Message):
-    __slots__ = ("job_id", "decisions_from")
+    __slots__ = ("job_id", "decisions_from", "page_size")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     DECISIONS_FROM_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     decisions_from: int
-    def __init__(self, job_id: _Optional[str] = ..., decisions_from: _Optional[int] = ...) -> None: ...
+    page_size: int
+    def __init__(self, job_id: _Optional[str] = ..., decisions_from: _Optional[int] = ..., page_size: _Optional[int] = ...) -> None: ...
 
 class CancelJobRequest(_message.Message):
     __slots__ = ("job_id",)
@@ -265,16 +277,20 @@ class CancelJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class DecideRequest(_message.Message):
-    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only")
+    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "page_size", "page_token")
     PATHS_FIELD_NUMBER: _ClassVar[int]
     POLICY_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
     TOP_LEVEL_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedScalarFieldContainer[str]
     policy_overrides: _struct_pb2.Struct
     preset: str
     top_level_only: bool
-    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ...) -> None: ...
+    page_size: int
+    page_token: str
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class PolicyField(_message.Message):
     __slots__ = ("name", "value", "default_value", "description")

@@ -134,6 +134,9 @@ class AutoCullServicer:
     def Cull(self, request, context):
         """Analyse what is not yet in the store, decide, and answer one decision per photo.
         Waits for the whole set: meant for scripts and the CLI. Plugins use StartJob.
+        The answer holds the counts and the first page of decisions; the rest is read with
+        GetJob(job_id, decisions_from = decisions received so far) until decisions_total.
+        A daemon that stops while the cull runs answers UNAVAILABLE ("daemon shutting down").
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -147,7 +150,8 @@ class AutoCullServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetJob(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One page of the job's decisions per answer (see GetJobRequest.page_size).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -159,7 +163,8 @@ class AutoCullServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchJob(self, request, context):
-        """gRPC only: progress events until the job ends. JSON clients poll GetJob.
+        """gRPC only: progress events until the job ends, each with at most one page of decisions.
+        JSON clients poll GetJob.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -167,6 +172,7 @@ class AutoCullServicer:
 
     def Decide(self, request, context):
         """Decisions from the store with the current (or overridden) policy; reads no image.
+        Paged: pass next_page_token back as page_token (same request otherwise) until it comes back empty.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
