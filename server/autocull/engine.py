@@ -79,6 +79,9 @@ class Counts:
             setattr(self, d.verdict, getattr(self, d.verdict) + 1)
 
 
+DECIDE_CHUNK = 2000  # photos decided and stored at once in a cull (their burst neighbours come from the store)
+
+
 @dataclass
 class CullResult:
     decisions: list[Decision] = field(default_factory=list)
@@ -308,17 +311,17 @@ class Engine:
 
     # ------------------------------------------------------------------ run --
     def run(self, paths: Sequence[str], *, policy: Optional[Policy] = None, top_level_only: bool = False,
-            reanalyze: bool = False, analyze_only: bool = False,
-            progress: Optional[Progress] = None) -> CullResult:
-        """Cull: scan, analyse what is missing, decide. Failed files are emitted at once; the rest at the end.
+            reanalyze: bool = False, analyze_only: bool = False, progress: Optional[Progress] = None,
+            collect: bool = True) -> CullResult:
+        """Cull: scan, analyse what is missing, decide. Failed files are emitted at once, the rest a chunk at a time.
 
         The verdicts stored are always those of the active policy at the moment they are written (apply);
-        ``policy`` (a one-off preset or overrides) only changes the answer.
+        ``policy`` (a one-off preset or overrides) only changes the answer. ``collect=False`` keeps only the
+        counts in the result (a job takes its decisions from ``progress.emit``), so memory stays flat.
         """
         progress = progress or _NoProgress()
         progress.stage("scanning", 0)
         files, failed = self.scan(paths, top_level_only=top_level_only)
-        result = CullResult()
         progress.emit(failed)
         progress.stage("analyzing", len(files))
         ok: list[str] = []
@@ -331,26 +334,45 @@ class Engine:
                 ok.append(path)
                 if outcome:
                     cached.add(path)
-        result.counts.cached = len(cached)
-        result.counts.analyzed = len(ok) - len(cached)
         if progress.cancelled():
             raise Cancelled("cancelled")
-        decisions: list[Decision] = []
+        decided: list[Decision] = []
+        counts = Counts()
+        bursts: set[str] = set()
         if not analyze_only:
             progress.stage("deciding", len(ok))
-            applied, under = self.verdicts.apply(ok)
-            answer = ([applied[p] for p in ok if p in applied] if policy is None or policy == under.policy
-                      else self.decide_paths(ok, policy))
-            decisions = [dataclasses.replace(d, cached=d.path in cached) for d in answer]
-        by_path = {d.path: d for d in decisions + failed}
-        order = [p for p in files if p in by_path] + [d.path for d in failed if d.path not in files]
-        result.decisions = [by_path[p] for p in dict.fromkeys(order)]
-        analyzed, n_cached = result.counts.analyzed, result.counts.cached
-        result.counts = Counts.of(result.decisions)
-        result.counts.analyzed, result.counts.cached = analyzed, n_cached
-        progress.emit([d for d in result.decisions if not d.error_code])
+            position = {p: k for k, p in enumerate(files)}
+            ok.sort(key=position.__getitem__)  # answered in scan order, as the workers' finishing order is not
+            for start in range(0, len(ok), DECIDE_CHUNK):
+                if progress.cancelled():
+                    raise Cancelled("cancelled")
+                chunk = ok[start:start + DECIDE_CHUNK]
+                answer = self._decide_and_apply(chunk, policy, cached)
+                progress.emit(answer)
+                for d in answer:
+                    counts.add(d)
+                    if d.burst_id and not d.bracket:
+                        bursts.add(d.burst_id)
+                if collect:
+                    decided += answer
+        for d in failed:
+            counts.add(d)
+        counts.bursts = len(bursts)
+        counts.cached, counts.analyzed = len(cached), len(ok) - len(cached)
+        result = CullResult(counts=counts)
+        if collect:
+            by_path = {d.path: d for d in decided + failed}
+            order = [p for p in files if p in by_path] + [d.path for d in failed if d.path not in files]
+            result.decisions = [by_path[p] for p in dict.fromkeys(order)]
         progress.stage("done", len(files))
         return result
+
+    def _decide_and_apply(self, paths: Sequence[str], policy: Optional[Policy], cached: set[str]) -> list[Decision]:
+        """Store the verdicts of these analysed photos under the active policy; answer under ``policy``."""
+        applied, under = self.verdicts.apply(paths)
+        answer = ([applied[p] for p in paths if p in applied] if policy is None or policy == under.policy
+                  else self.decide_paths(paths, policy))
+        return [dataclasses.replace(d, cached=d.path in cached) for d in answer]
 
     def _analyze_all(self, files: Sequence[str], reanalyze: bool, progress: Progress):
         """Yield (path, from_store | failed Decision) as workers finish; stop submitting on cancel."""
@@ -410,27 +432,34 @@ class Engine:
         return decide_all(everything, groups, policy)
 
     def _burst_context(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Analysis]:
-        """Stored neighbours in time of the requested photos, so half a burst still sees the other half."""
-        if not analyses:
-            return {}
-        folders = {os.path.dirname(p) for p in analyses}
-        times = [a.exif.capture_ts for a in analyses.values() if a.exif.capture_ts is not None]
+        """Stored neighbours in time of the requested photos, so half a burst still sees the other half.
+
+        Read per folder and only around each photo's own time (± the burst gap, widened while a chain of
+        frames goes on), never one window from the earliest to the latest photo: a page of photos taken
+        months apart must not load the library between them.
+        """
         gap = policy.burst_gap_seconds
-        lo, hi = (min(times) - gap, max(times) + gap) if times else (None, None)
         found: dict[str, Analysis] = {}
-        for _ in range(50):  # widen while chains reach the window's edge
-            paths = [p for p in self.store.neighbours(folders, lo, hi) if p not in analyses and p not in found]
-            if not paths:
-                break
-            new = self.store.analyses(paths)
-            found.update(new)
-            new_times = [a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None]
-            if not new_times or lo is None or hi is None:
-                break
-            lo2, hi2 = min(lo, min(new_times) - gap), max(hi, max(new_times) + gap)
-            if (lo2, hi2) == (lo, hi):
-                break
-            lo, hi = lo2, hi2
+        seeds: dict[str, list[float]] = {}
+        for p, a in analyses.items():
+            seeds.setdefault(os.path.dirname(p), [])
+            if a.exif.capture_ts is not None:
+                seeds[os.path.dirname(p)].append(a.exif.capture_ts)
+        for folder, times in seeds.items():
+            paths = self.store.untimed_in(folder)  # look-alikes without a time can join any frame
+            covered: list[tuple[float, float]] = []
+            todo = _windows(times, gap, covered)
+            for _ in range(10_000):  # a chain longer than this is a time-lapse, not a burst
+                if not todo and not paths:
+                    break
+                for lo, hi in todo:
+                    paths += self.store.timed_between(folder, lo, hi)
+                covered = _merge(covered + todo)
+                new = self.store.analyses([p for p in dict.fromkeys(paths) if p not in analyses and p not in found])
+                found.update(new)
+                paths = []
+                todo = _windows([a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None], gap,
+                                covered)
         return found
 
     # --------------------------------------------------------------- bursts --
@@ -489,6 +518,34 @@ class Engine:
             "photos_stored": counts.total, "failures": self.store.failure_count(), "verdicts": counts,
             "decodes": self.decodes, "home": str(self.home), "uptime_seconds": time.time() - self.started,
         }
+
+
+def _merge(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Overlapping or touching time windows as one."""
+    out: list[tuple[float, float]] = []
+    for lo, hi in sorted(windows):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _windows(times: Sequence[float], gap: float, covered: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The windows ± ``gap`` around ``times``, merged, without the parts already ``covered`` (merged)."""
+    out: list[tuple[float, float]] = []
+    for lo, hi in _merge([(t - gap, t + gap) for t in times]):
+        for c_lo, c_hi in covered:
+            if c_hi < lo or c_lo > hi:
+                continue
+            if c_lo > lo:
+                out.append((lo, c_lo))
+            lo = max(lo, c_hi)
+            if lo >= hi:
+                break
+        if lo < hi or (lo == hi and not covered):
+            out.append((lo, hi))
+    return out
 
 
 def _diff_from_default(p: Policy) -> dict[str, Any]:

@@ -119,7 +119,7 @@ class JobManager:
             self.cond.notify_all()
         try:
             result: CullResult = self.engine.run(paths, policy=policy, top_level_only=top, reanalyze=re,
-                                                 analyze_only=only, progress=_JobProgress(self, job))
+                                                 analyze_only=only, progress=_JobProgress(self, job), collect=False)
             with self.cond:
                 job.counts = result.counts
                 self._finish(job, "done", "")

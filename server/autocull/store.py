@@ -214,16 +214,14 @@ class Store:
         return [r[0] for r in self._query(
             "SELECT path FROM photos WHERE folder=? OR folder LIKE ? ESCAPE '\\' ORDER BY path", (folder, like))]
 
-    def neighbours(self, folders: Iterable[str], t0: Optional[float], t1: Optional[float]) -> list[str]:
-        """Stored photos in these folders taken in [t0, t1], plus the untimed ones there (burst context)."""
-        out: list[str] = []
-        for folder in set(folders):
-            if t0 is not None and t1 is not None:
-                out += [r[0] for r in self._query(
-                    "SELECT path FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ?", (folder, t0, t1))]
-            out += [r[0] for r in self._query(
-                "SELECT path FROM photos WHERE folder=? AND capture_ts IS NULL", (folder,))]
-        return out
+    def timed_between(self, folder: str, t0: float, t1: float) -> list[str]:
+        """Stored photos in this folder taken in [t0, t1] (burst context)."""
+        return [r[0] for r in self._query(
+            "SELECT path FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ?", (folder, t0, t1))]
+
+    def untimed_in(self, folder: str) -> list[str]:
+        """Stored photos in this folder without a capture time (they group by look alone)."""
+        return [r[0] for r in self._query("SELECT path FROM photos WHERE folder=? AND capture_ts IS NULL", (folder,))]
 
     def set_verdicts(self, rows: Iterable[tuple[str, str, int, float]], policy_version: int) -> None:
         """Promote (path, verdict, stars, quality) decided under ``policy_version``, for filtering and counts.
