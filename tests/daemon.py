@@ -106,7 +106,7 @@ class Daemon:
         h.update(headers or {})
         lines = [f"{verb} {path or '/autocull.v1.AutoCull/' + method} HTTP/1.1"]
         lines += [f"{k}: {v}" for k, v in h.items() if v is not None]
-        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogatepass") + body
 
     def post(self, method: str, body: dict) -> dict:
         """:meth:`http` that must succeed."""

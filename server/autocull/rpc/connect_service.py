@@ -36,7 +36,11 @@ class JsonCodec:
         return "json"
 
     def encode(self, message: Message) -> bytes:
-        return json.dumps(message_to_json_dict(message), ensure_ascii=False).encode("utf-8")
+        try:
+            return json.dumps(message_to_json_dict(message), ensure_ascii=False).encode("utf-8")
+        except (json_format.Error, ValueError) as exc:  # e.g. a NaN in a Struct: a bug of ours, said as one
+            log.error("internal error: cannot write %s as JSON: %s", message.DESCRIPTOR.name, exc, exc_info=exc)
+            raise ConnectError(Code.INTERNAL, f"internal error: cannot write the answer as JSON: {exc}") from None
 
     def decode(self, data: bytes | bytearray, message_class: type[Any]) -> Any:
         message = message_class()
