@@ -209,6 +209,24 @@ def test_a_connect_client_speaks_to_the_daemon_in_json_and_binary(daemon):
         assert client.list_presets(pb.ListPresetsRequest(), headers=headers).presets
 
 
+def test_a_connect_client_streams_watchjob_to_the_end(daemon, tmp_path):
+    from PIL import Image
+
+    from autocull.v1.autocull_connect import AutoCullClientSync
+
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    for i, shade in enumerate((60, 200)):
+        Image.new("RGB", (320, 240), (shade, 90, 30)).save(folder / f"flat-{i}.jpg")
+    job = daemon.post("StartJob", {"paths": [str(folder)]})
+    headers = {"x-autocull-token": daemon.token}
+    with AutoCullClientSync(f"http://127.0.0.1:{daemon.state['http_port']}") as client:
+        events = list(client.watch_job(pb.GetJobRequest(job_id=job["id"]), headers=headers, timeout_ms=120_000))
+    assert events and events[-1].state == pb.JOB_STATE_DONE, events[-1:]
+    paths = [d.path for e in events for d in e.decisions]
+    assert sorted(paths) == sorted(str(p) for p in folder.iterdir())  # each decision once, none lost
+
+
 def test_sigterm_with_open_connections_stops_quickly_and_cleanly(tmp_path):
     d = Daemon(tmp_path / "home", config="faces = false\n")
     socks = [d.raw() for _ in range(50)]
@@ -223,3 +241,38 @@ def test_sigterm_with_open_connections_stops_quickly_and_cleanly(tmp_path):
     finally:
         for sock in socks:
             sock.close()
+
+
+def test_sigterm_during_a_blocking_cull_over_http_stops_quickly(tmp_path):
+    import threading
+
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(40):
+        Image.fromarray(rng.integers(0, 255, (480, 640, 3), dtype=np.uint8)).save(folder / f"n{i:02d}.jpg")
+    d = Daemon(tmp_path / "home", config="faces = false\n")
+    answers: list[object] = []
+
+    def cull() -> None:
+        try:
+            answers.append(d.http("Cull", {"paths": [str(folder)]}))
+        except Exception as exc:  # a closed connection is an answer too; a hang is not
+            answers.append(exc)
+    client = threading.Thread(target=cull)
+    try:
+        client.start()
+        deadline = time.monotonic() + 60
+        while d.post("GetStatus", {})["jobsRunning"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert d.post("GetStatus", {})["jobsRunning"] == 1
+        started = time.monotonic()
+        assert d.stop(timeout=30) == 0, d.log()
+        assert time.monotonic() - started < 15.0
+        client.join(10)
+        assert not client.is_alive() and answers, "the HTTP client was left hanging"
+    finally:
+        d.stop()
