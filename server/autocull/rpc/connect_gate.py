@@ -37,7 +37,7 @@ class Limits:
 
     max_body: int = 32 * 1024 * 1024  # bytes in one request body (a 100,000-path Cull is ~10 MB)
     idle_timeout: float = 5.0  # seconds a connection may stay silent between requests
-    body_timeout: float = 10.0  # seconds between two pieces of one request body
+    body_timeout: float = 10.0  # seconds to receive one whole request body
     max_in_flight: int = 32  # requests served at once; more are answered "unavailable"
     grace: float = 2.0  # seconds in-flight requests get at shutdown
 
@@ -141,14 +141,17 @@ async def answer(send: Send, refusal: Refusal, *, close: bool) -> None:
 
 
 async def read_body(receive: Receive, limit: int, timeout: float) -> Union[bytes, Refusal, None]:
-    """The whole request body, a Refusal when it is too big or too slow, None when the client left."""
+    """The whole request body, a Refusal when it is too big or not all there within ``timeout`` s, None when the
+    client left. One deadline for the whole body, so a client sending a byte now and then cannot hold a slot."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
     chunks: list[bytes] = []
     size = 0
     while True:
         try:
-            message = await asyncio.wait_for(receive(), timeout)
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
         except asyncio.TimeoutError:
-            return Refusal(408, "deadline_exceeded", f"the request body stalled for {timeout:g} s")
+            return Refusal(408, "deadline_exceeded", f"the request body was not all there within {timeout:g} s")
         if message["type"] == "http.disconnect":
             return None
         chunk = message.get("body", b"")

@@ -59,6 +59,9 @@ class ConnectServer:
 
     def stop(self) -> None:
         """Stop accepting, give in-flight requests ``limits.grace`` seconds, close every connection."""
+        if self._thread.ident is None:  # never started (the daemon failed to start): nothing runs
+            self._pool.shutdown(wait=False)
+            return
         if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(self.limits.grace + 3.0)
