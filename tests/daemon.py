@@ -10,6 +10,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -83,6 +84,29 @@ class Daemon:
                      {k: v for k, v in h.items() if v is not None})
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read() or b"{}")
+
+    def raw(self, timeout: float = 10.0) -> socket.socket:
+        """A plain TCP connection to the HTTP port, for requests no HTTP library would send."""
+        return socket.create_connection(("127.0.0.1", self.state["http_port"]), timeout=timeout)
+
+    @staticmethod
+    def exchange(sock: socket.socket, data: bytes, *, head: bool = False) -> tuple[int, dict[str, str], bytes]:
+        """Send raw bytes, read one HTTP answer: (status, headers with lower-case names, body)."""
+        sock.sendall(data)
+        resp = http.client.HTTPResponse(sock, method="HEAD" if head else "POST")
+        resp.begin()
+        body = resp.read()
+        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
+
+    def request_bytes(self, method: str, body: bytes, headers: dict | None = None, *, verb: str = "POST",
+                      path: str | None = None) -> bytes:
+        """An HTTP/1.1 request as bytes, with the Host, token and Content-Type the plugins send (None drops one)."""
+        h = {"Host": f"127.0.0.1:{self.state['http_port']}", "Content-Type": "application/json",
+             "X-AutoCull-Token": self.token, "Content-Length": str(len(body))}
+        h.update(headers or {})
+        lines = [f"{verb} {path or '/autocull.v1.AutoCull/' + method} HTTP/1.1"]
+        lines += [f"{k}: {v}" for k, v in h.items() if v is not None]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8", "surrogatepass") + body
 
     def post(self, method: str, body: dict) -> dict:
         """:meth:`http` that must succeed."""

@@ -44,8 +44,7 @@ class Daemon:
         """Cancel running jobs, let them finish their current photo, close the store."""
         self.watcher.stop()
         self.jobs.shutdown(grace=grace)
-        self.http_server.shutdown()
-        self.http_server.server_close()
+        self.http_server.stop()
         self.grpc_server.stop(grace).wait()
         self.engine.close()
         clear_running(self.engine.home)
@@ -53,8 +52,8 @@ class Daemon:
 
 def start(home: Optional[Path] = None, *, grpc_port: Optional[int] = None, http_port: Optional[int] = None,
           host: Optional[str] = None) -> Daemon:
+    from .rpc.connect_server import ConnectServer
     from .rpc.grpc_server import create_server
-    from .rpc.http_server import create_http_server, serve_in_thread
     from .rpc.service import AutoCullCore
 
     home = ensure_home(home or default_home())
@@ -70,10 +69,10 @@ def start(home: Optional[Path] = None, *, grpc_port: Optional[int] = None, http_
     token = load_or_create_token(home)
     gserver, gport = create_server(core, host=host, port=config.grpc_port if grpc_port is None else grpc_port,
                                    token=token)
-    hserver, hport = create_http_server(core, host=host, port=config.http_port if http_port is None else http_port,
-                                        token=token)
+    hserver = ConnectServer(core, host=host, port=config.http_port if http_port is None else http_port, token=token)
+    hport = hserver.port
     gserver.start()
-    serve_in_thread(hserver)
+    hserver.start()
     watcher.start()
     write_state(home, token=token, host=host, grpc_port=gport, http_port=hport, pid=os.getpid())
     log.info("AutoCull listening on %s: gRPC %d, HTTP %d; state in %s", host, gport, hport, home)
