@@ -21,7 +21,6 @@ _TABLE = {
     "DEADLINE_EXCEEDED": (grpc.StatusCode.DEADLINE_EXCEEDED, "deadline_exceeded", 504),
     "UNAVAILABLE": (grpc.StatusCode.UNAVAILABLE, "unavailable", 503),
     "CANCELLED": (grpc.StatusCode.CANCELLED, "canceled", 499),
-    "UNAVAILABLE": (grpc.StatusCode.UNAVAILABLE, "unavailable", 503),
 }
 _INTERNAL = (grpc.StatusCode.INTERNAL, "internal", 500)
 _HTTP_OF_CONNECT = {connect: http for _, connect, http in (*_TABLE.values(), _INTERNAL)}

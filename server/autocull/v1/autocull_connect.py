@@ -48,6 +48,9 @@ class AutoCull(Protocol):
         """
         Analyse what is not yet in the store, decide, and answer one decision per photo.
         Waits for the whole set: meant for scripts and the CLI. Plugins use StartJob.
+        The answer holds the counts and the first page of decisions; the rest is read with
+        GetJob(job_id, decisions_from = decisions received so far) until decisions_total.
+        A daemon that stops while the cull runs answers UNAVAILABLE ("daemon shutting down").
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -58,6 +61,9 @@ class AutoCull(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def get_job(self, request: GetJobRequest, ctx: RequestContext[GetJobRequest, Job], /) -> Job:
+        """
+        One page of the job's decisions per answer (see GetJobRequest.page_size).
+        """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def cancel_job(self, request: CancelJobRequest, ctx: RequestContext[CancelJobRequest, Job], /) -> Job:
@@ -65,13 +71,15 @@ class AutoCull(Protocol):
 
     def watch_job(self, request: GetJobRequest, ctx: RequestContext[GetJobRequest, Job], /) -> AsyncIterator[Job]:
         """
-        gRPC only: progress events until the job ends. JSON clients poll GetJob.
+        Progress events until the job ends, each with at most one page of decisions (a gRPC or Connect
+        server stream). Clients without streaming (the Lua plugins) poll GetJob.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     async def decide(self, request: DecideRequest, ctx: RequestContext[DecideRequest, CullResponse], /) -> CullResponse:
         """
         Decisions from the store with the current (or overridden) policy; reads no image.
+        Paged: pass next_page_token back as page_token (same request otherwise) until it comes back empty.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -392,6 +400,9 @@ class AutoCullClient(ConnectClient):
         """
         Analyse what is not yet in the store, decide, and answer one decision per photo.
         Waits for the whole set: meant for scripts and the CLI. Plugins use StartJob.
+        The answer holds the counts and the first page of decisions; the rest is read with
+        GetJob(job_id, decisions_from = decisions received so far) until decisions_total.
+        A daemon that stops while the cull runs answers UNAVAILABLE ("daemon shutting down").
         """
         return await self.execute_unary(
             request=request,
@@ -436,6 +447,9 @@ class AutoCullClient(ConnectClient):
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
     ) -> Job:
+        """
+        One page of the job's decisions per answer (see GetJobRequest.page_size).
+        """
         return await self.execute_unary(
             request=request,
             method=MethodInfo(
@@ -477,7 +491,8 @@ class AutoCullClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> AsyncIterator[Job]:
         """
-        gRPC only: progress events until the job ends. JSON clients poll GetJob.
+        Progress events until the job ends, each with at most one page of decisions (a gRPC or Connect
+        server stream). Clients without streaming (the Lua plugins) poll GetJob.
         """
         return self.execute_server_stream(
             request=request,
@@ -501,6 +516,7 @@ class AutoCullClient(ConnectClient):
     ) -> CullResponse:
         """
         Decisions from the store with the current (or overridden) policy; reads no image.
+        Paged: pass next_page_token back as page_token (same request otherwise) until it comes back empty.
         """
         return await self.execute_unary(
             request=request,
@@ -742,6 +758,9 @@ class AutoCullSync(Protocol):
         """
         Analyse what is not yet in the store, decide, and answer one decision per photo.
         Waits for the whole set: meant for scripts and the CLI. Plugins use StartJob.
+        The answer holds the counts and the first page of decisions; the rest is read with
+        GetJob(job_id, decisions_from = decisions received so far) until decisions_total.
+        A daemon that stops while the cull runs answers UNAVAILABLE ("daemon shutting down").
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -752,6 +771,9 @@ class AutoCullSync(Protocol):
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def get_job(self, request: GetJobRequest, ctx: RequestContext[GetJobRequest, Job], /) -> Job:
+        """
+        One page of the job's decisions per answer (see GetJobRequest.page_size).
+        """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def cancel_job(self, request: CancelJobRequest, ctx: RequestContext[CancelJobRequest, Job], /) -> Job:
@@ -759,13 +781,15 @@ class AutoCullSync(Protocol):
 
     def watch_job(self, request: GetJobRequest, ctx: RequestContext[GetJobRequest, Job], /) -> Iterator[Job]:
         """
-        gRPC only: progress events until the job ends. JSON clients poll GetJob.
+        Progress events until the job ends, each with at most one page of decisions (a gRPC or Connect
+        server stream). Clients without streaming (the Lua plugins) poll GetJob.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
     def decide(self, request: DecideRequest, ctx: RequestContext[DecideRequest, CullResponse], /) -> CullResponse:
         """
         Decisions from the store with the current (or overridden) policy; reads no image.
+        Paged: pass next_page_token back as page_token (same request otherwise) until it comes back empty.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1084,6 +1108,9 @@ class AutoCullClientSync(ConnectClientSync):
         """
         Analyse what is not yet in the store, decide, and answer one decision per photo.
         Waits for the whole set: meant for scripts and the CLI. Plugins use StartJob.
+        The answer holds the counts and the first page of decisions; the rest is read with
+        GetJob(job_id, decisions_from = decisions received so far) until decisions_total.
+        A daemon that stops while the cull runs answers UNAVAILABLE ("daemon shutting down").
         """
         return self.execute_unary(
             request=request,
@@ -1128,6 +1155,9 @@ class AutoCullClientSync(ConnectClientSync):
         headers: Headers | Mapping[str, str] | None = None, 
         timeout_ms: int | None = None,
     ) -> Job:
+        """
+        One page of the job's decisions per answer (see GetJobRequest.page_size).
+        """
         return self.execute_unary(
             request=request,
             method=MethodInfo(
@@ -1169,7 +1199,8 @@ class AutoCullClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> Iterator[Job]:
         """
-        gRPC only: progress events until the job ends. JSON clients poll GetJob.
+        Progress events until the job ends, each with at most one page of decisions (a gRPC or Connect
+        server stream). Clients without streaming (the Lua plugins) poll GetJob.
         """
         return self.execute_server_stream(
             request=request,
@@ -1193,6 +1224,7 @@ class AutoCullClientSync(ConnectClientSync):
     ) -> CullResponse:
         """
         Decisions from the store with the current (or overridden) policy; reads no image.
+        Paged: pass next_page_token back as page_token (same request otherwise) until it comes back empty.
         """
         return self.execute_unary(
             request=request,

@@ -163,8 +163,8 @@ class AutoCullServicer:
         raise NotImplementedError('Method not implemented!')
 
     def WatchJob(self, request, context):
-        """gRPC only: progress events until the job ends, each with at most one page of decisions.
-        JSON clients poll GetJob.
+        """Progress events until the job ends, each with at most one page of decisions (a gRPC or Connect
+        server stream). Clients without streaming (the Lua plugins) poll GetJob.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
