@@ -105,6 +105,8 @@ def check(method: str, path: str, headers: Mapping[str, list[str]], *, token: by
     if not hmac.compare_digest(given, token):
         return Refusal.of("unauthenticated",
                           f"missing or wrong {TOKEN_HEADER} header: read the token from the daemon's state.json")
+    if method != "POST":  # before the path: every endpoint here is POST, so any other method is 405 (also HEAD)
+        return Refusal(405, "unimplemented", f"{method} is not supported; use POST", ((b"allow", b"POST"),))
     route = table.get(path)
     if route is None:
         any_route = next(iter(table.values()))
@@ -112,8 +114,6 @@ def check(method: str, path: str, headers: Mapping[str, list[str]], *, token: by
             return Refusal.of("unimplemented", f"no method {path[len(any_route.prefix):]!r} in "
                                                f"{any_route.prefix.strip('/')}")
         return Refusal(404, "not_found", f"no such endpoint {path!r}; use POST {any_route.prefix}<Method>")
-    if method != "POST":
-        return Refusal(405, "unimplemented", f"{method} is not supported; use POST", ((b"allow", b"POST"),))
     ctype = (headers.get("content-type") or [""])[0].partition(";")[0].strip().lower()
     if ctype not in route.content_types:
         hint = (" (it streams: use a Connect streaming client, or poll GetJob)" if route.streaming
