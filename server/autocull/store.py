@@ -182,7 +182,13 @@ class Store:
         return Analysis.from_dict(json.loads(rows[0][0])) if rows else None
 
     def put_analysis(self, path: str, size: int, mtime_ns: int, analyzer_version: str, a: Analysis) -> None:
+        """Store one analysis. A NaN or infinite number in it is refused (ValueError), never stored: the store
+        only holds what it can serve back."""
         face_count = len(a.faces) if a.faces_checked else None
+        try:
+            body = json.dumps(a.to_dict(), allow_nan=False)
+        except ValueError:
+            raise ValueError(f"the analysis of {path} holds a number that is not finite; not stored") from None
         with self.transaction() as db:
             db.execute(
                 """INSERT OR REPLACE INTO photos(path, folder, size, mtime_ns, analyzer_version, analyzed_at,
@@ -190,7 +196,7 @@ class Store:
                    analysis) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (path, os.path.dirname(path), size, mtime_ns, analyzer_version, time.time(),
                  a.exif.capture_ts, a.exif.camera_key(), a.phash, a.dhash, a.sharpness.score,
-                 a.subject.score, a.exposure.score, face_count, json.dumps(a.to_dict())))
+                 a.subject.score, a.exposure.score, face_count, body))
             db.execute("DELETE FROM failures WHERE path=?", (path,))
 
     def analyses(self, paths: Iterable[str]) -> dict[str, Analysis]:
