@@ -21,10 +21,11 @@ demo: setup
 system-deps:
 	bash scripts/install-system-deps.sh
 
-# Set up (Python and Debian packages), lint and type-check (ruff and mypy, configured in pyproject.toml),
-# then run every test. A lint or type error fails before pytest starts.
+# Set up (Python and Debian packages), lint, format-check and type-check (ruff and mypy, configured in
+# pyproject.toml), then run every test. A lint, format or type error fails before pytest starts.
 test: system-deps setup
 	$(BIN)/ruff check server tests bench
+	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 

@@ -5,6 +5,7 @@ A wedding day as the store would hold it: two bodies over ten hours, bursts of
 from its scene's hashes, plus 5 % untimed exports (half near-duplicates of a
 shot, half unrelated). Run: ``.venv/bin/python bench/bench_bursts.py [N]``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,10 +49,17 @@ def synthetic(n: int, seed: int = 0, untimed_share: float = 0.05) -> list[BurstI
             if len(items) >= timed:
                 break
             t = clock[cam] + k / fps
-            items.append(BurstItem(
-                path=f"/wedding/{cam[-4:]}/IMG_{len(items):05d}.CR3", capture_ts=round(t, 2), camera_key=cam,
-                phash=f"{_flip(rng, p0, 6):016x}", dhash=f"{_flip(rng, d0, 6):016x}",
-                exposure_compensation=0.0, ev_offset=float(rng.normal(0, 0.2))))
+            items.append(
+                BurstItem(
+                    path=f"/wedding/{cam[-4:]}/IMG_{len(items):05d}.CR3",
+                    capture_ts=round(t, 2),
+                    camera_key=cam,
+                    phash=f"{_flip(rng, p0, 6):016x}",
+                    dhash=f"{_flip(rng, d0, 6):016x}",
+                    exposure_compensation=0.0,
+                    ev_offset=float(rng.normal(0, 0.2)),
+                )
+            )
         clock[cam] += frames / fps
     while len(items) < n:
         if rng.random() < 0.5 and items:
@@ -59,9 +67,17 @@ def synthetic(n: int, seed: int = 0, untimed_share: float = 0.05) -> list[BurstI
             ph, dh = _flip(rng, int(src.phash, 16), 2), _flip(rng, int(src.dhash, 16), 2)
         else:
             ph, dh = (int(x) for x in rng.integers(0, 2**63, size=2))
-        items.append(BurstItem(path=f"/wedding/exports/export_{len(items):05d}.jpg", capture_ts=None,
-                               camera_key=None, phash=f"{ph:016x}", dhash=f"{dh:016x}",
-                               exposure_compensation=None, ev_offset=0.0))
+        items.append(
+            BurstItem(
+                path=f"/wedding/exports/export_{len(items):05d}.jpg",
+                capture_ts=None,
+                camera_key=None,
+                phash=f"{ph:016x}",
+                dhash=f"{dh:016x}",
+                exposure_compensation=None,
+                ev_offset=0.0,
+            )
+        )
     return items
 
 
@@ -78,17 +94,23 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
     policy = Policy()
     print(f"bench_bursts  {dt.datetime.now().isoformat(timespec='seconds')}")
-    print(f"machine: {platform.node()} {platform.machine()} {platform.processor() or ''} "
-          f"{os.cpu_count()} cpu, Python {platform.python_version()}, numpy {np.__version__}")
-    for label, share in (("wedding: 2 bodies, bursts 1..12 frames, 5% untimed exports", 0.05),
-                         ("worst case: all untimed (look-only index)", 1.0)):
+    print(
+        f"machine: {platform.node()} {platform.machine()} {platform.processor() or ''} "
+        f"{os.cpu_count()} cpu, Python {platform.python_version()}, numpy {np.__version__}"
+    )
+    for label, share in (
+        ("wedding: 2 bodies, bursts 1..12 frames, 5% untimed exports", 0.05),
+        ("worst case: all untimed (look-only index)", 1.0),
+    ):
         items = synthetic(n, untimed_share=share)
         runs, groups = timed_runs(items, policy)
         grouped = sum(len(g.paths) for g in groups)
         print(f"corpus: {n} synthetic stored records, {label}")
         print(f"  groups: {len(groups)} holding {grouped} frames, brackets {sum(g.bracket for g in groups)}")
-        print(f"  group() time: median {statistics.median(runs) * 1000:.0f} ms, "
-              f"best {min(runs) * 1000:.0f} ms over {len(runs)} runs")
+        print(
+            f"  group() time: median {statistics.median(runs) * 1000:.0f} ms, "
+            f"best {min(runs) * 1000:.0f} ms over {len(runs)} runs"
+        )
 
 
 if __name__ == "__main__":

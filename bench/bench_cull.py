@@ -4,6 +4,7 @@ Corpus: real photos from scikit-image upscaled to 24 MP JPEG (quality 92), N of 
 (default 200; `--n 40` for a quick look). Prints images/second and peak memory with the
 machine and date, so runs compare. Run: .venv/bin/python bench/bench_cull.py [--n N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,10 @@ def main() -> None:
         root = Path(tmp)
         t = time.perf_counter()
         files = make_corpus(root / "corpus", args.n)
-        print(f"# AutoCull bench  {time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()} {os.cpu_count()} cores  "
-              f"python {platform.python_version()}")
+        print(
+            f"# AutoCull bench  {time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()} {os.cpu_count()} cores  "
+            f"python {platform.python_version()}"
+        )
         print(f"corpus: {len(files)} x 24 MP JPEG q92 ({time.perf_counter() - t:.1f} s to write)")
         home = root / "home"
         eng = Engine.open(home, dataclasses.replace(Config.load(home), faces=False) if args.no_faces else None)
@@ -56,8 +59,10 @@ def main() -> None:
         t = time.perf_counter()
         res = eng.run([str(root / "corpus")])
         cold = time.perf_counter() - t
-        print(f"cold cull:      {len(files) / cold:7.2f} images/s  ({cold:.1f} s; {res.counts.keep} keep, "
-              f"{res.counts.review} review, {res.counts.reject} reject, {res.counts.failed} failed)")
+        print(
+            f"cold cull:      {len(files) / cold:7.2f} images/s  ({cold:.1f} s; {res.counts.keep} keep, "
+            f"{res.counts.review} review, {res.counts.reject} reject, {res.counts.failed} failed)"
+        )
         t = time.perf_counter()
         eng.run([str(root / "corpus")])
         warm = time.perf_counter() - t
@@ -68,13 +73,16 @@ def main() -> None:
         for i in range(args.stored):
             path, a = analyses[i % len(analyses)]
             exif = dataclasses.replace(a.exif, capture_ts=(a.exif.capture_ts or 0) + 10 * i or None)
-            eng.store.put_analysis(f"/library/{i // 500:03d}/IMG_{i:05d}.jpg", 1, 1, "bench",
-                                   dataclasses.replace(a, exif=exif))
+            eng.store.put_analysis(
+                f"/library/{i // 500:03d}/IMG_{i:05d}.jpg", 1, 1, "bench", dataclasses.replace(a, exif=exif)
+            )
         t = time.perf_counter()
         redecided, changed = eng.set_policy({"sharpness_reject": 0.3})[1:]
         dt = time.perf_counter() - t
-        print(f"policy change:  {redecided / dt:7.0f} photos/s re-decided ({redecided} in {dt:.2f} s, "
-              f"{changed} changed, {eng.decodes} images read in all = only the cold cull)")
+        print(
+            f"policy change:  {redecided / dt:7.0f} photos/s re-decided ({redecided} in {dt:.2f} s, "
+            f"{changed} changed, {eng.decodes} images read in all = only the cold cull)"
+        )
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"peak memory:    {peak:7.0f} MB (RSS, this process)")
         eng.close()

@@ -5,6 +5,7 @@ crops (../shared/testdata/faces/open, when present), each as a 6000x4000 JPEG an
 1280 px JPEG. Prints milliseconds with the machine and date, so runs compare.
 Run: .venv/bin/python bench/bench_faces.py [--repeat N]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ def _crowd(n: int = 24) -> np.ndarray:
         r, c = divmod(i, 6)
         face = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
         face = cv2.resize(face, (260, 260), interpolation=cv2.INTER_AREA)
-        canvas[150 + r * 450:410 + r * 450, 150 + c * 470:410 + c * 470] = face
+        canvas[150 + r * 450 : 410 + r * 450, 150 + c * 470 : 410 + c * 470] = face
     return canvas
 
 
@@ -71,12 +72,26 @@ def main() -> None:
     from autocull.measure.faces import find_faces, mesh
     from autocull.measure.faces.detect import detect
 
-    log.info("machine: %s, %s cores, python %s; %s", platform.platform(), os.cpu_count(),
-             platform.python_version(), time.strftime("%Y-%m-%d %H:%M"))
+    log.info(
+        "machine: %s, %s cores, python %s; %s",
+        platform.platform(),
+        os.cpu_count(),
+        platform.python_version(),
+        time.strftime("%Y-%m-%d %H:%M"),
+    )
     with tempfile.TemporaryDirectory() as tmp:
         files = corpus(Path(tmp))
-        log.info("%-16s %6s %9s %10s %12s %14s %14s %8s", "image", "faces", "detect", "mesh/face",
-                 "find_faces", "decode+analyze", "+find_faces", "effect")
+        log.info(
+            "%-16s %6s %9s %10s %12s %14s %14s %8s",
+            "image",
+            "faces",
+            "detect",
+            "mesh/face",
+            "find_faces",
+            "decode+analyze",
+            "+find_faces",
+            "effect",
+        )
         for name, path in files.items():
             decoded = decode(path)
             region = region_reader(path, decoded)
@@ -88,8 +103,17 @@ def main() -> None:
             find = ms(lambda d=decoded, r=region: find_faces(d, r), args.repeat)
             base = ms(lambda p=path: analyze(decode(p)), args.repeat)
             full = ms(lambda p=path: analyze(d := decode(p), faces=True, region=region_reader(p, d)), args.repeat)
-            log.info("%-16s %6d %7.1fms %8.1fms %10.1fms %12.1fms %12.1fms %+7.0f%%", name, len(faces), det,
-                     mesh_ms, find, base, full, 100 * (full - base) / base)
+            log.info(
+                "%-16s %6d %7.1fms %8.1fms %10.1fms %12.1fms %12.1fms %+7.0f%%",
+                name,
+                len(faces),
+                det,
+                mesh_ms,
+                find,
+                base,
+                full,
+                100 * (full - base) / base,
+            )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ longer bit-exact), per-tile contrast from block means (not exact at the
 threshold), matrix products for the hash resize (OpenBLAS threads then spin
 on the other core), per-channel vs multi-channel GaussianBlur (<1 ms).
 """
+
 from __future__ import annotations
 
 import datetime
@@ -62,8 +63,9 @@ def load() -> list[np.ndarray]:
             a = np.repeat(a[:, :, None], 3, axis=2)
         h, w = a.shape[:2]
         s = 1280 / max(h, w)
-        out.append(cv2.resize(a, (round(w * s), round(h * s)),
-                              interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC))
+        out.append(
+            cv2.resize(a, (round(w * s), round(h * s)), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+        )
     return out
 
 
@@ -93,11 +95,15 @@ def main() -> None:
         ),
     }
     sys.stdout.write(f"# bench_measure {datetime.datetime.now().isoformat(timespec='seconds')}\n")
-    sys.stdout.write(f"# machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus, "
-                     f"python {platform.python_version()}, numpy {np.__version__}, cv2 {cv2.__version__}, "
-                     "cv2 threads 1\n")
-    sys.stdout.write(f"# corpus: {len(images)} scikit-image photos at 1280 px long edge "
-                     f"({', '.join(CORPUS)}), {repeats} repeats, median wall / CPU\n")
+    sys.stdout.write(
+        f"# machine: {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus, "
+        f"python {platform.python_version()}, numpy {np.__version__}, cv2 {cv2.__version__}, "
+        "cv2 threads 1\n"
+    )
+    sys.stdout.write(
+        f"# corpus: {len(images)} scikit-image photos at 1280 px long edge "
+        f"({', '.join(CORPUS)}), {repeats} repeats, median wall / CPU\n"
+    )
     for name, fn in stages.items():
         wall, cpu = [], []
         for im in images:

@@ -21,6 +21,7 @@ verdicts (keep / review / reject) by label. Then:
 
 Prints tables; asserts nothing. Photos are read in place and never copied.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -142,8 +143,10 @@ def main() -> None:
     labels = json.loads((camera / "labels.json").read_text())
     scene = scenes(labels)
     paths = {n: str(camera / info["label"] / n) for n, info in labels.items()}
-    print(f"{len(labels)} photos in {len(set(scene.values()))} scenes: "
-          + ", ".join(f"{lab} {sum(i['label'] == lab for i in labels.values())}" for lab in LABELS))
+    print(
+        f"{len(labels)} photos in {len(set(scene.values()))} scenes: "
+        + ", ".join(f"{lab} {sum(i['label'] == lab for i in labels.values())}" for lab in LABELS)
+    )
 
     base = cull(list(paths.values()))
     table([(labels[n]["label"], d.verdict) for n, (d, _) in base.items()], "AutoCull, default policy (all photos)")

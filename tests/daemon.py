@@ -4,6 +4,7 @@ It runs on free loopback ports (port 0, read back from ``state.json``) with its
 own home folder; output goes to ``daemon.log`` there (a pipe nobody reads
 would stall a chatty daemon).
 """
+
 from __future__ import annotations
 
 import http.client
@@ -30,9 +31,12 @@ class Daemon:
         cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "autocull"]
         self.log_path = home / "daemon.log"
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd + ["serve", "--http-port", "0", "--grpc-port", "0"],
-                                     env=dict(os.environ, AUTOCULL_HOME=str(home)),
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            cmd + ["serve", "--http-port", "0", "--grpc-port", "0"],
+            env=dict(os.environ, AUTOCULL_HOME=str(home)),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self._channel: Any = None
         self._stub: Any = None
         deadline = time.time() + start_timeout
@@ -80,8 +84,12 @@ class Daemon:
         conn = http.client.HTTPConnection("127.0.0.1", self.state["http_port"], timeout=300)
         h = {"Content-Type": "application/json", "X-AutoCull-Token": self.token}
         h.update(headers or {})
-        conn.request("POST", f"/autocull.v1.AutoCull/{method}", json.dumps(body).encode(),
-                     {k: v for k, v in h.items() if v is not None})
+        conn.request(
+            "POST",
+            f"/autocull.v1.AutoCull/{method}",
+            json.dumps(body).encode(),
+            {k: v for k, v in h.items() if v is not None},
+        )
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read() or b"{}")
 
@@ -98,11 +106,16 @@ class Daemon:
         body = resp.read()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, body
 
-    def request_bytes(self, method: str, body: bytes, headers: dict | None = None, *, verb: str = "POST",
-                      path: str | None = None) -> bytes:
+    def request_bytes(
+        self, method: str, body: bytes, headers: dict | None = None, *, verb: str = "POST", path: str | None = None
+    ) -> bytes:
         """An HTTP/1.1 request as bytes, with the Host, token and Content-Type the plugins send (None drops one)."""
-        h = {"Host": f"127.0.0.1:{self.state['http_port']}", "Content-Type": "application/json",
-             "X-AutoCull-Token": self.token, "Content-Length": str(len(body))}
+        h = {
+            "Host": f"127.0.0.1:{self.state['http_port']}",
+            "Content-Type": "application/json",
+            "X-AutoCull-Token": self.token,
+            "Content-Length": str(len(body)),
+        }
         h.update(headers or {})
         lines = [f"{verb} {path or '/autocull.v1.AutoCull/' + method} HTTP/1.1"]
         lines += [f"{k}: {v}" for k, v in h.items() if v is not None]

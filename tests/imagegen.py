@@ -4,6 +4,7 @@ Shared by the test modules (decode, measure, engine...). Everything is built
 from scikit-image's bundled sample photos (no download) or synthesised, and
 written where the caller says; nothing here touches the repository.
 """
+
 from __future__ import annotations
 
 import io
@@ -102,10 +103,15 @@ def make_exif(
             exif[tag] = value
     sub = exif.get_ifd(TAG_EXIF_IFD)
     values = {
-        TAG_BODY_SERIAL: serial, TAG_LENS_MODEL: lens, TAG_SUBSEC_ORIGINAL: subsec,
+        TAG_BODY_SERIAL: serial,
+        TAG_LENS_MODEL: lens,
+        TAG_SUBSEC_ORIGINAL: subsec,
         TAG_DATETIME_ORIGINAL: taken.strftime("%Y:%m:%d %H:%M:%S") if taken else None,
-        TAG_EXPOSURE_TIME: exposure_time, TAG_F_NUMBER: f_number, TAG_ISO: iso,
-        TAG_EXPOSURE_BIAS: exposure_bias, TAG_FOCAL_LENGTH: focal_length,
+        TAG_EXPOSURE_TIME: exposure_time,
+        TAG_F_NUMBER: f_number,
+        TAG_ISO: iso,
+        TAG_EXPOSURE_BIAS: exposure_bias,
+        TAG_FOCAL_LENGTH: focal_length,
     }
     for tag, value in values.items():
         if value is not None:
@@ -113,8 +119,9 @@ def make_exif(
     return exif
 
 
-def save(path: Path, rgb: np.ndarray, fmt: Optional[str] = None, exif: Optional[Image.Exif] = None,
-         **options: object) -> Path:
+def save(
+    path: Path, rgb: np.ndarray, fmt: Optional[str] = None, exif: Optional[Image.Exif] = None, **options: object
+) -> Path:
     """Write ``rgb`` (uint8 HxWx3 or HxW) with Pillow; ``exif`` goes in for formats that carry it."""
     im = Image.fromarray(rgb)
     if exif is not None:

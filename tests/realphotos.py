@@ -3,6 +3,7 @@
 The data is never copied into the repository; a missing file fails the test
 that needs it (a skipped test would pass while guarding nothing).
 """
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def camera_labels() -> dict[str, dict[str, str]]:
 def photos(folder: str) -> list[str]:
     """Relative paths of the images under ``TESTDATA/folder``; fails when there are none."""
     root = TESTDATA / folder
-    found = sorted(str(p.relative_to(TESTDATA)) for p in root.rglob("*")
-                   if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    found = sorted(
+        str(p.relative_to(TESTDATA)) for p in root.rglob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png")
+    )
     assert found, f"shared test data missing: no photos under {root}"
     return found
 
@@ -85,8 +87,12 @@ def low_key(image: np.ndarray, stops: float) -> np.ndarray:
 
 # Real photos with a vivid colour or a blue sky: one channel at the top over a
 # large part of the frame while the other two still carry the texture.
-VIVID = ["camera/bokeh/rbh-032.jpg", "camera/blurred/rbh-048.jpg", "camera/blurred/rbh-027.jpg",
-         "burst/scenario-2/scenario-2-a.jpg"]
+VIVID = [
+    "camera/bokeh/rbh-032.jpg",
+    "camera/blurred/rbh-048.jpg",
+    "camera/blurred/rbh-027.jpg",
+    "burst/scenario-2/scenario-2-a.jpg",
+]
 LOW_KEY_FOREST = "camera/sharp/rbh-024.jpg"  # dark moss and trunks, lit leaves, no near-white
 # Real photos exposed normally: midtones within a stop of mid-grey, where a camera meter puts them.
 # (A low-key frame pushed three stops can land on a normal exposure, and an over-bright one

@@ -3,6 +3,7 @@
 The real engine on a real SQLite store and the sample photos (a sharp frame, blurred and shaken ones, a
 dark and a blown one, a burst), so the strict policy below changes real verdicts.
 """
+
 from __future__ import annotations
 
 import json
@@ -117,9 +118,10 @@ def test_verdicts_left_behind_by_a_stop_mid_change_are_redecided_on_open(folder,
         eng.close()
     # What a stop between storing a new policy and storing its verdicts leaves behind.
     with sqlite3.connect(home / DB_FILE) as db:
-        db.executemany("INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)",
-                       [("active_policy", json.dumps(Policy().with_values(STRICT).to_dict())),
-                        ("policy_version", "7")])
+        db.executemany(
+            "INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)",
+            [("active_policy", json.dumps(Policy().with_values(STRICT).to_dict())), ("policy_version", "7")],
+        )
     eng = open_engine(home)
     try:
         assert eng.policy == Policy().with_values(STRICT)

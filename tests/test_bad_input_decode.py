@@ -1,4 +1,5 @@
 """Decode stage on bad input: every failure is the right FileProblem, names the file, never hangs."""
+
 from __future__ import annotations
 
 import os
@@ -183,7 +184,7 @@ def test_jpeg_magic_then_garbage_is_corrupt(tmp_path: Path) -> None:
 
 def test_random_damage_only_ever_raises_file_problems(tmp_path: Path, jpeg_data: bytes) -> None:
     """Flipped bytes anywhere: the result is an image or a FileProblem, nothing else."""
-    png = (tmp_path / "src.png")
+    png = tmp_path / "src.png"
     gen.save(png, gen.sample_rgb("coffee"), "PNG")
     sources = {"jpg": gen.jpeg_bytes(gen.sample_rgb("coffee")), "png": png.read_bytes()}
     rng = random.Random(1234)

@@ -1,5 +1,6 @@
 """Bad input through the whole engine: each file gets a clear error and a failure-lane row;
 the good photos in the same job are still decided."""
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,14 @@ def test_every_bad_input_gets_its_own_error_and_the_job_carries_on(engine, tmp_p
     got = _by_name(res.decisions)
 
     assert got["good photo ✓.jpg"].verdict == "keep" and not got["good photo ✓.jpg"].error_code
-    expected = {"zero.jpg": "EMPTY", "truncated.jpg": "CORRUPT", "notes.jpg": "UNSUPPORTED",
-                "bomb.png": "TOO_LARGE", "corrupt.nef": "CORRUPT", "does-not-exist.jpg": "FILE_NOT_FOUND"}
+    expected = {
+        "zero.jpg": "EMPTY",
+        "truncated.jpg": "CORRUPT",
+        "notes.jpg": "UNSUPPORTED",
+        "bomb.png": "TOO_LARGE",
+        "corrupt.nef": "CORRUPT",
+        "does-not-exist.jpg": "FILE_NOT_FOUND",
+    }
     for name, code in expected.items():
         d = got[name]
         assert d.error_code == code, (name, d.error_code, d.error_message)

@@ -4,6 +4,7 @@ Named directly among good photos, in a folder, or met by the decoder: each gets 
 BAD_PATH error and the good photos in the same request still get their decisions (the real
 engine, and the real daemon over JSON and gRPC).
 """
+
 from __future__ import annotations
 
 import errno
@@ -41,8 +42,7 @@ def _bad_paths(root: Path, photo: Path) -> dict[str, str]:
     loops.mkdir(parents=True, exist_ok=True)
     loop = loops / "loop.jpg"
     loop.symlink_to(loop)
-    return {"ENAMETOOLONG": str(root / ("x" * 300 + ".jpg")), "ENOTDIR": str(photo) + "/inside.jpg",
-            "ELOOP": str(loop)}
+    return {"ENAMETOOLONG": str(root / ("x" * 300 + ".jpg")), "ENOTDIR": str(photo) + "/inside.jpg", "ELOOP": str(loop)}
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +52,16 @@ def shoot(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Path], dict[st
     return photos, _bad_paths(root, photos[0])
 
 
-@pytest.mark.parametrize("no, cls, code", [
-    (errno.ENAMETOOLONG, BadPath, "BAD_PATH"), (errno.ENOTDIR, BadPath, "BAD_PATH"), (errno.ELOOP, BadPath, "BAD_PATH"),
-    (errno.EACCES, FileUnreadable, "UNREADABLE"), (errno.EIO, FileUnreadable, "UNREADABLE"),
-])
+@pytest.mark.parametrize(
+    "no, cls, code",
+    [
+        (errno.ENAMETOOLONG, BadPath, "BAD_PATH"),
+        (errno.ENOTDIR, BadPath, "BAD_PATH"),
+        (errno.ELOOP, BadPath, "BAD_PATH"),
+        (errno.EACCES, FileUnreadable, "UNREADABLE"),
+        (errno.EIO, FileUnreadable, "UNREADABLE"),
+    ],
+)
 def test_an_os_error_maps_by_errno_to_one_file_code(no: int, cls: type, code: str) -> None:
     problem = file_problem(OSError(no, os.strerror(no)), "/photos/a.jpg")
     assert type(problem) is cls and problem.code == code and problem.message.startswith("/photos/a.jpg: ")
@@ -138,8 +144,14 @@ def test_queue_depth_is_exact_and_never_negative_under_concurrent_jobs(tmp_path,
 
         watcher = threading.Thread(target=watch)
         watcher.start()
-        jobs = [threading.Thread(target=engine.run, args=([str(p) for p in photos] + list(bad.values()),),
-                                 kwargs={"analyze_only": True, "reanalyze": True}) for _ in range(3)]
+        jobs = [
+            threading.Thread(
+                target=engine.run,
+                args=([str(p) for p in photos] + list(bad.values()),),
+                kwargs={"analyze_only": True, "reanalyze": True},
+            )
+            for _ in range(3)
+        ]
         for t in jobs:
             t.start()
         for t in jobs:

@@ -6,6 +6,7 @@ JPEGs with EXIF capture times, then read through the public chain
 decode -> measure.analyze -> decide -> bursts. Pure grouping tests build
 BurstItems straight from the hashes of real images.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -61,14 +62,20 @@ def exposed(rgb: np.ndarray, stops: float) -> np.ndarray:
     if not stops:
         return rgb
     x = rgb.astype(np.float64) / 255.0
-    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * 2.0 ** stops
+    lin = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4) * 2.0**stops
     lin = np.clip(lin, 0.0, 1.0)
     out = np.where(lin <= 0.0031308, lin * 12.92, 1.055 * lin ** (1 / 2.4) - 0.055)
     return (out * 255 + 0.5).astype(np.uint8)
 
 
-def exif_block(taken: datetime, *, make: str = "Canon", model: str = "EOS R6", serial: Optional[str] = "0421",
-               bias: Optional[float] = None) -> Image.Exif:
+def exif_block(
+    taken: datetime,
+    *,
+    make: str = "Canon",
+    model: str = "EOS R6",
+    serial: Optional[str] = "0421",
+    bias: Optional[float] = None,
+) -> Image.Exif:
     """EXIF as a camera writes it: DateTimeOriginal + SubSecTimeOriginal, body, optional compensation."""
     exif = Image.Exif()
     exif[0x010F], exif[0x0110] = make, model
@@ -103,9 +110,16 @@ def cull(analyses: dict[str, Analysis], policy: Optional[Policy] = None) -> tupl
 
 def item(path: str, rgb: np.ndarray, ts: Optional[float], camera: Optional[str] = "serial:0421", **kw) -> BurstItem:
     gray = to_gray(rgb)
-    return BurstItem(path=path, capture_ts=ts, camera_key=camera, phash=phash(gray), dhash=dhash(gray),
-                     exposure_compensation=kw.pop("ec", 0.0 if ts is not None else None),
-                     ev_offset=kw.pop("ev", 0.0), **kw)
+    return BurstItem(
+        path=path,
+        capture_ts=ts,
+        camera_key=camera,
+        phash=phash(gray),
+        dhash=dhash(gray),
+        exposure_compensation=kw.pop("ec", 0.0 if ts is not None else None),
+        ev_offset=kw.pop("ev", 0.0),
+        **kw,
+    )
 
 
 def name(path: str) -> str:
@@ -124,8 +138,9 @@ def real_burst(tmp_path_factory) -> dict[str, Analysis]:
     paths = []
     for k, (dx, blur, stops) in enumerate(BURST_PLAN):
         taken = T0 + timedelta(milliseconds=120 * k)
-        paths.append(write(folder / f"IMG_{412 + k:04d}.jpg", frame(base, dx=dx, blur=blur, stops=stops),
-                           exif_block(taken)))
+        paths.append(
+            write(folder / f"IMG_{412 + k:04d}.jpg", frame(base, dx=dx, blur=blur, stops=stops), exif_block(taken))
+        )
     return analyse(paths)
 
 
@@ -207,8 +222,12 @@ class TestARealBurst:
 @needs_series
 def test_when_every_frame_is_blurry_the_best_stays_rejected_and_says_so(tmp_path):
     base = series("scenario-3-c")
-    paths = [write(tmp_path / f"soft_{k}.jpg", frame(base, dx=4 * k, blur=b),
-                   exif_block(T0 + timedelta(milliseconds=200 * k))) for k, b in enumerate((4.0, 5.0, 6.0))]
+    paths = [
+        write(
+            tmp_path / f"soft_{k}.jpg", frame(base, dx=4 * k, blur=b), exif_block(T0 + timedelta(milliseconds=200 * k))
+        )
+        for k, b in enumerate((4.0, 5.0, 6.0))
+    ]
     analyses = analyse(paths)
     assert all(decide(a, Policy()).verdict == "reject" for a in analyses.values())
     decisions, groups = cull(analyses)
@@ -222,8 +241,10 @@ def test_when_every_frame_is_blurry_the_best_stays_rejected_and_says_so(tmp_path
 @needs_series
 def test_a_best_sent_to_review_stays_in_review_the_policy_lines_hold(tmp_path):
     base = series("scenario-3-c")
-    paths = [write(tmp_path / f"f{k}.jpg", frame(base, dx=4 * k, blur=b),
-                   exif_block(T0 + timedelta(milliseconds=200 * k))) for k, b in enumerate((1.8, 1.9))]
+    paths = [
+        write(tmp_path / f"f{k}.jpg", frame(base, dx=4 * k, blur=b), exif_block(T0 + timedelta(milliseconds=200 * k)))
+        for k, b in enumerate((1.8, 1.9))
+    ]
     analyses = analyse(paths)
     alone = {p: decide(a, Policy(), path=p) for p, a in analyses.items()}
     assert {d.verdict for d in alone.values()} == {"review"}  # blur of 1.8-1.9 px: between the review and reject lines
@@ -243,17 +264,22 @@ def test_raising_the_keep_line_is_not_undone_by_a_burst(real_burst):
 @needs_series
 def test_the_reason_names_open_eyes_when_that_is_what_differs(tmp_path):
     base = series("scenario-3-c")
-    paths = [write(tmp_path / "closed.jpg", frame(base, dx=0), exif_block(T0)),
-             write(tmp_path / "open.jpg", frame(base, dx=4, blur=1.2), exif_block(T0 + timedelta(seconds=0.2)))]
+    paths = [
+        write(tmp_path / "closed.jpg", frame(base, dx=0), exif_block(T0)),
+        write(tmp_path / "open.jpg", frame(base, dx=4, blur=1.2), exif_block(T0 + timedelta(seconds=0.2))),
+    ]
     analyses = analyse(paths)
 
     def face(state: str) -> FaceMetrics:
         eye = EyeMetrics(ear=0.32 if state == "open" else 0.08, state=state)
-        return FaceMetrics(box=Box(0.4, 0.3, 0.2, 0.3), score=0.95, left_eye=eye, right_eye=eye,
-                           eye_state=state, size=0.3, main=True)
+        return FaceMetrics(
+            box=Box(0.4, 0.3, 0.2, 0.3), score=0.95, left_eye=eye, right_eye=eye, eye_state=state, size=0.3, main=True
+        )
 
-    analyses = {p: dataclasses.replace(a, faces=(face("closed" if "closed" in p else "open"),), faces_checked=True)
-                for p, a in analyses.items()}
+    analyses = {
+        p: dataclasses.replace(a, faces=(face("closed" if "closed" in p else "open"),), faces_checked=True)
+        for p, a in analyses.items()
+    }
     decisions, _ = cull(analyses)
     by = {name(p): d for p, d in decisions.items()}
     assert by["open.jpg"].burst_best and by["open.jpg"].verdict == "keep"
@@ -276,8 +302,7 @@ def test_different_scenes_in_the_same_second_do_not_merge():
 def test_two_bursts_interleaved_in_one_second_stay_two():
     t = T0.timestamp()
     a, b = series("scenario-3-c"), sample("astronaut")
-    items = [item(f"/s/{'ab'[k % 2]}{k}.jpg", frame(a if k % 2 == 0 else b, dx=3 * k), t + 0.1 * k)
-             for k in range(8)]
+    items = [item(f"/s/{'ab'[k % 2]}{k}.jpg", frame(a if k % 2 == 0 else b, dx=3 * k), t + 0.1 * k) for k in range(8)]
     groups = group(items, Policy())
     assert sorted({name(p)[0] for p in g.paths} for g in groups) == [{"a"}, {"b"}]
     assert all(len(g.paths) == 4 for g in groups)
@@ -286,13 +311,15 @@ def test_two_bursts_interleaved_in_one_second_stay_two():
 @needs_series
 def test_two_cameras_at_the_same_moment_stay_separate():
     t = T0.timestamp()
-    here = [item(f"/w/A_{k}.jpg", frame(series("scenario-3-a"), dx=4 * k), t + 0.2 * k, "serial:A")
-            for k in range(3)]
-    there = [item(f"/w/B_{k}.jpg", frame(series("scenario-3-c"), dx=4 * k), t + 0.2 * k + 0.05, "serial:B")
-             for k in range(3)]
+    here = [item(f"/w/A_{k}.jpg", frame(series("scenario-3-a"), dx=4 * k), t + 0.2 * k, "serial:A") for k in range(3)]
+    there = [
+        item(f"/w/B_{k}.jpg", frame(series("scenario-3-c"), dx=4 * k), t + 0.2 * k + 0.05, "serial:B") for k in range(3)
+    ]
     groups = group(here + there, Policy())
     assert sorted(tuple(name(p) for p in g.paths) for g in groups) == [
-        ("A_0.jpg", "A_1.jpg", "A_2.jpg"), ("B_0.jpg", "B_1.jpg", "B_2.jpg")]
+        ("A_0.jpg", "A_1.jpg", "A_2.jpg"),
+        ("B_0.jpg", "B_1.jpg", "B_2.jpg"),
+    ]
 
 
 def test_two_cameras_whose_frames_look_the_same_group():
@@ -327,13 +354,17 @@ def test_reframed_shots_of_one_scene_are_not_one_burst_by_hash_but_are_with_embe
 def test_untimed_near_duplicates_group_by_look(tmp_path):
     """Exports and re-saves carry no capture time: they group by look alone, and only near-duplicates do."""
     base = sample("astronaut")
-    dups = [write(tmp_path / "astronaut.jpg", base),
-            write(tmp_path / "astronaut-web.jpg", base, quality=55),
-            write(tmp_path / "astronaut-small.jpg", np.asarray(Image.fromarray(base).resize((256, 256)))),
-            write(tmp_path / "astronaut-edit.jpg", exposed(frame(base, dx=2, margin=6), 0.2))]
-    others = [write(tmp_path / "coffee.jpg", sample("coffee")),
-              write(tmp_path / "harbour-a.jpg", series("scenario-1-a")),
-              write(tmp_path / "harbour-b.jpg", series("scenario-1-b"))]
+    dups = [
+        write(tmp_path / "astronaut.jpg", base),
+        write(tmp_path / "astronaut-web.jpg", base, quality=55),
+        write(tmp_path / "astronaut-small.jpg", np.asarray(Image.fromarray(base).resize((256, 256)))),
+        write(tmp_path / "astronaut-edit.jpg", exposed(frame(base, dx=2, margin=6), 0.2)),
+    ]
+    others = [
+        write(tmp_path / "coffee.jpg", sample("coffee")),
+        write(tmp_path / "harbour-a.jpg", series("scenario-1-a")),
+        write(tmp_path / "harbour-b.jpg", series("scenario-1-b")),
+    ]
     analyses = analyse(dups + others)
     assert all(a.exif.capture_ts is None for a in analyses.values())
     decisions, groups = cull(analyses)
@@ -363,8 +394,17 @@ def test_the_look_only_index_finds_exactly_the_pairs_a_full_comparison_finds():
             for _ in range(int(rng.integers(0, line + 4))):
                 bit = int(rng.integers(0, 128))
                 p, d = (p ^ (1 << bit), d) if bit < 64 else (p, d ^ (1 << (bit - 64)))
-            items.append(BurstItem(path=f"/x/{k:03d}.jpg", capture_ts=None, camera_key=None, phash=f"{p:016x}",
-                                   dhash=f"{d:016x}", exposure_compensation=None, ev_offset=0.0))
+            items.append(
+                BurstItem(
+                    path=f"/x/{k:03d}.jpg",
+                    capture_ts=None,
+                    camera_key=None,
+                    phash=f"{p:016x}",
+                    dhash=f"{d:016x}",
+                    exposure_compensation=None,
+                    ev_offset=0.0,
+                )
+            )
         policy = Policy().with_values({"burst_hash_distance": line})
         assert {g.paths for g in group(items, policy)} == _brute_force(items, line)
 
@@ -380,8 +420,9 @@ def _brute_force(items: list[BurstItem], line: int) -> set[tuple[str, ...]]:
     for i in range(len(items)):
         for j in range(i + 1, len(items)):
             a, b = items[i], items[j]
-            dist = (bin(int(a.phash, 16) ^ int(b.phash, 16)).count("1")
-                    + bin(int(a.dhash, 16) ^ int(b.dhash, 16)).count("1"))
+            dist = bin(int(a.phash, 16) ^ int(b.phash, 16)).count("1") + bin(int(a.dhash, 16) ^ int(b.dhash, 16)).count(
+                "1"
+            )
             if dist <= line:
                 parent[find(i)] = find(j)
     out: dict[int, list[str]] = {}
@@ -393,9 +434,14 @@ def _brute_force(items: list[BurstItem], line: int) -> set[tuple[str, ...]]:
 # ------------------------------------------------------------------ brackets --
 def test_a_bracket_is_reported_and_no_frame_is_rejected_for_exposure(tmp_path):
     scene = sample("coffee")
-    paths = [write(tmp_path / f"HDR_{k}.jpg", exposed(scene, ev),
-                   exif_block(T0 + timedelta(milliseconds=250 * k), bias=float(ev)))
-             for k, ev in enumerate((0, -2, 2))]  # in-camera order: base, under, over
+    paths = [
+        write(
+            tmp_path / f"HDR_{k}.jpg",
+            exposed(scene, ev),
+            exif_block(T0 + timedelta(milliseconds=250 * k), bias=float(ev)),
+        )
+        for k, ev in enumerate((0, -2, 2))
+    ]  # in-camera order: base, under, over
     analyses = analyse(paths)
     alone = {p: decide(a, Policy(), path=p) for p, a in analyses.items()}
     assert alone[paths[1]].verdict == "review" and alone[paths[1]].reasons[0].startswith("dark")  # the premise
@@ -416,8 +462,9 @@ def test_a_bracket_is_reported_and_no_frame_is_rejected_for_exposure(tmp_path):
 def test_a_bracket_is_found_from_measured_exposure_when_compensation_is_missing():
     t = T0.timestamp()
     scene = sample("astronaut")
-    items = [item(f"/b/{k}.jpg", frame(scene, dx=k), t + 0.2 * k, ec=None, ev=ev)
-             for k, ev in enumerate((0.1, -1.9, 2.1))]
+    items = [
+        item(f"/b/{k}.jpg", frame(scene, dx=k), t + 0.2 * k, ec=None, ev=ev) for k, ev in enumerate((0.1, -1.9, 2.1))
+    ]
     (g,) = group(items, Policy())
     assert g.bracket
 
@@ -425,16 +472,19 @@ def test_a_bracket_is_found_from_measured_exposure_when_compensation_is_missing(
 def test_a_flash_that_missed_one_frame_is_a_burst_not_a_bracket():
     t = T0.timestamp()
     scene = sample("astronaut")
-    items = [item(f"/b/{k}.jpg", frame(scene, dx=k), t + 0.3 * k, ec=None, ev=ev)
-             for k, ev in enumerate((0.0, -2.2, 0.1))]
+    items = [
+        item(f"/b/{k}.jpg", frame(scene, dx=k), t + 0.3 * k, ec=None, ev=ev) for k, ev in enumerate((0.0, -2.2, 0.1))
+    ]
     (g,) = group(items, Policy())
     assert not g.bracket
 
 
 def test_untimed_copies_at_other_brightness_are_duplicates_not_a_bracket():
     scene = sample("coffee")
-    items = [item("/e/coffee.jpg", scene, None, None, ev=-0.2),
-             item("/e/coffee-dark.jpg", exposed(scene, -3), None, None, ev=-3.4)]
+    items = [
+        item("/e/coffee.jpg", scene, None, None, ev=-0.2),
+        item("/e/coffee-dark.jpg", exposed(scene, -3), None, None, ev=-3.4),
+    ]
     (g,) = group(items, Policy())
     assert not g.bracket
 
@@ -442,8 +492,9 @@ def test_untimed_copies_at_other_brightness_are_duplicates_not_a_bracket():
 def test_dialling_compensation_once_mid_burst_is_not_a_bracket():
     t = T0.timestamp()
     scene = sample("astronaut")
-    items = [item(f"/b/{k}.jpg", frame(scene, dx=k), t + 0.1 * k, ec=ec)
-             for k, ec in enumerate((0.0, 0.0, 0.0, -1.0, -1.0))]
+    items = [
+        item(f"/b/{k}.jpg", frame(scene, dx=k), t + 0.1 * k, ec=ec) for k, ec in enumerate((0.0, 0.0, 0.0, -1.0, -1.0))
+    ]
     (g,) = group(items, Policy())
     assert not g.bracket
 
@@ -473,8 +524,10 @@ def test_a_raw_and_jpeg_pair_is_one_shot_not_a_burst():
     rgb = sample("coffee")
     pair = [item("/r/IMG_0001.CR2", rgb, t), item("/r/IMG_0001.JPG", rgb, t)]
     assert group(pair, Policy()) == []
-    nxt = [item("/r/IMG_0002.CR2", frame(rgb, dx=3, blur=2.0), t + 0.2),
-           item("/r/IMG_0002.JPG", frame(rgb, dx=3, blur=2.0), t + 0.2)]
+    nxt = [
+        item("/r/IMG_0002.CR2", frame(rgb, dx=3, blur=2.0), t + 0.2),
+        item("/r/IMG_0002.JPG", frame(rgb, dx=3, blur=2.0), t + 0.2),
+    ]
     (g,) = group(pair + nxt, Policy())
     assert len(g.paths) == 4
 
@@ -489,8 +542,12 @@ def test_a_raw_and_jpeg_pair_shares_one_rank(tmp_path):
     decisions, groups = cull(analyse(paths))
     assert len(groups) == 1
     ranks = {name(p): (d.burst_rank, d.burst_size, d.burst_best) for p, d in decisions.items()}
-    assert ranks == {"IMG_0.JPG": (1, 2, True), "IMG_0.jpeg": (1, 2, True),
-                     "IMG_1.JPG": (2, 2, False), "IMG_1.jpeg": (2, 2, False)}
+    assert ranks == {
+        "IMG_0.JPG": (1, 2, True),
+        "IMG_0.jpeg": (1, 2, True),
+        "IMG_1.JPG": (2, 2, False),
+        "IMG_1.jpeg": (2, 2, False),
+    }
     assert decisions[paths[0]].reasons[0] == "best of burst (2 frames)"
 
 
@@ -521,8 +578,14 @@ def test_half_a_burst_then_the_other_half_is_one_group_with_one_best(tmp_path):
     shoot.mkdir()
     base = series("scenario-3-c")
     plan = BURST_PLAN + [(25, 2.0, 0.1)]
-    paths = [write(shoot / f"IMG_{500 + k:04d}.jpg", frame(base, dx=dx, blur=blur, stops=stops),
-                   exif_block(T0 + timedelta(milliseconds=150 * k))) for k, (dx, blur, stops) in enumerate(plan)]
+    paths = [
+        write(
+            shoot / f"IMG_{500 + k:04d}.jpg",
+            frame(base, dx=dx, blur=blur, stops=stops),
+            exif_block(T0 + timedelta(milliseconds=150 * k)),
+        )
+        for k, (dx, blur, stops) in enumerate(plan)
+    ]
     eng = Engine.open(tmp_path / "home", Config(faces=False))  # no faces here; bursts are the point
     try:
         first = eng.run(paths[:3]).decisions

@@ -9,6 +9,7 @@ home. These tests guard the principle on real photos; the thresholds were not
 tuned to make exactly these files pass (see bench/eval_sharpness.py for how
 the measure reads them leave-one-scene-out, and for photos it gets wrong).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

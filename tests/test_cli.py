@@ -1,4 +1,5 @@
 """The command line as a user meets it (the real CLI in a subprocess)."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,9 @@ from pathlib import Path
 def test_cli_output_cut_short_by_a_pipe_is_no_error(tmp_path: Path) -> None:
     # `autocull policy show | head -1`: the reader closes the pipe; no traceback, exit 0.
     env = dict(os.environ, AUTOCULL_HOME=str(tmp_path / "home"))
-    cli = subprocess.Popen([sys.executable, "-m", "autocull", "policy", "show"], env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "autocull", "policy", "show"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     assert cli.stdout is not None
     cli.stdout.readline()
     cli.stdout.close()
@@ -33,8 +35,13 @@ def test_cull_json_written_page_by_page_is_one_document_with_every_photo(tmp_pat
     Image.fromarray(data.coffee()).save(shoot / "coffee.jpg", quality=90)
     (shoot / "notes.jpg").write_text("not a photo")
     env = dict(os.environ, AUTOCULL_HOME=str(tmp_path / "home"))
-    cli = subprocess.run([sys.executable, "-m", "autocull", "cull", "--json", str(shoot)], env=env,
-                         capture_output=True, text=True, timeout=300)
+    cli = subprocess.run(
+        [sys.executable, "-m", "autocull", "cull", "--json", str(shoot)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert cli.returncode == 0, cli.stderr
     answer = json.loads(cli.stdout)
     by_name = {Path(d["path"]).name: d for d in answer["decisions"]}

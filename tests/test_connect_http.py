@@ -5,6 +5,7 @@ the next request, ``Content-Length: abc`` answered 500, ``Content-Length: -1`` h
 one thread per silent connection forever, ``Host: 127.0.0.1.evil.example`` accepted, no body
 limit. Plus what the Connect server must keep: clean quick shutdown and any Connect client.
 """
+
 from __future__ import annotations
 
 import json
@@ -72,7 +73,9 @@ def test_a_refused_requests_body_is_never_taken_for_a_next_request(daemon, paddi
 
 def test_a_refused_request_with_a_small_body_leaves_the_connection_usable(daemon):
     with daemon.raw() as sock:
-        status, _, body = daemon.exchange(sock, daemon.request_bytes("GetStatus", b'{"x": 1}', {"Origin": "https://a.b"}))
+        status, _, body = daemon.exchange(
+            sock, daemon.request_bytes("GetStatus", b'{"x": 1}', {"Origin": "https://a.b"})
+        )
         assert status == 403 and json.loads(body)["code"] == "permission_denied"
         status, _, body = daemon.exchange(sock, daemon.request_bytes("GetStatus", b"{}"))
         assert status == 200 and json.loads(body)["version"]
@@ -116,8 +119,20 @@ def test_silent_connections_are_closed_by_the_idle_timeout_while_real_clients_ar
     assert daemon.post("GetStatus", {})["version"]
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1.evil.example", "evil.example", "127.0.0.2", "localhost.evil.example",
-                                  "127.0.0.1:1", "127.0.0.1:PORT0", "[::1].evil", "127.0.0.1@evil.example", ""])
+@pytest.mark.parametrize(
+    "host",
+    [
+        "127.0.0.1.evil.example",
+        "evil.example",
+        "127.0.0.2",
+        "localhost.evil.example",
+        "127.0.0.1:1",
+        "127.0.0.1:PORT0",
+        "[::1].evil",
+        "127.0.0.1@evil.example",
+        "",
+    ],
+)
 def test_a_host_that_is_not_exactly_loopback_is_refused(daemon, host):
     host = host.replace("PORT", str(daemon.state["http_port"]))
     with daemon.raw() as sock:
@@ -127,8 +142,9 @@ def test_a_host_that_is_not_exactly_loopback_is_refused(daemon, host):
         assert json.loads(body)["code"] == "permission_denied"
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1:PORT", "localhost:PORT", "[::1]:PORT", "127.0.0.1", "localhost",
-                                  "LOCALHOST:PORT", "[::1]"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1:PORT", "localhost:PORT", "[::1]:PORT", "127.0.0.1", "localhost", "LOCALHOST:PORT", "[::1]"]
+)
 def test_a_loopback_host_with_or_without_our_port_is_served(daemon, host):
     host = host.replace("PORT", str(daemon.state["http_port"]))
     with daemon.raw() as sock:
@@ -180,11 +196,13 @@ def test_a_body_trickled_a_byte_at_a_time_is_cut_off_at_the_body_deadline(daemon
 
 
 def test_wrong_method_path_and_content_type_get_connect_errors(daemon):
-    cases = [({"verb": "GET"}, {}, 405, "unimplemented"),
-             ({"path": "/"}, {}, 404, "not_found"),
-             ({"path": "/autocull.v1.AutoCull/NoSuchMethod"}, {}, 501, "unimplemented"),
-             ({}, {"Content-Type": "text/plain"}, 415, "invalid_argument"),
-             ({}, {"Content-Type": None}, 415, "invalid_argument")]
+    cases = [
+        ({"verb": "GET"}, {}, 405, "unimplemented"),
+        ({"path": "/"}, {}, 404, "not_found"),
+        ({"path": "/autocull.v1.AutoCull/NoSuchMethod"}, {}, 501, "unimplemented"),
+        ({}, {"Content-Type": "text/plain"}, 415, "invalid_argument"),
+        ({}, {"Content-Type": None}, 415, "invalid_argument"),
+    ]
     for kw, headers, want_status, want_code in cases:
         with daemon.raw() as sock:
             status, _, body = daemon.exchange(sock, daemon.request_bytes("GetStatus", b"{}", headers, **kw))
@@ -271,6 +289,7 @@ def test_sigterm_during_a_blocking_cull_over_http_stops_quickly(tmp_path):
             answers.append(d.http("Cull", {"paths": [str(folder)]}))
         except Exception as exc:  # a closed connection is an answer too; a hang is not
             answers.append(exc)
+
     client = threading.Thread(target=cull)
     try:
         client.start()

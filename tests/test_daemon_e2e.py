@@ -4,6 +4,7 @@ Culls a folder over gRPC and over JSON/HTTP, checks the token and browser guards
 changes the policy without reading an image again, cancels a job, and stops the
 daemon with SIGTERM mid-job leaving a consistent store.
 """
+
 from __future__ import annotations
 
 import json

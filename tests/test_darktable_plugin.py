@@ -12,6 +12,7 @@
 Every darktable run is bounded: we wait for a file the Lua script writes, then end
 darktable by its pid (its own quit does not end the process).
 """
+
 from __future__ import annotations
 
 import json
@@ -40,17 +41,19 @@ SHARED = {"decision_map.lua": "autocull/decision_map.lua", "dkjson.lua": "autocu
 # Until dkjson.lua lands in plugins/common, the Lightroom plugin's bundled copy is the reference.
 FALLBACK = {"dkjson.lua": ROOT / "plugins" / "lightroom" / "autocull.lrplugin" / "dkjson.lua"}
 
-DT_REJECTED = 0x8        # images.flags: reject flag (darktable 4.x)
-DT_RATING_MASK = 0x7     # images.flags: stars; 6 = DT_VIEW_REJECT once rejected
-LABELS = ["red", "yellow", "green", "blue", "purple"]   # color_labels.color 0..4
+DT_REJECTED = 0x8  # images.flags: reject flag (darktable 4.x)
+DT_RATING_MASK = 0x7  # images.flags: stars; 6 = DT_VIEW_REJECT once rejected
+LABELS = ["red", "yellow", "green", "blue", "purple"]  # color_labels.color 0..4
 LABEL_ENUM = {f"COLOR_LABEL_{n.upper()}": n for n in LABELS}
 
 
 def _need(*programs: str) -> None:
     missing = [p for p in programs if shutil.which(p) is None]
     if missing:
-        pytest.fail(f"missing programs {missing}: run scripts/install-system-deps.sh (Debian packages "
-                    "darktable xvfb curl lua5.1 lua-busted libimage-exiftool-perl sqlite3)")
+        pytest.fail(
+            f"missing programs {missing}: run scripts/install-system-deps.sh (Debian packages "
+            "darktable xvfb curl lua5.1 lua-busted libimage-exiftool-perl sqlite3)"
+        )
 
 
 # ------------------------------------------------------------------ photos
@@ -110,12 +113,17 @@ def _run_until_done(cmd: list[str], env: dict, done: Path, log: Path, timeout: f
                     break
                 time.sleep(0.2)
         finally:
-            time.sleep(0.3)   # let darktable flush the last sidecar
+            time.sleep(0.3)  # let darktable flush the last sidecar
             exited = proc.poll()
             _end(proc)
     took = time.time() - start
-    ending = ("finished" if done.exists() else f"exited with code {exited} before finishing" if exited is not None
-              else f"still running at the {timeout:.0f} s timeout; ended by the test")
+    ending = (
+        "finished"
+        if done.exists()
+        else f"exited with code {exited} before finishing"
+        if exited is not None
+        else f"still running at the {timeout:.0f} s timeout; ended by the test"
+    )
     with open(log, "a") as out:
         out.write(f"\n[test] darktable {ending} after {took:.1f} s\n")
     return took
@@ -128,8 +136,11 @@ def _fresh_session_env(tmp: Path) -> dict[str, str]:
     machine's leftovers from an earlier run (or their absence on a fresh one) must not decide the result.
     No accessibility bridge: without a session bus GTK would look for the a11y bus at start.
     """
-    dirs = {"XDG_CACHE_HOME": tmp / "xdg-cache", "XDG_CONFIG_HOME": tmp / "xdg-config",
-            "XDG_DATA_HOME": tmp / "xdg-data"}
+    dirs = {
+        "XDG_CACHE_HOME": tmp / "xdg-cache",
+        "XDG_CONFIG_HOME": tmp / "xdg-config",
+        "XDG_DATA_HOME": tmp / "xdg-data",
+    }
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
     return {**{k: str(v) for k, v in dirs.items()}, "NO_AT_BRIDGE": "1"}
@@ -149,13 +160,17 @@ def _library(configdir: Path) -> dict[str, dict]:
     data = sqlite3.connect(f"file:{configdir / 'data.db'}?mode=ro", uri=True)
     tag_names = dict(data.execute("SELECT id, name FROM tags"))
     out = {}
-    rows = lib.execute("SELECT i.id, f.folder, i.filename, i.flags, i.version FROM images i "
-                       "JOIN film_rolls f ON f.id = i.film_id")
+    rows = lib.execute(
+        "SELECT i.id, f.folder, i.filename, i.flags, i.version FROM images i JOIN film_rolls f ON f.id = i.film_id"
+    )
     for image_id, folder, filename, flags, version in rows:
         labels = {LABELS[c] for (c,) in lib.execute("SELECT color FROM color_labels WHERE imgid = ?", (image_id,))}
-        tags = {tag_names[t] for (t,) in lib.execute("SELECT tagid FROM tagged_images WHERE imgid = ?", (image_id,))
-                if not tag_names.get(t, "darktable|").startswith("darktable|")}
-        key = f"{folder}/{filename}" + (f"#v{version}" if version else "")   # darktable duplicates
+        tags = {
+            tag_names[t]
+            for (t,) in lib.execute("SELECT tagid FROM tagged_images WHERE imgid = ?", (image_id,))
+            if not tag_names.get(t, "darktable|").startswith("darktable|")
+        }
+        key = f"{folder}/{filename}" + (f"#v{version}" if version else "")  # darktable duplicates
         out[key] = {"flags": flags, "labels": labels, "tags": tags}
     lib.close()
     data.close()
@@ -163,8 +178,15 @@ def _library(configdir: Path) -> dict[str, dict]:
 
 
 def _xmp(paths: list[Path]) -> dict[str, dict]:
-    args = ["exiftool", "-j", "-charset", "filename=utf8", "-XMP-xmp:Rating", "-XMP-darktable:ColorLabels",
-            "-XMP-lr:HierarchicalSubject"] + [f"{p}.xmp" for p in paths]
+    args = [
+        "exiftool",
+        "-j",
+        "-charset",
+        "filename=utf8",
+        "-XMP-xmp:Rating",
+        "-XMP-darktable:ColorLabels",
+        "-XMP-lr:HierarchicalSubject",
+    ] + [f"{p}.xmp" for p in paths]
     res = subprocess.run(args, capture_output=True, timeout=60)
     found = json.loads(res.stdout or b"[]")
     # exiftool spells tag names its own way (Colorlabels): look them up case-insensitively
@@ -201,17 +223,38 @@ def headless(world):
     late = base / "later" / "late import.jpg"
     late.parent.mkdir()
     shutil.copy(photos[1], late)
-    cli_input = run / "cli-input.jpg"     # darktable-cli needs an image to export; not one of ours
+    cli_input = run / "cli-input.jpg"  # darktable-cli needs an image to export; not one of ours
     Image.new("RGB", (32, 32), (128, 128, 128)).save(cli_input)
-    env = dict(os.environ, AUTOCULL_HOME=str(daemon.home), AUTOCULL_DT_PLUGIN=str(PLUGIN),
-               AUTOCULL_DT_FILES=str(files), AUTOCULL_DT_PRERATED=str(base / "shoot" / PRERATED),
-               AUTOCULL_DT_LATE=str(late), AUTOCULL_DT_NODAEMON=str(run / "nodaemon"),
-               AUTOCULL_DT_OUT=str(run / "report.json"), AUTOCULL_DT_DONE=str(run / "done"))
+    env = dict(
+        os.environ,
+        AUTOCULL_HOME=str(daemon.home),
+        AUTOCULL_DT_PLUGIN=str(PLUGIN),
+        AUTOCULL_DT_FILES=str(files),
+        AUTOCULL_DT_PRERATED=str(base / "shoot" / PRERATED),
+        AUTOCULL_DT_LATE=str(late),
+        AUTOCULL_DT_NODAEMON=str(run / "nodaemon"),
+        AUTOCULL_DT_OUT=str(run / "report.json"),
+        AUTOCULL_DT_DONE=str(run / "done"),
+    )
     script = LUA_TESTS / "headless_cull.lua"
-    cmd = ["darktable-cli", str(cli_input), str(run / "cli-output.jpg"), "--width", "16", "--height", "16",
-           "--core", "--configdir", str(configdir), "--library", str(configdir / "library.db"),
-           "--conf", "write_sidecar_files=on import",
-           "--luacmd", f"dofile({json.dumps(str(script))})"]
+    cmd = [
+        "darktable-cli",
+        str(cli_input),
+        str(run / "cli-output.jpg"),
+        "--width",
+        "16",
+        "--height",
+        "16",
+        "--core",
+        "--configdir",
+        str(configdir),
+        "--library",
+        str(configdir / "library.db"),
+        "--conf",
+        "write_sidecar_files=on import",
+        "--luacmd",
+        f"dofile({json.dumps(str(script))})",
+    ]
     took = _run_until_done(cmd, env, run / "done", run / "darktable.log", timeout=180)
     report = _read_report(run / "report.json", run / "darktable.log")
     report["_took"] = took
@@ -221,8 +264,9 @@ def headless(world):
 # ------------------------------------------------------------------ tests
 def test_busted_specs_pass():
     _need("busted")
-    res = subprocess.run(["busted", "--output=utfTerminal", "spec"], cwd=PLUGIN_DIR, capture_output=True, text=True,
-                         timeout=120)
+    res = subprocess.run(
+        ["busted", "--output=utfTerminal", "spec"], cwd=PLUGIN_DIR, capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
 
 
@@ -232,8 +276,9 @@ def test_shared_modules_are_byte_identical_copies_of_plugins_common():
         if not src.exists() and common_name in FALLBACK:
             src = FALLBACK[common_name]
         assert src.exists(), f"plugins/common/{common_name} is missing"
-        assert (PLUGIN_DIR / ours).read_bytes() == src.read_bytes(), \
+        assert (PLUGIN_DIR / ours).read_bytes() == src.read_bytes(), (
             f"plugins/darktable/{ours} differs from plugins/common/{common_name}: copy it again"
+        )
 
 
 def test_headless_run_loads_the_script_without_a_gui(headless):
@@ -275,8 +320,11 @@ def test_darktable_stores_exactly_the_daemons_decisions(headless):
         assert not d.get("error"), d
         row = stored[path]
         xmp = sidecars[path]
-        want_labels = set() if d["colorLabel"] in ("COLOR_LABEL_NONE", "COLOR_LABEL_UNSPECIFIED") \
+        want_labels = (
+            set()
+            if d["colorLabel"] in ("COLOR_LABEL_NONE", "COLOR_LABEL_UNSPECIFIED")
             else {LABEL_ENUM[d["colorLabel"]]}
+        )
         if d["pick"] == "PICK_REJECTED":
             assert row["flags"] & DT_REJECTED, (path, row)
             assert xmp.get("rating") == -1, (path, xmp)
@@ -323,7 +371,7 @@ def test_a_second_cull_recognises_autoculls_own_marks_and_changes_nothing(headle
     again = report["steps"]["cull_again"]
     assert again["ok"] is True, again
     assert again["counts"]["applied"] == 0
-    assert again["counts"]["skipped"] == 1          # only the photographer's own photo
+    assert again["counts"]["skipped"] == 1  # only the photographer's own photo
     assert again["counts"]["unchanged"] == report["steps"]["cull"]["counts"]["applied"]
 
 
@@ -367,7 +415,7 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
     base, photos, daemon = world
     configdir = tmp_path / "config"
     configdir.mkdir()
-    photo = tmp_path / "gui shot.jpg"     # fresh copies: the headless run left sidecars beside the shoot
+    photo = tmp_path / "gui shot.jpg"  # fresh copies: the headless run left sidecars beside the shoot
     shutil.copy(photos[1], photo)
     folder = tmp_path / "new card"
     folder.mkdir()
@@ -376,14 +424,27 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
     display, xvfb = _start_xvfb(tmp_path)
     try:
         timeout = 120.0
-        env = dict(os.environ, DISPLAY=display, AUTOCULL_HOME=str(daemon.home), AUTOCULL_DT_PLUGIN=str(PLUGIN),
-                   AUTOCULL_DT_PHOTO=str(photo), AUTOCULL_DT_FOLDER=str(folder),
-                   AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
-                   AUTOCULL_DT_DONE=str(tmp_path / "done"),
-                   AUTOCULL_DT_DEADLINE=str(int(time.time() + timeout - 15)),  # report before we end darktable
-                   **_fresh_session_env(tmp_path))
-        cmd = ["darktable", "--library", ":memory:", "--configdir", str(configdir),
-               "--luacmd", f"dofile({json.dumps(str(LUA_TESTS / 'gui_smoke.lua'))})"]
+        env = dict(
+            os.environ,
+            DISPLAY=display,
+            AUTOCULL_HOME=str(daemon.home),
+            AUTOCULL_DT_PLUGIN=str(PLUGIN),
+            AUTOCULL_DT_PHOTO=str(photo),
+            AUTOCULL_DT_FOLDER=str(folder),
+            AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
+            AUTOCULL_DT_DONE=str(tmp_path / "done"),
+            AUTOCULL_DT_DEADLINE=str(int(time.time() + timeout - 15)),  # report before we end darktable
+            **_fresh_session_env(tmp_path),
+        )
+        cmd = [
+            "darktable",
+            "--library",
+            ":memory:",
+            "--configdir",
+            str(configdir),
+            "--luacmd",
+            f"dofile({json.dumps(str(LUA_TESTS / 'gui_smoke.lua'))})",
+        ]
         _run_until_done(cmd, env, tmp_path / "done", tmp_path / "darktable.log", timeout=timeout)
     finally:
         _end(xvfb)
@@ -407,9 +468,13 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
 
 def _start_xvfb(tmp_path: Path) -> tuple[str, subprocess.Popen]:
     r, w = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-                            pass_fds=(w,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        pass_fds=(w,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     os.close(w)
     deadline = time.time() + 20
     buf = b""

@@ -1,4 +1,5 @@
 """The decide stage is a pure function of (analysis, policy): test its rules directly."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -27,22 +28,55 @@ def _sharp(score: float, motion: float = 0.0) -> SharpnessMetrics:
     return SharpnessMetrics(score=score, laplacian_var=0.01, tenengrad=0.02, edge_width=1.0, motion=motion)
 
 
-def _analysis(subject: float = 0.9, whole: float = 0.9, ev: float = 0.0, label: str = "ok",
-              faces: tuple = (), source: str = "saliency", hi_clip: float = 0.0) -> Analysis:
+def _analysis(
+    subject: float = 0.9,
+    whole: float = 0.9,
+    ev: float = 0.0,
+    label: str = "ok",
+    faces: tuple = (),
+    source: str = "saliency",
+    hi_clip: float = 0.0,
+) -> Analysis:
     return Analysis(
-        width=4000, height=3000, format="JPEG", exif=ExifInfo(), sharpness=_sharp(whole), subject=_sharp(subject),
-        subject_box=Box(0.3, 0.3, 0.4, 0.4), subject_source=source,
-        exposure=ExposureMetrics(score=0.9, label=label, mean=0.4, median=0.4, highlight_clip=hi_clip,
-                                 shadow_clip=0.0, dynamic_range=8.0, ev_offset=ev),
-        noise=NoiseMetrics(sigma=2.0, score=0.95), phash="0" * 16, dhash="0" * 16, faces=faces,
-        faces_checked=True)
+        width=4000,
+        height=3000,
+        format="JPEG",
+        exif=ExifInfo(),
+        sharpness=_sharp(whole),
+        subject=_sharp(subject),
+        subject_box=Box(0.3, 0.3, 0.4, 0.4),
+        subject_source=source,
+        exposure=ExposureMetrics(
+            score=0.9,
+            label=label,
+            mean=0.4,
+            median=0.4,
+            highlight_clip=hi_clip,
+            shadow_clip=0.0,
+            dynamic_range=8.0,
+            ev_offset=ev,
+        ),
+        noise=NoiseMetrics(sigma=2.0, score=0.95),
+        phash="0" * 16,
+        dhash="0" * 16,
+        faces=faces,
+        faces_checked=True,
+    )
 
 
 def _face(state: str, *, main: bool, size: float = 0.3, sharp: float = 0.9) -> FaceMetrics:
     ear = {"open": 0.3, "closed": 0.08, "uncertain": 0.17}[state]
     eye = EyeMetrics(ear=ear, state=state)
-    return FaceMetrics(box=Box(0.4, 0.2, 0.2, 0.3), score=0.9, left_eye=eye, right_eye=eye, eye_state=state,
-                       sharpness=_sharp(sharp), size=size, main=main)
+    return FaceMetrics(
+        box=Box(0.4, 0.2, 0.2, 0.3),
+        score=0.9,
+        left_eye=eye,
+        right_eye=eye,
+        eye_state=state,
+        sharpness=_sharp(sharp),
+        size=size,
+        main=main,
+    )
 
 
 def test_a_sharp_well_exposed_photo_is_kept_with_a_reason():
@@ -101,8 +135,11 @@ def test_closed_eyes_on_the_main_face_reject_and_on_a_minor_face_review():
     main_closed = (_face("closed", main=True), _face("open", main=False, size=0.1))
     d = decide(_analysis(faces=main_closed, source="faces"), Policy())
     assert d.verdict == "reject" and "AutoCull|Faces|Eyes closed" in d.keywords
-    minor_closed = (_face("open", main=True), _face("closed", main=False, size=0.1),
-                    _face("open", main=False, size=0.1))
+    minor_closed = (
+        _face("open", main=True),
+        _face("closed", main=False, size=0.1),
+        _face("open", main=False, size=0.1),
+    )
     d = decide(_analysis(faces=minor_closed, source="faces"), Policy())
     assert d.verdict == "review" and "1 of 3 faces has closed eyes" in d.reasons[0]
 
@@ -129,8 +166,17 @@ def _exposed(e: ExposureMetrics) -> Analysis:
 
 
 def _metrics(**kw) -> ExposureMetrics:
-    base = {"score": 0.9, "label": "ok", "mean": 0.4, "median": 0.4, "highlight_clip": 0.0, "shadow_clip": 0.0,
-            "dynamic_range": 8.0, "ev_offset": 0.0, "highlight_ev": 0.0}
+    base = {
+        "score": 0.9,
+        "label": "ok",
+        "mean": 0.4,
+        "median": 0.4,
+        "highlight_clip": 0.0,
+        "shadow_clip": 0.0,
+        "dynamic_range": 8.0,
+        "ev_offset": 0.0,
+        "highlight_ev": 0.0,
+    }
     return ExposureMetrics(**{**base, **kw})
 
 
@@ -162,10 +208,11 @@ def test_a_saturated_channel_is_a_note_after_the_reasons_never_a_review():
     assert d.reasons[1:] == ["red channel saturated on 20% of the frame (detail kept)"]
     blown = decide(_exposed(_metrics(highlight_clip=0.18, channel_clip=(0.0, 0.06, 0.3))), Policy())
     assert blown.verdict == "review" and "AutoCull|Review|Clipped highlights" in blown.keywords
-    assert blown.reasons == ["highlights clipped: 18% of the frame lost detail (line 12%)",
-                             "green and blue channels saturated on 6% and 30% of the frame (detail kept)"]
-    assert decide(_exposed(_metrics(channel_clip=(0.2, 0.0, 0.0))),
-                  Policy(channel_clip_note=1.0)).reasons[1:] == []
+    assert blown.reasons == [
+        "highlights clipped: 18% of the frame lost detail (line 12%)",
+        "green and blue channels saturated on 6% and 30% of the frame (detail kept)",
+    ]
+    assert decide(_exposed(_metrics(channel_clip=(0.2, 0.0, 0.0))), Policy(channel_clip_note=1.0)).reasons[1:] == []
 
 
 # ------------------------------------------------- exposure on real photos --
@@ -219,7 +266,8 @@ def test_a_found_streak_is_described_by_its_share_of_the_frame_and_direction():
 def test_subject_motion_is_named_only_from_the_subject_s_own_streaks():
     # A subject soft without direction on a sharp frame whose background carries some
     # motion reading is a missed focus, not a moving subject.
-    a = dataclasses.replace(_analysis(subject=0.1, whole=0.9), subject=_sharp(0.1, motion=0.0),
-                            sharpness=_sharp(0.9, motion=0.7))
+    a = dataclasses.replace(
+        _analysis(subject=0.1, whole=0.9), subject=_sharp(0.1, motion=0.0), sharpness=_sharp(0.9, motion=0.7)
+    )
     d = decide(a, Policy())
     assert "out of focus (focus missed" in d.reasons[0] and "AutoCull|Reject|Missed focus" in d.keywords

@@ -1,4 +1,5 @@
 """Decode stage on valid files: what a photographer would notice (orientation, size, colour, EXIF)."""
+
 from __future__ import annotations
 
 import inspect
@@ -145,9 +146,18 @@ def test_unicode_and_spaces_in_path(tmp_path: Path) -> None:
 # ------------------------------------------------------------- EXIF ---------
 def test_exif_round_trip_with_subseconds(tmp_path: Path) -> None:
     exif = gen.make_exif(
-        make="Canon", model="Canon EOS R5", serial="012345678901", lens="RF24-70mm F2.8 L IS USM",
-        taken=datetime(2026, 6, 13, 14, 30, 5), subsec="37", exposure_time=1 / 500, f_number=2.8,
-        iso=800, exposure_bias=-0.7, focal_length=70.0, orientation=1,
+        make="Canon",
+        model="Canon EOS R5",
+        serial="012345678901",
+        lens="RF24-70mm F2.8 L IS USM",
+        taken=datetime(2026, 6, 13, 14, 30, 5),
+        subsec="37",
+        exposure_time=1 / 500,
+        f_number=2.8,
+        iso=800,
+        exposure_bias=-0.7,
+        focal_length=70.0,
+        orientation=1,
     )
     path = gen.save_jpeg(tmp_path / "exif.jpg", gen.sample_rgb("chelsea"), exif)
     for info in (decode(path).exif, read_exif(path)):
@@ -209,15 +219,17 @@ def _tags(**values: object) -> dict[str, SimpleNamespace]:
 def test_maker_note_burst_fields() -> None:
     from autocull.exif import _exifread_tag_fields, build_exif
 
-    canon = build_exif(_exifread_tag_fields(_tags(
-        Image__Make="Canon", MakerNote__SequenceNumber=3, MakerNote__SerialNumber=123456789)))
+    canon = build_exif(
+        _exifread_tag_fields(_tags(Image__Make="Canon", MakerNote__SequenceNumber=3, MakerNote__SerialNumber=123456789))
+    )
     assert canon.sequence_number == 3 and canon.serial == "123456789"
     sony_single = build_exif(_exifread_tag_fields(_tags(Image__Make="SONY", MakerNote__SequenceNumber=65535)))
     assert sony_single.sequence_number is None
     olympus = build_exif(_exifread_tag_fields(_tags(Image__Make="OLYMPUS", MakerNote__Sequence=[1, 7, 0])))
     assert olympus.sequence_number == 7
-    apple = build_exif(_exifread_tag_fields(_tags(
-        Image__Make="Apple", MakerNote__Tag__0x000B="6F3C0C1E-0D4B-4F5D-9C1E-8C1F2B3A4D5E")))
+    apple = build_exif(
+        _exifread_tag_fields(_tags(Image__Make="Apple", MakerNote__Tag__0x000B="6F3C0C1E-0D4B-4F5D-9C1E-8C1F2B3A4D5E"))
+    )
     assert apple.burst_id == "6F3C0C1E-0D4B-4F5D-9C1E-8C1F2B3A4D5E"
     fuji = build_exif(_exifread_tag_fields(_tags(Image__Make="FUJIFILM", MakerNote__InternalSerialNumber="FF02B1")))
     assert fuji.serial == "FF02B1" and fuji.camera_key() == "serial:FF02B1"
@@ -239,9 +251,7 @@ def _full_upright(path: Path) -> np.ndarray:
 
 
 @pytest.mark.parametrize("orientation", [1, 3, 6, 8, 5])
-def test_region_at_full_resolution_matches_full_decode(
-    tmp_path: Path, big_photo: np.ndarray, orientation: int
-) -> None:
+def test_region_at_full_resolution_matches_full_decode(tmp_path: Path, big_photo: np.ndarray, orientation: int) -> None:
     path = gen.save_jpeg(tmp_path / f"r{orientation}.jpg", big_photo, gen.make_exif(orientation=orientation))
     out = decode(path)
     full = _full_upright(path)
@@ -261,8 +271,9 @@ def test_region_at_reduced_scale_is_close_and_big_enough(tmp_path: Path, big_pho
     crop = dec.region_reader(path, out)(box, 200)
     assert 200 <= min(crop.shape[:2]) < 400
     left, top, right, bottom = box.pixels((full.shape[1], full.shape[0]))
-    reference = np.asarray(Image.fromarray(full[top:bottom, left:right]).resize(
-        (crop.shape[1], crop.shape[0]), Image.Resampling.LANCZOS))
+    reference = np.asarray(
+        Image.fromarray(full[top:bottom, left:right]).resize((crop.shape[1], crop.shape[0]), Image.Resampling.LANCZOS)
+    )
     assert gen.mean_abs_diff(crop, reference) < 6.0
 
 
@@ -333,9 +344,10 @@ def test_raw_region_matches_demosaic() -> None:
     assert min(crop.shape[:2]) >= 300
     left, top, right, bottom = box.pixels(out.size)
     assert gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16)) < 5.0
-    shifted = out.rgb[top:bottom, left + 100:right + 100]
-    assert (gen.coarse_diff(crop, shifted, (16, 16))
-            > 2 * gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16)))
+    shifted = out.rgb[top:bottom, left + 100 : right + 100]
+    assert gen.coarse_diff(crop, shifted, (16, 16)) > 2 * gen.coarse_diff(
+        crop, out.rgb[top:bottom, left:right], (16, 16)
+    )
 
 
 @needs_raw
@@ -348,7 +360,7 @@ def test_raw_region_from_preview_has_the_pixels() -> None:
     left, top, right, bottom = box.pixels(out.size)
     same = gen.coarse_diff(crop, out.rgb[top:bottom, left:right], (16, 16))
     assert same < 5.0  # the ±1 px rounding of the box matters little at this scale
-    assert gen.coarse_diff(crop, out.rgb[top:bottom, left + 100:right + 100], (16, 16)) > 2 * same
+    assert gen.coarse_diff(crop, out.rgb[top:bottom, left + 100 : right + 100], (16, 16)) > 2 * same
 
 
 @needs_raw

@@ -2,6 +2,7 @@
 
 Real photos are read in place from ../shared/testdata (see realphotos.py).
 """
+
 from __future__ import annotations
 
 import math

@@ -3,6 +3,7 @@
 decode -> measure.analyze (faces included) -> decide.decide, as the engine runs it.
 Real face crops come from ../shared/testdata/faces (read in place, never copied).
 """
+
 from __future__ import annotations
 
 import subprocess
@@ -42,7 +43,7 @@ def read_rgb(path: Path) -> np.ndarray:
 
 def paste(background: np.ndarray, patch: np.ndarray, x: int, y: int) -> np.ndarray:
     out = background.copy()
-    out[y:y + patch.shape[0], x:x + patch.shape[1]] = patch
+    out[y : y + patch.shape[0], x : x + patch.shape[1]] = patch
     return out
 
 
@@ -76,8 +77,10 @@ class TestAstronaut:
         assert not any("face" in r and "soft" in r for r in decision.reasons)
 
     def test_models_load_lazily_on_first_call(self) -> None:
-        code = ("import autocull.measure.faces as f, sys; assert f.models_loaded() == [], f.models_loaded(); "
-                "assert 'mediapipe' not in sys.modules")
+        code = (
+            "import autocull.measure.faces as f, sys; assert f.models_loaded() == [], f.models_loaded(); "
+            "assert 'mediapipe' not in sys.modules"
+        )
         subprocess.run([sys.executable, "-c", code], check=True)
         assert models_loaded()  # this process has run find_faces above or below; at least loaded now
         assert "face_landmark.tflite" in models_loaded()
@@ -196,8 +199,12 @@ class TestEyePrinciples:
 
 @needs_faces
 class TestOrientation:
-    NAMES = ("closed/closed_eye_0009.jpg_face_1.jpg", "closed/closed_eye_1322.jpg_face_1.jpg",
-             "open/face_1.jpg", "open/face_173.jpg")
+    NAMES = (
+        "closed/closed_eye_0009.jpg_face_1.jpg",
+        "closed/closed_eye_1322.jpg_face_1.jpg",
+        "open/face_1.jpg",
+        "open/face_173.jpg",
+    )
 
     @pytest.mark.parametrize("name", NAMES)
     def test_turned_pixels_and_exif_orientation_give_the_same_eye_states(self, name: str, tmp_path: Path) -> None:
@@ -212,8 +219,9 @@ class TestOrientation:
             assert faces and faces[0].eye_state == want, (name, k, faces[0].eye_state if faces else None)
         for orientation in (3, 6, 8):
             stored = stored_for(pad, orientation)
-            path = save_jpeg(tmp_path / f"exif{orientation}.jpg", stored, exif=make_exif(orientation=orientation),
-                             quality=95)
+            path = save_jpeg(
+                tmp_path / f"exif{orientation}.jpg", stored, exif=make_exif(orientation=orientation), quality=95
+            )
             decoded = decode(path)
             assert decoded.rgb.shape[:2] == pad.shape[:2]
             faces = find_faces(decoded)
@@ -234,9 +242,10 @@ class TestFaceSharpness:
         face = main_face(faces)
         assert face.sharpness is not None and face.sharpness.score < 0.3
         assert decision.verdict == "reject"
-        assert any(r.startswith("main face out of focus (focus missed") and "background is sharp" in r
-                   for r in decision.reasons), \
-            decision.reasons
+        assert any(
+            r.startswith("main face out of focus (focus missed") and "background is sharp" in r
+            for r in decision.reasons
+        ), decision.reasons
 
     def test_sharp_face_on_blurred_background_is_not_penalised(self, tmp_path: Path) -> None:
         bg = blurred(self.background(), 4.0)
@@ -295,8 +304,7 @@ class TestWorkers:
         assert all(len(r) == 1 and r[0].eye_state == "open" for r in runs)
         assert {round(r[0].left_eye.ear, 3) for r in runs} == {round(runs[0][0].left_eye.ear, 3)}
 
-    def test_a_missing_model_is_a_clear_per_file_error(self, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_a_missing_model_is_a_clear_per_file_error(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         from autocull.errors import FileProblem

@@ -5,6 +5,7 @@ a soft band of her skin tone laid across both eyes like fingers). Nothing is
 drawn to look like a shut eye: the covers hide the eyes, and the expected answer
 is "uncertain" (the photographer looks), never "closed" (a reject).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -47,14 +48,14 @@ def hand_over_eyes(rgb: np.ndarray, tmp: Path) -> np.ndarray:
     band_h = max(8, int(0.55 * span))
     xa, xb = min(x0, x1) - int(0.6 * span), max(x0, x1) + int(0.6 * span)
     ya = (y0 + y1) // 2 - band_h // 2
-    cheek = out[max(y0, y1) + int(0.5 * span): max(y0, y1) + int(0.7 * span), x0 - span // 4: x0 + span // 4]
+    cheek = out[max(y0, y1) + int(0.5 * span) : max(y0, y1) + int(0.7 * span), x0 - span // 4 : x0 + span // 4]
     tone = np.median(cheek.reshape(-1, 3), axis=0)
     shade = 0.85 + 0.15 * np.sin(np.linspace(0.2, np.pi - 0.2, band_h))[:, None, None]  # rounded fingers
     grain = np.random.default_rng(0).normal(0.0, 3.0, (band_h, xb - xa, 1))
     cover = out.copy()
-    cover[ya:ya + band_h, xa:xb] = tone * shade + grain
+    cover[ya : ya + band_h, xa:xb] = tone * shade + grain
     mask = np.zeros(rgb.shape[:2], np.float32)
-    mask[ya:ya + band_h, xa:xb] = 1.0
+    mask[ya : ya + band_h, xa:xb] = 1.0
     mask = cv2.GaussianBlur(mask, (0, 0), 2.0)[..., None]
     return np.clip(mask * cover + (1 - mask) * out, 0, 255).astype(np.uint8)
 

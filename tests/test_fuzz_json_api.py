@@ -8,6 +8,7 @@ a client error or success, with a Connect error JSON on every error of a well-fo
 Afterwards the daemon is up, answers GetStatus and logged no internal error. A failure names
 the case number; rerun with the same seed to reproduce it.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -30,14 +31,59 @@ pytestmark = pytest.mark.e2e
 SEED = 20261212
 CASES = 400
 SERVICE = pb.DESCRIPTOR.services_by_name["AutoCull"]
-CONNECT_CODES = {"canceled", "unknown", "invalid_argument", "deadline_exceeded", "not_found", "already_exists",
-                 "permission_denied", "resource_exhausted", "failed_precondition", "aborted", "out_of_range",
-                 "unimplemented", "internal", "unavailable", "data_loss", "unauthenticated"}
+CONNECT_CODES = {
+    "canceled",
+    "unknown",
+    "invalid_argument",
+    "deadline_exceeded",
+    "not_found",
+    "already_exists",
+    "permission_denied",
+    "resource_exhausted",
+    "failed_precondition",
+    "aborted",
+    "out_of_range",
+    "unimplemented",
+    "internal",
+    "unavailable",
+    "data_loss",
+    "unauthenticated",
+}
 NON_FINITE = ["nan", "NaN", "Infinity", "-inf", "1e999"]
-RAW_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "9" * 400, "-0", "1e-999", "0.1e1",
-               "18446744073709551616", "-9223372036854775809"]
-WEIRD_STRINGS = ["", "nan", "NaN", "inf", "-Infinity", "\ud800", "\udfff", "\x00", "é" * 3, "🙂", "\u202e",
-                 "a" * 5000, "..", "../../etc/passwd", "C:\\Windows", "\\\\server\\share", " ", "\n", "null"]
+RAW_NUMBERS = [
+    "NaN",
+    "Infinity",
+    "-Infinity",
+    "1e999",
+    "-1e999",
+    "9" * 400,
+    "-0",
+    "1e-999",
+    "0.1e1",
+    "18446744073709551616",
+    "-9223372036854775809",
+]
+WEIRD_STRINGS = [
+    "",
+    "nan",
+    "NaN",
+    "inf",
+    "-Infinity",
+    "\ud800",
+    "\udfff",
+    "\x00",
+    "é" * 3,
+    "🙂",
+    "\u202e",
+    "a" * 5000,
+    "..",
+    "../../etc/passwd",
+    "C:\\Windows",
+    "\\\\server\\share",
+    " ",
+    "\n",
+    "null",
+]
 
 
 @dataclass
@@ -72,13 +118,37 @@ class Fuzz:
     def path(self) -> str:
         """A path that names nothing on disk (absolute ones inside a folder that does not exist)."""
         r = self.rng
-        return r.choice([str(self.nowhere / self.text().replace("/", "_").replace("\x00", "")[:200]),
-                         str(self.nowhere / "a.jpg"), "relative/photo.jpg", self.text(), str(self.nowhere) + "/" * 3])
+        return r.choice(
+            [
+                str(self.nowhere / self.text().replace("/", "_").replace("\x00", "")[:200]),
+                str(self.nowhere / "a.jpg"),
+                "relative/photo.jpg",
+                self.text(),
+                str(self.nowhere) + "/" * 3,
+            ]
+        )
 
     def number(self) -> Any:
         r = self.rng
-        return r.choice([0, 1, -1, 2**31, -(2**31) - 1, 2**63, 2**64, 10**30, 1.5, -0.0, 1e308, -1e308, 5e-324,
-                         r.randrange(-1000, 1000), r.random()])
+        return r.choice(
+            [
+                0,
+                1,
+                -1,
+                2**31,
+                -(2**31) - 1,
+                2**63,
+                2**64,
+                10**30,
+                1.5,
+                -0.0,
+                1e308,
+                -1e308,
+                5e-324,
+                r.randrange(-1000, 1000),
+                r.random(),
+            ]
+        )
 
     def anything(self, depth: int = 0) -> Any:
         r = self.rng
@@ -129,8 +199,7 @@ class Fuzz:
         for f in desc.fields:
             if r.random() < 0.6:
                 name = f.json_name if r.random() < 0.7 else f.name
-                if f.is_repeated and not (
-                        f.message_type is not None and f.message_type.GetOptions().map_entry):
+                if f.is_repeated and not (f.message_type is not None and f.message_type.GetOptions().map_entry):
                     out[name] = [self.field_value(f, depth) for _ in range(r.randrange(4))]
                 elif f.message_type is not None and f.message_type.GetOptions().map_entry:
                     out[name] = {self.text()[:20]: self.field_value(f.message_type.fields_by_name["value"], depth)}
@@ -158,8 +227,23 @@ class Fuzz:
         if kind == 6:
             return r.randbytes(r.randrange(1, 300))
         if kind == 7:
-            return r.choice([b"", b"[]", b"null", b"1", b'"s"', b"true", b"{", b"}", b"{}}", b"\xef\xbb\xbf{}",
-                             b'{"a":1,"a":2}', b"{\"paths\": \"/\"}", b"\xff\xfe{}"])
+            return r.choice(
+                [
+                    b"",
+                    b"[]",
+                    b"null",
+                    b"1",
+                    b'"s"',
+                    b"true",
+                    b"{",
+                    b"}",
+                    b"{}}",
+                    b"\xef\xbb\xbf{}",
+                    b'{"a":1,"a":2}',
+                    b'{"paths": "/"}',
+                    b"\xff\xfe{}",
+                ]
+            )
         if kind == 8:
             depth = r.choice([50, 1000, 20000])
             return r.choice([b"[" * depth + b"]" * depth, b'{"a":' * depth + b"1" + b"}" * depth])
@@ -177,38 +261,84 @@ class Fuzz:
         method = r.choice(SERVICE.methods)
         path = f"/{SERVICE.full_name}/{method.name}"
         if r.random() < 0.15:
-            path = r.choice(["/", f"/{SERVICE.full_name}/", f"/{SERVICE.full_name}/NoSuch", path + "/extra",
-                             path.lower(), path.upper(), path + "?x=1&y", "/" + path, "/%00", "/../../etc/passwd",
-                             "/" + "a" * 5000, "/caf%C3%A9", "/%ff%fe", path.replace("Get", "%47et"), "*"])
-        verb = "POST" if r.random() < 0.85 else r.choice(["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD",
-                                                           "FOO", "post", "CONNECT"])
+            path = r.choice(
+                [
+                    "/",
+                    f"/{SERVICE.full_name}/",
+                    f"/{SERVICE.full_name}/NoSuch",
+                    path + "/extra",
+                    path.lower(),
+                    path.upper(),
+                    path + "?x=1&y",
+                    "/" + path,
+                    "/%00",
+                    "/../../etc/passwd",
+                    "/" + "a" * 5000,
+                    "/caf%C3%A9",
+                    "/%ff%fe",
+                    path.replace("Get", "%47et"),
+                    "*",
+                ]
+            )
+        verb = (
+            "POST"
+            if r.random() < 0.85
+            else r.choice(["GET", "PUT", "DELETE", "PATCH", "OPTIONS", "HEAD", "FOO", "post", "CONNECT"])
+        )
         body = self.body(method)
         headers: dict[str, str | None] = {}
         allowed = {(501, "unimplemented")}
         note = []
         if r.random() < 0.3:
-            headers["Content-Type"] = r.choice([None, "application/json; charset=utf-8", "APPLICATION/JSON",
-                                                "text/plain", "application/proto", "application/grpc",
-                                                "application/grpc-web", "application/connect+json",
-                                                "multipart/form-data; boundary=x", "application/json;;;",
-                                                "application/json, text/html", self.text()[:50]])
+            headers["Content-Type"] = r.choice(
+                [
+                    None,
+                    "application/json; charset=utf-8",
+                    "APPLICATION/JSON",
+                    "text/plain",
+                    "application/proto",
+                    "application/grpc",
+                    "application/grpc-web",
+                    "application/connect+json",
+                    "multipart/form-data; boundary=x",
+                    "application/json;;;",
+                    "application/json, text/html",
+                    self.text()[:50],
+                ]
+            )
         if r.random() < 0.15:
-            headers["X-AutoCull-Token"] = r.choice([None, "", "wrong", self.daemon.token + " ",
-                                                    self.daemon.token.upper(), self.text()[:60]])
+            headers["X-AutoCull-Token"] = r.choice(
+                [None, "", "wrong", self.daemon.token + " ", self.daemon.token.upper(), self.text()[:60]]
+            )
         if r.random() < 0.1:
-            headers["Host"] = r.choice([f"127.0.0.1.evil.example:{self.port}", "evil.example", "",
-                                        f"localhost:{self.port}", f"[::1]:{self.port}", "127.0.0.1",
-                                        f"127.0.0.1:{self.port + 1}"])
+            headers["Host"] = r.choice(
+                [
+                    f"127.0.0.1.evil.example:{self.port}",
+                    "evil.example",
+                    "",
+                    f"localhost:{self.port}",
+                    f"[::1]:{self.port}",
+                    "127.0.0.1",
+                    f"127.0.0.1:{self.port + 1}",
+                ]
+            )
         if r.random() < 0.05:
             headers["Origin"] = r.choice(["https://evil.example", "null", "http://127.0.0.1"])
         if r.random() < 0.15:
-            name, value = r.choice([("Connect-Protocol-Version", r.choice(["1", "2", "abc", ""])),
-                                    ("Connect-Timeout-Ms", r.choice(["abc", "-5", "99999999999", "1", "60000"])),
-                                    ("Content-Encoding", r.choice(["gzip", "br", "identity", "zstd", "x"])),
-                                    ("Accept-Encoding", r.choice(["gzip", "br", "*", "identity;q=0"])),
-                                    ("Expect", "100-continue"), ("Connection", r.choice(["close", "keep-alive"])),
-                                    ("X-" + "".join(r.choice(string.ascii_letters) for _ in range(8)),
-                                     "".join(r.choice(string.printable.strip()) for _ in range(30)))])
+            name, value = r.choice(
+                [
+                    ("Connect-Protocol-Version", r.choice(["1", "2", "abc", ""])),
+                    ("Connect-Timeout-Ms", r.choice(["abc", "-5", "99999999999", "1", "60000"])),
+                    ("Content-Encoding", r.choice(["gzip", "br", "identity", "zstd", "x"])),
+                    ("Accept-Encoding", r.choice(["gzip", "br", "*", "identity;q=0"])),
+                    ("Expect", "100-continue"),
+                    ("Connection", r.choice(["close", "keep-alive"])),
+                    (
+                        "X-" + "".join(r.choice(string.ascii_letters) for _ in range(8)),
+                        "".join(r.choice(string.printable.strip()) for _ in range(30)),
+                    ),
+                ]
+            )
             headers[name] = value
             note.append(f"{name}: {value}")
             if name == "Connect-Timeout-Ms":
@@ -217,8 +347,12 @@ class Fuzz:
         if r.random() < 0.1 and "Content-Length" not in headers:  # the same body, chunked
             head, _, _ = data.partition(b"\r\n\r\n")
             head = b"\r\n".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"content-length"))
-            data = head + b"\r\nTransfer-Encoding: chunked\r\n\r\n" + (
-                b"%x\r\n%s\r\n" % (len(body), body) if body else b"") + b"0\r\n\r\n"
+            data = (
+                head
+                + b"\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + (b"%x\r\n%s\r\n" % (len(body), body) if body else b"")
+                + b"0\r\n\r\n"
+            )
         # a header value with a control character is broken HTTP: the HTTP layer refuses it, not the API
         framed = all(_field_value_ok(v) for v in headers.values() if v is not None)
         return Case(n, data, well_formed=framed, head=verb == "HEAD", allowed_5xx=allowed, note="; ".join(note))
@@ -228,24 +362,26 @@ class Fuzz:
         good = self.daemon.request_bytes("GetStatus", b"{}")
         head, _, body = good.partition(b"\r\n\r\n")
         no_length = b"\r\n".join(line for line in head.split(b"\r\n") if not line.lower().startswith(b"content-length"))
-        data = r.choice([
-            no_length + b"\r\nContent-Length: abc\r\n\r\n{}",
-            no_length + b"\r\nContent-Length: -1\r\n\r\n{}",
-            no_length + b"\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
-            no_length + b"\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}\r\n",
-            no_length + b"\r\nTransfer-Encoding: gzip\r\n\r\n{}",
-            no_length + b"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
-            head + b"\r\nBroken header line\r\n\r\n" + body,
-            head + b"\r\nSpace-Before-Colon : x\r\n\r\n" + body,
-            head + b"\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n" + body,
-            head + b"\r\nX-Nul: a\x00b\r\n\r\n" + body,
-            b"GARBAGE\r\n\r\n",
-            b"POST /autocull.v1.AutoCull/GetStatus\r\n\r\n",
-            b"POST /autocull.v1.AutoCull/GetStatus HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n",
-            b"POST /caf\xc3\xa9 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
-            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + r.randbytes(64),  # a TLS ClientHello
-            r.randbytes(r.randrange(1, 200)) + b"\r\n\r\n",
-        ])
+        data = r.choice(
+            [
+                no_length + b"\r\nContent-Length: abc\r\n\r\n{}",
+                no_length + b"\r\nContent-Length: -1\r\n\r\n{}",
+                no_length + b"\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+                no_length + b"\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n{}\r\n",
+                no_length + b"\r\nTransfer-Encoding: gzip\r\n\r\n{}",
+                no_length + b"\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+                head + b"\r\nBroken header line\r\n\r\n" + body,
+                head + b"\r\nSpace-Before-Colon : x\r\n\r\n" + body,
+                head + b"\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n" + body,
+                head + b"\r\nX-Nul: a\x00b\r\n\r\n" + body,
+                b"GARBAGE\r\n\r\n",
+                b"POST /autocull.v1.AutoCull/GetStatus\r\n\r\n",
+                b"POST /autocull.v1.AutoCull/GetStatus HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n",
+                b"POST /caf\xc3\xa9 HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\n\r\n",
+                b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + r.randbytes(64),  # a TLS ClientHello
+                r.randbytes(r.randrange(1, 200)) + b"\r\n\r\n",
+            ]
+        )
         # RFC 9112: a transfer coding the server does not know is answered 501
         unknown_coding = b"Transfer-Encoding: gzip" in data
         return Case(n, data, well_formed=False, allowed_5xx={(501, "")} if unknown_coding else set())
@@ -260,8 +396,9 @@ def _answer(daemon: Daemon, case: Case) -> tuple[int, dict[str, str], bytes]:
         try:
             return daemon.exchange(sock, case.data, head=case.head)
         except (http.client.HTTPException, ConnectionError, socket.timeout, TimeoutError) as exc:
-            raise AssertionError(f"case {case.n}: no well-formed HTTP answer ({exc!r}) to {case.data[:300]!r}"
-                                 ) from None
+            raise AssertionError(
+                f"case {case.n}: no well-formed HTTP answer ({exc!r}) to {case.data[:300]!r}"
+            ) from None
 
 
 def _check(case: Case, status: int, headers: dict[str, str], body: bytes) -> None:

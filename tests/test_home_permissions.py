@@ -5,6 +5,7 @@ world-readable (0755 folders, 0644 files, a rotated log); after a cull every
 folder under the home is 0700 and every file AutoCull writes there 0600, while
 the photos (outside the home) keep their own modes.
 """
+
 from __future__ import annotations
 
 import os
@@ -65,11 +66,7 @@ def _modes(home: Path) -> dict[str, int]:
 
 def _assert_private(home: Path) -> dict[str, int]:
     modes = _modes(home)
-    loose = {
-        rel: oct(mode)
-        for rel, mode in modes.items()
-        if mode != (0o700 if (home / rel).is_dir() else 0o600)
-    }
+    loose = {rel: oct(mode) for rel, mode in modes.items() if mode != (0o700 if (home / rel).is_dir() else 0o600)}
     assert not loose, f"readable by others under {home}: {loose}"
     return modes
 

@@ -16,6 +16,7 @@ degrees clockwise (its verticals lean right on the frame's centre line), so it
 serves only to check that rotation moves the reading by the rotation when the
 verticals converge (keystoning).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -106,7 +107,7 @@ def rotated(gray: np.ndarray, degrees: float) -> np.ndarray:
     wr, hr = largest_inner_rect(w, h, degrees)
     wr, hr = wr - 4, hr - 4
     x0, y0 = (w - wr) // 2, (h - hr) // 2
-    return turned[y0:y0 + hr, x0:x0 + wr]
+    return turned[y0 : y0 + hr, x0 : x0 + wr]
 
 
 def assert_none(t: TiltMetrics) -> None:
@@ -188,8 +189,11 @@ class TestNoDominantLine:
     def test_face_crops_get_none(self):
         faces = sorted((DATA / "faces").glob("*/*.jpg"))
         assert len(faces) >= 100, f"face crops missing under {DATA / 'faces'}"
-        found = [(p.name, t) for p in faces
-                 if (t := tilt(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0)).found]
+        found = [
+            (p.name, t)
+            for p in faces
+            if (t := tilt(cv2.imread(str(p), cv2.IMREAD_GRAYSCALE).astype(np.float32) / 255.0)).found
+        ]
         assert not found
 
 

@@ -1,4 +1,5 @@
 """The pixel helpers the measures share (measure/image.py) and the one box rule (records.Box)."""
+
 from __future__ import annotations
 
 import math
@@ -27,8 +28,10 @@ class TestBoxClamped:
     def test_a_box_over_the_edge_is_cut_to_the_frame(self) -> None:
         assert Box(-0.2, 0.5, 0.6, 0.8).clamped() == Box(0.0, 0.5, pytest.approx(0.4), 0.5)
 
-    @pytest.mark.parametrize("box", [Box(0.5, 0.5, 0.0, 0.2), Box(0.1, 0.1, -0.1, 0.2),
-                                     Box(math.nan, 0.1, 0.2, 0.2), Box(1.5, 0.5, 0.2, 0.2)])
+    @pytest.mark.parametrize(
+        "box",
+        [Box(0.5, 0.5, 0.0, 0.2), Box(0.1, 0.1, -0.1, 0.2), Box(math.nan, 0.1, 0.2, 0.2), Box(1.5, 0.5, 0.2, 0.2)],
+    )
     def test_empty_nonfinite_or_outside_boxes_are_refused(self, box: Box) -> None:
         with pytest.raises(ValueError):
             box.clamped()

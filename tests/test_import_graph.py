@@ -7,6 +7,7 @@ Importing ``a.b.c`` also runs the packages ``a.b`` and ``a`` first, so a module
 depends on the packages above what it imports (except its own: they are
 already running when it is imported).
 """
+
 from __future__ import annotations
 
 import ast
@@ -141,33 +142,42 @@ class TestTheCheck:
     """The checker itself finds the cycles this package once had."""
 
     def test_a_cycle_through_an_import_inside_a_function_is_found(self, tmp_path: Path) -> None:
-        pkg = write(tmp_path, {
-            "pkg/__init__.py": "",
-            "pkg/decode.py": "from . import exif\n",
-            "pkg/exif.py": "def read():\n    from . import decode\n    return decode\n",
-        })
+        pkg = write(
+            tmp_path,
+            {
+                "pkg/__init__.py": "",
+                "pkg/decode.py": "from . import exif\n",
+                "pkg/exif.py": "def read():\n    from . import decode\n    return decode\n",
+            },
+        )
         assert cycles(import_graph(pkg)) == [["pkg.decode", "pkg.exif"]]
 
     def test_a_cycle_through_a_package_init_is_found(self, tmp_path: Path) -> None:
-        pkg = write(tmp_path, {
-            "pkg/__init__.py": "",
-            "pkg/measure/__init__.py": "from pkg.faces import find\n",
-            "pkg/measure/noise.py": "",
-            "pkg/faces/__init__.py": "from .find import find\n",
-            "pkg/faces/find.py": "from pkg.measure.noise import x\n",
-        })
+        pkg = write(
+            tmp_path,
+            {
+                "pkg/__init__.py": "",
+                "pkg/measure/__init__.py": "from pkg.faces import find\n",
+                "pkg/measure/noise.py": "",
+                "pkg/faces/__init__.py": "from .find import find\n",
+                "pkg/faces/find.py": "from pkg.measure.noise import x\n",
+            },
+        )
         assert cycles(import_graph(pkg)) == [["pkg.faces", "pkg.faces.find", "pkg.measure"]]
 
     def test_a_package_importing_its_own_modules_is_no_cycle(self, tmp_path: Path) -> None:
-        pkg = write(tmp_path, {
-            "pkg/__init__.py": "",
-            "pkg/measure/__init__.py": "from pkg.measure.sharpness import s\nfrom .faces import find\n",
-            "pkg/measure/image.py": "import numpy\n",
-            "pkg/measure/sharpness.py": "from pkg.measure.image import gray\n",
-            "pkg/measure/faces/__init__.py": "from .find import find\n",
-            "pkg/measure/faces/find.py": "from pkg.measure.sharpness import s\nfrom . import eyes\n",
-            "pkg/measure/faces/eyes.py": "",
-        })
+        pkg = write(
+            tmp_path,
+            {
+                "pkg/__init__.py": "",
+                "pkg/measure/__init__.py": "from pkg.measure.sharpness import s\nfrom .faces import find\n",
+                "pkg/measure/image.py": "import numpy\n",
+                "pkg/measure/sharpness.py": "from pkg.measure.image import gray\n",
+                "pkg/measure/faces/__init__.py": "from .find import find\n",
+                "pkg/measure/faces/find.py": "from pkg.measure.sharpness import s\nfrom . import eyes\n",
+                "pkg/measure/faces/eyes.py": "",
+            },
+        )
         graph = import_graph(pkg)
         assert cycles(graph) == []
         assert graph["pkg.measure.faces.find"] == {"pkg.measure.sharpness", "pkg.measure.faces.eyes"}

@@ -6,6 +6,7 @@ real HTTP requests (curl) to the real daemon on a free loopback port. The catalo
 plug-in leaves is compared with the daemon's own answer, fetched here independently
 (Decide over HTTP).
 """
+
 from __future__ import annotations
 
 import json
@@ -32,16 +33,27 @@ BUSTED = shutil.which("busted")
 needs_lua = pytest.mark.skipif(not (LUA and LUAC), reason="Debian lua5.1 is not installed (make system-deps)")
 
 PICK_STATUS = {"PICK_PICKED": 1, "PICK_NONE": 0, "PICK_REJECTED": -1}
-LABEL = {"COLOR_LABEL_NONE": "none", "COLOR_LABEL_RED": "red", "COLOR_LABEL_YELLOW": "yellow",
-         "COLOR_LABEL_GREEN": "green", "COLOR_LABEL_BLUE": "blue", "COLOR_LABEL_PURPLE": "purple"}
+LABEL = {
+    "COLOR_LABEL_NONE": "none",
+    "COLOR_LABEL_RED": "red",
+    "COLOR_LABEL_YELLOW": "yellow",
+    "COLOR_LABEL_GREEN": "green",
+    "COLOR_LABEL_BLUE": "blue",
+    "COLOR_LABEL_PURPLE": "purple",
+}
 
 
 def lua_files() -> list[Path]:
-    return sorted(PLUGIN.glob("*.lua")) + sorted(COMMON.glob("*.lua")) + sorted(SPEC.rglob("*.lua")) + \
-        sorted((COMMON / "spec").glob("*.lua"))
+    return (
+        sorted(PLUGIN.glob("*.lua"))
+        + sorted(COMMON.glob("*.lua"))
+        + sorted(SPEC.rglob("*.lua"))
+        + sorted((COMMON / "spec").glob("*.lua"))
+    )
 
 
 # ------------------------------------------------------------------------------ static checks
+
 
 @needs_lua
 @pytest.mark.parametrize("path", lua_files(), ids=lambda p: str(p.relative_to(ROOT)))
@@ -64,6 +76,7 @@ def test_bundled_dkjson_keeps_its_licence() -> None:
 def test_every_ui_string_is_localizable() -> None:
     """Dialog texts go through LOC "$$$/AutoCull/...=English"."""
     import re
+
     for path in PLUGIN.glob("*.lua"):
         if path.name in ("dkjson.lua", "decision_map.lua"):
             continue
@@ -78,25 +91,42 @@ def test_every_ui_string_is_localizable() -> None:
 @pytest.mark.skipif(shutil.which("luacheck") is None, reason="luacheck not installed (Debian lua-check)")
 def test_luacheck_lua51_clean() -> None:
     # the config's file patterns are relative to plugins/lightroom
-    r = subprocess.run(["luacheck", "--config", ".luacheckrc", "--no-color", "autocull.lrplugin", "spec",
-                        "../common/decision_map.lua"], cwd=ROOT / "plugins" / "lightroom", capture_output=True,
-                       text=True)
+    r = subprocess.run(
+        [
+            "luacheck",
+            "--config",
+            ".luacheckrc",
+            "--no-color",
+            "autocull.lrplugin",
+            "spec",
+            "../common/decision_map.lua",
+        ],
+        cwd=ROOT / "plugins" / "lightroom",
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
-    r = subprocess.run(["luacheck", "--std", "lua51+busted", "--no-color", "--max-line-length", "160",
-                        "plugins/common/spec"], cwd=ROOT, capture_output=True, text=True)
+    r = subprocess.run(
+        ["luacheck", "--std", "lua51+busted", "--no-color", "--max-line-length", "160", "plugins/common/spec"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.mark.skipif(not (LUA and BUSTED), reason="lua5.1 / busted not installed (make system-deps)")
 @pytest.mark.parametrize("spec", ["plugins/common/spec", "plugins/lightroom/spec"])
 def test_busted_specs_pass_under_lua51(spec: str) -> None:
-    r = subprocess.run([BUSTED, "--lua=lua5.1", "-o", "utfTerminal", spec], cwd=ROOT, capture_output=True,
-                       text=True, timeout=300)
+    r = subprocess.run(
+        [BUSTED, "--lua=lua5.1", "-o", "utfTerminal", spec], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-3000:]
     assert " 0 failures / 0 errors" in r.stdout, r.stdout[-3000:]
 
 
 # ------------------------------------------------------------------------------ end to end
+
 
 def _photos(folder: Path) -> dict[str, Path]:
     from skimage import data
@@ -191,8 +221,9 @@ def test_auto_cull_writes_exactly_what_the_daemon_decided(daemon, tmp_path) -> N
 
     summary = messages(result)[-1]
     picked = sum(1 for k in ("sharp", "coffee", "blurred", "dark") if decided[str(files[k])]["pick"] == "PICK_PICKED")
-    rejected = sum(1 for k in ("sharp", "coffee", "blurred", "dark")
-                   if decided[str(files[k])]["verdict"] == "VERDICT_REJECT")
+    rejected = sum(
+        1 for k in ("sharp", "coffee", "blurred", "dark") if decided[str(files[k])]["verdict"] == "VERDICT_REJECT"
+    )
     assert "5 photos culled" in summary["message"]
     assert f"{picked} picked, {rejected} rejected" in summary["info"]
     assert "3 skipped: 1 file missing, 1 already rated, flagged or labelled by you, 1 virtual copy" in summary["info"]
@@ -212,8 +243,9 @@ def test_cancel_stops_the_job_on_the_daemon_and_writes_nothing(daemon, tmp_path)
         path = folder / f"frame-{i:03d}.jpg"
         Image.fromarray(noisy).save(path, quality=90)
         photos.append({"path": str(path), "selected": True})
-    result = run_driver(tmp_path, {"state_file": str(daemon.home / "state.json"), "photos": photos,
-                                   "cancel_after_updates": 1})
+    result = run_driver(
+        tmp_path, {"state_file": str(daemon.home / "state.json"), "photos": photos, "cancel_after_updates": 1}
+    )
     methods = [h["method"] for h in result["http"]]
     assert methods[-1] == "CancelJob", methods
     job_id = json.loads(result["http"][methods.index("StartJob")]["response"])["id"]
@@ -247,8 +279,10 @@ def test_daemon_down_says_how_to_start_it(tmp_path) -> None:
     assert "autocull serve" in m["info"] and f"127.0.0.1:{port}" in m["info"]
     assert result["photos"][0]["rating"] == 0 and result["undo_steps"] == []
 
-    result = run_driver(tmp_path, {"state_file": str(tmp_path / "nowhere" / "state.json"),
-                                   "photos": [{"path": str(img), "selected": True}]})
+    result = run_driver(
+        tmp_path,
+        {"state_file": str(tmp_path / "nowhere" / "state.json"), "photos": [{"path": str(img), "selected": True}]},
+    )
     m = messages(result)[-1]
     assert "not running" in m["message"] and "autocull serve" in m["info"]
 
@@ -275,11 +309,14 @@ def test_status_and_teach_against_the_real_daemon(daemon, tmp_path) -> None:
     m = messages(result)[-1]
     assert "AutoCull status" in m["message"] and str(daemon.home / "state.json") in m["info"]
 
-    photos = [{"path": str(files["sharp"]), "selected": True, "rating": 5, "pickStatus": 1},
-              {"path": str(files["coffee"]), "selected": True, "rating": 1, "pickStatus": -1, "label": "red"},
-              {"path": str(files["dark"]), "selected": True}]
-    result = run_driver(tmp_path, {"state_file": str(daemon.home / "state.json"), "menu": "MenuTeach.lua",
-                                   "photos": photos})
+    photos = [
+        {"path": str(files["sharp"]), "selected": True, "rating": 5, "pickStatus": 1},
+        {"path": str(files["coffee"]), "selected": True, "rating": 1, "pickStatus": -1, "label": "red"},
+        {"path": str(files["dark"]), "selected": True},
+    ]
+    result = run_driver(
+        tmp_path, {"state_file": str(daemon.home / "state.json"), "menu": "MenuTeach.lua", "photos": photos}
+    )
     sent = [h for h in result["http"] if h["method"] == "SendFeedback"]
     assert len(sent) == 1 and sent[0]["status"] == 200, result["http"]
     body = json.loads(sent[0]["request"])

@@ -1,4 +1,5 @@
 """analyze(): wiring of the measure stage into one Analysis record."""
+
 from __future__ import annotations
 
 import json

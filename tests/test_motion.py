@@ -1,4 +1,5 @@
 """The streak detector on real photos: length and direction of linear motion blur."""
+
 from __future__ import annotations
 
 import cv2

@@ -1,4 +1,5 @@
 """Noise estimate and perceptual hashes."""
+
 from __future__ import annotations
 
 import math
@@ -13,8 +14,23 @@ from autocull.measure.hashes import dhash, hamming, phash  # noqa: E402
 from autocull.measure.image import to_gray  # noqa: E402
 from autocull.measure.noise import noise  # noqa: E402
 
-PHOTOS = ["astronaut", "camera", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field",
-          "moon", "coins", "brick", "grass", "gravel", "retina", "clock", "cell"]
+PHOTOS = [
+    "astronaut",
+    "camera",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "moon",
+    "coins",
+    "brick",
+    "grass",
+    "gravel",
+    "retina",
+    "clock",
+    "cell",
+]
 
 
 def photo(name: str) -> np.ndarray:

@@ -7,6 +7,7 @@ hard-linked once per photo, analysed once by the real engine; that analysis is s
 path with the file's real size and mtime through the Store API, each photo a minute after the
 previous one (no bursts), so a cull finds every photo valid and reads no image.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -64,16 +65,18 @@ def _seed(home: Path, source_dir: Path, folders: dict[Path, int]) -> None:
                 k += 1
                 when = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
                 exif = dataclasses.replace(analysis.exif, capture_ts=ts, capture_time=when)
-                engine.store.put_analysis(str(path), st.st_size, st.st_mtime_ns, ANALYZER_VERSION,
-                                          dataclasses.replace(analysis, exif=exif))
+                engine.store.put_analysis(
+                    str(path), st.st_size, st.st_mtime_ns, ANALYZER_VERSION, dataclasses.replace(analysis, exif=exif)
+                )
     finally:
         engine.close()
 
 
 def _rss(d: Daemon) -> str:
     """The daemon's resident memory now and at its peak (Linux /proc)."""
-    fields = dict(line.split(":", 1) for line in Path(f"/proc/{d.proc.pid}/status").read_text().splitlines()
-                  if ":" in line)
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{d.proc.pid}/status").read_text().splitlines() if ":" in line
+    )
     return f"RSS {fields['VmRSS'].strip()}, peak {fields['VmHWM'].strip()}"
 
 
@@ -98,8 +101,12 @@ def _names(folder: Path) -> set[str]:
 
 def _post(conn: http.client.HTTPConnection, d: Daemon, method: str, body: dict) -> tuple[int, dict]:
     """POST as the Lua plugins do, on one kept-alive connection."""
-    conn.request("POST", f"/autocull.v1.AutoCull/{method}", json.dumps(body).encode(),
-                 {"Content-Type": "application/json", "x-autocull-token": d.token})
+    conn.request(
+        "POST",
+        f"/autocull.v1.AutoCull/{method}",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json", "x-autocull-token": d.token},
+    )
     resp = conn.getresponse()
     return resp.status, json.loads(resp.read())
 
@@ -209,8 +216,9 @@ def test_a_7000_photo_cull_and_its_job_over_grpc_answer_in_pages_under_4_mib(lib
 def test_autocull_cull_of_7000_photos_prints_every_photo_and_the_right_count(library):
     d, _, card = library
     env = dict(os.environ, AUTOCULL_HOME=str(d.home))
-    cli = subprocess.run([sys.executable, "-m", "autocull", "cull", str(card)], env=env, capture_output=True,
-                         text=True, timeout=600)
+    cli = subprocess.run(
+        [sys.executable, "-m", "autocull", "cull", str(card)], env=env, capture_output=True, text=True, timeout=600
+    )
     assert cli.returncode == 0, cli.stderr
     assert "no daemon running" not in cli.stderr  # it asked the daemon
     lines = cli.stdout.splitlines()

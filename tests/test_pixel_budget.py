@@ -6,6 +6,7 @@ to decode at once (one per worker) and took the daemon to 1.6 GB; now they
 draw from one pixel budget and decode one after another. Measured for real:
 the Engine culls the folder in a fresh subprocess and reports its peak RSS.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,11 @@ def flat_png(path: Path, size: tuple[int, int], rgb: tuple[int, int, int] = (90,
     idat = b"".join(comp.compress(row) for _ in range(height)) + comp.flush()
     with open(path, "wb") as fh:
         fh.write(b"\x89PNG\r\n\x1a\n")
-        for kind, body in ((b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
-                           (b"IDAT", idat), (b"IEND", b"")):
+        for kind, body in (
+            (b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+            (b"IDAT", idat),
+            (b"IEND", b""),
+        ):
             fh.write(struct.pack(">I", len(body)) + kind + body)
             fh.write(struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
     return path
@@ -78,8 +82,9 @@ print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss 
 
 def _cull_in_subprocess(home: Path, folder: Path) -> dict:
     """Cull ``folder`` with the real Engine in a fresh process; its peak RSS in MB and its decisions."""
-    done = subprocess.run([sys.executable, "-c", _CULL, str(home), str(folder), str(WORKERS)],
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [sys.executable, "-c", _CULL, str(home), str(folder), str(WORKERS)], capture_output=True, text=True, timeout=240
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

@@ -4,6 +4,7 @@ Issue 12: a NaN stored by SetPolicy made GetPolicy and ListPresets answer 500 fo
 restart) and crashed `autocull policy show`. Here: the real engine, the real daemon over JSON and
 gRPC, the real CLI, and a store written with sqlite3 as an older version left it.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -29,16 +30,25 @@ from daemon import Daemon
 
 
 def _cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autocull", *args], env=dict(os.environ, AUTOCULL_HOME=str(home)),
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "autocull", *args],
+        env=dict(os.environ, AUTOCULL_HOME=str(home)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _post(daemon: Daemon, method: str, raw_body: bytes) -> tuple[int, dict]:
     """A plain HTTP POST as a Lua plugin sends it; the body is sent as given (bare NaN is not JSON)."""
     conn = http.client.HTTPConnection("127.0.0.1", daemon.state["http_port"], timeout=60)
     try:
-        conn.request("POST", f"/autocull.v1.AutoCull/{method}", raw_body,
-                     {"Content-Type": "application/json", "x-autocull-token": daemon.token})
+        conn.request(
+            "POST",
+            f"/autocull.v1.AutoCull/{method}",
+            raw_body,
+            {"Content-Type": "application/json", "x-autocull-token": daemon.token},
+        )
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read() or b"{}")
     finally:
@@ -50,15 +60,22 @@ def _write_poisoned_store(home: Path) -> None:
     Engine.open(home).close()  # today's schema
     db = sqlite3.connect(home / DB_FILE)
     with db:
-        db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES('active_policy', ?)",
-                   ('{"weight_exposure": NaN, "weight_noise": 0.2, "noise_review_sigma": Infinity, '
-                    '"keyword_root": "", "burst_others": "reject"}',))
+        db.execute(
+            "INSERT OR REPLACE INTO settings(key, value) VALUES('active_policy', ?)",
+            (
+                '{"weight_exposure": NaN, "weight_noise": 0.2, "noise_review_sigma": Infinity, '
+                '"keyword_root": "", "burst_others": "reject"}',
+            ),
+        )
         db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES('active_preset', 'p1')")
-        db.executemany("INSERT OR REPLACE INTO policies(name, body, description, updated_at) VALUES(?,?,?,?)", [
-            ("p1", '{"weight_exposure": NaN, "keep_quality": 0.55}', "saved by the user", time.time()),
-            ("p2", '{"stars_thresholds": [0.1, NaN, 0.3, 0.4, 0.5], "weight_eyes": -Infinity}', "", time.time()),
-            ("p3", "{not json", "", time.time()),
-        ])
+        db.executemany(
+            "INSERT OR REPLACE INTO policies(name, body, description, updated_at) VALUES(?,?,?,?)",
+            [
+                ("p1", '{"weight_exposure": NaN, "keep_quality": 0.55}', "saved by the user", time.time()),
+                ("p2", '{"stars_thresholds": [0.1, NaN, 0.3, 0.4, 0.5], "weight_eyes": -Infinity}', "", time.time()),
+                ("p3", "{not json", "", time.time()),
+            ],
+        )
     db.close()
 
 
@@ -66,8 +83,13 @@ def _write_poisoned_store(home: Path) -> None:
 def test_engine_refuses_nan_and_saves_nothing(tmp_path):
     engine = Engine.open(tmp_path / "home")
     try:
-        for values in ({"weight_exposure": "nan"}, {"weight_exposure": float("nan")}, {"weight_noise": "-inf"},
-                       {"stars_thresholds": "0.3,0.5,NaN,0.8,0.9"}, {"keyword_root": ""}):
+        for values in (
+            {"weight_exposure": "nan"},
+            {"weight_exposure": float("nan")},
+            {"weight_noise": "-inf"},
+            {"stars_thresholds": "0.3,0.5,NaN,0.8,0.9"},
+            {"keyword_root": ""},
+        ):
             with pytest.raises(InvalidArgument) as info:
                 engine.set_policy(values, save_as="p1")
             assert next(iter(values)) in info.value.message
@@ -105,12 +127,14 @@ def test_engine_loads_a_poisoned_store_keeping_every_valid_value(tmp_path, caplo
 def test_daemon_refuses_nan_over_json_and_grpc_and_keeps_answering(tmp_path):
     daemon = Daemon(tmp_path / "home")
     try:
-        for body in (b'{"values": {"weight_exposure": "nan"}, "saveAs": "p1"}',
-                     b'{"values": {"weight_exposure": NaN}, "saveAs": "p1"}',  # bare NaN, as Python's json writes
-                     b'{"values": {"weight_exposure": "-Infinity"}}',
-                     b'{"values": {"weight_exposure": 1e999}}',
-                     b'{"values": {"stars_thresholds": [0.3, 0.5, "nan", 0.8, 0.9]}}',
-                     b'{"values": {"keyword_root": ""}}'):
+        for body in (
+            b'{"values": {"weight_exposure": "nan"}, "saveAs": "p1"}',
+            b'{"values": {"weight_exposure": NaN}, "saveAs": "p1"}',  # bare NaN, as Python's json writes
+            b'{"values": {"weight_exposure": "-Infinity"}}',
+            b'{"values": {"weight_exposure": 1e999}}',
+            b'{"values": {"stars_thresholds": [0.3, 0.5, "nan", 0.8, 0.9]}}',
+            b'{"values": {"keyword_root": ""}}',
+        ):
             status, answer = _post(daemon, "SetPolicy", body)
             assert status == 400 and answer["code"] == "invalid_argument", (body, status, answer)
             key = next(iter(json.loads(body.replace(b"NaN", b"0"))["values"]))

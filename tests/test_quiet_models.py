@@ -7,6 +7,7 @@ Sparsity tensors ..." and an absl "W0000 00:00:..." line straight to file
 descriptor 2. A real cull in a subprocess must show none of them, while our own
 messages and real model errors stay visible.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,15 +27,19 @@ from imagegen import sample_rgb, save_jpeg
 
 # What the native loggers print: TFLite/LiteRT ("INFO: ...", "WARNING: [file.cc:N] ..."),
 # absl/glog ("W0000 00:00:1795455406.082316 7337 file.cc:N] ...") and absl's preamble.
-NATIVE = re.compile(r"^(?:INFO|WARNING|VERBOSE): |^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ |"
-                    r"absl::InitializeLog|InitGoogle|TensorFlow Lite|XNNPACK|LiteRT", re.MULTILINE | re.IGNORECASE)
+NATIVE = re.compile(
+    r"^(?:INFO|WARNING|VERBOSE): |^[IWEF]\d{4} \d\d:\d\d:\d+\.\d+ +\d+ |"
+    r"absl::InitializeLog|InitGoogle|TensorFlow Lite|XNNPACK|LiteRT",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 def _run_cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AUTOCULL_HOME": str(tmp_path / "home")}  # a fresh home: no daemon, in-process
     env.pop("AUTOCULL_MODEL_DIR", None)
-    return subprocess.run([sys.executable, "-m", "autocull", *args], env=env, capture_output=True, text=True,
-                          timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "autocull", *args], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_a_cull_with_faces_prints_no_native_log_lines(tmp_path: Path) -> None:
@@ -62,11 +67,14 @@ def _fd2_identity() -> tuple[int, int]:
 def test_chatter_is_dropped_and_other_output_kept(capfd: pytest.CaptureFixture[str]) -> None:
     before = _fd2_identity()
     with native_logs_hidden("test model"):
-        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n"
-                    b"WARNING: [model_load.cc:402] Sparsity tensors may not yet be fully supported.\n"
-                    b"W0000 00:00:1795455406.082316    7337 inference_runner_litert.cc:1418] not aligned\n"
-                    b"E0000 00:00:1795455406.082316    7337 something.cc:1] a real native error\n"
-                    b"a line some other thread printed\n")
+        os.write(
+            2,
+            b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\n"
+            b"WARNING: [model_load.cc:402] Sparsity tensors may not yet be fully supported.\n"
+            b"W0000 00:00:1795455406.082316    7337 inference_runner_litert.cc:1418] not aligned\n"
+            b"E0000 00:00:1795455406.082316    7337 something.cc:1] a real native error\n"
+            b"a line some other thread printed\n",
+        )
     assert _fd2_identity() == before
     err = capfd.readouterr().err
     assert "a real native error" in err and "a line some other thread printed" in err
@@ -99,8 +107,9 @@ def test_concurrent_loads_restore_fd2(capfd: pytest.CaptureFixture[str]) -> None
     assert all(f"kept {i}" in err for i in range(4)) and "chatter" not in err, err
 
 
-def test_a_corrupt_model_still_shows_its_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_corrupt_model_still_shows_its_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "models"
     bad.mkdir()
     (bad / models.MESH).write_bytes(b"\x00this is not a flatbuffer" * 100)
@@ -113,17 +122,20 @@ def test_a_corrupt_model_still_shows_its_error(tmp_path: Path, monkeypatch: pyte
     assert "not a valid Flatbuffer" in str(info.value) or "not a valid Flatbuffer" in err, (info.value, err)
 
 
-def test_the_one_inference_warning_is_hidden_whenever_it_comes(capfd: pytest.CaptureFixture[str],
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_one_inference_warning_is_hidden_whenever_it_comes(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # LiteRT prints its unaligned-tensor warning once per process, at whichever inference first gets an
     # unaligned input (the allocator decides: not always the warm-up). Detections stay in a quiet window
     # until that line has been caught, and run without one afterwards.
     from autocull.measure.faces import quiet
 
     monkeypatch.setattr(quiet, "_inference_warned", threading.Event())
-    warning = (b"WARNING: Logging before InitGoogle() is written to STDERR\n"
-               b"W0000 00:00:1795983401.957274    1629 inference_runner_litert.cc:1433] Input tensor memory "
-               b"is not aligned according to LiteRt's memory alignment requirements. Reallocating memory.\n")
+    warning = (
+        b"WARNING: Logging before InitGoogle() is written to STDERR\n"
+        b"W0000 00:00:1795983401.957274    1629 inference_runner_litert.cc:1433] Input tensor memory "
+        b"is not aligned according to LiteRt's memory alignment requirements. Reallocating memory.\n"
+    )
     with quiet.inference_logs_hidden("detector"):
         os.write(2, b"our own line\n")
     with quiet.inference_logs_hidden("detector"):

@@ -6,6 +6,7 @@ shaped like a hand's (imagegen.shake_kernel: a path that curls, turns back
 and lingers, leaving ghosts on the smear), the double a second copy of the
 scene as a camera leaves when it rests at two places during the exposure.
 """
+
 from __future__ import annotations
 
 import cv2

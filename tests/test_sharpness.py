@@ -1,4 +1,5 @@
 """Properties of the sharpness metric on real photos (scikit-image sample data)."""
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,22 @@ from autocull.records import Box  # noqa: E402
 
 # Sharp originals. "clock" is a motion-blurred photo and "cell" a soft micrograph:
 # they take part in the monotonicity tests but not in the "sharp original" ones.
-SHARP = ["astronaut", "camera", "coffee", "chelsea", "rocket", "immunohistochemistry",
-         "hubble_deep_field", "moon", "page", "text", "coins", "brick", "grass", "gravel"]
+SHARP = [
+    "astronaut",
+    "camera",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "immunohistochemistry",
+    "hubble_deep_field",
+    "moon",
+    "page",
+    "text",
+    "coins",
+    "brick",
+    "grass",
+    "gravel",
+]
 ALL = SHARP + ["retina", "clock", "cell"]
 
 
@@ -112,8 +127,9 @@ class TestMotionBlur:
         g = photo(name)
         m = sharpness(motion(g, 25, angle))
         # A Gaussian blur of similar (or worse) sharpness.
-        d = next(sharpness(gaussian(g, s)) for s in (2, 2.5, 3, 4, 5, 7)
-                 if sharpness(gaussian(g, s)).score <= m.score + 0.05)
+        d = next(
+            sharpness(gaussian(g, s)) for s in (2, 2.5, 3, 4, 5, 7) if sharpness(gaussian(g, s)).score <= m.score + 0.05
+        )
         assert m.motion > d.motion + 0.3, (m, d)
         assert angle_diff(m.motion_angle, angle) < 15.0, m.motion_angle
 
@@ -213,9 +229,10 @@ class TestFewEdgeDirections:
         img = np.full((720, 960), 0.5, np.float32)
         for _ in range(150):
             x0, y0 = rng.integers(0, 960), rng.integers(0, 720)
-            img[y0:y0 + rng.integers(8, 120), x0:x0 + rng.integers(8, 120)] = rng.uniform(0.1, 0.9)
+            img[y0 : y0 + rng.integers(8, 120), x0 : x0 + rng.integers(8, 120)] = rng.uniform(0.1, 0.9)
         assert sharpness(img).score > 0.85
         for length in (9, 15, 25):
-            streaked = cv2.filter2D(img, -1, np.full((1, length), 1.0 / length, np.float32),
-                                    borderType=cv2.BORDER_REFLECT)
+            streaked = cv2.filter2D(
+                img, -1, np.full((1, length), 1.0 / length, np.float32), borderType=cv2.BORDER_REFLECT
+            )
             assert sharpness(streaked).score < 0.45, length

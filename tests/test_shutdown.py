@@ -3,6 +3,7 @@ is reported as INVALID_ARGUMENT"): SIGTERM during a Cull answers UNAVAILABLE ("d
 down") over gRPC and JSON, never OK with 0 decisions; `autocull cull` says so and exits non-zero;
 a job that fails for an internal reason answers INTERNAL. Real daemon, real photos.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -95,8 +96,12 @@ def test_sigterm_during_a_blocking_cull_over_json_answers_503_unavailable(tmp_pa
 
     def cull() -> tuple[int, dict]:
         conn = http.client.HTTPConnection("127.0.0.1", d.state["http_port"], timeout=120)
-        conn.request("POST", "/autocull.v1.AutoCull/Cull", json.dumps({"paths": [str(folder)]}).encode(),
-                     {"Content-Type": "application/json", "x-autocull-token": d.token})
+        conn.request(
+            "POST",
+            "/autocull.v1.AutoCull/Cull",
+            json.dumps({"paths": [str(folder)]}).encode(),
+            {"Content-Type": "application/json", "x-autocull-token": d.token},
+        )
         resp = conn.getresponse()
         return resp.status, json.loads(resp.read())
 
@@ -116,9 +121,13 @@ def test_autocull_cull_says_the_daemon_stopped_and_exits_non_zero(tmp_path):
     folder = _slow_folder(tmp_path / "big")
     d = Daemon(tmp_path / "home")
     try:
-        cli = subprocess.Popen([sys.executable, "-m", "autocull", "cull", str(folder)],
-                               env=dict(os.environ, AUTOCULL_HOME=str(d.home)), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "autocull", "cull", str(folder)],
+            env=dict(os.environ, AUTOCULL_HOME=str(d.home)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         _sigterm_when_analysing(d)
         out, err = cli.communicate(timeout=120)
         assert cli.returncode != 0, out

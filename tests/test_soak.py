@@ -7,6 +7,7 @@ run. Afterwards: the daemon is still up, every call got an answer (no timeout),
 every finished job has exactly one decision per photo, the store passes
 ``PRAGMA integrity_check``, and the stored verdicts agree with the active policy.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -43,8 +44,7 @@ TERMINAL = {"JOB_STATE_DONE", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"}
 
 def _shoot(root: Path) -> dict[str, list[Path]]:
     """Three folders of eight small photos each: sharp, blurred and dark variants of bundled scenes."""
-    scenes = ["astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry", "hubble_deep_field",
-              "cat"]
+    scenes = ["astronaut", "coffee", "chelsea", "rocket", "camera", "immunohistochemistry", "hubble_deep_field", "cat"]
     folders: dict[str, list[Path]] = {}
     for f, name in enumerate(("card-a", "card-b", "card-c")):
         folder = root / name
@@ -70,9 +70,15 @@ class GrpcClient:
     def call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         """Call with a JSON-shaped body and answer, like the JSON client, so both share one script."""
         stub = self.daemon.stub
-        request_type = {"StartJob": pb.CullRequest, "GetJob": pb.GetJobRequest, "Cull": pb.CullRequest,
-                        "Decide": pb.DecideRequest, "GetStatus": pb.GetStatusRequest,
-                        "SetPolicy": pb.SetPolicyRequest, "SendFeedback": pb.SendFeedbackRequest}[method]
+        request_type = {
+            "StartJob": pb.CullRequest,
+            "GetJob": pb.GetJobRequest,
+            "Cull": pb.CullRequest,
+            "Decide": pb.DecideRequest,
+            "GetStatus": pb.GetStatusRequest,
+            "SetPolicy": pb.SetPolicyRequest,
+            "SendFeedback": pb.SendFeedbackRequest,
+        }[method]
         request = json_format.ParseDict(body, request_type())
         answer = getattr(stub, method)(request, metadata=self.daemon.meta, timeout=CALL_TIMEOUT)
         return json_format.MessageToDict(answer)
@@ -86,8 +92,12 @@ class JsonClient:
     def call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=CALL_TIMEOUT)
         try:
-            conn.request("POST", f"/autocull.v1.AutoCull/{method}", json.dumps(body).encode(),
-                         {"Content-Type": "application/json", "x-autocull-token": self.token})
+            conn.request(
+                "POST",
+                f"/autocull.v1.AutoCull/{method}",
+                json.dumps(body).encode(),
+                {"Content-Type": "application/json", "x-autocull-token": self.token},
+            )
             resp = conn.getresponse()
             raw = resp.read()
         finally:
@@ -142,9 +152,13 @@ def _client(n: int, client: Any, folders: dict[str, list[Path]], log: Log) -> No
     for r in range(ROUNDS):
         # overlapping work: a folder, two folders, or a folder plus single files from another
         a, b = rng.sample(names, 2)
-        paths = rng.choice([[str(folders[a][0].parent)],
-                            [str(folders[a][0].parent), str(folders[b][0].parent)],
-                            [str(folders[a][0].parent)] + [str(p) for p in folders[b][:3]]])
+        paths = rng.choice(
+            [
+                [str(folders[a][0].parent)],
+                [str(folders[a][0].parent), str(folders[b][0].parent)],
+                [str(folders[a][0].parent)] + [str(p) for p in folders[b][:3]],
+            ]
+        )
         step = (n + r) % 6
         if step in (0, 3):
             _run_job(client, log, paths, reanalyze=step == 3)  # reading the images again: real decode work
@@ -156,8 +170,10 @@ def _client(n: int, client: Any, folders: dict[str, list[Path]], log: Log) -> No
             value = rng.choice(KEEP_QUALITY)
             log.record(client, "SetPolicy", {"values": {"keep_quality": value}})
         else:
-            items = [{"path": p, "rating": rng.randint(0, 5), "pick": rng.choice(["PICK_PICKED", "PICK_REJECTED"])}
-                     for p in rng.sample(all_photos, 4)]
+            items = [
+                {"path": p, "rating": rng.randint(0, 5), "pick": rng.choice(["PICK_PICKED", "PICK_REJECTED"])}
+                for p in rng.sample(all_photos, 4)
+            ]
             answer = log.record(client, "SendFeedback", {"items": items, "source": f"soak-{n}"})
             if answer is not None and answer.get("stored") != len(items):
                 with log.lock:
@@ -175,8 +191,10 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     try:
         log = Log()
         clients = [JsonClient(daemon) if n < JSON_CLIENTS else GrpcClient(daemon) for n in range(CLIENTS)]
-        threads = [threading.Thread(target=_client, args=(n, c, folders, log), name=f"client-{n}")
-                   for n, c in enumerate(clients)]
+        threads = [
+            threading.Thread(target=_client, args=(n, c, folders, log), name=f"client-{n}")
+            for n, c in enumerate(clients)
+        ]
         started = time.time()
         for t in threads:
             t.start()
@@ -207,9 +225,21 @@ def soak(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         stored = {row[0] for row in db.execute("SELECT path FROM photos")}
     finally:
         db.close()
-    return {"policy": policy, "log": log, "hung": hung, "took": took, "alive": alive, "exit_code": exit_code,
-            "status": status, "decided": decided, "folders": folders, "all_photos": all_photos, "integrity": integrity,
-            "stored": stored, "daemon_log": daemon.log()}
+    return {
+        "policy": policy,
+        "log": log,
+        "hung": hung,
+        "took": took,
+        "alive": alive,
+        "exit_code": exit_code,
+        "status": status,
+        "decided": decided,
+        "folders": folders,
+        "all_photos": all_photos,
+        "integrity": integrity,
+        "stored": stored,
+        "daemon_log": daemon.log(),
+    }
 
 
 def _expected(paths: list[str], folders: dict[str, list[Path]]) -> set[str]:

@@ -1,4 +1,5 @@
 """The store holds only what it can serve back: a non-finite number never gets in."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -7,6 +7,7 @@ So a job that started before a policy change can never store verdicts of the
 old policy over those of the new one, and a what-if (a one-off preset, policy
 overrides) is answered without touching what is stored.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -69,8 +70,11 @@ class Verdicts:
         with self._lock:
             version = self._active.version + 1
             with self._store.transaction() as db:
-                for key, value in (("active_policy", json.dumps(new.to_dict())), ("active_preset", preset),
-                                   ("policy_version", str(version))):
+                for key, value in (
+                    ("active_policy", json.dumps(new.to_dict())),
+                    ("active_preset", preset),
+                    ("policy_version", str(version)),
+                ):
                     db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)", (key, value))
             self._active = ActivePolicy(new, preset, version)
             return self._redecide_all()
@@ -101,8 +105,9 @@ def _load_active(store: Store) -> ActivePolicy:
     kept, dropped = parse_stored(store.get_setting("active_policy") or "{}")
     for why in dropped:
         log.warning("the stored active policy: %s", why)
-    return ActivePolicy(Policy.from_dict(kept), store.get_setting("active_preset") or "",
-                        int(store.get_setting("policy_version") or 0))
+    return ActivePolicy(
+        Policy.from_dict(kept), store.get_setting("active_preset") or "", int(store.get_setting("policy_version") or 0)
+    )
 
 
 def policy_or_active(policy: Optional[Policy], active: ActivePolicy) -> tuple[Policy, int]:

@@ -11,6 +11,7 @@ whole budget (possible only if ``max_pixels`` is set above it) waits until the
 budget is empty and then runs alone: it is never refused here, the per-image
 limit is the decode stage's job.
 """
+
 from __future__ import annotations
 
 import itertools

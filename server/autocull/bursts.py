@@ -27,6 +27,7 @@ so neither is quadratic over a library.
 Files of one shot (``IMG_0412.CR2`` + ``IMG_0412.JPG`` in one folder) count as
 one frame: a RAW+JPEG pair is not a burst, and its files share one rank.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -72,10 +73,15 @@ class BurstItem:
         ex = analysis.exif
         emb = analysis.extra.get("embedding") if analysis.extra else None
         return cls(
-            path=path, capture_ts=ex.capture_ts, camera_key=ex.camera_key(),
-            phash=analysis.phash, dhash=analysis.dhash,
-            exposure_compensation=ex.exposure_compensation, ev_offset=analysis.exposure.ev_offset,
-            sequence_number=ex.sequence_number, burst_id=ex.burst_id,
+            path=path,
+            capture_ts=ex.capture_ts,
+            camera_key=ex.camera_key(),
+            phash=analysis.phash,
+            dhash=analysis.dhash,
+            exposure_compensation=ex.exposure_compensation,
+            ev_offset=analysis.exposure.ev_offset,
+            sequence_number=ex.sequence_number,
+            burst_id=ex.burst_id,
             embedding=tuple(float(v) for v in emb) if emb else None,
         )
 
@@ -120,9 +126,16 @@ def group(items: Sequence[BurstItem], policy: Policy) -> list[Group]:
         if len(shots) < 2:
             continue
         first = ordered[0]
-        groups.append((_time_order(first), Group(
-            id=_group_id(first), paths=tuple(it.path for it in ordered),
-            bracket=_is_bracket(shots, policy.bracket_ev_step))))
+        groups.append(
+            (
+                _time_order(first),
+                Group(
+                    id=_group_id(first),
+                    paths=tuple(it.path for it in ordered),
+                    bracket=_is_bracket(shots, policy.bracket_ev_step),
+                ),
+            )
+        )
     return [g for _, g in sorted(groups, key=lambda kg: kg[0])]
 
 
@@ -171,8 +184,9 @@ class _Arrays:
             if pair is not None:
                 ph[i], dh[i], ok[i] = pair[0], pair[1], True
         codes: dict[str, int] = {}
-        cam = np.array([-1 if it.camera_key is None else codes.setdefault(it.camera_key, len(codes))
-                        for it in items], np.int64)
+        cam = np.array(
+            [-1 if it.camera_key is None else codes.setdefault(it.camera_key, len(codes)) for it in items], np.int64
+        )
         ts = np.array([np.nan if it.capture_ts is None else it.capture_ts for it in items], np.float64)
         vecs = [_unit(it.embedding) for it in items]
         has_emb = np.array([v is not None for v in vecs], bool)
@@ -209,8 +223,10 @@ def _timed_links(items: Sequence[BurstItem], a: _Arrays, policy: Policy) -> Iter
     window (found with a binary search), so the work grows with the frames per
     window, not with the library.
     """
-    order = np.array(sorted((i for i, it in enumerate(items) if it.capture_ts is not None),
-                            key=lambda i: _time_order(items[i])), np.int64)
+    order = np.array(
+        sorted((i for i, it in enumerate(items) if it.capture_ts is not None), key=lambda i: _time_order(items[i])),
+        np.int64,
+    )
     if len(order) < 2:
         return
     t = a.ts[order]
@@ -258,7 +274,7 @@ def _lookalike_links(a: _Arrays, policy: Policy) -> Iterator[tuple[int, int]]:
             flips = np.array([0] + [1 << b for b in range(hi - lo)], np.int64)
             columns.append((col, lo, hi, counts, starts, indexed[sort], flips))
     for start in range(0, len(queries), _QUERY_BLOCK):
-        q = queries[start:start + _QUERY_BLOCK]
+        q = queries[start : start + _QUERY_BLOCK]
         found_q, found_j = [], []
         for col, lo, hi, counts, starts, sorted_items, flips in columns:
             mine = ((col[q] >> np.uint64(lo)) & np.uint64((1 << (hi - lo)) - 1)).astype(np.int64)
@@ -323,7 +339,7 @@ def _time_order(it: BurstItem) -> tuple:
 def shot_key(path: str) -> tuple[str, str]:
     """One shot = one folder + file stem: RAW+JPEG of one exposure are not two frames."""
     cut = max(path.rfind("/"), path.rfind(os.sep))
-    folder, name = path[:max(cut, 0)], path[cut + 1:]
+    folder, name = path[: max(cut, 0)], path[cut + 1 :]
     dot = name.rfind(".")
     return folder, (name[:dot] if dot > 0 else name).lower()
 

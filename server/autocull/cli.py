@@ -3,6 +3,7 @@ run the engine in-process on the same store (and say so on stderr).
 
 Start-up stays light: no numpy, models or torch are imported before a command needs them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -134,8 +135,11 @@ class _Printer:
             if self.as_json:
                 from google.protobuf import json_format
 
-                body = json.dumps(json_format.MessageToDict(d, always_print_fields_with_no_presence=True),
-                                  ensure_ascii=False, indent=1)
+                body = json.dumps(
+                    json_format.MessageToDict(d, always_print_fields_with_no_presence=True),
+                    ensure_ascii=False,
+                    indent=1,
+                )
                 sys.stdout.write(("," if self.count else "") + "\n " + body.replace("\n", "\n "))
             else:
                 self._line(d)
@@ -169,9 +173,11 @@ class _Printer:
         elif self.analyze_only:
             print(f"analysed {counts.analyzed}, from the store {counts.cached}, failed {counts.failed}")
         else:
-            print(f"\n{counts.total} photos: {counts.keep} keep, {counts.review} review, {counts.reject} reject, "
-                  f"{counts.failed} failed, {counts.bursts} bursts "
-                  f"({counts.analyzed} analysed, {counts.cached} from the store)")
+            print(
+                f"\n{counts.total} photos: {counts.keep} keep, {counts.review} review, {counts.reject} reject, "
+                f"{counts.failed} failed, {counts.bursts} bursts "
+                f"({counts.analyzed} analysed, {counts.cached} from the store)"
+            )
         sys.stdout.flush()
 
 
@@ -188,8 +194,13 @@ def _unavailable(exc: BaseException) -> bool:
 def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
     client = _client(args.home, announce="analysing" if analyze_only else "culling")
     pb = client.pb
-    req = pb.CullRequest(paths=_abs(args.paths), preset=args.preset or "", top_level_only=args.top_level_only,
-                         reanalyze=args.reanalyze, analyze_only=analyze_only)
+    req = pb.CullRequest(
+        paths=_abs(args.paths),
+        preset=args.preset or "",
+        top_level_only=args.top_level_only,
+        reanalyze=args.reanalyze,
+        analyze_only=analyze_only,
+    )
     if args.set:
         req.policy_overrides.update(_overrides(args.set))
     finished = (pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED)
@@ -219,8 +230,11 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
             raise
         if out is not None:
             out.finish(pb.Counts(), "the daemon stopped during the cull")
-        print("autocull: the daemon stopped during the cull (daemon shutting down); nothing more was decided. "
-              "Run the cull again: photos analysed so far are kept in the store.", file=sys.stderr)
+        print(
+            "autocull: the daemon stopped during the cull (daemon shutting down); nothing more was decided. "
+            "Run the cull again: photos analysed so far are kept in the store.",
+            file=sys.stderr,
+        )
         return 1
     finally:
         if sys.stderr.isatty():
@@ -281,8 +295,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         running = "daemon running" if isinstance(client, DaemonClient) else "no daemon running (store read directly)"
         print(f"AutoCull {s.version} (analyzer {s.analyzer_version}), {running}")
         print(f"home: {s.home}")
-        print(f"photos stored: {s.photos_stored}  keep {s.verdicts.keep}, review {s.verdicts.review}, "
-              f"reject {s.verdicts.reject}; failed files: {s.failures}")
+        print(
+            f"photos stored: {s.photos_stored}  keep {s.verdicts.keep}, review {s.verdicts.review}, "
+            f"reject {s.verdicts.reject}; failed files: {s.failures}"
+        )
         print(f"jobs running: {s.jobs_running}, queue: {s.queue_depth}, images read since start: {s.decodes}")
         if s.models_loaded:
             print(f"models loaded: {', '.join(s.models_loaded)}")
@@ -329,8 +345,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="autocull", description="Cull photos: sharpness, eyes, exposure, bursts.")
-    p.add_argument("--home", type=Path, default=None, help="state folder (default: $AUTOCULL_HOME or the user "
-                                                            "config dir)")
+    p.add_argument(
+        "--home", type=Path, default=None, help="state folder (default: $AUTOCULL_HOME or the user config dir)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the daemon on loopback")

@@ -10,6 +10,7 @@ every file AutoCull writes there 0600, and a home left loose by an older
 version is tightened on start. Nothing outside the home (photos, sidecars)
 has its mode changed: no process-wide umask.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """`autocull serve`: the daemon on loopback, gRPC + JSON over HTTP, until SIGTERM/SIGINT."""
+
 from __future__ import annotations
 
 import logging
@@ -50,8 +51,13 @@ class Daemon:
         clear_running(self.engine.home)
 
 
-def start(home: Optional[Path] = None, *, grpc_port: Optional[int] = None, http_port: Optional[int] = None,
-          host: Optional[str] = None) -> Daemon:
+def start(
+    home: Optional[Path] = None,
+    *,
+    grpc_port: Optional[int] = None,
+    http_port: Optional[int] = None,
+    host: Optional[str] = None,
+) -> Daemon:
     from .rpc.connect_server import ConnectServer
     from .rpc.grpc_server import create_server
     from .rpc.service import AutoCullCore
@@ -67,8 +73,9 @@ def start(home: Optional[Path] = None, *, grpc_port: Optional[int] = None, http_
     watcher = Watcher(engine, config.watch_interval)
     core = AutoCullCore(engine, jobs, watcher)
     token = load_or_create_token(home)
-    gserver, gport = create_server(core, host=host, port=config.grpc_port if grpc_port is None else grpc_port,
-                                   token=token)
+    gserver, gport = create_server(
+        core, host=host, port=config.grpc_port if grpc_port is None else grpc_port, token=token
+    )
     hserver = ConnectServer(core, host=host, port=config.http_port if http_port is None else http_port, token=token)
     hport = hserver.port
     gserver.start()
@@ -83,8 +90,7 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
     """Opens (and after each rollover re-opens) the log as 0600: logs name one user's photos."""
 
     def _open(self) -> Any:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0),
-                     FILE_MODE)
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
         os.fchmod(fd, FILE_MODE)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
@@ -109,9 +115,11 @@ def serve(home: Optional[Path] = None, **kwargs: Any) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    print(f"AutoCull {daemon.engine.status()['version']} listening on 127.0.0.1 "
-          f"(gRPC {daemon.grpc_port}, HTTP {daemon.http_port}); token and ports in {home / 'state.json'}",
-          flush=True)
+    print(
+        f"AutoCull {daemon.engine.status()['version']} listening on 127.0.0.1 "
+        f"(gRPC {daemon.grpc_port}, HTTP {daemon.http_port}); token and ports in {home / 'state.json'}",
+        flush=True,
+    )
     stop.wait()
     log.info("stopping: cancelling running jobs")
     daemon.stop()

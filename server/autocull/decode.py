@@ -24,6 +24,7 @@ default) so a cut-off JPEG raises instead of being grey-filled; we report it as
 ``CorruptImage`` because a photographer wants such a frame flagged, not culled
 on a half-grey picture.
 """
+
 from __future__ import annotations
 
 import io
@@ -410,9 +411,7 @@ def _as_array(im: Image.Image) -> np.ndarray:
 
 
 # ---------------------------------------------------------- Pillow path -----
-def _decode_pillow(
-    fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, magic: Optional[str]
-) -> DecodedImage:
+def _decode_pillow(fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, magic: Optional[str]) -> DecodedImage:
     with ExitStack() as held, _open_pillow(fh, path, magic) as im:  # the budget is given back after close
         stored = im.size
         _check_pixels(path, stored, max_pixels)
@@ -479,9 +478,7 @@ def _reduce_to(im: Image.Image, min_side: int) -> Image.Image:
 
 
 # ------------------------------------------------------------- RAW path -----
-def _decode_raw(
-    fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, magic: Optional[str]
-) -> DecodedImage:
+def _decode_raw(fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, magic: Optional[str]) -> DecodedImage:
     with ExitStack() as held, _open_raw(fh, path) as raw:  # the budget is given back after LibRaw frees
         orientation = _FLIP_TO_ORIENTATION.get(raw.sizes.flip, 1)
         stored = raw_output_size(raw.sizes)
@@ -496,8 +493,9 @@ def _decode_raw(
             source = "raw-postprocess"
         info = exif_mod.exif_for_raw(fh, raw, preview_jpeg, unpacked=source == "raw-postprocess")
     info = replace(info, orientation=orientation)
-    return DecodedImage(rgb=rgb, full_size=_upright_size(stored, orientation), format=_raw_format(path, magic),
-                        exif=info, source=source)
+    return DecodedImage(
+        rgb=rgb, full_size=_upright_size(stored, orientation), format=_raw_format(path, magic), exif=info, source=source
+    )
 
 
 def _open_raw(fh: BinaryIO, path: Path) -> Any:
@@ -632,8 +630,14 @@ def _libraw_text(exc: BaseException) -> str:
 def _stored_point(u: float, v: float, orientation: int) -> tuple[float, float]:
     """Upright normalised point -> the same point in the stored (pre-rotation) frame."""
     return {
-        1: (u, v), 2: (1 - u, v), 3: (1 - u, 1 - v), 4: (u, 1 - v),
-        5: (v, u), 6: (v, 1 - u), 7: (1 - v, 1 - u), 8: (1 - v, u),
+        1: (u, v),
+        2: (1 - u, v),
+        3: (1 - u, 1 - v),
+        4: (u, 1 - v),
+        5: (v, u),
+        6: (v, 1 - u),
+        7: (1 - v, 1 - u),
+        8: (1 - v, u),
     }.get(orientation, (u, v))
 
 
@@ -647,5 +651,16 @@ def box_to_stored(box: Box, orientation: int) -> Box:
 
 _DECODERS: dict[str, Callable[..., DecodedImage]] = {"pillow": _decode_pillow, "raw": _decode_raw}
 
-__all__ = ["ANALYSIS_SIZE", "DEFAULT_MAX_PIXELS", "RAW_EXTENSIONS", "decode", "read_exif", "region_reader",
-           "FileRegionReader", "check_file", "open_file", "sniff", "box_to_stored"]
+__all__ = [
+    "ANALYSIS_SIZE",
+    "DEFAULT_MAX_PIXELS",
+    "RAW_EXTENSIONS",
+    "decode",
+    "read_exif",
+    "region_reader",
+    "FileRegionReader",
+    "check_file",
+    "open_file",
+    "sniff",
+    "box_to_stored",
+]

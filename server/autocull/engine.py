@@ -5,6 +5,7 @@ It turns paths into decisions: scan -> analyse what the store does not have
 policy, with burst context from the store -> promote verdicts. It speaks
 domain records only; the RPC layer converts them to protobuf.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -40,7 +41,8 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 RAW_EXTENSIONS = frozenset(
-    "cr2 cr3 crw nef nrw arw srf sr2 orf rw2 raf pef dng kdc dcr mrw 3fr erf mos raw rwl srw x3f gpr iiq".split())
+    "cr2 cr3 crw nef nrw arw srf sr2 orf rw2 raf pef dng kdc dcr mrw 3fr erf mos raw rwl srw x3f gpr iiq".split()
+)
 IMAGE_EXTENSIONS = frozenset("jpg jpeg jpe png tif tiff heic heif".split()) | RAW_EXTENSIONS
 
 
@@ -221,8 +223,9 @@ class Engine:
             raise NotFound(f"no preset named {name!r}; presets: {', '.join(sorted(presets))}")
         return Policy().with_values(presets[name][1])
 
-    def set_policy(self, values: Optional[Mapping[str, Any]] = None, *, preset: str = "", reset: bool = False,
-                   save_as: str = "") -> tuple[Policy, int, int]:
+    def set_policy(
+        self, values: Optional[Mapping[str, Any]] = None, *, preset: str = "", reset: bool = False, save_as: str = ""
+    ) -> tuple[Policy, int, int]:
         """Change the active policy and re-decide every stored photo. Returns (policy, redecided, changed)."""
         active = self.verdicts.active
         base = Policy() if reset else active.policy
@@ -310,9 +313,17 @@ class Engine:
         return Decision.failed(path, code, exc.message)
 
     # ------------------------------------------------------------------ run --
-    def run(self, paths: Sequence[str], *, policy: Optional[Policy] = None, top_level_only: bool = False,
-            reanalyze: bool = False, analyze_only: bool = False, progress: Optional[Progress] = None,
-            collect: bool = True) -> CullResult:
+    def run(
+        self,
+        paths: Sequence[str],
+        *,
+        policy: Optional[Policy] = None,
+        top_level_only: bool = False,
+        reanalyze: bool = False,
+        analyze_only: bool = False,
+        progress: Optional[Progress] = None,
+        collect: bool = True,
+    ) -> CullResult:
         """Cull: scan, analyse what is missing, decide. Failed files are emitted at once, the rest a chunk at a time.
 
         The verdicts stored are always those of the active policy at the moment they are written (apply);
@@ -346,7 +357,7 @@ class Engine:
             for start in range(0, len(ok), DECIDE_CHUNK):
                 if progress.cancelled():
                     raise Cancelled("cancelled")
-                chunk = ok[start:start + DECIDE_CHUNK]
+                chunk = ok[start : start + DECIDE_CHUNK]
                 answer = self._decide_and_apply(chunk, policy, cached)
                 progress.emit(answer)
                 for d in answer:
@@ -370,8 +381,11 @@ class Engine:
     def _decide_and_apply(self, paths: Sequence[str], policy: Optional[Policy], cached: set[str]) -> list[Decision]:
         """Store the verdicts of these analysed photos under the active policy; answer under ``policy``."""
         applied, under = self.verdicts.apply(paths)
-        answer = ([applied[p] for p in paths if p in applied] if policy is None or policy == under.policy
-                  else self.decide_paths(paths, policy))
+        answer = (
+            [applied[p] for p in paths if p in applied]
+            if policy is None or policy == under.policy
+            else self.decide_paths(paths, policy)
+        )
         return [dataclasses.replace(d, cached=d.path in cached) for d in answer]
 
     def _analyze_all(self, files: Sequence[str], reanalyze: bool, progress: Progress):
@@ -419,16 +433,18 @@ class Engine:
         """
         chosen, version = policy_or_active(policy, self.verdicts.active)
         decisions = self._decide_set(paths, chosen)
-        return [dataclasses.replace(decisions[p], cached=True, policy_version=version)
-                for p in paths if p in decisions]
+        return [dataclasses.replace(decisions[p], cached=True, policy_version=version) for p in paths if p in decisions]
 
     def _decide_set(self, paths: Sequence[str], policy: Policy) -> dict[str, Decision]:
         """Decide stored photos and their stored burst neighbours (so half a burst still sees the other half)."""
         analyses = self.store.analyses(paths)
         context = self._burst_context(analyses, policy)
         everything = {**context, **analyses}
-        groups = (bursts.group([bursts.BurstItem.from_analysis(p, a) for p, a in everything.items()], policy)
-                  if len(everything) > 1 else [])
+        groups = (
+            bursts.group([bursts.BurstItem.from_analysis(p, a) for p, a in everything.items()], policy)
+            if len(everything) > 1
+            else []
+        )
         return decide_all(everything, groups, policy)
 
     def _burst_context(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Analysis]:
@@ -458,8 +474,9 @@ class Engine:
                 new = self.store.analyses([p for p in dict.fromkeys(paths) if p not in analyses and p not in found])
                 found.update(new)
                 paths = []
-                todo = _windows([a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None], gap,
-                                covered)
+                todo = _windows(
+                    [a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None], gap, covered
+                )
         return found
 
     # --------------------------------------------------------------- bursts --
@@ -499,11 +516,19 @@ class Engine:
                 compared += 1
                 agree += verdict == user
         n = len(rows)
-        state = (f"{n} rated photos kept. Preference learning uses CLIP embeddings "
-                 "(install the 'clip' extra and set clip_model); until then AutoCull judges by technical quality "
-                 "alone and reports how often it agrees with you.")
-        return {"stored": stored, "total_labels": n, "unknown": unknown,
-                "agreement": (agree / compared) if compared else 0.0, "compared": compared, "model_state": state}
+        state = (
+            f"{n} rated photos kept. Preference learning uses CLIP embeddings "
+            "(install the 'clip' extra and set clip_model); until then AutoCull judges by technical quality "
+            "alone and reports how often it agrees with you."
+        )
+        return {
+            "stored": stored,
+            "total_labels": n,
+            "unknown": unknown,
+            "agreement": (agree / compared) if compared else 0.0,
+            "compared": compared,
+            "model_state": state,
+        }
 
     # ---------------------------------------------------------------- status --
     def status(self) -> dict[str, Any]:
@@ -513,10 +538,16 @@ class Engine:
                 setattr(counts, verdict, n)
         counts.total = self.store.photo_count()
         return {
-            "version": __version__, "analyzer_version": ANALYZER_VERSION,
-            "models_loaded": _models_loaded(), "queue_depth": self.queue_depth,
-            "photos_stored": counts.total, "failures": self.store.failure_count(), "verdicts": counts,
-            "decodes": self.decodes, "home": str(self.home), "uptime_seconds": time.time() - self.started,
+            "version": __version__,
+            "analyzer_version": ANALYZER_VERSION,
+            "models_loaded": _models_loaded(),
+            "queue_depth": self.queue_depth,
+            "photos_stored": counts.total,
+            "failures": self.store.failure_count(),
+            "verdicts": counts,
+            "decodes": self.decodes,
+            "home": str(self.home),
+            "uptime_seconds": time.time() - self.started,
         }
 
 

@@ -13,6 +13,7 @@ EMPTY, UNSUPPORTED, CORRUPT, TOO_LARGE (and FACE_MODEL, measure/faces/models.py)
 An ``OSError`` on one photo's path becomes its ``FileProblem`` in one place,
 :func:`file_problem`, chosen by errno.
 """
+
 from __future__ import annotations
 
 import errno
@@ -87,8 +88,7 @@ class ImageTooLarge(FileProblem):
     code = "TOO_LARGE"
 
 
-_MISSING_TEXT = {FileMissing: "no such file or folder",
-                 FileVanished: "the file disappeared before it could be read"}
+_MISSING_TEXT = {FileMissing: "no such file or folder", FileVanished: "the file disappeared before it could be read"}
 _BY_ERRNO: dict[int, tuple[type[FileProblem], str]] = {
     errno.EACCES: (FileUnreadable, "permission denied"),
     errno.EPERM: (FileUnreadable, "permission denied"),
@@ -99,8 +99,9 @@ _BY_ERRNO: dict[int, tuple[type[FileProblem], str]] = {
 }
 
 
-def file_problem(exc: OSError, path: str | os.PathLike[str], *, missing: type[FileProblem] = FileMissing,
-                 doing: str = "") -> FileProblem:
+def file_problem(
+    exc: OSError, path: str | os.PathLike[str], *, missing: type[FileProblem] = FileMissing, doing: str = ""
+) -> FileProblem:
     """The per-file error an OS error on one photo's path means, by errno: the one place that maps them.
 
     ``missing`` is what ENOENT means where it happens (FileMissing for a path a request names,

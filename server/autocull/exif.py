@@ -23,6 +23,7 @@ Maker-note fields supported (best effort, via exifread's names):
   ``MakerNote InternalSerialNumber`` (Fujifilm).
 Nikon writes no burst counter that exifread decodes.
 """
+
 from __future__ import annotations
 
 import io
@@ -65,9 +66,7 @@ def exif_from_pillow(image: Image.Image, fh: Optional[BinaryIO] = None) -> ExifI
     return build_exif(fields)
 
 
-def exif_for_raw(
-    fh: BinaryIO, raw: Any = None, preview: Optional[bytes] = None, unpacked: bool = False
-) -> ExifInfo:
+def exif_for_raw(fh: BinaryIO, raw: Any = None, preview: Optional[bytes] = None, unpacked: bool = False) -> ExifInfo:
     """ExifInfo of a RAW file: exifread, then the preview JPEG's EXIF, then LibRaw's parse.
 
     ``raw`` is an open ``rawpy.RawPy`` when the caller has one (``unpacked``
@@ -160,8 +159,11 @@ def _exifread_tag_fields(tags: Mapping[str, Any]) -> dict[str, Any]:
         "make": _text(val("Image Make")),
         "model": _text(val("Image Model", "Image UniqueCameraModel", "Image Tag 0xC614")),
         "serial": _first_text(
-            val("EXIF BodySerialNumber"), val("Image Tag 0xC62F"), val("MakerNote SerialNumber"),
-            val("MakerNote InternalSerialNumber"), val("EXIF SerialNumber"),
+            val("EXIF BodySerialNumber"),
+            val("Image Tag 0xC62F"),
+            val("MakerNote SerialNumber"),
+            val("MakerNote InternalSerialNumber"),
+            val("EXIF SerialNumber"),
         ),
         "lens": _lens(val("EXIF LensMake"), val("EXIF LensModel", "MakerNote LensModel")),
         "orientation": _orientation(val("Image Orientation")),

@@ -7,6 +7,7 @@ engine's analysis pool. A job keeps each decision once, as the serialized protob
 the answers are made of (about 0.8 KB, where the Python record takes about 4 KB:
 a 100,000-photo job holds some 80 MB), and answers hand it out a page at a time.
 """
+
 from __future__ import annotations
 
 import logging
@@ -83,8 +84,9 @@ class _JobProgress:
 
 
 class JobManager:
-    def __init__(self, engine: Engine, *, keep_finished: int = 50,
-                 on_finished: Optional[Callable[[Job], None]] = None) -> None:
+    def __init__(
+        self, engine: Engine, *, keep_finished: int = 50, on_finished: Optional[Callable[[Job], None]] = None
+    ) -> None:
         self.engine = engine
         self.jobs: dict[str, Job] = {}
         self.cond = threading.Condition()
@@ -94,8 +96,16 @@ class JobManager:
         self._on_finished = on_finished
         self._waiters = 0  # blocking Culls waiting for their job (shutdown lets them answer first)
 
-    def start(self, paths: Sequence[str], *, policy_overrides: Optional[dict[str, Any]] = None, preset: str = "",
-              top_level_only: bool = False, reanalyze: bool = False, analyze_only: bool = False) -> Job:
+    def start(
+        self,
+        paths: Sequence[str],
+        *,
+        policy_overrides: Optional[dict[str, Any]] = None,
+        preset: str = "",
+        top_level_only: bool = False,
+        reanalyze: bool = False,
+        analyze_only: bool = False,
+    ) -> Job:
         if self.stopping:
             raise Unavailable(SHUTTING_DOWN)
         # A one-off policy is checked before queueing; without one the job decides under whatever policy is
@@ -118,16 +128,22 @@ class JobManager:
             job.state = "running"
             self.cond.notify_all()
         try:
-            result: CullResult = self.engine.run(paths, policy=policy, top_level_only=top, reanalyze=re,
-                                                 analyze_only=only, progress=_JobProgress(self, job), collect=False)
+            result: CullResult = self.engine.run(
+                paths,
+                policy=policy,
+                top_level_only=top,
+                reanalyze=re,
+                analyze_only=only,
+                progress=_JobProgress(self, job),
+                collect=False,
+            )
             with self.cond:
                 job.counts = result.counts
                 self._finish(job, "done", "")
         except Cancelled:
             with self.cond:
                 cause = self._cancel_cause()
-                self._finish(job, "cancelled", f"{cause.message}; photos analysed so far are kept in the store",
-                             cause)
+                self._finish(job, "cancelled", f"{cause.message}; photos analysed so far are kept in the store", cause)
         except AutoCullError as exc:
             with self.cond:
                 self._finish(job, "failed", exc.message, exc)
@@ -151,7 +167,7 @@ class JobManager:
 
     def _prune(self) -> None:
         finished = sorted((j for j in self.jobs.values() if j.state in FINISHED), key=lambda j: j.finished)
-        for j in finished[:-self._keep] if len(finished) > self._keep else []:
+        for j in finished[: -self._keep] if len(finished) > self._keep else []:
             del self.jobs[j.id]
 
     def get(self, job_id: str) -> Job:
@@ -184,8 +200,10 @@ class JobManager:
 
     def wait_change(self, job: Job, seen: tuple, timeout: float = 1.0) -> tuple:
         """Block until the job's progress differs from ``seen`` (for streaming)."""
+
         def snapshot() -> tuple:
             return (job.state, job.stage, job.done, len(job.decisions))
+
         with self.cond:
             self.cond.wait_for(lambda: snapshot() != seen, timeout=timeout)
             return snapshot()

@@ -4,6 +4,7 @@ One flat record of named values so that ``autocull policy set KEY=VALUE``, the
 proto's ``Struct`` and the stored JSON are the same thing. Numbers inside metric
 functions are constants of the algorithms; numbers here are the photographer's.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -30,8 +31,15 @@ def _keyword_problem(value: str) -> Optional[str]:
     return None
 
 
-def _f(default: Any, doc: str, *, lo: float | None = None, hi: float | None = None,
-       choices: tuple[str, ...] | None = None, check: Callable[[Any], Optional[str]] | None = None) -> Any:
+def _f(
+    default: Any,
+    doc: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    check: Callable[[Any], Optional[str]] | None = None,
+) -> Any:
     meta = {"doc": doc, "lo": lo, "hi": hi, "choices": choices, "check": check}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
@@ -45,41 +53,61 @@ class Policy:
     sharpness_review: float = _f(0.45, "Subject sharpness below this sends the photo to review.", lo=0, hi=1)
     motion_blur_line: float = _f(0.5, "Motion score above which a soft photo is called motion-blurred.", lo=0, hi=1)
     # --- exposure ---
-    exposure_reject_ev: float = _f(2.5, "Stops off a normal exposure that reject: too dark when the highlights sit "
-                                   "this far below where a normal exposure puts them and the midtones are dark too "
-                                   "(a low median alone never counts), too bright when the midtones sit this far "
-                                   "above mid-grey.", lo=0, hi=10)
-    exposure_review_ev: float = _f(1.5, "Stops off a normal exposure that send to review, read as for "
-                                   "exposure_reject_ev.", lo=0, hi=10)
-    highlight_clip_reject: float = _f(0.35, "Share of the frame blown out (luma at white, detail lost) above which "
-                                      "the photo is rejected.", lo=0, hi=1)
-    highlight_clip_review: float = _f(0.12, "Share of the frame blown out (luma at white, detail lost) above which "
-                                      "it goes to review.", lo=0, hi=1)
-    channel_clip_note: float = _f(0.05, "Share of the frame where one colour channel is saturated (the others keep "
-                                  "the detail) above which a note names it; never a review. 1 turns it off.",
-                                  lo=0, hi=1)
+    exposure_reject_ev: float = _f(
+        2.5,
+        "Stops off a normal exposure that reject: too dark when the highlights sit "
+        "this far below where a normal exposure puts them and the midtones are dark too "
+        "(a low median alone never counts), too bright when the midtones sit this far "
+        "above mid-grey.",
+        lo=0,
+        hi=10,
+    )
+    exposure_review_ev: float = _f(
+        1.5, "Stops off a normal exposure that send to review, read as for exposure_reject_ev.", lo=0, hi=10
+    )
+    highlight_clip_reject: float = _f(
+        0.35, "Share of the frame blown out (luma at white, detail lost) above which the photo is rejected.", lo=0, hi=1
+    )
+    highlight_clip_review: float = _f(
+        0.12, "Share of the frame blown out (luma at white, detail lost) above which it goes to review.", lo=0, hi=1
+    )
+    channel_clip_note: float = _f(
+        0.05,
+        "Share of the frame where one colour channel is saturated (the others keep "
+        "the detail) above which a note names it; never a review. 1 turns it off.",
+        lo=0,
+        hi=1,
+    )
     shadow_clip_reject: float = _f(0.70, "Share of the frame crushed to black above which it is rejected.", lo=0, hi=1)
-    shadow_clip_review: float = _f(0.35, "Share of the frame crushed to black above which it goes to review.",
-                                   lo=0, hi=1)
+    shadow_clip_review: float = _f(
+        0.35, "Share of the frame crushed to black above which it goes to review.", lo=0, hi=1
+    )
     # --- noise ---
-    noise_review_sigma: float = _f(14.0, "Estimated noise (0..255 units) above which the photo goes to review.",
-                                   lo=0, hi=255)
+    noise_review_sigma: float = _f(
+        14.0, "Estimated noise (0..255 units) above which the photo goes to review.", lo=0, hi=255
+    )
     # --- composition ---
-    horizon_note: bool = _f(True, "Add a note (never a review or reject by itself) when a horizon or the verticals "
-                            "are tilted.")
+    horizon_note: bool = _f(
+        True, "Add a note (never a review or reject by itself) when a horizon or the verticals are tilted."
+    )
     horizon_tilt_min: float = _f(2.5, "Tilt (degrees) from which a horizon or the verticals get a note.", lo=0, hi=15)
     # --- faces and eyes ---
     reject_closed_eyes: bool = _f(True, "Reject photos where eyes are closed (see closed_eyes_scope).")
-    closed_eyes_scope: str = _f("main", "Which closed eyes reject: 'main' (main subject; a minor face sends to "
-                                "review), 'any' face, or 'fraction' of the faces.",
-                                choices=("main", "any", "fraction"))
-    closed_eyes_fraction: float = _f(0.5, "With scope 'fraction': share of faces with closed eyes that rejects.",
-                                     lo=0, hi=1)
+    closed_eyes_scope: str = _f(
+        "main",
+        "Which closed eyes reject: 'main' (main subject; a minor face sends to "
+        "review), 'any' face, or 'fraction' of the faces.",
+        choices=("main", "any", "fraction"),
+    )
+    closed_eyes_fraction: float = _f(
+        0.5, "With scope 'fraction': share of faces with closed eyes that rejects.", lo=0, hi=1
+    )
     min_face_size: float = _f(0.04, "Faces smaller than this share of the frame's short side do not count.", lo=0, hi=1)
     face_sharpness_reject: float = _f(0.30, "Main face sharpness below this rejects.", lo=0, hi=1)
     face_sharpness_review: float = _f(0.45, "Main face sharpness below this sends to review.", lo=0, hi=1)
-    uncertain_eyes_review: bool = _f(True, "Send photos whose main face has uncertain eyes (squint, half-blink) "
-                                           "to review.")
+    uncertain_eyes_review: bool = _f(
+        True, "Send photos whose main face has uncertain eyes (squint, half-blink) to review."
+    )
     # --- overall quality -> stars ---
     weight_sharpness: float = _f(0.45, "Weight of subject sharpness in the quality score.", lo=0, hi=10)
     weight_exposure: float = _f(0.25, "Weight of exposure in the quality score.", lo=0, hi=10)
@@ -87,23 +115,34 @@ class Policy:
     weight_eyes: float = _f(0.20, "Weight of open eyes (when there are faces) in the quality score.", lo=0, hi=10)
     weight_preference: float = _f(0.30, "Weight of your learned preference (once trained).", lo=0, hi=10)
     keep_quality: float = _f(0.40, "Quality below this sends an otherwise fine photo to review.", lo=0, hi=1)
-    stars_thresholds: list = _f([0.30, 0.50, 0.65, 0.80, 0.92],
-                                "Quality needed for 1..5 stars (five ascending numbers).")
+    stars_thresholds: list = _f(
+        [0.30, 0.50, 0.65, 0.80, 0.92], "Quality needed for 1..5 stars (five ascending numbers)."
+    )
     # --- bursts ---
-    burst_gap_seconds: float = _f(2.0, "Frames from one camera closer than this in time can form a burst.",
-                                  lo=0, hi=3600)
-    burst_hash_distance: int = _f(14, "Largest mean pHash/dHash Hamming distance (of 64) for frames from one camera "
-                                  "within the gap to count as the same scene; near-duplicates (no capture time, or "
-                                  "two cameras) must have pHash + dHash distance within this.", lo=0, hi=64)
-    burst_clip_cosine: float = _f(0.92, "With embeddings: smallest cosine similarity for frames to count as the "
-                                  "same scene.", lo=0, hi=1)
-    burst_others: str = _f("review", "What the non-best frames of a burst get: 'review' or 'reject'.",
-                           choices=("review", "reject"))
-    burst_label: str = _f("none", "Colour label for the non-best frames of a burst ('none' keeps the verdict's label).",
-                          choices=LABELS)
+    burst_gap_seconds: float = _f(
+        2.0, "Frames from one camera closer than this in time can form a burst.", lo=0, hi=3600
+    )
+    burst_hash_distance: int = _f(
+        14,
+        "Largest mean pHash/dHash Hamming distance (of 64) for frames from one camera "
+        "within the gap to count as the same scene; near-duplicates (no capture time, or "
+        "two cameras) must have pHash + dHash distance within this.",
+        lo=0,
+        hi=64,
+    )
+    burst_clip_cosine: float = _f(
+        0.92, "With embeddings: smallest cosine similarity for frames to count as the same scene.", lo=0, hi=1
+    )
+    burst_others: str = _f(
+        "review", "What the non-best frames of a burst get: 'review' or 'reject'.", choices=("review", "reject")
+    )
+    burst_label: str = _f(
+        "none", "Colour label for the non-best frames of a burst ('none' keeps the verdict's label).", choices=LABELS
+    )
     burst_keywords: bool = _f(True, "Tag burst frames with AutoCull|Burst|<id>.")
-    bracket_ev_step: float = _f(0.6, "Exposure-compensation step (EV) between frames that marks a bracket, not "
-                                "a burst.", lo=0, hi=10)
+    bracket_ev_step: float = _f(
+        0.6, "Exposure-compensation step (EV) between frames that marks a bracket, not a burst.", lo=0, hi=10
+    )
     # --- mapping verdict -> host actions ---
     keep_pick: str = _f("picked", "Flag written for a keeper.", choices=PICKS)
     review_pick: str = _f("none", "Flag written for a photo to review.", choices=PICKS)
@@ -112,8 +151,9 @@ class Policy:
     review_label: str = _f("yellow", "Colour label for a photo to review.", choices=LABELS)
     reject_label: str = _f("red", "Colour label for a reject.", choices=LABELS)
     reject_stars: int = _f(0, "Stars written on a reject.", lo=0, hi=5)
-    keyword_root: str = _f("AutoCull", "Parent keyword under which every AutoCull keyword lives ('A|B' nests it).",
-                           check=_keyword_problem)
+    keyword_root: str = _f(
+        "AutoCull", "Parent keyword under which every AutoCull keyword lives ('A|B' nests it).", check=_keyword_problem
+    )
 
     # ------------------------------------------------------------------ API
     def to_dict(self) -> dict[str, Any]:
@@ -140,13 +180,17 @@ class Policy:
         th = self.stars_thresholds
         if len(th) != 5 or any(not 0 <= t <= 1 for t in th) or list(th) != sorted(th):
             out.append((("stars_thresholds",), "stars_thresholds needs five ascending numbers between 0 and 1"))
-        for low, high in (("sharpness_reject", "sharpness_review"), ("face_sharpness_reject", "face_sharpness_review"),
-                          ("exposure_review_ev", "exposure_reject_ev"),
-                          ("highlight_clip_review", "highlight_clip_reject"),
-                          ("shadow_clip_review", "shadow_clip_reject")):
+        for low, high in (
+            ("sharpness_reject", "sharpness_review"),
+            ("face_sharpness_reject", "face_sharpness_review"),
+            ("exposure_review_ev", "exposure_reject_ev"),
+            ("highlight_clip_review", "highlight_clip_reject"),
+            ("shadow_clip_review", "shadow_clip_reject"),
+        ):
             if getattr(self, low) > getattr(self, high):
-                out.append(((low, high),
-                            f"{low} ({getattr(self, low)}) must not be above {high} ({getattr(self, high)})"))
+                out.append(
+                    ((low, high), f"{low} ({getattr(self, low)}) must not be above {high} ({getattr(self, high)})")
+                )
         return out
 
     def label_for(self, verdict: str) -> str:
@@ -249,14 +293,34 @@ def _to_bool(raw: Any) -> bool:
 
 BUILTIN_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {
     "default": ("Balanced: rejects clear misses, sends borderline frames to review.", {}),
-    "strict": ("Fewer keepers: higher sharpness lines, non-best burst frames rejected.", {
-        "sharpness_reject": 0.35, "sharpness_review": 0.55, "face_sharpness_reject": 0.40,
-        "face_sharpness_review": 0.55, "exposure_reject_ev": 2.0, "exposure_review_ev": 1.0,
-        "burst_others": "reject", "keep_quality": 0.55, "closed_eyes_scope": "any"}),
-    "gentle": ("Only rejects what is clearly unusable; everything doubtful goes to review.", {
-        "sharpness_reject": 0.15, "sharpness_review": 0.35, "face_sharpness_reject": 0.20,
-        "face_sharpness_review": 0.35, "exposure_reject_ev": 3.5, "exposure_review_ev": 2.0,
-        "highlight_clip_reject": 0.6, "shadow_clip_reject": 0.9, "keep_quality": 0.3}),
+    "strict": (
+        "Fewer keepers: higher sharpness lines, non-best burst frames rejected.",
+        {
+            "sharpness_reject": 0.35,
+            "sharpness_review": 0.55,
+            "face_sharpness_reject": 0.40,
+            "face_sharpness_review": 0.55,
+            "exposure_reject_ev": 2.0,
+            "exposure_review_ev": 1.0,
+            "burst_others": "reject",
+            "keep_quality": 0.55,
+            "closed_eyes_scope": "any",
+        },
+    ),
+    "gentle": (
+        "Only rejects what is clearly unusable; everything doubtful goes to review.",
+        {
+            "sharpness_reject": 0.15,
+            "sharpness_review": 0.35,
+            "face_sharpness_reject": 0.20,
+            "face_sharpness_review": 0.35,
+            "exposure_reject_ev": 3.5,
+            "exposure_review_ev": 2.0,
+            "highlight_clip_reject": 0.6,
+            "shadow_clip_reject": 0.9,
+            "keep_quality": 0.3,
+        },
+    ),
 }
 
 

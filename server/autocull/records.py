@@ -4,6 +4,7 @@ No logic here beyond (de)serialisation: the store keeps an ``Analysis`` as JSON
 (``to_dict``/``from_dict``), so a new metric field needs no migration — old rows
 simply get the field's default when read back.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -346,5 +347,9 @@ class Decision:
 
     @classmethod
     def failed(cls, path: str, code: str, message: str) -> "Decision":
-        return cls(path=path, error_code=code, error_message=message,
-                   causes=(Cause(CauseKind.FAILED, f"could not read this file: {message}"),))
+        return cls(
+            path=path,
+            error_code=code,
+            error_message=message,
+            causes=(Cause(CauseKind.FAILED, f"could not read this file: {message}"),),
+        )

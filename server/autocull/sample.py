@@ -3,6 +3,7 @@
 Real photos, plus what a shoot produces: a missed focus, a camera shake, a frame
 far too dark, a blown one, and a short burst with capture times in EXIF.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,8 +34,12 @@ def make_sample(folder: Path) -> list[Path]:
     from skimage import data
 
     folder.mkdir(parents=True, exist_ok=True)
-    photos = {"astronaut": data.astronaut(), "coffee": data.coffee(), "chelsea": data.chelsea(),
-              "rocket": data.rocket()}
+    photos = {
+        "astronaut": data.astronaut(),
+        "coffee": data.coffee(),
+        "chelsea": data.chelsea(),
+        "rocket": data.rocket(),
+    }
     written: list[Path] = []
 
     def save(name: str, img: Image.Image, exif: Image.Exif | None = None) -> None:

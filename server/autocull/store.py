@@ -6,6 +6,7 @@ unchanged file is never analysed twice. Metrics live as JSON (a new metric needs
 no migration); what is filtered or grouped on is promoted to columns.
 Schema changes go through ``MIGRATIONS`` (PRAGMA user_version), from the first day.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,7 +30,8 @@ def _run_script(db: sqlite3.Connection, script: str) -> None:
 
 
 def _v1(db: sqlite3.Connection) -> None:
-    _run_script(db,
+    _run_script(
+        db,
         """
         CREATE TABLE photos(
             path TEXT PRIMARY KEY,
@@ -88,7 +90,7 @@ def _v1(db: sqlite3.Connection) -> None:
             folder TEXT NOT NULL,
             at REAL NOT NULL
         );
-        """
+        """,
     )
 
 
@@ -178,7 +180,8 @@ class Store:
         """The stored analysis if the file is unchanged since it was analysed."""
         rows = self._query(
             "SELECT analysis FROM photos WHERE path=? AND size=? AND mtime_ns=? AND analyzer_version=?",
-            (path, size, mtime_ns, analyzer_version))
+            (path, size, mtime_ns, analyzer_version),
+        )
         return Analysis.from_dict(json.loads(rows[0][0])) if rows else None
 
     def put_analysis(self, path: str, size: int, mtime_ns: int, analyzer_version: str, a: Analysis) -> None:
@@ -194,18 +197,32 @@ class Store:
                 """INSERT OR REPLACE INTO photos(path, folder, size, mtime_ns, analyzer_version, analyzed_at,
                    capture_ts, camera_key, phash, dhash, sharpness, subject_sharpness, exposure, face_count,
                    analysis) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
-                (path, os.path.dirname(path), size, mtime_ns, analyzer_version, time.time(),
-                 a.exif.capture_ts, a.exif.camera_key(), a.phash, a.dhash, a.sharpness.score,
-                 a.subject.score, a.exposure.score, face_count, body))
+                (
+                    path,
+                    os.path.dirname(path),
+                    size,
+                    mtime_ns,
+                    analyzer_version,
+                    time.time(),
+                    a.exif.capture_ts,
+                    a.exif.camera_key(),
+                    a.phash,
+                    a.dhash,
+                    a.sharpness.score,
+                    a.subject.score,
+                    a.exposure.score,
+                    face_count,
+                    body,
+                ),
+            )
             db.execute("DELETE FROM failures WHERE path=?", (path,))
 
     def analyses(self, paths: Iterable[str]) -> dict[str, Analysis]:
         out: dict[str, Analysis] = {}
         paths = list(paths)
         for i in range(0, len(paths), 500):
-            chunk = paths[i:i + 500]
-            rows = self._query(f"SELECT path, analysis FROM photos WHERE path IN ({','.join('?' * len(chunk))})",
-                               chunk)
+            chunk = paths[i : i + 500]
+            rows = self._query(f"SELECT path, analysis FROM photos WHERE path IN ({','.join('?' * len(chunk))})", chunk)
             out.update((p, Analysis.from_dict(json.loads(j))) for p, j in rows)
         return out
 
@@ -217,13 +234,21 @@ class Store:
         if top_level_only:
             return [r[0] for r in self._query("SELECT path FROM photos WHERE folder=? ORDER BY path", (folder,))]
         like = _like_escape(folder + os.sep) + "%"
-        return [r[0] for r in self._query(
-            "SELECT path FROM photos WHERE folder=? OR folder LIKE ? ESCAPE '\\' ORDER BY path", (folder, like))]
+        return [
+            r[0]
+            for r in self._query(
+                "SELECT path FROM photos WHERE folder=? OR folder LIKE ? ESCAPE '\\' ORDER BY path", (folder, like)
+            )
+        ]
 
     def timed_between(self, folder: str, t0: float, t1: float) -> list[str]:
         """Stored photos in this folder taken in [t0, t1] (burst context)."""
-        return [r[0] for r in self._query(
-            "SELECT path FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ?", (folder, t0, t1))]
+        return [
+            r[0]
+            for r in self._query(
+                "SELECT path FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ?", (folder, t0, t1)
+            )
+        ]
 
     def untimed_in(self, folder: str) -> list[str]:
         """Stored photos in this folder without a capture time (they group by look alone)."""
@@ -235,8 +260,10 @@ class Store:
         Only the apply stage calls this (see apply.py).
         """
         with self.transaction() as db:
-            db.executemany("UPDATE photos SET verdict=?, stars=?, quality=?, policy_version=? WHERE path=?",
-                           [(v, s, q, policy_version, p) for p, v, s, q in rows])
+            db.executemany(
+                "UPDATE photos SET verdict=?, stars=?, quality=?, policy_version=? WHERE path=?",
+                [(v, s, q, policy_version, p) for p, v, s, q in rows],
+            )
 
     def verdicts(self) -> dict[str, tuple[Optional[str], Optional[int]]]:
         """path -> (verdict, stars) as last promoted."""
@@ -263,7 +290,9 @@ class Store:
             db.execute(
                 """INSERT INTO failures(path, code, message, attempts, first_at, last_at) VALUES(?,?,?,1,?,?)
                    ON CONFLICT(path) DO UPDATE SET code=excluded.code, message=excluded.message,
-                   attempts=attempts+1, last_at=excluded.last_at""", (path, code, message, now, now))
+                   attempts=attempts+1, last_at=excluded.last_at""",
+                (path, code, message, now, now),
+            )
 
     def failures(self, limit: int = 0) -> list[FailureRow]:
         sql = "SELECT path, code, message, attempts, last_at FROM failures ORDER BY last_at DESC"
@@ -284,8 +313,10 @@ class Store:
 
     def save_preset(self, name: str, values: dict[str, Any], description: str = "") -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO policies(name, body, description, updated_at) VALUES(?,?,?,?)",
-                       (name, json.dumps(values), description, time.time()))
+            db.execute(
+                "INSERT OR REPLACE INTO policies(name, body, description, updated_at) VALUES(?,?,?,?)",
+                (name, json.dumps(values), description, time.time()),
+            )
 
     def presets(self) -> dict[str, tuple[str, str]]:
         """name -> (description, body as stored): the engine parses and validates it, so one bad row
@@ -297,40 +328,48 @@ class Store:
         now = time.time()
         rows = [(p, r, pk, lb, source, now) for p, r, pk, lb in items]
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO feedback(path, rating, pick, label, source, at) "
-                           "VALUES(?,?,?,?,?,?)", rows)
+            db.executemany(
+                "INSERT OR REPLACE INTO feedback(path, rating, pick, label, source, at) VALUES(?,?,?,?,?,?)", rows
+            )
         return len(rows)
 
     def feedback(self) -> list[tuple[str, int, str, str, Optional[str]]]:
         """(path, rating, pick, label, current verdict) for every rated photo."""
-        return self._query("SELECT f.path, f.rating, f.pick, f.label, p.verdict FROM feedback f "
-                           "LEFT JOIN photos p ON p.path = f.path")
+        return self._query(
+            "SELECT f.path, f.rating, f.pick, f.label, p.verdict FROM feedback f LEFT JOIN photos p ON p.path = f.path"
+        )
 
     # ------------------------------------------------------------- watching --
     def add_watch(self, path: str) -> None:
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO watch_folders(path, added_at, active) VALUES(?,?,1)",
-                       (path, time.time()))
+            db.execute(
+                "INSERT OR REPLACE INTO watch_folders(path, added_at, active) VALUES(?,?,1)", (path, time.time())
+            )
 
     def remove_watch(self, path: str) -> bool:
         with self.transaction() as db:
             return db.execute("DELETE FROM watch_folders WHERE path=?", (path,)).rowcount > 0
 
     def watch_folders(self) -> list[tuple[str, float, bool]]:
-        return [(p, a, bool(x)) for p, a, x in
-                self._query("SELECT path, added_at, active FROM watch_folders ORDER BY path")]
+        return [
+            (p, a, bool(x)) for p, a, x in self._query("SELECT path, added_at, active FROM watch_folders ORDER BY path")
+        ]
 
     def log_changes(self, paths: Iterable[str]) -> None:
         now = time.time()
         with self.transaction() as db:
-            db.executemany("INSERT INTO changes(path, folder, at) VALUES(?,?,?)",
-                           [(p, os.path.dirname(p), now) for p in paths])
+            db.executemany(
+                "INSERT INTO changes(path, folder, at) VALUES(?,?,?)", [(p, os.path.dirname(p), now) for p in paths]
+            )
 
     def changes_since(self, seq: int, limit: int, folder: str = "") -> list[tuple[int, str]]:
         if folder:
             like = _like_escape(folder.rstrip(os.sep) + os.sep) + "%"
-            return self._query("SELECT seq, path FROM changes WHERE seq>? AND (folder=? OR folder LIKE ? ESCAPE '\\')"
-                               " ORDER BY seq LIMIT ?", (seq, folder.rstrip(os.sep), like, limit))
+            return self._query(
+                "SELECT seq, path FROM changes WHERE seq>? AND (folder=? OR folder LIKE ? ESCAPE '\\')"
+                " ORDER BY seq LIMIT ?",
+                (seq, folder.rstrip(os.sep), like, limit),
+            )
         return self._query("SELECT seq, path FROM changes WHERE seq>? ORDER BY seq LIMIT ?", (seq, limit))
 
     def iter_all(self, batch: int = 2000) -> Iterator[list[tuple[str, Analysis]]]:

@@ -5,6 +5,7 @@ memory-card readers, and a file is only taken once its size and mtime have
 held still between two scans (so a copy in progress is never read half-way).
 Decisions land in the store's change log; plugins fetch them with GetChanges.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,7 @@ class Watcher:
             raise InvalidArgument(f"{path}: not watched")
 
     def folders(self) -> list[tuple[str, float, bool, int]]:
-        return [(p, t, a, len(self.engine.store.paths_under(p)))
-                for p, t, a in self.engine.store.watch_folders()]
+        return [(p, t, a, len(self.engine.store.paths_under(p))) for p, t, a in self.engine.store.watch_folders()]
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._loop, name="watcher", daemon=True)
@@ -71,8 +71,11 @@ class Watcher:
                 sig = (st.st_size, st.st_mtime_ns)
                 settled = self._seen.get(f) == sig
                 self._seen[f] = sig
-                if settled and st.st_size > 0 and self.engine.store.get_valid(
-                        f, st.st_size, st.st_mtime_ns, _analyzer()) is None:
+                if (
+                    settled
+                    and st.st_size > 0
+                    and self.engine.store.get_valid(f, st.st_size, st.st_mtime_ns, _analyzer()) is None
+                ):
                     ready.append(f)
         if not ready or self._stop.is_set():
             return 0

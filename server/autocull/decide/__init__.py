@@ -4,8 +4,18 @@
 brackets (grouped by ``bursts.group``) deciding together. Only the apply stage
 stores what comes out.
 """
+
 from .groups import decide_all
 from .photo import Judgement, Place, counted_faces, decide, judge, quality_score, render, stars_for
 
-__all__ = ["Judgement", "Place", "counted_faces", "decide", "decide_all", "judge", "quality_score", "render",
-           "stars_for"]
+__all__ = [
+    "Judgement",
+    "Place",
+    "counted_faces",
+    "decide",
+    "decide_all",
+    "judge",
+    "quality_score",
+    "render",
+    "stars_for",
+]

@@ -9,6 +9,7 @@ stays a reject) and a cause naming the better frame and the metric that
 separates them most. Brackets: judged without exposure rules, nobody is set
 aside, the base exposure (compensation nearest 0) is the stack top.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,9 +22,12 @@ from .photo import Judgement, Place, judge, render
 
 # Exposure lines at their maximum and no exposure weight: a bracket frame is *meant* to be off.
 _NO_EXPOSURE_RULES = {
-    "exposure_reject_ev": 10.0, "exposure_review_ev": 10.0,
-    "highlight_clip_reject": 1.0, "highlight_clip_review": 1.0,
-    "shadow_clip_reject": 1.0, "shadow_clip_review": 1.0,
+    "exposure_reject_ev": 10.0,
+    "exposure_review_ev": 10.0,
+    "highlight_clip_reject": 1.0,
+    "highlight_clip_review": 1.0,
+    "shadow_clip_reject": 1.0,
+    "shadow_clip_review": 1.0,
     "weight_exposure": 0.0,
 }
 _METRICS = (  # (score key, policy weight, how the better frame is described)
@@ -35,8 +39,12 @@ _METRICS = (  # (score key, policy weight, how the better frame is described)
 )
 
 
-def decide_all(analyses: Mapping[str, Analysis], groups: Sequence[Group], policy: Policy,
-               preferences: Optional[Mapping[str, float]] = None) -> dict[str, Decision]:
+def decide_all(
+    analyses: Mapping[str, Analysis],
+    groups: Sequence[Group],
+    policy: Policy,
+    preferences: Optional[Mapping[str, float]] = None,
+) -> dict[str, Decision]:
     """A new decision for every analysed photo; grouped frames decided as their group says."""
     prefs = preferences or {}
     judged = {p: judge(a, policy, preference=prefs.get(p)) for p, a in analyses.items()}
@@ -55,8 +63,9 @@ def decide_all(analyses: Mapping[str, Analysis], groups: Sequence[Group], policy
     return out
 
 
-def _burst(g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], judged: Mapping[str, Judgement],
-           policy: Policy) -> dict[str, Decision]:
+def _burst(
+    g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], judged: Mapping[str, Judgement], policy: Policy
+) -> dict[str, Decision]:
     order = {p: k for k, p in enumerate(g.paths)}
 
     def rank_key(p: str) -> tuple:
@@ -81,8 +90,11 @@ def _burst(g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], j
             why = _better_because(judged[best_path], j, os.path.basename(best_path), policy)
             # Set aside: the comparison is why it lost its verdict; a frame rejected on its own (too dark, eyes
             # closed) reads that cause first and the comparison after.
-            aside = (Cause(CauseKind(verdict), f"burst: {why}", "Not best of burst") if verdict != j.verdict
-                     else Cause(CauseKind.GROUP, f"burst: {why}"))
+            aside = (
+                Cause(CauseKind(verdict), f"burst: {why}", "Not best of burst")
+                if verdict != j.verdict
+                else Cause(CauseKind.GROUP, f"burst: {why}")
+            )
             own = tuple(c for c in j.causes if c.kind is not CauseKind.KEEP)
             causes = own + (aside,) if j.verdict == "reject" else (aside,) + own
             label = policy.burst_label if policy.burst_label != "none" else ""
@@ -116,25 +128,30 @@ def _better_because(best: Judgement, other: Judgement, name: str, policy: Policy
     return f"{name} is as good and comes first"
 
 
-def _bracket(g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], policy: Policy,
-             prefs: Mapping[str, float]) -> dict[str, Decision]:
+def _bracket(
+    g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], policy: Policy, prefs: Mapping[str, float]
+) -> dict[str, Decision]:
     """Judged without exposure rules; verdicts map to host actions under the photographer's policy."""
     neutral = policy.with_values(_NO_EXPOSURE_RULES)
-    judged = {p: judge(analyses[p], neutral, preference=prefs.get(p), bracketed=True)
-              for files in shots for p in files}
+    judged = {p: judge(analyses[p], neutral, preference=prefs.get(p), bracketed=True) for files in shots for p in files}
     order = {p: k for k, p in enumerate(g.paths)}
 
     def base_first(files: list[str]) -> tuple:
         a = analyses[files[0]]
         ev = a.exif.exposure_compensation
-        return (abs(ev if ev is not None else a.exposure.ev_offset), -judged[files[0]].quality,
-                min(order[p] for p in files))
+        return (
+            abs(ev if ev is not None else a.exposure.ev_offset),
+            -judged[files[0]].quality,
+            min(order[p] for p in files),
+        )
 
     ranked = sorted(shots, key=base_first)
     levels = sorted(_ev_of(analyses[files[0]]) for files in shots)
     measured = all(analyses[files[0]].exif.exposure_compensation is None for files in shots)
-    text = (f"exposure bracket of {len(shots)} ({'measured ' if measured else ''}EV "
-            f"{'/'.join(_fmt_ev(v) for v in levels)}): kept together, not judged on exposure")
+    text = (
+        f"exposure bracket of {len(shots)} ({'measured ' if measured else ''}EV "
+        f"{'/'.join(_fmt_ev(v) for v in levels)}): kept together, not judged on exposure"
+    )
     out: dict[str, Decision] = {}
     for rank, files in enumerate(ranked, start=1):
         place = Place(g.id, len(shots), rank, bracket=True)

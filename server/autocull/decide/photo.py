@@ -8,6 +8,7 @@ photographer reads, with the numbers that led to it; they are kept as causes
 (``records.Cause``), so a later step (best of burst) adds or drops causes and
 never edits a sentence.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -63,8 +64,9 @@ def counted_faces(analysis: Analysis, policy: Policy) -> list[FaceMetrics]:
     return [f for f in analysis.faces if f.size >= policy.min_face_size]
 
 
-def judge(analysis: Analysis, policy: Policy, *, preference: Optional[float] = None,
-          bracketed: bool = False) -> Judgement:
+def judge(
+    analysis: Analysis, policy: Policy, *, preference: Optional[float] = None, bracketed: bool = False
+) -> Judgement:
     """Judge one photo from its stored analysis. ``preference`` is 0..1 when a model exists.
 
     ``bracketed``: the frame is part of an exposure bracket, so its exposure is by design (the caller
@@ -98,14 +100,22 @@ def judge(analysis: Analysis, policy: Policy, *, preference: Optional[float] = N
     return Judgement(verdict, tuple(causes), scores, quality, len(faces))
 
 
-def decide(analysis: Analysis, policy: Policy, *, path: str = "",
-           preference: Optional[float] = None) -> Decision:
+def decide(analysis: Analysis, policy: Policy, *, path: str = "", preference: Optional[float] = None) -> Decision:
     """Decide one photo on its own (no burst around it)."""
     return render(path, analysis, judge(analysis, policy, preference=preference), policy)
 
 
-def render(path: str, analysis: Analysis, j: Judgement, policy: Policy, *, verdict: str = "",
-           causes: Optional[Sequence[Cause]] = None, place: Optional[Place] = None, label: str = "") -> Decision:
+def render(
+    path: str,
+    analysis: Analysis,
+    j: Judgement,
+    policy: Policy,
+    *,
+    verdict: str = "",
+    causes: Optional[Sequence[Cause]] = None,
+    place: Optional[Place] = None,
+    label: str = "",
+) -> Decision:
     """The decision the host applies: the verdict mapped to pick, stars, label and keywords under ``policy``.
 
     ``verdict``, ``causes`` and ``label`` replace the judgement's own when a group decided otherwise.
@@ -142,8 +152,9 @@ def _main_faces(faces: Sequence[FaceMetrics]) -> list[FaceMetrics]:
 def _judge_sharpness(a: Analysis, p: Policy, faces: list[FaceMetrics], found: _Findings) -> None:
     s = a.subject.score
     on_face = a.subject_source == "faces" and bool(_main_faces(faces))
-    reject_line, review_line = ((p.face_sharpness_reject, p.face_sharpness_review) if on_face
-                                else (p.sharpness_reject, p.sharpness_review))
+    reject_line, review_line = (
+        (p.face_sharpness_reject, p.face_sharpness_review) if on_face else (p.sharpness_reject, p.sharpness_review)
+    )
     what = "main face" if on_face else "subject"
     if s < review_line:
         words, keyword = _blur_kind(a, p, review_line)
@@ -152,8 +163,7 @@ def _judge_sharpness(a: Analysis, p: Policy, faces: list[FaceMetrics], found: _F
         else:
             found.review(f"{what} slightly {words}: sharpness {s:.2f} < {review_line:.2f}", keyword)
     elif a.sharpness.score < review_line and a.subject_source != "centre":
-        found.note(f"background blurred ({a.sharpness.score:.2f}) but the {what} is sharp "
-                           f"({s:.2f}): not penalised")
+        found.note(f"background blurred ({a.sharpness.score:.2f}) but the {what} is sharp ({s:.2f}): not penalised")
 
 
 def _blur_kind(a: Analysis, p: Policy, review_line: float) -> tuple[str, str]:
@@ -184,8 +194,7 @@ def _blur_kind(a: Analysis, p: Policy, review_line: float) -> tuple[str, str]:
 def _streak_words(m: SharpnessMetrics, analysis_size: tuple[int, int]) -> str:
     """A streak as a photographer sees it: its share of the frame, and its direction."""
     long_edge = max(analysis_size)
-    size = (f"{m.motion_length / long_edge:.1%} of the frame" if long_edge > 0
-            else f"{m.motion_length:.0f} px")
+    size = f"{m.motion_length / long_edge:.1%} of the frame" if long_edge > 0 else f"{m.motion_length:.0f} px"
     return f"streaks {size} long at {m.motion_angle:.0f}°"
 
 
@@ -198,8 +207,11 @@ def _judge_exposure(a: Analysis, p: Policy, found: _Findings) -> None:
     # Too dark is read on the highlights: a low-key frame keeps them in place however low its median.
     # Rows measured before highlight_ev existed carry None and are judged on the midtones.
     dark = ev if e.highlight_ev is None else e.highlight_ev
-    tones = (f"exposure {ev:+.1f} EV" if e.highlight_ev is None
-             else f"highlights at {e.highlight_ev:+.1f} EV, midtones {ev:+.1f} EV")
+    tones = (
+        f"exposure {ev:+.1f} EV"
+        if e.highlight_ev is None
+        else f"highlights at {e.highlight_ev:+.1f} EV, midtones {ev:+.1f} EV"
+    )
     if e.label == "under" and dark <= -p.exposure_reject_ev:
         found.reject(f"too dark: no usable detail ({tones}; line −{p.exposure_reject_ev:.1f} EV)", "Underexposed")
     elif e.label == "over" and ev >= p.exposure_reject_ev:
@@ -209,23 +221,32 @@ def _judge_exposure(a: Analysis, p: Policy, found: _Findings) -> None:
     elif e.label == "over" and ev >= p.exposure_review_ev:
         found.review(f"bright: exposure {ev:+.1f} EV (line +{p.exposure_review_ev:.1f} EV)", "Overexposed")
     if e.highlight_clip >= p.highlight_clip_reject:
-        found.reject(f"highlights blown: {e.highlight_clip:.0%} of the frame lost detail "
-                     f"(line {p.highlight_clip_reject:.0%})", "Blown highlights")
+        found.reject(
+            f"highlights blown: {e.highlight_clip:.0%} of the frame lost detail (line {p.highlight_clip_reject:.0%})",
+            "Blown highlights",
+        )
     elif e.highlight_clip >= p.highlight_clip_review:
-        found.review(f"highlights clipped: {e.highlight_clip:.0%} of the frame lost detail "
-                     f"(line {p.highlight_clip_review:.0%})", "Clipped highlights")
+        found.review(
+            f"highlights clipped: {e.highlight_clip:.0%} of the frame lost detail (line {p.highlight_clip_review:.0%})",
+            "Clipped highlights",
+        )
     saturated = [(name, share) for name, share in zip(_CHANNELS, e.channel_clip) if share >= p.channel_clip_note]
     if saturated:  # colour at the top of one channel, detail kept in the others: worth knowing, not a fault
         names = " and ".join(name for name, _ in saturated)
         shares = " and ".join(f"{share:.0%}" for _, share in saturated)
-        found.note(f"{names} channel{'s' if len(saturated) > 1 else ''} saturated on {shares} of the frame "
-                           f"(detail kept)")
+        found.note(
+            f"{names} channel{'s' if len(saturated) > 1 else ''} saturated on {shares} of the frame (detail kept)"
+        )
     if e.shadow_clip >= p.shadow_clip_reject:
-        found.reject(f"shadows crushed: {e.shadow_clip:.0%} of the frame is black "
-                     f"(line {p.shadow_clip_reject:.0%})", "Crushed shadows")
+        found.reject(
+            f"shadows crushed: {e.shadow_clip:.0%} of the frame is black (line {p.shadow_clip_reject:.0%})",
+            "Crushed shadows",
+        )
     elif e.shadow_clip >= p.shadow_clip_review:
-        found.review(f"deep shadows: {e.shadow_clip:.0%} of the frame is black "
-                     f"(line {p.shadow_clip_review:.0%})", "Crushed shadows")
+        found.review(
+            f"deep shadows: {e.shadow_clip:.0%} of the frame is black (line {p.shadow_clip_review:.0%})",
+            "Crushed shadows",
+        )
 
 
 def _judge_tilt(a: Analysis, p: Policy, found: _Findings) -> None:
@@ -303,8 +324,9 @@ def _scores(a: Analysis, eyes: Optional[float], preference: Optional[float]) -> 
         "subject_sharpness": ScoreValue(a.subject.score, a.subject.edge_width, "px edge width"),
         "laplacian_variance": ScoreValue(a.sharpness.score, a.sharpness.laplacian_var, "var"),
         "tenengrad": ScoreValue(a.sharpness.score, a.sharpness.tenengrad, "mean grad²"),
-        "motion": ScoreValue(1.0 - max(a.subject.motion, a.sharpness.motion),
-                             max(a.subject.motion, a.sharpness.motion), "directional"),
+        "motion": ScoreValue(
+            1.0 - max(a.subject.motion, a.sharpness.motion), max(a.subject.motion, a.sharpness.motion), "directional"
+        ),
         "exposure": ScoreValue(a.exposure.score, a.exposure.ev_offset, "EV"),
         "highlight_clip": ScoreValue(1.0 - a.exposure.highlight_clip, a.exposure.highlight_clip, "fraction"),
         "shadow_clip": ScoreValue(1.0 - a.exposure.shadow_clip, a.exposure.shadow_clip, "fraction"),
@@ -317,8 +339,13 @@ def _scores(a: Analysis, eyes: Optional[float], preference: Optional[float]) -> 
     return s
 
 
-_TERMS = (("subject_sharpness", "weight_sharpness"), ("exposure", "weight_exposure"),
-          ("noise", "weight_noise"), ("eyes", "weight_eyes"), ("preference", "weight_preference"))
+_TERMS = (
+    ("subject_sharpness", "weight_sharpness"),
+    ("exposure", "weight_exposure"),
+    ("noise", "weight_noise"),
+    ("eyes", "weight_eyes"),
+    ("preference", "weight_preference"),
+)
 
 
 def quality_score(scores: dict[str, ScoreValue], policy: Policy) -> float:
@@ -339,8 +366,9 @@ def stars_for(verdict: str, quality: float, policy: Policy) -> int:
     return max(stars, 1) if verdict == "keep" else stars
 
 
-def _keywords(verdict: str, causes: Sequence[Cause], face_count: int, place: Optional[Place],
-              p: Policy) -> tuple[str, ...]:
+def _keywords(
+    verdict: str, causes: Sequence[Cause], face_count: int, place: Optional[Place], p: Policy
+) -> tuple[str, ...]:
     """The verdict, each cause's keyword while it holds the verdict, its tags, the face count and the group."""
     root = p.keyword_root
     words = [f"{root}|{verdict.capitalize()}"]

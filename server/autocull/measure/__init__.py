@@ -6,6 +6,7 @@ faces included when asked. The modules can be used on their own
 ``subject_region``, ``faces.find_faces``); ``image`` holds the pixel helpers
 they share.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -24,19 +25,37 @@ from autocull.measure.subject import subject_region
 from autocull.records import Analysis, DecodedImage, FaceMetrics, RegionReader, SharpnessMetrics
 
 __all__ = [
-    "analyze", "sharpness", "to_gray", "exposure", "noise", "estimate_sigma",
-    "phash", "dhash", "hamming", "subject_region", "union_box",
+    "analyze",
+    "sharpness",
+    "to_gray",
+    "exposure",
+    "noise",
+    "estimate_sigma",
+    "phash",
+    "dhash",
+    "hamming",
+    "subject_region",
+    "union_box",
 ]
 
 
 def _face_subject(
-    gray: np.ndarray, faces: Sequence[FaceMetrics], sigma: float, bank: Filtered | None = None,
+    gray: np.ndarray,
+    faces: Sequence[FaceMetrics],
+    sigma: float,
+    bank: Filtered | None = None,
     points: EdgePoints | None = None,
 ) -> SharpnessMetrics:
     """Sharpness of the largest main face; of the median-scoring one in a group."""
-    measured = [(f, f.sharpness if f.sharpness is not None
-                 else measure_region(gray, box=f.box, noise_sigma=sigma, bank=bank, points=points).metrics)
-                for f in faces]
+    measured = [
+        (
+            f,
+            f.sharpness
+            if f.sharpness is not None
+            else measure_region(gray, box=f.box, noise_sigma=sigma, bank=bank, points=points).metrics,
+        )
+        for f in faces
+    ]
     if len(measured) >= 3:
         ranked = sorted(measured, key=lambda fm: fm[1].score)
         return ranked[(len(ranked) - 1) // 2][1]  # lower median: a group is as sharp as its middle face

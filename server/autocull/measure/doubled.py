@@ -27,6 +27,7 @@ Y. Shih, D. Krishnan, F. Durand, W. T. Freeman, "Reflection removal using
 ghosting cues", CVPR 2015 (a two-copy kernel found as the side peak of the
 autocorrelation of an image's derivatives).
 """
+
 from __future__ import annotations
 
 import functools

@@ -54,6 +54,7 @@ P. Marziliano, F. Dufaux, S. Winkler, T. Ebrahimi, "A no-reference perceptual
 blur metric", ICIP 2002 (edge width between the extrema around an edge).
 ISO 12233 (10-90 % edge rise of the edge spread function).
 """
+
 from __future__ import annotations
 
 import math
@@ -201,7 +202,7 @@ def _maxima(sx: np.ndarray, sy: np.ndarray, floor: float) -> tuple[np.ndarray, .
     # Every other pixel of every other row: an edge crosses several, and a
     # frame of fine texture or noise does not flood the search.
     # OpenCV takes a scalar for src2; its stubs only list arrays.
-    mask = cv2.compare(mag[b:h - b:_GRID, b:w - b:_GRID], floor, cv2.CMP_GT)  # type: ignore[call-overload]
+    mask = cv2.compare(mag[b : h - b : _GRID, b : w - b : _GRID], floor, cv2.CMP_GT)  # type: ignore[call-overload]
     pts = cv2.findNonZero(mask)
     if pts is None:
         return None
@@ -306,7 +307,7 @@ def edge_spread(points: EdgePoints) -> EdgeSpread:
     if int(main.sum()) < _MIN_EDGES:
         return _NONE
     step, rise, direction = points.step[main], points.rise[main], points.direction[main]
-    weight = step ** _WEIGHT_POWER  # the more contrasted an edge, the more it says
+    weight = step**_WEIGHT_POWER  # the more contrasted an edge, the more it says
     total = float(step.sum())
     per = []
     for d in range(_DIRECTIONS):
@@ -322,8 +323,9 @@ def edge_spread(points: EdgePoints) -> EdgeSpread:
         r = read[-1]  # two directions: a streak along one leaves only the other sharp
     else:
         r = _weighted_quantile(rise, weight, _QUANTILE)
-    return EdgeSpread(width=sigma_of_rise(r),
-                      per_direction=tuple(sigma_of_rise(v) if math.isfinite(v) else float("nan") for v in per))
+    return EdgeSpread(
+        width=sigma_of_rise(r), per_direction=tuple(sigma_of_rise(v) if math.isfinite(v) else float("nan") for v in per)
+    )
 
 
 def sigma_of_rise(rise: float) -> float:

@@ -1,4 +1,5 @@
 """Exposure of a frame: where its tones sit relative to a mid-grey exposure."""
+
 from __future__ import annotations
 
 import math
@@ -129,9 +130,17 @@ def exposure(rgb: np.ndarray) -> ExposureMetrics:
     if min(arr.shape[:2]) >= 2 * _STRIDE:
         arr = arr[::_STRIDE, ::_STRIDE]
     if arr.shape[0] == 0 or arr.shape[1] == 0:
-        return ExposureMetrics(score=0.0, label="under", mean=0.0, median=0.0, highlight_clip=0.0,
-                               shadow_clip=0.0, dynamic_range=0.0, ev_offset=-math.log2(_MID_GREY / _LUM_FLOOR),
-                               highlight_ev=-math.log2(_HIGHLIGHT_REF / _LUM_FLOOR))
+        return ExposureMetrics(
+            score=0.0,
+            label="under",
+            mean=0.0,
+            median=0.0,
+            highlight_clip=0.0,
+            shadow_clip=0.0,
+            dynamic_range=0.0,
+            ev_offset=-math.log2(_MID_GREY / _LUM_FLOOR),
+            highlight_ev=-math.log2(_HIGHLIGHT_REF / _LUM_FLOOR),
+        )
     gamma, lin = _channels(arr)
     y = weighted_luma(gamma)
     ylin = weighted_luma(lin)
@@ -163,9 +172,18 @@ def exposure(rgb: np.ndarray) -> ExposureMetrics:
     clip = max(high, low)
     clip_pen = float(np.clip((clip - _CLIP_FREE) / (_CLIP_FULL - _CLIP_FREE), 0.0, 1.0))
     score = math.exp(-0.5 * (off / _EV_SIGMA) ** 2) * (1.0 - clip_pen)
-    return ExposureMetrics(score=float(score), label=label, mean=mean, median=median, highlight_clip=high,
-                           shadow_clip=low, dynamic_range=float(dr), ev_offset=float(ev), highlight_ev=float(hl),
-                           channel_clip=chan)
+    return ExposureMetrics(
+        score=float(score),
+        label=label,
+        mean=mean,
+        median=median,
+        highlight_clip=high,
+        shadow_clip=low,
+        dynamic_range=float(dr),
+        ev_offset=float(ev),
+        highlight_ev=float(hl),
+        channel_clip=chan,
+    )
 
 
 # Order statistics. np.median / np.quantile partition the data at the ranks

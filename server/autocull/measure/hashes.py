@@ -1,4 +1,5 @@
 """Perceptual hashes for near-duplicate and burst detection (64 bits, hex)."""
+
 from __future__ import annotations
 
 import functools

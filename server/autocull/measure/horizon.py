@@ -46,6 +46,7 @@ horizon, so a quay or a table edge receding in perspective reads as a tilted
 horizon (a review note at most, never a reject). Verticals assume an
 uncropped frame.
 """
+
 from __future__ import annotations
 
 import math

@@ -7,6 +7,7 @@ without a copy when the input already is gray 0..1 (``analyze`` converts once
 and every metric reads that array). A normalised :class:`~autocull.records.Box`
 becomes pixels by its own rule (:meth:`~autocull.records.Box.pixels`).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -79,8 +80,14 @@ def as_gray(image: np.ndarray) -> np.ndarray:
         raise ValueError(f"unsupported integer dtype {a.dtype}; use uint8, uint16 or float")
     else:
         scale = 1.0
-    if (a.ndim == 2 and a.dtype == np.float32 and a.size and a.strides[1] == a.itemsize
-            and 0.0 <= a.min() and a.max() <= 1.0):
+    if (
+        a.ndim == 2
+        and a.dtype == np.float32
+        and a.size
+        and a.strides[1] == a.itemsize
+        and 0.0 <= a.min()
+        and a.max() <= 1.0
+    ):
         return a  # already gray 0..1 (a NaN makes min/max NaN and fails the test)
     if a.ndim == 3 and a.dtype == np.uint8 and a.size:
         # weighted_luma, bit for bit, without converting the frame to float:

@@ -19,6 +19,7 @@ A second pass at half resolution reaches streaks longer than a tile allows.
 White noise fills the spectral zeros, so a noise floor is added before the
 logarithm: a streak buried in noise is left to the edge-width method.
 """
+
 from __future__ import annotations
 
 import functools
@@ -118,10 +119,12 @@ def _damping(log_spec: np.ndarray, n: int, lag: float, angle: float) -> float:
     """
     radius, direction = _freq_geometry(n)
     band = (radius >= min(1.5 / max(lag, 1.0), 0.2)) & (radius <= 0.4)
+
     def wedge(centre: float) -> float:
         d = np.abs((direction - centre + 90.0) % 180.0 - 90.0)
         m = band & (d <= _WEDGE_DEG)
         return float(log_spec[m].mean()) if np.any(m) else 0.0
+
     return wedge(angle + 90.0) - wedge(angle)
 
 
@@ -152,8 +155,9 @@ def _deepest(c: np.ndarray, n: int, lo: float, hi: float) -> tuple[float, float,
     dy, dx = (iy + n // 2) % n - n // 2, (ix + n // 2) % n - n // 2
 
     def at(y: float, x: float) -> float:  # deepest of the four pixels around a point
-        return min(float(rel[yy % n, xx % n]) for yy in {math.floor(y), math.ceil(y)}
-                   for xx in {math.floor(x), math.ceil(x)})
+        return min(
+            float(rel[yy % n, xx % n]) for yy in {math.floor(y), math.ceil(y)} for xx in {math.floor(x), math.ceil(x)}
+        )
 
     length = float(lag[iy, ix])
     for k in range(int(length / _FUNDAMENTAL_MIN), 1, -1):
@@ -199,8 +203,9 @@ def motion_blur(gray: np.ndarray, *, noise_sigma: float = 0.0, spectra: TileSpec
         lo = _LAG_MIN if scale == 1 else _LONG_FROM / scale
         # The large tile reaches longer streaks; small images need the small one.
         sizes = tuple(n for n in (_TILE, _TILE_MIN) if lo < n / _LAG_SPAN)
-        found_spectra = spectra if scale == 1 and spectra is not None else first_spectra(
-            level, noise_var / (scale * scale), sizes)
+        found_spectra = (
+            spectra if scale == 1 and spectra is not None else first_spectra(level, noise_var / (scale * scale), sizes)
+        )
         if found_spectra is not None:
             n = found_spectra.n
             tiles_read += found_spectra.tiles

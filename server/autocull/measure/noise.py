@@ -3,6 +3,7 @@
 The estimate is the standard deviation of additive white Gaussian noise, in
 0..255 units, measured at the resolution it is given (the analysis image).
 """
+
 from __future__ import annotations
 
 import math

@@ -35,6 +35,7 @@ widths along four directions gives the strength and the streak direction,
 and the main edges' rise read per direction adds its own anisotropy (a
 shaken frame's edges along the path stay sharper than those across it).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -204,8 +205,14 @@ class Filtered:
     def region(self, y0: int, y1: int, x0: int, x1: int) -> "Filtered":
         """Views of every response over rows y0:y1, columns x0:x1."""
         sl = (slice(y0, y1), slice(x0, x1))
-        return Filtered(gray=self.gray[sl], ders=tuple(d[sl] for d in self.ders), lap=self.lap[sl],
-                        sx=self.sx[sl], sy=self.sy[sl], scratch=(self.scratch[0][sl], self.scratch[1][sl]))
+        return Filtered(
+            gray=self.gray[sl],
+            ders=tuple(d[sl] for d in self.ders),
+            lap=self.lap[sl],
+            sx=self.sx[sl],
+            sy=self.sy[sl],
+            scratch=(self.scratch[0][sl], self.scratch[1][sl]),
+        )
 
 
 def filter_bank(gray: np.ndarray) -> Filtered:
@@ -254,8 +261,10 @@ def _product_means(
 def _smooth(m: np.ndarray, win: float) -> np.ndarray:
     if win <= 0.3 or min(m.shape[:2]) <= 1:
         return m
-    chans = [cv2.GaussianBlur(np.ascontiguousarray(m[..., i]), (0, 0), win, borderType=cv2.BORDER_REFLECT)
-             for i in range(m.shape[-1])]
+    chans = [
+        cv2.GaussianBlur(np.ascontiguousarray(m[..., i]), (0, 0), win, borderType=cv2.BORDER_REFLECT)
+        for i in range(m.shape[-1])
+    ]
     return np.stack(chans, axis=-1)
 
 
@@ -271,8 +280,14 @@ def _directional(
         c, s_ = math.cos(t), -math.sin(t)
         grad[:, :, i] = c * c * m[..., 0] + s_ * s_ * m[..., 1] + 2 * c * s_ * m[..., 2]
         a_, b_, e_ = c * c, 2 * c * s_, s_ * s_  # d2 = a gxx + b gxy + e gyy
-        lapm[:, :, i] = (a_ * a_ * m[..., 3] + e_ * e_ * m[..., 4] + b_ * b_ * m[..., 5]
-                         + 2 * a_ * e_ * m[..., 6] + 2 * a_ * b_ * m[..., 7] + 2 * e_ * b_ * m[..., 8])
+        lapm[:, :, i] = (
+            a_ * a_ * m[..., 3]
+            + e_ * e_ * m[..., 4]
+            + b_ * b_ * m[..., 5]
+            + 2 * a_ * e_ * m[..., 6]
+            + 2 * a_ * b_ * m[..., 7]
+            + 2 * e_ * b_ * m[..., 8]
+        )
     return np.maximum(grad - noise_g, 0.0), np.maximum(lapm - noise_l, 0.0)
 
 
@@ -283,9 +298,7 @@ def _width(grad: np.ndarray, lap: np.ndarray) -> np.ndarray:
     return np.sqrt(np.clip(s2, _S_MIN**2, _S_MAX**2))
 
 
-def tile_stats(
-    gray: np.ndarray, *, noise_sigma: float = 0.0, tile: int | None = None, margin: int = 0
-) -> TileStats:
+def tile_stats(gray: np.ndarray, *, noise_sigma: float = 0.0, tile: int | None = None, margin: int = 0) -> TileStats:
     """Per-window, per-direction derivative energies and edge widths.
 
     Parameters
@@ -414,9 +427,7 @@ def _edges_agree(per_direction: np.ndarray, angle: float) -> bool:
     return not math.isfinite(w_across) or w_along - w_across >= _STREAK_EDGE_MARGIN
 
 
-def sharpness(
-    gray: np.ndarray, *, box: Box | None = None, noise_sigma: float | None = None
-) -> SharpnessMetrics:
+def sharpness(gray: np.ndarray, *, box: Box | None = None, noise_sigma: float | None = None) -> SharpnessMetrics:
     """Sharpness of an image or of a box in it, 0..1 and size independent.
 
     Parameters
@@ -464,7 +475,11 @@ class Reading(NamedTuple):
 
 
 def measure_region(
-    gray: np.ndarray, *, box: Box | None = None, noise_sigma: float | None = None, bank: Filtered | None = None,
+    gray: np.ndarray,
+    *,
+    box: Box | None = None,
+    noise_sigma: float | None = None,
+    bank: Filtered | None = None,
     points: EdgePoints | None = None,
 ) -> Reading:
     """:func:`sharpness` plus the window statistics it used (for the subject) and, over a whole image, the double.
@@ -484,9 +499,11 @@ def measure_region(
         inner = min(y1 - y0, x1 - x0)
         tile = max(4, min(tile, inner // 4)) if inner >= 16 else max(1, inner)
     if (y1 - y0) * (x1 - x0) < 4 or min(y1 - y0, x1 - x0) < 3:
-        return Reading(SharpnessMetrics(score=0.0, laplacian_var=0.0, tenengrad=0.0, edge_width=_S_MAX,
-                                        edge_spread=-1.0),
-                       None, DoubledEdges())
+        return Reading(
+            SharpnessMetrics(score=0.0, laplacian_var=0.0, tenengrad=0.0, edge_width=_S_MAX, edge_spread=-1.0),
+            None,
+            DoubledEdges(),
+        )
     if bank is not None:
         f = bank.region(y0, y1, x0, x1)
         if points is None:
@@ -504,7 +521,8 @@ def measure_region(
         ch, cw = crop.shape
         f = whole.region(margin, ch - margin, margin, cw - margin)
         points = edge_points(crop, noise_sigma=noise_sigma, sx=whole.sx, sy=whole.sy).region(
-            margin, ch - margin, margin, cw - margin)
+            margin, ch - margin, margin, cw - margin
+        )
     lap_var = float(cv2.meanStdDev(f.lap)[1][0, 0] ** 2)
     ten = (cv2.norm(f.sx, cv2.NORM_L2SQR) + cv2.norm(f.sy, cv2.NORM_L2SQR)) / f.sx.size
     ts = _tile_stats(f.ders, noise_sigma=noise_sigma, tile=tile, scratch=f.scratch[0])
@@ -575,5 +593,6 @@ def with_double(m: SharpnessMetrics, double: DoubledEdges) -> SharpnessMetrics:
     # Compared by score: a face judged on a finer view of the file has its width in that view's pixels.
     if score >= m.score:
         return m
-    return dataclasses.replace(m, edge_width=width, score=score, double_offset=float(double.offset),
-                               double_angle=float(double.angle))
+    return dataclasses.replace(
+        m, edge_width=width, score=score, double_offset=float(double.offset), double_angle=float(double.angle)
+    )

@@ -4,6 +4,7 @@ Both read blur that the whole frame shares from the spectra of many tiles
 (a camera's blur is the same in every tile, the scene is not), and the tiles'
 FFTs are the larger part of their cost, so they are taken once per image.
 """
+
 from __future__ import annotations
 
 import functools
@@ -79,7 +80,7 @@ def tile_spectra(g: np.ndarray, n: int, noise_var: float) -> TileSpectra | None:
     # Contrast of every tile from views (cv2 in one pass each, no stacked copy);
     # only the textured ones are copied out, windowed in place and transformed.
     origins = _tile_origins(g.shape, n)
-    stats = [cv2.meanStdDev(g[y:y + n, x:x + n]) for y, x in origins]
+    stats = [cv2.meanStdDev(g[y : y + n, x : x + n]) for y, x in origins]
     mean = np.array([m[0, 0] for m, _ in stats])
     std = np.array([sd[0, 0] for _, sd in stats])
     keep = (std >= _MIN_STD) & (std >= _NOISE_STD_FACTOR * math.sqrt(max(noise_var, 0.0)))
@@ -89,7 +90,7 @@ def tile_spectra(g: np.ndarray, n: int, noise_var: float) -> TileSpectra | None:
     t = np.empty((used, n, n), np.float32)
     for i, k in enumerate(np.flatnonzero(keep)):
         y, x = origins[k]
-        np.subtract(g[y:y + n, x:x + n], np.float32(mean[k]), out=t[i])
+        np.subtract(g[y : y + n, x : x + n], np.float32(mean[k]), out=t[i])
     t *= hann(n)
     return TileSpectra(n=n, power=_power_spectra(t))
 
@@ -121,10 +122,10 @@ def _power_spectra(t: np.ndarray) -> np.ndarray:
         cv2.dft(tile, dst=tile)
     np.square(t, out=t)
     power = np.empty((k, n, h + 1), np.float32)
-    np.add(t[:, :, 1:n - 1:2], t[:, :, 2:n - 1:2], out=power[:, :, 1:h])
+    np.add(t[:, :, 1 : n - 1 : 2], t[:, :, 2 : n - 1 : 2], out=power[:, :, 1:h])
     for col, packed in ((0, t[:, :, 0]), (h, t[:, :, n - 1])):
         power[:, 0, col] = packed[:, 0]
         power[:, h, col] = packed[:, n - 1]
-        np.add(packed[:, 1:n - 1:2], packed[:, 2:n - 1:2], out=power[:, 1:h, col])
-        power[:, n - 1:h:-1, col] = power[:, 1:h, col]
+        np.add(packed[:, 1 : n - 1 : 2], packed[:, 2 : n - 1 : 2], out=power[:, 1:h, col])
+        power[:, n - 1 : h : -1, col] = power[:, 1:h, col]
     return power

@@ -6,6 +6,7 @@ above noise, weighted by how sharp the window is), keep windows above a
 fraction of the strongest, and box the largest connected cluster. When detail
 is everywhere (a landscape, a texture) or nowhere, the centre region is used.
 """
+
 from __future__ import annotations
 
 import math

@@ -7,6 +7,7 @@ method speaks. The body is read here, bounded in size and time, before the Conne
 refused request's small body is read and dropped, so it can never be taken for a next request.
 Refusals are Connect error JSON (``{"code", "message"}``) with the status the Connect protocol uses.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -70,8 +71,10 @@ class Route:
 def routes(service: Any) -> dict[str, Route]:
     """Path -> Route for every method of a protobuf ServiceDescriptor."""
     prefix = f"/{service.full_name}/"
-    return {prefix + m.name: Route(prefix, STREAM_TYPES if m.server_streaming else UNARY_TYPES, m.server_streaming)
-            for m in service.methods}
+    return {
+        prefix + m.name: Route(prefix, STREAM_TYPES if m.server_streaming else UNARY_TYPES, m.server_streaming)
+        for m in service.methods
+    }
 
 
 def host_allowed(host: str, port: int, bound_host: str) -> bool:
@@ -92,8 +95,17 @@ def header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, list[str]]:
     return out
 
 
-def check(method: str, path: str, headers: Mapping[str, list[str]], *, token: bytes, port: int, bound_host: str,
-          table: Mapping[str, Route], max_body: int) -> Optional[Refusal]:
+def check(
+    method: str,
+    path: str,
+    headers: Mapping[str, list[str]],
+    *,
+    token: bytes,
+    port: int,
+    bound_host: str,
+    table: Mapping[str, Route],
+    max_body: int,
+) -> Optional[Refusal]:
     """Why a request is refused before its body is read, or None. Pure: headers in, answer out."""
     hosts = headers.get("host", [])
     if len(hosts) != 1 or not host_allowed(hosts[0].strip(), port, bound_host):
@@ -103,37 +115,39 @@ def check(method: str, path: str, headers: Mapping[str, list[str]], *, token: by
     tokens = headers.get(TOKEN_HEADER, [])
     given = tokens[0].encode("latin-1") if len(tokens) == 1 else b""
     if not hmac.compare_digest(given, token):
-        return Refusal.of("unauthenticated",
-                          f"missing or wrong {TOKEN_HEADER} header: read the token from the daemon's state.json")
+        return Refusal.of(
+            "unauthenticated", f"missing or wrong {TOKEN_HEADER} header: read the token from the daemon's state.json"
+        )
     if method != "POST":  # before the path: every endpoint here is POST, so any other method is 405 (also HEAD)
         return Refusal(405, "unimplemented", f"{method} is not supported; use POST", ((b"allow", b"POST"),))
     route = table.get(path)
     if route is None:
         any_route = next(iter(table.values()))
         if path.startswith(any_route.prefix):
-            return Refusal.of("unimplemented", f"no method {path[len(any_route.prefix):]!r} in "
-                                               f"{any_route.prefix.strip('/')}")
+            return Refusal.of(
+                "unimplemented", f"no method {path[len(any_route.prefix) :]!r} in {any_route.prefix.strip('/')}"
+            )
         return Refusal(404, "not_found", f"no such endpoint {path!r}; use POST {any_route.prefix}<Method>")
     ctype = (headers.get("content-type") or [""])[0].partition(";")[0].strip().lower()
     if ctype not in route.content_types:
-        hint = (" (it streams: use a Connect streaming client, or poll GetJob)" if route.streaming
-                else "")
-        return Refusal(415, "invalid_argument",
-                       f"Content-Type must be {' or '.join(sorted(route.content_types))}{hint}")
+        hint = " (it streams: use a Connect streaming client, or poll GetJob)" if route.streaming else ""
+        return Refusal(
+            415, "invalid_argument", f"Content-Type must be {' or '.join(sorted(route.content_types))}{hint}"
+        )
     lengths = headers.get("content-length", [])
     if lengths:
         if len(lengths) != 1 or not lengths[0].strip().isdigit():
             return Refusal.of("invalid_argument", "Content-Length must be one non-negative number")
         if int(lengths[0]) > max_body:
-            return Refusal(413, "resource_exhausted", f"request body too large ({lengths[0]} bytes; "
-                                                      f"at most {max_body})")
+            return Refusal(
+                413, "resource_exhausted", f"request body too large ({lengths[0]} bytes; at most {max_body})"
+            )
     return None
 
 
 async def answer(send: Send, refusal: Refusal, *, close: bool) -> None:
     body = refusal.body()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-               *refusal.headers]
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), *refusal.headers]
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
@@ -173,6 +187,7 @@ def replay(body: bytes, receive: Receive) -> Receive:
             sent = True
             return {"type": "http.request", "body": body, "more_body": False}
         return await receive()
+
     return again
 
 
@@ -191,14 +206,24 @@ def with_length(send: Send) -> Send:
                 extra.append((b"content-length", str(len(message.get("body", b""))).encode()))
             await send({**start, "headers": [*start.get("headers", []), *extra]})
         await send(message)
+
     return framed
 
 
 class Gate:
     """ASGI middleware: check, bound and count every request before the Connect app sees it."""
 
-    def __init__(self, app: ASGIApp, *, token: str, port: int, bound_host: str, table: Mapping[str, Route],
-                 limits: Limits, on_ready: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        token: str,
+        port: int,
+        bound_host: str,
+        table: Mapping[str, Route],
+        limits: Limits,
+        on_ready: Callable[[], None] = lambda: None,
+    ) -> None:
         self.app, self.token, self.port, self.bound_host = app, token.encode(), port, bound_host
         self.table, self.limits, self.on_ready = table, limits, on_ready
         self.in_flight = 0
@@ -210,11 +235,20 @@ class Gate:
         if scope["type"] != "http":  # a WebSocket upgrade: closing before accepting answers 403
             await send({"type": "websocket.close", "code": 1008})
             return
-        refusal = check(scope["method"], scope["path"], header_map(scope["headers"]), token=self.token,
-                        port=self.port, bound_host=self.bound_host, table=self.table, max_body=self.limits.max_body)
+        refusal = check(
+            scope["method"],
+            scope["path"],
+            header_map(scope["headers"]),
+            token=self.token,
+            port=self.port,
+            bound_host=self.bound_host,
+            table=self.table,
+            max_body=self.limits.max_body,
+        )
         if refusal is None and self.in_flight >= self.limits.max_in_flight:
-            refusal = Refusal.of("unavailable", f"more than {self.limits.max_in_flight} requests at once; "
-                                                "try again shortly")
+            refusal = Refusal.of(
+                "unavailable", f"more than {self.limits.max_in_flight} requests at once; try again shortly"
+            )
         if refusal is not None:
             await self._refuse(scope, receive, send, refusal)
             return
@@ -240,4 +274,5 @@ class Gate:
             await send(message)
             if message["type"] == "lifespan.startup.complete":
                 self.on_ready()
+
         return watched

@@ -7,6 +7,7 @@ Connect error JSON ``{"code", "message"}`` with the Connect protocol's HTTP stat
 flight; Hypercorn closes a connection silent for ``Limits.idle_timeout``. The server runs its own
 event loop in one thread; the core's blocking calls run in a bounded thread pool.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -32,8 +33,9 @@ DEFAULT_LIMITS = Limits()
 class ConnectServer:
     """One listening socket, one event-loop thread; ``start()`` then ``stop()``."""
 
-    def __init__(self, core: AutoCullCore, *, host: str, port: int, token: str,
-                 limits: Limits = DEFAULT_LIMITS) -> None:
+    def __init__(
+        self, core: AutoCullCore, *, host: str, port: int, token: str, limits: Limits = DEFAULT_LIMITS
+    ) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.create_server((host, port), family=family, backlog=128)
         self.port: int = sock.getsockname()[1]
@@ -43,10 +45,20 @@ class ConnectServer:
         self._stopping: Optional[asyncio.Event] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._error: Optional[BaseException] = None
-        app = AutoCullASGIApplication(ConnectService(core, self._pool), read_max_bytes=limits.max_body,  # type: ignore[arg-type]
-                                      codecs=[JsonCodec(), google_protobuf_binary_codec()])
-        self._app = Gate(app, token=token, port=self.port, bound_host=host, table=routes(SERVICE), limits=limits,
-                         on_ready=self._ready.set)
+        app = AutoCullASGIApplication(
+            ConnectService(core, self._pool),
+            read_max_bytes=limits.max_body,  # type: ignore[arg-type]
+            codecs=[JsonCodec(), google_protobuf_binary_codec()],
+        )
+        self._app = Gate(
+            app,
+            token=token,
+            port=self.port,
+            bound_host=host,
+            table=routes(SERVICE),
+            limits=limits,
+            on_ready=self._ready.set,
+        )
         self._config = _config(sock.detach(), limits)
         self._thread = threading.Thread(target=self._run, name="connect-http", daemon=True)
 
@@ -75,8 +87,14 @@ class ConnectServer:
         self._loop = loop
         self._stopping = asyncio.Event()
         try:
-            loop.run_until_complete(serve(self._app, self._config, shutdown_trigger=self._stopping.wait,  # type: ignore[arg-type]
-                                          mode="asgi"))
+            loop.run_until_complete(
+                serve(
+                    self._app,
+                    self._config,
+                    shutdown_trigger=self._stopping.wait,  # type: ignore[arg-type]
+                    mode="asgi",
+                )
+            )
         except Exception as exc:  # recorded for start() and logged; the thread ends
             self._error = exc
             log.error("the HTTP server failed: %s", exc, exc_info=exc)

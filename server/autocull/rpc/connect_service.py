@@ -4,6 +4,7 @@ The generated ``AutoCullASGIApplication`` calls ``svc.get_status(request, ctx)``
 of those here runs the synchronous core method in a worker thread (the core blocks: a Cull waits
 for its job) and turns a domain error into a ConnectError through the one status table.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,7 @@ class JsonCodec:
         try:
             json_format.Parse(bytes(data).decode("utf-8") or "{}", message, ignore_unknown_fields=True)
         except (json_format.ParseError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise ConnectError(Code.INVALID_ARGUMENT,
-                               f"bad JSON for {message.DESCRIPTOR.name}: {exc}") from None
+            raise ConnectError(Code.INVALID_ARGUMENT, f"bad JSON for {message.DESCRIPTOR.name}: {exc}") from None
         return message
 
 
@@ -82,6 +82,7 @@ class ConnectService:
                 return await asyncio.get_running_loop().run_in_executor(self._pool, impl, request)
             except Exception as exc:  # every error becomes an answer; the server keeps serving
                 raise connect_error(exc) from exc
+
         return call
 
     def _stream(self, impl: Callable[[Any, Callable[[], bool]], Any]) -> Callable[[Any, Any], AsyncIterator[Any]]:
@@ -97,4 +98,5 @@ class ConnectService:
                 raise connect_error(exc) from exc
             finally:
                 active.clear()  # the core's generator stops at its next check
+
         return call

@@ -1,4 +1,5 @@
 """Domain records <-> protobuf messages, in one place."""
+
 from __future__ import annotations
 
 import math
@@ -13,11 +14,22 @@ from ..v1 import autocull_pb2 as pb
 
 VERDICTS = {"keep": pb.VERDICT_KEEP, "review": pb.VERDICT_REVIEW, "reject": pb.VERDICT_REJECT}
 PICKS = {"picked": pb.PICK_PICKED, "none": pb.PICK_NONE, "rejected": pb.PICK_REJECTED}
-LABELS = {"none": pb.COLOR_LABEL_NONE, "red": pb.COLOR_LABEL_RED, "yellow": pb.COLOR_LABEL_YELLOW,
-          "green": pb.COLOR_LABEL_GREEN, "blue": pb.COLOR_LABEL_BLUE, "purple": pb.COLOR_LABEL_PURPLE}
+LABELS = {
+    "none": pb.COLOR_LABEL_NONE,
+    "red": pb.COLOR_LABEL_RED,
+    "yellow": pb.COLOR_LABEL_YELLOW,
+    "green": pb.COLOR_LABEL_GREEN,
+    "blue": pb.COLOR_LABEL_BLUE,
+    "purple": pb.COLOR_LABEL_PURPLE,
+}
 EYES = {"open": pb.EYE_STATE_OPEN, "closed": pb.EYE_STATE_CLOSED, "uncertain": pb.EYE_STATE_UNCERTAIN}
-JOB_STATES = {"queued": pb.JOB_STATE_QUEUED, "running": pb.JOB_STATE_RUNNING, "done": pb.JOB_STATE_DONE,
-              "cancelled": pb.JOB_STATE_CANCELLED, "failed": pb.JOB_STATE_FAILED}
+JOB_STATES = {
+    "queued": pb.JOB_STATE_QUEUED,
+    "running": pb.JOB_STATE_RUNNING,
+    "done": pb.JOB_STATE_DONE,
+    "cancelled": pb.JOB_STATE_CANCELLED,
+    "failed": pb.JOB_STATE_FAILED,
+}
 PICK_NAMES = {v: k for k, v in PICKS.items()}
 LABEL_NAMES = {v: k for k, v in LABELS.items()}
 
@@ -66,22 +78,42 @@ def _eye(e: EyeMetrics) -> pb.EyeState:
 def face_to_pb(f: FaceMetrics) -> pb.Face:
     notes = "; ".join(x for x in (f.left_eye.why, f.right_eye.why) if x)
     return pb.Face(
-        box=pb.Box(x=f.box.x, y=f.box.y, w=f.box.w, h=f.box.h), detection_score=f.score,
-        eye_state=EYES.get(f.eye_state, pb.EYE_STATE_UNSPECIFIED), left_eye=_eye(f.left_eye),
-        right_eye=_eye(f.right_eye), left_ear=f.left_eye.ear or 0.0, right_ear=f.right_eye.ear or 0.0,
-        sharpness=f.sharpness.score if f.sharpness else 0.0, main=f.main, note=notes)
+        box=pb.Box(x=f.box.x, y=f.box.y, w=f.box.w, h=f.box.h),
+        detection_score=f.score,
+        eye_state=EYES.get(f.eye_state, pb.EYE_STATE_UNSPECIFIED),
+        left_eye=_eye(f.left_eye),
+        right_eye=_eye(f.right_eye),
+        left_ear=f.left_eye.ear or 0.0,
+        right_ear=f.right_eye.ear or 0.0,
+        sharpness=f.sharpness.score if f.sharpness else 0.0,
+        main=f.main,
+        note=notes,
+    )
 
 
 def decision_to_pb(d: Decision) -> pb.Decision:
     msg = pb.Decision(
-        path=d.path, verdict=VERDICTS.get(d.verdict, pb.VERDICT_UNSPECIFIED),
-        pick=PICKS.get(d.pick, pb.PICK_UNSPECIFIED), stars=d.stars,
-        color_label=LABELS.get(d.color_label, pb.COLOR_LABEL_UNSPECIFIED), keywords=d.keywords,
-        reasons=d.reasons, quality=d.quality, burst_id=d.burst_id, burst_size=d.burst_size,
-        burst_rank=d.burst_rank, burst_best=d.burst_best, bracket=d.bracket, face_count=d.face_count,
-        faces=[face_to_pb(f) for f in d.faces], capture_time=d.capture_time, camera=d.camera,
-        cached=d.cached, analyzer_version=d.analyzer_version,
-        policy_version=d.policy_version)
+        path=d.path,
+        verdict=VERDICTS.get(d.verdict, pb.VERDICT_UNSPECIFIED),
+        pick=PICKS.get(d.pick, pb.PICK_UNSPECIFIED),
+        stars=d.stars,
+        color_label=LABELS.get(d.color_label, pb.COLOR_LABEL_UNSPECIFIED),
+        keywords=d.keywords,
+        reasons=d.reasons,
+        quality=d.quality,
+        burst_id=d.burst_id,
+        burst_size=d.burst_size,
+        burst_rank=d.burst_rank,
+        burst_best=d.burst_best,
+        bracket=d.bracket,
+        face_count=d.face_count,
+        faces=[face_to_pb(f) for f in d.faces],
+        capture_time=d.capture_time,
+        camera=d.camera,
+        cached=d.cached,
+        analyzer_version=d.analyzer_version,
+        policy_version=d.policy_version,
+    )
     for name, s in d.scores.items():
         msg.scores[name].CopyFrom(pb.Score(value=s.value, raw=s.raw, unit=s.unit))
     if d.error_code:
@@ -90,8 +122,16 @@ def decision_to_pb(d: Decision) -> pb.Decision:
 
 
 def counts_to_pb(c: Counts) -> pb.Counts:
-    return pb.Counts(total=c.total, keep=c.keep, review=c.review, reject=c.reject, failed=c.failed,
-                     bursts=c.bursts, analyzed=c.analyzed, cached=c.cached)
+    return pb.Counts(
+        total=c.total,
+        keep=c.keep,
+        review=c.review,
+        reject=c.reject,
+        failed=c.failed,
+        bursts=c.bursts,
+        analyzed=c.analyzed,
+        cached=c.cached,
+    )
 
 
 def message_to_json_dict(msg: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """gRPC transport: an adapter over AutoCullCore, with health, reflection and the token check."""
+
 from __future__ import annotations
 
 import hmac
@@ -32,14 +33,17 @@ class _Auth(grpc.ServerInterceptor):
             return _deny(grpc.StatusCode.PERMISSION_DENIED, "requests from a browser page are refused")
         given = meta.get(TOKEN_HEADER, "")
         if not hmac.compare_digest(given.encode() if isinstance(given, str) else given, self._token):
-            return _deny(grpc.StatusCode.UNAUTHENTICATED,
-                         f"missing or wrong {TOKEN_HEADER}: read the token from the daemon's state.json")
+            return _deny(
+                grpc.StatusCode.UNAUTHENTICATED,
+                f"missing or wrong {TOKEN_HEADER}: read the token from the daemon's state.json",
+            )
         return continuation(details)
 
 
 def _deny(code: grpc.StatusCode, message: str) -> grpc.RpcMethodHandler:
     def abort(request: Any, context: grpc.ServicerContext) -> Any:
         context.abort(code, message)
+
     return grpc.unary_unary_rpc_method_handler(abort)
 
 
@@ -49,18 +53,22 @@ def _servicer(core: AutoCullCore) -> pb_grpc.AutoCullServicer:
     for method in SERVICE.methods:
         impl = getattr(core, method.name)
         if method.server_streaming:
+
             def stream(request: Any, context: grpc.ServicerContext, impl: Callable = impl) -> Any:
                 try:
                     yield from impl(request, context.is_active)
                 except Exception as exc:  # mapped to a status, never a dead server
                     _abort(context, exc)
+
             setattr(servicer, method.name, stream)
         else:
+
             def unary(request: Any, context: grpc.ServicerContext, impl: Callable = impl) -> Any:
                 try:
                     return impl(request)
                 except Exception as exc:
                     _abort(context, exc)
+
             setattr(servicer, method.name, unary)
     return servicer
 

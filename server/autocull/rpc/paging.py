@@ -4,6 +4,7 @@ A 100,000-photo answer in one message breaks gRPC (4 MiB by default) and makes b
 it whole; answers carry one page instead. A page is cut by count (``page_size``) and by size
 (``PAGE_BYTES``), so a page of photos with many faces still fits one gRPC message.
 """
+
 from __future__ import annotations
 
 import base64
@@ -87,6 +88,7 @@ def read_decide_token(token: str, request_fingerprint: str) -> str:
     payload = decode_token(token)
     after = payload.get("after")
     if payload.get("req") != request_fingerprint or not isinstance(after, str) or not after:
-        raise InvalidArgument("page_token belongs to another request: send the same paths and top_level_only "
-                              "with every page")
+        raise InvalidArgument(
+            "page_token belongs to another request: send the same paths and top_level_only with every page"
+        )
     return after

@@ -4,6 +4,7 @@ Both transports (gRPC and JSON over HTTP) are thin adapters over this class, so
 there is no second schema. Methods raise domain errors (``errors.py``); each
 transport maps them to its status codes in one place.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -40,18 +41,31 @@ class AutoCullCore:
     def GetStatus(self, req: pb.GetStatusRequest) -> pb.GetStatusResponse:
         s = self.engine.status()
         return pb.GetStatusResponse(
-            version=s["version"], analyzer_version=s["analyzer_version"], models_loaded=s["models_loaded"],
-            queue_depth=s["queue_depth"], jobs_running=self.jobs.running(), photos_stored=s["photos_stored"],
-            failures=s["failures"], verdicts=counts_to_pb(s["verdicts"]), watched=self._watched(),
-            decodes=s["decodes"], home=s["home"], uptime_seconds=s["uptime_seconds"])
+            version=s["version"],
+            analyzer_version=s["analyzer_version"],
+            models_loaded=s["models_loaded"],
+            queue_depth=s["queue_depth"],
+            jobs_running=self.jobs.running(),
+            photos_stored=s["photos_stored"],
+            failures=s["failures"],
+            verdicts=counts_to_pb(s["verdicts"]),
+            watched=self._watched(),
+            decodes=s["decodes"],
+            home=s["home"],
+            uptime_seconds=s["uptime_seconds"],
+        )
 
     # ------------------------------------------------------------------ cull
     def _job_args(self, req: pb.CullRequest) -> dict[str, Any]:
         if not req.paths:
             raise InvalidArgument("no paths given")
-        return dict(policy_overrides=struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides")
-                    else None, preset=req.preset, top_level_only=req.top_level_only, reanalyze=req.reanalyze,
-                    analyze_only=req.analyze_only)
+        return dict(
+            policy_overrides=struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides") else None,
+            preset=req.preset,
+            top_level_only=req.top_level_only,
+            reanalyze=req.reanalyze,
+            analyze_only=req.analyze_only,
+        )
 
     def Cull(self, req: pb.CullRequest) -> pb.CullResponse:
         """Wait for the job; answer its counts and first page (the rest: GetJob on ``job_id``).
@@ -64,8 +78,13 @@ class AutoCullCore:
         first = self._job_pb(job, 0, size)
         more = len(first.decisions) < first.decisions_total
         token = paging.encode_token({"job": job.id, "from": len(first.decisions)}) if more else ""
-        return pb.CullResponse(decisions=first.decisions, counts=first.counts, next_page_token=token,
-                               decisions_total=first.decisions_total, job_id=job.id)
+        return pb.CullResponse(
+            decisions=first.decisions,
+            counts=first.counts,
+            next_page_token=token,
+            decisions_total=first.decisions_total,
+            job_id=job.id,
+        )
 
     def StartJob(self, req: pb.CullRequest) -> pb.Job:
         return self._job_pb(self.jobs.start(list(req.paths), **self._job_args(req)), 0, paging.DEFAULT_PAGE)
@@ -97,10 +116,19 @@ class AutoCullCore:
         """The job's state with one page of its decisions from ``start`` on."""
         start = max(0, start)
         with self.jobs.cond:  # one consistent snapshot; the page is converted outside the lock
-            page = job.decisions[start:start + size]
-            msg = pb.Job(id=job.id, state=JOB_STATES[job.state], stage=job.stage, done=job.done, total=job.total,
-                         decisions_from=start, decisions_total=len(job.decisions), counts=counts_to_pb(job.counts),
-                         message=job.message, current_path=job.current_path)
+            page = job.decisions[start : start + size]
+            msg = pb.Job(
+                id=job.id,
+                state=JOB_STATES[job.state],
+                stage=job.stage,
+                done=job.done,
+                total=job.total,
+                decisions_from=start,
+                decisions_total=len(job.decisions),
+                counts=counts_to_pb(job.counts),
+                message=job.message,
+                current_path=job.current_path,
+            )
         msg.decisions.extend(paging.page_of(page, size))
         return msg
 
@@ -114,15 +142,19 @@ class AutoCullCore:
         policy = self.engine.resolve_policy(overrides, req.preset)
         paths = self._stored_paths(req)
         start = bisect.bisect_right(paths, after) if after else 0
-        page = paths[start:start + size]
+        page = paths[start : start + size]
         decisions = self.engine.decide_paths(page, policy)
         msgs = paging.page_of([paging.pack(d) for d in decisions], size)
         last = page[-1] if len(msgs) == len(decisions) and page else msgs[-1].path if msgs else after
         more = bisect.bisect_right(paths, last) < len(paths) if last else bool(paths)
-        counts = Counts.of(decisions[:len(msgs)])
+        counts = Counts.of(decisions[: len(msgs)])
         counts.cached = len(msgs)
-        return pb.CullResponse(decisions=msgs, counts=counts_to_pb(counts), decisions_total=len(paths),
-                               next_page_token=paging.decide_token(last, request_fp) if more else "")
+        return pb.CullResponse(
+            decisions=msgs,
+            counts=counts_to_pb(counts),
+            decisions_total=len(paths),
+            next_page_token=paging.decide_token(last, request_fp) if more else "",
+        )
 
     def _stored_paths(self, req: pb.DecideRequest) -> list[str]:
         """Every stored photo the request names, sorted (the order pages follow)."""
@@ -135,28 +167,42 @@ class AutoCullCore:
     # ---------------------------------------------------------------- policy
     def _policy_pb(self, redecided: int = 0, changed: int = 0) -> pb.PolicyResponse:
         p = self.engine.policy.to_dict()
-        fields = [pb.PolicyField(name=f["name"], value=to_value(p[f["name"]]), default_value=to_value(f["default"]),
-                                 description=f["description"]) for f in describe()]
-        return pb.PolicyResponse(values=dict_to_struct(p), fields=fields, preset=self.engine.preset,
-                                 redecided=redecided, changed=changed)
+        fields = [
+            pb.PolicyField(
+                name=f["name"],
+                value=to_value(p[f["name"]]),
+                default_value=to_value(f["default"]),
+                description=f["description"],
+            )
+            for f in describe()
+        ]
+        return pb.PolicyResponse(
+            values=dict_to_struct(p), fields=fields, preset=self.engine.preset, redecided=redecided, changed=changed
+        )
 
     def GetPolicy(self, req: pb.GetPolicyRequest) -> pb.PolicyResponse:
         return self._policy_pb()
 
     def SetPolicy(self, req: pb.SetPolicyRequest) -> pb.PolicyResponse:
-        _, redecided, changed = self.engine.set_policy(struct_to_dict(req.values), preset=req.preset,
-                                                       reset=req.reset, save_as=req.save_as)
+        _, redecided, changed = self.engine.set_policy(
+            struct_to_dict(req.values), preset=req.preset, reset=req.reset, save_as=req.save_as
+        )
         return self._policy_pb(redecided, changed)
 
     def ListPresets(self, req: pb.ListPresetsRequest) -> pb.ListPresetsResponse:
-        return pb.ListPresetsResponse(presets=[
-            pb.Preset(name=n, description=d, builtin=b, values=dict_to_struct(v))
-            for n, (d, v, b) in sorted(self.engine.presets().items())])
+        return pb.ListPresetsResponse(
+            presets=[
+                pb.Preset(name=n, description=d, builtin=b, values=dict_to_struct(v))
+                for n, (d, v, b) in sorted(self.engine.presets().items())
+            ]
+        )
 
     # -------------------------------------------------------------- feedback
     def SendFeedback(self, req: pb.SendFeedbackRequest) -> pb.SendFeedbackResponse:
-        items = [(f.path, f.rating, PICK_NAMES.get(f.pick, "none"), LABEL_NAMES.get(f.color_label, "none"))
-                 for f in req.items]
+        items = [
+            (f.path, f.rating, PICK_NAMES.get(f.pick, "none"), LABEL_NAMES.get(f.color_label, "none"))
+            for f in req.items
+        ]
         return pb.SendFeedbackResponse(**self.engine.feedback(items, req.source))
 
     # -------------------------------------------------------------- watching
@@ -166,9 +212,10 @@ class AutoCullCore:
         return self.watcher
 
     def _watched(self) -> list[pb.WatchFolder]:
-        return [pb.WatchFolder(path=p, active=a, photos=n, added_at=time.strftime("%Y-%m-%dT%H:%M:%S",
-                                                                                   time.localtime(t)))
-                for p, t, a, n in (self.watcher.folders() if self.watcher else [])]
+        return [
+            pb.WatchFolder(path=p, active=a, photos=n, added_at=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)))
+            for p, t, a, n in (self.watcher.folders() if self.watcher else [])
+        ]
 
     def AddWatchFolder(self, req: pb.WatchFolderRequest) -> pb.WatchFoldersResponse:
         self._need_watcher().add(req.path)
@@ -193,19 +240,37 @@ class AutoCullCore:
         paths = list(dict.fromkeys(p for _, p in rows))
         decisions = self.engine.decide_paths(paths) if paths else []
         next_cursor = str(rows[-1][0]) if rows else str(cursor)
-        return pb.GetChangesResponse(decisions=[decision_to_pb(d) for d in decisions], next_cursor=next_cursor,
-                                     more=more)
+        return pb.GetChangesResponse(
+            decisions=[decision_to_pb(d) for d in decisions], next_cursor=next_cursor, more=more
+        )
 
     # ---------------------------------------------------------------- bursts
     def GetBursts(self, req: pb.GetBurstsRequest) -> pb.GetBurstsResponse:
         groups = self.engine.bursts_for(list(req.paths), top_level_only=req.top_level_only)
-        return pb.GetBurstsResponse(bursts=[
-            pb.Burst(id=gid, paths=[d.path for d in ds], best_path=ds[0].path if ds else "",
-                     bracket=any(d.bracket for d in ds), size=len(ds)) for gid, ds in groups])
+        return pb.GetBurstsResponse(
+            bursts=[
+                pb.Burst(
+                    id=gid,
+                    paths=[d.path for d in ds],
+                    best_path=ds[0].path if ds else "",
+                    bracket=any(d.bracket for d in ds),
+                    size=len(ds),
+                )
+                for gid, ds in groups
+            ]
+        )
 
     # -------------------------------------------------------------- failures
     def ListFailures(self, req: pb.ListFailuresRequest) -> pb.ListFailuresResponse:
-        return pb.ListFailuresResponse(failures=[
-            pb.Failure(path=f.path, code=f.code, message=f.message, attempts=f.attempts,
-                       last_attempt=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(f.last_at)))
-            for f in self.engine.store.failures(req.limit)])
+        return pb.ListFailuresResponse(
+            failures=[
+                pb.Failure(
+                    path=f.path,
+                    code=f.code,
+                    message=f.message,
+                    attempts=f.attempts,
+                    last_attempt=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(f.last_at)),
+                )
+                for f in self.engine.store.failures(req.limit)
+            ]
+        )

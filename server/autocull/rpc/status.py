@@ -3,6 +3,7 @@
 The HTTP column is the Connect protocol's own code -> HTTP status mapping, so an
 answer written by the Connect library and one written by our request gate agree.
 """
+
 from __future__ import annotations
 
 import grpc

@@ -7,6 +7,7 @@ returns one ``FaceMetrics`` per face, the main subject flagged;
 lazily on the first call, once per worker thread; importing this package
 loads nothing. See ``detect``, ``mesh``, ``eyes``, ``find`` for the choices.
 """
+
 from __future__ import annotations
 
 from .find import find_faces

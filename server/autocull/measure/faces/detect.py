@@ -22,6 +22,7 @@ When the surest upright face scores under 0.8 the frame is also tried turned
 in the wrong place) and the orientation with the surest face wins.
 Overlapping boxes from different passes are merged, the earlier pass wins.
 """
+
 from __future__ import annotations
 
 import logging
@@ -132,8 +133,9 @@ def _run(model: str, rgb: np.ndarray, source: str, *, min_score: float = 0.0) ->
         kp = np.array([[k.x * w, k.y * h] for k in det.keypoints], dtype=np.float64).reshape(-1, 2)
         if kp.shape[0] < 2 or bb.width <= 0 or bb.height <= 0:
             continue
-        out.append(Detection(float(bb.origin_x), float(bb.origin_y), float(bb.width), float(bb.height),
-                             score, kp, source))
+        out.append(
+            Detection(float(bb.origin_x), float(bb.origin_y), float(bb.width), float(bb.height), score, kp, source)
+        )
     return out
 
 
@@ -148,10 +150,13 @@ def _tiles(rgb: np.ndarray) -> list[Detection]:
         for j in range(n):
             x0 = min(int(round(j * tw * (1 - _TILE_OVERLAP))), w - tw)
             y0 = min(int(round(i * th * (1 - _TILE_OVERLAP))), h - th)
-            tile = rgb[y0:y0 + th, x0:x0 + tw]
+            tile = rgb[y0 : y0 + th, x0 : x0 + tw]
             dets = _run(models.FULL_RANGE, tile, "tile", min_score=_TILE_CONFIDENCE)
-            shifted = [Detection(d.x + x0, d.y + y0, d.w, d.h, d.score, d.keypoints + (x0, y0), "tile")
-                       for d in dets if not _cut_by_edge(d, tile.shape, x0, y0, (h, w))]
+            shifted = [
+                Detection(d.x + x0, d.y + y0, d.w, d.h, d.score, d.keypoints + (x0, y0), "tile")
+                for d in dets
+                if not _cut_by_edge(d, tile.shape, x0, y0, (h, w))
+            ]
             found = _merge(found, shifted)
     return found
 
@@ -161,8 +166,12 @@ def _cut_by_edge(d: Detection, tile_shape: tuple[int, ...], x0: int, y0: int, fr
     th, tw = tile_shape[:2]
     h, w = frame
     margin = 2.0
-    return bool((d.x <= margin and x0 > 0) or (d.y <= margin and y0 > 0)
-                or (d.x + d.w >= tw - margin and x0 + tw < w) or (d.y + d.h >= th - margin and y0 + th < h))
+    return bool(
+        (d.x <= margin and x0 > 0)
+        or (d.y <= margin and y0 > 0)
+        or (d.x + d.w >= tw - margin and x0 + tw < w)
+        or (d.y + d.h >= th - margin and y0 + th < h)
+    )
 
 
 def _rotated(rgb: np.ndarray, k: int) -> list[Detection]:

@@ -40,6 +40,7 @@ A strongly turned head or an eye region too flat to show any detail
 (sunglasses, hair, a hand, deep blur, a mesh that missed the eye) is
 ``uncertain``, never ``closed`` or ``open``.
 """
+
 from __future__ import annotations
 
 import math
@@ -130,6 +131,7 @@ class EyeCues:
 # The cause given when an eye region is flat: no lash line, no iris, no lid.
 NO_DETAIL = "no eye detail to see"
 
+
 def ear(points: np.ndarray) -> float:
     """Eye aspect ratio of six (x, y) points in mesh order p1..p6."""
     p = np.asarray(points, dtype=np.float64)[:, :2]
@@ -167,13 +169,16 @@ def eye_patch(gray: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarr
     s = max(width, 1e-3) / _EYE_PX
     c, n = math.cos(angle) * s, math.sin(angle) * s
     cx, cy = (a + b) / 2.0
-    m = np.array([[c, -n, cx - c * _PATCH_W / 2 + n * _PATCH_H / 2],
-                  [n, c, cy - n * _PATCH_W / 2 - c * _PATCH_H / 2]], dtype=np.float64)
+    m = np.array(
+        [[c, -n, cx - c * _PATCH_W / 2 + n * _PATCH_H / 2], [n, c, cy - n * _PATCH_W / 2 - c * _PATCH_H / 2]],
+        dtype=np.float64,
+    )
     src = gray
     if s > 1.5:  # shrinking: low-pass first so the patch is not aliased
         src = cv2.GaussianBlur(gray, (0, 0), 0.45 * s)
-    return cv2.warpAffine(src, m, (_PATCH_W, _PATCH_H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.warpAffine(
+        src, m, (_PATCH_W, _PATCH_H), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
 
 
 def dark_height(patch: np.ndarray) -> float:
@@ -183,7 +188,7 @@ def dark_height(patch: np.ndarray) -> float:
     how much darker than the patch's median (the skin) it is. No dark row: neutral.
     """
     cy, cx = _PATCH_H // 2, _PATCH_W // 2
-    rows = patch[cy - _LOW_ROWS:cy + _LOW_ROWS + 1, cx - _LOW_COLS:cx + _LOW_COLS].mean(axis=1)
+    rows = patch[cy - _LOW_ROWS : cy + _LOW_ROWS + 1, cx - _LOW_COLS : cx + _LOW_COLS].mean(axis=1)
     w = np.maximum(0.0, float(np.median(patch)) - rows.astype(np.float64)) ** 2
     total = float(w.sum())
     if total <= 1e-9:
@@ -198,7 +203,7 @@ def cues(gray: np.ndarray, points: np.ndarray) -> EyeCues:
     x0, x1 = (_PATCH_W - _EYE_PX) // 2 + 4, (_PATCH_W + _EYE_PX) // 2 - 4
     y0, y1 = _PATCH_H // 2 - 8, _PATCH_H // 2 + 8
     core = patch[y0:y1, x0:x1]
-    cheek = float(np.median(patch[_PATCH_H - 8:, x0:x1])) + 1e-3
+    cheek = float(np.median(patch[_PATCH_H - 8 :, x0:x1])) + 1e-3
     gx = cv2.Sobel(patch, cv2.CV_32F, 1, 0, ksize=3)
     gy = cv2.Sobel(patch, cv2.CV_32F, 0, 1, ksize=3)
     cx0, cx1 = _PATCH_W // 2 - 10, _PATCH_W // 2 + 10
@@ -207,8 +212,14 @@ def cues(gray: np.ndarray, points: np.ndarray) -> EyeCues:
     ey = float(np.mean(gy[cy0:cy1, cx0:cx1] ** 2))
     iris = ex / (ey + 1e-6) if ex + ey > 1e-7 else 0.0
     p5, p50, p95 = np.percentile(core, (5, 50, 95))
-    return EyeCues(ear=ear(points), iris=float(iris), dark=float(p50 / cheek), contrast=float((p95 - p5) / cheek),
-                   low=dark_height(patch), light=float(np.percentile(patch, 75)))
+    return EyeCues(
+        ear=ear(points),
+        iris=float(iris),
+        dark=float(p50 / cheek),
+        contrast=float((p95 - p5) / cheek),
+        low=dark_height(patch),
+        light=float(np.percentile(patch, 75)),
+    )
 
 
 def _ramp(x: float, trusted: float, untrusted: float) -> float:
@@ -249,12 +260,15 @@ def eye_state(c: EyeCues, *, yaw_deg: float, pitch_deg: float = 10.0, shade: flo
     return EyeMetrics(ear=e, state="uncertain", why="half-closed or squinting")
 
 
-def eye_states(left: EyeCues, right: EyeCues, *, yaw_deg: float, pitch_deg: float = 10.0
-               ) -> tuple[EyeMetrics, EyeMetrics]:
+def eye_states(
+    left: EyeCues, right: EyeCues, *, yaw_deg: float, pitch_deg: float = 10.0
+) -> tuple[EyeMetrics, EyeMetrics]:
     """Both eyes of one face; each eye's shadow is judged against the other, better-lit eye."""
     top = max(left.light, right.light, 1e-3)
-    return (eye_state(left, yaw_deg=yaw_deg, pitch_deg=pitch_deg, shade=left.light / top),
-            eye_state(right, yaw_deg=yaw_deg, pitch_deg=pitch_deg, shade=right.light / top))
+    return (
+        eye_state(left, yaw_deg=yaw_deg, pitch_deg=pitch_deg, shade=left.light / top),
+        eye_state(right, yaw_deg=yaw_deg, pitch_deg=pitch_deg, shade=right.light / top),
+    )
 
 
 def face_state(left: EyeMetrics, right: EyeMetrics) -> str:

@@ -10,6 +10,7 @@ dozen windows over the face. The eye-texture cue and the face's sharpness are
 read from the same higher-resolution pixels. Faces that are already large are
 judged on the analysis image (a photographer judges those at screen size too).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -171,13 +172,16 @@ def _measure(view: _View, d: Detection, frame: tuple[int, ...]) -> _Measured | N
     vx0, vy0 = view.to_view(d.x, d.y)
     vh, vw = view.gray.shape
     vbox = _eye_band(np.vstack([left_pts, right_pts]), vw, vh) or Box(
-        x=vx0 / vw, y=vy0 / vh, w=d.w * view.scale / vw, h=d.h * view.scale / vh)
+        x=vx0 / vw, y=vy0 / vh, w=d.w * view.scale / vw, h=d.h * view.scale / vh
+    )
     sharp = sharpness(view.gray, box=vbox, noise_sigma=view.sigma)
     if sharp.motion_length and view.scale != 1.0:  # the detail view is finer than the analysis image
         sharp = dataclasses.replace(sharp, motion_length=sharp.motion_length / view.scale)
     # eye centres back in the frame, normalised, for display
-    pts = [(float((p[:, 0].mean() / view.scale + view.ox) / w), float((p[:, 1].mean() / view.scale + view.oy) / h))
-           for p in (left_pts, right_pts)]
+    pts = [
+        (float((p[:, 0].mean() / view.scale + view.ox) / w), float((p[:, 1].mean() / view.scale + view.oy) / h))
+        for p in (left_pts, right_pts)
+    ]
     return box, d, left, right, yaw, pitch, sharp, tuple(pts)
 
 
@@ -203,10 +207,18 @@ def _eye_band(points: np.ndarray, width: int, height: int) -> Box | None:
 def _record(m: _Measured, size: float, main: bool) -> FaceMetrics:
     box, d, left, right, yaw, pitch, sharp, pts = m
     le, re = eyes.eye_states(left, right, yaw_deg=yaw, pitch_deg=pitch)
-    return FaceMetrics(box=box, score=round(d.score, 4), left_eye=le, right_eye=re,
-                       eye_state=eyes.face_state(le, re), sharpness=sharp,  # type: ignore[arg-type]
-                       size=round(size, 4), main=main, yaw=round(max(-1.0, min(1.0, yaw / 90.0)), 4),
-                       landmarks=pts)
+    return FaceMetrics(
+        box=box,
+        score=round(d.score, 4),
+        left_eye=le,
+        right_eye=re,
+        eye_state=eyes.face_state(le, re),
+        sharpness=sharp,  # type: ignore[arg-type]
+        size=round(size, 4),
+        main=main,
+        yaw=round(max(-1.0, min(1.0, yaw / 90.0)), 4),
+        landmarks=pts,
+    )
 
 
 def _norm_box(d: Detection, w: int, h: int) -> Box:

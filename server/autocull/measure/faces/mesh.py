@@ -6,6 +6,7 @@ eye key points). We do the same: the model was trained on such crops, and a
 level crop is also what lets the eye-texture cue look at horizontal eyes
 whatever the roll of the head (a frame turned 90 degrees included).
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,7 @@ def crop_transform(centre: tuple[float, float], side: float, angle: float) -> np
     half = SIZE / 2.0
     cx, cy = centre
     # source = centre + R(angle) @ (crop - half) * s
-    return np.array([[c, -n, cx - c * half + n * half],
-                     [n, c, cy - n * half - c * half]], dtype=np.float64)
+    return np.array([[c, -n, cx - c * half + n * half], [n, c, cy - n * half - c * half]], dtype=np.float64)
 
 
 def roll_angle(keypoints: np.ndarray) -> float:
@@ -58,8 +58,14 @@ def roll_angle(keypoints: np.ndarray) -> float:
 
 def aligned_crop(image: np.ndarray, to_source: np.ndarray) -> np.ndarray:
     """Sample the SIZE x SIZE crop described by ``to_source`` from ``image`` (black outside, as in training)."""
-    return cv2.warpAffine(image, to_source, (SIZE, SIZE), flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    return cv2.warpAffine(
+        image,
+        to_source,
+        (SIZE, SIZE),
+        flags=cv2.INTER_AREA | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(0, 0, 0),
+    )
 
 
 def run_mesh(image: np.ndarray, to_source: np.ndarray) -> AlignedFace:

@@ -10,6 +10,7 @@ Each model is built, and run once on a blank input, inside
 ``quiet.native_logs_hidden``: that is where the native libraries print their
 INFO/WARNING chatter (see ``quiet`` for what and why); errors still show.
 """
+
 from __future__ import annotations
 
 import atexit

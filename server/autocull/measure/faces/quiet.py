@@ -40,6 +40,7 @@ lines that look like native INFO/WARNING chatter, which are dropped with it.
 The dropped lines go to this module's debug log. A hard crash inside the window would lose its native
 message (it went to the temporary file); loads are short and that is the price.
 """
+
 from __future__ import annotations
 
 import logging
@@ -90,8 +91,12 @@ def _replay(captured: bytes, what: str, failed: bool) -> None:
     if keep:
         _write_fd2(b"".join(keep))
     if dropped:  # only what was hidden: the kept lines are on stderr already
-        log.debug("hid %d native log lines while running %s:\n%s", len(dropped), what,
-                  b"".join(dropped).decode("utf-8", "replace").rstrip())
+        log.debug(
+            "hid %d native log lines while running %s:\n%s",
+            len(dropped),
+            what,
+            b"".join(dropped).decode("utf-8", "replace").rstrip(),
+        )
         if any(_INFERENCE_WARNING in line for line in dropped):
             _inference_warned.set()
 

@@ -1,4 +1,5 @@
 """Which faces are the main subject: the largest and most central, or a group of similar size."""
+
 from __future__ import annotations
 
 import math
