@@ -46,8 +46,8 @@ class ConnectServer:
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._error: Optional[BaseException] = None
         app = AutoCullASGIApplication(
-            ConnectService(core, self._pool),
-            read_max_bytes=limits.max_body,  # type: ignore[arg-type]
+            ConnectService(core, self._pool),  # type: ignore[arg-type]  # implements the protocol structurally
+            read_max_bytes=limits.max_body,
             codecs=[JsonCodec(), google_protobuf_binary_codec()],
         )
         self._app = Gate(
@@ -89,9 +89,9 @@ class ConnectServer:
         try:
             loop.run_until_complete(
                 serve(
-                    self._app,
+                    self._app,  # type: ignore[arg-type]  # an ASGI 3 callable; hypercorn's type is narrower
                     self._config,
-                    shutdown_trigger=self._stopping.wait,  # type: ignore[arg-type]
+                    shutdown_trigger=self._stopping.wait,
                     mode="asgi",
                 )
             )
