@@ -79,9 +79,14 @@ class Daemon:
         return getattr(self.stub, method)(request, metadata=kw.pop("metadata", self.meta), timeout=300, **kw)
 
     # ------------------------------------------------------- JSON / HTTP
-    def http(self, method: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
-        """POST ``body`` to ``method`` as the Lua plugins do; (status, answer). A header set to None is left out."""
-        conn = http.client.HTTPConnection("127.0.0.1", self.state["http_port"], timeout=300)
+    def http(
+        self, method: str, body: dict, headers: dict | None = None, conn: http.client.HTTPConnection | None = None
+    ) -> tuple[int, dict]:
+        """POST ``body`` to ``method`` as the Lua plugins do; (status, answer). A header set to None is left out.
+
+        ``conn``: an open (kept-alive) connection to reuse; without one each call opens its own.
+        """
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.state["http_port"], timeout=300)
         h = {"Content-Type": "application/json", "X-AutoCull-Token": self.token}
         h.update(headers or {})
         conn.request(
@@ -91,7 +96,11 @@ class Daemon:
             {k: v for k, v in h.items() if v is not None},
         )
         resp = conn.getresponse()
-        return resp.status, json.loads(resp.read() or b"{}")
+        raw = resp.read()
+        try:
+            return resp.status, json.loads(raw or b"{}")
+        except ValueError:
+            raise AssertionError(f"{method}: HTTP {resp.status}, not JSON: {raw[:300]!r}") from None
 
     def raw(self, timeout: float = 10.0) -> socket.socket:
         """A plain TCP connection to the HTTP port, for requests no HTTP library would send."""

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import http.client
-import json
 import os
 import shutil
 import subprocess
@@ -99,18 +98,6 @@ def _names(folder: Path) -> set[str]:
     return {str(folder / n) for n in os.listdir(folder)}
 
 
-def _post(conn: http.client.HTTPConnection, d: Daemon, method: str, body: dict) -> tuple[int, dict]:
-    """POST as the Lua plugins do, on one kept-alive connection."""
-    conn.request(
-        "POST",
-        f"/autocull.v1.AutoCull/{method}",
-        json.dumps(body).encode(),
-        {"Content-Type": "application/json", "x-autocull-token": d.token},
-    )
-    resp = conn.getresponse()
-    return resp.status, json.loads(resp.read())
-
-
 def test_a_100000_photo_decide_over_grpc_comes_page_by_page_with_every_photo_once(library):
     d, lib, _ = library
     seen: set[str] = set()
@@ -143,7 +130,7 @@ def test_a_100000_photo_decide_over_json_comes_page_by_page_with_every_photo_onc
     pages, started = 0, time.time()
     try:
         while True:
-            status, page = _post(conn, d, "Decide", body)
+            status, page = d.http("Decide", body, conn=conn)
             assert status == 200, page
             assert 0 < len(page["decisions"]) <= 2000 and page["decisionsTotal"] == LIBRARY
             for x in page["decisions"]:

@@ -11,7 +11,6 @@ every finished job has exactly one decision per photo, the store passes
 from __future__ import annotations
 
 import http.client
-import json
 import random
 import sqlite3
 import threading
@@ -85,26 +84,20 @@ class GrpcClient:
 
 
 class JsonClient:
+    """Calls over JSON as the Lua plugins do (a connection per call, like LrHttp and curl)."""
+
     def __init__(self, daemon: Daemon) -> None:
-        self.port = daemon.state["http_port"]
-        self.token = daemon.token
+        self.daemon = daemon
 
     def call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=CALL_TIMEOUT)
+        conn = http.client.HTTPConnection("127.0.0.1", self.daemon.state["http_port"], timeout=CALL_TIMEOUT)
         try:
-            conn.request(
-                "POST",
-                f"/autocull.v1.AutoCull/{method}",
-                json.dumps(body).encode(),
-                {"Content-Type": "application/json", "x-autocull-token": self.token},
-            )
-            resp = conn.getresponse()
-            raw = resp.read()
+            status, answer = self.daemon.http(method, body, conn=conn)
         finally:
             conn.close()
-        if resp.status != 200:
-            raise AssertionError(f"{method}: HTTP {resp.status}: {raw[:300]!r}")
-        return json.loads(raw or b"{}")
+        if status != 200:
+            raise AssertionError(f"{method}: HTTP {status}: {str(answer)[:300]}")
+        return answer
 
 
 # ------------------------------------------------------------------ one client's script
