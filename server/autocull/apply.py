@@ -23,6 +23,8 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+CHUNK = 2000  # photos decided and stored at once (their burst neighbours come from the store)
+
 # Decide a set of stored photos under a policy: the decisions of the paths and of their burst neighbours.
 DecideSet = Callable[[Sequence[str], Policy], Mapping[str, Decision]]
 
@@ -61,13 +63,15 @@ class Verdicts:
             self._write(decisions, active.version)
         return {p: dataclasses.replace(d, policy_version=active.version) for p, d in decisions.items()}, active
 
-    def change(self, new: Policy, preset: str) -> tuple[int, int]:
-        """Make ``new`` the active policy and re-decide every stored photo under it. Returns (redecided, changed).
+    def change(self, build: Callable[[ActivePolicy], tuple[Policy, str]]) -> tuple[Policy, int, int]:
+        """Make ``build(active)`` the active policy (and preset name) and re-decide every stored photo under it.
 
-        The policy, its version and every verdict change together, under the lock: nobody stores a verdict
-        of the old policy in between.
+        Returns (policy, redecided, changed). The new policy is built from the active one under the lock, so
+        two changes at once never lose one; the policy, its version and every verdict change together, so
+        nobody stores a verdict of the old policy in between.
         """
         with self._lock:
+            new, preset = build(self._active)
             version = self._active.version + 1
             with self._store.transaction() as db:
                 for key, value in (
@@ -77,24 +81,32 @@ class Verdicts:
                 ):
                     db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)", (key, value))
             self._active = ActivePolicy(new, preset, version)
-            return self._redecide_all()
+            redecided, changed = self._redecide(self._store.all_paths())
+            return new, redecided, changed
 
     def catch_up(self) -> int:
-        """Re-decide when stored verdicts lag the active policy (a stop between a policy change and its
-        verdicts). Returns how many photos were stale."""
+        """Decide what lags the active policy: verdicts of an older policy (a stop between a policy change and
+        its verdicts) or none at all (a stop or cancel between analysis and apply). Returns how many."""
         with self._lock:
             stale = self._store.stale_verdicts(self._active.version)
             if stale:
-                log.warning("%d stored verdicts were made under an older policy; deciding them again", stale)
-                self._redecide_all()
-            return stale
+                log.warning("%d stored photos have no verdict under the active policy; deciding them", len(stale))
+                self._redecide(stale)
+            return len(stale)
 
-    def _redecide_all(self) -> tuple[int, int]:
-        before = self._store.verdicts()
-        decisions = self._decide_set(self._store.all_paths(), self._active.policy)
-        self._write(decisions, self._active.version)
-        changed = sum(1 for p, d in decisions.items() if before.get(p) != (d.verdict, d.stars))
-        return len(decisions), changed
+    def _redecide(self, paths: Sequence[str]) -> tuple[int, int]:
+        """Decide and store ``paths`` a chunk at a time (memory stays flat over a library). (redecided, changed)."""
+        redecided = changed = 0
+        for start in range(0, len(paths), CHUNK):
+            chunk = paths[start : start + CHUNK]
+            before = self._store.verdicts(chunk)
+            decisions = self._decide_set(chunk, self._active.policy)
+            self._write(decisions, self._active.version)
+            redecided += sum(1 for p in chunk if p in decisions)
+            changed += sum(
+                1 for p in chunk if p in decisions and before.get(p) != (decisions[p].verdict, decisions[p].stars)
+            )
+        return redecided, changed
 
     def _write(self, decisions: Mapping[str, Decision], version: int) -> None:
         self._store.set_verdicts(((p, d.verdict, d.stars, d.quality) for p, d in decisions.items()), version)

@@ -55,10 +55,11 @@ def find_daemon(home: Path) -> Optional[DaemonClient]:
 def _in_process_core(home: Path) -> Any:
     from .engine import Engine
     from .jobs import JobManager
+    from .rpc.paging import pack
     from .rpc.service import AutoCullCore
 
     engine = Engine.open(home)
-    return AutoCullCore(engine, JobManager(engine))
+    return AutoCullCore(engine, JobManager(engine, pack))
 
 
 class _Local:
@@ -222,14 +223,16 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
             time.sleep(0.2)
     except KeyboardInterrupt:
         if job is not None:
-            client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
+            job = client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
+        if out is not None:  # --json stays one valid document
+            out.finish(job.counts if job is not None else pb.Counts(), "cancelled")
         print("\nautocull: cancelled", file=sys.stderr)
         return 130
     except Exception as exc:
         if not _unavailable(exc):
             raise
         if out is not None:
-            out.finish(pb.Counts(), "the daemon stopped during the cull")
+            out.finish(job.counts if job is not None else pb.Counts(), "the daemon stopped during the cull")
         print(
             "autocull: the daemon stopped during the cull (daemon shutting down); nothing more was decided. "
             "Run the cull again: photos analysed so far are kept in the store.",

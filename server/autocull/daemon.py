@@ -7,6 +7,7 @@ import logging.handlers
 import os
 import signal
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -60,6 +61,7 @@ def start(
 ) -> Daemon:
     from .rpc.connect_server import ConnectServer
     from .rpc.grpc_server import create_server
+    from .rpc.paging import pack
     from .rpc.service import AutoCullCore
 
     home = ensure_home(home or default_home())
@@ -68,20 +70,26 @@ def start(
     host = host or config.host
     if not is_loopback(host):
         raise SystemExit(f"refusing to listen on {host}: AutoCull listens on loopback only")
-    engine = Engine.open(home, config)
-    jobs = JobManager(engine)
-    watcher = Watcher(engine, config.watch_interval)
-    core = AutoCullCore(engine, jobs, watcher)
-    token = load_or_create_token(home)
-    gserver, gport = create_server(
-        core, host=host, port=config.grpc_port if grpc_port is None else grpc_port, token=token
-    )
-    hserver = ConnectServer(core, host=host, port=config.http_port if http_port is None else http_port, token=token)
-    hport = hserver.port
-    gserver.start()
-    hserver.start()
-    watcher.start()
-    write_state(home, token=token, host=host, grpc_port=gport, http_port=hport, pid=os.getpid())
+    with ExitStack() as started:  # a start that fails half-way stops what it had started, in reverse
+        engine = Engine.open(home, config)
+        started.callback(engine.close)
+        jobs = JobManager(engine, pack)
+        started.callback(jobs.shutdown)
+        watcher = Watcher(engine, config.watch_interval)
+        core = AutoCullCore(engine, jobs, watcher)
+        token = load_or_create_token(home)
+        gport_wanted = config.grpc_port if grpc_port is None else grpc_port
+        gserver, gport = create_server(core, host=host, port=gport_wanted, token=token)
+        started.callback(lambda: gserver.stop(0).wait())
+        hserver = ConnectServer(core, host=host, port=config.http_port if http_port is None else http_port, token=token)
+        started.callback(hserver.stop)
+        hport = hserver.port
+        gserver.start()
+        hserver.start()
+        watcher.start()
+        started.callback(watcher.stop)
+        write_state(home, token=token, host=host, grpc_port=gport, http_port=hport, pid=os.getpid())
+        started.pop_all()
     log.info("AutoCull listening on %s: gRPC %d, HTTP %d; state in %s", host, gport, hport, home)
     return Daemon(engine, jobs, watcher, gserver, hserver, gport, hport, token)
 

@@ -1,9 +1,10 @@
 """The engine: the one core object the daemon, the CLI and the watcher share.
 
 It turns paths into decisions: scan -> analyse what the store does not have
-(decode + measure, in a thread pool) -> decide from stored analyses with the
-policy, with burst context from the store -> promote verdicts. It speaks
-domain records only; the RPC layer converts them to protobuf.
+(decode + measure, in a thread pool) -> decide from stored analyses, a chunk at
+a time, with burst context from the store -> apply (``apply.Verdicts``, the only
+writer of verdicts, under the active policy). It speaks domain records only;
+the RPC layer converts them to protobuf.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
 from . import ANALYZER_VERSION, __version__, bursts
-from .apply import Verdicts, policy_or_active
+from .apply import CHUNK, ActivePolicy, Verdicts, policy_or_active
 from .config import DB_FILE, Config, default_home, ensure_home
 from .decide import decide_all
 from .errors import (
@@ -79,9 +80,6 @@ class Counts:
             self.failed += 1
         elif d.verdict in ("keep", "review", "reject"):
             setattr(self, d.verdict, getattr(self, d.verdict) + 1)
-
-
-DECIDE_CHUNK = 2000  # photos decided and stored at once in a cull (their burst neighbours come from the store)
 
 
 @dataclass
@@ -227,18 +225,19 @@ class Engine:
         self, values: Optional[Mapping[str, Any]] = None, *, preset: str = "", reset: bool = False, save_as: str = ""
     ) -> tuple[Policy, int, int]:
         """Change the active policy and re-decide every stored photo. Returns (policy, redecided, changed)."""
-        active = self.verdicts.active
-        base = Policy() if reset else active.policy
-        if preset:
-            base = self._preset_policy(preset)
-        new = base.with_values(values or {})
-        if save_as:
-            if save_as in BUILTIN_PRESETS:
-                raise InvalidArgument(f"{save_as!r} is a built-in preset; choose another name")
-            self.store.save_preset(save_as, _diff_from_default(new), "saved by the user")
-        name = preset or save_as or ("" if reset or values else active.preset)
-        redecided, changed = self.verdicts.change(new, name)
-        return new, redecided, changed
+        if save_as in BUILTIN_PRESETS:
+            raise InvalidArgument(f"{save_as!r} is a built-in preset; choose another name")
+
+        def build(active: ActivePolicy) -> tuple[Policy, str]:  # under the apply lock: no change is lost
+            base = Policy() if reset else active.policy
+            if preset:
+                base = self._preset_policy(preset)
+            new = base.with_values(values or {})
+            if save_as:
+                self.store.save_preset(save_as, _diff_from_default(new), "saved by the user")
+            return new, preset or save_as or ("" if reset or values else active.preset)
+
+        return self.verdicts.change(build)
 
     # ------------------------------------------------------------------ scan --
     def scan(self, paths: Sequence[str], *, top_level_only: bool = False) -> tuple[list[str], list[Decision]]:
@@ -345,27 +344,29 @@ class Engine:
                 ok.append(path)
                 if outcome:
                     cached.add(path)
-        if progress.cancelled():
-            raise Cancelled("cancelled")
+        position = {p: k for k, p in enumerate(files)}
+        ok.sort(key=position.__getitem__)  # answered in scan order, as the workers' finishing order is not
         decided: list[Decision] = []
         counts = Counts()
         bursts: set[str] = set()
-        if not analyze_only:
-            progress.stage("deciding", len(ok))
-            position = {p: k for k, p in enumerate(files)}
-            ok.sort(key=position.__getitem__)  # answered in scan order, as the workers' finishing order is not
-            for start in range(0, len(ok), DECIDE_CHUNK):
-                if progress.cancelled():
-                    raise Cancelled("cancelled")
-                chunk = ok[start : start + DECIDE_CHUNK]
-                answer = self._decide_and_apply(chunk, policy, cached)
-                progress.emit(answer)
-                for d in answer:
-                    counts.add(d)
-                    if d.burst_id and not d.bracket:
-                        bursts.add(d.burst_id)
-                if collect:
-                    decided += answer
+        progress.stage("deciding", len(ok))
+        for start in range(0, len(ok), CHUNK):
+            chunk = ok[start : start + CHUNK]
+            if analyze_only or progress.cancelled():
+                # No answer wanted, but what was analysed still gets its stored verdict (apply is what keeps
+                # the store's verdicts whole); deciding is far quicker than the analysis that came before.
+                self.verdicts.apply(chunk)
+                continue
+            answer = self._decide_and_apply(chunk, policy, cached)
+            progress.emit(answer)
+            for d in answer:
+                counts.add(d)
+                if d.burst_id and not d.bracket:
+                    bursts.add(d.burst_id)
+            if collect:
+                decided += answer
+        if progress.cancelled():
+            raise Cancelled("cancelled")
         for d in failed:
             counts.add(d)
         counts.bursts = len(bursts)
@@ -373,7 +374,8 @@ class Engine:
         result = CullResult(counts=counts)
         if collect:
             by_path = {d.path: d for d in decided + failed}
-            order = [p for p in files if p in by_path] + [d.path for d in failed if d.path not in files]
+            scanned = set(files)
+            order = [p for p in files if p in by_path] + [d.path for d in failed if d.path not in scanned]
             result.decisions = [by_path[p] for p in dict.fromkeys(order)]
         progress.stage("done", len(files))
         return result

@@ -21,12 +21,12 @@ from typing import Any, Callable, Optional, Sequence
 from .engine import Cancelled, Counts, CullResult, Engine, normalise_request_path
 from .errors import AutoCullError, NotFound, Unavailable
 from .records import Decision
-from .rpc.paging import pack
 
 log = logging.getLogger(__name__)
 
 FINISHED = ("done", "cancelled", "failed")
 SHUTTING_DOWN = "daemon shutting down"
+KEEP_BYTES = 256 * 1024 * 1024  # decisions kept by finished jobs (a 100,000-photo job holds about 80 MB)
 
 
 @dataclass
@@ -36,7 +36,7 @@ class Job:
     stage: str = "queued"
     done: int = 0
     total: int = 0
-    decisions: list[bytes] = field(default_factory=list)  # serialized autocull.v1.Decision, in emit order
+    decisions: list[bytes] = field(default_factory=list)  # packed by JobManager.pack, in emit order
     counts: Counts = field(default_factory=Counts)
     counts_so_far: Counts = field(default_factory=Counts, repr=False)  # of the decisions emitted
     message: str = ""
@@ -47,6 +47,7 @@ class Job:
     # why a job that ended failed or cancelled did not finish, with the cause's own code (a blocking
     # Cull answers it: INTERNAL for an internal error, UNAVAILABLE when the daemon stopped, ...)
     error: Optional[AutoCullError] = None
+    size: int = 0  # bytes of the decisions held
     _emitted: set = field(default_factory=set, repr=False)
 
 
@@ -70,12 +71,13 @@ class _JobProgress:
             self.m.cond.notify_all()
 
     def emit(self, decisions: Sequence[Decision]) -> None:
-        packed = [(d, pack(d)) for d in decisions if d.path not in self.job._emitted]  # outside the lock
+        packed = [(d, self.m.pack(d)) for d in decisions if d.path not in self.job._emitted]  # outside the lock
         with self.m.cond:
             for d, blob in packed:
                 if d.path not in self.job._emitted:
                     self.job._emitted.add(d.path)
                     self.job.decisions.append(blob)
+                    self.job.size += len(blob)
                     self.job.counts_so_far.add(d)
             self.m.cond.notify_all()
 
@@ -85,15 +87,21 @@ class _JobProgress:
 
 class JobManager:
     def __init__(
-        self, engine: Engine, *, keep_finished: int = 50, on_finished: Optional[Callable[[Job], None]] = None
+        self,
+        engine: Engine,
+        pack: Callable[[Decision], bytes],
+        *,
+        keep_finished: int = 50,
+        keep_bytes: int = KEEP_BYTES,
     ) -> None:
-        self.engine = engine
+        """``pack`` turns a decision into the compact bytes a job keeps (the transport's serialized form, so a
+        page is answered without converting again); the RPC layer passes it in."""
+        self.engine, self.pack = engine, pack
         self.jobs: dict[str, Job] = {}
         self.cond = threading.Condition()
         self.stopping = False
         self._runner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="job")
-        self._keep = keep_finished
-        self._on_finished = on_finished
+        self._keep, self._keep_bytes = keep_finished, keep_bytes
         self._waiters = 0  # blocking Culls waiting for their job (shutdown lets them answer first)
 
     def start(
@@ -114,10 +122,12 @@ class JobManager:
         for p in paths:  # refuse bad paths before queueing, too
             normalise_request_path(p)
         job = Job(id=uuid.uuid4().hex[:12])
-        with self.cond:
+        with self.cond:  # shutdown() sets stopping under this lock, so no job is queued on a stopped runner
+            if self.stopping:
+                raise Unavailable(SHUTTING_DOWN)
             self.jobs[job.id] = job
             self._prune()
-        self._runner.submit(self._run, job, list(paths), policy, top_level_only, reanalyze, analyze_only)
+            self._runner.submit(self._run, job, list(paths), policy, top_level_only, reanalyze, analyze_only)
         return job
 
     def _run(self, job: Job, paths: list[str], policy: Any, top: bool, re: bool, only: bool) -> None:
@@ -162,13 +172,18 @@ class JobManager:
             job.stage = state
             job.counts = job.counts_so_far
         self.cond.notify_all()
-        if self._on_finished:
-            self._on_finished(job)
 
     def _prune(self) -> None:
+        """Forget the oldest finished jobs beyond ``keep_finished`` or beyond ``keep_bytes`` of decisions held
+        (a few culls of 100,000 photos must not hold gigabytes); the newest finished job is always kept."""
         finished = sorted((j for j in self.jobs.values() if j.state in FINISHED), key=lambda j: j.finished)
-        for j in finished[: -self._keep] if len(finished) > self._keep else []:
+        held = sum(j.size for j in finished)
+        for j in finished[:-1]:
+            if len(finished) <= self._keep and held <= self._keep_bytes:
+                break
             del self.jobs[j.id]
+            finished = finished[1:]
+            held -= j.size
 
     def get(self, job_id: str) -> Job:
         with self.cond:

@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from .config import create_private
 from .records import Analysis
@@ -265,13 +265,24 @@ class Store:
                 [(v, s, q, policy_version, p) for p, v, s, q in rows],
             )
 
-    def verdicts(self) -> dict[str, tuple[Optional[str], Optional[int]]]:
-        """path -> (verdict, stars) as last promoted."""
-        return {p: (v, s) for p, v, s in self._query("SELECT path, verdict, stars FROM photos")}
+    def verdicts(self, paths: Optional[Sequence[str]] = None) -> dict[str, tuple[Optional[str], Optional[int]]]:
+        """path -> (verdict, stars) as last promoted, for ``paths`` (default: every stored photo)."""
+        if paths is None:
+            return {p: (v, s) for p, v, s in self._query("SELECT path, verdict, stars FROM photos")}
+        out: dict[str, tuple[Optional[str], Optional[int]]] = {}
+        for i in range(0, len(paths), 500):
+            chunk = list(paths[i : i + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._query(f"SELECT path, verdict, stars FROM photos WHERE path IN ({marks})", chunk)
+            out.update((p, (v, s)) for p, v, s in rows)
+        return out
 
-    def stale_verdicts(self, policy_version: int) -> int:
-        """Stored photos whose verdict was not made under this policy version (0 when all agree)."""
-        return int(self._query("SELECT COUNT(*) FROM photos WHERE policy_version != ?", (policy_version,))[0][0])
+    def stale_verdicts(self, policy_version: int) -> list[str]:
+        """Stored photos without a verdict made under this policy version (none when all agree)."""
+        rows = self._query(
+            "SELECT path FROM photos WHERE verdict IS NULL OR policy_version != ? ORDER BY path", (policy_version,)
+        )
+        return [r[0] for r in rows]
 
     def verdict_counts(self) -> dict[str, int]:
         return {v or "": n for v, n in self._query("SELECT verdict, COUNT(*) FROM photos GROUP BY verdict")}
@@ -371,16 +382,6 @@ class Store:
                 (seq, folder.rstrip(os.sep), like, limit),
             )
         return self._query("SELECT seq, path FROM changes WHERE seq>? ORDER BY seq LIMIT ?", (seq, limit))
-
-    def iter_all(self, batch: int = 2000) -> Iterator[list[tuple[str, Analysis]]]:
-        """Every stored analysis, in batches (policy changes re-decide from these)."""
-        last = ""
-        while True:
-            rows = self._query("SELECT path, analysis FROM photos WHERE path > ? ORDER BY path LIMIT ?", (last, batch))
-            if not rows:
-                return
-            yield [(p, Analysis.from_dict(json.loads(j))) for p, j in rows]
-            last = rows[-1][0]
 
 
 def _like_escape(text: str) -> str:

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
@@ -59,13 +61,16 @@ class ConnectServer:
             limits=limits,
             on_ready=self._ready.set,
         )
-        self._config = _config(sock.detach(), limits)
+        self._fd = sock.detach()  # hypercorn serves on it; closed here if it never starts
+        self._config = _config(self._fd, limits)
         self._thread = threading.Thread(target=self._run, name="connect-http", daemon=True)
 
     def start(self, timeout: float = 30.0) -> None:
         """Serve in the background; returns once requests are answered (raises if serving failed)."""
         self._thread.start()
-        self._ready.wait(timeout)
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.05) and self._thread.is_alive() and time.monotonic() < deadline:
+            pass  # a server that failed ends its thread: no need to wait out the timeout
         if not self._ready.is_set():
             raise RuntimeError(f"the HTTP server did not start: {self._error!r}")
 
@@ -73,13 +78,16 @@ class ConnectServer:
         """Stop accepting, give in-flight requests ``limits.grace`` seconds, close every connection."""
         if self._thread.ident is None:  # never started (the daemon failed to start): nothing runs
             self._pool.shutdown(wait=False)
+            os.close(self._fd)
             return
         if self._loop is not None and self._stopping is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(self.limits.grace + 3.0)
         if self._thread.is_alive():
             log.warning("the HTTP server did not stop within %.0f s", self.limits.grace + 3.0)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Calls still running finish before the daemon closes the store under them (each is short: jobs run
+        # elsewhere, and a blocking Cull has been answered UNAVAILABLE by now).
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
