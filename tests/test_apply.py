@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from autocull.config import DB_FILE, Config
 from autocull.decide import decide_all, judge
-from autocull.engine import Counts, Engine
+from autocull.engine import Cancelled, Counts, Engine
 from autocull.policy import Policy
 from autocull.records import CauseKind
 from autocull.sample import make_sample
@@ -157,3 +159,90 @@ def test_a_burst_adds_its_cause_and_never_rewrites_the_frames_own(folder, tmp_pa
         else:  # set aside: its own faults stay, word for word; only the keep sentence goes
             assert kept_own == [c for c in own if c.kind is not CauseKind.KEEP]
             assert d.verdict in ("review", "reject")
+
+
+class SlowValues(dict):
+    """Policy values that take a while to read, as a big request would: it widens the window in which two
+    policy changes could both build on the same old policy."""
+
+    def items(self):  # type: ignore[override]
+        time.sleep(0.3)
+        return super().items()
+
+
+def test_two_policy_changes_at_once_both_land(folder, tmp_path):
+    eng = open_engine(tmp_path / "home")
+    try:
+        eng.run([str(folder)])
+        changes = [SlowValues(weight_noise=0.5), SlowValues(keep_quality=0.61)]
+        threads = [threading.Thread(target=eng.set_policy, args=(v,)) for v in changes]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert (eng.policy.weight_noise, eng.policy.keep_quality) == (0.5, 0.61)
+        assert eng.verdicts.active.version == 2
+        assert stored(eng) == fresh(eng)
+    finally:
+        eng.close()
+
+
+class ChangePolicyAfterFirstChunk(ChangePolicyMidway):
+    """Changes the policy once the first chunk's decisions are answered, before the next chunk is decided."""
+
+    def advance(self, path: str) -> None:
+        pass
+
+    def emit(self, decisions) -> None:
+        if decisions and not self.changed:
+            self.changed = True
+            self.eng.set_policy(STRICT)
+
+
+def test_a_policy_change_between_chunks_leaves_every_verdict_under_the_new_policy(folder, tmp_path, monkeypatch):
+    import autocull.engine
+
+    monkeypatch.setattr(autocull.engine, "CHUNK", 3)  # several chunks out of the sample's photos
+    eng = open_engine(tmp_path / "home")
+    try:
+        progress = ChangePolicyAfterFirstChunk(eng)
+        eng.run([str(folder)], progress=progress)
+        assert progress.changed
+        assert stored(eng) == fresh(eng) != fresh(eng, Policy())
+        assert versions(tmp_path / "home") == {eng.verdicts.active.version}
+    finally:
+        eng.close()
+
+
+class CancelAfter(ChangePolicyMidway):
+    """A client's CancelJob after the first photos are analysed."""
+
+    def __init__(self, eng: Engine, after: int) -> None:
+        super().__init__(eng)
+        self.after, self.seen = after, 0
+
+    def advance(self, path: str) -> None:
+        self.seen += 1
+
+    def cancelled(self) -> bool:
+        return self.seen >= self.after
+
+
+@pytest.mark.parametrize("how", ["analyze_only", "cancelled"])
+def test_photos_analysed_without_an_answer_still_get_their_stored_verdict(folder, tmp_path, how):
+    eng = open_engine(tmp_path / "home")
+    try:
+        if how == "analyze_only":
+            result = eng.run([str(folder)], analyze_only=True)
+            assert result.decisions == []
+        else:
+            with pytest.raises(Cancelled):
+                eng.run([str(folder)], progress=CancelAfter(eng, 4))
+        assert eng.store.photo_count() >= 4
+        assert stored(eng) == fresh(eng)  # every stored photo has its verdict, as Decide says
+        status = eng.status()["verdicts"]
+        counts = Counts.of(eng.decide_paths(eng.store.all_paths()))
+        assert (status.keep, status.review, status.reject) == (counts.keep, counts.review, counts.reject)
+        assert status.keep + status.review + status.reject == eng.store.photo_count()
+    finally:
+        eng.close()

@@ -71,12 +71,24 @@ def _seed(home: Path, source_dir: Path, folders: dict[Path, int]) -> None:
         engine.close()
 
 
+def _status(d: Daemon) -> dict[str, str]:
+    text = Path(f"/proc/{d.proc.pid}/status").read_text()
+    return dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+
+
 def _rss(d: Daemon) -> str:
     """The daemon's resident memory now and at its peak (Linux /proc)."""
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{d.proc.pid}/status").read_text().splitlines() if ":" in line
-    )
+    fields = _status(d)
     return f"RSS {fields['VmRSS'].strip()}, peak {fields['VmHWM'].strip()}"
+
+
+# The daemon's peak memory while it answers 100,000 decisions: flat means it holds pages, not the library
+# (100,000 decision records alone are about 430 MB; the daemon starts at about 60 MB).
+FLAT_PEAK_MB = 300
+
+
+def _peak_mb(d: Daemon) -> float:
+    return int(_status(d)["VmHWM"].split()[0]) / 1024
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +132,7 @@ def test_a_100000_photo_decide_over_grpc_comes_page_by_page_with_every_photo_onc
     assert seen == _names(lib / "card") | _names(lib / "archive")
     assert d.grpc("GetStatus", pb.GetStatusRequest()).decodes == 0  # read from the store alone
     print(f"\ngRPC Decide of {LIBRARY}: {pages} pages in {time.time() - started:.1f}s; daemon {_rss(d)}")
+    assert _peak_mb(d) < FLAT_PEAK_MB
 
 
 def test_a_100000_photo_decide_over_json_comes_page_by_page_with_every_photo_once(library):
@@ -146,6 +159,7 @@ def test_a_100000_photo_decide_over_json_comes_page_by_page_with_every_photo_onc
     assert pages == LIBRARY // 2000
     assert seen == _names(lib / "card") | _names(lib / "archive")
     print(f"\nJSON Decide of {LIBRARY}: {pages} pages in {time.time() - started:.1f}s; daemon {_rss(d)}")
+    assert _peak_mb(d) < FLAT_PEAK_MB
 
 
 def test_decide_page_size_and_token_are_checked(library):

@@ -438,7 +438,12 @@ class Engine:
         return [dataclasses.replace(decisions[p], cached=True, policy_version=version) for p in paths if p in decisions]
 
     def _decide_set(self, paths: Sequence[str], policy: Policy) -> dict[str, Decision]:
-        """Decide stored photos and their stored burst neighbours (so half a burst still sees the other half)."""
+        """Decide stored photos with their stored burst neighbours (so half a burst still sees the other half).
+
+        Returns the decisions of the photos asked for and of the neighbours in a group with one of them (a new
+        best frame sets the old one aside). A neighbour in no such group is left out: its own group may reach
+        beyond what was read here, so only a decision made with its whole group may be stored.
+        """
         analyses = self.store.analyses(paths)
         context = self._burst_context(analyses, policy)
         everything = {**context, **analyses}
@@ -447,7 +452,12 @@ class Engine:
             if len(everything) > 1
             else []
         )
-        return decide_all(everything, groups, policy)
+        decisions = decide_all(everything, groups, policy)
+        settled = set(analyses)
+        for g in groups:
+            if not settled.isdisjoint(g.paths):
+                settled.update(g.paths)
+        return {p: d for p, d in decisions.items() if p in settled}
 
     def _burst_context(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Analysis]:
         """Stored neighbours in time of the requested photos, so half a burst still sees the other half.
