@@ -183,12 +183,13 @@ class _Printer:
 
 
 def _unavailable(exc: BaseException) -> bool:
-    """The daemon went away (or is going): a gRPC UNAVAILABLE, or the in-process domain error."""
+    """The daemon went away (or is going): a gRPC UNAVAILABLE, or CANCELLED (a server that stops cancels the
+    calls still in flight; this client cancels none of its own), or the in-process domain error."""
     code = getattr(exc, "code", None)
     if callable(code):
         import grpc
 
-        return bool(code() == grpc.StatusCode.UNAVAILABLE)
+        return code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
     return code == "UNAVAILABLE"
 
 
