@@ -246,3 +246,17 @@ def test_photos_analysed_without_an_answer_still_get_their_stored_verdict(folder
         assert status.keep + status.review + status.reject == eng.store.photo_count()
     finally:
         eng.close()
+
+
+def test_one_photo_decided_alone_gets_the_decision_it_has_among_all(folder, tmp_path):
+    """Paging and chunks decide a few photos at a time: each must still see its whole burst, timed or not."""
+    eng = open_engine(tmp_path / "home")
+    try:
+        eng.run([str(folder)])
+        everything = {d.path: d for d in eng.decide_paths(eng.store.all_paths())}
+        assert sum(d.burst_size > 0 for d in everything.values()) >= 3
+        for path, whole in everything.items():
+            (alone,) = eng.decide_paths([path])
+            assert alone == whole, path
+    finally:
+        eng.close()

@@ -601,3 +601,20 @@ def test_half_a_burst_then_the_other_half_is_one_group_with_one_best(tmp_path):
     assert not any(d.burst_best for d in second)  # the best is in the first half, and the second half knows it
     assert all(any(r.startswith("burst: IMG_0502.jpg") for r in d.reasons) for d in second)
     assert all(d.reasons[0].startswith("burst: IMG_0502.jpg") for d in second if d.verdict != "reject")
+
+
+def test_lookalikes_follow_a_chain_of_near_duplicates_and_nothing_else():
+    from autocull.bursts import lookalikes
+
+    def flip(h: int, bits: int) -> str:
+        return f"{h ^ ((1 << bits) - 1):016x}"
+
+    base = 0x0123_4567_89AB_CDEF
+    query = (f"{base:016x}", f"{base:016x}")
+    near = ("/u/near.jpg", flip(base, 6), f"{base:016x}")  # 6 bits from the query
+    chained = ("/u/chained.jpg", flip(base, 12), f"{base:016x}")  # 6 bits from `near`, 12 from the query
+    far = ("/u/far.jpg", f"{~base & (2**64 - 1):016x}", f"{base:016x}")
+    broken = ("/u/broken.jpg", "not-a-hash", "")
+    assert lookalikes([query], [far, chained, near, broken], line=8) == ["/u/chained.jpg", "/u/near.jpg"]
+    assert lookalikes([query], [far, chained], line=8) == []
+    assert lookalikes([], [near], line=8) == []

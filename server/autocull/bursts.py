@@ -43,7 +43,7 @@ import numpy as np
 from .policy import Policy
 from .records import Analysis
 
-__all__ = ["BurstItem", "Group", "group", "shot_key"]
+__all__ = ["BurstItem", "Group", "group", "lookalikes", "shot_key"]
 
 _MIN_CHUNKS = 4  # look-only index: each 64-bit hash in at least four 16-bit chunks
 _QUERY_BLOCK = 4096  # untimed frames looked up at once (bounds memory)
@@ -311,13 +311,43 @@ def _popcount(x: np.ndarray) -> np.ndarray:
     return np.unpackbits(x.view(np.uint8)).reshape(-1, 64).sum(axis=1).astype(np.int64)
 
 
+def lookalikes(queries: Sequence[tuple[str, str]], candidates: Sequence[tuple[str, str, str]], line: int) -> list[str]:
+    """Paths of the ``candidates`` (path, pHash, dHash) that are near-duplicates of a query (pHash, dHash) or of
+    another such candidate: summed distance within ``line``, the rule that lets an untimed frame join a group."""
+
+    def as_ints(pairs: Iterable[tuple[str, str]]) -> np.ndarray:
+        ok = [_hash_pair_of(p, d) for p, d in pairs]
+        return np.array([h for h in ok if h is not None], dtype=np.uint64).reshape(-1, 2)
+
+    todo = as_ints(queries)
+    rows = [(path, h) for path, p, d in candidates if (h := _hash_pair_of(p, d)) is not None]
+    left = np.array([h for _, h in rows], dtype=np.uint64).reshape(-1, 2)
+    names = [path for path, _ in rows]
+    hit = np.zeros(len(names), dtype=bool)
+    while len(todo) and len(left):
+        new = np.zeros(len(names), dtype=bool)
+        for start in range(0, len(names), _QUERY_BLOCK):
+            block = left[start : start + _QUERY_BLOCK]
+            dist = _popcount((todo[:, None, 0] ^ block[None, :, 0]).ravel()).reshape(len(todo), len(block))
+            dist += _popcount((todo[:, None, 1] ^ block[None, :, 1]).ravel()).reshape(len(todo), len(block))
+            new[start : start + len(block)] = (dist <= line).any(axis=0)
+        new &= ~hit
+        hit |= new
+        todo = left[new]  # a candidate found may bring its own near-duplicates
+    return [n for n, h in zip(names, hit) if h]
+
+
 # ------------------------------------------------------------------ helpers --
 def _hash_pair(it: BurstItem) -> Optional[tuple[int, int]]:
     """pHash and dHash as integers; None when either is missing or malformed."""
-    if len(it.phash) != 16 or len(it.dhash) != 16:
+    return _hash_pair_of(it.phash, it.dhash)
+
+
+def _hash_pair_of(phash: str, dhash: str) -> Optional[tuple[int, int]]:
+    if len(phash) != 16 or len(dhash) != 16:
         return None
     try:
-        return int(it.phash, 16), int(it.dhash, 16)
+        return int(phash, 16), int(dhash, 16)
     except ValueError:
         return None
 

@@ -460,35 +460,41 @@ class Engine:
         return {p: d for p, d in decisions.items() if p in settled}
 
     def _burst_context(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Analysis]:
-        """Stored neighbours in time of the requested photos, so half a burst still sees the other half.
+        """Stored neighbours of the requested photos, so half a burst still sees the other half.
 
-        Read per folder and only around each photo's own time (± the burst gap, widened while a chain of
-        frames goes on), never one window from the earliest to the latest photo: a page of photos taken
-        months apart must not load the library between them.
+        Read per folder and only what could join a group: frames around each photo's own time (± the burst
+        gap, widened while a chain of frames goes on), and untimed frames that are near-duplicates of a frame
+        read (found from the stored hashes alone). Never one window from the earliest to the latest photo,
+        nor every untimed file of the folder: a page of a big library must not load the library.
         """
-        gap = policy.burst_gap_seconds
+        gap, line = policy.burst_gap_seconds, policy.burst_hash_distance
         found: dict[str, Analysis] = {}
-        seeds: dict[str, list[float]] = {}
+        by_folder: dict[str, dict[str, Analysis]] = {}
         for p, a in analyses.items():
-            seeds.setdefault(os.path.dirname(p), [])
-            if a.exif.capture_ts is not None:
-                seeds[os.path.dirname(p)].append(a.exif.capture_ts)
-        for folder, times in seeds.items():
-            paths = self.store.untimed_in(folder)  # look-alikes without a time can join any frame
+            by_folder.setdefault(os.path.dirname(p), {})[p] = a
+        for folder, new in by_folder.items():
+            untimed = [row for row in self.store.hashes(folder, timed=False) if row[0] not in analyses]
+            timed: Optional[list[tuple[str, str, str]]] = None  # read once an untimed frame needs them
             covered: list[tuple[float, float]] = []
-            todo = _windows(times, gap, covered)
             for _ in range(10_000):  # a chain longer than this is a time-lapse, not a burst
-                if not todo and not paths:
-                    break
-                for lo, hi in todo:
-                    paths += self.store.timed_between(folder, lo, hi)
-                covered = _merge(covered + todo)
-                new = self.store.analyses([p for p in dict.fromkeys(paths) if p not in analyses and p not in found])
-                found.update(new)
-                paths = []
                 todo = _windows(
                     [a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None], gap, covered
                 )
+                paths = [p for lo, hi in todo for p in self.store.timed_between(folder, lo, hi)]
+                covered = _merge(covered + todo)
+                alike = bursts.lookalikes([(a.phash, a.dhash) for a in new.values()], untimed, line)
+                untimed = [row for row in untimed if row[0] not in alike]
+                lone = [(a.phash, a.dhash) for a in new.values() if a.exif.capture_ts is None]
+                if lone:  # an untimed frame joins timed ones by look alone, wherever they are in time
+                    if timed is None:
+                        timed = [row for row in self.store.hashes(folder, timed=True) if row[0] not in analyses]
+                    alike += bursts.lookalikes(lone, timed, line)
+                    timed = [row for row in timed if row[0] not in alike]
+                want = [p for p in dict.fromkeys(paths + alike) if p not in analyses and p not in found]
+                if not want:
+                    break
+                new = self.store.analyses(want)
+                found.update(new)
         return found
 
     # --------------------------------------------------------------- bursts --

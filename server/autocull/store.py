@@ -250,9 +250,14 @@ class Store:
             )
         ]
 
-    def untimed_in(self, folder: str) -> list[str]:
-        """Stored photos in this folder without a capture time (they group by look alone)."""
-        return [r[0] for r in self._query("SELECT path FROM photos WHERE folder=? AND capture_ts IS NULL", (folder,))]
+    def hashes(self, folder: str, *, timed: bool) -> list[tuple[str, str, str]]:
+        """(path, pHash, dHash) of the stored photos in this folder with (or without) a capture time: which could
+        be near-duplicates of a frame, known without reading their analyses."""
+        return self._query(
+            "SELECT path, COALESCE(phash, ''), COALESCE(dhash, '') FROM photos WHERE folder=? AND capture_ts IS "
+            + ("NOT NULL" if timed else "NULL"),
+            (folder,),
+        )
 
     def set_verdicts(self, rows: Iterable[tuple[str, str, int, float]], policy_version: int) -> None:
         """Promote (path, verdict, stars, quality) decided under ``policy_version``, for filtering and counts.
