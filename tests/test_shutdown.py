@@ -139,8 +139,8 @@ def test_autocull_cull_says_the_daemon_stopped_and_exits_non_zero(tmp_path):
 
 
 def test_a_blocking_cull_that_fails_answers_the_cause_not_invalid_argument(tmp_path):
-    """A damaged row in the store (another program wrote into autocull.db) fails the job inside: an
-    internal error, which a client must not be told is its own bad argument."""
+    """Another program broke autocull.db so that no verdict can be stored (a trigger that aborts every write
+    of one): the job fails inside, an internal error, which a client must not be told is its own bad argument."""
     from PIL import Image
     from skimage import data
 
@@ -148,19 +148,42 @@ def test_a_blocking_cull_that_fails_answers_the_cause_not_invalid_argument(tmp_p
     shoot.mkdir()
     Image.fromarray(data.astronaut()).save(shoot / "a.jpg", quality=90)
     Image.fromarray(data.coffee()).save(shoot / "b.jpg", quality=90)
-    d = Daemon(tmp_path / "home")
+    d = Daemon(tmp_path / "home", config="faces = false\n")
     try:
         assert d.grpc("Cull", pb.CullRequest(paths=[str(shoot)])).counts.total == 2
-        db = sqlite3.connect(d.home / "autocull.db")
-        with db:
-            db.execute("UPDATE photos SET analysis='{' WHERE path=?", (str(shoot / "b.jpg"),))
-        db.close()
+        with sqlite3.connect(d.home / "autocull.db") as db:
+            db.execute(
+                "CREATE TRIGGER broken BEFORE UPDATE OF verdict ON photos "
+                "BEGIN SELECT RAISE(ABORT, 'disk says no'); END"
+            )
         with pytest.raises(grpc.RpcError) as info:
             d.grpc("Cull", pb.CullRequest(paths=[str(shoot)]))
         assert info.value.code() == grpc.StatusCode.INTERNAL, info.value.details()
-        assert "internal error" in info.value.details()
+        assert "internal error" in info.value.details() and "disk says no" in info.value.details()
         status, body = d.http("Cull", {"paths": [str(shoot)]})
         assert status == 500 and body["code"] == "internal", body
         assert d.grpc("GetStatus", pb.GetStatusRequest()).version  # and the daemon serves on
+    finally:
+        d.stop()
+
+
+def test_a_damaged_stored_analysis_is_analysed_again_not_an_error_forever(tmp_path):
+    """A row of autocull.db damaged by another program: that photo is read again and its row written anew."""
+    from PIL import Image
+    from skimage import data
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    Image.fromarray(data.astronaut()).save(shoot / "a.jpg", quality=90)
+    Image.fromarray(data.coffee()).save(shoot / "b.jpg", quality=90)
+    d = Daemon(tmp_path / "home", config="faces = false\n")
+    try:
+        first = d.grpc("Cull", pb.CullRequest(paths=[str(shoot)]))
+        with sqlite3.connect(d.home / "autocull.db") as db:
+            db.execute("UPDATE photos SET analysis='{' WHERE path=?", (str(shoot / "b.jpg"),))
+        again = d.grpc("Cull", pb.CullRequest(paths=[str(shoot)]))
+        assert (again.counts.total, again.counts.failed, again.counts.analyzed) == (2, 0, 1)
+        assert [x.verdict for x in again.decisions] == [x.verdict for x in first.decisions]
+        assert d.grpc("Cull", pb.CullRequest(paths=[str(shoot)])).counts.analyzed == 0  # the row is whole again
     finally:
         d.stop()

@@ -10,6 +10,7 @@ Schema changes go through ``MIGRATIONS`` (PRAGMA user_version), from the first d
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 import threading
@@ -20,6 +21,8 @@ from typing import Any, Iterable, Optional, Sequence
 
 from .config import create_private
 from .records import Analysis
+
+log = logging.getLogger(__name__)
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -182,7 +185,7 @@ class Store:
             "SELECT analysis FROM photos WHERE path=? AND size=? AND mtime_ns=? AND analyzer_version=?",
             (path, size, mtime_ns, analyzer_version),
         )
-        return Analysis.from_dict(json.loads(rows[0][0])) if rows else None
+        return _parse(path, rows[0][0]) if rows else None
 
     def put_analysis(self, path: str, size: int, mtime_ns: int, analyzer_version: str, a: Analysis) -> None:
         """Store one analysis. A NaN or infinite number in it is refused (ValueError), never stored: the store
@@ -223,7 +226,7 @@ class Store:
         for i in range(0, len(paths), 500):
             chunk = paths[i : i + 500]
             rows = self._query(f"SELECT path, analysis FROM photos WHERE path IN ({','.join('?' * len(chunk))})", chunk)
-            out.update((p, Analysis.from_dict(json.loads(j))) for p, j in rows)
+            out.update((p, a) for p, j in rows if (a := _parse(p, j)) is not None)
         return out
 
     def all_paths(self) -> list[str]:
@@ -387,6 +390,16 @@ class Store:
                 (seq, folder.rstrip(os.sep), like, limit),
             )
         return self._query("SELECT seq, path FROM changes WHERE seq>? ORDER BY seq LIMIT ?", (seq, limit))
+
+
+def _parse(path: str, body: str) -> Optional[Analysis]:
+    """A stored analysis, or None when its row is unreadable (damaged by hand or by another program): the photo
+    is then analysed again and the row written anew, never an error that poisons every later read."""
+    try:
+        return Analysis.from_dict(json.loads(body))
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        log.warning("the stored analysis of %s is unreadable (%s); it will be analysed again", path, exc)
+        return None
 
 
 def _like_escape(text: str) -> str:
