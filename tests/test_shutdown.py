@@ -138,16 +138,20 @@ def test_autocull_cull_says_the_daemon_stopped_and_exits_non_zero(tmp_path):
         d.stop()
 
 
-def test_a_blocking_cull_that_fails_answers_the_cause_not_invalid_argument(tmp_path):
-    """Another program broke autocull.db so that no verdict can be stored (a trigger that aborts every write
-    of one): the job fails inside, an internal error, which a client must not be told is its own bad argument."""
+def _two_photos(shoot: Path) -> Path:
     from PIL import Image
     from skimage import data
 
-    shoot = tmp_path / "shoot"
     shoot.mkdir()
     Image.fromarray(data.astronaut()).save(shoot / "a.jpg", quality=90)
     Image.fromarray(data.coffee()).save(shoot / "b.jpg", quality=90)
+    return shoot
+
+
+def test_a_blocking_cull_that_fails_answers_the_cause_not_invalid_argument(tmp_path):
+    """Another program broke autocull.db so that no verdict can be stored (a trigger that aborts every write
+    of one): the job fails inside, an internal error, which a client must not be told is its own bad argument."""
+    shoot = _two_photos(tmp_path / "shoot")
     d = Daemon(tmp_path / "home", config="faces = false\n")
     try:
         assert d.grpc("Cull", pb.CullRequest(paths=[str(shoot)])).counts.total == 2
@@ -169,13 +173,7 @@ def test_a_blocking_cull_that_fails_answers_the_cause_not_invalid_argument(tmp_p
 
 def test_a_damaged_stored_analysis_is_analysed_again_not_an_error_forever(tmp_path):
     """A row of autocull.db damaged by another program: that photo is read again and its row written anew."""
-    from PIL import Image
-    from skimage import data
-
-    shoot = tmp_path / "shoot"
-    shoot.mkdir()
-    Image.fromarray(data.astronaut()).save(shoot / "a.jpg", quality=90)
-    Image.fromarray(data.coffee()).save(shoot / "b.jpg", quality=90)
+    shoot = _two_photos(tmp_path / "shoot")
     d = Daemon(tmp_path / "home", config="faces = false\n")
     try:
         first = d.grpc("Cull", pb.CullRequest(paths=[str(shoot)]))
