@@ -140,8 +140,22 @@ def test_an_image_over_the_default_limit_gets_too_large_naming_its_size(tmp_path
     by_name = {Path(d.path).name: d for d in result.decisions}
     giant = by_name["giant.png"]
     assert giant.error_code == "TOO_LARGE"
-    assert "256000000 pixels" in giant.error_message or "256 MP" in giant.error_message, giant.error_message
+    assert "16000x16000 = 256 MP is more than the limit of 250 MP" in giant.error_message, giant.error_message
     assert by_name["astronaut.jpg"].verdict in ("keep", "review", "reject")
+
+
+def test_a_panorama_over_pillows_own_guard_but_under_our_limit_is_culled(tmp_path: Path) -> None:
+    """A 200 MP stitched panorama: Pillow alone refuses anything over ~179 MP; the photographer's limit is 250."""
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    flat_png(folder / "pano.png", (20_000, 10_000))
+    engine = Engine.open(tmp_path / "home", Config(faces=False))
+    try:
+        (pano,) = engine.run([str(folder)]).decisions
+    finally:
+        engine.close()
+    assert not pano.error_code, pano.error_message
+    assert pano.verdict in ("keep", "review", "reject")
 
 
 # ------------------------------------------------------------- the budget itself

@@ -6,10 +6,12 @@ job can carry on with the next frame. Formats are identified by content (magic
 bytes, then Pillow / LibRaw), the extension only breaks ties (a TIFF-structured
 file named .nef is tried as RAW first).
 
-Bombs: the pixel count is checked from the header before any pixel buffer is
-allocated. Pillow-decoded formats are additionally bounded by Pillow's own
-guard (2 x ``PIL.Image.MAX_IMAGE_PIXELS``, ~179 MP by default), which this
-module deliberately leaves as it is for the rest of the process.
+Bombs: the pixel count is checked from the header against ``max_pixels``
+before any pixel buffer is allocated. Pillow's own guard (it refuses above
+2 x ``PIL.Image.MAX_IMAGE_PIXELS``, ~179 MP by default) stays on for the rest of
+the process, raised so that it refuses only beyond twice the largest
+``max_pixels`` asked for: a stitched panorama under our limit is culled, and
+one over it gets our message.
 
 Memory: whatever a folder holds, decodes draw from one process-wide budget
 of decoded pixels (``budget.SHARED``): an image holds its decoded pixel count,
@@ -134,6 +136,7 @@ def decode(
     Raises a ``FileProblem`` subclass (never anything else) when the file
     cannot be used; see the module docstring for the choices made.
     """
+    _pillow_allows(max_pixels)
     checked = check_file(path)
     with _problems(checked), open_file(checked) as fh:
         head = fh.read(_HEAD_BYTES)
@@ -153,6 +156,14 @@ def decode(
                 f"or a variant this version cannot read ({'; '.join(reasons)})"
             )
         raise UnsupportedFormat(f"{checked}: not an image format AutoCull can read ({'; '.join(reasons)})")
+
+
+def _pillow_allows(max_pixels: int) -> None:
+    """Raise Pillow's bomb guard (never lower it) to twice our limit: our header check then decides, with our
+    message, and Pillow's stays a backstop for what is far beyond it."""
+    current = Image.MAX_IMAGE_PIXELS
+    if current is not None and current < max_pixels:
+        Image.MAX_IMAGE_PIXELS = max_pixels
 
 
 def read_exif(path: str | os.PathLike[str]) -> ExifInfo:
