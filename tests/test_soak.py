@@ -252,7 +252,7 @@ def test_the_daemon_stays_up_and_answers_every_call(soak: dict[str, Any]) -> Non
         assert log.calls[method] > 0, (method, log.calls)
     assert sum(log.calls.values()) >= CLIENTS * ROUNDS * 2
     assert soak["exit_code"] == 0, soak["daemon_log"][-3000:]
-    assert soak["took"] < 90, soak["took"]
+    print(f"\nsoak: {sum(log.calls.values())} calls in {soak['took']:.0f} s")  # a figure, not a check: see bench/
 
 
 def test_every_photo_of_every_finished_job_has_exactly_one_decision(soak: dict[str, Any]) -> None:
