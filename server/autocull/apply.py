@@ -73,13 +73,9 @@ class Verdicts:
         with self._lock:
             new, preset = build(self._active)
             version = self._active.version + 1
-            with self._store.transaction() as db:
-                for key, value in (
-                    ("active_policy", json.dumps(new.to_dict())),
-                    ("active_preset", preset),
-                    ("policy_version", str(version)),
-                ):
-                    db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)", (key, value))
+            self._store.set_settings(
+                {"active_policy": json.dumps(new.to_dict()), "active_preset": preset, "policy_version": str(version)}
+            )
             self._active = ActivePolicy(new, preset, version)
             redecided, changed = self._redecide(self._store.all_paths())
             return new, redecided, changed

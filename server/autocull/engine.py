@@ -64,6 +64,7 @@ class Counts:
     bursts: int = 0
     analyzed: int = 0
     cached: int = 0
+    _burst_ids: set[str] = field(default_factory=set, repr=False, compare=False)
 
     @classmethod
     def of(cls, decisions: Sequence[Decision]) -> "Counts":
@@ -71,15 +72,18 @@ class Counts:
         counts = cls()
         for d in decisions:
             counts.add(d)
-        counts.bursts = len({d.burst_id for d in decisions if d.burst_id and not d.bracket})
         return counts
 
     def add(self, d: Decision) -> None:
+        """Count one more decision (bursts by their distinct ids; a bracket is no burst)."""
         self.total += 1
         if d.error_code:
             self.failed += 1
         elif d.verdict in ("keep", "review", "reject"):
             setattr(self, d.verdict, getattr(self, d.verdict) + 1)
+        if d.burst_id and not d.bracket:
+            self._burst_ids.add(d.burst_id)
+            self.bursts = len(self._burst_ids)
 
 
 @dataclass
@@ -160,8 +164,7 @@ class Engine:
         self.config = config
         self.store = store
         self.started = time.time()
-        self._decodes = 0
-        self._decode_lock = threading.Lock()
+        self._decodes = _Gauge()
         self._reported: set[tuple[str, str]] = set()  # bad stored values already logged (once each)
         self.verdicts = Verdicts(store, self._decide_set)
         self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
@@ -277,7 +280,7 @@ class Engine:
     # --------------------------------------------------------------- analyse --
     @property
     def decodes(self) -> int:
-        return self._decodes
+        return self._decodes.value
 
     def analyze_one(self, path: str, *, reanalyze: bool = False) -> tuple[Analysis, bool]:
         """(analysis, from_store). Raises FileProblem for a file that cannot be used."""
@@ -298,8 +301,7 @@ class Engine:
         from .decode import decode, region_reader
         from .measure import analyze
 
-        with self._decode_lock:
-            self._decodes += 1
+        self._decodes.add(1)
         decoded = decode(path, analysis_size=self.config.analysis_size, max_pixels=self.config.max_pixels)
         return analyze(decoded, faces=self.config.faces, region=region_reader(path, decoded))
 
@@ -348,7 +350,6 @@ class Engine:
         ok.sort(key=position.__getitem__)  # answered in scan order, as the workers' finishing order is not
         decided: list[Decision] = []
         counts = Counts()
-        bursts: set[str] = set()
         progress.stage("deciding", len(ok))
         for start in range(0, len(ok), CHUNK):
             chunk = ok[start : start + CHUNK]
@@ -361,15 +362,12 @@ class Engine:
             progress.emit(answer)
             for d in answer:
                 counts.add(d)
-                if d.burst_id and not d.bracket:
-                    bursts.add(d.burst_id)
             if collect:
                 decided += answer
         if progress.cancelled():
             raise Cancelled("cancelled")
         for d in failed:
             counts.add(d)
-        counts.bursts = len(bursts)
         counts.cached, counts.analyzed = len(cached), len(ok) - len(cached)
         result = CullResult(counts=counts)
         if collect:

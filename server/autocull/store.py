@@ -17,7 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from .config import create_private
 from .records import Analysis
@@ -326,9 +326,10 @@ class Store:
         rows = self._query("SELECT value FROM settings WHERE key=?", (key,))
         return rows[0][0] if rows else None
 
-    def set_setting(self, key: str, value: str) -> None:
+    def set_settings(self, values: Mapping[str, str]) -> None:
+        """Set several settings in one transaction: a reader sees all of them changed or none."""
         with self.transaction() as db:
-            db.execute("INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)", (key, value))
+            db.executemany("INSERT OR REPLACE INTO settings(key, value) VALUES(?,?)", list(values.items()))
 
     def save_preset(self, name: str, values: dict[str, Any], description: str = "") -> None:
         with self.transaction() as db:
