@@ -68,10 +68,11 @@ class BurstItem:
     embedding: Optional[tuple] = None
 
     @classmethod
-    def from_analysis(cls, path: str, analysis: Analysis) -> "BurstItem":
-        """Build from a stored analysis; a CLIP vector in ``extra['embedding']`` is used when present."""
+    def from_analysis(cls, path: str, analysis: Analysis, embedding: Optional[Sequence[float]] = None) -> "BurstItem":
+        """Build from a stored analysis and the photo's stored CLIP vector (``embedding``; else one in
+        ``extra['embedding']``, where an older analysis kept it)."""
         ex = analysis.exif
-        emb = analysis.extra.get("embedding") if analysis.extra else None
+        emb = embedding if embedding is not None else (analysis.extra.get("embedding") if analysis.extra else None)
         return cls(
             path=path,
             capture_ts=ex.capture_ts,
@@ -82,7 +83,7 @@ class BurstItem:
             ev_offset=analysis.exposure.ev_offset,
             sequence_number=ex.sequence_number,
             burst_id=ex.burst_id,
-            embedding=tuple(float(v) for v in emb) if emb else None,
+            embedding=tuple(float(v) for v in emb) if emb is not None and len(emb) else None,
         )
 
 

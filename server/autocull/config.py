@@ -20,7 +20,7 @@ import secrets
 import sys
 import tempfile
 import tomllib
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Optional
 
@@ -34,6 +34,20 @@ LOG_DIR = "logs"
 LOG_FILE = "autocull.log"
 HOME_MODE = 0o700
 FILE_MODE = 0o600
+
+
+_OLD_CLIP_KEYS = {"clip_model": "model", "clip_weights": "pretrained"}
+_CLIP_TEMPLATE = """
+# Learned taste, content keywords and search (the 'clip' extra: pip install 'autocull[clip]').
+[clip]
+# enabled = true
+# model = "ViT-B-32"                 # an open_clip model name
+# pretrained = "laion2b_s34b_b79k"   # a tag open_clip downloads once, or the path of a local weights file
+# model_config = ""                  # a JSON architecture file for a model open_clip does not know
+# threads = 0                        # torch threads; 0 = one per core
+# batch_size = 16
+# vocabulary = ["people", "landscape", "food"]   # content keywords (default: about 30 labels)
+"""
 
 
 def default_home() -> Path:
@@ -58,9 +72,10 @@ class Config:
     max_pixels: int = 250_000_000  # larger images are refused (decompression-bomb guard)
     workers: int = 0  # analysis threads; 0 = one per CPU core
     faces: bool = True  # run face detection and eye checks
-    clip_model: str = ""  # open_clip model name for preference learning (optional extra)
-    clip_weights: str = ""  # path to its weights file; empty = the model's own download
     watch_interval: float = 5.0  # seconds between scans of watched folders
+    # The [clip] table (see taste.clip.ClipSettings): model, pretrained (a tag or a weights file), model_config,
+    # threads, batch_size, vocabulary, enabled. Older flat keys clip_model / clip_weights are read into it.
+    clip: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def load(cls, home: Path) -> "Config":
@@ -69,11 +84,27 @@ class Config:
             return cls()
         with path.open("rb") as fh:
             data = tomllib.load(fh)
+        clip = dict(data.pop("clip", {}) or {})
+        for old, new in _OLD_CLIP_KEYS.items():  # written by versions before the [clip] table
+            value = data.pop(old, "")
+            if value:
+                clip.setdefault(new, value)
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**data)
+        config = cls(**data, clip=clip)
+        try:
+            config.clip_settings()
+        except ValueError as exc:
+            raise ValueError(f"{path}: [clip]: {exc}") from None
+        return config
+
+    def clip_settings(self) -> Any:
+        """The [clip] table as ``ClipSettings`` (AUTOCULL_CLIP=off in the environment turns CLIP off)."""
+        from .taste.clip import ClipSettings
+
+        return ClipSettings.from_table(self.clip)
 
     def write_default(self, home: Path) -> None:
         """Write a commented config.toml on first start so users can find the knobs."""
@@ -82,7 +113,9 @@ class Config:
             return
         lines = ["# AutoCull settings. Delete a line to get the default back.\n"]
         for key, value in asdict(self).items():
-            lines.append(f"{key} = {json.dumps(value)}\n")
+            if key != "clip":
+                lines.append(f"{key} = {json.dumps(value)}\n")
+        lines.append(_CLIP_TEMPLATE)
         atomic_write(path, "".join(lines), mode=FILE_MODE)
 
     def worker_count(self) -> int:

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
+import numpy as np
+
 from . import ANALYZER_VERSION, __version__, bursts
 from .apply import CHUNK, ActivePolicy, Verdicts, policy_or_active
 from .config import DB_FILE, Config, default_home, ensure_home
@@ -29,6 +31,7 @@ from .errors import (
     BadPath,
     FileMissing,
     FileProblem,
+    FailedPrecondition,
     FileVanished,
     InvalidArgument,
     NotAFile,
@@ -38,6 +41,7 @@ from .errors import (
 from .policy import BUILTIN_PRESETS, Policy, parse_stored
 from .records import Analysis, Decision
 from .store import Store
+from .taste.service import Taste
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +173,7 @@ class Engine:
         self.verdicts = Verdicts(store, self._decide_set)
         self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
         self._queue = _Gauge()
+        self.taste = Taste(store, config.clip_settings(), self._vectors_arrived)
 
     @classmethod
     def open(cls, home: Optional[Path] = None, config: Optional[Config] = None) -> "Engine":
@@ -180,7 +185,14 @@ class Engine:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.taste.stop()
         self.store.close()
+
+    def _vectors_arrived(self, paths: Sequence[str]) -> None:
+        """New CLIP vectors or a new taste model: store the verdicts of the photos they touch anew (apply)."""
+        stored = [p for p in paths if p] if paths else []
+        for start in range(0, len(stored), CHUNK):
+            self.verdicts.apply(stored[start : start + CHUNK])
 
     # ---------------------------------------------------------------- policy --
     def _stored_values(self, body: str, what: str) -> dict[str, Any]:
@@ -293,17 +305,22 @@ class Engine:
             stored = self.store.get_valid(path, st.st_size, st.st_mtime_ns, ANALYZER_VERSION)
             if stored is not None:
                 return stored, True
-        analysis = self._measure(path)
+        analysis = self._measure(path, st)
         self.store.put_analysis(path, st.st_size, st.st_mtime_ns, ANALYZER_VERSION, analysis)
         return analysis, False
 
-    def _measure(self, path: str) -> Analysis:
+    def _measure(self, path: str, st: os.stat_result) -> Analysis:
         from .decode import decode, region_reader
         from .measure import analyze
 
         self._decodes.add(1)
         decoded = decode(path, analysis_size=self.config.analysis_size, max_pixels=self.config.max_pixels)
-        return analyze(decoded, faces=self.config.faces, region=region_reader(path, decoded))
+        analysis = analyze(decoded, faces=self.config.faces, region=region_reader(path, decoded))
+        try:  # the CLIP vector from the same pixels (no second decode); a failure costs the vector, not the photo
+            self.taste.embed_photo(path, st.st_size, st.st_mtime_ns, decoded.rgb)
+        except Exception:
+            log.exception("could not embed %s", path)
+        return analysis
 
     def _fail(self, path: str, exc: AutoCullError) -> Decision:
         code = exc.code if isinstance(exc, FileProblem) else "INTERNAL"
@@ -445,12 +462,23 @@ class Engine:
         analyses = self.store.analyses(paths)
         context = self._burst_context(analyses, policy)
         everything = {**context, **analyses}
+        vectors = self.taste.vectors(list(everything))
         groups = (
-            bursts.group([bursts.BurstItem.from_analysis(p, a) for p, a in everything.items()], policy)
+            bursts.group([bursts.BurstItem.from_analysis(p, a, vectors.get(p)) for p, a in everything.items()], policy)
             if len(everything) > 1
             else []
         )
-        decisions = decide_all(everything, groups, policy)
+        prefs = (
+            self.taste.preferences(vectors, policy.profile, policy.preference_min_quality)
+            if policy.weight_preference > 0
+            else {}
+        )
+        content = (
+            self.taste.content(vectors, policy.content_min_prob, policy.content_margin)
+            if policy.content_keywords
+            else {}
+        )
+        decisions = decide_all(everything, groups, policy, prefs, content)
         settled = set(analyses)
         for g in groups:
             if not settled.isdisjoint(g.paths):
@@ -519,31 +547,116 @@ class Engine:
         return list(dict.fromkeys(out))
 
     # -------------------------------------------------------------- feedback --
-    def feedback(self, items: Iterable[tuple[str, int, str, str]], source: str) -> dict[str, Any]:
+    def feedback(self, items: Iterable[tuple[str, int, str, str]], source: str, profile: str = "") -> dict[str, Any]:
+        """Store the photographer's ratings in a profile; vectors and the retrained model follow in the background."""
+        policy = self.policy
+        profile = self._profile(profile)
         clean = [(normalise_request_path(p), max(-1, min(5, int(r))), pk, lb) for p, r, pk, lb in items]
-        stored = self.store.put_feedback(clean, source or "unknown")
-        rows = self.store.feedback()
-        decided = {r[0] for r in rows if r[4]}
-        unknown = sum(1 for p, *_ in clean if p not in decided)
+        stored = self.store.put_feedback(clean, source or "unknown", profile)
+        self.taste.remember_min_labels(profile, policy.preference_min_labels)
+        self.taste.request_training(profile, policy.preference_min_labels)
+        rows = self.store.feedback(profile)
+        vectors = self.store.embedding_stamps([p for p, *_ in clean], self.taste.serving())
+        unknown = sum(1 for p, *_ in clean if p not in vectors)
         compared = agree = 0
         for _, rating, pick, _, verdict in rows:
-            user = "reject" if pick == "rejected" else "keep" if pick == "picked" or rating >= 3 else None
+            user = "reject" if pick == "rejected" or rating < 0 else "keep" if pick == "picked" or rating >= 3 else None
             if user and verdict:
                 compared += 1
                 agree += verdict == user
-        n = len(rows)
-        state = (
-            f"{n} rated photos kept. Preference learning uses CLIP embeddings "
-            "(install the 'clip' extra and set clip_model); until then AutoCull judges by technical quality "
-            "alone and reports how often it agrees with you."
-        )
+        state = self.taste_state(profile)
         return {
             "stored": stored,
-            "total_labels": n,
+            "total_labels": len(rows),
             "unknown": unknown,
             "agreement": (agree / compared) if compared else 0.0,
             "compared": compared,
-            "model_state": state,
+            "model_state": state.sentence,
+            "taste": state,
+        }
+
+    def _profile(self, profile: str) -> str:
+        """A profile named in a request (checked as the policy checks it), else the active policy's."""
+        if not profile:
+            return self.policy.profile
+        return self.policy.with_values({"profile": profile}).profile
+
+    def taste_state(self, profile: str = "") -> Any:
+        """The profile's taste model in numbers and a sentence (``taste.service.TasteState``)."""
+        policy = self.policy
+        return self.taste.state(self._profile(profile), policy.preference_min_labels)
+
+    def train_now(self) -> None:
+        """Embed what lacks a vector and train what waits, in this thread (the CLI without a daemon)."""
+        self.taste.work_now()
+
+    # ---------------------------------------------------------------- search --
+    def search(
+        self, text: str, paths: Sequence[str], *, top_level_only: bool = False, limit: int = 100
+    ) -> tuple[list[tuple[str, float]], int, int]:
+        """(hits best first, photos searched, photos asked for without a vector)."""
+        from .taste.clip import ClipUnavailable
+
+        if not text.strip():
+            raise InvalidArgument("nothing to search for: give a text")
+        asked = self.stored_paths(paths, top_level_only=top_level_only) if paths else None
+        try:
+            hits = self.taste.search(text, asked)
+        except ClipUnavailable as exc:
+            raise FailedPrecondition(f"search needs CLIP: {exc}") from None
+        total = len(asked) if asked is not None else self.store.photo_count()
+        return hits[:limit], len(hits), max(0, total - len(hits))
+
+    def select(
+        self,
+        paths: Sequence[str],
+        best: int,
+        *,
+        diverse: bool,
+        policy: Optional[Policy] = None,
+        top_level_only: bool = False,
+    ) -> dict[str, Any]:
+        """The ``best`` keepers by quality (taste included when it counts); with ``diverse``, the best of each
+        scene first. Reads only: decisions come from the store as ``decide_paths`` makes them."""
+        from .taste.select import best_order, diverse_order
+
+        files = self.stored_paths(paths, top_level_only=top_level_only)
+        keepers: list[Decision] = []
+        for start in range(0, len(files), CHUNK):
+            keepers += [d for d in self.decide_paths(files[start : start + CHUNK], policy) if d.verdict == "keep"]
+        keepers.sort(key=lambda d: (-d.quality, d.path))
+        merit = np.array([d.quality for d in keepers], dtype=np.float64)
+        notes = []
+        if len(keepers) < best:
+            notes.append(f"only {len(keepers)} keepers among {len(files)} photos")
+        scenes: list[int] = [0] * len(keepers)
+        n_scenes = 0
+        if diverse and keepers:
+            vectors = self.taste.vectors([d.path for d in keepers])
+            with_vec = [k for k, d in enumerate(keepers) if d.path in vectors]
+            if not with_vec:
+                raise FailedPrecondition(
+                    "--diverse needs CLIP vectors and none of these keepers has one yet"
+                    + ("" if self.taste.usable else f" ({self.taste.encoder.state()[1]})")
+                )
+            X = np.vstack([vectors[keepers[k].path] for k in with_vec])
+            order, labels = diverse_order(X, merit[with_vec], min(best, len(with_vec)))
+            n_scenes = len(set(labels))
+            chosen = [with_vec[i] for i in order]
+            for i in range(len(with_vec)):
+                scenes[with_vec[i]] = labels[i] + 1
+            rest = [k for k in range(len(keepers)) if k not in set(chosen)]
+            chosen += rest[: max(0, best - len(chosen))]
+            missing = len(keepers) - len(with_vec)
+            if missing:
+                notes.append(f"{missing} keepers have no CLIP vector yet and were ranked by quality only")
+        else:
+            chosen = best_order(merit, min(best, len(keepers)))
+        return {
+            "photos": [(keepers[k], scenes[k]) for k in chosen[:best]],
+            "keepers": len(keepers),
+            "scenes": n_scenes,
+            "note": "; ".join(notes),
         }
 
     # ---------------------------------------------------------------- status --
@@ -564,6 +677,9 @@ class Engine:
             "decodes": self.decodes,
             "home": str(self.home),
             "uptime_seconds": time.time() - self.started,
+            "clip": self.taste.encoder.state()[1],
+            "embedded": self.store.embedding_counts().get(self.taste.serving(), 0) if self.taste.usable else 0,
+            "profiles": [self.taste_state(p) for p in (self.store.profiles() or [self.policy.profile])],
         }
 
 

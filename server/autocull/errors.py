@@ -124,6 +124,12 @@ class NotFound(AutoCullError):
     code = "NOT_FOUND"
 
 
+class FailedPrecondition(AutoCullError):
+    """The request is fine but the daemon lacks what it needs (CLIP not installed, off, or its weights broken)."""
+
+    code = "FAILED_PRECONDITION"
+
+
 class Unimplemented(AutoCullError):
     code = "UNIMPLEMENTED"
 

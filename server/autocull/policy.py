@@ -31,6 +31,15 @@ def _keyword_problem(value: str) -> Optional[str]:
     return None
 
 
+def _profile_problem(value: str) -> Optional[str]:
+    """Why ``value`` cannot name a taste profile, or None."""
+    if not value.strip():
+        return "must not be empty"
+    if len(value) > 64 or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "must be at most 64 printable characters"
+    return None
+
+
 def _f(
     default: Any,
     doc: str,
@@ -118,6 +127,37 @@ class Policy:
     stars_thresholds: list = _f(
         [0.30, 0.50, 0.65, 0.80, 0.92], "Quality needed for 1..5 stars (five ascending numbers)."
     )
+    # --- learned taste (CLIP embeddings + your ratings) ---
+    profile: str = _f(
+        "default",
+        "Whose taste: the ratings and model of this profile ('wedding', 'landscape').",
+        check=_profile_problem,
+    )
+    preference_min_labels: int = _f(
+        20, "Ratings (with an embedding) needed before a taste model is trained.", lo=5, hi=100_000
+    )
+    preference_min_quality: float = _f(
+        0.65,
+        "Cross-validated quality (ROC AUC for keep/reject) a taste model needs before it counts in the decision.",
+        lo=0.5,
+        hi=1,
+    )
+    burst_taste_tie: float = _f(
+        0.03,
+        "Frames of a burst whose technical quality is within this of the best are ranked by your taste.",
+        lo=0,
+        hi=1,
+    )
+    content_keywords: bool = _f(False, "Tag what a photo shows (zero-shot CLIP against the [clip] vocabulary).")
+    content_root: str = _f(
+        "AutoCull|Content",
+        "Parent keyword of the content keywords ('AutoCull|Content|Landscape').",
+        check=_keyword_problem,
+    )
+    content_min_prob: float = _f(
+        0.35, "Share of the vocabulary's probability a content label needs to be tagged.", lo=0, hi=1
+    )
+    content_margin: float = _f(0.10, "How far a content label must lead the next one to be tagged.", lo=0, hi=1)
     # --- bursts ---
     burst_gap_seconds: float = _f(
         2.0, "Frames from one camera closer than this in time can form a burst.", lo=0, hi=3600

@@ -293,6 +293,22 @@ class CauseKind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Preference:
+    """How well a photo matches the photographer's learned taste, and how far that model is trusted.
+
+    ``score`` is 0..1; ``counts`` is whether the model's cross-validated ``quality`` reached the policy's
+    ``line``, so the decision uses the term (or says why it left it out). ``summary`` names the model's
+    quality and label count ("AUC 0.81 (cross-validated) on 140 ratings").
+    """
+
+    score: float
+    counts: bool
+    summary: str
+    quality: float
+    line: float
+
+
+@dataclass(frozen=True)
 class Cause:
     """One reason behind a decision, as data: the sentence a photographer reads and the keyword it files under.
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+import numpy as np
+
 from .config import create_private
 from .records import Analysis
 
@@ -102,7 +104,58 @@ def _v2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE photos ADD COLUMN policy_version INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS = [_v1, _v2]  # index i migrates user_version i -> i+1
+def _v3(db: sqlite3.Connection) -> None:
+    """Learned taste: CLIP vectors per (photo, model), ratings per profile, trained models, cached text vectors.
+
+    An embedding remembers the file's size and mtime it was made from, so it also serves photos that were only
+    rated (``autocull teach`` on a past shoot), never analysed. Feedback gains a profile ("wedding",
+    "landscape"): the same photo may be rated in two profiles.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE embeddings(
+            path TEXT NOT NULL,
+            model TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY(path, model)
+        );
+        CREATE INDEX embeddings_model ON embeddings(model);
+        CREATE TABLE feedback3(
+            profile TEXT NOT NULL,
+            path TEXT NOT NULL,
+            rating INTEGER NOT NULL,
+            pick TEXT NOT NULL,
+            label TEXT NOT NULL,
+            source TEXT NOT NULL,
+            at REAL NOT NULL,
+            PRIMARY KEY(profile, path)
+        );
+        INSERT INTO feedback3(profile, path, rating, pick, label, source, at)
+            SELECT 'default', path, rating, pick, label, source, at FROM feedback;
+        DROP TABLE feedback;
+        ALTER TABLE feedback3 RENAME TO feedback;
+        CREATE TABLE taste_models(
+            profile TEXT NOT NULL,
+            model TEXT NOT NULL,
+            body TEXT NOT NULL,
+            trained_at REAL NOT NULL,
+            PRIMARY KEY(profile, model)
+        );
+        CREATE TABLE text_vectors(
+            model TEXT NOT NULL,
+            text TEXT NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY(model, text)
+        )
+        """,
+    )
+
+
+MIGRATIONS = [_v1, _v2, _v3]  # index i migrates user_version i -> i+1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -219,6 +272,7 @@ class Store:
                 ),
             )
             db.execute("DELETE FROM failures WHERE path=?", (path,))
+            db.execute("DELETE FROM embeddings WHERE path=? AND (size!=? OR mtime_ns!=?)", (path, size, mtime_ns))
 
     def analyses(self, paths: Iterable[str]) -> dict[str, Analysis]:
         out: dict[str, Analysis] = {}
@@ -344,20 +398,134 @@ class Store:
         return {n: (d, b) for n, b, d in self._query("SELECT name, body, description FROM policies")}
 
     # ------------------------------------------------------------ feedback --
-    def put_feedback(self, items: Iterable[tuple[str, int, str, str]], source: str) -> int:
+    def put_feedback(self, items: Iterable[tuple[str, int, str, str]], source: str, profile: str = "default") -> int:
         now = time.time()
-        rows = [(p, r, pk, lb, source, now) for p, r, pk, lb in items]
+        rows = [(profile, p, r, pk, lb, source, now) for p, r, pk, lb in items]
         with self.transaction() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO feedback(path, rating, pick, label, source, at) VALUES(?,?,?,?,?,?)", rows
+                "INSERT OR REPLACE INTO feedback(profile, path, rating, pick, label, source, at) VALUES(?,?,?,?,?,?,?)",
+                rows,
             )
         return len(rows)
 
-    def feedback(self) -> list[tuple[str, int, str, str, Optional[str]]]:
-        """(path, rating, pick, label, current verdict) for every rated photo."""
+    def feedback(self, profile: str = "default") -> list[tuple[str, int, str, str, Optional[str]]]:
+        """(path, rating, pick, label, current verdict) for every photo rated in this profile."""
         return self._query(
             "SELECT f.path, f.rating, f.pick, f.label, p.verdict FROM feedback f LEFT JOIN photos p ON p.path = f.path"
+            " WHERE f.profile=? ORDER BY f.path",
+            (profile,),
         )
+
+    def profiles(self) -> list[str]:
+        """Profiles with ratings or a trained model."""
+        rows = self._query("SELECT profile FROM feedback UNION SELECT profile FROM taste_models ORDER BY 1")
+        return [r[0] for r in rows]
+
+    # ---------------------------------------------------------- embeddings --
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, int, int, np.ndarray]]) -> int:
+        """Store (path, size, mtime_ns, vector) under ``model``. A vector that is not finite or not of unit
+        length is refused (ValueError), never stored."""
+        now = time.time()
+        clean = []
+        for path, size, mtime_ns, vec in rows:
+            v = np.asarray(vec, dtype=np.float32).ravel()
+            norm = float(np.linalg.norm(v)) if v.size else 0.0
+            if not v.size or not np.all(np.isfinite(v)) or abs(norm - 1.0) > 1e-3:
+                raise ValueError(f"the embedding of {path} is not a finite unit vector; not stored")
+            clean.append((path, model, size, mtime_ns, v.tobytes(), now))
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embeddings(path, model, size, mtime_ns, vector, at) VALUES(?,?,?,?,?,?)", clean
+            )
+        return len(clean)
+
+    def embeddings(self, paths: Iterable[str], model: str) -> dict[str, np.ndarray]:
+        """path -> unit float32 vector under ``model``, for those paths that have one."""
+        out: dict[str, np.ndarray] = {}
+        paths = list(paths)
+        for i in range(0, len(paths), 500):
+            chunk = paths[i : i + 500]
+            rows = self._query(
+                f"SELECT path, vector FROM embeddings WHERE model=? AND path IN ({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            )
+            out.update((p, np.frombuffer(b, dtype=np.float32)) for p, b in rows)
+        return out
+
+    def embedding_stamps(self, paths: Iterable[str], model: str) -> dict[str, tuple[int, int]]:
+        """path -> (size, mtime_ns) of the file each stored embedding was made from."""
+        out: dict[str, tuple[int, int]] = {}
+        paths = list(paths)
+        for i in range(0, len(paths), 500):
+            chunk = paths[i : i + 500]
+            rows = self._query(
+                f"SELECT path, size, mtime_ns FROM embeddings WHERE model=? AND path IN ({','.join('?' * len(chunk))})",
+                [model, *chunk],
+            )
+            out.update((p, (s, m)) for p, s, m in rows)
+        return out
+
+    def unembedded(self, model: str, limit: int) -> list[tuple[str, int, int]]:
+        """(path, size, mtime_ns) of stored photos, then rated photos, that have no embedding under ``model`` made
+        from their current file (photos first: they are what culls decide)."""
+        photos = self._query(
+            """SELECT p.path, p.size, p.mtime_ns FROM photos p LEFT JOIN embeddings e
+               ON e.path = p.path AND e.model = ? AND e.size = p.size AND e.mtime_ns = p.mtime_ns
+               WHERE e.path IS NULL ORDER BY p.path LIMIT ?""",
+            (model, limit),
+        )
+        if len(photos) >= limit:
+            return photos
+        rated = self._query(
+            """SELECT DISTINCT f.path, -1, -1 FROM feedback f LEFT JOIN embeddings e ON e.path = f.path AND e.model = ?
+               LEFT JOIN photos p ON p.path = f.path
+               WHERE e.path IS NULL AND p.path IS NULL ORDER BY f.path LIMIT ?""",
+            (model, limit - len(photos)),
+        )
+        return photos + rated
+
+    def embedding_counts(self) -> dict[str, int]:
+        """model -> how many photos have a vector under it."""
+        return {m: n for m, n in self._query("SELECT model, COUNT(*) FROM embeddings GROUP BY model")}
+
+    def all_embeddings(self, model: str, paths: Optional[Sequence[str]] = None) -> tuple[list[str], np.ndarray]:
+        """(paths, matrix) of the stored photos (or of ``paths``) with a vector under ``model``, in path order."""
+        if paths is None:
+            rows = self._query(
+                "SELECT e.path, e.vector FROM embeddings e JOIN photos p ON p.path = e.path WHERE e.model=?"
+                " ORDER BY e.path",
+                (model,),
+            )
+            names = [r[0] for r in rows]
+            vecs = [np.frombuffer(r[1], dtype=np.float32) for r in rows]
+        else:
+            found = self.embeddings(paths, model)
+            names = [p for p in dict.fromkeys(paths) if p in found]
+            vecs = [found[p] for p in names]
+        return names, (np.vstack(vecs) if vecs else np.zeros((0, 0), dtype=np.float32))
+
+    def put_text_vectors(self, model: str, rows: Mapping[str, np.ndarray]) -> None:
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO text_vectors(model, text, vector) VALUES(?,?,?)",
+                [(model, t, np.asarray(v, dtype=np.float32).tobytes()) for t, v in rows.items()],
+            )
+
+    def text_vectors(self, model: str) -> dict[str, np.ndarray]:
+        rows = self._query("SELECT text, vector FROM text_vectors WHERE model=?", (model,))
+        return {t: np.frombuffer(b, dtype=np.float32) for t, b in rows}
+
+    # -------------------------------------------------------- taste models --
+    def put_taste_model(self, profile: str, model: str, body: str, trained_at: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO taste_models(profile, model, body, trained_at) VALUES(?,?,?,?)",
+                (profile, model, body, trained_at),
+            )
+
+    def taste_model(self, profile: str, model: str) -> Optional[str]:
+        rows = self._query("SELECT body FROM taste_models WHERE profile=? AND model=?", (profile, model))
+        return rows[0][0] if rows else None
 
     # ------------------------------------------------------------- watching --
     def add_watch(self, path: str) -> None:

@@ -13,11 +13,11 @@ aside, the base exposure (compensation nearest 0) is the stack top.
 from __future__ import annotations
 
 import os
-from typing import Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence
 
 from ..bursts import Group, shot_key
 from ..policy import Policy
-from ..records import Analysis, Cause, CauseKind, Decision
+from ..records import Analysis, Cause, CauseKind, Decision, Preference
 from .photo import Judgement, Place, judge, render
 
 # Exposure lines at their maximum and no exposure weight: a bracket frame is *meant* to be off.
@@ -43,11 +43,13 @@ def decide_all(
     analyses: Mapping[str, Analysis],
     groups: Sequence[Group],
     policy: Policy,
-    preferences: Optional[Mapping[str, float]] = None,
+    preferences: Optional[Mapping[str, Preference]] = None,
+    content: Optional[Mapping[str, Sequence[str]]] = None,
 ) -> dict[str, Decision]:
     """A new decision for every analysed photo; grouped frames decided as their group says."""
     prefs = preferences or {}
-    judged = {p: judge(a, policy, preference=prefs.get(p)) for p, a in analyses.items()}
+    labels = content or {}
+    judged = {p: judge(a, policy, preference=prefs.get(p), content=labels.get(p, ())) for p, a in analyses.items()}
     out = {p: render(p, analyses[p], j, policy) for p, j in judged.items()}
     for g in groups:
         shots: dict[tuple[str, str], list[str]] = {}
@@ -57,7 +59,7 @@ def decide_all(
         if len(shots) < 2:
             continue
         if g.bracket:
-            out.update(_bracket(g, list(shots.values()), analyses, policy, prefs))
+            out.update(_bracket(g, list(shots.values()), analyses, policy, prefs, labels))
         else:
             out.update(_burst(g, list(shots.values()), analyses, judged, policy))
     return out
@@ -75,7 +77,7 @@ def _burst(
     def lead(files: list[str]) -> str:  # the file that speaks for a shot: its best-scored one
         return min(files, key=rank_key)
 
-    ranked = sorted(shots, key=lambda files: rank_key(lead(files)))
+    ranked = _taste_breaks_ties(sorted(shots, key=lambda files: rank_key(lead(files))), lead, judged, policy)
     n = len(ranked)
     best_path = lead(ranked[0])
     out: dict[str, Decision] = {}
@@ -99,6 +101,27 @@ def _burst(
             causes = own + (aside,) if j.verdict == "reject" else (aside,) + own
             label = policy.burst_label if policy.burst_label != "none" else ""
             out[p] = render(p, analyses[p], j, policy, verdict=verdict, causes=causes, place=place, label=label)
+    return out
+
+
+def _taste_breaks_ties(
+    ranked: list[list[str]], lead: Callable[[list[str]], str], judged: Mapping[str, Judgement], policy: Policy
+) -> list[list[str]]:
+    """Among frames of equal technical quality (within ``burst_taste_tie``) and the same fate, the one closer to
+    the photographer's taste goes first; frames without a counted preference keep their order."""
+    out: list[list[str]] = []
+    rest = list(ranked)
+    while rest:
+        fate = judged[lead(rest[0])].verdict == "reject"
+        same = [files for files in rest if (judged[lead(files)].verdict == "reject") == fate]
+        top = max(judged[lead(files)].technical for files in same)
+        tied = [files for files in same if judged[lead(files)].technical >= top - policy.burst_taste_tie]
+        if any(judged[lead(f)].preference is None for f in tied):
+            pick = rest[0]
+        else:
+            pick = max(tied, key=lambda f: (judged[lead(f)].preference or 0.0, -rest.index(f)))
+        out.append(pick)
+        rest.remove(pick)
     return out
 
 
@@ -129,11 +152,20 @@ def _better_because(best: Judgement, other: Judgement, name: str, policy: Policy
 
 
 def _bracket(
-    g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], policy: Policy, prefs: Mapping[str, float]
+    g: Group,
+    shots: list[list[str]],
+    analyses: Mapping[str, Analysis],
+    policy: Policy,
+    prefs: Mapping[str, Preference],
+    labels: Mapping[str, Sequence[str]],
 ) -> dict[str, Decision]:
     """Judged without exposure rules; verdicts map to host actions under the photographer's policy."""
     neutral = policy.with_values(_NO_EXPOSURE_RULES)
-    judged = {p: judge(analyses[p], neutral, preference=prefs.get(p), bracketed=True) for files in shots for p in files}
+    judged = {
+        p: judge(analyses[p], neutral, preference=prefs.get(p), content=labels.get(p, ()), bracketed=True)
+        for files in shots
+        for p in files
+    }
     order = {p: k for k, p in enumerate(g.paths)}
 
     def base_first(files: list[str]) -> tuple:

@@ -30,6 +30,17 @@ from .convert import (
 )
 
 CHANGES_PAGE = 500
+SEARCH_DEFAULT, SEARCH_MAX = 100, 10_000
+SELECT_MAX = 10_000
+
+
+def _with_profile(overrides: dict[str, Any] | None, profile: str) -> dict[str, Any] | None:
+    """A request's profile is one more policy value for that request (checked like the others)."""
+    if not profile:
+        return overrides
+    return {**(overrides or {}), "profile": profile}
+
+
 _FINISHED_PB = frozenset((pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED))
 
 
@@ -53,6 +64,23 @@ class AutoCullCore:
             decodes=s["decodes"],
             home=s["home"],
             uptime_seconds=s["uptime_seconds"],
+            clip=s["clip"],
+            embedded=s["embedded"],
+            profiles=[self._taste_pb(t) for t in s["profiles"]],
+        )
+
+    def _taste_pb(self, t: Any) -> pb.TasteProfile:
+        line = self.engine.policy.preference_min_quality
+        return pb.TasteProfile(
+            profile=t.profile,
+            labels=t.labels,
+            embedded=t.embedded,
+            ready=t.ready,
+            auc=t.auc or 0.0,
+            spearman=t.spearman or 0.0,
+            needed=t.needed,
+            trusted=bool(t.ready and t.quality is not None and t.quality >= line),
+            sentence=t.sentence,
         )
 
     # ------------------------------------------------------------------ cull
@@ -60,7 +88,9 @@ class AutoCullCore:
         if not req.paths:
             raise InvalidArgument("no paths given")
         return dict(
-            policy_overrides=struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides") else None,
+            policy_overrides=_with_profile(
+                struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides") else None, req.profile
+            ),
             preset=req.preset,
             top_level_only=req.top_level_only,
             reanalyze=req.reanalyze,
@@ -139,7 +169,7 @@ class AutoCullCore:
         request_fp = paging.fingerprint(list(req.paths), req.top_level_only)
         after = paging.read_decide_token(req.page_token, request_fp)
         overrides = struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides") else None
-        policy = self.engine.resolve_policy(overrides, req.preset)
+        policy = self.engine.resolve_policy(_with_profile(overrides, req.profile), req.preset)
         paths = self._stored_paths(req)
         start = bisect.bisect_right(paths, after) if after else 0
         page = paths[start : start + size]
@@ -203,7 +233,39 @@ class AutoCullCore:
             (f.path, f.rating, PICK_NAMES.get(f.pick, "none"), LABEL_NAMES.get(f.color_label, "none"))
             for f in req.items
         ]
-        return pb.SendFeedbackResponse(**self.engine.feedback(items, req.source))
+        answer = self.engine.feedback(items, req.source, req.profile)
+        answer["taste"] = self._taste_pb(answer["taste"])
+        return pb.SendFeedbackResponse(**answer)
+
+    # ---------------------------------------------------------- search, select
+    def Search(self, req: pb.SearchRequest) -> pb.SearchResponse:
+        limit = req.limit if 0 < req.limit <= SEARCH_MAX else SEARCH_MAX if req.limit > SEARCH_MAX else SEARCH_DEFAULT
+        hits, searched, without = self.engine.search(
+            req.text, list(req.paths), top_level_only=req.top_level_only, limit=limit
+        )
+        return pb.SearchResponse(
+            hits=[pb.SearchHit(path=p, similarity=s) for p, s in hits],
+            searched=searched,
+            without_vector=without,
+            model=self.engine.taste.serving(),
+        )
+
+    def Select(self, req: pb.SelectRequest) -> pb.SelectResponse:
+        if not 1 <= req.best <= SELECT_MAX:
+            raise InvalidArgument(f"best must be between 1 and {SELECT_MAX}, not {req.best}")
+        overrides = struct_to_dict(req.policy_overrides) if req.HasField("policy_overrides") else None
+        policy = self.engine.resolve_policy(_with_profile(overrides, req.profile), req.preset)
+        found = self.engine.select(
+            list(req.paths), req.best, diverse=req.diverse, policy=policy, top_level_only=req.top_level_only
+        )
+        return pb.SelectResponse(
+            photos=[
+                pb.Selected(path=d.path, quality=d.quality, scene=scene, stars=d.stars) for d, scene in found["photos"]
+            ],
+            keepers=found["keepers"],
+            scenes=found["scenes"],
+            note=found["note"],
+        )
 
     # -------------------------------------------------------------- watching
     def _need_watcher(self) -> Any:

@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .autocull_pb2 import CancelJobRequest, CullRequest, CullResponse, DecideRequest, GetBurstsRequest, GetBurstsResponse, GetChangesRequest, GetChangesResponse, GetJobRequest, GetPolicyRequest, GetStatusRequest, GetStatusResponse, Job, ListFailuresRequest, ListFailuresResponse, ListPresetsRequest, ListPresetsResponse, ListWatchFoldersRequest, PolicyResponse, SendFeedbackRequest, SendFeedbackResponse, SetPolicyRequest, WatchFolderRequest, WatchFoldersResponse
+from .autocull_pb2 import CancelJobRequest, CullRequest, CullResponse, DecideRequest, GetBurstsRequest, GetBurstsResponse, GetChangesRequest, GetChangesResponse, GetJobRequest, GetPolicyRequest, GetStatusRequest, GetStatusResponse, Job, ListFailuresRequest, ListFailuresResponse, ListPresetsRequest, ListPresetsResponse, ListWatchFoldersRequest, PolicyResponse, SearchRequest, SearchResponse, SelectRequest, SelectResponse, SendFeedbackRequest, SendFeedbackResponse, SetPolicyRequest, WatchFolderRequest, WatchFoldersResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
@@ -97,7 +97,22 @@ class AutoCull(Protocol):
 
     async def send_feedback(self, request: SendFeedbackRequest, ctx: RequestContext[SendFeedbackRequest, SendFeedbackResponse], /) -> SendFeedbackResponse:
         """
-        The photographer's own ratings from the host catalog (for preference learning).
+        The photographer's own ratings from the host catalog (for preference learning). Stored at once; the
+        photos' CLIP vectors are made and the profile's taste model retrained in the background (the previous
+        model serves meanwhile, and a running cull never waits for it).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def search(self, request: SearchRequest, ctx: RequestContext[SearchRequest, SearchResponse], /) -> SearchResponse:
+        """
+        Stored photos ranked by how well they match a text ("dog on the beach"): CLIP text-image similarity.
+        FAILED_PRECONDITION when CLIP is not installed, off, or its weights cannot be loaded.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def select(self, request: SelectRequest, ctx: RequestContext[SelectRequest, SelectResponse], /) -> SelectResponse:
+        """
+        The N best keepers by quality (taste included), optionally spread over the shoot's scenes.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -262,6 +277,28 @@ class AutoCullASGIApplication(ConnectASGIApplication[AutoCull]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.send_feedback,
+                ),
+                "/autocull.v1.AutoCull/Search": Endpoint.unary(
+                    method=MethodInfo(
+                        name="Search",
+                        service_name="autocull.v1.AutoCull",
+                        input=SearchRequest,
+                        output=SearchResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.search,
+                ),
+                "/autocull.v1.AutoCull/Select": Endpoint.unary(
+                    method=MethodInfo(
+                        name="Select",
+                        service_name="autocull.v1.AutoCull",
+                        input=SelectRequest,
+                        output=SelectResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.select,
                 ),
                 "/autocull.v1.AutoCull/AddWatchFolder": Endpoint.unary(
                     method=MethodInfo(
@@ -602,7 +639,9 @@ class AutoCullClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> SendFeedbackResponse:
         """
-        The photographer's own ratings from the host catalog (for preference learning).
+        The photographer's own ratings from the host catalog (for preference learning). Stored at once; the
+        photos' CLIP vectors are made and the profile's taste model retrained in the background (the previous
+        model serves meanwhile, and a running cull never waits for it).
         """
         return await self.execute_unary(
             request=request,
@@ -611,6 +650,53 @@ class AutoCullClient(ConnectClient):
                 service_name="autocull.v1.AutoCull",
                 input=SendFeedbackRequest,
                 output=SendFeedbackResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def search(
+        self,
+        request: SearchRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> SearchResponse:
+        """
+        Stored photos ranked by how well they match a text ("dog on the beach"): CLIP text-image similarity.
+        FAILED_PRECONDITION when CLIP is not installed, off, or its weights cannot be loaded.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="Search",
+                service_name="autocull.v1.AutoCull",
+                input=SearchRequest,
+                output=SearchResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    async def select(
+        self,
+        request: SelectRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> SelectResponse:
+        """
+        The N best keepers by quality (taste included), optionally spread over the shoot's scenes.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="Select",
+                service_name="autocull.v1.AutoCull",
+                input=SelectRequest,
+                output=SelectResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),
@@ -807,7 +893,22 @@ class AutoCullSync(Protocol):
 
     def send_feedback(self, request: SendFeedbackRequest, ctx: RequestContext[SendFeedbackRequest, SendFeedbackResponse], /) -> SendFeedbackResponse:
         """
-        The photographer's own ratings from the host catalog (for preference learning).
+        The photographer's own ratings from the host catalog (for preference learning). Stored at once; the
+        photos' CLIP vectors are made and the profile's taste model retrained in the background (the previous
+        model serves meanwhile, and a running cull never waits for it).
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def search(self, request: SearchRequest, ctx: RequestContext[SearchRequest, SearchResponse], /) -> SearchResponse:
+        """
+        Stored photos ranked by how well they match a text ("dog on the beach"): CLIP text-image similarity.
+        FAILED_PRECONDITION when CLIP is not installed, off, or its weights cannot be loaded.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def select(self, request: SelectRequest, ctx: RequestContext[SelectRequest, SelectResponse], /) -> SelectResponse:
+        """
+        The N best keepers by quality (taste included), optionally spread over the shoot's scenes.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -970,6 +1071,28 @@ class AutoCullWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.send_feedback,
+                ),
+                "/autocull.v1.AutoCull/Search": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="Search",
+                        service_name="autocull.v1.AutoCull",
+                        input=SearchRequest,
+                        output=SearchResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.search,
+                ),
+                "/autocull.v1.AutoCull/Select": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="Select",
+                        service_name="autocull.v1.AutoCull",
+                        input=SelectRequest,
+                        output=SelectResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.select,
                 ),
                 "/autocull.v1.AutoCull/AddWatchFolder": EndpointSync.unary(
                     method=MethodInfo(
@@ -1310,7 +1433,9 @@ class AutoCullClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> SendFeedbackResponse:
         """
-        The photographer's own ratings from the host catalog (for preference learning).
+        The photographer's own ratings from the host catalog (for preference learning). Stored at once; the
+        photos' CLIP vectors are made and the profile's taste model retrained in the background (the previous
+        model serves meanwhile, and a running cull never waits for it).
         """
         return self.execute_unary(
             request=request,
@@ -1319,6 +1444,53 @@ class AutoCullClientSync(ConnectClientSync):
                 service_name="autocull.v1.AutoCull",
                 input=SendFeedbackRequest,
                 output=SendFeedbackResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def search(
+        self,
+        request: SearchRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> SearchResponse:
+        """
+        Stored photos ranked by how well they match a text ("dog on the beach"): CLIP text-image similarity.
+        FAILED_PRECONDITION when CLIP is not installed, off, or its weights cannot be loaded.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="Search",
+                service_name="autocull.v1.AutoCull",
+                input=SearchRequest,
+                output=SearchResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def select(
+        self,
+        request: SelectRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> SelectResponse:
+        """
+        The N best keepers by quality (taste included), optionally spread over the shoot's scenes.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="Select",
+                service_name="autocull.v1.AutoCull",
+                input=SelectRequest,
+                output=SelectResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -183,7 +183,7 @@ class Decision(_message.Message):
     def __init__(self, path: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., pick: _Optional[_Union[Pick, str]] = ..., stars: _Optional[int] = ..., color_label: _Optional[_Union[ColorLabel, str]] = ..., keywords: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., scores: _Optional[_Mapping[str, Score]] = ..., quality: _Optional[float] = ..., error: _Optional[_Union[FileError, _Mapping]] = ..., burst_id: _Optional[str] = ..., burst_size: _Optional[int] = ..., burst_rank: _Optional[int] = ..., burst_best: _Optional[bool] = ..., bracket: _Optional[bool] = ..., face_count: _Optional[int] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., capture_time: _Optional[str] = ..., camera: _Optional[str] = ..., cached: _Optional[bool] = ..., analyzer_version: _Optional[str] = ..., policy_version: _Optional[int] = ...) -> None: ...
 
 class CullRequest(_message.Message):
-    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "reanalyze", "analyze_only", "page_size")
+    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "reanalyze", "analyze_only", "page_size", "profile")
     PATHS_FIELD_NUMBER: _ClassVar[int]
     POLICY_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
@@ -191,6 +191,7 @@ class CullRequest(_message.Message):
     REANALYZE_FIELD_NUMBER: _ClassVar[int]
     ANALYZE_ONLY_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedScalarFieldContainer[str]
     policy_overrides: _struct_pb2.Struct
     preset: str
@@ -198,7 +199,8 @@ class CullRequest(_message.Message):
     reanalyze: bool
     analyze_only: bool
     page_size: int
-    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., reanalyze: _Optional[bool] = ..., analyze_only: _Optional[bool] = ..., page_size: _Optional[int] = ...) -> None: ...
+    profile: str
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., reanalyze: _Optional[bool] = ..., analyze_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., profile: _Optional[str] = ...) -> None: ...
 
 class CullResponse(_message.Message):
     __slots__ = ("decisions", "counts", "next_page_token", "decisions_total", "job_id")
@@ -277,20 +279,22 @@ class CancelJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class DecideRequest(_message.Message):
-    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "page_size", "page_token")
+    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "page_size", "page_token", "profile")
     PATHS_FIELD_NUMBER: _ClassVar[int]
     POLICY_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
     TOP_LEVEL_ONLY_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedScalarFieldContainer[str]
     policy_overrides: _struct_pb2.Struct
     preset: str
     top_level_only: bool
     page_size: int
     page_token: str
-    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    profile: str
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., profile: _Optional[str] = ...) -> None: ...
 
 class PolicyField(_message.Message):
     __slots__ = ("name", "value", "default_value", "description")
@@ -369,28 +373,128 @@ class Feedback(_message.Message):
     def __init__(self, path: _Optional[str] = ..., rating: _Optional[int] = ..., pick: _Optional[_Union[Pick, str]] = ..., color_label: _Optional[_Union[ColorLabel, str]] = ...) -> None: ...
 
 class SendFeedbackRequest(_message.Message):
-    __slots__ = ("items", "source")
+    __slots__ = ("items", "source", "profile")
     ITEMS_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
     items: _containers.RepeatedCompositeFieldContainer[Feedback]
     source: str
-    def __init__(self, items: _Optional[_Iterable[_Union[Feedback, _Mapping]]] = ..., source: _Optional[str] = ...) -> None: ...
+    profile: str
+    def __init__(self, items: _Optional[_Iterable[_Union[Feedback, _Mapping]]] = ..., source: _Optional[str] = ..., profile: _Optional[str] = ...) -> None: ...
 
 class SendFeedbackResponse(_message.Message):
-    __slots__ = ("stored", "total_labels", "unknown", "agreement", "compared", "model_state")
+    __slots__ = ("stored", "total_labels", "unknown", "agreement", "compared", "model_state", "taste")
     STORED_FIELD_NUMBER: _ClassVar[int]
     TOTAL_LABELS_FIELD_NUMBER: _ClassVar[int]
     UNKNOWN_FIELD_NUMBER: _ClassVar[int]
     AGREEMENT_FIELD_NUMBER: _ClassVar[int]
     COMPARED_FIELD_NUMBER: _ClassVar[int]
     MODEL_STATE_FIELD_NUMBER: _ClassVar[int]
+    TASTE_FIELD_NUMBER: _ClassVar[int]
     stored: int
     total_labels: int
     unknown: int
     agreement: float
     compared: int
     model_state: str
-    def __init__(self, stored: _Optional[int] = ..., total_labels: _Optional[int] = ..., unknown: _Optional[int] = ..., agreement: _Optional[float] = ..., compared: _Optional[int] = ..., model_state: _Optional[str] = ...) -> None: ...
+    taste: TasteProfile
+    def __init__(self, stored: _Optional[int] = ..., total_labels: _Optional[int] = ..., unknown: _Optional[int] = ..., agreement: _Optional[float] = ..., compared: _Optional[int] = ..., model_state: _Optional[str] = ..., taste: _Optional[_Union[TasteProfile, _Mapping]] = ...) -> None: ...
+
+class TasteProfile(_message.Message):
+    __slots__ = ("profile", "labels", "embedded", "ready", "auc", "spearman", "needed", "trusted", "sentence")
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDED_FIELD_NUMBER: _ClassVar[int]
+    READY_FIELD_NUMBER: _ClassVar[int]
+    AUC_FIELD_NUMBER: _ClassVar[int]
+    SPEARMAN_FIELD_NUMBER: _ClassVar[int]
+    NEEDED_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_FIELD_NUMBER: _ClassVar[int]
+    SENTENCE_FIELD_NUMBER: _ClassVar[int]
+    profile: str
+    labels: int
+    embedded: int
+    ready: bool
+    auc: float
+    spearman: float
+    needed: int
+    trusted: bool
+    sentence: str
+    def __init__(self, profile: _Optional[str] = ..., labels: _Optional[int] = ..., embedded: _Optional[int] = ..., ready: _Optional[bool] = ..., auc: _Optional[float] = ..., spearman: _Optional[float] = ..., needed: _Optional[int] = ..., trusted: _Optional[bool] = ..., sentence: _Optional[str] = ...) -> None: ...
+
+class SearchRequest(_message.Message):
+    __slots__ = ("text", "paths", "top_level_only", "limit")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    TOP_LEVEL_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    top_level_only: bool
+    limit: int
+    def __init__(self, text: _Optional[str] = ..., paths: _Optional[_Iterable[str]] = ..., top_level_only: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class SearchHit(_message.Message):
+    __slots__ = ("path", "similarity")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SIMILARITY_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    similarity: float
+    def __init__(self, path: _Optional[str] = ..., similarity: _Optional[float] = ...) -> None: ...
+
+class SearchResponse(_message.Message):
+    __slots__ = ("hits", "searched", "without_vector", "model")
+    HITS_FIELD_NUMBER: _ClassVar[int]
+    SEARCHED_FIELD_NUMBER: _ClassVar[int]
+    WITHOUT_VECTOR_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    hits: _containers.RepeatedCompositeFieldContainer[SearchHit]
+    searched: int
+    without_vector: int
+    model: str
+    def __init__(self, hits: _Optional[_Iterable[_Union[SearchHit, _Mapping]]] = ..., searched: _Optional[int] = ..., without_vector: _Optional[int] = ..., model: _Optional[str] = ...) -> None: ...
+
+class SelectRequest(_message.Message):
+    __slots__ = ("paths", "best", "diverse", "top_level_only", "profile", "policy_overrides", "preset")
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    BEST_FIELD_NUMBER: _ClassVar[int]
+    DIVERSE_FIELD_NUMBER: _ClassVar[int]
+    TOP_LEVEL_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PROFILE_FIELD_NUMBER: _ClassVar[int]
+    POLICY_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
+    PRESET_FIELD_NUMBER: _ClassVar[int]
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    best: int
+    diverse: bool
+    top_level_only: bool
+    profile: str
+    policy_overrides: _struct_pb2.Struct
+    preset: str
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., best: _Optional[int] = ..., diverse: _Optional[bool] = ..., top_level_only: _Optional[bool] = ..., profile: _Optional[str] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ...) -> None: ...
+
+class Selected(_message.Message):
+    __slots__ = ("path", "quality", "scene", "stars")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_FIELD_NUMBER: _ClassVar[int]
+    SCENE_FIELD_NUMBER: _ClassVar[int]
+    STARS_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    quality: float
+    scene: int
+    stars: int
+    def __init__(self, path: _Optional[str] = ..., quality: _Optional[float] = ..., scene: _Optional[int] = ..., stars: _Optional[int] = ...) -> None: ...
+
+class SelectResponse(_message.Message):
+    __slots__ = ("photos", "keepers", "scenes", "note")
+    PHOTOS_FIELD_NUMBER: _ClassVar[int]
+    KEEPERS_FIELD_NUMBER: _ClassVar[int]
+    SCENES_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    photos: _containers.RepeatedCompositeFieldContainer[Selected]
+    keepers: int
+    scenes: int
+    note: str
+    def __init__(self, photos: _Optional[_Iterable[_Union[Selected, _Mapping]]] = ..., keepers: _Optional[int] = ..., scenes: _Optional[int] = ..., note: _Optional[str] = ...) -> None: ...
 
 class WatchFolder(_message.Message):
     __slots__ = ("path", "active", "photos", "added_at")
@@ -473,7 +577,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "analyzer_version", "models_loaded", "queue_depth", "jobs_running", "photos_stored", "failures", "verdicts", "watched", "decodes", "home", "uptime_seconds")
+    __slots__ = ("version", "analyzer_version", "models_loaded", "queue_depth", "jobs_running", "photos_stored", "failures", "verdicts", "watched", "decodes", "home", "uptime_seconds", "clip", "embedded", "profiles")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ANALYZER_VERSION_FIELD_NUMBER: _ClassVar[int]
     MODELS_LOADED_FIELD_NUMBER: _ClassVar[int]
@@ -486,6 +590,9 @@ class GetStatusResponse(_message.Message):
     DECODES_FIELD_NUMBER: _ClassVar[int]
     HOME_FIELD_NUMBER: _ClassVar[int]
     UPTIME_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    CLIP_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDED_FIELD_NUMBER: _ClassVar[int]
+    PROFILES_FIELD_NUMBER: _ClassVar[int]
     version: str
     analyzer_version: str
     models_loaded: _containers.RepeatedScalarFieldContainer[str]
@@ -498,7 +605,10 @@ class GetStatusResponse(_message.Message):
     decodes: int
     home: str
     uptime_seconds: float
-    def __init__(self, version: _Optional[str] = ..., analyzer_version: _Optional[str] = ..., models_loaded: _Optional[_Iterable[str]] = ..., queue_depth: _Optional[int] = ..., jobs_running: _Optional[int] = ..., photos_stored: _Optional[int] = ..., failures: _Optional[int] = ..., verdicts: _Optional[_Union[Counts, _Mapping]] = ..., watched: _Optional[_Iterable[_Union[WatchFolder, _Mapping]]] = ..., decodes: _Optional[int] = ..., home: _Optional[str] = ..., uptime_seconds: _Optional[float] = ...) -> None: ...
+    clip: str
+    embedded: int
+    profiles: _containers.RepeatedCompositeFieldContainer[TasteProfile]
+    def __init__(self, version: _Optional[str] = ..., analyzer_version: _Optional[str] = ..., models_loaded: _Optional[_Iterable[str]] = ..., queue_depth: _Optional[int] = ..., jobs_running: _Optional[int] = ..., photos_stored: _Optional[int] = ..., failures: _Optional[int] = ..., verdicts: _Optional[_Union[Counts, _Mapping]] = ..., watched: _Optional[_Iterable[_Union[WatchFolder, _Mapping]]] = ..., decodes: _Optional[int] = ..., home: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., clip: _Optional[str] = ..., embedded: _Optional[int] = ..., profiles: _Optional[_Iterable[_Union[TasteProfile, _Mapping]]] = ...) -> None: ...
 
 class Failure(_message.Message):
     __slots__ = ("path", "code", "message", "attempts", "last_attempt")

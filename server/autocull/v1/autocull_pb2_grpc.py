@@ -89,6 +89,16 @@ class AutoCullStub:
                 request_serializer=autocull_dot_v1_dot_autocull__pb2.SendFeedbackRequest.SerializeToString,
                 response_deserializer=autocull_dot_v1_dot_autocull__pb2.SendFeedbackResponse.FromString,
                 _registered_method=True)
+        self.Search = channel.unary_unary(
+                '/autocull.v1.AutoCull/Search',
+                request_serializer=autocull_dot_v1_dot_autocull__pb2.SearchRequest.SerializeToString,
+                response_deserializer=autocull_dot_v1_dot_autocull__pb2.SearchResponse.FromString,
+                _registered_method=True)
+        self.Select = channel.unary_unary(
+                '/autocull.v1.AutoCull/Select',
+                request_serializer=autocull_dot_v1_dot_autocull__pb2.SelectRequest.SerializeToString,
+                response_deserializer=autocull_dot_v1_dot_autocull__pb2.SelectResponse.FromString,
+                _registered_method=True)
         self.AddWatchFolder = channel.unary_unary(
                 '/autocull.v1.AutoCull/AddWatchFolder',
                 request_serializer=autocull_dot_v1_dot_autocull__pb2.WatchFolderRequest.SerializeToString,
@@ -198,7 +208,24 @@ class AutoCullServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SendFeedback(self, request, context):
-        """The photographer's own ratings from the host catalog (for preference learning).
+        """The photographer's own ratings from the host catalog (for preference learning). Stored at once; the
+        photos' CLIP vectors are made and the profile's taste model retrained in the background (the previous
+        model serves meanwhile, and a running cull never waits for it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Search(self, request, context):
+        """Stored photos ranked by how well they match a text ("dog on the beach"): CLIP text-image similarity.
+        FAILED_PRECONDITION when CLIP is not installed, off, or its weights cannot be loaded.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Select(self, request, context):
+        """The N best keepers by quality (taste included), optionally spread over the shoot's scenes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -300,6 +327,16 @@ def add_AutoCullServicer_to_server(servicer, server):
                     servicer.SendFeedback,
                     request_deserializer=autocull_dot_v1_dot_autocull__pb2.SendFeedbackRequest.FromString,
                     response_serializer=autocull_dot_v1_dot_autocull__pb2.SendFeedbackResponse.SerializeToString,
+            ),
+            'Search': grpc.unary_unary_rpc_method_handler(
+                    servicer.Search,
+                    request_deserializer=autocull_dot_v1_dot_autocull__pb2.SearchRequest.FromString,
+                    response_serializer=autocull_dot_v1_dot_autocull__pb2.SearchResponse.SerializeToString,
+            ),
+            'Select': grpc.unary_unary_rpc_method_handler(
+                    servicer.Select,
+                    request_deserializer=autocull_dot_v1_dot_autocull__pb2.SelectRequest.FromString,
+                    response_serializer=autocull_dot_v1_dot_autocull__pb2.SelectResponse.SerializeToString,
             ),
             'AddWatchFolder': grpc.unary_unary_rpc_method_handler(
                     servicer.AddWatchFolder,
@@ -629,6 +666,60 @@ class AutoCull:
             '/autocull.v1.AutoCull/SendFeedback',
             autocull_dot_v1_dot_autocull__pb2.SendFeedbackRequest.SerializeToString,
             autocull_dot_v1_dot_autocull__pb2.SendFeedbackResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Search(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autocull.v1.AutoCull/Search',
+            autocull_dot_v1_dot_autocull__pb2.SearchRequest.SerializeToString,
+            autocull_dot_v1_dot_autocull__pb2.SearchResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Select(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autocull.v1.AutoCull/Select',
+            autocull_dot_v1_dot_autocull__pb2.SelectRequest.SerializeToString,
+            autocull_dot_v1_dot_autocull__pb2.SelectResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,415 @@
+"""The learned-taste side of the engine: CLIP vectors, the photographer's ratings and models, search, selection.
+
+It reads and writes only its own tables (vectors, ratings, models); verdicts stay with ``apply``. What needs
+torch (encoding images and texts) goes through ``ClipEncoder``, which loads lazily on first use; everything a
+decision needs (stored vectors, the stored model, cached text vectors) is read from the store with numpy alone,
+so the daemon's first answer never waits for torch.
+
+Model changes: the vectors and models of the *serving* model id answer until every stored photo has a vector
+under the configured model; then the profiles are retrained on the new vectors and the serving id switches (the
+engine re-decides). Training runs in a background thread; the previous model serves until the new one is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import numpy as np
+
+from ..records import Preference
+from ..store import Store
+from .clip import ClipEncoder, ClipSettings, ClipUnavailable
+
+log = logging.getLogger(__name__)
+
+SERVING_KEY = "clip_serving_model"
+BACKFILL_BATCH = 32  # photos decoded and encoded at once in the background
+BACKFILL_SIZE = 448  # long edge (px) decoded for an embedding alone (CLIP sees 224 px)
+
+
+@dataclass(frozen=True)
+class TasteState:
+    """What a profile's model is and how far it is trusted: for the feedback answer, status and the plugins."""
+
+    profile: str
+    labels: int  # ratings in the profile
+    embedded: int  # of those, with a vector (what training can use)
+    ready: bool  # a model exists
+    quality: Optional[float]  # its cross-validated quality (AUC, or (1+rho)/2 for a star model alone)
+    auc: Optional[float]
+    spearman: Optional[float]
+    needed: int  # more ratings needed before a model is trained
+    sentence: str
+
+
+class Taste:
+    """Owns the encoder, the background embedding and training threads, and the per-profile models."""
+
+    def __init__(self, store: Store, settings: ClipSettings, on_vectors: Callable[[list[str]], None]) -> None:
+        self.store = store
+        self.settings = settings
+        self.encoder = ClipEncoder(settings)
+        self._on_vectors = on_vectors
+        self._lock = threading.RLock()
+        self._models: dict[tuple[str, str], Any] = {}  # (profile, model id) -> TasteModel | NotTrained
+        self._texts: dict[tuple[str, str], np.ndarray] = {}  # (model id, text) -> unit vector
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._train: dict[str, int] = {}  # profile -> the policy's minimum of labels, waiting for training
+        self._thread: Optional[threading.Thread] = None
+        self._busy = threading.Event()  # set while the worker embeds or trains (tests and status read it)
+        self.last_error = ""
+        self._vocabulary_ready = ""  # the model id whose vocabulary text vectors are cached
+
+    # ------------------------------------------------------------ lifecycle --
+    def start(self) -> None:
+        """Start the background worker (embeds what lacks a vector, trains what was asked)."""
+        if self._thread is None and self.encoder.usable():
+            self._thread = threading.Thread(target=self._run, name="taste", daemon=True)
+            self._thread.start()
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def poke(self) -> None:
+        """New photos or ratings: look for work."""
+        self._wake.set()
+
+    def idle(self) -> bool:
+        """No background work pending or running (tests wait for it)."""
+        return not self._busy.is_set() and not self._wake.is_set() and not self._train
+
+    # -------------------------------------------------------------- models --
+    @property
+    def usable(self) -> bool:
+        return self.encoder.usable()
+
+    @property
+    def configured(self) -> str:
+        return self.encoder.model_id
+
+    def serving(self) -> str:
+        """The model id whose vectors and models answer now (the configured one once it covers the store)."""
+        stored = self.store.get_setting(SERVING_KEY)
+        return stored or self.configured
+
+    def embed_photo(self, path: str, size: int, mtime_ns: int, rgb: np.ndarray) -> None:
+        """Embed one decoded photo under the configured model and store the vector (called by analysis workers).
+
+        Loads the model on first use. A model that cannot be loaded leaves the photo without a vector (the
+        status says why); it never fails the photo's analysis."""
+        if not self.encoder.usable():
+            return
+        try:
+            vec = self.encoder.embed(rgb)
+        except ClipUnavailable as exc:
+            self.last_error = str(exc)
+            return
+        self.store.put_embeddings(self.configured, [(path, size, mtime_ns, vec)])
+        self._ensure_vocabulary()
+
+    def _ensure_vocabulary(self) -> None:
+        """Once the model is loaded, cache the vocabulary's text vectors (content keywords read only the cache)."""
+        if self._vocabulary_ready == self.configured or self.serving() != self.configured:
+            return
+        try:
+            self._vocabulary_vectors(encode=True)
+        except ClipUnavailable as exc:
+            self.last_error = str(exc)
+            return
+        self._vocabulary_ready = self.configured
+
+    def vectors(self, paths: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored unit vectors of the serving model (burst grouping reads them)."""
+        if not self.usable:
+            return {}
+        return self.store.embeddings(paths, self.serving())
+
+    def model(self, profile: str) -> Any:
+        """The stored TasteModel of the profile under the serving model id, else None (cached)."""
+        from .learn import TasteModel
+
+        key = (profile, self.serving())
+        with self._lock:
+            if key in self._models:
+                return self._models[key]
+        body = self.store.taste_model(*key)
+        found: Any = None
+        if body:
+            try:
+                found = TasteModel.from_json(body)
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("the stored taste model of profile %r is unreadable (%s); retraining", profile, exc)
+                self.request_training(profile, 20)
+        with self._lock:
+            self._models[key] = found
+        return found
+
+    def preferences(self, vectors: Mapping[str, np.ndarray], profile: str, min_quality: float) -> dict[str, Preference]:
+        """Each photo's preference (from its serving vector) under the profile's model, with whether it counts
+        (the model's cross-validated quality reached the line)."""
+        if not vectors or not self.usable:
+            return {}
+        model = self.model(profile)
+        if model is None:
+            return {}
+        from .learn import score
+
+        names = list(vectors)
+        values = score(model, np.vstack([vectors[p] for p in names]))
+        quality = model.quality()
+        counts = quality is not None and quality >= min_quality
+        summary = model.summary()
+        return {
+            p: Preference(float(v), counts, summary, quality if quality is not None else 0.0, min_quality)
+            for p, v in zip(names, values)
+        }
+
+    def state(self, profile: str, min_labels: int) -> TasteState:
+        """How far the profile's model has come, in numbers and one sentence."""
+        rows = self.store.feedback(profile)
+        paths = [r[0] for r in rows]
+        serving = self.serving()
+        embedded = len(self.store.embedding_stamps(paths, serving)) if paths else 0
+        if not self.usable:
+            state, why = self.encoder.state()
+            return TasteState(profile, len(rows), embedded, False, None, None, None, 0, why)
+        model = self.model(profile)
+        if model is not None:
+            quality = model.quality()
+            return TasteState(
+                profile,
+                len(rows),
+                embedded,
+                True,
+                quality,
+                model.auc,
+                model.spearman,
+                0,
+                f"profile {profile!r}: taste model {model.summary()}"
+                + ("" if embedded >= len(rows) else f"; {len(rows) - embedded} new ratings wait for their embedding"),
+            )
+        needed = max(0, min_labels - embedded)
+        waiting = len(rows) - embedded
+        text = f"profile {profile!r}: {embedded} ratings with an embedding"
+        if needed:
+            text += f", {needed} more needed before a taste model is trained (minimum {min_labels})"
+        elif profile in self._train:
+            text += ", training"
+        else:
+            text += ", no model yet"
+        if waiting:
+            text += f"; {waiting} ratings wait for their embedding"
+        return TasteState(profile, len(rows), embedded, False, None, None, None, needed, text)
+
+    def request_training(self, profile: str, min_labels: int) -> None:
+        with self._lock:
+            self._train[profile] = min_labels
+        self._wake.set()
+
+    # ------------------------------------------------------- content, search --
+    def text_vectors(self, texts: Sequence[str], *, encode: bool) -> Optional[np.ndarray]:
+        """Unit vectors of ``texts`` under the serving model: cached in memory and the store; ``encode`` allows
+        loading the model to make the missing ones (a decision never does: it reads what was cached)."""
+        model = self.serving()
+        with self._lock:
+            missing = [t for t in texts if (model, t) not in self._texts]
+        if missing:
+            stored = self.store.text_vectors(model)
+            with self._lock:
+                for t, v in stored.items():
+                    self._texts[(model, t)] = v
+                missing = [t for t in texts if (model, t) not in self._texts]
+        if missing:
+            if not encode or model != self.configured:
+                return None
+            made = self.encoder.encode_texts(missing)
+            self.store.put_text_vectors(model, dict(zip(missing, made)))
+            with self._lock:
+                for t, v in zip(missing, made):
+                    self._texts[(model, t)] = v
+        with self._lock:
+            return np.vstack([self._texts[(model, t)] for t in texts])
+
+    def _vocabulary_vectors(self, *, encode: bool) -> Optional[np.ndarray]:
+        """One unit vector per vocabulary label (the mean of its prompts)."""
+        from .content import prompts
+
+        groups = prompts(self.settings.vocabulary)
+        flat = [t for g in groups for t in g]
+        vecs = self.text_vectors(flat, encode=encode)
+        if vecs is None:
+            return None
+        out, k = [], 0
+        for g in groups:
+            v = vecs[k : k + len(g)].mean(axis=0)
+            out.append(v / max(float(np.linalg.norm(v)), 1e-12))
+            k += len(g)
+        return np.vstack(out).astype(np.float32)
+
+    def content(self, vectors: Mapping[str, np.ndarray], min_prob: float, margin: float) -> dict[str, tuple[str, ...]]:
+        """Content labels of each photo (zero-shot against the vocabulary), from cached text vectors only."""
+        if not vectors or not self.usable:
+            return {}
+        vocab = self._vocabulary_vectors(encode=False)
+        if vocab is None:
+            return {}
+        from .content import content_labels
+
+        names = list(vectors)
+        labels = content_labels(
+            np.vstack([vectors[p] for p in names]), vocab, self.settings.vocabulary, min_prob=min_prob, margin=margin
+        )
+        return {p: tuple(name for name, _ in found) for p, found in zip(names, labels) if found}
+
+    def search(self, text: str, paths: Optional[Sequence[str]]) -> list[tuple[str, float]]:
+        """Stored photos (or ``paths``) ranked by similarity to ``text``, best first."""
+        from .select import rank_by_text
+
+        if not self.usable:
+            raise ClipUnavailable(self.encoder.state()[1])
+        model = self.serving()
+        names, matrix = self.store.all_embeddings(model, paths)
+        if not names:
+            return []
+        query = self.text_vectors([text], encode=True)
+        if query is None:
+            raise ClipUnavailable("the search text cannot be encoded while the model changes; try again shortly")
+        sims = rank_by_text(query[0], matrix)
+        order = np.argsort(-sims, kind="stable")
+        return [(names[i], float(sims[i])) for i in order]
+
+    # ----------------------------------------------------------- background --
+    def work_now(self) -> None:
+        """Do in this thread what the background worker would: embed what lacks a vector, switch to a new model
+        once it covers the store, train the profiles waiting (the CLI without a daemon calls this)."""
+        self._wake.clear()
+        self._backfill()
+        self._switch_model()
+        self._train_waiting()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(timeout=60)
+            if self._stop.is_set():
+                return
+            self._busy.set()
+            self._wake.clear()
+            try:
+                self._backfill()
+                self._switch_model()
+                self._train_waiting()
+            except Exception:  # the worker must outlive any one bad photo or model
+                log.exception("taste worker")
+            finally:
+                self._busy.clear()
+
+    def _backfill(self) -> None:
+        """Embed stored and rated photos that have no vector under the configured model, a batch at a time."""
+        from ..decode import decode
+        from ..engine import stat_photo
+
+        model = self.configured
+        skipped: set[str] = set()
+        while not self._stop.is_set() and self.encoder.usable():
+            rows = [r for r in self.store.unembedded(model, BACKFILL_BATCH + len(skipped)) if r[0] not in skipped]
+            rows = rows[:BACKFILL_BATCH]
+            if not rows:
+                return
+            images, stamps = [], []
+            for path, size, mtime_ns in rows:
+                try:
+                    st = stat_photo(path)
+                    if size >= 0 and (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                        skipped.add(path)  # changed since analysed: the next cull analyses and embeds it
+                        continue
+                    rgb = decode(path, analysis_size=BACKFILL_SIZE).rgb
+                except Exception as exc:  # one bad file costs its own vector only
+                    log.info("no embedding for %s: %s", path, exc)
+                    skipped.add(path)
+                    continue
+                images.append(rgb)
+                stamps.append((path, st.st_size, st.st_mtime_ns))
+            if not images:
+                continue
+            try:
+                vecs = self.encoder.encode_images(images)
+            except ClipUnavailable as exc:
+                self.last_error = str(exc)
+                return
+            self.store.put_embeddings(model, [(p, s, m, v) for (p, s, m), v in zip(stamps, vecs)])
+            self._ensure_vocabulary()
+            done = [p for p, _, _ in stamps]
+            self._after_new_vectors(done)
+
+    def _after_new_vectors(self, paths: list[str]) -> None:
+        """New vectors: retrain the profiles that rated these photos, and re-decide those photos."""
+        if self.serving() != self.configured:
+            return  # the old model still serves; nothing it decides has changed
+        rated = set()
+        for profile in self.store.profiles():
+            rows = {r[0] for r in self.store.feedback(profile)}
+            if not rows.isdisjoint(paths):
+                rated.add(profile)
+        for profile in rated:
+            self.request_training(profile, self._train.get(profile, 0) or self._min_labels(profile))
+        self._on_vectors(paths)
+
+    def _min_labels(self, profile: str) -> int:
+        return int(self.store.get_setting(f"taste_min_labels:{profile}") or 20)
+
+    def _switch_model(self) -> None:
+        """Once the configured model covers every stored photo, retrain every profile on it and serve it."""
+        configured, serving = self.configured, self.serving()
+        if configured == serving and self.store.get_setting(SERVING_KEY) == configured:
+            return
+        if self.store.unembedded(configured, 1):
+            return
+        for profile in self.store.profiles():
+            self._train_one(profile, self._min_labels(profile), configured)
+        self.store.set_settings({SERVING_KEY: configured})
+        with self._lock:
+            self._models.clear()
+        log.info("taste: now serving %s (was %s)", configured, serving)
+        self._on_vectors(self.store.all_paths())
+
+    def _train_waiting(self) -> None:
+        while True:
+            with self._lock:
+                if not self._train:
+                    return
+                profile, min_labels = next(iter(self._train.items()))
+                del self._train[profile]
+            if self._train_one(profile, min_labels, self.serving()):
+                paths = [r[0] for r in self.store.feedback(profile)]
+                self._on_vectors(self.store.all_paths() if paths else [])
+
+    def _train_one(self, profile: str, min_labels: int, model_id: str) -> bool:
+        """Train the profile on its ratings with vectors under ``model_id``; store it. True when a model changed."""
+        from .learn import Rating, TasteModel, train
+
+        rows = self.store.feedback(profile)
+        vectors = self.store.embeddings([r[0] for r in rows], model_id)
+        usable = [r for r in rows if r[0] in vectors]
+        ratings = [Rating(path=p, rating=int(r), pick=pk, label=lb) for p, r, pk, lb, _ in usable]
+        X = np.vstack([vectors[r.path] for r in ratings]) if ratings else np.zeros((0, 1), dtype=np.float32)
+        started = time.monotonic()
+        result = train(profile, model_id, X, ratings, min_labels=min_labels, now=time.time())
+        log.info("taste: trained %r on %d ratings in %.1f s", profile, len(ratings), time.monotonic() - started)
+        if not isinstance(result, TasteModel):
+            return False
+        self.store.put_taste_model(profile, model_id, result.to_json(), result.trained_at)
+        with self._lock:
+            self._models[(profile, model_id)] = result
+        return True
+
+    def remember_min_labels(self, profile: str, min_labels: int) -> None:
+        self.store.set_settings({f"taste_min_labels:{profile}": str(min_labels)})
