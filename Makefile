@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test system-deps proto
+.PHONY: setup setup-clip demo test system-deps proto
 
 $(BIN)/autocull: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -12,6 +12,14 @@ $(BIN)/autocull: pyproject.toml
 	touch $@
 
 setup: $(BIN)/autocull
+
+# The 'clip' extra (torch + torchvision pinned together, open_clip, scikit-learn, python-xmp-toolkit): about
+# 6 GB, so only `make test` installs it (the real CLIP loading code is tested); `make demo` stays light.
+$(VENV)/.clip-installed: pyproject.toml $(BIN)/autocull
+	$(BIN)/pip install -q -e '.[test,clip]'
+	touch $@
+
+setup-clip: $(VENV)/.clip-installed
 
 # Set up, write a sample folder (photos that ship with scikit-image) and cull it on the embedded store.
 demo: setup
@@ -23,7 +31,7 @@ system-deps:
 
 # Set up (Python and Debian packages), lint, format-check and type-check (ruff and mypy, configured in
 # pyproject.toml), then run every test. A lint, format or type error fails before pytest starts.
-test: system-deps setup
+test: system-deps setup setup-clip
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy

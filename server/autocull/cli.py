@@ -202,6 +202,7 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
         top_level_only=args.top_level_only,
         reanalyze=args.reanalyze,
         analyze_only=analyze_only,
+        profile=args.profile or "",
     )
     if args.set:
         req.policy_overrides.update(_overrides(args.set))
@@ -306,11 +307,138 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"jobs running: {s.jobs_running}, queue: {s.queue_depth}, images read since start: {s.decodes}")
         if s.models_loaded:
             print(f"models loaded: {', '.join(s.models_loaded)}")
+        print(f"{s.clip}; photos with a vector: {s.embedded}{' (working in the background)' if s.taste_busy else ''}")
+        for t in s.profiles:
+            print(f"taste: {t.sentence}")
         for w in s.watched:
             print(f"watching: {w.path} ({w.photos} photos)")
         return 0
     finally:
         client.close()
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    """Learn from ratings the photographer already made: XMP (sidecar or embedded) of PATHs, or a CSV."""
+    from .engine import is_image_name
+    from .taste.ratings import RatingsError, read_csv, read_ratings
+
+    found, problems = [], []
+    if args.csv:
+        ratings, errors = read_csv(os.path.abspath(os.path.expanduser(args.csv)))
+        found += ratings
+        problems += errors
+    for path in _photo_files(_abs(args.paths), is_image_name):
+        try:
+            r = read_ratings(path)
+        except RatingsError as exc:
+            problems.append(str(exc))
+            continue
+        if r is not None:
+            found.append(r)
+    for text in problems:
+        print(f"autocull: {text}", file=sys.stderr)
+    if not found:
+        print("autocull: no ratings found: rate, flag or label some photos in your editor first", file=sys.stderr)
+        return 1
+    client = _client(args.home, announce="learning")
+    pb = client.pb
+    picks = {"picked": pb.PICK_PICKED, "rejected": pb.PICK_REJECTED, "none": pb.PICK_NONE, "": pb.PICK_UNSPECIFIED}
+    labels = {name: getattr(pb, f"COLOR_LABEL_{name.upper()}") for name in ("red", "yellow", "green", "blue", "purple")}
+    try:
+        answer = None
+        for start in range(0, len(found), 1000):
+            items = [
+                pb.Feedback(
+                    path=r.path,
+                    rating=r.rating,
+                    pick=picks.get(r.pick, pb.PICK_UNSPECIFIED),
+                    color_label=labels.get(r.label, pb.COLOR_LABEL_NONE if r.label else pb.COLOR_LABEL_UNSPECIFIED),
+                )
+                for r in found[start : start + 1000]
+            ]
+            source = "csv" if args.csv and not args.paths else "xmp"
+            answer = client.call(
+                "SendFeedback", pb.SendFeedbackRequest(items=items, source=source, profile=args.profile or "")
+            )
+        assert answer is not None
+        print(f"{len(found)} ratings read, {answer.stored and len(found)} stored; {answer.total_labels} in the profile")
+        if isinstance(client, _Local):
+            client.core.engine.train_now()  # no daemon: make the vectors and train here, then report
+        elif args.wait:
+            _wait_for_taste(client)
+        state = client.call("SendFeedback", pb.SendFeedbackRequest(items=[], source="cli", profile=args.profile or ""))
+        print(f"taste: {state.model_state}")
+        return 0
+    finally:
+        client.close()
+
+
+def _photo_files(paths: Sequence[str], is_image: Any) -> list[str]:
+    """The image files named by ``paths`` (folders walked, hidden entries skipped), in order."""
+    out: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            for root, dirs, names in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                out += [os.path.join(root, n) for n in sorted(names) if is_image(n)]
+        else:
+            out.append(path)
+    return list(dict.fromkeys(out))
+
+
+def _wait_for_taste(client: Any, timeout: float = 3600.0) -> None:
+    """Wait while the daemon makes vectors and trains (printing how far it is), at most ``timeout`` seconds."""
+    pb = client.pb
+    deadline = time.monotonic() + timeout
+    time.sleep(0.5)
+    while time.monotonic() < deadline:
+        s = client.call("GetStatus", pb.GetStatusRequest())
+        if not s.taste_busy:
+            return
+        if sys.stderr.isatty():
+            sys.stderr.write(f"\rmaking vectors and training: {s.embedded} photos with a vector")
+            sys.stderr.flush()
+        time.sleep(1.0)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    client = _client(args.home, announce="searching")
+    pb = client.pb
+    try:
+        resp = client.call("Search", pb.SearchRequest(text=args.text, paths=_abs(args.paths), limit=args.limit))
+    finally:
+        client.close()
+    if args.json:
+        from google.protobuf import json_format
+
+        print(json.dumps(json_format.MessageToDict(resp, always_print_fields_with_no_presence=True), indent=1))
+        return 0
+    for h in resp.hits:
+        print(f"{h.similarity:6.3f}  {h.path}")
+    extra = f"; {resp.without_vector} without a vector yet" if resp.without_vector else ""
+    print(f"{len(resp.hits)} of {resp.searched} photos shown{extra} (model {resp.model})")
+    return 0
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    client = _client(args.home, announce="selecting")
+    pb = client.pb
+    req = pb.SelectRequest(paths=_abs(args.paths), best=args.best, diverse=args.diverse, profile=args.profile or "")
+    try:
+        resp = client.call("Select", req)
+    finally:
+        client.close()
+    if args.json:
+        from google.protobuf import json_format
+
+        print(json.dumps(json_format.MessageToDict(resp, always_print_fields_with_no_presence=True), indent=1))
+        return 0
+    for k, p in enumerate(resp.photos, start=1):
+        scene = f"scene {p.scene:<3} " if args.diverse else ""
+        print(f"{k:>4}. {scene}{'*' * p.stars:<5} {p.quality:.2f}  {p.path}")
+    tail = f", {resp.scenes} scenes" if args.diverse else ""
+    print(f"{len(resp.photos)} chosen from {resp.keepers} keepers{tail}" + (f"; {resp.note}" if resp.note else ""))
+    return 0
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
@@ -368,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="policy override")
         c.add_argument("--top-level-only", action="store_true", help="do not descend into subfolders")
         c.add_argument("--reanalyze", action="store_true", help="read every image again")
+        c.add_argument("--profile", help="whose taste (ratings and model) to use; default: the policy's")
         c.set_defaults(func=(lambda a: cmd_cull(a, analyze_only=True)) if name == "analyze" else cmd_cull)
 
     pol = sub.add_parser("policy", help="show or change the policy")
@@ -383,6 +512,28 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--failed", action="store_true", help="list files that failed, with reasons")
     st.add_argument("--limit", type=int, default=100)
     st.set_defaults(func=cmd_status)
+
+    t = sub.add_parser("teach", help="learn your taste from ratings you already made (XMP sidecars, embedded XMP, CSV)")
+    t.add_argument("paths", nargs="*", help="photos or folders whose XMP ratings, labels and rejects to learn from")
+    t.add_argument("--csv", help="a CSV file with columns path, stars, pick, label")
+    t.add_argument("--profile", help="the profile these ratings teach (default: the policy's, 'default')")
+    t.add_argument("--no-wait", dest="wait", action="store_false", help="with a daemon: do not wait for training")
+    t.set_defaults(func=cmd_teach)
+
+    se = sub.add_parser("search", help="photos ranked by how well they match a text (CLIP)")
+    se.add_argument("text", help='what to look for, e.g. "dog on the beach"')
+    se.add_argument("paths", nargs="*", help="files or folders to search among (default: every stored photo)")
+    se.add_argument("--limit", type=int, default=20)
+    se.add_argument("--json", action="store_true")
+    se.set_defaults(func=cmd_search)
+
+    sl = sub.add_parser("select", help="the N best keepers, optionally spread over the shoot's scenes")
+    sl.add_argument("paths", nargs="*", help="files or folders (default: every stored photo)")
+    sl.add_argument("--best", type=int, required=True, metavar="N")
+    sl.add_argument("--diverse", action="store_true", help="the best of each scene first")
+    sl.add_argument("--profile", help="whose taste to rank by (default: the policy's)")
+    sl.add_argument("--json", action="store_true")
+    sl.set_defaults(func=cmd_select)
 
     w = sub.add_parser("watch", help="watched import folders (daemon only)")
     w.add_argument("action", choices=("add", "remove", "list"))

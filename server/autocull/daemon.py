@@ -88,6 +88,7 @@ def start(
         hserver.start()
         watcher.start()
         started.callback(watcher.stop)
+        engine.taste.start()  # vectors for what lacks one, training: in the background, after the servers are up
         write_state(home, token=token, host=host, grpc_port=gport, http_port=hport, pid=os.getpid())
         started.pop_all()
     log.info("AutoCull listening on %s: gRPC %d, HTTP %d; state in %s", host, gport, hport, home)

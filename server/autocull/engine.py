@@ -29,9 +29,9 @@ from .decide import decide_all
 from .errors import (
     AutoCullError,
     BadPath,
+    FailedPrecondition,
     FileMissing,
     FileProblem,
-    FailedPrecondition,
     FileVanished,
     InvalidArgument,
     NotAFile,
@@ -552,9 +552,10 @@ class Engine:
         policy = self.policy
         profile = self._profile(profile)
         clean = [(normalise_request_path(p), max(-1, min(5, int(r))), pk, lb) for p, r, pk, lb in items]
-        stored = self.store.put_feedback(clean, source or "unknown", profile)
-        self.taste.remember_min_labels(profile, policy.preference_min_labels)
-        self.taste.request_training(profile, policy.preference_min_labels)
+        stored = self.store.put_feedback(clean, source or "unknown", profile) if clean else 0
+        if clean:  # an empty call only asks how far the model is
+            self.taste.remember_min_labels(profile, policy.preference_min_labels)
+            self.taste.request_training(profile, policy.preference_min_labels)
         rows = self.store.feedback(profile)
         vectors = self.store.embedding_stamps([p for p, *_ in clean], self.taste.serving())
         unknown = sum(1 for p, *_ in clean if p not in vectors)

@@ -67,6 +67,7 @@ class AutoCullCore:
             clip=s["clip"],
             embedded=s["embedded"],
             profiles=[self._taste_pb(t) for t in s["profiles"]],
+            taste_busy=not self.engine.taste.idle(),
         )
 
     def _taste_pb(self, t: Any) -> pb.TasteProfile:

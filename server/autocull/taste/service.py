@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SERVING_KEY = "clip_serving_model"
 BACKFILL_BATCH = 32  # photos decoded and encoded at once in the background
+START_DELAY = 2.0  # seconds after start before the worker looks for work
 BACKFILL_SIZE = 448  # long edge (px) decoded for an embedding alone (CLIP sees 224 px)
 
 
@@ -297,6 +298,8 @@ class Taste:
         self._train_waiting()
 
     def _run(self) -> None:
+        if self._stop.wait(START_DELAY):  # the daemon's first answers come before any model is loaded
+            return
         while not self._stop.is_set():
             self._wake.wait(timeout=60)
             if self._stop.is_set():

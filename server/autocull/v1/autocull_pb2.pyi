@@ -577,7 +577,7 @@ class GetStatusRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class GetStatusResponse(_message.Message):
-    __slots__ = ("version", "analyzer_version", "models_loaded", "queue_depth", "jobs_running", "photos_stored", "failures", "verdicts", "watched", "decodes", "home", "uptime_seconds", "clip", "embedded", "profiles")
+    __slots__ = ("version", "analyzer_version", "models_loaded", "queue_depth", "jobs_running", "photos_stored", "failures", "verdicts", "watched", "decodes", "home", "uptime_seconds", "clip", "embedded", "profiles", "taste_busy")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     ANALYZER_VERSION_FIELD_NUMBER: _ClassVar[int]
     MODELS_LOADED_FIELD_NUMBER: _ClassVar[int]
@@ -593,6 +593,7 @@ class GetStatusResponse(_message.Message):
     CLIP_FIELD_NUMBER: _ClassVar[int]
     EMBEDDED_FIELD_NUMBER: _ClassVar[int]
     PROFILES_FIELD_NUMBER: _ClassVar[int]
+    TASTE_BUSY_FIELD_NUMBER: _ClassVar[int]
     version: str
     analyzer_version: str
     models_loaded: _containers.RepeatedScalarFieldContainer[str]
@@ -608,7 +609,8 @@ class GetStatusResponse(_message.Message):
     clip: str
     embedded: int
     profiles: _containers.RepeatedCompositeFieldContainer[TasteProfile]
-    def __init__(self, version: _Optional[str] = ..., analyzer_version: _Optional[str] = ..., models_loaded: _Optional[_Iterable[str]] = ..., queue_depth: _Optional[int] = ..., jobs_running: _Optional[int] = ..., photos_stored: _Optional[int] = ..., failures: _Optional[int] = ..., verdicts: _Optional[_Union[Counts, _Mapping]] = ..., watched: _Optional[_Iterable[_Union[WatchFolder, _Mapping]]] = ..., decodes: _Optional[int] = ..., home: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., clip: _Optional[str] = ..., embedded: _Optional[int] = ..., profiles: _Optional[_Iterable[_Union[TasteProfile, _Mapping]]] = ...) -> None: ...
+    taste_busy: bool
+    def __init__(self, version: _Optional[str] = ..., analyzer_version: _Optional[str] = ..., models_loaded: _Optional[_Iterable[str]] = ..., queue_depth: _Optional[int] = ..., jobs_running: _Optional[int] = ..., photos_stored: _Optional[int] = ..., failures: _Optional[int] = ..., verdicts: _Optional[_Union[Counts, _Mapping]] = ..., watched: _Optional[_Iterable[_Union[WatchFolder, _Mapping]]] = ..., decodes: _Optional[int] = ..., home: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., clip: _Optional[str] = ..., embedded: _Optional[int] = ..., profiles: _Optional[_Iterable[_Union[TasteProfile, _Mapping]]] = ..., taste_busy: _Optional[bool] = ...) -> None: ...
 
 class Failure(_message.Message):
     __slots__ = ("path", "code", "message", "attempts", "last_attempt")
