@@ -22,7 +22,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 class Daemon:
-    def __init__(self, home: Path, *, config: str | None = None, start_timeout: float = 90.0) -> None:
+    def __init__(
+        self, home: Path, *, config: str | None = None, start_timeout: float = 90.0, env: dict | None = None
+    ) -> None:
         self.home = home
         home.mkdir(parents=True, exist_ok=True)
         if config is not None:
@@ -33,7 +35,7 @@ class Daemon:
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             cmd + ["serve", "--http-port", "0", "--grpc-port", "0"],
-            env=dict(os.environ, AUTOCULL_HOME=str(home)),
+            env=dict(os.environ, AUTOCULL_HOME=str(home), **(env or {})),
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

@@ -97,7 +97,7 @@ class Config:
         try:
             config.clip_settings()
         except ValueError as exc:
-            raise ValueError(f"{path}: [clip]: {exc}") from None
+            raise ValueError(f"{path}: {exc}") from None
         return config
 
     def clip_settings(self) -> Any:
