@@ -328,9 +328,12 @@ def test_a_corrupt_sidecar_is_that_photos_error_and_the_others_still_read(tmp_pa
     assert info.value.path == str(cut)
 
 
-def test_a_missing_photo_is_a_file_error(tmp_path):
+def test_a_missing_photo_or_a_folder_is_a_file_error(tmp_path):
     with pytest.raises(FileProblem, match="no such file"):
         read_ratings(tmp_path / "gone.jpg")
+    (tmp_path / "card.jpg").mkdir()
+    with pytest.raises(FileProblem, match="not a photo file"):
+        read_ratings(tmp_path / "card.jpg")
 
 
 # ------------------------------------------------------------ CSV

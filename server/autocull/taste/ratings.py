@@ -37,11 +37,12 @@ from __future__ import annotations
 import csv
 import io
 import os
+import stat
 import threading
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from autocull.errors import AutoCullError, FileProblem, file_problem
+from autocull.errors import AutoCullError, FileProblem, NotAFile, file_problem
 
 LABELS = ("red", "yellow", "green", "blue", "purple")  # darktable colorlabels 0..4; the proto's names
 PICKS = ("picked", "rejected", "none", "")
@@ -218,11 +219,13 @@ def read_ratings(path: str | os.PathLike[str]) -> Optional[FoundRating]:
     """
     photo = os.path.abspath(os.fspath(path))
     try:
-        os.stat(photo)
+        st = os.stat(photo)
     except OSError as exc:
         raise file_problem(exc, photo) from None
     except ValueError:  # a NUL in the name
         raise RatingsError(f"{photo!r}: not a usable path", photo) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise NotAFile(f"{photo}: not a photo file (a folder or a device)")
     libxmp = _libxmp()
     with _LOCK:
         seen: set[str] = set()
