@@ -335,8 +335,8 @@ def cmd_teach(args: argparse.Namespace) -> int:
             continue
         if r is not None:
             found.append(r)
-    for text in problems:
-        print(f"autocull: {text}", file=sys.stderr)
+    for problem in problems:
+        print(f"autocull: {getattr(problem, 'message', problem)}", file=sys.stderr)
     if not found:
         print("autocull: no ratings found: rate, flag or label some photos in your editor first", file=sys.stderr)
         return 1
