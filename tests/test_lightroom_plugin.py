@@ -330,7 +330,57 @@ def test_status_and_teach_against_the_real_daemon(daemon, tmp_path) -> None:
     user = {str(files["sharp"]): "VERDICT_KEEP", str(files["coffee"]): "VERDICT_REJECT"}
     agree = sum(verdicts[p] == v for p, v in user.items()) / len(user)
     assert answer["stored"] == 2 and answer["totalLabels"] == 2 and answer["compared"] == 2, answer
-    assert answer.get("unknown", 0) == 0 and answer["agreement"] == pytest.approx(agree), (answer, verdicts)
-    assert answer["modelState"].startswith("2 rated photos kept"), answer
+    assert answer["agreement"] == pytest.approx(agree), (answer, verdicts)
+    # unknown = photos without a CLIP vector yet (made in the background); two labels are far below any model
+    taste = answer["taste"]
+    assert taste["profile"] == "default" and taste["labels"] == 2 and taste["ready"] is False, answer
+    assert answer["unknown"] + taste["embedded"] == 2, answer
     info = messages(result)[-1]["info"]
     assert "2 of 2 ratings stored" in info and f"agrees with you on {round(agree * 100)}% of 2" in info, info
+    # the dialog says what the daemon said, and how far to trust the model
+    assert answer["modelState"] and f"Model: {answer['modelState']}" in info, (answer, info)
+    if taste["needed"]:
+        assert f"Model quality: no model yet - {taste['needed']} more ratings needed" in info, info
+    else:
+        assert "Model quality: no model yet, so your taste does not count in decisions." in info, info
+    if answer["unknown"]:
+        assert f"{answer['unknown']} of these photos have no CLIP vector yet" in info, info
+
+
+def test_taste_profile_preference_reaches_the_daemon(daemon, tmp_path) -> None:
+    """A profile set in the Plug-in Manager names the cull's and the feedback's profile: its own labels."""
+    files = _photos(tmp_path / "profile")
+    state = str(daemon.home / "state.json")
+    prefs = {"profile": " landscape "}
+    photos = [{"path": str(files["sharp"]), "selected": True, "rating": 5, "pickStatus": 1}]
+    result = run_driver(tmp_path, {"state_file": state, "menu": "MenuTeach.lua", "photos": photos, "prefs": prefs})
+    sent = [h for h in result["http"] if h["method"] == "SendFeedback"]
+    assert len(sent) == 1 and sent[0]["status"] == 200, result["http"]
+    assert json.loads(sent[0]["request"])["profile"] == "landscape"
+    answer = json.loads(sent[0]["response"])
+    assert answer["taste"]["profile"] == "landscape" and answer["totalLabels"] == 1, answer
+    # the daemon keeps that label in that profile only (an empty feedback call only asks)
+    assert daemon.post("SendFeedback", {"items": [], "profile": "landscape"})["totalLabels"] == 1
+    assert daemon.post("SendFeedback", {"items": [], "profile": "portrait"})["totalLabels"] == 0
+
+    result = run_driver(
+        tmp_path,
+        {
+            "state_file": state,
+            "menu": "MenuCull.lua",
+            "prefs": prefs,
+            "photos": [{"path": str(files["sharp"]), "selected": True}],
+        },
+    )
+    start = [h for h in result["http"] if h["method"] == "StartJob"]
+    assert len(start) == 1 and start[0]["status"] == 200, result["http"]
+    assert json.loads(start[0]["request"])["profile"] == "landscape"
+
+    result = run_driver(tmp_path, {"state_file": state, "menu": "MenuStatus.lua", "prefs": prefs})
+    info = messages(result)[-1]["info"]
+    status = daemon.post("GetStatus", {})
+    assert status["clip"] and f"CLIP: {status['clip']}" in info, info
+    for p in status["profiles"]:
+        assert f"Taste: {p['sentence']}" in info, (p, info)
+    assert "landscape" in {p["profile"] for p in status["profiles"]}, status["profiles"]
+    assert "taste profile 'landscape'" in info, info

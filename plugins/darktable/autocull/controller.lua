@@ -5,8 +5,9 @@
   injected `dt` table, so busted drives it with a stand-in darktable and a
   stand-in daemon, and darktable-cli drives it headless (no dt.gui).
 
-    cull(images)          StartJob -> poll GetJob -> apply decisions (or nothing)
-    teach(images)         SendFeedback with the photographer's own ratings
+    cull(images)          StartJob (preset, taste profile) -> poll GetJob -> apply decisions (or nothing)
+    teach(images)         SendFeedback with the photographer's own ratings (and the taste
+                          profile of the preferences); says how far the taste model is trusted
     apply_background()    GetChanges pages -> apply to images in the library
     queue_import(image)   post-import-image: only remember the image
     flush_imports()       post-import-film or idle: one job for the whole queue
@@ -19,7 +20,7 @@
     sys,                    -- autocull/system.lua table
     json,                   -- {encode, decode}
     map,                    -- decision_map (plugins/common)
-    settings = function() -> {home, curl, preset, respect_user_ratings, unrated_rating,
+    settings = function() -> {home, curl, preset, profile, respect_user_ratings, unrated_rating,
                               write_tags, poll_ms, timeout, cursor_get, cursor_set},
     notify = function(message),          -- dt.print
     progress = function(title) -> {update(fraction, text), cancelled(), finish()},
@@ -32,6 +33,7 @@
 local daemon_state = require "autocull.daemon_state"
 local http = require "autocull.http"
 local dt_image = require "autocull.dt_image"
+local taste = require "autocull.taste"
 
 local M = {}
 local C = {}
@@ -187,6 +189,7 @@ function C:_cull_session(session, paths, by_path, title)
   local s = self.settings()
   local request = { paths = paths }
   if s.preset and s.preset ~= "" then request.preset = s.preset end
+  request.profile = taste.profile(s.profile)
   local job, err = session:call("StartJob", request)
   if job then
     self.jobs_started = (self.jobs_started or 0) + 1
@@ -259,17 +262,32 @@ function C:teach(images)
   end
   local session, cerr = self:connect()
   if not session then return self:fail(cerr) end
-  local answer, err = session:call("SendFeedback", { items = items, source = "darktable" })
+  local answer, err = session:call("SendFeedback",
+    { items = items, source = "darktable", profile = taste.profile(self.settings().profile) })
+  -- an untrusted model's message says which quality it must reach: the policy's line
+  local min_quality
+  if answer and type(answer.taste) == "table" and answer.taste.ready and not answer.taste.trusted then
+    min_quality = taste.min_quality(session:call("GetPolicy", {}))
+  end
   session:close()
   if not answer then return self:fail("cannot send your ratings: " .. err_text(err)) end
-  local msg = string.format("AutoCull learned from %d ratings (%s stored so far)", #items,
-    tostring(answer.totalLabels or answer.stored or #items))
-  if (tonumber(answer.unknown) or 0) > 0 then
-    msg = msg .. string.format("; %d not analysed yet: auto-cull them first", answer.unknown)
-  end
-  if answer.modelState and answer.modelState ~= "" then msg = msg .. "; " .. answer.modelState end
-  local r = { ok = true, message = self:say(msg), sent = #items, answer = answer }
+  local r = { ok = true, message = self:say(M.teach_text(answer, #items, min_quality)), sent = #items,
+              answer = answer }
   return r
+end
+
+--- What teach says: ratings stored, photos still without a vector, the model and how far to trust it.
+function M.teach_text(answer, sent, min_quality)
+  local msg = string.format("AutoCull learned from %d ratings (%s stored so far)", sent,
+    tostring(answer.totalLabels or answer.stored or sent))
+  if (tonumber(answer.unknown) or 0) > 0 then
+    msg = msg .. string.format("; %d have no CLIP vector yet: the daemon makes them in the background, then " ..
+      "retrains the model (no need to cull them first)", tonumber(answer.unknown))
+  end
+  if type(answer.modelState) == "string" and answer.modelState ~= "" then msg = msg .. "; " .. answer.modelState end
+  local quality = taste.quality(answer.taste, min_quality)
+  if quality then msg = msg .. "; " .. quality end
+  return msg
 end
 
 --- Every image in darktable's library by full path (built only when needed).
@@ -350,10 +368,31 @@ function C:status()
     self.last_status = m
     return { ok = false, message = m }
   end
-  local m = string.format("daemon %s: %s photos stored, %s jobs running", tostring(answer.version),
-    tostring(answer.photosStored or 0), tostring(answer.jobsRunning or 0))
+  local m = M.status_text(answer, self.settings())
   self.last_status = m
   return { ok = true, message = m, answer = answer }
+end
+
+--- The status lines: the daemon, CLIP, one line per taste profile, the profile this plugin uses.
+function M.status_text(answer, s)
+  local lines = { string.format("daemon %s: %s photos stored, %s jobs running", tostring(answer.version),
+    tostring(answer.photosStored or 0), tostring(answer.jobsRunning or 0)) }
+  if type(answer.clip) == "string" and answer.clip ~= "" then
+    lines[#lines + 1] = string.format("CLIP: %s (%s photos have a vector)", answer.clip, tostring(answer.embedded or 0))
+  end
+  for _, t in ipairs(type(answer.profiles) == "table" and answer.profiles or {}) do
+    if type(t) == "table" then lines[#lines + 1] = taste.profile_line(t) end
+  end
+  if answer.tasteBusy then
+    lines[#lines + 1] = "vectors are being made or a taste model trained in the background"
+  end
+  local profile = taste.profile(s and s.profile)
+  if profile then
+    lines[#lines + 1] = "this module teaches and culls with the taste profile '" .. profile .. "'"
+  elseif type(answer.profiles) == "table" then
+    lines[#lines + 1] = "this module teaches and culls with the daemon's active taste profile"
+  end
+  return table.concat(lines, "\n")
 end
 
 return M

@@ -354,6 +354,134 @@ describe("teach from my ratings", function()
   end)
 end)
 
+describe("the taste profile", function()
+  local function feedback_daemon()
+    local handlers = job_daemon({ F.decision(SHOOT .. "/a.jpg", "keep") }, 1)
+    handlers.SendFeedback = function(req) return 200, { stored = #req.items, totalLabels = 1 } end
+    return handlers
+  end
+
+  it("is left to the daemon when the preference is empty", function()
+    local ctl, dt, sys = setup(feedback_daemon(), nil, { profile = "" })
+    local img = shoot(dt)
+    assert.is_true(ctl:cull({ img.sharp }).ok)
+    assert.is_true(ctl:teach({ img.mine }).ok)
+    assert.is_nil(sys.calls_to("StartJob")[1].request.profile)
+    assert.is_nil(sys.calls_to("SendFeedback")[1].request.profile)
+    assert.is_nil(sys.calls_to("SendFeedback")[1].body:find("profile", 1, true))
+  end)
+
+  it("is named in the cull job and in the feedback when set (trimmed)", function()
+    local ctl, dt, sys = setup(feedback_daemon(), nil, { profile = " wedding  " })
+    local img = shoot(dt)
+    assert.is_true(ctl:cull({ img.sharp }).ok)
+    assert.is_true(ctl:teach({ img.mine }).ok)
+    assert.equals("wedding", sys.calls_to("StartJob")[1].request.profile)
+    assert.equals("wedding", sys.calls_to("SendFeedback")[1].request.profile)
+    assert.equals("darktable", sys.calls_to("SendFeedback")[1].request.source)
+  end)
+end)
+
+describe("teach: how far to trust the taste model", function()
+  local function taste(over)
+    local t = { profile = "default", labels = 140, embedded = 140, ready = true, auc = 0.81, spearman = 0.4,
+                needed = 0, trusted = true, sentence = "profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings" }
+    for k, v in pairs(over or {}) do t[k] = v end
+    return t
+  end
+  local function teach(answer, policy)
+    local handlers = { SendFeedback = function(req)
+      local a = { stored = #req.items, totalLabels = 140, unknown = 0, agreement = 0, compared = 0 }
+      for k, v in pairs(answer) do a[k] = v end
+      return 200, a
+    end }
+    if policy then handlers.GetPolicy = function() return 200, policy end end
+    local ctl, dt, sys = setup(handlers)
+    local r = ctl:teach({ shoot(dt).mine })
+    assert.is_true(r.ok, r.message)
+    return r.message, sys
+  end
+
+  it("a trained, trusted model: its cross-validated AUC, the rating count and 'trusted'", function()
+    local m, sys = teach { modelState = "profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings",
+                           taste = taste() }
+    assert.matches("profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings", m, 1, true)
+    assert.matches("model quality: AUC 0.81 (cross-validated) on 140 ratings, trusted: it counts in AutoCull's decisions",
+      m, 1, true)
+    assert.is_nil(m:find("not yet trusted", 1, true))
+    assert.equals(0, #sys.calls_to("GetPolicy"))
+  end)
+
+  it("a trained model below the policy's line: not yet trusted, and the AUC it must reach", function()
+    local m, sys = teach({ taste = taste { auc = 0.58, embedded = 40, trusted = false } },
+      { values = { preference_min_quality = 0.65 } })
+    assert.matches("model quality: AUC 0.58 (cross-validated) on 40 ratings, not yet trusted: it counts in decisions " ..
+      "once its AUC reaches 0.65", m, 1, true)
+    assert.equals(1, #sys.calls_to("GetPolicy"))
+  end)
+
+  it("a star model alone: Spearman, and the Spearman the same line asks for", function()
+    local m = teach({ taste = taste { auc = 0, spearman = 0.2, embedded = 60, trusted = false } },
+      { values = { preference_min_quality = 0.65 } })
+    assert.matches("Spearman 0.20 (cross-validated) on 60 ratings, not yet trusted: it counts in decisions once its " ..
+      "Spearman reaches 0.30", m, 1, true)
+  end)
+
+  it("an untrusted model when the policy cannot be read: names the policy key", function()
+    local m = teach { taste = taste { auc = 0.58, trusted = false } }   -- no GetPolicy: 404
+    assert.matches("once its quality reaches the policy's preference_min_quality", m, 1, true)
+  end)
+
+  it("no model yet: how many more ratings it needs; photos without a vector need no cull", function()
+    local m, sys = teach { unknown = 3,
+      modelState = "profile 'default': 12 ratings with an embedding, 8 more needed before a taste model is trained (minimum 20)",
+      taste = taste { ready = false, auc = 0, spearman = 0, labels = 15, embedded = 12, needed = 8, trusted = false } }
+    assert.matches("model quality: no model yet, 8 more ratings needed before one is trained", m, 1, true)
+    assert.matches("3 have no CLIP vector yet: the daemon makes them in the background, then retrains the model " ..
+      "(no need to cull them first)", m, 1, true)
+    assert.is_nil(m:find("auto-cull them first", 1, true))
+    assert.is_nil(m:find("model quality: AUC", 1, true))
+    assert.equals(0, #sys.calls_to("GetPolicy"))
+  end)
+
+  it("an older daemon without taste: no quality sentence, nothing breaks", function()
+    local m = teach { modelState = "learning" }
+    assert.equals("AutoCull learned from 1 ratings (140 stored so far); learning", m)
+  end)
+end)
+
+describe("check daemon", function()
+  it("shows CLIP, one line per taste profile with whether it counts, and this module's profile", function()
+    local ctl = setup({ GetStatus = function()
+      return 200, { version = "0.2.0", photosStored = 42, jobsRunning = 0,
+                    clip = "CLIP ViT-B-32/laion2b_s34b_b79k loaded", embedded = "40", tasteBusy = false,
+                    profiles = {
+                      { profile = "default", ready = true, trusted = true, auc = 0.81,
+                        sentence = "profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings" },
+                      { profile = "wedding", ready = true, trusted = false, auc = 0.6,
+                        sentence = "profile 'wedding': taste model AUC 0.60 (cross-validated) on 30 ratings" },
+                      { profile = "landscape", ready = false, needed = 8,
+                        sentence = "profile 'landscape': 12 ratings with an embedding, 8 more needed" },
+                    } }
+    end }, nil, { profile = "wedding" })
+    local r = ctl:status()
+    assert.is_true(r.ok, r.message)
+    assert.same({
+      "daemon 0.2.0: 42 photos stored, 0 jobs running",
+      "CLIP: CLIP ViT-B-32/laion2b_s34b_b79k loaded (40 photos have a vector)",
+      "taste: profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings (trusted: counts in decisions)",
+      "taste: profile 'wedding': taste model AUC 0.60 (cross-validated) on 30 ratings (not yet trusted: left out of decisions)",
+      "taste: profile 'landscape': 12 ratings with an embedding, 8 more needed",
+      "this module teaches and culls with the taste profile 'wedding'",
+    }, (function() local t = {} for l in r.message:gmatch("[^\n]+") do t[#t + 1] = l end return t end)())
+  end)
+
+  it("an older daemon: one line as before", function()
+    local ctl = setup({ GetStatus = function() return 200, { version = "0.1.0", photosStored = 3, jobsRunning = 1 } end })
+    assert.equals("daemon 0.1.0: 3 photos stored, 1 jobs running", ctl:status().message)
+  end)
+end)
+
 describe("apply background results", function()
   it("pages through GetChanges, applies to images in the library and keeps the cursor", function()
     local pages = {

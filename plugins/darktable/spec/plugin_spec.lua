@@ -29,6 +29,9 @@ describe("autocull.lua without a GUI (darktable-cli --core)", function()
     assert.is_true(s.respect_user_ratings)
     assert.is_true(s.write_tags)
     assert.equals("curl", s.curl)
+    assert.equals("", s.profile)        -- the daemon's active taste profile
+    dt.preferences.write("autocull", "profile", "string", "wedding")
+    assert.equals("wedding", sd.api.controller.settings().profile)
     dt.preferences.write("autocull", "respect_user_ratings", "bool", false)
     assert.is_false(sd.api.controller.settings().respect_user_ratings)
   end)
@@ -80,6 +83,7 @@ describe("autocull.lua with a GUI", function()
     end
     assert.is_truthy(dt.registered_prefs.respect_user_ratings)
     assert.is_true(dt.registered_prefs.respect_user_ratings.default)
+    assert.same({ kind = "string", default = "" }, dt.registered_prefs.profile)
     assert.equals("hide", sd.destroy_method)
   end)
 

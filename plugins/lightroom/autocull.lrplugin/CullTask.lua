@@ -144,6 +144,7 @@ function M.run(context)
 
   local request = { paths = paths }
   if type(options.preset) == "string" and options.preset ~= "" then request.preset = options.preset end
+  request.profile = Prefs.profile(prefs)
   local job
   job, err = client:call("StartJob", request)
   if not job then

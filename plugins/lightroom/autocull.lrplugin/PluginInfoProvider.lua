@@ -1,7 +1,7 @@
 --[[
   PluginInfoProvider.lua - the AutoCull section of File > Plug-in Manager:
-  daemon status, token file location, the defaults of the cull dialog, and the
-  automatic application of background results.
+  daemon status, token file location, the taste profile, the defaults of the cull
+  dialog, and the automatic application of background results.
 ]]
 
 local LrDialogs = import "LrDialogs"
@@ -16,7 +16,7 @@ local Prefs = require "Prefs"
 local StatusTask = require "StatusTask"
 
 local KEYS = { "preset", "writePicks", "writeRatings", "writeLabels", "writeKeywords",
-               "respectUserRatings", "stateFile", "autoApply", "pollSeconds" }
+               "respectUserRatings", "stateFile", "autoApply", "pollSeconds", "profile" }
 
 local function refresh_status(props)
   props.status = LOC "$$$/AutoCull/Manager/Checking=Checking the daemon..."
@@ -47,6 +47,7 @@ local function endDialog(props)
   for _, key in ipairs(KEYS) do prefs[key] = props[key] end
   local seconds = tonumber(prefs.pollSeconds) or Prefs.DEFAULTS.pollSeconds
   prefs.pollSeconds = math.max(10, seconds)
+  prefs.profile = Prefs.profile(prefs) or ""  -- stored trimmed; blank = the daemon's own
   if prefs.autoApply then BackgroundPoller.ensure() else BackgroundPoller.stop() end
 end
 
@@ -85,6 +86,14 @@ local function sectionsForTopOfDialog(f, props)
             end,
           },
           fill_horizontal = 1,
+        },
+      },
+      f:row {
+        f:static_text { title = LOC "$$$/AutoCull/Manager/Profile=Taste profile:", width = LrView.share "autocull_label" },
+        f:edit_field { value = LrView.bind "profile", width_in_chars = 20, immediate = true },
+        f:static_text {
+          title = LOC "$$$/AutoCull/Manager/ProfileHint=Whose taste Teach trains and Auto-cull uses (e.g. wedding, landscape): each profile has its own ratings and model. Empty: the daemon's active profile.",
+          fill_horizontal = 1, height_in_lines = 2,
         },
       },
       f:separator { fill_horizontal = 1 },

@@ -9,6 +9,7 @@ local M = {}
 -- Every preference and its default. Keys are stored as is in LrPrefs.
 M.DEFAULTS = {
   preset = "",               -- "" = the daemon's active policy
+  profile = "",              -- taste profile ("wedding"); "" = the daemon's active profile
   writePicks = true,
   writeRatings = true,
   writeLabels = true,
@@ -33,6 +34,15 @@ function M.get()
     if prefs[key] == nil then prefs[key] = value end
   end
   return prefs
+end
+
+-- The taste profile to name in requests, or nil for the daemon's own (empty or blank).
+function M.profile(p)
+  local name = p and p.profile
+  if type(name) ~= "string" then return nil end
+  name = name:match("^%s*(.-)%s*$")
+  if name == "" then return nil end
+  return name
 end
 
 -- Options for decision_map.actions from the preferences (or a dialog's copy of them).

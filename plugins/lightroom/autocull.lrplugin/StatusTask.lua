@@ -1,6 +1,6 @@
 --[[
   StatusTask.lua - "AutoCull status": is the daemon running, what does it hold, where
-  is the token file, and is the background poller on.
+  is the token file, is the background poller on, and how far each taste model is trusted.
 ]]
 
 local LrDialogs = import "LrDialogs"
@@ -10,6 +10,7 @@ local DaemonClient = require "DaemonClient"
 local DaemonState = require "DaemonState"
 local Messages = require "Messages"
 local Prefs = require "Prefs"
+local Taste = require "Taste"
 
 local M = {}
 
@@ -18,6 +19,29 @@ function M.one_line(status, client)
   return LOC("$$$/AutoCull/Status/OneLine=AutoCull ^1 running at ^2: ^3 photos stored, ^4 jobs running.",
              tostring(status.version or "?"), tostring(client.state.url), tostring(status.photosStored or 0),
              tostring(status.jobsRunning or 0))
+end
+
+-- CLIP and the taste profiles: the daemon's sentences, one line per profile.
+function M.taste_lines(status, prefs)
+  local lines = {}
+  if type(status.clip) == "string" and status.clip ~= "" then
+    lines[#lines + 1] = LOC("$$$/AutoCull/Status/Clip=CLIP: ^1 (^2 photos have a vector)", status.clip,
+                            tostring(status.embedded or 0))
+  end
+  for _, taste in ipairs(type(status.profiles) == "table" and status.profiles or {}) do
+    if type(taste) == "table" then lines[#lines + 1] = Taste.profile_line(taste) end
+  end
+  if status.tasteBusy then
+    lines[#lines + 1] = LOC "$$$/AutoCull/Status/TasteBusy=Vectors are being made or a taste model trained in the background."
+  end
+  local profile = Prefs.profile(prefs)
+  if profile then
+    lines[#lines + 1] = LOC("$$$/AutoCull/Status/PluginProfile=This plug-in teaches and culls with the taste profile '^1'.",
+                            profile)
+  else
+    lines[#lines + 1] = LOC "$$$/AutoCull/Status/DaemonProfile=This plug-in teaches and culls with the daemon's active taste profile."
+  end
+  return lines
 end
 
 function M.text(status, client, prefs)
@@ -38,6 +62,7 @@ function M.text(status, client, prefs)
   else
     lines[#lines + 1] = LOC "$$$/AutoCull/Status/NoWatched=No watched folders."
   end
+  for _, line in ipairs(M.taste_lines(status, prefs)) do lines[#lines + 1] = line end
   lines[#lines + 1] = LOC("$$$/AutoCull/Status/Home=Daemon home: ^1", tostring(status.home or ""))
   lines[#lines + 1] = LOC("$$$/AutoCull/Status/Token=Token file: ^1", tostring(client.state.path))
   if prefs.autoApply then

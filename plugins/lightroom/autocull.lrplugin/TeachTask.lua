@@ -2,7 +2,9 @@
   TeachTask.lua - "Teach AutoCull from my ratings".
 
   Sends the stars, flags and labels the photographer set on the selected photos as
-  feedback (SendFeedback, source "lightroom") and shows what the daemon answers.
+  feedback (SendFeedback, source "lightroom", the taste profile of the preferences) and
+  shows what the daemon answers, with the taste model's cross-validated quality and
+  whether it is trusted enough to count in decisions.
   Photos whose state is exactly what AutoCull wrote, unrated photos, virtual copies and
   missing files are not sent: AutoCull must learn from you, not from itself.
 ]]
@@ -17,6 +19,7 @@ local DaemonClient = require "DaemonClient"
 local Messages = require "Messages"
 local Prefs = require "Prefs"
 local Selection = require "Selection"
+local Taste = require "Taste"
 
 local M = {}
 
@@ -43,13 +46,14 @@ local function percent(x)
   return tostring(math.floor((tonumber(x) or 0) * 100 + 0.5))
 end
 
-function M.answer_text(answer, sent, skipped)
+-- The dialog's text. `min_quality` is the policy's line a model must reach to count (nil: unknown).
+function M.answer_text(answer, sent, skipped, min_quality)
   local lines = {
     LOC("$$$/AutoCull/Teach/Stored=^1 of ^2 ratings stored; ^3 ratings kept so far.",
         tostring(answer.stored or 0), tostring(sent), tostring(answer.totalLabels or 0)),
   }
   if (tonumber(answer.unknown) or 0) > 0 then
-    lines[#lines + 1] = LOC("$$$/AutoCull/Teach/Unknown=^1 photos are not analysed yet: run Auto-cull selection on them, then teach again.",
+    lines[#lines + 1] = LOC("$$$/AutoCull/Teach/Unknown=^1 of these photos have no CLIP vector yet: the daemon makes them in the background, then retrains the model. There is no need to cull them first.",
                             tostring(answer.unknown))
   end
   if (tonumber(answer.compared) or 0) > 0 then
@@ -59,6 +63,8 @@ function M.answer_text(answer, sent, skipped)
   if type(answer.modelState) == "string" and answer.modelState ~= "" then
     lines[#lines + 1] = LOC("$$$/AutoCull/Teach/Model=Model: ^1", answer.modelState)
   end
+  local quality = Taste.quality_line(answer.taste, min_quality)
+  if quality then lines[#lines + 1] = quality end
   local notes = {}
   if skipped.not_rated then
     notes[#notes + 1] = LOC("$$$/AutoCull/Teach/NotRated=^1 without your own rating, flag or label",
@@ -96,13 +102,18 @@ function M.run()
     return nil
   end
   local answer
-  answer, err = client:call("SendFeedback", { items = items, source = "lightroom" })
+  answer, err = client:call("SendFeedback", { items = items, source = "lightroom", profile = Prefs.profile(prefs) })
   if not answer then
     Messages.show_error(err)
     return nil
   end
+  -- an untrusted model's dialog says which quality it must reach: the policy's line
+  local min_quality
+  if type(answer.taste) == "table" and answer.taste.ready and not answer.taste.trusted then
+    min_quality = Taste.min_quality(client)
+  end
   LrDialogs.message(LOC("$$$/AutoCull/Teach/DoneTitle=AutoCull learned from ^1 photos", tostring(#items)),
-                    M.answer_text(answer, #items, skipped), "info")
+                    M.answer_text(answer, #items, skipped, min_quality), "info")
   return answer
 end
 

@@ -131,7 +131,7 @@ describe("Info.lua and the plug-in files", function()
     for k in pairs(_G) do before[k] = true end
     for _, m in ipairs { "Prefs", "DaemonState", "DaemonClient", "Messages", "CatalogPhotos", "Selection",
                          "CullOptionsDialog", "CullTask", "TeachTask", "ApplyChangesTask", "StatusTask",
-                         "BackgroundPoller", "Log", "decision_map", "PluginInfoProvider" } do
+                         "BackgroundPoller", "Log", "decision_map", "PluginInfoProvider", "Taste" } do
       assert.is_table(require(m), m)
     end
     dofile(plugin_dir .. "/InitPlugin.lua")
@@ -437,6 +437,144 @@ describe("Teach AutoCull from my ratings", function()
   end)
 end)
 
+describe("the taste profile preference", function()
+  local function teach_one(S)
+    local c = S.catalog
+    c.selected = { c:_add_photo { path = "/a.jpg", rating = 5, pickStatus = 1 } }
+    S:run_menu("MenuTeach.lua")
+  end
+  local function cull_one(S)
+    local c = S.catalog
+    c.selected = { c:_add_photo { path = "/shoot/sharp.jpg" } }
+    S:run_menu("MenuCull.lua")
+  end
+  local function body_of(d, method)
+    for _, call in ipairs(d.calls) do if call.method == method then return call.body end end
+  end
+
+  it("is empty by default: requests leave the profile to the daemon", function()
+    local S, d = setup()
+    assert.are.equal("", require("Prefs").get().profile)
+    cull_one(S)
+    teach_one(S)
+    assert.are.same({}, S.tasks.errors)
+    assert.is_nil(body_of(d, "StartJob").profile)
+    assert.is_nil(body_of(d, "SendFeedback").profile)
+  end)
+
+  it("names the profile in the cull job and in the feedback when set (trimmed)", function()
+    local S, d = setup()
+    S.prefs.profile = "  wedding "
+    cull_one(S)
+    teach_one(S)
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal("wedding", body_of(d, "StartJob").profile)
+    assert.are.equal("wedding", body_of(d, "SendFeedback").profile)
+    assert.are.equal("lightroom", body_of(d, "SendFeedback").source)
+  end)
+
+  it("is a field of the Plug-in Manager section, saved trimmed", function()
+    local S = setup()
+    local provider = dofile(plugin_dir .. "/PluginInfoProvider.lua")
+    local props = {}
+    provider.startDialog(props)
+    assert.are.equal("", props.profile)
+    local bound = {}
+    local function walk(node)
+      if type(node) ~= "table" then return end
+      if node.kind == "edit_field" and type(node.args.value) == "table" then bound[node.args.value.bind] = true end
+      for _, child in ipairs(node.args or {}) do walk(child) end
+    end
+    local f = S:import("LrView").osFactory()
+    for _, section in ipairs(provider.sectionsForTopOfDialog(f, props)) do
+      for _, node in ipairs(section) do walk(node) end
+    end
+    assert.is_true(bound.profile)
+    props.profile = " landscape  "
+    provider.endDialog(props)
+    assert.are.equal("landscape", S.prefs.profile)
+    S:run_tasks()
+  end)
+end)
+
+describe("Teach: how far to trust the taste model", function()
+  local function teach(answer, policy)
+    local S, d = setup()
+    d.handlers.SendFeedback = function(body)
+      local a = { stored = #body.items, totalLabels = 140, unknown = 0, agreement = 0.5, compared = 0 }
+      for k, v in pairs(answer) do a[k] = v end
+      return 200, a
+    end
+    if policy then d.handlers.GetPolicy = policy end
+    local c = S.catalog
+    c.selected = { c:_add_photo { path = "/a.jpg", rating = 5, pickStatus = 1 } }
+    S:run_menu("MenuTeach.lua")
+    assert.are.same({}, S.tasks.errors)
+    return last_message(S).info, d
+  end
+  local function taste(over)
+    local t = { profile = "default", labels = 140, embedded = 140, ready = true, auc = 0.81, spearman = 0.4,
+                needed = 0, trusted = true, sentence = "profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings" }
+    for k, v in pairs(over or {}) do t[k] = v end
+    return t
+  end
+
+  it("a trained, trusted model: its cross-validated AUC, the rating count and 'trusted'", function()
+    local info, d = teach { modelState = "profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings",
+                            taste = taste() }
+    assert.matches("Model: profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings", info, 1, true)
+    assert.matches("Model quality: AUC 0.81 (cross-validated) on 140 ratings - trusted: it counts in AutoCull's decisions.",
+                   info, 1, true)
+    assert.is_nil(info:find("not yet trusted", 1, true))
+    for _, m in ipairs(d.methods()) do assert.are_not.equal("GetPolicy", m) end
+  end)
+
+  it("a trained model below the policy's line: not yet trusted, and the AUC it must reach", function()
+    local info, d = teach({ modelState = "profile 'default': taste model AUC 0.58 (cross-validated) on 40 ratings",
+                            taste = taste { auc = 0.58, labels = 41, embedded = 40, trusted = false } },
+                          function() return 200, { values = { preference_min_quality = 0.65, profile = "default" } } end)
+    assert.matches("Model quality: AUC 0.58 (cross-validated) on 40 ratings - not yet trusted: it counts in decisions once its AUC reaches 0.65.",
+                   info, 1, true)
+    assert.is_nil(info:find("- trusted", 1, true))
+    local methods = d.methods()
+    assert.are.equal("GetPolicy", methods[#methods])
+  end)
+
+  it("a star model alone: Spearman, and the Spearman the same line asks for", function()
+    local info = teach({ taste = taste { auc = 0, spearman = 0.2, embedded = 60, trusted = false } },
+                       function() return 200, { values = { preference_min_quality = 0.65 } } end)
+    assert.matches("Spearman 0.20 (cross-validated) on 60 ratings - not yet trusted: it counts in decisions once its Spearman reaches 0.30.",
+                   info, 1, true)
+  end)
+
+  it("an untrusted model when the policy cannot be read: names the policy key instead of a number", function()
+    local info = teach { taste = taste { auc = 0.58, trusted = false } }  -- the fake has no GetPolicy: 501
+    assert.matches("not yet trusted: it counts in decisions once its quality reaches the policy's preference_min_quality",
+                   info, 1, true)
+  end)
+
+  it("no model yet: how many more ratings it needs, and photos without a vector need no cull", function()
+    local info, d = teach { unknown = 3,
+                            modelState = "profile 'default': 12 ratings with an embedding, 8 more needed before a taste model is trained (minimum 20)",
+                            taste = taste { ready = false, auc = 0, spearman = 0, labels = 15, embedded = 12, needed = 8,
+                                            trusted = false } }
+    assert.matches("Model quality: no model yet - 8 more ratings needed before one is trained.", info, 1, true)
+    assert.matches("Model: profile 'default': 12 ratings with an embedding, 8 more needed", info, 1, true)
+    assert.matches("3 of these photos have no CLIP vector yet: the daemon makes them in the background, then retrains the model.",
+                   info, 1, true)
+    assert.matches("no need to cull them first", info, 1, true)
+    assert.is_nil(info:find("Model quality: AUC", 1, true))
+    for _, m in ipairs(d.methods()) do assert.are_not.equal("GetPolicy", m) end
+  end)
+
+  it("no model and no ratings missing (CLIP off, or training): says the taste does not count yet", function()
+    local info = teach { modelState = "CLIP is off (AUTOCULL_CLIP=off)",
+                         taste = taste { ready = false, auc = 0, spearman = 0, needed = 0, trusted = false } }
+    assert.matches("Model: CLIP is off (AUTOCULL_CLIP=off)", info, 1, true)
+    assert.matches("Model quality: no model yet, so your taste does not count in decisions.", info, 1, true)
+  end)
+end)
+
 describe("Apply background results", function()
   it("applies decisions since the cursor, keeps the cursor, never applies twice", function()
     local S, d = setup()
@@ -485,5 +623,42 @@ describe("AutoCull status", function()
     local m = last_message(S)
     assert.matches("42 photos stored", m.info, 1, true)
     assert.matches(S.prefs.stateFile, m.info, 1, true)
+  end)
+
+  it("shows CLIP's state and one line per taste profile with whether it counts", function()
+    local S, d = setup()
+    S.prefs.profile = "wedding"
+    d.handlers.GetStatus = function()
+      return 200, { version = "0.2.0", photosStored = 42, jobsRunning = 0, home = "/h", watched = {},
+                    verdicts = { keep = 1, review = 2, reject = 3, failed = 0 },
+                    clip = "CLIP ViT-B-32/laion2b_s34b_b79k loaded", embedded = "40", tasteBusy = true,
+                    profiles = {
+                      { profile = "default", ready = true, trusted = true, auc = 0.81, labels = 140, embedded = 140,
+                        sentence = "profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings" },
+                      { profile = "wedding", ready = true, trusted = false, auc = 0.6, labels = 30, embedded = 30,
+                        sentence = "profile 'wedding': taste model AUC 0.60 (cross-validated) on 30 ratings" },
+                      { profile = "landscape", ready = false, needed = 8, labels = 12, embedded = 12,
+                        sentence = "profile 'landscape': 12 ratings with an embedding, 8 more needed" },
+                    } }
+    end
+    S:run_menu("MenuStatus.lua")
+    local info = last_message(S).info
+    assert.matches("CLIP: CLIP ViT-B-32/laion2b_s34b_b79k loaded (40 photos have a vector)", info, 1, true)
+    assert.matches("Taste: profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings (trusted: counts in decisions)",
+                   info, 1, true)
+    assert.matches("Taste: profile 'wedding': taste model AUC 0.60 (cross-validated) on 30 ratings (not yet trusted: left out of decisions)",
+                   info, 1, true)
+    assert.matches("Taste: profile 'landscape': 12 ratings with an embedding, 8 more needed\n", info)
+    assert.matches("trained in the background", info, 1, true)
+    assert.matches("taste profile 'wedding'", info, 1, true)
+  end)
+
+  it("an older daemon without taste fields: no taste lines, nothing breaks", function()
+    local S = setup()
+    S:run_menu("MenuStatus.lua")
+    local info = last_message(S).info
+    assert.is_nil(info:find("CLIP:", 1, true))
+    assert.is_nil(info:find("Taste:", 1, true))
+    assert.matches("daemon's active taste profile", info, 1, true)
   end)
 end)
