@@ -91,7 +91,9 @@ class ClipSettings:
 
     enabled: bool = True
     model: str = DEFAULT_MODEL
-    pretrained: str = DEFAULT_PRETRAINED  # a tag open_clip knows, or a path to a local weights file
+    # A tag open_clip knows, or a path to a local weights file. "" (refused in config.toml) = random
+    # weights, for benchmarks: they cost the same time as real ones.
+    pretrained: str = DEFAULT_PRETRAINED
     model_config: str = ""  # optional JSON architecture registered with open_clip.add_model_config
     threads: int = 0  # torch threads; 0 = one per core
     batch_size: int = 16
@@ -245,6 +247,7 @@ class ClipEncoder:
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._worker: Optional[threading.Thread] = None
         self._loaded: Optional[_Loaded] = None
+        self.embed_batches = 0  # forward passes run for embed() callers (fewer than calls = coalescing works)
         self._status: tuple[ClipState, str] = self._initial_status()
 
     # ---- state -------------------------------------------------------------------------------------
@@ -384,6 +387,7 @@ class ClipEncoder:
         for request in batch:  # a reload() between queueing and running leaves two models: keep them apart
             by_model.setdefault(id(request.loaded), []).append(request)
         for group in by_model.values():
+            self.embed_batches += 1  # only the batcher thread writes it
             try:
                 rows = self._forward_images(group[0].loaded, [r.tensor for r in group])
             except BaseException as exc:  # noqa: BLE001 - every waiter must hear of the failure
