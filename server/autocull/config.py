@@ -50,6 +50,12 @@ _CLIP_TEMPLATE = """
 """
 
 
+def _looks_like_file(pretrained: str) -> bool:
+    from .taste.clip import is_weights_file
+
+    return is_weights_file(pretrained)
+
+
 def default_home() -> Path:
     """The platform's per-user folder; the plugins look in the same place."""
     env = os.environ.get("AUTOCULL_HOME")
@@ -89,6 +95,10 @@ class Config:
             value = data.pop(old, "")
             if value:
                 clip.setdefault(new, value)
+        for key in ("pretrained", "model_config"):  # a relative file is where config.toml is, not where we run
+            value = clip.get(key)
+            if isinstance(value, str) and value and (key == "model_config" or _looks_like_file(value)):
+                clip[key] = str(home / Path(value).expanduser()) if not Path(value).expanduser().is_absolute() else value
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

@@ -619,7 +619,7 @@ class Engine:
     ) -> dict[str, Any]:
         """The ``best`` keepers by quality (taste included when it counts); with ``diverse``, the best of each
         scene first. Reads only: decisions come from the store as ``decide_paths`` makes them."""
-        from .taste.select import best_order, diverse_order
+        from .taste.select import best_order, diverse_order, scenes as scenes_of
 
         files = self.stored_paths(paths, top_level_only=top_level_only)
         keepers: list[Decision] = []
@@ -641,8 +641,9 @@ class Engine:
                     + ("" if self.taste.usable else f" ({self.taste.encoder.state()[1]})")
                 )
             X = np.vstack([vectors[keepers[k].path] for k in with_vec])
-            order, labels = diverse_order(X, merit[with_vec], min(best, len(with_vec)))
-            n_scenes = len(set(labels))
+            labels = scenes_of(X, merit[with_vec])
+            order = diverse_order(X, merit[with_vec], min(best, len(with_vec)), scene=labels)
+            n_scenes = len(set(labels.tolist()))
             chosen = [with_vec[i] for i in order]
             for i in range(len(with_vec)):
                 scenes[with_vec[i]] = labels[i] + 1

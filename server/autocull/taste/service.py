@@ -242,19 +242,11 @@ class Taste:
 
     def _vocabulary_vectors(self, *, encode: bool) -> Optional[np.ndarray]:
         """One unit vector per vocabulary label (the mean of its prompts)."""
-        from .content import prompts
+        from .content import label_vectors, prompts
 
         groups = prompts(self.settings.vocabulary)
-        flat = [t for g in groups for t in g]
-        vecs = self.text_vectors(flat, encode=encode)
-        if vecs is None:
-            return None
-        out, k = [], 0
-        for g in groups:
-            v = vecs[k : k + len(g)].mean(axis=0)
-            out.append(v / max(float(np.linalg.norm(v)), 1e-12))
-            k += len(g)
-        return np.vstack(out).astype(np.float32)
+        vecs = self.text_vectors([t for g in groups for t in g], encode=encode)
+        return None if vecs is None else label_vectors(vecs, groups)
 
     def content(self, vectors: Mapping[str, np.ndarray], min_prob: float, margin: float) -> dict[str, tuple[str, ...]]:
         """Content labels of each photo (zero-shot against the vocabulary), from cached text vectors only."""
