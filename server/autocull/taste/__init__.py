@@ -1,0 +1,1 @@
+"""Learned taste: CLIP embeddings, the photographer's ratings, search."""
