@@ -87,10 +87,10 @@ def content_labels(
     """Labels per photo, best first, each with its probability.
 
     Probabilities are a softmax over the vocabulary of ``logit_scale`` x cosine (what CLIP was trained
-    with). A photo gets the longest run of its top labels such that every one has probability at
-    least ``min_prob`` and the last one beats the next label by at least ``margin``; when even the
-    top label does not clear both, it gets none (silence beats a wrong keyword). With ``min_prob``
-    above 0.5 that is at most one label.
+    with). Going down the labels best first, a label is kept while its probability is at least
+    ``min_prob`` and beats the next label's by at least ``margin``; the first that fails ends the
+    list. So a photo torn between two labels gets neither (silence beats a wrong keyword), and with
+    ``min_prob`` above 0.5 a photo gets at most one label.
     """
     labels = list(vocabulary)
     T = np.asarray(text, dtype=np.float64)
@@ -118,10 +118,7 @@ def content_labels(
         ranked = row[idx]
         following = np.append(ranked[1:], 0.0)
         keep = 0
-        for j in range(len(ranked)):
-            if ranked[j] < min_prob:
-                break
-            if ranked[j] - following[j] >= margin:
-                keep = j + 1
+        while keep < len(ranked) and ranked[keep] >= min_prob and ranked[keep] - following[keep] >= margin:
+            keep += 1
         out.append([(labels[i], float(row[i])) for i in idx[:keep]])
     return out

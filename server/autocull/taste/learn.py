@@ -18,7 +18,8 @@ What is learned, and why
 Both heads are linear models on standardised embeddings (``StandardScaler``): CLIP features are
 good linear-probe features, a linear head needs few labels, and its coefficients store as plain
 numbers (``to_json``; no pickle). Regularisation (C, alpha) is chosen by an inner grouped
-cross-validation (``GridSearchCV``); the quality we *report* comes from an outer cross-validation
+cross-validation (log loss for the logistic head, whose probability is the preference; squared
+error for the ridge head); the quality we *report* comes from an outer cross-validation
 around that whole procedure (nested), so the number never saw the fold it is measured on. Folds
 are grouped by near-duplicates (embedding cosine >= 0.95, connected components): frames of one
 burst on both sides of a fold would let the model "recognise" a frame instead of judging it, and
@@ -51,7 +52,7 @@ MIN_MINORITY = 5  # fewest keeps (or rejects) the keep head learns from
 NEAR_DUPLICATE_COSINE = 0.95  # frames this alike never sit on both sides of a fold
 MAX_FOLDS = 5  # outer folds (fewer when there are fewer groups or minority labels)
 INNER_FOLDS = 3  # folds that choose C / alpha inside each outer training set
-C_GRID = tuple(float(c) for c in np.logspace(-5, 1, 7))  # weakest C first: ties pick stronger regularisation
+C_GRID = tuple(float(c) for c in np.logspace(-5, 2, 8))  # weakest C first: ties pick stronger regularisation
 ALPHA_GRID = tuple(float(a) for a in np.logspace(6, -1, 8))  # strongest alpha first, for the same reason
 MAX_ITER = 2000
 _BLOCK = 256  # rows compared at once when finding near-duplicates (bounds memory)
@@ -355,13 +356,15 @@ def train(
     min_labels: int = 20,
     seed: int = 0,
     now: float = 0.0,
+    duplicate_cosine: float = NEAR_DUPLICATE_COSINE,
 ) -> TasteModel | NotTrained:
     """Learn keep-vs-reject (and stars, when there are enough) from ``ratings`` and their embeddings ``X``.
 
     ``X`` rows are the ratings' embeddings in the same order; rows with NaN/inf are not used. Below
     ``min_labels`` usable ratings, or when neither head has enough of what it needs (e.g. fewer than
     5 rejects and no star spread), the answer is ``NotTrained`` with how many more are needed.
-    Deterministic for a given ``seed``.
+    Deterministic for a given ``seed``. ``duplicate_cosine`` is the near-duplicate line of the folds
+    (above 1 turns grouping off: only to show what it guards against).
     """
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[0] != len(ratings):
@@ -379,7 +382,7 @@ def train(
 
     idx = np.flatnonzero(usable)
     groups = np.full(len(ratings), -1, dtype=np.int64)
-    groups[idx] = near_duplicates(X[idx])
+    groups[idx] = near_duplicates(X[idx], min_cosine=duplicate_cosine)
     scenes = int(groups[idx].max()) + 1
 
     k_rows = np.flatnonzero(usable & np.isfinite(keep_y))
@@ -523,20 +526,24 @@ def _fit(X: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int, classify: 
 def _path_scores(
     Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray, grid: Sequence[float], classify: bool
 ) -> np.ndarray:
-    """Validation score for each grid value (higher is better): AUC for logistic, -MSE for ridge."""
+    """Validation score for each grid value (higher is better): -log loss for logistic, -MSE for ridge.
+
+    Log loss, not AUC: AUC ignores scale, so among tied rankings it would pick the strongest
+    regularisation, whose probabilities all sit near 0.5 -- a useless 0-100 preference.
+    """
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(Xtr)
     Ztr, Zte = scaler.transform(Xtr), scaler.transform(Xte)
     if classify:
         from sklearn.linear_model import LogisticRegression
-        from sklearn.metrics import roc_auc_score
+        from sklearn.metrics import log_loss
 
         model = LogisticRegression(C=grid[0], max_iter=MAX_ITER, warm_start=True)
         out = []
         for c in grid:  # warm start: each fit begins at the previous C's solution
             model.set_params(C=c).fit(Ztr, ytr)
-            out.append(roc_auc_score(yte, model.decision_function(Zte)))
+            out.append(-log_loss(yte, model.predict_proba(Zte)[:, 1], labels=[0, 1]))
         return np.array(out)
     evals, V, b, mean = _ridge_basis(Ztr, ytr)
     ZV = Zte @ V
