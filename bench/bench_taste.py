@@ -4,7 +4,8 @@ of 10,000 photos.
 Corpus: random-but-structured 512-d unit embeddings shaped like a CLIP library: scenes (a random
 direction each) of 1..12 frames around it (frames of one scene ~0.97 alike: near-duplicates, as a
 burst), and a photographer whose taste is a hidden direction: keep when the frame's projection on
-it plus noise is high, reject when low, a neutral band between; stars from the same score. Nested, grouped CV as ``train`` does it.
+it plus noise is high, reject when low, a neutral band between; stars from the same score.
+Training is ``train`` as the daemon runs it (nested, grouped cross-validation included).
 Peak memory is the largest extra allocation tracemalloc sees during the call (numpy reports to it).
 Run: ``PYTHONPATH=server .venv/bin/python bench/bench_taste.py``.
 """
