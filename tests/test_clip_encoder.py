@@ -27,9 +27,9 @@ from autocull.taste.clip import (
     ClipUnavailable,
     file_sha256,
 )
-from tinyclip import TinyClip, make_tiny_clip, tiny_settings
 
 from realphotos import photo, photos
+from tinyclip import TinyClip, make_tiny_clip, tiny_settings
 
 SERVER = Path(__file__).resolve().parents[1] / "server"
 needs_photos = pytest.mark.shared_data  # real photos: missing ones fail, never skip

@@ -68,7 +68,7 @@ class BurstItem:
     embedding: Optional[tuple] = None
 
     @classmethod
-    def from_analysis(cls, path: str, analysis: Analysis, embedding: Optional[Sequence[float]] = None) -> "BurstItem":
+    def from_analysis(cls, path: str, analysis: Analysis, embedding: Optional[np.ndarray] = None) -> "BurstItem":
         """Build from a stored analysis and the photo's stored CLIP vector (``embedding``; else one in
         ``extra['embedding']``, where an older analysis kept it)."""
         ex = analysis.exif

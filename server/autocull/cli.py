@@ -322,7 +322,8 @@ def cmd_teach(args: argparse.Namespace) -> int:
     from .engine import is_image_name
     from .taste.ratings import RatingsError, read_csv, read_ratings
 
-    found, problems = [], []
+    found: list[Any] = []
+    problems: list[Any] = []
     if args.csv:
         ratings, errors = read_csv(os.path.abspath(os.path.expanduser(args.csv)))
         found += ratings

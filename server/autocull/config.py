@@ -98,7 +98,9 @@ class Config:
         for key in ("pretrained", "model_config"):  # a relative file is where config.toml is, not where we run
             value = clip.get(key)
             if isinstance(value, str) and value and (key == "model_config" or _looks_like_file(value)):
-                clip[key] = str(home / Path(value).expanduser()) if not Path(value).expanduser().is_absolute() else value
+                clip[key] = (
+                    str(home / Path(value).expanduser()) if not Path(value).expanduser().is_absolute() else value
+                )
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:

@@ -619,7 +619,8 @@ class Engine:
     ) -> dict[str, Any]:
         """The ``best`` keepers by quality (taste included when it counts); with ``diverse``, the best of each
         scene first. Reads only: decisions come from the store as ``decide_paths`` makes them."""
-        from .taste.select import best_order, diverse_order, scenes as scenes_of
+        from .taste.select import best_order, diverse_order
+        from .taste.select import scenes as scenes_of
 
         files = self.stored_paths(paths, top_level_only=top_level_only)
         keepers: list[Decision] = []

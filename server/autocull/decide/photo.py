@@ -93,6 +93,8 @@ def judge(
     quality = quality_score(scores, policy)
     technical = quality_score({k: v for k, v in scores.items() if k != "preference"}, policy)
     scores["quality"] = ScoreValue(quality, quality, "")
+    if counted is not None:  # what the frame is worth without taste (bursts rank near-ties by taste on top of it)
+        scores["technical"] = ScoreValue(technical, technical, "")
     if preference is not None and policy.weight_preference > 0:
         found.note(_taste_reason(preference))
 

@@ -382,7 +382,11 @@ def train(
 
     idx = np.flatnonzero(usable)
     groups = np.full(len(ratings), -1, dtype=np.int64)
-    groups[idx] = near_duplicates(X[idx], min_cosine=duplicate_cosine)
+    # Alike relative to this photographer's own photos: centred on their mean vector, so a shoot (or an
+    # embedding model) whose photos all sit close together in absolute terms is not one "near-duplicate" blob;
+    # frames of one moment stay near-identical after centring, different scenes spread apart.
+    rated = X[idx].astype(np.float64)
+    groups[idx] = near_duplicates(rated - rated.mean(axis=0), min_cosine=duplicate_cosine)
     scenes = int(groups[idx].max()) + 1
 
     k_rows = np.flatnonzero(usable & np.isfinite(keep_y))

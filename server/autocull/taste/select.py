@@ -22,6 +22,8 @@ unrelated photos, the worst case: about 2 s and under 200 MB).
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 __all__ = ["SCENE_COSINE", "best_order", "diverse_order", "rank_by_text", "scenes"]
@@ -126,7 +128,13 @@ def scenes(X: np.ndarray, merit: np.ndarray, *, min_cosine: float = SCENE_COSINE
 
 
 def diverse_order(
-    X: np.ndarray, merit: np.ndarray, n: int, *, seed: int = 0, min_cosine: float = SCENE_COSINE
+    X: np.ndarray,
+    merit: np.ndarray,
+    n: int,
+    *,
+    seed: int = 0,
+    min_cosine: float = SCENE_COSINE,
+    scene: Optional[np.ndarray] = None,
 ) -> list[int]:
     """``n`` indices, spread over scenes: the best of each scene first (scenes by their best's merit),
     then the second best of each scene, and so on. NaN merit sorts last.
@@ -138,7 +146,8 @@ def diverse_order(
     m = _merit(merit, U.shape[0])
     if n <= 0 or m.size == 0:
         return []
-    scene = scenes(U, m, min_cosine=min_cosine)
+    if scene is None:  # a caller that also shows the scenes passes those it computed
+        scene = scenes(U, m, min_cosine=min_cosine)
     order = np.argsort(-m, kind="stable")
     rank = np.empty(m.size, dtype=np.int64)  # position of each photo within its scene, best = 0
     seen = np.zeros(int(scene.max()) + 1, dtype=np.int64)

@@ -64,7 +64,11 @@ class Taste:
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()  # set while the worker embeds or trains (tests and status read it)
         self.last_error = ""
-        self._vocabulary_ready = ""  # the model id whose vocabulary text vectors are cached
+        self._vocabulary_ready = ""
+        self._claimed = False  # the serving model id is in the store
+        self._refused: dict[
+            str, str
+        ] = {}  # profile -> why its last training made no model  # the model id whose vocabulary text vectors are cached
 
     # ------------------------------------------------------------ lifecycle --
     def start(self) -> None:
@@ -114,8 +118,16 @@ class Taste:
         except ClipUnavailable as exc:
             self.last_error = str(exc)
             return
-        self.store.put_embeddings(self.configured, [(path, size, mtime_ns, vec)])
+        self._put(self.configured, [(path, size, mtime_ns, vec)])
         self._ensure_vocabulary()
+
+    def _put(self, model: str, rows: list[tuple[str, int, int, np.ndarray]]) -> None:
+        """Store vectors; the first model ever to store one becomes the serving model."""
+        self.store.put_embeddings(model, rows)
+        if not self._claimed:
+            if self.store.get_setting(SERVING_KEY) is None:
+                self.store.set_settings({SERVING_KEY: model})
+            self._claimed = True
 
     def _ensure_vocabulary(self) -> None:
         """Once the model is loaded, cache the vocabulary's text vectors (content keywords read only the cache)."""
@@ -205,6 +217,8 @@ class Taste:
             text += f", {needed} more needed before a taste model is trained (minimum {min_labels})"
         elif profile in self._train:
             text += ", training"
+        elif profile in self._refused:
+            text += f", no model: {self._refused[profile]}"
         else:
             text += ", no model yet"
         if waiting:
@@ -340,7 +354,7 @@ class Taste:
             except ClipUnavailable as exc:
                 self.last_error = str(exc)
                 return
-            self.store.put_embeddings(model, [(p, s, m, v) for (p, s, m), v in zip(stamps, vecs)])
+            self._put(model, [(p, s, m, v) for (p, s, m), v in zip(stamps, vecs)])
             self._ensure_vocabulary()
             done = [p for p, _, _ in stamps]
             self._after_new_vectors(done)
@@ -373,7 +387,8 @@ class Taste:
         self.store.set_settings({SERVING_KEY: configured})
         with self._lock:
             self._models.clear()
-        log.info("taste: now serving %s (was %s)", configured, serving)
+        if serving != configured:
+            log.info("taste: now serving %s (was %s)", configured, serving)
         self._on_vectors(self.store.all_paths())
 
     def _train_waiting(self) -> None:
@@ -400,10 +415,13 @@ class Taste:
         result = train(profile, model_id, X, ratings, min_labels=min_labels, now=time.time())
         log.info("taste: trained %r on %d ratings in %.1f s", profile, len(ratings), time.monotonic() - started)
         if not isinstance(result, TasteModel):
+            with self._lock:
+                self._refused[profile] = result.why
             return False
         self.store.put_taste_model(profile, model_id, result.to_json(), result.trained_at)
         with self._lock:
             self._models[(profile, model_id)] = result
+            self._refused.pop(profile, None)
         return True
 
     def remember_min_labels(self, profile: str, min_labels: int) -> None:
