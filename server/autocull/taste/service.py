@@ -64,11 +64,9 @@ class Taste:
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()  # set while the worker embeds or trains (tests and status read it)
         self.last_error = ""
-        self._vocabulary_ready = ""
+        self._vocabulary_ready = ""  # the model id whose vocabulary text vectors are cached
         self._claimed = False  # the serving model id is in the store
-        self._refused: dict[
-            str, str
-        ] = {}  # profile -> why its last training made no model  # the model id whose vocabulary text vectors are cached
+        self._refused: dict[str, str] = {}  # profile -> why its last training made no model
 
     # ------------------------------------------------------------ lifecycle --
     def start(self) -> None:
