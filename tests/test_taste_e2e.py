@@ -9,6 +9,9 @@ teaches a rule the model can learn; how *well* real weights rank a text search i
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -288,9 +291,6 @@ def test_feedback_during_a_running_cull_neither_blocks_nor_corrupts_it(
 def test_search_and_select_answer_over_the_api_and_the_cli(
     tiny: TinyClip, shoot: dict[str, list[Path]], tmp_path: Path
 ) -> None:
-    import subprocess
-    import sys
-
     home = tmp_path / "home"
     d = Daemon(home, config=clip_config(tiny), env=CLIP_ON)
     try:
@@ -356,3 +356,125 @@ def test_search_with_real_weights_finds_the_portraits_among_other_scenes(
         assert {Path(p).name for p, _ in hits} == {Path(rel).name for rel in portraits}, hits
     finally:
         engine.close()
+
+
+# ----------------------------------------------------------------- teach (CLI)
+def _cli(home: Path, *args: str, timeout: float = 600) -> "subprocess.CompletedProcess[str]":
+    env = dict(os.environ, AUTOCULL_HOME=str(home), **CLIP_ON)
+    return subprocess.run(
+        [sys.executable, "-m", "autocull", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_teach_learns_from_xmp_ratings_without_a_host_and_reports_the_cross_validated_quality(
+    tiny: TinyClip, shoot: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    """Past shoots rated in Lightroom and darktable: the photographer's ratings live in XMP, read by `teach`.
+
+    The warm frames carry an embedded rating (as Lightroom's "Save metadata to file" writes into a JPEG, set here
+    with exiftool); the cold ones a darktable-style sidecar with xmp:Rating -1 (darktable's reject). No cull ran
+    before: `teach` makes the vectors itself (no daemon: in-process) and trains.
+    """
+    assert shutil.which("exiftool"), "exiftool (Debian libimage-exiftool-perl) is installed by make test"
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(clip_config(tiny))
+    past = tmp_path / "past"
+    past.mkdir()
+    for src in shoot["train_warm"]:
+        dest = past / src.name
+        shutil.copy(src, dest)
+        subprocess.run(
+            ["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=5", "-XMP-xmp:Label=Green", str(dest)],
+            check=True,
+            timeout=60,
+        )
+    for src in shoot["train_cold"]:
+        dest = past / src.name
+        shutil.copy(src, dest)
+        (past / (src.name + ".xmp")).write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">\n'
+            ' <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">\n'
+            '  <rdf:Description rdf:about="" xmlns:xmp="http://ns.adobe.com/xap/1.0/"\n'
+            '    xmlns:darktable="http://darktable.sf.net/" xmp:Rating="-1" darktable:xmp_version="5"/>\n'
+            " </rdf:RDF>\n</x:xmpmeta>\n"
+        )
+    (past / "unrated.jpg").write_bytes(shoot["held_warm"][0].read_bytes())  # no rating: not taught
+
+    out = _cli(home, "teach", str(past))
+    assert out.returncode == 0, out.stderr
+    assert f"{2 * TRAIN_SCENES} ratings read" in out.stdout, out.stdout
+    assert "AUC" in out.stdout and f"on {2 * TRAIN_SCENES} ratings" in out.stdout, out.stdout
+    status = _cli(home, "status")
+    assert "taste: profile 'default': taste model AUC" in status.stdout, status.stdout
+
+
+def test_teach_csv_reports_bad_lines_and_refuses_below_the_minimum(
+    tiny: TinyClip, shoot: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(clip_config(tiny))
+    lines = ["path,stars,pick,label"]
+    lines += [f"{p},4,picked," for p in shoot["train_warm"][:6]]
+    lines += [f"{p},0,rejected,red" for p in shoot["train_cold"][:6]]
+    lines += [f"{tmp_path / 'gone.jpg'},3,,", f"{shoot['train_warm'][7]},nine,,"]
+    sheet = tmp_path / "ratings.csv"
+    sheet.write_text("\n".join(lines) + "\n")
+    out = _cli(home, "teach", "--csv", str(sheet), "--profile", "landscape")
+    assert out.returncode == 0, out.stderr
+    assert "line 14" in out.stderr and "line 15" in out.stderr, out.stderr  # each bad line named, the rest learnt
+    assert "12 ratings read" in out.stdout
+    assert "8 more needed before a taste model is trained (minimum 20)" in out.stdout and "landscape" in out.stdout, out.stdout
+
+
+# ------------------------------------------------------------ content keywords
+def test_content_keywords_follow_the_policy_and_the_vocabulary(
+    tiny: TinyClip, shoot: dict[str, list[Path]], tmp_path: Path
+) -> None:
+    vocabulary = ["portrait", "landscape", "food", "night"]
+    extra = f"vocabulary = {vocabulary!r}\n".replace("'", '"')
+    d = Daemon(tmp_path / "home", config=clip_config(tiny, extra), env=CLIP_ON)
+    try:
+        folder = str(shoot["held_warm"][0].parent)
+        off = d.grpc("Cull", pb.CullRequest(paths=[folder])).decisions
+        assert not [k for x in off for k in x.keywords if "|Content|" in k]
+        _wait_idle(d)
+        d.grpc(
+            "SetPolicy",
+            pb.SetPolicyRequest(values={"content_keywords": True, "content_min_prob": 0.0, "content_margin": 0.0}),
+        )
+        on = d.grpc("Decide", pb.DecideRequest(paths=[folder])).decisions
+        content = [k for x in on for k in x.keywords if k.startswith("AutoCull|Content|")]
+        assert content, [list(x.keywords) for x in on]  # a zero line tags each photo's best label
+        assert {k.split("|")[-1].lower() for k in content} <= set(vocabulary)
+        d.grpc("SetPolicy", pb.SetPolicyRequest(values={"content_root": "Tags|What"}))
+        moved = d.grpc("Decide", pb.DecideRequest(paths=[folder])).decisions
+        assert [k for x in moved for k in x.keywords if k.startswith("Tags|What|")]
+        d.grpc("SetPolicy", pb.SetPolicyRequest(values={"content_min_prob": 1.0}))  # nothing is that sure
+        none = d.grpc("Decide", pb.DecideRequest(paths=[folder])).decisions
+        assert not [k for x in none for k in x.keywords if k.startswith("Tags|What|")]
+    finally:
+        d.stop()
+
+
+def test_status_and_a_cull_without_taste_work_do_not_load_torch(tiny: TinyClip, tmp_path: Path) -> None:
+    """The CLI's and the daemon's first answers never wait for torch (seconds and ~1 GB to import)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text(clip_config(tiny))
+    code = (
+        "import sys\nfrom autocull.cli import main\nmain(['status'])\n"
+        "print('TORCH' if 'torch' in sys.modules else 'NO TORCH')\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, AUTOCULL_HOME=str(home), **CLIP_ON),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().endswith("NO TORCH"), out.stdout
+    assert "not loaded" in out.stdout or "idle" in out.stdout.lower(), out.stdout

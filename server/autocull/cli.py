@@ -347,6 +347,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
     labels = {name: getattr(pb, f"COLOR_LABEL_{name.upper()}") for name in ("red", "yellow", "green", "blue", "purple")}
     try:
         answer = None
+        stored = 0
         for start in range(0, len(found), 1000):
             items = [
                 pb.Feedback(
@@ -361,8 +362,9 @@ def cmd_teach(args: argparse.Namespace) -> int:
             answer = client.call(
                 "SendFeedback", pb.SendFeedbackRequest(items=items, source=source, profile=args.profile or "")
             )
+            stored += answer.stored
         assert answer is not None
-        print(f"{len(found)} ratings read, {answer.stored and len(found)} stored; {answer.total_labels} in the profile")
+        print(f"{len(found)} ratings read, {stored} stored; {answer.total_labels} in the profile")
         if isinstance(client, _Local):
             client.core.engine.train_now()  # no daemon: make the vectors and train here, then report
         elif args.wait:
