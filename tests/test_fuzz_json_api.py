@@ -425,6 +425,7 @@ def test_the_json_api_answers_every_random_or_malformed_request_and_stays_up(tmp
     try:
         fuzz = Fuzz(random.Random(SEED), daemon, tmp_path / "nothing-here")
         seen: dict[int, int] = {}
+        ran = 0
         failures = []
         for n in range(CASES):
             case = fuzz.case(n)
@@ -435,9 +436,15 @@ def test_the_json_api_answers_every_random_or_malformed_request_and_stays_up(tmp
                 failures.append(str(exc)[:800])
                 continue
             seen[status] = seen.get(status, 0) + 1
+            if status == 400 and b'"failed_precondition"' in body:
+                ran += 1  # only a method that ran says this (Search or Select while CLIP is off)
             assert daemon.proc.poll() is None, f"case {n} ended the daemon:\n{daemon.log()[-3000:]}"
         assert not failures, f"{len(failures)} of {CASES} cases failed:\n" + "\n".join(failures)
-        assert seen.get(200, 0) >= CASES // 10, seen  # the fuzz reached the methods, not only the guards
+        # The fuzz reached the methods, not only the guards: answers only a method gives (a success, or Search
+        # and Select saying CLIP is off, which every random request to them hears in this daemon). Over seeds that
+        # share runs about 7-11 % of the cases (measured before and after the taste RPCs came); the line sits below
+        # that spread, so a new RPC in the contract does not flip it, and still fails when guards refuse all.
+        assert seen.get(200, 0) + ran >= CASES // 15, (seen, ran)
         assert sum(v for k, v in seen.items() if 400 <= k < 500) >= CASES // 4, seen
         assert daemon.post("GetStatus", {})["version"]
         log = daemon.log()

@@ -140,7 +140,7 @@ def test_a_corrupt_weights_file_is_said_in_status_and_decisions_go_on_without_ta
         resp = d.grpc("Cull", pb.CullRequest(paths=[folder]))
         assert resp.counts.total == 2 * HELD_OUT and resp.counts.failed == 0
         assert all("preference" not in x.scores for x in resp.decisions)
-        s = d.grpc("GetStatus", pb.GetStatusRequest())
+        s = _wait_idle(d)  # the model loads in the background, never holding a cull
         assert str(bad) in s.clip and "could not be loaded" in s.clip, s.clip
         assert s.embedded == 0
         with pytest.raises(Exception) as err:
@@ -426,7 +426,9 @@ def test_teach_csv_reports_bad_lines_and_refuses_below_the_minimum(
     assert out.returncode == 0, out.stderr
     assert "line 14" in out.stderr and "line 15" in out.stderr, out.stderr  # each bad line named, the rest learnt
     assert "12 ratings read" in out.stdout
-    assert "8 more needed before a taste model is trained (minimum 20)" in out.stdout and "landscape" in out.stdout, out.stdout
+    assert "8 more needed before a taste model is trained (minimum 20)" in out.stdout and "landscape" in out.stdout, (
+        out.stdout
+    )
 
 
 # ------------------------------------------------------------ content keywords

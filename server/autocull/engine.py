@@ -173,7 +173,13 @@ class Engine:
         self.verdicts = Verdicts(store, self._decide_set)
         self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
         self._queue = _Gauge()
-        self.taste = Taste(store, config.clip_settings(), self._vectors_arrived)
+        self.taste = Taste(
+            store,
+            config.clip_settings(),
+            self._vectors_arrived,
+            active_profile=lambda: self.policy.profile,
+            max_pixels=config.max_pixels,
+        )
 
     @classmethod
     def open(cls, home: Optional[Path] = None, config: Optional[Config] = None) -> "Engine":
@@ -462,21 +468,11 @@ class Engine:
         analyses = self.store.analyses(paths)
         context = self._burst_context(analyses, policy)
         everything = {**context, **analyses}
-        vectors = self.taste.vectors(list(everything))
+        vectors, prefs, content = self._taste_terms(list(everything), policy)
         groups = (
             bursts.group([bursts.BurstItem.from_analysis(p, a, vectors.get(p)) for p, a in everything.items()], policy)
             if len(everything) > 1
             else []
-        )
-        prefs = (
-            self.taste.preferences(vectors, policy.profile, policy.preference_min_quality)
-            if policy.weight_preference > 0
-            else {}
-        )
-        content = (
-            self.taste.content(vectors, policy.content_min_prob, policy.content_margin)
-            if policy.content_keywords
-            else {}
         )
         decisions = decide_all(everything, groups, policy, prefs, content)
         settled = set(analyses)
@@ -484,6 +480,29 @@ class Engine:
             if not settled.isdisjoint(g.paths):
                 settled.update(g.paths)
         return {p: d for p, d in decisions.items() if p in settled}
+
+    def _taste_terms(self, paths: Sequence[str], policy: Policy) -> tuple[dict, dict, dict]:
+        """(vectors, preferences, content labels) of these stored photos. Taste is an extra: whatever goes wrong
+        in it (a damaged stored model, a vector of another size) is logged once and the photos are decided
+        without it, never a failed cull."""
+        try:
+            vectors = self.taste.vectors(paths)
+            prefs = (
+                self.taste.preferences(vectors, policy.profile, policy.preference_min_quality)
+                if policy.weight_preference > 0
+                else {}
+            )
+            content = (
+                self.taste.content(vectors, policy.content_min_prob, policy.content_margin)
+                if policy.content_keywords
+                else {}
+            )
+            return vectors, prefs, content
+        except Exception as exc:
+            if ("taste", str(exc)) not in self._reported:
+                self._reported.add(("taste", str(exc)))
+                log.exception("taste left out of these decisions")
+            return {}, {}, {}
 
     def _burst_context(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Analysis]:
         """Stored neighbours of the requested photos, so half a burst still sees the other half.
@@ -681,7 +700,7 @@ class Engine:
             "home": str(self.home),
             "uptime_seconds": time.time() - self.started,
             "clip": self.taste.encoder.state()[1],
-            "embedded": self.store.embedding_counts().get(self.taste.serving(), 0) if self.taste.usable else 0,
+            "embedded": self.store.embedded_photos(self.taste.serving()) if self.taste.usable else 0,
             "profiles": [self.taste_state(p) for p in (self.store.profiles() or [self.policy.profile])],
         }
 

@@ -124,6 +124,14 @@ def _v3(db: sqlite3.Connection) -> None:
             PRIMARY KEY(path, model)
         );
         CREATE INDEX embeddings_model ON embeddings(model);
+        CREATE TABLE embedding_failures(
+            path TEXT NOT NULL,
+            model TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY(path, model)
+        );
         CREATE TABLE feedback3(
             profile TEXT NOT NULL,
             path TEXT NOT NULL,
@@ -471,18 +479,38 @@ class Store:
         photos = self._query(
             """SELECT p.path, p.size, p.mtime_ns FROM photos p LEFT JOIN embeddings e
                ON e.path = p.path AND e.model = ? AND e.size = p.size AND e.mtime_ns = p.mtime_ns
-               WHERE e.path IS NULL ORDER BY p.path LIMIT ?""",
-            (model, limit),
+               LEFT JOIN embedding_failures f
+               ON f.path = p.path AND f.model = ? AND f.size = p.size AND f.mtime_ns = p.mtime_ns
+               WHERE e.path IS NULL AND f.path IS NULL ORDER BY p.path LIMIT ?""",
+            (model, model, limit),
         )
         if len(photos) >= limit:
             return photos
         rated = self._query(
             """SELECT DISTINCT f.path, -1, -1 FROM feedback f LEFT JOIN embeddings e ON e.path = f.path AND e.model = ?
-               LEFT JOIN photos p ON p.path = f.path
-               WHERE e.path IS NULL AND p.path IS NULL ORDER BY f.path LIMIT ?""",
-            (model, limit - len(photos)),
+               LEFT JOIN photos p ON p.path = f.path LEFT JOIN embedding_failures x ON x.path = f.path AND x.model = ?
+               WHERE e.path IS NULL AND p.path IS NULL AND x.path IS NULL ORDER BY f.path LIMIT ?""",
+            (model, model, limit - len(photos)),
         )
         return photos + rated
+
+    def put_embedding_failures(self, model: str, rows: Iterable[tuple[str, int, int, str]]) -> None:
+        """Record (path, size, mtime_ns, reason) that could not be embedded under ``model`` (missing, unreadable,
+        changed since analysed): the background work skips them until the file changes, so one deleted photo
+        never holds a model change back."""
+        with self.transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO embedding_failures(path, model, size, mtime_ns, reason) VALUES(?,?,?,?,?)",
+                [(p, model, s, m, r) for p, s, m, r in rows],
+            )
+
+    def embedded_photos(self, model: str) -> int:
+        """Stored photos with a vector under ``model``."""
+        return int(
+            self._query("SELECT COUNT(*) FROM embeddings e JOIN photos p ON p.path = e.path WHERE e.model=?", (model,))[
+                0
+            ][0]
+        )
 
     def embedding_counts(self) -> dict[str, int]:
         """model -> how many photos have a vector under it."""
@@ -505,6 +533,11 @@ class Store:
         return names, (np.vstack(vecs) if vecs else np.zeros((0, 0), dtype=np.float32))
 
     def put_text_vectors(self, model: str, rows: Mapping[str, np.ndarray]) -> None:
+        """Cache the text vectors of the content vocabulary (finite unit vectors only, like photos' vectors)."""
+        for text, vec in rows.items():
+            v = np.asarray(vec, dtype=np.float32).ravel()
+            if not v.size or not np.all(np.isfinite(v)) or abs(float(np.linalg.norm(v)) - 1.0) > 1e-3:
+                raise ValueError(f"the text vector of {text!r} is not a finite unit vector; not stored")
         with self.transaction() as db:
             db.executemany(
                 "INSERT OR REPLACE INTO text_vectors(model, text, vector) VALUES(?,?,?)",

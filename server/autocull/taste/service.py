@@ -22,12 +22,13 @@ import numpy as np
 
 from ..records import Preference
 from ..store import Store
-from .clip import ClipEncoder, ClipSettings, ClipUnavailable
+from .clip import ClipEncoder, ClipSettings, ClipState, ClipUnavailable
 
 log = logging.getLogger(__name__)
 
 SERVING_KEY = "clip_serving_model"
 BACKFILL_BATCH = 32  # photos decoded and encoded at once in the background
+QUERY_CACHE = 256  # search texts whose vectors are kept in memory
 START_DELAY = 2.0  # seconds after start before the worker looks for work
 BACKFILL_SIZE = 448  # long edge (px) decoded for an embedding alone (CLIP sees 224 px)
 
@@ -50,11 +51,22 @@ class TasteState:
 class Taste:
     """Owns the encoder, the background embedding and training threads, and the per-profile models."""
 
-    def __init__(self, store: Store, settings: ClipSettings, on_vectors: Callable[[list[str]], None]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        settings: ClipSettings,
+        on_vectors: Callable[[list[str]], None],
+        *,
+        active_profile: Callable[[], str] = lambda: "default",
+        max_pixels: int = 250_000_000,
+    ) -> None:
         self.store = store
         self.settings = settings
         self.encoder = ClipEncoder(settings)
         self._on_vectors = on_vectors
+        self._active_profile = active_profile
+        self._max_pixels = max_pixels
+        self._queries: dict[tuple[str, str], np.ndarray] = {}  # search texts: memory only (private, unbounded)
         self._lock = threading.RLock()
         self._models: dict[tuple[str, str], Any] = {}  # (profile, model id) -> TasteModel | NotTrained
         self._texts: dict[tuple[str, str], np.ndarray] = {}  # (model id, text) -> unit vector
@@ -87,7 +99,10 @@ class Taste:
         self._wake.set()
 
     def idle(self) -> bool:
-        """No background work pending or running (tests wait for it)."""
+        """No background work pending or running (tests and `teach` wait for it). Without a worker (CLIP off or
+        not installed, or no daemon) nothing runs in the background, so it is always idle."""
+        if self._thread is None or not self._thread.is_alive():
+            return True
         return not self._busy.is_set() and not self._wake.is_set() and not self._train
 
     # -------------------------------------------------------------- models --
@@ -110,6 +125,9 @@ class Taste:
         Loads the model on first use. A model that cannot be loaded leaves the photo without a vector (the
         status says why); it never fails the photo's analysis."""
         if not self.encoder.usable():
+            return
+        if self._thread is not None and self.encoder.state()[0] is not ClipState.READY:
+            self.poke()  # the daemon: the background worker loads the model and embeds; a cull never waits for it
             return
         try:
             vec = self.encoder.embed(rgb)
@@ -159,10 +177,9 @@ class Taste:
                 found = TasteModel.from_json(body)
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("the stored taste model of profile %r is unreadable (%s); retraining", profile, exc)
-                self.request_training(profile, 20)
-        with self._lock:
-            self._models[key] = found
-        return found
+                self.request_training(profile, self._min_labels(profile))
+        with self._lock:  # a model the worker stored meanwhile wins over what was read before it
+            return self._models.setdefault(key, found)
 
     def preferences(self, vectors: Mapping[str, np.ndarray], profile: str, min_quality: float) -> dict[str, Preference]:
         """Each photo's preference (from its serving vector) under the profile's model, with whether it counts
@@ -229,9 +246,26 @@ class Taste:
         self._wake.set()
 
     # ------------------------------------------------------- content, search --
+    def query_vector(self, text: str) -> np.ndarray:
+        """A search text's unit vector under the serving model: made with the model, kept in memory only (a search
+        is private and need not outlive the daemon; at most ``QUERY_CACHE`` are kept)."""
+        model = self.serving()
+        if model != self.configured:
+            raise ClipUnavailable("the search text cannot be encoded while the model changes; try again shortly")
+        with self._lock:
+            found = self._queries.get((model, text))
+        if found is not None:
+            return found
+        vec = self.encoder.encode_texts([text])[0]
+        with self._lock:
+            if len(self._queries) >= QUERY_CACHE:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[(model, text)] = vec
+        return vec
+
     def text_vectors(self, texts: Sequence[str], *, encode: bool) -> Optional[np.ndarray]:
-        """Unit vectors of ``texts`` under the serving model: cached in memory and the store; ``encode`` allows
-        loading the model to make the missing ones (a decision never does: it reads what was cached)."""
+        """Unit vectors of the vocabulary's ``texts`` under the serving model: cached in memory and the store;
+        ``encode`` allows loading the model to make the missing ones (a decision never does: it reads the cache)."""
         model = self.serving()
         with self._lock:
             missing = [t for t in texts if (model, t) not in self._texts]
@@ -285,10 +319,7 @@ class Taste:
         names, matrix = self.store.all_embeddings(model, paths)
         if not names:
             return []
-        query = self.text_vectors([text], encode=True)
-        if query is None:
-            raise ClipUnavailable("the search text cannot be encoded while the model changes; try again shortly")
-        sims = rank_by_text(query[0], matrix)
+        sims = rank_by_text(self.query_vector(text), matrix)
         order = np.argsort(-sims, kind="stable")
         return [(names[i], float(sims[i])) for i in order]
 
@@ -320,42 +351,63 @@ class Taste:
                 self._busy.clear()
 
     def _backfill(self) -> None:
-        """Embed stored and rated photos that have no vector under the configured model, a batch at a time."""
+        """Embed stored and rated photos that have no vector under the configured model, a batch at a time.
+
+        A photo that cannot be embedded (gone, unreadable, changed since analysed, a vector that is not finite) is
+        recorded as such for this model and file version, so it never holds the batch or a model change back."""
         from ..decode import decode
         from ..engine import stat_photo
 
         model = self.configured
-        skipped: set[str] = set()
         while not self._stop.is_set() and self.encoder.usable():
-            rows = [r for r in self.store.unembedded(model, BACKFILL_BATCH + len(skipped)) if r[0] not in skipped]
-            rows = rows[:BACKFILL_BATCH]
+            rows = self.store.unembedded(model, BACKFILL_BATCH)
             if not rows:
                 return
-            images, stamps = [], []
+            images, stamps, failed = [], [], []
             for path, size, mtime_ns in rows:
                 try:
                     st = stat_photo(path)
                     if size >= 0 and (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                        skipped.add(path)  # changed since analysed: the next cull analyses and embeds it
+                        failed.append((path, size, mtime_ns, "changed since it was analysed: the next cull embeds it"))
                         continue
-                    rgb = decode(path, analysis_size=BACKFILL_SIZE).rgb
+                    rgb = decode(path, analysis_size=BACKFILL_SIZE, max_pixels=self._max_pixels).rgb
                 except Exception as exc:  # one bad file costs its own vector only
-                    log.info("no embedding for %s: %s", path, exc)
-                    skipped.add(path)
+                    failed.append((path, size, mtime_ns, str(exc)[:500]))
                     continue
                 images.append(rgb)
                 stamps.append((path, st.st_size, st.st_mtime_ns))
-            if not images:
-                continue
+            done: list[str] = []
             try:
-                vecs = self.encoder.encode_images(images)
+                vecs = list(self.encoder.encode_images(images)) if images else []
             except ClipUnavailable as exc:
                 self.last_error = str(exc)
                 return
-            self._put(model, [(p, s, m, v) for (p, s, m), v in zip(stamps, vecs)])
-            self._ensure_vocabulary()
-            done = [p for p, _, _ in stamps]
-            self._after_new_vectors(done)
+            except Exception:  # a batch the model chokes on: one at a time, so only the culprit is left out
+                log.exception("taste: a batch could not be embedded; trying its photos one by one")
+                vecs = []
+                for image in images:
+                    try:
+                        vecs.append(self.encoder.encode_images([image])[0])
+                    except ClipUnavailable as exc:
+                        self.last_error = str(exc)
+                        return
+                    except Exception as exc:
+                        vecs.append(exc)
+            for (path, size, mtime_ns), vec in zip(stamps, vecs):
+                try:
+                    if isinstance(vec, Exception):
+                        raise vec
+                    self._put(model, [(path, size, mtime_ns, vec)])
+                    done.append(path)
+                except Exception as exc:
+                    failed.append((path, size, mtime_ns, str(exc)[:500]))
+            if failed:
+                for path, _, _, why in failed:
+                    log.info("taste: no vector for %s: %s", path, why)
+                self.store.put_embedding_failures(model, failed)
+            if done:
+                self._ensure_vocabulary()
+                self._after_new_vectors(done)
 
     def _after_new_vectors(self, paths: list[str]) -> None:
         """New vectors: retrain the profiles that rated these photos, and re-decide those photos."""
@@ -396,9 +448,8 @@ class Taste:
                     return
                 profile, min_labels = next(iter(self._train.items()))
                 del self._train[profile]
-            if self._train_one(profile, min_labels, self.serving()):
-                paths = [r[0] for r in self.store.feedback(profile)]
-                self._on_vectors(self.store.all_paths() if paths else [])
+            if self._train_one(profile, min_labels, self.serving()) and profile == self._active_profile():
+                self._on_vectors(self.store.all_paths())  # the stored verdicts follow the new model
 
     def _train_one(self, profile: str, min_labels: int, model_id: str) -> bool:
         """Train the profile on its ratings with vectors under ``model_id``; store it. True when a model changed."""
