@@ -28,3 +28,34 @@ def test_an_analysis_with_a_non_finite_number_is_refused_and_nothing_is_stored(t
         assert store.analyses([str(photo)]) == {str(photo): good}
     finally:
         store.close()
+
+
+def test_a_store_of_the_version_before_taste_keeps_its_ratings_in_the_default_profile(tmp_path):
+    """A database written before profiles existed (schema 2) opens, and every rating is kept, in 'default'."""
+    import sqlite3
+
+    from autocull import store as store_mod
+
+    path = tmp_path / "autocull.db"
+    db = sqlite3.connect(str(path), isolation_level=None)
+    for migrate in store_mod.MIGRATIONS[:2]:
+        migrate(db)
+    db.execute("PRAGMA user_version=2")
+    db.executemany(
+        "INSERT INTO feedback(path, rating, pick, label, source, at) VALUES(?,?,?,?,?,?)",
+        [("/p/a.jpg", 4, "picked", "green", "lightroom", 1.0), ("/p/b.jpg", -1, "rejected", "none", "darktable", 2.0)],
+    )
+    db.close()
+
+    s = Store(path)
+    try:
+        assert s.schema_version() == store_mod.SCHEMA_VERSION
+        assert s.feedback("default") == [
+            ("/p/a.jpg", 4, "picked", "green", None),
+            ("/p/b.jpg", -1, "rejected", "none", None),
+        ]
+        assert s.profiles() == ["default"]
+        s.put_feedback([("/p/a.jpg", 1, "none", "none")], "cli", "wedding")  # the same photo in another profile
+        assert s.feedback("default")[0][1] == 4 and s.feedback("wedding")[0][1] == 1
+    finally:
+        s.close()

@@ -96,7 +96,8 @@ def test_vectors_are_stored_with_the_model_reused_and_remade_when_the_model_chan
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text(clip_config(tiny))
-    folder = str(shoot["held_warm"][0].parent)
+    folder = str(tmp_path / "shoot")
+    shutil.copytree(shoot["held_warm"][0].parent, folder)
     engine = Engine.open(home)
     try:
         first = engine.taste.configured
@@ -111,6 +112,8 @@ def test_vectors_are_stored_with_the_model_reused_and_remade_when_the_model_chan
     finally:
         engine.close()
 
+    gone = os.path.join(folder, sorted(os.listdir(folder))[0])
+    os.unlink(gone)  # deleted since: it must not hold the model change back
     other = make_tiny_clip(tmp_path / "other", seed=7)  # new weights: a new model id
     (home / "config.toml").write_text(clip_config(other))
     engine = Engine.open(home)
@@ -119,10 +122,11 @@ def test_vectors_are_stored_with_the_model_reused_and_remade_when_the_model_chan
         assert second != first
         # the old vectors still serve until the new model covers every stored photo
         assert engine.taste.serving() == first
-        assert len(engine.taste.vectors([str(p) for p in shoot["held_warm"]])) == HELD_OUT
+        held = [os.path.join(folder, p.name) for p in shoot["held_warm"]]
+        assert len(engine.taste.vectors(held)) == HELD_OUT
         engine.taste.work_now()  # what the daemon's background worker does
         assert engine.taste.serving() == second
-        assert engine.store.embedding_counts()[second] == n
+        assert engine.store.embedding_counts()[second] == n - 1  # every photo still there
     finally:
         engine.close()
 

@@ -378,7 +378,7 @@ function M.status_text(answer, s)
   local lines = { string.format("daemon %s: %s photos stored, %s jobs running", tostring(answer.version),
     tostring(answer.photosStored or 0), tostring(answer.jobsRunning or 0)) }
   if type(answer.clip) == "string" and answer.clip ~= "" then
-    lines[#lines + 1] = string.format("CLIP: %s (%s photos have a vector)", answer.clip, tostring(answer.embedded or 0))
+    lines[#lines + 1] = string.format("%s (%s photos have a vector)", answer.clip, tostring(answer.embedded or 0))
   end
   for _, t in ipairs(type(answer.profiles) == "table" and answer.profiles or {}) do
     if type(t) == "table" then lines[#lines + 1] = taste.profile_line(t) end

@@ -468,7 +468,7 @@ describe("check daemon", function()
     assert.is_true(r.ok, r.message)
     assert.same({
       "daemon 0.2.0: 42 photos stored, 0 jobs running",
-      "CLIP: CLIP ViT-B-32/laion2b_s34b_b79k loaded (40 photos have a vector)",
+      "CLIP ViT-B-32/laion2b_s34b_b79k loaded (40 photos have a vector)",
       "taste: profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings (trusted: counts in decisions)",
       "taste: profile 'wedding': taste model AUC 0.60 (cross-validated) on 30 ratings (not yet trusted: left out of decisions)",
       "taste: profile 'landscape': 12 ratings with an embedding, 8 more needed",

@@ -25,7 +25,7 @@ end
 function M.taste_lines(status, prefs)
   local lines = {}
   if type(status.clip) == "string" and status.clip ~= "" then
-    lines[#lines + 1] = LOC("$$$/AutoCull/Status/Clip=CLIP: ^1 (^2 photos have a vector)", status.clip,
+    lines[#lines + 1] = LOC("$$$/AutoCull/Status/Clip=^1 (^2 photos have a vector)", status.clip,
                             tostring(status.embedded or 0))
   end
   for _, taste in ipairs(type(status.profiles) == "table" and status.profiles or {}) do

@@ -643,7 +643,7 @@ describe("AutoCull status", function()
     end
     S:run_menu("MenuStatus.lua")
     local info = last_message(S).info
-    assert.matches("CLIP: CLIP ViT-B-32/laion2b_s34b_b79k loaded (40 photos have a vector)", info, 1, true)
+    assert.matches("CLIP ViT-B-32/laion2b_s34b_b79k loaded (40 photos have a vector)", info, 1, true)
     assert.matches("Taste: profile 'default': taste model AUC 0.81 (cross-validated) on 140 ratings (trusted: counts in decisions)",
                    info, 1, true)
     assert.matches("Taste: profile 'wedding': taste model AUC 0.60 (cross-validated) on 30 ratings (not yet trusted: left out of decisions)",
