@@ -70,6 +70,30 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float, float]:
     return out, seconds, peak / 2**20
 
 
+def stored_score(model: TasteModel, X: np.ndarray) -> None:
+    """The daemon's path: 10,000 vectors read back from a real SQLite store, then scored (``Taste.preferences``)."""
+    import tempfile
+
+    from autocull.store import Store
+    from autocull.taste.clip import ClipSettings
+    from autocull.taste.service import Taste
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "autocull.db")
+        paths = [f"/photos/{k:05d}.jpg" for k in range(len(X))]
+        store.put_embeddings("bench", [(p, 1, 1, v) for p, v in zip(paths, X.astype(np.float32))])
+        store.set_settings({"clip_serving_model": "bench"})
+        store.put_taste_model("default", "bench", model.to_json(), model.trained_at)
+        os.environ["AUTOCULL_CLIP"] = "on"
+        taste = Taste(store, ClipSettings(), lambda paths: None)
+        taste.serving = lambda: "bench"  # type: ignore[method-assign]  # no weights here: the id the store holds
+        start = time.perf_counter()
+        prefs = taste.preferences(taste.store.embeddings(paths, "bench"), "default", 0.65)
+        seconds = time.perf_counter() - start
+        store.close()
+    print(f"score  10000 stored photos (SQLite read + score): {seconds:5.2f} s for {len(prefs)} preferences")
+
+
 def main() -> None:
     import sklearn
 
@@ -95,6 +119,7 @@ def main() -> None:
     X, scene, hidden = library(10_000, seed=2)
     _, seconds, peak = timed(lambda: score(model, X))
     print(f"score  10000 photos: {seconds * 1000:6.1f} ms, peak +{peak:5.0f} MB")
+    stored_score(model, X)
     merit = np.random.default_rng(3).random(len(X))
     picks, seconds, peak = timed(lambda: diverse_order(X, merit, 50))
     print(
