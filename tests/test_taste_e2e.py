@@ -484,3 +484,45 @@ def test_status_and_a_cull_without_taste_work_do_not_load_torch(tiny: TinyClip, 
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().endswith("NO TORCH"), out.stdout
     assert "not loaded" in out.stdout or "idle" in out.stdout.lower(), out.stdout
+
+
+def test_reframed_frames_of_one_moment_group_as_a_burst_once_they_have_vectors(
+    tiny: TinyClip, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shared series scenario-3: one moment re-framed between frames, 22-28 pHash bits apart, so the hashes
+    alone do not link them. Shot by one body half a second apart, they are one burst once the stored CLIP vectors
+    join the grouping. (Whether *different* scenes stay apart depends on real weights: the tiny model sees colour.)"""
+    shoot = tmp_path / "moment"
+    shoot.mkdir()
+    for k, src in enumerate(sorted((TESTDATA / "burst" / "scenario-3").glob("*.jpg"))):
+        dest = shoot / src.name
+        shutil.copy(src, dest)
+        subprocess.run(
+            [
+                "exiftool",
+                "-q",
+                "-overwrite_original",
+                f"-DateTimeOriginal=2024:06:01 10:00:0{k}",
+                "-SubSecTimeOriginal=" + ("00", "50", "00")[k],
+                "-Make=Nikon",
+                "-Model=Z 6",
+                "-SerialNumber=1234",
+                str(dest),
+            ],
+            check=True,
+            timeout=60,
+        )
+    homes = {}
+    for clip in ("off", "on"):
+        monkeypatch.setenv("AUTOCULL_CLIP", clip)
+        home = tmp_path / f"home-{clip}"
+        home.mkdir()
+        (home / "config.toml").write_text(clip_config(tiny))
+        engine = Engine.open(home)
+        try:
+            decisions = engine.run([str(shoot)]).decisions
+        finally:
+            engine.close()
+        homes[clip] = {Path(d.path).name: d.burst_id for d in decisions}
+    assert len(set(homes["off"].values()) - {""}) == 0, homes["off"]  # hashes alone: three separate frames
+    assert len(set(homes["on"].values())) == 1 and "" not in homes["on"].values(), homes["on"]
