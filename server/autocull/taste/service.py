@@ -208,7 +208,9 @@ class Taste:
         serving = self.serving()
         embedded = len(self.store.embedding_stamps(paths, serving)) if paths else 0
         if not self.usable:
-            state, why = self.encoder.state()
+            state, _ = self.encoder.state()
+            how = {ClipState.OFF: "off", ClipState.NOT_INSTALLED: "not installed"}.get(state, "not loadable")
+            why = f"profile {profile!r}: {len(rows)} ratings kept, not learned from while CLIP is {how}"
             return TasteState(profile, len(rows), embedded, False, None, None, None, 0, why)
         model = self.model(profile)
         if model is not None:
