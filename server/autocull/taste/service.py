@@ -13,6 +13,7 @@ engine re-decides). Training runs in a background thread; the previous model ser
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -358,7 +359,6 @@ class Taste:
         A photo that cannot be embedded (gone, unreadable, changed since analysed, a vector that is not finite) is
         recorded as such for this model and file version, so it never holds the batch or a model change back."""
         from ..decode import decode
-        from ..engine import stat_photo
 
         model = self.configured
         while not self._stop.is_set() and self.encoder.usable():
@@ -368,7 +368,7 @@ class Taste:
             images, stamps, failed = [], [], []
             for path, size, mtime_ns in rows:
                 try:
-                    st = stat_photo(path)
+                    st = os.stat(path)  # a missing or unreadable file is that photo's failure, recorded below
                     if size >= 0 and (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
                         failed.append((path, size, mtime_ns, "changed since it was analysed: the next cull embeds it"))
                         continue
