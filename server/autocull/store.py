@@ -449,28 +449,24 @@ class Store:
 
     def embeddings(self, paths: Iterable[str], model: str) -> dict[str, np.ndarray]:
         """path -> unit float32 vector under ``model``, for those paths that have one."""
-        out: dict[str, np.ndarray] = {}
-        paths = list(paths)
-        for i in range(0, len(paths), 500):
-            chunk = paths[i : i + 500]
-            rows = self._query(
-                f"SELECT path, vector FROM embeddings WHERE model=? AND path IN ({','.join('?' * len(chunk))})",
-                [model, *chunk],
-            )
-            out.update((p, np.frombuffer(b, dtype=np.float32)) for p, b in rows)
-        return out
+        rows = self._for_paths("SELECT path, vector FROM embeddings WHERE model=? AND path IN ({})", paths, model)
+        return {p: np.frombuffer(b, dtype=np.float32) for p, b in rows}
 
     def embedding_stamps(self, paths: Iterable[str], model: str) -> dict[str, tuple[int, int]]:
         """path -> (size, mtime_ns) of the file each stored embedding was made from."""
-        out: dict[str, tuple[int, int]] = {}
+        rows = self._for_paths(
+            "SELECT path, size, mtime_ns FROM embeddings WHERE model=? AND path IN ({})", paths, model
+        )
+        return {p: (s, m) for p, s, m in rows}
+
+    def _for_paths(self, sql: str, paths: Iterable[str], *args: Any) -> list[tuple]:
+        """``sql`` (its ``IN ({})`` filled with placeholders) over ``paths``, 500 at a time (SQLite's limit on
+        parameters), ``args`` first."""
+        out: list[tuple] = []
         paths = list(paths)
         for i in range(0, len(paths), 500):
             chunk = paths[i : i + 500]
-            rows = self._query(
-                f"SELECT path, size, mtime_ns FROM embeddings WHERE model=? AND path IN ({','.join('?' * len(chunk))})",
-                [model, *chunk],
-            )
-            out.update((p, (s, m)) for p, s, m in rows)
+            out += self._query(sql.format(",".join("?" * len(chunk))), [*args, *chunk])
         return out
 
     def unembedded(self, model: str, limit: int) -> list[tuple[str, int, int]]:
