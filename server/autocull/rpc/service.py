@@ -323,6 +323,10 @@ class AutoCullCore:
             ]
         )
 
+    # -------------------------------------------------------------- sidecars
+    def WriteSidecars(self, req: pb.WriteSidecarsRequest) -> pb.WriteSidecarsResponse:
+        raise Unimplemented("writing XMP sidecars is not built yet")
+
     # -------------------------------------------------------------- failures
     def ListFailures(self, req: pb.ListFailuresRequest) -> pb.ListFailuresResponse:
         return pb.ListFailuresResponse(

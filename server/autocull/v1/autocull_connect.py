@@ -21,7 +21,7 @@ from connectrpc.protocol import ProtocolType
 from connectrpc.server import ConnectASGIApplication, ConnectWSGIApplication, DEFAULT_READ_MAX_BYTES, Endpoint, EndpointSync
 from pyqwest import Client, SyncClient
 
-from .autocull_pb2 import CancelJobRequest, CullRequest, CullResponse, DecideRequest, GetBurstsRequest, GetBurstsResponse, GetChangesRequest, GetChangesResponse, GetJobRequest, GetPolicyRequest, GetStatusRequest, GetStatusResponse, Job, ListFailuresRequest, ListFailuresResponse, ListPresetsRequest, ListPresetsResponse, ListWatchFoldersRequest, PolicyResponse, SearchRequest, SearchResponse, SelectRequest, SelectResponse, SendFeedbackRequest, SendFeedbackResponse, SetPolicyRequest, WatchFolderRequest, WatchFoldersResponse
+from .autocull_pb2 import CancelJobRequest, CullRequest, CullResponse, DecideRequest, GetBurstsRequest, GetBurstsResponse, GetChangesRequest, GetChangesResponse, GetJobRequest, GetPolicyRequest, GetStatusRequest, GetStatusResponse, Job, ListFailuresRequest, ListFailuresResponse, ListPresetsRequest, ListPresetsResponse, ListWatchFoldersRequest, PolicyResponse, SearchRequest, SearchResponse, SelectRequest, SelectResponse, SendFeedbackRequest, SendFeedbackResponse, SetPolicyRequest, WatchFolderRequest, WatchFoldersResponse, WriteSidecarsRequest, WriteSidecarsResponse
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Mapping
@@ -140,6 +140,12 @@ class AutoCull(Protocol):
     async def list_failures(self, request: ListFailuresRequest, ctx: RequestContext[ListFailuresRequest, ListFailuresResponse], /) -> ListFailuresResponse:
         """
         Files that failed, with reason and attempt count.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    async def write_sidecars(self, request: WriteSidecarsRequest, ctx: RequestContext[WriteSidecarsRequest, WriteSidecarsResponse], /) -> WriteSidecarsResponse:
+        """
+        Write (merge) AutoCull's verdicts into the photos' XMP sidecars now, whatever the sidecar policy says.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -365,6 +371,17 @@ class AutoCullASGIApplication(ConnectASGIApplication[AutoCull]):
                         stream_type=StreamType.UNARY,
                     ),
                     function=svc.list_failures,
+                ),
+                "/autocull.v1.AutoCull/WriteSidecars": Endpoint.unary(
+                    method=MethodInfo(
+                        name="WriteSidecars",
+                        service_name="autocull.v1.AutoCull",
+                        input=WriteSidecarsRequest,
+                        output=WriteSidecarsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=svc.write_sidecars,
                 ),
             },
             interceptors=interceptors,
@@ -832,6 +849,29 @@ class AutoCullClient(ConnectClient):
             headers=headers,
             timeout_ms=timeout_ms,
         )
+    async def write_sidecars(
+        self,
+        request: WriteSidecarsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> WriteSidecarsResponse:
+        """
+        Write (merge) AutoCull's verdicts into the photos' XMP sidecars now, whatever the sidecar policy says.
+        """
+        return await self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="WriteSidecars",
+                service_name="autocull.v1.AutoCull",
+                input=WriteSidecarsRequest,
+                output=WriteSidecarsResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
 
 class AutoCullSync(Protocol):
     def get_status(self, request: GetStatusRequest, ctx: RequestContext[GetStatusRequest, GetStatusResponse], /) -> GetStatusResponse:
@@ -936,6 +976,12 @@ class AutoCullSync(Protocol):
     def list_failures(self, request: ListFailuresRequest, ctx: RequestContext[ListFailuresRequest, ListFailuresResponse], /) -> ListFailuresResponse:
         """
         Files that failed, with reason and attempt count.
+        """
+        raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
+
+    def write_sidecars(self, request: WriteSidecarsRequest, ctx: RequestContext[WriteSidecarsRequest, WriteSidecarsResponse], /) -> WriteSidecarsResponse:
+        """
+        Write (merge) AutoCull's verdicts into the photos' XMP sidecars now, whatever the sidecar policy says.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -1159,6 +1205,17 @@ class AutoCullWSGIApplication(ConnectWSGIApplication):
                         stream_type=StreamType.UNARY,
                     ),
                     function=service.list_failures,
+                ),
+                "/autocull.v1.AutoCull/WriteSidecars": EndpointSync.unary(
+                    method=MethodInfo(
+                        name="WriteSidecars",
+                        service_name="autocull.v1.AutoCull",
+                        input=WriteSidecarsRequest,
+                        output=WriteSidecarsResponse,
+                        idempotency_level=IdempotencyLevel.UNKNOWN,
+                        stream_type=StreamType.UNARY,
+                    ),
+                    function=service.write_sidecars,
                 ),
             },
             interceptors=interceptors,
@@ -1620,6 +1677,29 @@ class AutoCullClientSync(ConnectClientSync):
                 service_name="autocull.v1.AutoCull",
                 input=ListFailuresRequest,
                 output=ListFailuresResponse,
+                idempotency_level=IdempotencyLevel.UNKNOWN,
+                stream_type=StreamType.UNARY,
+            ),
+            headers=headers,
+            timeout_ms=timeout_ms,
+        )
+    def write_sidecars(
+        self,
+        request: WriteSidecarsRequest,
+        *,
+        headers: Headers | Mapping[str, str] | None = None, 
+        timeout_ms: int | None = None,
+    ) -> WriteSidecarsResponse:
+        """
+        Write (merge) AutoCull's verdicts into the photos' XMP sidecars now, whatever the sidecar policy says.
+        """
+        return self.execute_unary(
+            request=request,
+            method=MethodInfo(
+                name="WriteSidecars",
+                service_name="autocull.v1.AutoCull",
+                input=WriteSidecarsRequest,
+                output=WriteSidecarsResponse,
                 idempotency_level=IdempotencyLevel.UNKNOWN,
                 stream_type=StreamType.UNARY,
             ),

@@ -47,6 +47,13 @@ class JobState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     JOB_STATE_DONE: _ClassVar[JobState]
     JOB_STATE_CANCELLED: _ClassVar[JobState]
     JOB_STATE_FAILED: _ClassVar[JobState]
+
+class WatchMode(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    WATCH_MODE_UNSPECIFIED: _ClassVar[WatchMode]
+    WATCH_MODE_AUTO: _ClassVar[WatchMode]
+    WATCH_MODE_EVENTS: _ClassVar[WatchMode]
+    WATCH_MODE_POLLING: _ClassVar[WatchMode]
 VERDICT_UNSPECIFIED: Verdict
 VERDICT_KEEP: Verdict
 VERDICT_REVIEW: Verdict
@@ -72,6 +79,10 @@ JOB_STATE_RUNNING: JobState
 JOB_STATE_DONE: JobState
 JOB_STATE_CANCELLED: JobState
 JOB_STATE_FAILED: JobState
+WATCH_MODE_UNSPECIFIED: WatchMode
+WATCH_MODE_AUTO: WatchMode
+WATCH_MODE_EVENTS: WatchMode
+WATCH_MODE_POLLING: WatchMode
 
 class Score(_message.Message):
     __slots__ = ("value", "raw", "unit")
@@ -497,22 +508,28 @@ class SelectResponse(_message.Message):
     def __init__(self, photos: _Optional[_Iterable[_Union[Selected, _Mapping]]] = ..., keepers: _Optional[int] = ..., scenes: _Optional[int] = ..., note: _Optional[str] = ...) -> None: ...
 
 class WatchFolder(_message.Message):
-    __slots__ = ("path", "active", "photos", "added_at")
+    __slots__ = ("path", "active", "photos", "added_at", "mode", "polling")
     PATH_FIELD_NUMBER: _ClassVar[int]
     ACTIVE_FIELD_NUMBER: _ClassVar[int]
     PHOTOS_FIELD_NUMBER: _ClassVar[int]
     ADDED_AT_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    POLLING_FIELD_NUMBER: _ClassVar[int]
     path: str
     active: bool
     photos: int
     added_at: str
-    def __init__(self, path: _Optional[str] = ..., active: _Optional[bool] = ..., photos: _Optional[int] = ..., added_at: _Optional[str] = ...) -> None: ...
+    mode: WatchMode
+    polling: bool
+    def __init__(self, path: _Optional[str] = ..., active: _Optional[bool] = ..., photos: _Optional[int] = ..., added_at: _Optional[str] = ..., mode: _Optional[_Union[WatchMode, str]] = ..., polling: _Optional[bool] = ...) -> None: ...
 
 class WatchFolderRequest(_message.Message):
-    __slots__ = ("path",)
+    __slots__ = ("path", "mode")
     PATH_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
     path: str
-    def __init__(self, path: _Optional[str] = ...) -> None: ...
+    mode: WatchMode
+    def __init__(self, path: _Optional[str] = ..., mode: _Optional[_Union[WatchMode, str]] = ...) -> None: ...
 
 class ListWatchFoldersRequest(_message.Message):
     __slots__ = ()
@@ -525,14 +542,16 @@ class WatchFoldersResponse(_message.Message):
     def __init__(self, folders: _Optional[_Iterable[_Union[WatchFolder, _Mapping]]] = ...) -> None: ...
 
 class GetChangesRequest(_message.Message):
-    __slots__ = ("cursor", "limit", "folder")
+    __slots__ = ("cursor", "limit", "folder", "client_id")
     CURSOR_FIELD_NUMBER: _ClassVar[int]
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     FOLDER_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_ID_FIELD_NUMBER: _ClassVar[int]
     cursor: str
     limit: int
     folder: str
-    def __init__(self, cursor: _Optional[str] = ..., limit: _Optional[int] = ..., folder: _Optional[str] = ...) -> None: ...
+    client_id: str
+    def __init__(self, cursor: _Optional[str] = ..., limit: _Optional[int] = ..., folder: _Optional[str] = ..., client_id: _Optional[str] = ...) -> None: ...
 
 class GetChangesResponse(_message.Message):
     __slots__ = ("decisions", "next_cursor", "more")
@@ -613,24 +632,58 @@ class GetStatusResponse(_message.Message):
     def __init__(self, version: _Optional[str] = ..., analyzer_version: _Optional[str] = ..., models_loaded: _Optional[_Iterable[str]] = ..., queue_depth: _Optional[int] = ..., jobs_running: _Optional[int] = ..., photos_stored: _Optional[int] = ..., failures: _Optional[int] = ..., verdicts: _Optional[_Union[Counts, _Mapping]] = ..., watched: _Optional[_Iterable[_Union[WatchFolder, _Mapping]]] = ..., decodes: _Optional[int] = ..., home: _Optional[str] = ..., uptime_seconds: _Optional[float] = ..., clip: _Optional[str] = ..., embedded: _Optional[int] = ..., profiles: _Optional[_Iterable[_Union[TasteProfile, _Mapping]]] = ..., taste_busy: _Optional[bool] = ...) -> None: ...
 
 class Failure(_message.Message):
-    __slots__ = ("path", "code", "message", "attempts", "last_attempt")
+    __slots__ = ("path", "code", "message", "attempts", "last_attempt", "given_up", "next_attempt")
     PATH_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     LAST_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
+    GIVEN_UP_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     path: str
     code: str
     message: str
     attempts: int
     last_attempt: str
-    def __init__(self, path: _Optional[str] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., attempts: _Optional[int] = ..., last_attempt: _Optional[str] = ...) -> None: ...
+    given_up: bool
+    next_attempt: str
+    def __init__(self, path: _Optional[str] = ..., code: _Optional[str] = ..., message: _Optional[str] = ..., attempts: _Optional[int] = ..., last_attempt: _Optional[str] = ..., given_up: _Optional[bool] = ..., next_attempt: _Optional[str] = ...) -> None: ...
 
 class ListFailuresRequest(_message.Message):
     __slots__ = ("limit",)
     LIMIT_FIELD_NUMBER: _ClassVar[int]
     limit: int
     def __init__(self, limit: _Optional[int] = ...) -> None: ...
+
+class WriteSidecarsRequest(_message.Message):
+    __slots__ = ("paths", "top_level_only")
+    PATHS_FIELD_NUMBER: _ClassVar[int]
+    TOP_LEVEL_ONLY_FIELD_NUMBER: _ClassVar[int]
+    paths: _containers.RepeatedScalarFieldContainer[str]
+    top_level_only: bool
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., top_level_only: _Optional[bool] = ...) -> None: ...
+
+class SidecarResult(_message.Message):
+    __slots__ = ("path", "sidecar", "written", "error")
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SIDECAR_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    sidecar: str
+    written: bool
+    error: FileError
+    def __init__(self, path: _Optional[str] = ..., sidecar: _Optional[str] = ..., written: _Optional[bool] = ..., error: _Optional[_Union[FileError, _Mapping]] = ...) -> None: ...
+
+class WriteSidecarsResponse(_message.Message):
+    __slots__ = ("results", "written", "failed")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    WRITTEN_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[SidecarResult]
+    written: int
+    failed: int
+    def __init__(self, results: _Optional[_Iterable[_Union[SidecarResult, _Mapping]]] = ..., written: _Optional[int] = ..., failed: _Optional[int] = ...) -> None: ...
 
 class ListFailuresResponse(_message.Message):
     __slots__ = ("failures",)

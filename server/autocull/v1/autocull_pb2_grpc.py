@@ -129,6 +129,11 @@ class AutoCullStub:
                 request_serializer=autocull_dot_v1_dot_autocull__pb2.ListFailuresRequest.SerializeToString,
                 response_deserializer=autocull_dot_v1_dot_autocull__pb2.ListFailuresResponse.FromString,
                 _registered_method=True)
+        self.WriteSidecars = channel.unary_unary(
+                '/autocull.v1.AutoCull/WriteSidecars',
+                request_serializer=autocull_dot_v1_dot_autocull__pb2.WriteSidecarsRequest.SerializeToString,
+                response_deserializer=autocull_dot_v1_dot_autocull__pb2.WriteSidecarsResponse.FromString,
+                _registered_method=True)
 
 
 class AutoCullServicer:
@@ -270,6 +275,13 @@ class AutoCullServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WriteSidecars(self, request, context):
+        """Write (merge) AutoCull's verdicts into the photos' XMP sidecars now, whatever the sidecar policy says.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_AutoCullServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -367,6 +379,11 @@ def add_AutoCullServicer_to_server(servicer, server):
                     servicer.ListFailures,
                     request_deserializer=autocull_dot_v1_dot_autocull__pb2.ListFailuresRequest.FromString,
                     response_serializer=autocull_dot_v1_dot_autocull__pb2.ListFailuresResponse.SerializeToString,
+            ),
+            'WriteSidecars': grpc.unary_unary_rpc_method_handler(
+                    servicer.WriteSidecars,
+                    request_deserializer=autocull_dot_v1_dot_autocull__pb2.WriteSidecarsRequest.FromString,
+                    response_serializer=autocull_dot_v1_dot_autocull__pb2.WriteSidecarsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -882,6 +899,33 @@ class AutoCull:
             '/autocull.v1.AutoCull/ListFailures',
             autocull_dot_v1_dot_autocull__pb2.ListFailuresRequest.SerializeToString,
             autocull_dot_v1_dot_autocull__pb2.ListFailuresResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WriteSidecars(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/autocull.v1.AutoCull/WriteSidecars',
+            autocull_dot_v1_dot_autocull__pb2.WriteSidecarsRequest.SerializeToString,
+            autocull_dot_v1_dot_autocull__pb2.WriteSidecarsResponse.FromString,
             options,
             channel_credentials,
             insecure,
