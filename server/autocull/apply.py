@@ -6,6 +6,11 @@ policy that is active *when it is written*, stamped with that policy's version.
 So a job that started before a policy change can never store verdicts of the
 old policy over those of the new one, and a what-if (a one-off preset, policy
 overrides) is answered without touching what is stored.
+
+Verdicts go to the store and, when the policy's ``xmp_sidecars`` says so, into
+the photos' XMP sidecars (``sidecar.py``), in the same order under the same
+lock, so a sidecar never holds an older verdict than the store. A sidecar that
+cannot be written is logged for that photo; it never fails the verdict.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Sequence, TypeVar
 
 from .policy import Policy, parse_stored
 from .records import Decision
@@ -23,6 +28,7 @@ from .store import Store
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 CHUNK = 2000  # photos decided and stored at once (their burst neighbours come from the store)
 
 # Decide a set of stored photos under a policy: the decisions of the paths and of their burst neighbours.
@@ -46,6 +52,12 @@ class Verdicts:
         self._decide_set = decide_set
         self._lock = threading.RLock()
         self._active = _load_active(store)
+        self._xmp_down = ""  # why XMP cannot be written on this machine, logged once
+
+    def locked(self, work: Callable[[ActivePolicy], T]) -> T:
+        """Run ``work(active)`` while no verdict or policy changes (an on-demand sidecar write)."""
+        with self._lock:
+            return work(self._active)
 
     @property
     def active(self) -> ActivePolicy:
@@ -60,7 +72,7 @@ class Verdicts:
         with self._lock:
             active = self._active
             decisions = self._decide_set(paths, active.policy)
-            self._write(decisions, active.version)
+            self._write(decisions, active)
         return {p: dataclasses.replace(d, policy_version=active.version) for p, d in decisions.items()}, active
 
     def change(self, build: Callable[[ActivePolicy], tuple[Policy, str]]) -> tuple[Policy, int, int]:
@@ -97,15 +109,46 @@ class Verdicts:
             chunk = paths[start : start + CHUNK]
             before = self._store.verdicts(chunk)
             decisions = self._decide_set(chunk, self._active.policy)
-            self._write(decisions, self._active.version)
+            self._write(decisions, self._active)
             redecided += sum(1 for p in chunk if p in decisions)
             changed += sum(
                 1 for p in chunk if p in decisions and before.get(p) != (decisions[p].verdict, decisions[p].stars)
             )
         return redecided, changed
 
-    def _write(self, decisions: Mapping[str, Decision], version: int) -> None:
-        self._store.set_verdicts(((p, d.verdict, d.stars, d.quality) for p, d in decisions.items()), version)
+    def _write(self, decisions: Mapping[str, Decision], active: ActivePolicy) -> None:
+        self._store.set_verdicts(((p, d.verdict, d.stars, d.quality) for p, d in decisions.items()), active.version)
+        self._sidecars(decisions, active)
+
+    def _sidecars(self, decisions: Mapping[str, Decision], active: ActivePolicy) -> None:
+        """Merge the stored verdicts into the sidecars the policy asks for; whatever fails is logged per photo."""
+        mode = active.policy.xmp_sidecars
+        if mode == "off" or not decisions:
+            return
+        from .sidecar import SidecarSettings, under, write_sidecars
+
+        chosen = [dataclasses.replace(d, policy_version=active.version) for d in decisions.values()]
+        if mode == "watched":
+            folders = watched_folders(self._store)
+            chosen = [d for d in chosen if under(d.path, folders)]
+        if not chosen:
+            return
+        try:
+            results = write_sidecars(chosen, SidecarSettings.of(active.policy))
+        except Exception as exc:  # no Exempi on this machine: said once, the verdicts are stored all the same
+            if str(exc) != self._xmp_down:
+                self._xmp_down = str(exc)
+                log.error("XMP sidecars are on but cannot be written: %s", exc)
+            return
+        for r in results:
+            if r.error_code:
+                log.warning("XMP sidecar not written (%s): %s", r.error_code, r.error_message)
+
+
+def watched_folders(store: Store) -> list[str]:
+    """The watched folders' paths (a row is a tuple starting with the path, or a record with ``.path``)."""
+    rows = store.watch_folders()
+    return [str(getattr(row, "path", None) or row[0]) for row in rows]
 
 
 def _load_active(store: Store) -> ActivePolicy:

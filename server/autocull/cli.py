@@ -463,6 +463,31 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_xmp(args: argparse.Namespace) -> int:
+    """`autocull xmp write PATH…`: merge the stored verdicts into the XMP sidecars now (whatever the policy says)."""
+    client = _client(args.home, announce="writing sidecars")
+    pb = client.pb
+    try:
+        resp = client.call(
+            "WriteSidecars", pb.WriteSidecarsRequest(paths=_abs(args.paths), top_level_only=args.top_level_only)
+        )
+    finally:
+        client.close()
+    if args.json:
+        from google.protobuf import json_format
+
+        print(json.dumps(json_format.MessageToDict(resp, always_print_fields_with_no_presence=True), indent=1))
+    else:
+        for r in resp.results:
+            if r.HasField("error"):
+                print(f"failed     {r.path}: {r.error.code} {r.error.message}")
+            else:
+                print(f"{'written' if r.written else 'unchanged':<10} {r.sidecar}")
+        unchanged = len(resp.results) - resp.written - resp.failed
+        print(f"{resp.written} sidecars written, {unchanged} already up to date, {resp.failed} failed")
+    return 1 if resp.failed else 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from .daemon import serve, setup_logging
 
@@ -542,6 +567,13 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("action", choices=("add", "remove", "list"))
     w.add_argument("path", nargs="?", default="")
     w.set_defaults(func=cmd_watch)
+
+    x = sub.add_parser("xmp", help="XMP sidecars: merge the stored verdicts into them")
+    x.add_argument("action", choices=("write",))
+    x.add_argument("paths", nargs="+", help="culled photos or folders")
+    x.add_argument("--top-level-only", action="store_true", help="do not descend into subfolders")
+    x.add_argument("--json", action="store_true")
+    x.set_defaults(func=cmd_xmp)
 
     sm = sub.add_parser("sample", help="write a folder of sample photos (from scikit-image) to try AutoCull on")
     sm.add_argument("folder")

@@ -542,6 +542,27 @@ class Engine:
                 found.update(new)
         return found
 
+    # -------------------------------------------------------------- sidecars --
+    def write_sidecars(self, paths: Sequence[str], *, top_level_only: bool = False) -> list[Any]:
+        """Merge the stored verdicts of these photos (files or folders) into their XMP sidecars now, whatever
+        the policy's xmp_sidecars says. One ``sidecar.SidecarResult`` per photo; raises only when XMP cannot be
+        written on this machine at all."""
+        from .sidecar import SidecarSettings, lacking, write_sidecars
+
+        files = self.stored_paths(paths, top_level_only=top_level_only)
+        out: list[Any] = []
+        for start in range(0, len(files), CHUNK):
+            chunk = files[start : start + CHUNK]
+
+            def write(active: ActivePolicy, chunk: Sequence[str] = chunk) -> list[Any]:
+                decisions = [d for d in self.decide_paths(chunk) if not d.error_code]
+                results = write_sidecars(decisions, SidecarSettings.of(active.policy)) + lacking(chunk, decisions)
+                order = {p: k for k, p in enumerate(chunk)}
+                return sorted(results, key=lambda r: order.get(r.path, len(order)))
+
+            out += self.verdicts.locked(write)  # in order with apply: never an older verdict over a newer one
+        return out
+
     # --------------------------------------------------------------- bursts --
     def bursts_for(self, paths: Sequence[str], *, top_level_only: bool = False) -> list[Any]:
         files = self.stored_paths(paths, top_level_only=top_level_only)

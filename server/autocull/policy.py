@@ -194,6 +194,22 @@ class Policy:
     keyword_root: str = _f(
         "AutoCull", "Parent keyword under which every AutoCull keyword lives ('A|B' nests it).", check=_keyword_problem
     )
+    # --- XMP sidecars (sidecar.py) ---
+    xmp_sidecars: str = _f(
+        "off",
+        "Merge each verdict into the photo's XMP sidecar when it is stored: 'off', 'watched' (photos under a "
+        "watched folder) or 'always'. `autocull xmp write PATH` writes on demand whatever this says.",
+        choices=("off", "watched", "always"),
+    )
+    xmp_overwrite_hand: bool = _f(
+        False, "Overwrite a rating or colour label in a sidecar that was set by hand (not by AutoCull)."
+    )
+    xmp_sidecar_name: str = _f(
+        "darktable",
+        "Name of a new sidecar when the folder has none to follow: 'darktable' (IMG_1.CR2.xmp, one per file, "
+        "also read by digiKam) or 'adobe' (IMG_1.xmp, RAWs only; a JPEG beside its RAW still gets IMG_1.JPG.xmp).",
+        choices=("darktable", "adobe"),
+    )
 
     # ------------------------------------------------------------------ API
     def to_dict(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import time
 from typing import Any, Callable, Iterator
 
 from ..engine import Counts, Engine, normalise_request_path
-from ..errors import InvalidArgument, Unimplemented
+from ..errors import FailedPrecondition, InvalidArgument, Unimplemented
 from ..jobs import Job, JobManager
 from ..policy import describe
 from ..v1 import autocull_pb2 as pb
@@ -325,7 +325,28 @@ class AutoCullCore:
 
     # -------------------------------------------------------------- sidecars
     def WriteSidecars(self, req: pb.WriteSidecarsRequest) -> pb.WriteSidecarsResponse:
-        raise Unimplemented("writing XMP sidecars is not built yet")
+        """Merge the stored verdicts into the photos' XMP sidecars now; one result per photo, per-file errors."""
+        from ..taste.ratings import RatingsUnavailable
+
+        if not req.paths:
+            raise InvalidArgument("no paths given")
+        try:
+            results = self.engine.write_sidecars(list(req.paths), top_level_only=req.top_level_only)
+        except RatingsUnavailable as exc:
+            raise FailedPrecondition(f"XMP sidecars cannot be written here: {exc.message}") from None
+        return pb.WriteSidecarsResponse(
+            results=[
+                pb.SidecarResult(
+                    path=r.path,
+                    sidecar=r.sidecar,
+                    written=r.written,
+                    error=pb.FileError(code=r.error_code, message=r.error_message) if r.error_code else None,
+                )
+                for r in results
+            ],
+            written=sum(1 for r in results if r.written),
+            failed=sum(1 for r in results if r.error_code),
+        )
 
     # -------------------------------------------------------------- failures
     def ListFailures(self, req: pb.ListFailuresRequest) -> pb.ListFailuresResponse:

@@ -1,0 +1,321 @@
+"""XMP sidecars: AutoCull's verdicts merged into the photo's ``.xmp`` beside it, never over what is there.
+
+Who reads them: tools that open a folder (Photo Mechanic, digiKam, Capture One, exiftool) and darktable or
+Lightroom Classic when they *import* the folder. A catalog that already holds the photo does not re-read a
+sidecar another program changed (darktable only with "look for updated XMP files on startup", Lightroom only
+with Metadata > Read Metadata from Files): there the plugins are the way in.
+
+What we write (python-xmp-toolkit over Exempi, the locked libxmp of ``taste.ratings``):
+
+* ``xmp:Rating`` — -1 when the decision's pick is "rejected" (darktable and Bridge read -1 as a reject),
+  else the decision's stars.
+* ``xmp:Label`` — the colour's name as Lightroom writes it ("Red", "Yellow"…); removed when the decision has
+  no label and the label there is the one we wrote.
+* ``dc:subject`` (flat words) and ``lr:hierarchicalSubject`` ('A|B|C'): our keywords. Our old ones (under the
+  policy's keyword_root / content_root, or recorded as ours) are replaced; every other keyword stays.
+* ``autocull:*`` (http://autocull.app/ns/1.0/): verdict, quality, reasons, policy version, and what we wrote
+  (rating, label, keywords, flat words we added), so the next write tells "set by hand" from "set by us".
+
+A rating or label that differs from what we last wrote (or that was there before we ever wrote) was set by
+the photographer or another tool: it is kept unless the policy says ``xmp_overwrite_hand``. darktable's
+``darktable:colorlabels`` always counts as the photographer's label (we never write it). Every other field
+stays as it was: the merge edits a parsed copy of the old packet and serializes that.
+
+Writing is temp file in the same folder + fsync + rename (``config.atomic_write``): a kill leaves the old
+sidecar or the new one, and the temp name (``.name.xmp.XXXX``) is hidden and does not end in ``.xmp``.
+The photo itself is never opened for writing. A sidecar we cannot parse, a read-only sidecar or folder: that
+photo's error, the others go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from .config import atomic_write
+from .errors import AutoCullError, FileProblem, file_problem
+from .records import Decision
+from .taste.ratings import _LOCK, NS_DARKTABLE, NS_XMP, RatingsError, _libxmp, _read_sidecar
+
+log = logging.getLogger(__name__)
+
+NS_AUTOCULL = "http://autocull.app/ns/1.0/"
+NS_DC = "http://purl.org/dc/elements/1.1/"
+NS_LR = "http://ns.adobe.com/lightroom/1.0/"
+MODES = ("off", "watched", "always")
+NAMES = ("darktable", "adobe")
+LABEL_TEXT = {"red": "Red", "yellow": "Yellow", "green": "Green", "blue": "Blue", "purple": "Purple"}
+# Proprietary RAWs: the formats whose XMP lives only in a sidecar, and so the ones Adobe names photo.xmp.
+RAW_EXTENSIONS = frozenset(
+    "cr2 cr3 crw nef nrw arw srf sr2 orf rw2 raf pef kdc dcr mrw 3fr erf mos raw rwl srw x3f gpr iiq mef mfw".split()
+)
+
+
+class NotCulled(FileProblem):
+    """No stored decision for the photo (never culled, or it failed): nothing to write."""
+
+    code = "NOT_CULLED"
+
+
+class NotWritable(FileProblem):
+    """The sidecar or its folder is read-only (or the OS refused the write): it is left as it was."""
+
+    code = "NOT_WRITABLE"
+
+
+@dataclass(frozen=True)
+class SidecarSettings:
+    """The policy's sidecar keys (see policy.py): whether hand-set values are overwritten, the new-name style."""
+
+    overwrite_hand: bool = False
+    default_name: str = "darktable"  # "darktable": photo.ext.xmp, "adobe": photo.xmp (RAWs only)
+    keyword_roots: tuple[str, ...] = ("AutoCull",)
+
+    @classmethod
+    def of(cls, policy: Any) -> "SidecarSettings":
+        return cls(
+            overwrite_hand=bool(policy.xmp_overwrite_hand),
+            default_name=str(policy.xmp_sidecar_name),
+            keyword_roots=tuple(dict.fromkeys((policy.keyword_root, policy.content_root))),
+        )
+
+
+@dataclass(frozen=True)
+class SidecarResult:
+    """One photo's outcome: the sidecar (empty when none was chosen), whether it changed, and why not."""
+
+    path: str
+    sidecar: str = ""
+    written: bool = False
+    unchanged: bool = False  # our fields were already there as they would be written: nothing rewritten
+    error_code: str = ""
+    error_message: str = ""
+
+
+# ------------------------------------------------------------------ naming
+def _folder_style(names: Sequence[str], default: str) -> str:
+    """The name style the folder's sidecars already use (by count), else ``default``."""
+    lower = [n.lower() for n in names]
+    stems = {os.path.splitext(n)[0] for n in lower if not n.endswith(".xmp")}
+    dt = sum(1 for n in lower if n.endswith(".xmp") and "." in n[:-4] and n[:-4] in set(lower))
+    adobe = sum(1 for n in lower if n.endswith(".xmp") and n[:-4] in stems and n[:-4] not in set(lower))
+    if dt == adobe:
+        return default
+    return "darktable" if dt > adobe else "adobe"
+
+
+def _owns_stem(photo: str, names: Sequence[str]) -> bool:
+    """Whether ``photo`` may use Adobe's photo.xmp: the only photo with its stem, or the one RAW among them
+    (RAW+JPEG: Lightroom's photo.xmp belongs to the RAW; the JPEG keeps its XMP inside or gets photo.jpg.xmp)."""
+    base = os.path.basename(photo)
+    stem = os.path.splitext(base)[0].lower()
+    siblings = [n for n in names if os.path.splitext(n)[0].lower() == stem and not n.lower().endswith(".xmp")]
+    if len(siblings) <= 1:
+        return True
+    raws = [n for n in siblings if os.path.splitext(n)[1].lower().lstrip(".") in RAW_EXTENSIONS]
+    return raws == [base]
+
+
+def choose_sidecar(photo: str, names: Sequence[str], default: str) -> str:
+    """The sidecar to merge into: the one the photo already has (darktable's photo.ext.xmp first, then Adobe's
+    photo.xmp when the photo owns that stem), else a new one named as the folder's sidecars are, else
+    ``default``. ``names`` is the folder's listing."""
+    folder, base = os.path.split(photo)
+    stem = os.path.splitext(base)[0]
+    present = set(names)
+    for name in (base + ".xmp", base + ".XMP"):
+        if name in present:
+            return os.path.join(folder, name)
+    owns = _owns_stem(photo, names)
+    if owns:
+        for name in (stem + ".xmp", stem + ".XMP"):
+            if name in present:
+                return os.path.join(folder, name)
+    style = _folder_style(names, default)
+    return os.path.join(folder, stem + ".xmp" if style == "adobe" and owns else base + ".xmp")
+
+
+# ------------------------------------------------------------------ merge
+def _text(meta: Any, ns: str, name: str) -> str:
+    return str(meta.get_property(ns, name)).strip() if meta.does_property_exist(ns, name) else ""
+
+
+def _items(meta: Any, ns: str, name: str) -> list[str]:
+    if not meta.does_property_exist(ns, name):
+        return []
+    return [str(meta.get_array_item(ns, name, i)) for i in range(1, meta.count_array_items(ns, name) + 1)]
+
+
+def _set_items(meta: Any, ns: str, name: str, values: Sequence[str], *, ordered: bool = False) -> None:
+    if meta.does_property_exist(ns, name):
+        meta.delete_property(ns, name)
+    kind = {"prop_array_is_ordered": True} if ordered else {"prop_value_is_array": True}
+    for v in values:
+        meta.append_array_item(ns, name, v, kind)
+
+
+def _set_text(meta: Any, ns: str, name: str, value: str) -> None:
+    if value:
+        meta.set_property(ns, name, value)
+    elif meta.does_property_exist(ns, name):
+        meta.delete_property(ns, name)
+
+
+def _rating_of(d: Decision) -> int:
+    return -1 if d.pick == "rejected" else max(0, min(5, int(d.stars)))
+
+
+def _ours(word: str, roots: Sequence[str]) -> bool:
+    return any(word == r or word.startswith(r + "|") for r in roots)
+
+
+def merge(meta: Any, d: Decision, settings: SidecarSettings) -> None:
+    """Put ``d`` into the parsed packet ``meta`` in place; every field not ours stays."""
+    # rating: "by hand" when there is one (0 is "unrated" in XMP) and it is not what we wrote last
+    rating, ours_rating = _text(meta, NS_XMP, "Rating"), _text(meta, NS_AUTOCULL, "Rating")
+    hand_rating = rating not in ("", "0") and rating != ours_rating
+    if settings.overwrite_hand or not hand_rating:
+        new = str(_rating_of(d))
+        meta.set_property(NS_XMP, "Rating", new)
+        meta.set_property(NS_AUTOCULL, "Rating", new)
+
+    label, ours_label = _text(meta, NS_XMP, "Label"), _text(meta, NS_AUTOCULL, "Label")
+    hand_label = bool(_items(meta, NS_DARKTABLE, "colorlabels")) or (label != "" and label != ours_label)
+    if settings.overwrite_hand or not hand_label:
+        new = LABEL_TEXT.get(d.color_label, "")
+        _set_text(meta, NS_XMP, "Label", new)
+        _set_text(meta, NS_AUTOCULL, "Label", new)
+
+    # keywords: drop ours (under our roots, or recorded as written by us), keep theirs, add today's
+    old_ours = set(_items(meta, NS_AUTOCULL, "Keywords"))
+    added_before = set(_items(meta, NS_AUTOCULL, "AddedSubjects"))
+    hier = [k for k in _items(meta, NS_LR, "hierarchicalSubject") if k not in old_ours]
+    hier = [k for k in hier if not _ours(k, settings.keyword_roots)]
+    flat = [w for w in _items(meta, NS_DC, "subject") if w not in added_before]
+    theirs = set(flat)
+    words = [part for k in d.keywords for part in k.split("|")]
+    added = [w for w in dict.fromkeys(words) if w not in theirs]
+    _set_items(meta, NS_LR, "hierarchicalSubject", list(dict.fromkeys(hier + list(d.keywords))))
+    _set_items(meta, NS_DC, "subject", flat + added)
+    _set_items(meta, NS_AUTOCULL, "Keywords", list(d.keywords))
+    _set_items(meta, NS_AUTOCULL, "AddedSubjects", added)
+    for name in ("lr:hierarchicalSubject", "dc:subject"):  # an empty bag says nothing: leave none behind
+        ns, local = (NS_LR, name[3:]) if name.startswith("lr:") else (NS_DC, name[3:])
+        if meta.does_property_exist(ns, local) and not meta.count_array_items(ns, local):
+            meta.delete_property(ns, local)
+
+    meta.set_property(NS_AUTOCULL, "Verdict", d.verdict)
+    meta.set_property(NS_AUTOCULL, "Quality", f"{d.quality:.3f}")
+    meta.set_property(NS_AUTOCULL, "PolicyVersion", str(d.policy_version))
+    _set_items(meta, NS_AUTOCULL, "Reasons", d.reasons, ordered=True)
+
+
+# ------------------------------------------------------------------ write
+def _writable(path: str, what: str) -> None:
+    """Refuse a sidecar or folder the photographer made read-only (no write bit for anyone): the OS would let
+    root (or the folder's owner, by rename) replace it, but a read-only file says "leave me alone"."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise file_problem(exc, path, doing=f"checking the {what}") from None
+    if not mode & 0o222:
+        raise NotWritable(f"{path}: the {what} is read-only; its sidecar was left as it was")
+
+
+def write_one(d: Decision, names: Sequence[str], settings: SidecarSettings, libxmp: Any) -> SidecarResult:
+    """Merge ``d`` into its photo's sidecar. Raises FileProblem (RatingsError for a sidecar that does not parse)."""
+    photo = d.path
+    if d.error_code or not d.verdict:
+        raise NotCulled(f"{photo}: no decision to write ({d.error_message or 'not culled'})")
+    try:
+        st = os.stat(photo)
+    except OSError as exc:
+        raise file_problem(exc, photo) from None
+    if not stat.S_ISREG(st.st_mode):
+        raise NotCulled(f"{photo}: not a photo file")
+    sidecar = choose_sidecar(photo, names, settings.default_name)
+    target = os.path.realpath(sidecar)  # a linked sidecar is written where it lives, the link kept
+    folder = os.path.dirname(target)
+    _writable(folder, "folder")
+    _writable(target, "sidecar")
+    exists = os.path.exists(target)
+    with _LOCK:
+        if exists:
+            meta = _read_sidecar(libxmp, target, photo)
+            before = meta.serialize_to_str(use_compact_format=True)
+            mode = os.stat(target).st_mode & 0o7777
+        else:
+            meta, before, mode = libxmp.XMPMeta(), "", (st.st_mode & 0o666) | 0o600  # as the photo, ours to rewrite
+        merge(meta, d, settings)
+        text = meta.serialize_to_str(use_compact_format=True)
+    if text == before:
+        return SidecarResult(photo, sidecar, written=False, unchanged=True)
+    try:
+        atomic_write(Path(target), text, mode=mode)
+    except OSError as exc:
+        raise NotWritable(f"{target}: cannot write the sidecar ({exc.strerror or exc})") from None
+    return SidecarResult(photo, sidecar, written=True)
+
+
+def _register(libxmp: Any) -> None:
+    for uri, prefix in ((NS_AUTOCULL, "autocull"), (NS_LR, "lr"), (NS_DC, "dc")):
+        libxmp.XMPMeta.register_namespace(uri, prefix)
+
+
+def write_sidecars(decisions: Iterable[Decision], settings: SidecarSettings) -> list[SidecarResult]:
+    """Merge each decision into its photo's sidecar; one photo's problem is its result, never an exception.
+
+    Raises ``RatingsUnavailable`` only when XMP cannot be written on this machine at all (no Exempi).
+    """
+    libxmp = _libxmp()
+    _register(libxmp)
+    listings: dict[str, list[str]] = {}
+    out: list[SidecarResult] = []
+    for d in decisions:
+        folder = os.path.dirname(d.path)
+        try:
+            if folder not in listings:
+                try:
+                    listings[folder] = os.listdir(folder)
+                except OSError as exc:
+                    raise file_problem(exc, folder, doing="listing the photo's folder") from None
+            out.append(write_one(d, listings[folder], settings, libxmp))
+            if out[-1].written:  # a new sidecar is now part of the folder (its naming, the next photo's)
+                name = os.path.basename(out[-1].sidecar)
+                if name not in listings[folder]:
+                    listings[folder].append(name)
+        except (FileProblem, RatingsError) as exc:
+            out.append(SidecarResult(d.path, error_code=exc.code, error_message=exc.message))
+        except AutoCullError:
+            raise
+        except Exception as exc:  # Exempi refusing a value, a full disk: this photo's error, never the cull's
+            log.exception("writing the XMP sidecar of %s", d.path)
+            out.append(SidecarResult(d.path, error_code="INTERNAL", error_message=f"{d.path}: {exc}"))
+    return out
+
+
+def under(path: str, folders: Iterable[str]) -> bool:
+    """Whether ``path`` lies in one of ``folders`` (at any depth)."""
+    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+
+
+def missing_decision(path: str) -> SidecarResult:
+    """The result for a photo the store has no decision for."""
+    return SidecarResult(path, error_code=NotCulled.code, error_message=f"{path}: not culled yet (run autocull cull)")
+
+
+def lacking(paths: Sequence[str], decided: Iterable[Decision]) -> list[SidecarResult]:
+    """Results for the ``paths`` that have no decision among ``decided``."""
+    have = {d.path for d in decided}
+    return [missing_decision(p) for p in paths if p not in have]
+
+
+def summary(results: Sequence[SidecarResult]) -> tuple[int, int]:
+    """(written, failed)."""
+    return sum(r.written for r in results), sum(1 for r in results if r.error_code)
