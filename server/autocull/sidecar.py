@@ -97,46 +97,67 @@ class SidecarResult:
 
 
 # ------------------------------------------------------------------ naming
-def _folder_style(names: Sequence[str], default: str) -> str:
-    """The name style the folder's sidecars already use (by count), else ``default``."""
-    lower = [n.lower() for n in names]
-    stems = {os.path.splitext(n)[0] for n in lower if not n.endswith(".xmp")}
-    dt = sum(1 for n in lower if n.endswith(".xmp") and "." in n[:-4] and n[:-4] in set(lower))
-    adobe = sum(1 for n in lower if n.endswith(".xmp") and n[:-4] in stems and n[:-4] not in set(lower))
-    if dt == adobe:
-        return default
-    return "darktable" if dt > adobe else "adobe"
+@dataclass(frozen=True)
+class Folder:
+    """One folder's listing, indexed once per write (a folder of 10,000 photos is listed once, not per photo)."""
+
+    names: frozenset[str]
+    stems: dict[str, tuple[str, ...]]  # lower-case stem -> the photos (not sidecars) with it
+    dt_style: int  # sidecars named photo.ext.xmp by photos that own their stem
+    adobe_style: int  # sidecars named photo.xmp
+
+    @classmethod
+    def of(cls, names: Sequence[str]) -> "Folder":
+        stems: dict[str, list[str]] = {}
+        for n in names:
+            if not n.lower().endswith(".xmp"):
+                stems.setdefault(os.path.splitext(n)[0].lower(), []).append(n)
+        frozen = {k: tuple(v) for k, v in stems.items()}
+        lower = {n.lower(): n for n in names}
+        dt = adobe = 0
+        for n in lower:
+            if not n.endswith(".xmp"):
+                continue
+            if n[:-4] in lower and "." in n[:-4]:
+                # A JPEG beside its RAW has photo.jpg.xmp in either style: no evidence of the folder's style.
+                dt += _owns(lower[n[:-4]], frozen)
+            elif n[:-4] in frozen:
+                adobe += 1
+        return cls(frozenset(names), frozen, dt, adobe)
+
+    def style(self, default: str) -> str:
+        """The name style the folder's sidecars already use (by count), else ``default``."""
+        if self.dt_style == self.adobe_style:
+            return default
+        return "darktable" if self.dt_style > self.adobe_style else "adobe"
 
 
-def _owns_stem(photo: str, names: Sequence[str]) -> bool:
-    """Whether ``photo`` may use Adobe's photo.xmp: the only photo with its stem, or the one RAW among them
+def _owns(base: str, stems: dict[str, tuple[str, ...]]) -> bool:
+    """Whether photo ``base`` may use Adobe's photo.xmp: the only photo with its stem, or the one RAW among them
     (RAW+JPEG: Lightroom's photo.xmp belongs to the RAW; the JPEG keeps its XMP inside or gets photo.jpg.xmp)."""
-    base = os.path.basename(photo)
-    stem = os.path.splitext(base)[0].lower()
-    siblings = [n for n in names if os.path.splitext(n)[0].lower() == stem and not n.lower().endswith(".xmp")]
+    siblings = stems.get(os.path.splitext(base)[0].lower(), ())
     if len(siblings) <= 1:
         return True
     raws = [n for n in siblings if os.path.splitext(n)[1].lower().lstrip(".") in RAW_EXTENSIONS]
     return raws == [base]
 
 
-def choose_sidecar(photo: str, names: Sequence[str], default: str) -> str:
+def choose_sidecar(photo: str, folder: Folder, default: str) -> str:
     """The sidecar to merge into: the one the photo already has (darktable's photo.ext.xmp first, then Adobe's
     photo.xmp when the photo owns that stem), else a new one named as the folder's sidecars are, else
-    ``default``. ``names`` is the folder's listing."""
-    folder, base = os.path.split(photo)
+    ``default``."""
+    where, base = os.path.split(photo)
     stem = os.path.splitext(base)[0]
-    present = set(names)
     for name in (base + ".xmp", base + ".XMP"):
-        if name in present:
-            return os.path.join(folder, name)
-    owns = _owns_stem(photo, names)
+        if name in folder.names:
+            return os.path.join(where, name)
+    owns = _owns(base, folder.stems)
     if owns:
         for name in (stem + ".xmp", stem + ".XMP"):
-            if name in present:
-                return os.path.join(folder, name)
-    style = _folder_style(names, default)
-    return os.path.join(folder, stem + ".xmp" if style == "adobe" and owns else base + ".xmp")
+            if name in folder.names:
+                return os.path.join(where, name)
+    adobe = folder.style(default) == "adobe" and owns
+    return os.path.join(where, stem + ".xmp" if adobe else base + ".xmp")
 
 
 # ------------------------------------------------------------------ merge
@@ -228,7 +249,7 @@ def _writable(path: str, what: str) -> None:
         raise NotWritable(f"{path}: the {what} is read-only; its sidecar was left as it was")
 
 
-def write_one(d: Decision, names: Sequence[str], settings: SidecarSettings, libxmp: Any) -> SidecarResult:
+def write_one(d: Decision, folder_index: Folder, settings: SidecarSettings, libxmp: Any) -> SidecarResult:
     """Merge ``d`` into its photo's sidecar. Raises FileProblem (RatingsError for a sidecar that does not parse)."""
     photo = d.path
     if d.error_code or not d.verdict:
@@ -239,7 +260,7 @@ def write_one(d: Decision, names: Sequence[str], settings: SidecarSettings, libx
         raise file_problem(exc, photo) from None
     if not stat.S_ISREG(st.st_mode):
         raise NotCulled(f"{photo}: not a photo file")
-    sidecar = choose_sidecar(photo, names, settings.default_name)
+    sidecar = choose_sidecar(photo, folder_index, settings.default_name)
     target = os.path.realpath(sidecar)  # a linked sidecar is written where it lives, the link kept
     folder = os.path.dirname(target)
     _writable(folder, "folder")
@@ -275,21 +296,17 @@ def write_sidecars(decisions: Iterable[Decision], settings: SidecarSettings) -> 
     """
     libxmp = _libxmp()
     _register(libxmp)
-    listings: dict[str, list[str]] = {}
+    listings: dict[str, Folder] = {}
     out: list[SidecarResult] = []
     for d in decisions:
         folder = os.path.dirname(d.path)
         try:
             if folder not in listings:
                 try:
-                    listings[folder] = os.listdir(folder)
+                    listings[folder] = Folder.of(os.listdir(folder))
                 except OSError as exc:
                     raise file_problem(exc, folder, doing="listing the photo's folder") from None
             out.append(write_one(d, listings[folder], settings, libxmp))
-            if out[-1].written:  # a new sidecar is now part of the folder (its naming, the next photo's)
-                name = os.path.basename(out[-1].sidecar)
-                if name not in listings[folder]:
-                    listings[folder].append(name)
         except (FileProblem, RatingsError) as exc:
             out.append(SidecarResult(d.path, error_code=exc.code, error_message=exc.message))
         except AutoCullError:

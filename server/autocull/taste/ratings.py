@@ -50,6 +50,7 @@ PICKS = ("picked", "rejected", "none", "")
 NS_XMP = "http://ns.adobe.com/xap/1.0/"
 NS_DARKTABLE = "http://darktable.sf.net/"
 NS_DIGIKAM = "http://www.digikam.org/ns/1.0/"
+NS_AUTOCULL = "http://autocull.app/ns/1.0/"  # what AutoCull itself wrote into a sidecar (sidecar.py)
 _DIGIKAM_PICK = {"0": "none", "1": "rejected", "2": "none", "3": "picked"}  # 2 = "pending": not decided
 
 # Adobe XMP SDK's kKnownRejectedFiles (XMPFiles never opens these: proprietary RAWs keep XMP in sidecars).
@@ -98,7 +99,7 @@ def _libxmp() -> Any:
         raise RatingsUnavailable(
             f"cannot read XMP: {exc} (install the [clip] extra and Debian's libexempi8, scripts/install-system-deps.sh)"
         ) from None
-    for uri, prefix in ((NS_DARKTABLE, "darktable"), (NS_DIGIKAM, "digiKam")):
+    for uri, prefix in ((NS_DARKTABLE, "darktable"), (NS_DIGIKAM, "digiKam"), (NS_AUTOCULL, "autocull")):
         libxmp.XMPMeta.register_namespace(uri, prefix)  # lookups need the schema known, even when absent
     return libxmp
 
@@ -124,6 +125,11 @@ def _fields(meta: Any, where: str, photo: str) -> Optional[tuple[Optional[int], 
     """(rating, pick, label) from one XMP packet, or None when it carries none of the rating fields."""
     rating_text = _text(meta, NS_XMP, "Rating")
     label_text = _text(meta, NS_XMP, "Label")
+    # A rating or label still as AutoCull wrote it is AutoCull's verdict, not the photographer's: not taught.
+    if rating_text is not None and rating_text == _text(meta, NS_AUTOCULL, "Rating"):
+        rating_text = None
+    if label_text is not None and label_text == _text(meta, NS_AUTOCULL, "Label"):
+        label_text = None
     pick_text = _text(meta, NS_DIGIKAM, "PickLabel")
     dt_labels: list[str] = []
     if meta.does_property_exist(NS_DARKTABLE, "colorlabels"):
