@@ -257,7 +257,7 @@ def test_a_darktable_sidecar_gains_our_fields_and_keeps_every_other_one(darktabl
     after = exif(sidecar)
     kept_everything_else(before, after, ours=set())  # the rating (3) and the label were set by hand: kept
     assert after["XMP-darktable:History"] == history
-    assert after["XMP-xmp:Rating"] == 3 and as_list(after["XMP-darktable:ColorLabels"]) == [2]
+    assert after["XMP-xmp:Rating"] == 3 and as_list(after["XMP-darktable:Colorlabels"]) == [2]
     check_ours(after, d, rating=False, label=False)
     assert "XMP-xmp:Label" not in after  # a darktable label counts as the photographer's: no second label
     assert sha(photo) == photo_hash, "the photo itself was written"
