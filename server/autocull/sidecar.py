@@ -295,7 +295,8 @@ def write_sidecars(decisions: Iterable[Decision], settings: SidecarSettings) -> 
     Raises ``RatingsUnavailable`` only when XMP cannot be written on this machine at all (no Exempi).
     """
     libxmp = _libxmp()
-    _register(libxmp)
+    with _LOCK:
+        _register(libxmp)
     listings: dict[str, Folder] = {}
     out: list[SidecarResult] = []
     for d in decisions:
