@@ -194,6 +194,14 @@ class Policy:
     keyword_root: str = _f(
         "AutoCull", "Parent keyword under which every AutoCull keyword lives ('A|B' nests it).", check=_keyword_problem
     )
+    # --- watched folders ---
+    watch_retries: int = _f(
+        3,
+        "Times a photo in a watched folder that could not be read is tried again (with growing waits) before "
+        "it is given up and listed by `autocull status --failed`; it is read again only once the file changes.",
+        lo=0,
+        hi=100,
+    )
 
     # ------------------------------------------------------------------ API
     def to_dict(self) -> dict[str, Any]:
