@@ -191,6 +191,16 @@ def test_a_rename_keeps_the_analysis_and_ratings_and_a_delete_marks_the_photo_go
     assert [x["path"] for x in listed] == [str(c2)], "a gone photo is no longer listed"
     assert db_rows(daemon.home, "SELECT rating FROM feedback WHERE path=?", (str(b),)) == [(4,)], "history kept"
 
+    trash = tmp_path / f"trash-{mode}"  # thrown away, then restored: back without a new analysis
+    trash.mkdir()
+    os.rename(c2, trash / "c.jpg")
+    wait_for(lambda: daemon.post("GetStatus", {})["photosStored"] == stored_before - 2, "the thrown-away photo gone")
+    seen = len(feed.pull())
+    os.rename(trash / "c.jpg", c2)
+    wait_for(lambda: str(c2) in feed.pull()[seen:], "the restored photo back in the feed")
+    assert daemon.post("GetStatus", {})["photosStored"] == stored_before - 1
+    assert decodes(daemon) == before
+
 
 def test_a_corrupt_file_is_retried_up_to_the_policy_count_then_given_up_and_never_read_again(daemon, tmp_path):
     daemon.post("SetPolicy", {"values": {"watch_retries": 2}})

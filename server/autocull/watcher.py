@@ -43,7 +43,7 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from . import ANALYZER_VERSION
-from .engine import Engine, normalise_request_path
+from .engine import Cancelled, Engine, normalise_request_path
 from .errors import InvalidArgument
 from .store import WatchRow
 from .watch.fstype import on_network
@@ -165,6 +165,11 @@ class Watcher:
             for r in self.engine.store.watch_folders()
         ]
 
+    def is_watching(self, path: str) -> bool:
+        """The folder is scheduled with an observer now (False while it is missing, e.g. a card not inserted)."""
+        with self._lock:
+            return path in self._watches
+
     def _observer(self, polling: bool) -> BaseObserver:
         obs = self._observers.get(polling)
         if obs is None:
@@ -223,6 +228,8 @@ class Watcher:
 
     def stop(self) -> None:
         self._stop.set()
+        self._inbox.put(("stop", None))  # both threads sleep on their queue while idle: wake them
+        self._ready.put(Ready("", 0, 0))
         for obs in list(self._observers.values()):
             obs.stop()
         for t in self._threads:
@@ -232,6 +239,8 @@ class Watcher:
 
     # ------------------------------------------------------- settle thread --
     def _settle_loop(self) -> None:
+        """Idle, it sleeps on the inbox (waking only to look for missing folders and for due retries); while
+        files settle it ticks, stat-ing them."""
         settler = Settler(self.settle)
         for row in self.engine.store.watch_folders():  # catch-up: what happened while the daemon was down
             try:
@@ -240,18 +249,31 @@ class Watcher:
             except Exception:
                 log.exception("could not start watching %s", row.path)
         last_check = time.monotonic()
-        while not self._stop.wait(self.tick):
+        recheck = max(self.interval, 1.0)
+        while not self._stop.is_set():
+            try:
+                first = self._inbox.get(timeout=self.tick if len(settler) else self._idle_wait(recheck))
+                self._inbox.put(first)  # handled in order with whatever follows it
+            except queue.Empty:
+                pass
+            if self._stop.is_set():
+                return
             try:
                 self._drain(settler)
                 now = time.monotonic()
                 self._due_retries(settler)
                 for r in settler.tick(now):
                     self._ready.put(r)
-                if now - last_check >= max(self.interval, 1.0):  # a card put back, a share mounted again
+                if now - last_check >= recheck:  # a card put back, a share mounted again
                     last_check = now
                     self._reschedule_missing(settler)
             except Exception:  # the watcher keeps watching whatever one round hit
                 log.exception("watcher round failed")
+
+    def _idle_wait(self, recheck: float) -> float:
+        with self._lock:
+            due = self._retries[0][0] - time.time() if self._retries else recheck
+        return max(0.05, min(recheck, due))
 
     def _reschedule_missing(self, settler: Settler) -> None:
         for row in self.engine.store.watch_folders():
@@ -268,6 +290,8 @@ class Watcher:
                 kind, item = self._inbox.get_nowait()
             except queue.Empty:
                 break
+            if kind == "stop":
+                return
             if kind == "nominate":
                 settler.nominate(item)
             elif kind == "catchup":
@@ -349,10 +373,9 @@ class Watcher:
     # -------------------------------------------------------- work thread --
     def _work_loop(self) -> None:
         while not self._stop.is_set():
-            try:
-                first = self._ready.get(timeout=0.5)
-            except queue.Empty:
-                continue
+            first = self._ready.get()
+            if self._stop.is_set():
+                return
             batch = [first]
             while len(batch) < BATCH:
                 try:
@@ -361,6 +384,8 @@ class Watcher:
                     break
             try:
                 self.process(batch)
+            except Cancelled:  # the daemon is stopping; catch-up finds these files on the next start
+                return
             except Exception:  # one failing round never stops the watcher; its files are tried again later
                 log.exception("watcher could not process %d files; trying them again later", len(batch))
                 for r in batch:
@@ -380,10 +405,11 @@ class Watcher:
             if (st.st_size, st.st_mtime_ns) != (r.size, r.mtime_ns):  # written to again: settle again
                 self._inbox.put(("nominate", r.path))
                 continue
-            if store.revive(r.path, r.size, r.mtime_ns):
-                log.info("watcher: %s is back", r.path)
+            back = store.revive(r.path, r.size, r.mtime_ns)  # restored from the trash, unchanged
             if store.get_valid(r.path, r.size, r.mtime_ns, ANALYZER_VERSION) is not None:
-                continue  # touched, not changed: already decided
+                if back:  # decided again under today's policy, and the plugins told
+                    moved.append(r.path)
+                continue  # otherwise touched, not changed: already decided
             if not self._may_try(r):
                 continue
             try:
@@ -396,7 +422,7 @@ class Watcher:
         if moved:
             self.engine.verdicts.apply(moved)
             store.log_changes(moved)
-            log.info("watcher: %d photos moved, their analyses kept", len(moved))
+            log.info("watcher: %d photos moved or restored, their analyses kept", len(moved))
         if not todo or self._stop.is_set():
             return len(moved)
         result = self.engine.run([r.path for r in todo], progress=_Stopping(self._stop))
