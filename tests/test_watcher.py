@@ -10,6 +10,7 @@ No test asserts elapsed time: each waits for its condition with a generous timeo
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -237,6 +238,30 @@ def test_a_corrupt_file_is_retried_up_to_the_policy_count_then_given_up_and_neve
     wait_for(lambda: str(bad) in feed.pull(), "the fixed file decided")
     assert failure() == {}
     daemon.post("SetPolicy", {"values": {"watch_retries": 3}})
+
+
+def test_a_card_pulled_out_and_put_back_loses_nothing_and_is_watched_again(daemon, tmp_path):
+    card = tmp_path / "card" / "DCIM"
+    watch(daemon, card)
+    feed = Feed(daemon, "card-reader", card)
+    first = noise_jpeg(card / "IMG_0001.jpg", 31)
+    wait_for(lambda: str(first) in feed.pull(), "the first photo decided")
+    stored = daemon.post("GetStatus", {})["photosStored"]
+    before = decodes(daemon)
+    pulled = tmp_path / "pulled"
+    os.rename(card, pulled)  # the watched folder is gone with everything in it, as when a card is pulled
+
+    def watched() -> dict:
+        return next(f for f in daemon.post("GetStatus", {})["watched"] if f["path"] == str(card))
+
+    time.sleep(4 * SETTLE)  # the watcher notices meanwhile; nothing may be marked gone
+    assert db_rows(daemon.home, "SELECT gone_at FROM photos WHERE path=?", (str(first),)) == [(None,)]
+    assert daemon.post("GetStatus", {})["photosStored"] == stored
+    shutil.copytree(pulled, card)  # put back: a new folder at the same place (a card mounts anew), mtimes kept
+    second = noise_jpeg(card / "IMG_0002.jpg", 32)  # and a photo taken meanwhile
+    wait_for(lambda: str(second) in feed.pull(), "the new photo on the card decided")
+    assert decodes(daemon) == before + 1, "the photo already decided is not read again"
+    assert watched()["photos"] == 2
 
 
 def test_each_client_keeps_its_own_cursor(daemon, tmp_path):

@@ -276,12 +276,25 @@ class Watcher:
         return max(0.05, min(recheck, due))
 
     def _reschedule_missing(self, settler: Settler) -> None:
+        """A folder that went away (card out, share unmounted) loses its watch; when it is back it is watched
+        again and caught up."""
         for row in self.engine.store.watch_folders():
             with self._lock:
                 known = row.path in self._watches
-            if not known and row.active and os.path.isdir(row.path):
+            here = os.path.isdir(row.path)
+            if known and not here:
+                self._unschedule(row.path)
+                log.info("%s is not there any more (unmounted?); watching it again once it is back", row.path)
+            elif not known and here and row.active:
                 self._schedule(row)
                 self._catch_up(row.path, settler)
+
+    def _offline(self, path: str) -> bool:
+        """The watched folder holding ``path`` is itself missing: a card pulled out or a share unmounted, not
+        photos deleted, so nothing is marked gone."""
+        with self._lock:
+            roots = [r for r in self._watches if path == r or path.startswith(r.rstrip(os.sep) + os.sep)]
+        return any(not os.path.isdir(r) for r in roots)
 
     def _drain(self, settler: Settler) -> None:
         gone: list[str] = []
@@ -306,6 +319,8 @@ class Watcher:
     def _on_event(self, event: FileSystemEvent, settler: Settler, gone: list[str]) -> None:
         src = os.fsdecode(event.src_path)
         dest = os.fsdecode(event.dest_path) if event.dest_path else ""
+        if event.event_type in ("moved", "deleted") and self._offline(src):
+            return
         if event.is_directory:
             if event.event_type in ("moved", "deleted"):
                 gone += [p for p in self.engine.store.stamps_under(src) if not os.path.lexists(p)]
