@@ -293,8 +293,13 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.failed:
             failures = client.call("ListFailures", pb.ListFailuresRequest(limit=args.limit)).failures
             for f in failures:
-                print(f"{f.code:<18} x{f.attempts:<3} {f.path}\n    {f.message}")
-            print(f"{len(failures)} failed files")
+                when = "given up" if f.given_up else f"next attempt {f.next_attempt}" if f.next_attempt else ""
+                print(f"{f.code:<18} x{f.attempts:<3} {f.path}\n    {f.message}" + (f"\n    {when}" if when else ""))
+            given_up = sum(1 for f in failures if f.given_up)
+            print(
+                f"{len(failures)} failed files"
+                + (f", {given_up} given up (read again once changed)" if given_up else "")
+            )
             return 0
         s = client.call("GetStatus", pb.GetStatusRequest())
         running = "daemon running" if isinstance(client, DaemonClient) else "no daemon running (store read directly)"
@@ -311,7 +316,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         for t in s.profiles:
             print(f"taste: {t.sentence}")
         for w in s.watched:
-            print(f"watching: {w.path} ({w.photos} photos)")
+            print(f"watching: {w.path} ({w.photos} photos, {'polling' if w.polling else 'file-system events'})")
         return 0
     finally:
         client.close()
@@ -455,11 +460,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
             resp = client.call("ListWatchFolders", pb.ListWatchFoldersRequest())
         else:
             method = "AddWatchFolder" if args.action == "add" else "RemoveWatchFolder"
-            resp = client.call(method, pb.WatchFolderRequest(path=_abs([args.path])[0]))
+            mode = {"auto": pb.WATCH_MODE_AUTO, "events": pb.WATCH_MODE_EVENTS, "polling": pb.WATCH_MODE_POLLING}
+            resp = client.call(method, pb.WatchFolderRequest(path=_abs([args.path])[0], mode=mode[args.mode]))
     finally:
         client.close()
     for f in resp.folders:
-        print(f"{f.path} ({f.photos} photos)")
+        print(f"{f.path} ({f.photos} photos, {'polling' if f.polling else 'file-system events'})")
     return 0
 
 
@@ -566,6 +572,12 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("watch", help="watched import folders (daemon only)")
     w.add_argument("action", choices=("add", "remove", "list"))
     w.add_argument("path", nargs="?", default="")
+    w.add_argument(
+        "--mode",
+        choices=("auto", "events", "polling"),
+        default="auto",
+        help="add: file-system events, or polling (network shares, card readers); auto polls network file systems",
+    )
     w.set_defaults(func=cmd_watch)
 
     x = sub.add_parser("xmp", help="XMP sidecars: merge the stored verdicts into them")

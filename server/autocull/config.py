@@ -78,7 +78,11 @@ class Config:
     max_pixels: int = 250_000_000  # larger images are refused (decompression-bomb guard)
     workers: int = 0  # analysis threads; 0 = one per CPU core
     faces: bool = True  # run face detection and eye checks
-    watch_interval: float = 5.0  # seconds between scans of watched folders
+    watch_interval: float = 5.0  # seconds between two looks at a polled folder (network shares, card readers)
+    # Seconds a new file's size and mtime must hold still before it is read (a copy in progress is never read).
+    # A setting of the machine and its disks (a slow share needs longer), not of the photographer's taste.
+    watch_settle: float = 2.0
+    watch_retry_backoff: float = 60.0  # seconds before a failed file is tried again; doubles with each attempt
     # The [clip] table (see taste.clip.ClipSettings): model, pretrained (a tag or a weights file), model_config,
     # threads, batch_size, vocabulary, enabled. Older flat keys clip_model / clip_weights are read into it.
     clip: dict[str, Any] = field(default_factory=dict)

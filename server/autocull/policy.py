@@ -210,6 +210,14 @@ class Policy:
         "also read by digiKam) or 'adobe' (IMG_1.xmp, RAWs only; a JPEG beside its RAW still gets IMG_1.JPG.xmp).",
         choices=("darktable", "adobe"),
     )
+    # --- watched folders ---
+    watch_retries: int = _f(
+        3,
+        "Times a photo in a watched folder that could not be read is tried again (with growing waits) before "
+        "it is given up and listed by `autocull status --failed`; it is read again only once the file changes.",
+        lo=0,
+        hi=100,
+    )
 
     # ------------------------------------------------------------------ API
     def to_dict(self) -> dict[str, Any]:

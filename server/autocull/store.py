@@ -163,7 +163,31 @@ def _v3(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS = [_v1, _v2, _v3]  # index i migrates user_version i -> i+1
+def _v4(db: sqlite3.Connection) -> None:
+    """Watching: a deleted photo is marked gone (its history kept), a moved one found again by size and content
+    hash; failures remember the file they failed on and when the watcher tries again or gave up; watched folders
+    remember how they are watched; each client of the change feed has its own cursor."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE photos ADD COLUMN gone_at REAL;
+        ALTER TABLE photos ADD COLUMN content_hash TEXT;
+        CREATE INDEX photos_gone_size ON photos(size) WHERE gone_at IS NOT NULL;
+        ALTER TABLE failures ADD COLUMN size INTEGER;
+        ALTER TABLE failures ADD COLUMN mtime_ns INTEGER;
+        ALTER TABLE failures ADD COLUMN next_at REAL;
+        ALTER TABLE failures ADD COLUMN given_up INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE watch_folders ADD COLUMN mode TEXT NOT NULL DEFAULT 'auto';
+        CREATE TABLE change_cursors(
+            client_id TEXT PRIMARY KEY,
+            seq INTEGER NOT NULL,
+            at REAL NOT NULL
+        )
+        """,
+    )
+
+
+MIGRATIONS = [_v1, _v2, _v3, _v4]  # index i migrates user_version i -> i+1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -183,6 +207,31 @@ class FailureRow:
     message: str
     attempts: int
     last_at: float
+    given_up: bool = False
+    next_at: Optional[float] = None  # when the watcher tries again (None: given up, or not the watcher's)
+    size: Optional[int] = None  # the file as it failed (None: failed outside the watcher)
+    mtime_ns: Optional[int] = None
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What the store knows of one photo's file: enough to tell unchanged, changed, gone."""
+
+    size: int
+    mtime_ns: int
+    analyzer_version: str
+    gone: bool
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    path: str
+    added_at: float
+    active: bool
+    mode: str  # auto | events | polling
+
+
+LIVE = "gone_at IS NULL"  # the stored photos that still exist (a deleted one keeps its row, marked gone)
 
 
 class Store:
@@ -243,7 +292,7 @@ class Store:
     def get_valid(self, path: str, size: int, mtime_ns: int, analyzer_version: str) -> Optional[Analysis]:
         """The stored analysis if the file is unchanged since it was analysed."""
         rows = self._query(
-            "SELECT analysis FROM photos WHERE path=? AND size=? AND mtime_ns=? AND analyzer_version=?",
+            "SELECT analysis FROM photos WHERE path=? AND size=? AND mtime_ns=? AND analyzer_version=? AND " + LIVE,
             (path, size, mtime_ns, analyzer_version),
         )
         return _parse(path, rows[0][0]) if rows else None
@@ -292,17 +341,20 @@ class Store:
         return out
 
     def all_paths(self) -> list[str]:
-        return [r[0] for r in self._query("SELECT path FROM photos ORDER BY path")]
+        return [r[0] for r in self._query(f"SELECT path FROM photos WHERE {LIVE} ORDER BY path")]
 
     def paths_under(self, folder: str, *, top_level_only: bool = False) -> list[str]:
         folder = folder.rstrip(os.sep)
         if top_level_only:
-            return [r[0] for r in self._query("SELECT path FROM photos WHERE folder=? ORDER BY path", (folder,))]
+            return [
+                r[0] for r in self._query(f"SELECT path FROM photos WHERE folder=? AND {LIVE} ORDER BY path", (folder,))
+            ]
         like = _like_escape(folder + os.sep) + "%"
         return [
             r[0]
             for r in self._query(
-                "SELECT path FROM photos WHERE folder=? OR folder LIKE ? ESCAPE '\\' ORDER BY path", (folder, like)
+                f"SELECT path FROM photos WHERE (folder=? OR folder LIKE ? ESCAPE '\\') AND {LIVE} ORDER BY path",
+                (folder, like),
             )
         ]
 
@@ -311,7 +363,7 @@ class Store:
         return [
             r[0]
             for r in self._query(
-                "SELECT path FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ?", (folder, t0, t1)
+                f"SELECT path FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ? AND {LIVE}", (folder, t0, t1)
             )
         ]
 
@@ -320,7 +372,8 @@ class Store:
         be near-duplicates of a frame, known without reading their analyses."""
         return self._query(
             "SELECT path, COALESCE(phash, ''), COALESCE(dhash, '') FROM photos WHERE folder=? AND capture_ts IS "
-            + ("NOT NULL" if timed else "NULL"),
+            + ("NOT NULL" if timed else "NULL")
+            + f" AND {LIVE}",
             (folder,),
         )
 
@@ -338,7 +391,7 @@ class Store:
     def verdicts(self, paths: Optional[Sequence[str]] = None) -> dict[str, tuple[Optional[str], Optional[int]]]:
         """path -> (verdict, stars) as last promoted, for ``paths`` (default: every stored photo)."""
         if paths is None:
-            return {p: (v, s) for p, v, s in self._query("SELECT path, verdict, stars FROM photos")}
+            return {p: (v, s) for p, v, s in self._query(f"SELECT path, verdict, stars FROM photos WHERE {LIVE}")}
         out: dict[str, tuple[Optional[str], Optional[int]]] = {}
         for i in range(0, len(paths), 500):
             chunk = list(paths[i : i + 500])
@@ -350,15 +403,18 @@ class Store:
     def stale_verdicts(self, policy_version: int) -> list[str]:
         """Stored photos without a verdict made under this policy version (none when all agree)."""
         rows = self._query(
-            "SELECT path FROM photos WHERE verdict IS NULL OR policy_version != ? ORDER BY path", (policy_version,)
+            f"SELECT path FROM photos WHERE (verdict IS NULL OR policy_version != ?) AND {LIVE} ORDER BY path",
+            (policy_version,),
         )
         return [r[0] for r in rows]
 
     def verdict_counts(self) -> dict[str, int]:
-        return {v or "": n for v, n in self._query("SELECT verdict, COUNT(*) FROM photos GROUP BY verdict")}
+        return {
+            v or "": n for v, n in self._query(f"SELECT verdict, COUNT(*) FROM photos WHERE {LIVE} GROUP BY verdict")
+        }
 
     def photo_count(self) -> int:
-        return int(self._query("SELECT COUNT(*) FROM photos")[0][0])
+        return int(self._query(f"SELECT COUNT(*) FROM photos WHERE {LIVE}")[0][0])
 
     def forget_missing(self, paths: Iterable[str]) -> None:
         with self.transaction() as db:
@@ -376,9 +432,41 @@ class Store:
             )
 
     def failures(self, limit: int = 0) -> list[FailureRow]:
-        sql = "SELECT path, code, message, attempts, last_at FROM failures ORDER BY last_at DESC"
+        sql = (
+            "SELECT path, code, message, attempts, last_at, given_up, next_at, size, mtime_ns FROM failures"
+            " ORDER BY last_at DESC"
+        )
         rows = self._query(sql + (" LIMIT ?" if limit > 0 else ""), (limit,) if limit > 0 else ())
-        return [FailureRow(*r) for r in rows]
+        return [_failure_row(r) for r in rows]
+
+    def failure(self, path: str) -> Optional[FailureRow]:
+        rows = self._query(
+            "SELECT path, code, message, attempts, last_at, given_up, next_at, size, mtime_ns FROM failures"
+            " WHERE path=?",
+            (path,),
+        )
+        return _failure_row(rows[0]) if rows else None
+
+    def schedule_retry(self, path: str, size: int, mtime_ns: int, retries: int, backoff: float) -> Optional[FailureRow]:
+        """After a failed attempt by the watcher: remember the file it failed on, and either when to try again
+        (``backoff`` doubled per attempt) or, past ``retries`` retries, that it is given up."""
+        with self.transaction() as db:
+            row = db.execute("SELECT attempts FROM failures WHERE path=?", (path,)).fetchone()
+            if row is None:
+                return None
+            attempts = int(row[0])
+            given_up = attempts > retries
+            next_at = None if given_up else time.time() + backoff * 2 ** (attempts - 1)
+            db.execute(
+                "UPDATE failures SET size=?, mtime_ns=?, given_up=?, next_at=? WHERE path=?",
+                (size, mtime_ns, int(given_up), next_at, path),
+            )
+        return self.failure(path)
+
+    def clear_failure(self, path: str) -> None:
+        """The file changed since it failed: its attempts start again."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM failures WHERE path=?", (path,))
 
     def failure_count(self) -> int:
         return int(self._query("SELECT COUNT(*) FROM failures")[0][0])
@@ -477,7 +565,7 @@ class Store:
                ON e.path = p.path AND e.model = ? AND e.size = p.size AND e.mtime_ns = p.mtime_ns
                LEFT JOIN embedding_failures f
                ON f.path = p.path AND f.model = ? AND f.size = p.size AND f.mtime_ns = p.mtime_ns
-               WHERE e.path IS NULL AND f.path IS NULL ORDER BY p.path LIMIT ?""",
+               WHERE e.path IS NULL AND f.path IS NULL AND p.gone_at IS NULL ORDER BY p.path LIMIT ?""",
             (model, model, limit),
         )
         if len(photos) >= limit:
@@ -503,9 +591,11 @@ class Store:
     def embedded_photos(self, model: str) -> int:
         """Stored photos with a vector under ``model``."""
         return int(
-            self._query("SELECT COUNT(*) FROM embeddings e JOIN photos p ON p.path = e.path WHERE e.model=?", (model,))[
-                0
-            ][0]
+            self._query(
+                "SELECT COUNT(*) FROM embeddings e JOIN photos p ON p.path = e.path"
+                " WHERE e.model=? AND p.gone_at IS NULL",
+                (model,),
+            )[0][0]
         )
 
     def embedding_counts(self) -> dict[str, int]:
@@ -517,7 +607,7 @@ class Store:
         if paths is None:
             rows = self._query(
                 "SELECT e.path, e.vector FROM embeddings e JOIN photos p ON p.path = e.path WHERE e.model=?"
-                " ORDER BY e.path",
+                " AND p.gone_at IS NULL ORDER BY e.path",
                 (model,),
             )
             names = [r[0] for r in rows]
@@ -557,20 +647,114 @@ class Store:
         return rows[0][0] if rows else None
 
     # ------------------------------------------------------------- watching --
-    def add_watch(self, path: str) -> None:
+    def add_watch(self, path: str, mode: str = "auto") -> None:
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO watch_folders(path, added_at, active) VALUES(?,?,1)", (path, time.time())
+                "INSERT OR REPLACE INTO watch_folders(path, added_at, active, mode) VALUES(?,?,1,?)",
+                (path, time.time(), mode),
             )
 
     def remove_watch(self, path: str) -> bool:
         with self.transaction() as db:
             return db.execute("DELETE FROM watch_folders WHERE path=?", (path,)).rowcount > 0
 
-    def watch_folders(self) -> list[tuple[str, float, bool]]:
-        return [
-            (p, a, bool(x)) for p, a, x in self._query("SELECT path, added_at, active FROM watch_folders ORDER BY path")
-        ]
+    def watch_folders(self) -> list[WatchRow]:
+        rows = self._query("SELECT path, added_at, active, mode FROM watch_folders ORDER BY path")
+        return [WatchRow(p, a, bool(x), m) for p, a, x, m in rows]
+
+    def count_under(self, folder: str) -> int:
+        """Stored photos (not gone) under this folder, at any depth."""
+        folder = folder.rstrip(os.sep)
+        like = _like_escape(folder + os.sep) + "%"
+        sql = f"SELECT COUNT(*) FROM photos WHERE (folder=? OR folder LIKE ? ESCAPE '\\') AND {LIVE}"
+        return int(self._query(sql, (folder, like))[0][0])
+
+    def stamps_under(self, folder: str) -> dict[str, Stamp]:
+        """path -> what is stored of its file, for every photo row under this folder (gone ones included):
+        the watcher's catch-up compares the tree with this in one read."""
+        folder = folder.rstrip(os.sep)
+        like = _like_escape(folder + os.sep) + "%"
+        rows = self._query(
+            "SELECT path, size, mtime_ns, analyzer_version, gone_at FROM photos"
+            " WHERE folder=? OR folder LIKE ? ESCAPE '\\'",
+            (folder, like),
+        )
+        return {p: Stamp(s, m, v, g is not None) for p, s, m, v, g in rows}
+
+    def failures_under(self, folder: str) -> dict[str, FailureRow]:
+        like = _like_escape(folder.rstrip(os.sep) + os.sep) + "%"
+        rows = self._query(
+            "SELECT path, code, message, attempts, last_at, given_up, next_at, size, mtime_ns FROM failures"
+            " WHERE path LIKE ? ESCAPE '\\'",
+            (like,),
+        )
+        return {r[0]: _failure_row(r) for r in rows}
+
+    def mark_gone(self, paths: Iterable[str]) -> int:
+        """These photos' files were deleted: their rows stay (history, ratings), out of every listing and count."""
+        now = time.time()
+        with self.transaction() as db:
+            return sum(
+                db.execute(f"UPDATE photos SET gone_at=? WHERE path=? AND {LIVE}", (now, p)).rowcount for p in paths
+            )
+
+    def set_content_hash(self, path: str, size: int, mtime_ns: int, digest: str) -> None:
+        """Remember the content hash of the file the stored analysis was made from (a move is found by it)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE photos SET content_hash=? WHERE path=? AND size=? AND mtime_ns=?",
+                (digest, path, size, mtime_ns),
+            )
+
+    def gone_with_size(self, size: int, analyzer_version: str) -> list[tuple[str, int, Optional[str]]]:
+        """(path, mtime_ns, content hash) of gone photos of this size analysed by this analyzer: where a file
+        that appeared may have come from."""
+        return self._query(
+            "SELECT path, mtime_ns, content_hash FROM photos"
+            " WHERE gone_at IS NOT NULL AND size=? AND analyzer_version=?",
+            (size, analyzer_version),
+        )
+
+    def move_photo(self, old: str, new: str, size: int, mtime_ns: int, digest: str) -> bool:
+        """Re-key a photo's record to the path its file moved to: analysis, verdict, ratings and CLIP vectors
+        follow it, so a move is never analysed again. False when ``old`` has no row."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM photos WHERE path=?", (old,)).fetchone() is None:
+                return False
+            for table in ("photos", "failures", "embedding_failures"):
+                db.execute(f"DELETE FROM {table} WHERE path=?", (new,))
+            db.execute(
+                "UPDATE photos SET path=?, folder=?, size=?, mtime_ns=?, content_hash=?, gone_at=NULL WHERE path=?",
+                (new, os.path.dirname(new), size, mtime_ns, digest, old),
+            )
+            db.execute("UPDATE OR REPLACE feedback SET path=? WHERE path=?", (new, old))
+            db.execute(
+                "UPDATE OR REPLACE embeddings SET path=?, size=?, mtime_ns=? WHERE path=?", (new, size, mtime_ns, old)
+            )
+            db.execute("DELETE FROM embedding_failures WHERE path=?", (old,))
+            db.execute("DELETE FROM failures WHERE path=?", (old,))
+        return True
+
+    def revive(self, path: str, size: int, mtime_ns: int) -> bool:
+        """A gone photo's file is back unchanged (restored from the trash): it counts again, no new analysis."""
+        with self.transaction() as db:
+            return (
+                db.execute(
+                    "UPDATE photos SET gone_at=NULL WHERE path=? AND size=? AND mtime_ns=? AND gone_at IS NOT NULL",
+                    (path, size, mtime_ns),
+                ).rowcount
+                > 0
+            )
+
+    def client_cursor(self, client_id: str) -> int:
+        rows = self._query("SELECT seq FROM change_cursors WHERE client_id=?", (client_id,))
+        return int(rows[0][0]) if rows else 0
+
+    def save_client_cursor(self, client_id: str, seq: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO change_cursors(client_id, seq, at) VALUES(?,?,?)", (client_id, seq, time.time())
+            )
 
     def log_changes(self, paths: Iterable[str]) -> None:
         now = time.time()
@@ -588,6 +772,10 @@ class Store:
                 (seq, folder.rstrip(os.sep), like, limit),
             )
         return self._query("SELECT seq, path FROM changes WHERE seq>? ORDER BY seq LIMIT ?", (seq, limit))
+
+
+def _failure_row(r: Sequence[Any]) -> FailureRow:
+    return FailureRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8])
 
 
 def _parse(path: str, body: str) -> Optional[Analysis]:

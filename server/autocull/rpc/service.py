@@ -41,6 +41,14 @@ def _with_profile(overrides: dict[str, Any] | None, profile: str) -> dict[str, A
     return {**(overrides or {}), "profile": profile}
 
 
+_MODE_PB = {"auto": pb.WATCH_MODE_AUTO, "events": pb.WATCH_MODE_EVENTS, "polling": pb.WATCH_MODE_POLLING}
+
+
+def _when(t: float) -> str:
+    """A moment as local ISO time, as the rest of the API writes it."""
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t))
+
+
 _FINISHED_PB = frozenset((pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED))
 
 
@@ -276,12 +284,20 @@ class AutoCullCore:
 
     def _watched(self) -> list[pb.WatchFolder]:
         return [
-            pb.WatchFolder(path=p, active=a, photos=n, added_at=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)))
-            for p, t, a, n in (self.watcher.folders() if self.watcher else [])
+            pb.WatchFolder(
+                path=f.path,
+                active=f.active,
+                photos=f.photos,
+                added_at=_when(f.added_at),
+                mode=_MODE_PB.get(f.mode, pb.WATCH_MODE_AUTO),
+                polling=f.polling,
+            )
+            for f in (self.watcher.folders() if self.watcher else [])
         ]
 
     def AddWatchFolder(self, req: pb.WatchFolderRequest) -> pb.WatchFoldersResponse:
-        self._need_watcher().add(req.path)
+        mode = {v: k for k, v in _MODE_PB.items()}.get(req.mode, "auto")
+        self._need_watcher().add(req.path, mode)
         return pb.WatchFoldersResponse(folders=self._watched())
 
     def RemoveWatchFolder(self, req: pb.WatchFolderRequest) -> pb.WatchFoldersResponse:
@@ -292,8 +308,13 @@ class AutoCullCore:
         return pb.WatchFoldersResponse(folders=self._watched())
 
     def GetChanges(self, req: pb.GetChangesRequest) -> pb.GetChangesResponse:
+        """Decisions logged after the cursor. With a ``client_id`` the daemon keeps that client's cursor: an
+        empty cursor continues after the last page it was served, and each page served moves it on."""
+        client = req.client_id.strip()
+        if len(client) > 200 or any(ord(c) < 32 for c in client):
+            raise InvalidArgument("client_id must be at most 200 printable characters")
         try:
-            cursor = int(req.cursor or "0")
+            cursor = int(req.cursor) if req.cursor else self.engine.store.client_cursor(client) if client else 0
         except ValueError:
             raise InvalidArgument(f"bad cursor {req.cursor!r}: pass back next_cursor as it came") from None
         limit = req.limit if 0 < req.limit <= CHANGES_PAGE else CHANGES_PAGE
@@ -303,6 +324,8 @@ class AutoCullCore:
         paths = list(dict.fromkeys(p for _, p in rows))
         decisions = self.engine.decide_paths(paths) if paths else []
         next_cursor = str(rows[-1][0]) if rows else str(cursor)
+        if client:
+            self.engine.store.save_client_cursor(client, int(next_cursor))
         return pb.GetChangesResponse(
             decisions=[decision_to_pb(d) for d in decisions], next_cursor=next_cursor, more=more
         )
@@ -357,7 +380,9 @@ class AutoCullCore:
                     code=f.code,
                     message=f.message,
                     attempts=f.attempts,
-                    last_attempt=time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(f.last_at)),
+                    last_attempt=_when(f.last_at),
+                    given_up=f.given_up,
+                    next_attempt=_when(f.next_at) if f.next_at is not None and not f.given_up else "",
                 )
                 for f in self.engine.store.failures(req.limit)
             ]
