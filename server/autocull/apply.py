@@ -146,15 +146,8 @@ class Verdicts:
 
 
 def watched_folders(store: Store) -> list[str]:
-    """The active watched folders' paths (a row is a tuple (path, added_at, active), or a record with
-    ``.path`` and ``.active``)."""
-    out = []
-    for row in store.watch_folders():
-        path = getattr(row, "path", None) or row[0]
-        active = getattr(row, "active", row[2] if isinstance(row, tuple) and len(row) > 2 else True)
-        if active:
-            out.append(str(path))
-    return out
+    """The active watched folders' paths."""
+    return [row.path for row in store.watch_folders() if row.active]
 
 
 def _load_active(store: Store) -> ActivePolicy:
