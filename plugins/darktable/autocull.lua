@@ -152,6 +152,7 @@ local function settings()
     unrated_rating = INITIAL_RATING,
     poll_ms = 500,
     timeout = 60,
+    client_id = "darktable:" .. tostring(dt.configuration.config_dir),  -- the daemon keeps a cursor per library
     cursor_get = function() return dt.preferences.read(MODULE, "changes_cursor", "string") end,
     cursor_set = function(c) dt.preferences.write(MODULE, "changes_cursor", "string", c) end,
   }

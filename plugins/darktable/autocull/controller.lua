@@ -314,7 +314,7 @@ function C:apply_background()
                   keep = 0, review = 0, reject = 0 }
   local pages, failure = 0, nil
   while pages < 1000 do
-    local answer, err = session:call("GetChanges", { cursor = cursor, limit = 500 })
+    local answer, err = session:call("GetChanges", { cursor = cursor, limit = 500, clientId = s.client_id })
     if not answer then failure = err_text(err); break end
     local decisions = answer.decisions or {}
     if #decisions > 0 then

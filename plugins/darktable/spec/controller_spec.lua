@@ -490,8 +490,13 @@ describe("apply background results", function()
       c1 = { decisions = { F.decision(SHOOT .. "/b blurred é.jpg", "reject") }, nextCursor = "c2", more = false },
     }
     local saved
-    local ctl, dt, sys = setup({ GetChanges = function(req) return 200, pages[req.cursor] end }, nil,
-      { cursor_get = function() return "" end, cursor_set = function(c) saved = c end })
+    local clients = {}
+    local ctl, dt, sys = setup({ GetChanges = function(req)
+        clients[#clients + 1] = req.clientId
+        return 200, pages[req.cursor]
+      end }, nil,
+      { cursor_get = function() return "" end, cursor_set = function(c) saved = c end,
+        client_id = "darktable:/home/me/.config/darktable" })
     local img = shoot(dt)
     local r = ctl:apply_background()
     assert.is_true(r.ok, r.message)
@@ -500,6 +505,7 @@ describe("apply background results", function()
     assert.equals(1, r.counts.not_in_library)
     assert.equals("c2", saved)
     assert.equals(2, #sys.calls_to("GetChanges"))
+    assert.are.same({ "darktable:/home/me/.config/darktable", "darktable:/home/me/.config/darktable" }, clients)
   end)
 end)
 

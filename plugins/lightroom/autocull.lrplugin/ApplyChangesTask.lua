@@ -62,6 +62,12 @@ local function apply_page(catalog, decisions, prefs, summary)
   })
 end
 
+-- The daemon keeps a changes cursor per client: this catalog's file names it.
+function M.client_id(catalog)
+  local ok, path = pcall(function() return catalog:getPath() end)
+  return "lightroom:" .. ((ok and type(path) == "string") and path or "unknown catalog")
+end
+
 -- @return summary or nil, err
 function M.apply_all(prefs)
   local catalog = LrApplication.activeCatalog()
@@ -71,7 +77,7 @@ function M.apply_all(prefs)
   local cursor = prefs.changesCursor or ""
   for _ = 1, MAX_PAGES do
     local answer
-    answer, err = client:call("GetChanges", { cursor = cursor, limit = PAGE })
+    answer, err = client:call("GetChanges", { cursor = cursor, limit = PAGE, clientId = M.client_id(catalog) })
     if not answer then return nil, err end
     local decisions = answer.decisions or {}
     local result = apply_page(catalog, decisions, prefs, summary)

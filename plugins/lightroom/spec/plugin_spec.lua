@@ -585,9 +585,14 @@ describe("Apply background results", function()
       c1 = { decisions = { decision("/w/a.jpg", { stars = 4 }) }, nextCursor = "c2", more = false },
       c2 = { decisions = {}, nextCursor = "c2", more = false },
     }
-    d.handlers.GetChanges = function(body) return 200, pages[body.cursor] end
+    local clients = {}
+    d.handlers.GetChanges = function(body)
+      clients[#clients + 1] = body.clientId
+      return 200, pages[body.cursor]
+    end
     S:run_menu("MenuApplyChanges.lua")
     assert.are.same({}, S.tasks.errors)
+    assert.are.equal("lightroom:/Users/me/Pictures/Lightroom/Lightroom Catalog.lrcat", clients[1])
     assert.are.equal(4, a.raw.rating)
     assert.are.equal("c2", S.prefs.changesCursor)
     local m = last_message(S)

@@ -492,6 +492,7 @@ local function new_catalog(S)
     return p
   end
 
+  function C:getPath() return S.catalog_path or "/Users/me/Pictures/Lightroom/Lightroom Catalog.lrcat" end  -- SDK 3.0
   function C:getTargetPhoto() return C.selected[1] end
   function C:getTargetPhotos()
     if #C.selected > 0 then
