@@ -82,7 +82,13 @@ def open_engine(home: Path, **policy) -> Engine:
 
 def cull(eng: Engine, *paths: Path) -> dict[str, Decision]:
     result = eng.run([str(p) for p in paths])
+    assert eng.flush_sidecars(60)  # apply queues sidecars for the background writer: wait for them
     return {d.path: d for d in result.decisions}
+
+
+def set_policy(eng: Engine, values: dict) -> None:
+    eng.set_policy(values)
+    assert eng.flush_sidecars(60)
 
 
 def hierarchical(d: Decision) -> list[str]:
@@ -407,13 +413,13 @@ def test_a_hand_set_rating_and_label_survive_and_are_overwritten_only_with_the_p
             timeout=60,
         )
         assert read_ratings(photo) == FoundRating(str(photo), hand, "", "purple", "xmp-sidecar")
-        eng.set_policy({"keep_quality": 0.99, "review_label": "blue"})  # re-decided: apply rewrites the sidecar
+        set_policy(eng, {"keep_quality": 0.99, "review_label": "blue"})  # re-decided: apply rewrites the sidecar
         d2 = eng.decide_paths([str(photo)])[0]
         second = exif(sidecar)
         assert (second["XMP-xmp:Rating"], second["XMP-xmp:Label"]) == (hand, "Purple")
         check_ours(second, d2, rating=False, label=False)
         assert d2.policy_version > d.policy_version
-        eng.set_policy({"xmp_overwrite_hand": True})
+        set_policy(eng, {"xmp_overwrite_hand": True})
         d3 = eng.decide_paths([str(photo)])[0]
         third = exif(sidecar)
         check_ours(third, d3)
@@ -477,12 +483,204 @@ def test_the_policy_chooses_which_photos_get_sidecars(tmp_path):
         eng.store.add_watch(str(watched))
         cull(eng, a, b)
         assert not list(tmp_path.rglob("*.xmp"))  # off by default
-        eng.set_policy({"xmp_sidecars": "watched"})  # every stored photo is re-decided; only a is watched
+        set_policy(eng, {"xmp_sidecars": "watched"})  # every stored photo is re-decided; only a is watched
         assert [p.name for p in tmp_path.rglob("*.xmp")] == ["a.jpg.xmp"]
-        eng.set_policy({"xmp_sidecars": "always"})
+        set_policy(eng, {"xmp_sidecars": "always"})
         assert sorted(p.name for p in tmp_path.rglob("*.xmp")) == ["a.jpg.xmp", "b.jpg.xmp"]
     finally:
         eng.close()
+
+
+def test_an_export_named_after_its_raw_does_not_share_the_raws_sidecar(tmp_path):
+    # darktable's IMG_1.NEF.xmp belongs to IMG_1.NEF; the export IMG_1.NEF.jpg must not take it as "its" photo.xmp,
+    # or the two photos overwrite each other's verdicts in one file
+    raw = _nef(tmp_path, "IMG_1.NEF")
+    export = _copy(JPEGS[0], tmp_path / "IMG_1.NEF.jpg")
+    dt_sidecar = lightroom_sidecar(tmp_path / "IMG_1.NEF.xmp")
+    assert choose_sidecar(str(export), Folder.of(os.listdir(tmp_path)), "darktable") == str(export) + ".xmp"
+    assert choose_sidecar(str(export), Folder.of([n.lower() for n in os.listdir(tmp_path)]), "adobe").endswith(
+        ".jpg.xmp"
+    )  # a file name is a file name whatever its case
+    kept = _decision(raw, "keep", ("AutoCull|Keep",), stars=5, label="green")
+    rejected = _decision(export, "reject", ("AutoCull|Reject",), stars=1, label="none")
+    results = write_sidecars([kept, rejected], SidecarSettings())
+    assert [r.sidecar for r in results] == [str(dt_sidecar), str(export) + ".xmp"]
+    assert all(r.written for r in results), results
+    check_ours(exif(dt_sidecar), kept)
+    check_ours(exif(Path(str(export) + ".xmp")), rejected)
+
+
+@pytest.mark.parametrize("name", ["IMG_1.JPG", "IMG_1.tif", "IMG_1.DNG", "IMG_1.heic"])
+def test_only_a_raw_gets_adobes_photo_xmp_name(tmp_path, name):
+    # Lightroom writes photo.xmp for proprietary RAWs only; a JPEG, TIFF, HEIC or DNG keeps its XMP inside, so a
+    # sidecar for it is photo.ext.xmp (a RAW of that stem arriving later owns photo.xmp)
+    photo = _copy(JPEGS[0], tmp_path / name)
+    d = _decision(photo, "keep", ("AutoCull|Keep",))
+    assert write_sidecars([d], SidecarSettings(default_name="adobe"))[0].sidecar == str(photo) + ".xmp"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, name + ".xmp"])
+    # an IMG_1.xmp already there is a RAW's (moved away or still to come), not this photo's
+    other = tmp_path / "other"
+    lone = _copy(JPEGS[0], other / name)
+    stranger = lightroom_sidecar(other / "IMG_1.xmp")
+    before = stranger.read_bytes()
+    assert write_sidecars([_decision(lone, "keep", ())], SidecarSettings(default_name="adobe"))[0].sidecar == (
+        str(lone) + ".xmp"
+    )
+    assert stranger.read_bytes() == before
+    raw = _nef(tmp_path / "raw", "IMG_1.NEF")
+    assert write_sidecars([_decision(raw, "keep", ())], SidecarSettings(default_name="adobe"))[0].sidecar == str(
+        raw.parent / "IMG_1.xmp"
+    )
+
+
+def test_the_sidecar_raws_are_the_engines_raws_but_dng():
+    from autocull import engine, sidecar
+
+    assert engine.RAW_EXTENSIONS - {"dng"} <= sidecar.RAW_EXTENSIONS and "dng" not in sidecar.RAW_EXTENSIONS
+
+
+def test_a_rating_or_label_cleared_by_hand_stays_cleared(tmp_path):
+    photo = _copy(JPEGS[0], tmp_path / "A.jpg")
+    sidecar = tmp_path / "A.jpg.xmp"
+    assert write_sidecars([_decision(photo, "keep", ("AutoCull|Keep",), stars=3, label="green")], SidecarSettings())
+    assert (exif(sidecar)["XMP-xmp:Rating"], exif(sidecar)["XMP-xmp:Label"]) == (3, "Green")
+    # the photographer sets 0 stars and removes the label (digiKam, Bridge, exiftool all can)
+    subprocess.run(
+        ["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=0", "-XMP-xmp:Label=", str(sidecar)],
+        check=True,
+        timeout=60,
+    )
+    later = _decision(photo, "keep", ("AutoCull|Keep",), stars=4, label="red")
+    assert write_sidecars([later], SidecarSettings())[0].written
+    after = exif(sidecar)
+    assert after["XMP-xmp:Rating"] == 0 and "XMP-xmp:Label" not in after
+    check_ours(after, later, rating=False, label=False)
+    assert write_sidecars([later], SidecarSettings(overwrite_hand=True))[0].written
+    assert (exif(sidecar)["XMP-xmp:Rating"], exif(sidecar)["XMP-xmp:Label"]) == (4, "Red")
+    # "no label" is what we wrote, not a hand edit: the next verdict's label goes in
+    b = _copy(JPEGS[1], tmp_path / "B.jpg")
+    assert write_sidecars([_decision(b, "review", (), stars=2, label="none")], SidecarSettings())[0].written
+    assert "XMP-xmp:Label" not in exif(tmp_path / "B.jpg.xmp")
+    assert write_sidecars([_decision(b, "keep", (), stars=4, label="blue")], SidecarSettings())[0].written
+    b_after = exif(tmp_path / "B.jpg.xmp")
+    assert (b_after["XMP-xmp:Rating"], b_after["XMP-xmp:Label"]) == (4, "Blue")
+
+
+# ------------------------------------------------------------------ concurrency
+def test_another_programs_edit_between_our_read_and_rename_is_kept(tmp_path):
+    from autocull.sidecar import NotWritable, _register, write_one
+    from autocull.taste.ratings import _libxmp
+
+    libxmp = _libxmp()
+    _register(libxmp)
+    photo = _nef(tmp_path, "DSC_1.NEF")
+    sidecar = lightroom_sidecar(tmp_path / "DSC_1.xmp")
+    edits: list[str] = []
+
+    def darktable_rewrites(path: str) -> None:  # as darktable does on every history change
+        if len(edits) < 1:
+            edits.append(path)
+            subprocess.run(
+                ["exiftool", "-q", "-overwrite_original", "-XMP-crs:Exposure2012=+1.50", "-XMP-dc:Subject+=Edited"]
+                + [path],
+                check=True,
+                timeout=60,
+            )
+
+    d = _decision(photo, "keep", ("AutoCull|Keep",), stars=4)
+    r = write_one(d, Folder.of(os.listdir(tmp_path)), SidecarSettings(), libxmp, meanwhile=darktable_rewrites)
+    assert r.written and edits == [str(sidecar)]
+    after = exif(sidecar)
+    assert after["XMP-crs:Exposure2012"] == "+1.50" and "Edited" in as_list(after["XMP-dc:Subject"])
+    check_ours(after, d)
+    # a program that rewrites it every time: after a few tries the sidecar is left as it wrote it
+    d2 = _decision(photo, "reject", ("AutoCull|Reject",), stars=1)
+    count = [0]
+
+    def always(path: str) -> None:
+        count[0] += 1
+        edit = f"-XMP-crs:Contrast2012=+{count[0]}"
+        subprocess.run(["exiftool", "-q", "-overwrite_original", edit, path], check=True, timeout=60)
+
+    with pytest.raises(NotWritable, match="kept rewriting"):
+        write_one(d2, Folder.of(os.listdir(tmp_path)), SidecarSettings(), libxmp, meanwhile=always)
+    last = exif(sidecar)
+    assert last["XMP-crs:Contrast2012"] == f"+{count[0]}" and last["XMP-autocull:Verdict"] == "keep"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def _open_for_write(fifo: Path, deadline: float) -> int:
+    """Open the FIFO's write end once a reader holds it (never blocks: a missing reader is an error)."""
+    while True:
+        try:
+            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            if time.time() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_a_slow_sidecar_never_blocks_decide_or_a_cull(tmp_path):
+    # a sidecar write that hangs (a stalled network share; here a FIFO nobody writes to yet) must not hold the
+    # verdict lock: a policy change returns, Decide answers and a cull stores its verdicts while it hangs
+    import threading
+
+    shoot = tmp_path / "shoot"
+    a = _copy(JPEGS[0], shoot / "a.jpg")
+    b = _copy(JPEGS[1], shoot / "b.jpg")
+    c = _copy(JPEGS[2], tmp_path / "later" / "c.jpg")
+    eng = open_engine(tmp_path / "home")
+    fifo = shoot / "a.jpg.xmp"
+    writer: list[int] = []
+    try:
+        cull(eng, a, b)
+        os.mkfifo(fifo)
+        done: dict[str, object] = {}
+        threads = [
+            threading.Thread(target=lambda: done.update(policy=eng.set_policy({"xmp_sidecars": "always"}))),
+        ]
+        threads[0].start()
+        threads[0].join(30)
+        writer.append(_open_for_write(fifo, time.time() + 30))  # the sidecar writer is stuck reading a.jpg.xmp
+        assert "policy" in done, "the policy change waited for a sidecar"
+        t = threading.Thread(target=lambda: done.update(decided=eng.decide_paths([str(b)]), culled=cull_only(eng, c)))
+        t.start()
+        t.join(30)
+        assert "decided" in done and "culled" in done, "Decide or a cull waited for a sidecar"
+        assert eng.store.verdicts()[str(c)][0] == done["culled"][0].verdict  # type: ignore[index]
+        assert not eng.flush_sidecars(0.5)  # still writing a.jpg.xmp
+        # the other program's packet arrives and a regular file takes the FIFO's place: merged into that one
+        real = lightroom_sidecar(tmp_path / "real.xmp")
+        packet = real.read_bytes()
+        os.replace(real, fifo)
+        os.write(writer[0], packet)
+        os.close(writer.pop())
+        assert eng.flush_sidecars(60)
+        after = exif(fifo)
+        assert after["XMP-crs:Exposure2012"] == "+0.35" and after["XMP-autocull:Verdict"]
+        assert (shoot / "b.jpg.xmp").is_file() and (tmp_path / "later" / "c.jpg.xmp").is_file()
+    finally:
+        for fd in writer:
+            os.close(fd)
+        if fifo.exists() and not fifo.is_file():  # the old code is stuck on the FIFO: let it go
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            except OSError:
+                pass
+        eng.close(sidecar_timeout=30)
+
+
+def cull_only(eng: Engine, *paths: Path) -> list[Decision]:
+    return eng.run([str(p) for p in paths]).decisions
+
+
+def test_closing_the_engine_writes_what_apply_queued(tmp_path):
+    # the in-process CLI (autocull cull without a daemon) closes the engine right after the cull
+    photo = _copy(JPEGS[0], tmp_path / "shoot" / "a.jpg")
+    eng = open_engine(tmp_path / "home", xmp_sidecars="always")
+    eng.run([str(photo)])
+    eng.close()
+    assert (tmp_path / "shoot" / "a.jpg.xmp").is_file()
 
 
 # ------------------------------------------------------------------ failures

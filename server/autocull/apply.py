@@ -7,10 +7,14 @@ So a job that started before a policy change can never store verdicts of the
 old policy over those of the new one, and a what-if (a one-off preset, policy
 overrides) is answered without touching what is stored.
 
-Verdicts go to the store and, when the policy's ``xmp_sidecars`` says so, into
-the photos' XMP sidecars (``sidecar.py``), in the same order under the same
-lock, so a sidecar never holds an older verdict than the store. A sidecar that
-cannot be written is logged for that photo; it never fails the verdict.
+Verdicts go to the store under the lock; when the policy's ``xmp_sidecars``
+says so they are then queued, still in store order, for the one background
+sidecar writer (``sidecar.SidecarWriter``), which writes them outside the lock:
+a policy change over a large library never blocks Decide, GetChanges or a job
+on disk writes, and a cull never waits on sidecars. The writer skips work a
+newer policy version made stale, so a sidecar never ends on an older verdict
+than the store. A sidecar that cannot be written is logged for that photo; it
+never fails the verdict.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Callable, Mapping, Optional, Sequence, TypeVar
 
 from .policy import Policy, parse_stored
 from .records import Decision
+from .sidecar import SidecarSettings, SidecarWriter, under
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -52,10 +57,11 @@ class Verdicts:
         self._decide_set = decide_set
         self._lock = threading.RLock()
         self._active = _load_active(store)
-        self._xmp_down = ""  # why XMP cannot be written on this machine, logged once
+        self.sidecars = SidecarWriter()
+        self.sidecars.supersede(self._active.version)
 
     def locked(self, work: Callable[[ActivePolicy], T]) -> T:
-        """Run ``work(active)`` while no verdict or policy changes (an on-demand sidecar write)."""
+        """Run ``work(active)`` while no verdict or policy changes (an on-demand sidecar write is queued so)."""
         with self._lock:
             return work(self._active)
 
@@ -89,6 +95,7 @@ class Verdicts:
                 {"active_policy": json.dumps(new.to_dict()), "active_preset": preset, "policy_version": str(version)}
             )
             self._active = ActivePolicy(new, preset, version)
+            self.sidecars.supersede(version)  # sidecars still queued under the old policy are not written
             redecided, changed = self._redecide(self._store.all_paths())
             return new, redecided, changed
 
@@ -121,28 +128,16 @@ class Verdicts:
         self._sidecars(decisions, active)
 
     def _sidecars(self, decisions: Mapping[str, Decision], active: ActivePolicy) -> None:
-        """Merge the stored verdicts into the sidecars the policy asks for; whatever fails is logged per photo."""
+        """Queue the stored verdicts for the sidecars the policy asks for (written outside the lock)."""
         mode = active.policy.xmp_sidecars
         if mode == "off" or not decisions:
             return
-        from .sidecar import SidecarSettings, under, write_sidecars
-
         chosen = [dataclasses.replace(d, policy_version=active.version) for d in decisions.values()]
         if mode == "watched":
             folders = watched_folders(self._store)
             chosen = [d for d in chosen if under(d.path, folders)]
-        if not chosen:
-            return
-        try:
-            results = write_sidecars(chosen, SidecarSettings.of(active.policy))
-        except Exception as exc:  # no Exempi on this machine: said once, the verdicts are stored all the same
-            if str(exc) != self._xmp_down:
-                self._xmp_down = str(exc)
-                log.error("XMP sidecars are on but cannot be written: %s", exc)
-            return
-        for r in results:
-            if r.error_code:
-                log.warning("XMP sidecar not written (%s): %s", r.error_code, r.error_message)
+        if chosen:
+            self.sidecars.submit(chosen, SidecarSettings.of(active.policy), active.version)
 
 
 def watched_folders(store: Store) -> list[str]:

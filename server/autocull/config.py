@@ -22,7 +22,7 @@ import tempfile
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,17 @@ def create_private(path: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, text: str, *, mode: int = 0o600) -> None:
-    """Temp file in the same folder, then rename: a reader never sees half a file."""
+class ChangedMeanwhile(OSError):
+    """``atomic_write``'s ``still`` said the target changed since it was read: nothing was replaced."""
+
+
+def atomic_write(path: Path, text: str, *, mode: int = 0o600, still: Optional[Callable[[], bool]] = None) -> None:
+    """Temp file in the same folder, fsync, rename, fsync the folder: a reader never sees half a file, and
+    the rename survives a power cut.
+
+    ``still``, checked just before the rename, says whether the target is still what ``text`` was made from
+    (another program, e.g. darktable, may rewrite it meanwhile); when it is not, the temp file goes and
+    ChangedMeanwhile is raised, so the caller merges again instead of overwriting their edit."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
     try:
         os.fchmod(fd, mode)
@@ -190,6 +199,8 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o600) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        if still is not None and not still():
+            raise ChangedMeanwhile(f"{path} changed while it was being rewritten")
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -197,6 +208,22 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o600) -> None:
         except FileNotFoundError:
             pass
         raise
+    _fsync_folder(path.parent)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable; where a folder cannot be opened or synced (Windows, some network
+    file systems) the rename stands all the same."""
+    try:
+        fd = os.open(str(folder), os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def read_state(home: Path) -> Optional[dict[str, Any]]:

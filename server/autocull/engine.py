@@ -189,10 +189,17 @@ class Engine:
         engine.verdicts.catch_up()
         return engine
 
-    def close(self) -> None:
+    def close(self, sidecar_timeout: Optional[float] = None) -> None:
+        """Stop: analysis, taste, then the sidecar writer (it writes what apply queued, up to
+        ``sidecar_timeout`` seconds, then drops the rest with a warning), then the store."""
         self._pool.shutdown(wait=True, cancel_futures=True)
         self.taste.stop()
+        self.verdicts.sidecars.close(sidecar_timeout)
         self.store.close()
+
+    def flush_sidecars(self, timeout: Optional[float] = None) -> bool:
+        """Wait until the sidecars of every verdict stored so far are written (False on timeout)."""
+        return self.verdicts.sidecars.flush(timeout)
 
     def _vectors_arrived(self, paths: Sequence[str]) -> None:
         """New CLIP vectors or a new taste model: store the verdicts of the photos they touch anew (apply)."""
@@ -547,20 +554,24 @@ class Engine:
         """Merge the stored verdicts of these photos (files or folders) into their XMP sidecars now, whatever
         the policy's xmp_sidecars says. One ``sidecar.SidecarResult`` per photo; raises only when XMP cannot be
         written on this machine at all."""
-        from .sidecar import SidecarSettings, lacking, write_sidecars
+        from .sidecar import SidecarSettings, lacking
 
         files = self.stored_paths(paths, top_level_only=top_level_only)
         out: list[Any] = []
         for start in range(0, len(files), CHUNK):
             chunk = files[start : start + CHUNK]
 
-            def write(active: ActivePolicy, chunk: Sequence[str] = chunk) -> list[Any]:
+            def queue(active: ActivePolicy, chunk: Sequence[str] = chunk) -> tuple[Any, list[Decision]]:
                 decisions = [d for d in self.decide_paths(chunk) if not d.error_code]
-                results = write_sidecars(decisions, SidecarSettings.of(active.policy)) + lacking(chunk, decisions)
-                order = {p: k for k, p in enumerate(chunk)}
-                return sorted(results, key=lambda r: order.get(r.path, len(order)))
+                settings = SidecarSettings.of(active.policy)
+                return self.verdicts.sidecars.submit(decisions, settings, active.version, wait=True), decisions
 
-            out += self.verdicts.locked(write)  # in order with apply: never an older verdict over a newer one
+            # queued under the apply lock (in order with apply: never an older verdict over a newer one),
+            # written by the sidecar writer outside it
+            ticket, decisions = self.verdicts.locked(queue)
+            results = ticket.wait() + lacking(chunk, decisions)
+            order = {p: k for k, p in enumerate(chunk)}
+            out += sorted(results, key=lambda r: order.get(r.path, len(order)))
         return out
 
     # --------------------------------------------------------------- bursts --

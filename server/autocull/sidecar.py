@@ -32,11 +32,13 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import threading
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Optional, Sequence
 
-from .config import atomic_write
+from .config import ChangedMeanwhile, atomic_write
 from .errors import AutoCullError, FileProblem, file_problem
 from .records import Decision
 from .taste.ratings import _LOCK, NS_DARKTABLE, NS_XMP, RatingsError, _libxmp, _read_sidecar
@@ -48,8 +50,11 @@ NS_DC = "http://purl.org/dc/elements/1.1/"
 NS_LR = "http://ns.adobe.com/lightroom/1.0/"
 MODES = ("off", "watched", "always")
 NAMES = ("darktable", "adobe")
+TRIES = 5  # merges of one sidecar another program keeps rewriting, before it is left to them
 LABEL_TEXT = {"red": "Red", "yellow": "Yellow", "green": "Green", "blue": "Blue", "purple": "Purple"}
 # Proprietary RAWs: the formats whose XMP lives only in a sidecar, and so the ones Adobe names photo.xmp.
+# engine.RAW_EXTENSIONS minus DNG: Lightroom writes a DNG's XMP into the DNG (as for JPEG and TIFF) and never
+# names a sidecar IMG_1.xmp for it, and a DNG converted beside its IMG_1.CR2 would otherwise claim the CR2's.
 RAW_EXTENSIONS = frozenset(
     "cr2 cr3 crw nef nrw arw srf sr2 orf rw2 raf pef kdc dcr mrw 3fr erf mos raw rwl srw x3f gpr iiq mef mfw".split()
 )
@@ -102,6 +107,7 @@ class Folder:
     """One folder's listing, indexed once per write (a folder of 10,000 photos is listed once, not per photo)."""
 
     names: frozenset[str]
+    lower: frozenset[str]  # the names in lower case: "is this a file here" ignores case, as macOS and Windows do
     stems: dict[str, tuple[str, ...]]  # lower-case stem -> the photos (not sidecars) with it
     dt_style: int  # sidecars named photo.ext.xmp by photos that own their stem
     adobe_style: int  # sidecars named photo.xmp
@@ -120,10 +126,10 @@ class Folder:
                 continue
             if n[:-4] in lower and "." in n[:-4]:
                 # A JPEG beside its RAW has photo.jpg.xmp in either style: no evidence of the folder's style.
-                dt += _owns(lower[n[:-4]], frozen)
+                dt += _owns(lower[n[:-4]], frozen, frozenset(lower))
             elif n[:-4] in frozen:
                 adobe += 1
-        return cls(frozenset(names), frozen, dt, adobe)
+        return cls(frozenset(names), frozenset(lower), frozen, dt, adobe)
 
     def style(self, default: str) -> str:
         """The name style the folder's sidecars already use (by count), else ``default``."""
@@ -132,14 +138,22 @@ class Folder:
         return "darktable" if self.dt_style > self.adobe_style else "adobe"
 
 
-def _owns(base: str, stems: dict[str, tuple[str, ...]]) -> bool:
-    """Whether photo ``base`` may use Adobe's photo.xmp: the only photo with its stem, or the one RAW among them
-    (RAW+JPEG: Lightroom's photo.xmp belongs to the RAW; the JPEG keeps its XMP inside or gets photo.jpg.xmp)."""
-    siblings = stems.get(os.path.splitext(base)[0].lower(), ())
-    if len(siblings) <= 1:
-        return True
-    raws = [n for n in siblings if os.path.splitext(n)[1].lower().lstrip(".") in RAW_EXTENSIONS]
-    return raws == [base]
+def is_raw(name: str) -> bool:
+    """A proprietary RAW: its XMP can live only in a sidecar, so Lightroom names it photo.xmp."""
+    return os.path.splitext(name)[1].lower().lstrip(".") in RAW_EXTENSIONS
+
+
+def _owns(base: str, stems: dict[str, tuple[str, ...]], lower: frozenset[str]) -> bool:
+    """Whether photo ``base`` may use Adobe's photo.xmp.
+
+    Only a proprietary RAW, the one RAW with its stem, and only when the stem is not itself a file here: Lightroom
+    names photo.xmp for RAWs alone (a JPEG, TIFF, PSD or DNG carries its XMP inside; a JPEG beside its RAW
+    gets photo.jpg.xmp), and an export IMG_1.CR2.jpg must not take IMG_1.CR2.xmp, darktable's sidecar of
+    IMG_1.CR2, or the two would overwrite each other's verdicts."""
+    stem = os.path.splitext(base)[0].lower()
+    if not is_raw(base) or stem in lower:
+        return False
+    return [n for n in stems.get(stem, ()) if is_raw(n)] == [base]
 
 
 def choose_sidecar(photo: str, folder: Folder, default: str) -> str:
@@ -151,7 +165,7 @@ def choose_sidecar(photo: str, folder: Folder, default: str) -> str:
     for name in (base + ".xmp", base + ".XMP"):
         if name in folder.names:
             return os.path.join(where, name)
-    owns = _owns(base, folder.stems)
+    owns = _owns(base, folder.stems, folder.lower)
     if owns:
         for name in (stem + ".xmp", stem + ".XMP"):
             if name in folder.names:
@@ -196,20 +210,28 @@ def _ours(word: str, roots: Sequence[str]) -> bool:
 
 def merge(meta: Any, d: Decision, settings: SidecarSettings) -> None:
     """Put ``d`` into the parsed packet ``meta`` in place; every field not ours stays."""
-    # rating: "by hand" when there is one (0 is "unrated" in XMP) and it is not what we wrote last
-    rating, ours_rating = _text(meta, NS_XMP, "Rating"), _text(meta, NS_AUTOCULL, "Rating")
-    hand_rating = rating not in ("", "0") and rating != ours_rating
+    # Rating and label: once we recorded what we wrote, any other value there now (0 stars, an emptied or
+    # removed label included) was set by hand; before we ever wrote, only a real value (not 0 = unrated) is.
+    rating = _text(meta, NS_XMP, "Rating")
+    if meta.does_property_exist(NS_AUTOCULL, "Rating"):
+        hand_rating = rating != _text(meta, NS_AUTOCULL, "Rating")
+    else:
+        hand_rating = rating not in ("", "0")
     if settings.overwrite_hand or not hand_rating:
         new = str(_rating_of(d))
         meta.set_property(NS_XMP, "Rating", new)
         meta.set_property(NS_AUTOCULL, "Rating", new)
 
-    label, ours_label = _text(meta, NS_XMP, "Label"), _text(meta, NS_AUTOCULL, "Label")
-    hand_label = bool(_items(meta, NS_DARKTABLE, "colorlabels")) or (label != "" and label != ours_label)
+    label = _text(meta, NS_XMP, "Label")
+    if meta.does_property_exist(NS_AUTOCULL, "Label"):
+        hand_label = label != _text(meta, NS_AUTOCULL, "Label")
+    else:
+        hand_label = label != ""
+    hand_label = hand_label or bool(_items(meta, NS_DARKTABLE, "colorlabels"))
     if settings.overwrite_hand or not hand_label:
         new = LABEL_TEXT.get(d.color_label, "")
         _set_text(meta, NS_XMP, "Label", new)
-        _set_text(meta, NS_AUTOCULL, "Label", new)
+        meta.set_property(NS_AUTOCULL, "Label", new)  # recorded even when empty: "no label" is what we wrote
 
     # keywords: drop ours (under our roots, or recorded as written by us), keep theirs, add today's
     old_ours = set(_items(meta, NS_AUTOCULL, "Keywords"))
@@ -249,8 +271,21 @@ def _writable(path: str, what: str) -> None:
         raise NotWritable(f"{path}: the {what} is read-only; its sidecar was left as it was")
 
 
-def write_one(d: Decision, folder_index: Folder, settings: SidecarSettings, libxmp: Any) -> SidecarResult:
-    """Merge ``d`` into its photo's sidecar. Raises FileProblem (RatingsError for a sidecar that does not parse)."""
+def write_one(
+    d: Decision,
+    folder_index: Folder,
+    settings: SidecarSettings,
+    libxmp: Any,
+    *,
+    meanwhile: Optional[Callable[[str], None]] = None,
+) -> SidecarResult:
+    """Merge ``d`` into its photo's sidecar. Raises FileProblem (RatingsError for a sidecar that does not parse).
+
+    Another program (darktable rewrites its sidecar on every history change) may rewrite the sidecar between
+    our read and our rename: its (size, mtime_ns, inode) is checked just before the rename and, when it
+    changed, the merge is done again from the new content (``TRIES`` times), never over their edit.
+    ``meanwhile(sidecar)`` runs between the read and the rename: the tests make that other program's edit there.
+    """
     photo = d.path
     if d.error_code or not d.verdict:
         raise NotCulled(f"{photo}: no decision to write ({d.error_message or 'not culled'})")
@@ -265,20 +300,54 @@ def write_one(d: Decision, folder_index: Folder, settings: SidecarSettings, libx
     folder = os.path.dirname(target)
     _writable(folder, "folder")
     _writable(target, "sidecar")
-    exists = os.path.exists(target)
+    for _ in range(TRIES):
+        try:
+            return _merge_into(d, photo, sidecar, target, st.st_mode, settings, libxmp, meanwhile)
+        except ChangedMeanwhile:
+            continue  # another program rewrote the sidecar while we merged: merge again from what it wrote
+    raise NotWritable(f"{target}: another program kept rewriting the sidecar; it was left as that program wrote it")
+
+
+def _signature(path: str) -> tuple[int, int, int] | None:
+    """(size, mtime_ns, inode) of the sidecar, None when there is none: what tells us another program changed it."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _merge_into(
+    d: Decision,
+    photo: str,
+    sidecar: str,
+    target: str,
+    photo_mode: int,
+    settings: SidecarSettings,
+    libxmp: Any,
+    meanwhile: Optional[Callable[[str], None]],
+) -> SidecarResult:
+    """One read-merge-write; raises ChangedMeanwhile when the sidecar changed after it was read."""
+    seen = _signature(target)
     with _LOCK:
-        if exists:
+        if seen is not None:
             meta = _read_sidecar(libxmp, target, photo)
             before = meta.serialize_to_str(use_compact_format=True)
             mode = os.stat(target).st_mode & 0o7777
         else:
-            meta, before, mode = libxmp.XMPMeta(), "", (st.st_mode & 0o666) | 0o600  # as the photo, ours to rewrite
+            meta, before, mode = libxmp.XMPMeta(), "", (photo_mode & 0o666) | 0o600  # as the photo, ours to rewrite
         merge(meta, d, settings)
         text = meta.serialize_to_str(use_compact_format=True)
+    if meanwhile is not None:
+        meanwhile(target)
+    if _signature(target) != seen:
+        raise ChangedMeanwhile(target)
     if text == before:
         return SidecarResult(photo, sidecar, written=False, unchanged=True)
     try:
-        atomic_write(Path(target), text, mode=mode)
+        atomic_write(Path(target), text, mode=mode, still=lambda: _signature(target) == seen)
+    except ChangedMeanwhile:
+        raise
     except OSError as exc:
         raise NotWritable(f"{target}: cannot write the sidecar ({exc.strerror or exc})") from None
     return SidecarResult(photo, sidecar, written=True)
@@ -337,3 +406,146 @@ def lacking(paths: Sequence[str], decided: Iterable[Decision]) -> list[SidecarRe
 def summary(results: Sequence[SidecarResult]) -> tuple[int, int]:
     """(written, failed)."""
     return sum(r.written for r in results), sum(1 for r in results if r.error_code)
+
+
+# ------------------------------------------------------------------ background writer
+@dataclass
+class _Batch:
+    seq: int
+    decisions: list[Decision]
+    settings: SidecarSettings
+    version: int
+    ticket: Optional["Ticket"]  # an on-demand write waits for its results; apply's writes have none
+
+
+class Ticket:
+    """The results of one on-demand batch (``autocull xmp write``), once the writer got to it."""
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._results: list[SidecarResult] = []
+        self._error: Optional[BaseException] = None
+
+    def _finish(self, results: list[SidecarResult], error: Optional[BaseException] = None) -> None:
+        self._results, self._error = results, error
+        self._done.set()
+
+    def wait(self) -> list[SidecarResult]:
+        """The batch's results; raises what made XMP unwritable on this machine (no Exempi)."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._results
+
+
+class SidecarWriter:
+    """The one thread that writes sidecars, fed by apply in the order it stores verdicts.
+
+    Why a thread: sidecar writes are disk (or network share) work, and apply holds the verdict lock; a policy
+    change with sidecars on over 50,000 photos would otherwise block every Decide, GetChanges and job for
+    minutes. Apply stores the verdicts under its lock and only queues them here (never waits). Work made stale
+    is skipped: a batch of an older policy version than the newest one apply announced (``supersede``), and
+    a photo queued again later (its newer decision is written then). On-demand batches (with a Ticket) are
+    always written, in queue order. ``flush`` waits until everything queued so far is done.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._queue: deque[_Batch] = deque()
+        self._latest: dict[str, int] = {}  # path -> the last batch that holds it
+        self._queued = self._done = 0  # batch numbers
+        self._version = 0
+        self._thread: Optional[threading.Thread] = None
+        self._closed = False
+        self._down = ""  # why XMP cannot be written on this machine, logged once
+
+    def supersede(self, version: int) -> None:
+        """A new policy version is active: queued work of older versions is not written."""
+        with self._cond:
+            self._version = max(self._version, version)
+
+    def submit(
+        self, decisions: Sequence[Decision], settings: SidecarSettings, version: int, *, wait: bool = False
+    ) -> Optional[Ticket]:
+        """Queue these decisions' sidecars (made under policy ``version``); never blocks on the writing."""
+        ticket = Ticket() if wait else None
+        with self._cond:
+            if self._closed:
+                if ticket is not None:
+                    ticket._finish([], AutoCullError("the sidecar writer is stopped (the daemon is shutting down)"))
+                return ticket
+            self._queued += 1
+            batch = _Batch(self._queued, list(decisions), settings, version, ticket)
+            for d in batch.decisions:
+                self._latest[d.path] = batch.seq
+            self._queue.append(batch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="sidecars", daemon=True)
+                self._thread.start()
+            self._cond.notify_all()
+        return ticket
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Wait until everything queued before this call is written (or skipped). False on timeout."""
+        with self._cond:
+            target = self._queued
+            return self._cond.wait_for(lambda: self._done >= target, timeout)
+
+    def close(self, timeout: Optional[float] = None) -> None:
+        """Write what is queued (up to ``timeout`` seconds), drop the rest with a warning, stop the thread."""
+        finished = self.flush(timeout)
+        with self._cond:
+            dropped = sum(len(b.decisions) for b in self._queue)
+            for b in self._queue:
+                if b.ticket is not None:
+                    b.ticket._finish([], AutoCullError("the sidecar writer stopped before this write"))
+            self._queue.clear()
+            self._closed = True
+            self._cond.notify_all()
+            thread = self._thread
+        if not finished and dropped:
+            log.warning("stopping: %d XMP sidecars were not written (autocull xmp write PATH… writes them)", dropped)
+        if thread is not None:
+            thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._queue or self._closed)
+                if not self._queue:
+                    return
+                batch = self._queue.popleft()
+                if batch.ticket is None:
+                    todo = [
+                        d
+                        for d in batch.decisions
+                        if batch.version >= self._version and self._latest.get(d.path) == batch.seq
+                    ]
+                else:
+                    todo = batch.decisions
+            try:
+                self._write(batch, todo)
+            finally:
+                with self._cond:
+                    for d in batch.decisions:
+                        if self._latest.get(d.path) == batch.seq:
+                            del self._latest[d.path]
+                    self._done = batch.seq
+                    self._cond.notify_all()
+
+    def _write(self, batch: _Batch, todo: list[Decision]) -> None:
+        try:
+            results = write_sidecars(todo, batch.settings) if todo else []
+        except Exception as exc:  # no Exempi on this machine: said once; the verdicts are stored all the same
+            if batch.ticket is not None:
+                batch.ticket._finish([], exc)
+            elif str(exc) != self._down:
+                self._down = str(exc)
+                log.error("XMP sidecars are on but cannot be written: %s", exc)
+            return
+        if batch.ticket is not None:
+            batch.ticket._finish(results)
+            return
+        for r in results:
+            if r.error_code:
+                log.warning("XMP sidecar not written (%s): %s", r.error_code, r.error_message)
