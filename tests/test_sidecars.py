@@ -649,6 +649,8 @@ def test_a_slow_sidecar_never_blocks_decide_or_a_cull(tmp_path):
         assert "decided" in done and "culled" in done, "Decide or a cull waited for a sidecar"
         assert eng.store.verdicts()[str(c)][0] == done["culled"][0].verdict  # type: ignore[index]
         assert not eng.flush_sidecars(0.5)  # still writing a.jpg.xmp
+        # sidecars turned off meanwhile: c's queued sidecar (of the older policy) is stale and never written
+        eng.set_policy({"xmp_sidecars": "off"})
         # the other program's packet arrives and a regular file takes the FIFO's place: merged into that one
         real = lightroom_sidecar(tmp_path / "real.xmp")
         packet = real.read_bytes()
@@ -658,7 +660,8 @@ def test_a_slow_sidecar_never_blocks_decide_or_a_cull(tmp_path):
         assert eng.flush_sidecars(60)
         after = exif(fifo)
         assert after["XMP-crs:Exposure2012"] == "+0.35" and after["XMP-autocull:Verdict"]
-        assert (shoot / "b.jpg.xmp").is_file() and (tmp_path / "later" / "c.jpg.xmp").is_file()
+        assert (shoot / "b.jpg.xmp").is_file()  # written with a.jpg.xmp, before the change
+        assert not (tmp_path / "later" / "c.jpg.xmp").exists()
     finally:
         for fd in writer:
             os.close(fd)

@@ -21,8 +21,16 @@ the photographer or another tool: it is kept unless the policy says ``xmp_overwr
 ``darktable:colorlabels`` always counts as the photographer's label (we never write it). Every other field
 stays as it was: the merge edits a parsed copy of the old packet and serializes that.
 
-Writing is temp file in the same folder + fsync + rename (``config.atomic_write``): a kill leaves the old
-sidecar or the new one, and the temp name (``.name.xmp.XXXX``) is hidden and does not end in ``.xmp``.
+Writing is temp file in the same folder + fsync + rename + fsync of the folder (``config.atomic_write``): a
+kill leaves the old sidecar or the new one, and the temp name (``.name.xmp.XXXX``) is hidden and does not end
+in ``.xmp``. A sidecar another program rewrote between our read and our rename (its size, mtime or inode
+changed) is merged again from its new content, never overwritten.
+
+Names: a photo's own photo.ext.xmp first; Adobe's photo.xmp only for a proprietary RAW that is the one RAW of
+its stem and whose stem is not itself a file here (IMG_1.CR2.jpg never takes IMG_1.CR2's IMG_1.CR2.xmp).
+
+Apply does not write here itself: it queues for ``SidecarWriter``, one background thread, so no disk write
+happens under the verdict lock.
 The photo itself is never opened for writing. A sidecar we cannot parse, a read-only sidecar or folder: that
 photo's error, the others go on.
 """
