@@ -48,7 +48,8 @@ class Daemon:
         self.jobs.shutdown(grace=grace)
         self.http_server.stop()
         self.grpc_server.stop(grace).wait()
-        self.engine.close()
+        # queued sidecars get the same grace; the rest is dropped with a warning naming `autocull xmp write`
+        self.engine.close(sidecar_timeout=grace)
         clear_running(self.engine.home)
 
 
