@@ -176,11 +176,7 @@ def _found(path: str, fields: tuple[Optional[int], str, str], source: str) -> Op
 
 def _read_sidecar(libxmp: Any, sidecar: str, photo: str) -> Any:
     try:
-        # O_NONBLOCK: a FIFO or device named like a sidecar must not hang the reader; it is refused below
-        fd = os.open(sidecar, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-        with os.fdopen(fd, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise RatingsError(f"{sidecar}: not a regular file, not an XMP sidecar", photo)
+        with open(sidecar, "rb") as f:
             data = f.read(_MAX_SIDECAR + 1)
     except OSError as exc:
         raise file_problem(exc, sidecar, doing="reading the XMP sidecar") from None
