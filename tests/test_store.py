@@ -59,3 +59,28 @@ def test_a_store_of_the_version_before_taste_keeps_its_ratings_in_the_default_pr
         assert s.feedback("default")[0][1] == 4 and s.feedback("wedding")[0][1] == 1
     finally:
         s.close()
+
+
+def test_a_gone_photo_has_no_analysis_to_decide_and_its_failure_row_goes(tmp_path):
+    photo = save_jpeg(tmp_path / "a.jpg", sample_rgb("astronaut"))
+    good = analyze(decode(str(photo)), faces=False)
+    store = Store(tmp_path / "autocull.db")
+    try:
+        store.put_analysis(str(photo), 1, 1, "t", good)
+        store.record_failure("/p/broken.jpg", "CORRUPT", "broken")
+        assert store.mark_gone([str(photo), "/p/broken.jpg"]) == 1
+        assert store.analyses([str(photo)]) == {}, "nothing is decided for a file that is not there"
+        assert store.failures() == [], "a deleted broken file is no longer listed"
+        assert store.revive(str(photo), 1, 1) and store.analyses([str(photo)]) == {str(photo): good}
+    finally:
+        store.close()
+
+
+def test_change_cursors_are_kept_per_client_and_folder(tmp_path):
+    store = Store(tmp_path / "autocull.db")
+    try:
+        store.save_client_cursor("lr", 5)
+        store.save_client_cursor("lr", 9, "/p/in")
+        assert (store.client_cursor("lr"), store.client_cursor("lr", "/p/in"), store.client_cursor("dt")) == (5, 9, 0)
+    finally:
+        store.close()

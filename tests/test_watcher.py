@@ -31,7 +31,7 @@ from imagegen import jpeg_bytes, sample_rgb
 
 SETTLE = 1.5  # a chunk of the slow copy comes every 0.2 s: far inside this
 CONFIG = (
-    f"watch_settle = {SETTLE}\nwatch_retry_backoff = 0.3\nwatch_interval = 0.3\n"
+    f"watch_settle = {SETTLE}\nwatch_settle_network = {SETTLE}\nwatch_retry_backoff = 0.3\nwatch_interval = 0.3\n"
     "faces = false\nworkers = 2\nanalysis_size = 512\n"
 )
 
@@ -57,19 +57,22 @@ def decodes(d: Daemon) -> int:
 
 
 class Feed:
-    """One client of the change feed (its own id: the daemon keeps its cursor)."""
+    """One client of the change feed, as the plugins are: its own id, and it sends back each next_cursor once it
+    applied the page (its acknowledgement; the daemon saves it)."""
 
     def __init__(self, d: Daemon, client: str, folder: Path) -> None:
         self.d, self.client, self.folder = d, client, str(folder)
         self.paths: list[str] = []
         self.decisions: dict[str, dict] = {}
+        self.cursor = ""
 
     def pull(self) -> list[str]:
         while True:
-            page = self.d.post("GetChanges", {"clientId": self.client, "folder": self.folder})
+            page = self.d.post("GetChanges", {"clientId": self.client, "folder": self.folder, "cursor": self.cursor})
             for x in page.get("decisions", []):
                 self.paths.append(x["path"])
                 self.decisions[x["path"]] = x
+            self.cursor = page.get("nextCursor", self.cursor)
             if not page.get("more"):
                 return self.paths
 
@@ -190,6 +193,9 @@ def test_a_rename_keeps_the_analysis_and_ratings_and_a_delete_marks_the_photo_go
     assert daemon.post("GetStatus", {})["photosStored"] == stored_before - 1
     listed = daemon.post("Decide", {"paths": [str(inbox)]}).get("decisions", [])
     assert [x["path"] for x in listed] == [str(c2)], "a gone photo is no longer listed"
+    assert daemon.post("Decide", {"paths": [str(b)]}).get("decisions", []) == [], "nor decided when named"
+    fresh = Feed(daemon, f"fresh-{mode}", inbox).pull()  # a new client reads the whole feed
+    assert str(b) not in fresh and str(a) not in fresh and str(c2) in fresh, "no decision for a file not there"
     assert db_rows(daemon.home, "SELECT rating FROM feedback WHERE path=?", (str(b),)) == [(4,)], "history kept"
 
     trash = tmp_path / f"trash-{mode}"  # thrown away, then restored: back without a new analysis
@@ -223,9 +229,11 @@ def test_a_corrupt_file_is_retried_up_to_the_policy_count_then_given_up_and_neve
     good = noise_jpeg(inbox / "IMG_0667.jpg", 7)  # the watcher goes on watching meanwhile
     wait_for(lambda: str(good) in feed.pull(), "a good photo next to it still decided")
     assert decodes(daemon) - before == read + 1
-    os.utime(inbox)  # nothing about the broken file changed: it stays given up
-    time.sleep(4 * SETTLE)
-    assert decodes(daemon) - before == read + 1 and failure()["attempts"] == 3
+    st = bad.stat()  # touched, its content and times unchanged: an event names it, and it stays given up
+    os.utime(bad, ns=(st.st_atime_ns, st.st_mtime_ns))
+    later = noise_jpeg(inbox / "IMG_0668.jpg", 9)  # nominated after the touch, so it settles no earlier
+    wait_for(lambda: str(later) in feed.pull(), "a photo written after the touch decided")
+    assert decodes(daemon) - before == read + 2 and failure()["attempts"] == 3
     out = subprocess.run(
         [sys.executable, "-m", "autocull", "status", "--failed"],
         env=dict(os.environ, AUTOCULL_HOME=str(daemon.home)),
@@ -270,10 +278,23 @@ def test_each_client_keeps_its_own_cursor(daemon, tmp_path):
     photo = noise_jpeg(inbox / "one.jpg", 4242)
     lightroom = Feed(daemon, "lightroom:catalog-1", inbox)
     wait_for(lambda: str(photo) in lightroom.pull(), "the photo in the first client's feed")
-    again = daemon.post("GetChanges", {"clientId": "lightroom:catalog-1", "folder": str(inbox)})
-    assert again.get("decisions", []) == [], "an empty cursor continues where that client left off"
-    darktable = daemon.post("GetChanges", {"clientId": "darktable:library", "folder": str(inbox)})
+
+    def resume(client: str, cursor: str = "", folder: Path = inbox) -> dict:
+        return daemon.post("GetChanges", {"clientId": client, "folder": str(folder), "cursor": cursor})
+
+    served = resume("lightroom:catalog-1")  # the catalog was busy: the page was never applied, nor acknowledged
+    assert [x["path"] for x in served["decisions"]] == [str(photo)], "a page served but not acknowledged comes again"
+    assert resume("lightroom:catalog-1", served["nextCursor"]).get("decisions", []) == []  # applied: acknowledged
+    again = resume("lightroom:catalog-1")
+    assert again.get("decisions", []) == [], "an empty cursor continues after the last acknowledged page"
+    darktable = resume("darktable:library")
     assert [x["path"] for x in darktable["decisions"]] == [str(photo)], "another client starts from the beginning"
+    other = inbox.parent / "clients-other"  # the same client reading another folder keeps a cursor for it
+    watch(daemon, other)
+    second = noise_jpeg(other / "two.jpg", 4343)
+    wait_for(lambda: resume("lightroom:catalog-1", folder=other).get("decisions"), "the other folder's photo")
+    assert [x["path"] for x in resume("lightroom:catalog-1", folder=other)["decisions"]] == [str(second)]
+    assert resume("lightroom:catalog-1").get("decisions", []) == [], "the first folder's cursor is untouched"
 
 
 def test_photos_added_while_the_daemon_was_down_are_found_on_start(tmp_path):
@@ -336,6 +357,7 @@ def test_the_file_system_type_is_that_of_the_longest_mount_over_the_folder():
 
 def test_only_photos_are_candidates():
     home = "/home/me/.config/autocull"
+    assert not is_candidate(os.fsdecode(b"/p/Caf\xe9.jpg"), home), "a name the store cannot hold is refused"
     good = ["/p/IMG_1.CR2", "/p/a b/DSC.jpg", "/p/x.HEIC"]
     bad = [
         "/p/IMG_1.CR2.xmp",
@@ -370,6 +392,10 @@ def test_a_file_is_ready_only_after_its_size_and_mtime_held_still_for_the_settle
     assert s.tick(10.0) == [] and len(s) == 0  # handed out once
     s.nominate(str(tmp_path / "vanished.jpg"))
     assert s.tick(11.0) == [] and len(s) == 0
+    s.nominate(str(f), settle=30.0)  # on a share: its own, longer period
+    assert s.tick(20.0) == [] and s.tick(40.0) == []  # still after 20 s: not yet
+    (ready,) = s.tick(50.0)
+    assert ready.path == str(f)
 
 
 def test_a_moved_record_takes_its_ratings_and_vectors_along_and_a_gone_one_leaves_every_count(tmp_path):
@@ -398,3 +424,204 @@ def test_a_moved_record_takes_its_ratings_and_vectors_along_and_a_gone_one_leave
         assert [r[:2] for r in store.feedback()] == [(str(dest), 5)]
     finally:
         eng.close()
+
+
+# ------------------------------------------------------------------------------------- review fixes (daemon) --
+def test_a_deleted_broken_file_leaves_the_failure_list(daemon, tmp_path):
+    daemon.post("SetPolicy", {"values": {"watch_retries": 0}})
+    try:
+        inbox = tmp_path / "broken-gone"
+        watch(daemon, inbox)
+        bad = inbox / "IMG_0777.jpg"
+        bad.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(3000))
+
+        def listed() -> list[str]:
+            return [f["path"] for f in daemon.post("ListFailures", {}).get("failures", [])]
+
+        wait_for(lambda: str(bad) in listed(), "the broken file listed")
+        os.remove(bad)
+        wait_for(lambda: str(bad) not in listed(), "the deleted broken file no longer listed")
+    finally:
+        daemon.post("SetPolicy", {"values": {"watch_retries": 3}})
+
+
+def test_a_file_whose_name_is_not_utf8_is_listed_as_bad_path_and_the_rest_of_its_batch_is_decided(daemon, tmp_path):
+    inbox = tmp_path / "latin1"
+    watch(daemon, inbox)
+    feed = Feed(daemon, "latin1", inbox)
+    raw = os.path.join(os.fsencode(str(inbox)), b"Caf\xe9.jpg")  # as an old Latin-1 tool names it
+    with open(raw, "wb") as fh:
+        fh.write(jpeg_bytes(sample_rgb("coffee")))
+    good = noise_jpeg(inbox / "IMG_0100.jpg", 100)  # settles with it, in the same batch
+    wait_for(lambda: str(good) in feed.pull(), "the good photo next to it decided")
+    shown = str(inbox) + "/Caf\\xe9.jpg"
+    failure = wait_for(
+        lambda: next((f for f in daemon.post("ListFailures", {}).get("failures", []) if f["path"] == shown), None),
+        "the badly named file listed",
+    )
+    assert failure["code"] == "BAD_PATH" and failure.get("givenUp") and "UTF-8" in failure["message"]
+    assert daemon.post("GetStatus", {})["photosStored"] > 0, "the daemon still answers"
+    os.remove(raw)
+    wait_for(
+        lambda: shown not in [f["path"] for f in daemon.post("ListFailures", {}).get("failures", [])],
+        "the failure gone with the file",
+    )
+
+
+def test_a_polled_folder_waits_out_the_network_settle_period(tmp_path):
+    """A share's attribute cache makes a growing file look still for seconds: a polled folder waits longer
+    (watch_settle_network), so a copy pausing longer than watch_settle is still read once, when complete."""
+    config = "watch_settle = 0.5\nwatch_settle_network = 8\nwatch_interval = 0.3\nfaces = false\nworkers = 1\n"
+    d = Daemon(tmp_path / "home", config=config)
+    try:
+        inbox = tmp_path / "share"
+        info = watch(d, inbox, "WATCH_MODE_POLLING")
+        assert info.get("polling")
+        feed = Feed(d, "share", inbox)
+        data = jpeg_bytes(sample_rgb("astronaut"), quality=95)
+        target = inbox / "IMG_0001.jpg"
+        third = len(data) // 3 + 1
+        with open(target, "wb") as fh:  # pauses of 2 s: four times watch_settle, well inside the network one
+            for k in range(3):
+                fh.write(data[k * third : (k + 1) * third])
+                fh.flush()
+                time.sleep(2.0)
+        wait_for(lambda: str(target) in feed.pull(), "the photo decided")
+        assert decodes(d) == 1, "read once, complete"
+        assert d.post("ListFailures", {}).get("failures", []) == []
+    finally:
+        d.stop()
+
+
+# -------------------------------------------------------------------------- review fixes (watcher + engine) --
+@pytest.fixture
+def engine(tmp_path):
+    from autocull.engine import Engine
+
+    eng = Engine.open(tmp_path / "home")
+    yield eng
+    eng.close()
+
+
+def same_size_jpegs(folder: Path, names: list[str], seeds: list[int], mtime_ns: int) -> list[Path]:
+    """Different photos padded to one size (bytes after a JPEG's end are ignored), with one mtime."""
+    bodies = [jpeg_bytes(np.random.default_rng(s).integers(0, 255, (96, 128, 3), dtype=np.uint8)) for s in seeds]
+    size = max(len(b) for b in bodies)
+    out = []
+    for name, body in zip(names, bodies):
+        p = folder / name
+        p.write_bytes(body + b"\0" * (size - len(body)))
+        os.utime(p, ns=(mtime_ns, mtime_ns))
+        out.append(p)
+    return out
+
+
+def test_an_overwrite_by_unlink_and_rewrite_is_analysed_in_event_order(engine, tmp_path):
+    from watchdog.events import FileClosedEvent, FileCreatedEvent, FileDeletedEvent, FileModifiedEvent
+
+    from autocull import ANALYZER_VERSION
+    from autocull.watcher import Watcher
+
+    folder = tmp_path / "export"
+    folder.mkdir()
+    x = noise_jpeg(folder / "X.jpg", 1)
+    engine.run([str(x)])
+    os.remove(x)  # an exporter overwriting: unlink, then a new file under the same name
+    noise_jpeg(x, 2, size=(120, 160))
+    st = x.stat()
+    w = Watcher(engine, interval=0.3, settle=0.3, backoff=0.3)
+    for event in (
+        FileDeletedEvent(str(x)),
+        FileCreatedEvent(str(x)),
+        FileModifiedEvent(str(x)),
+        FileClosedEvent(str(x)),
+    ):
+        w._inbox.put(("event", event))  # queued before the watcher looks: it takes the delete first
+    w.start()
+    try:
+        wait_for(
+            lambda: engine.store.get_valid(str(x), st.st_size, st.st_mtime_ns, ANALYZER_VERSION),
+            "the rewritten file analysed",
+            timeout=60,
+        )
+    finally:
+        w.stop()
+
+
+def test_a_move_without_a_content_hash_is_taken_only_when_the_size_and_mtime_match_is_unique(engine, tmp_path):
+    from autocull.watch.settle import Ready
+    from autocull.watcher import Watcher
+
+    folder = tmp_path / "culled"
+    folder.mkdir()
+    mtime = 1_700_000_000_000_000_000
+    a, b = same_size_jpegs(folder, ["a.jpg", "b.jpg"], [11, 12], mtime)
+    engine.run([str(a), str(b)])  # by a cull: no content hash stored
+    store = engine.store
+    w = Watcher(engine, interval=0.3, settle=0.3, backoff=0.3)
+    moved = tmp_path / "elsewhere"
+    moved.mkdir()
+    os.rename(a, moved / "a.jpg")
+    os.remove(b)
+    store.mark_gone([str(a), str(b)])
+    st = (moved / "a.jpg").stat()
+    before = engine.decodes
+    assert w.process([Ready(str(moved / "a.jpg"), st.st_size, st.st_mtime_ns)]) == 1
+    gone = {p for p, s in store.stamps_under(str(folder)).items() if s.gone}
+    assert gone == {str(a), str(b)}, "two gone photos fit: no guess, the file is analysed as a new one"
+    assert engine.decodes == before + 1
+
+    (solo,) = same_size_jpegs(folder, ["solo.jpg"], [13], mtime + 1)
+    engine.run([str(solo)])  # one candidate alone, same extension: the move is taken
+    os.rename(solo, moved / "solo.jpg")
+    store.mark_gone([str(solo)])
+    st = (moved / "solo.jpg").stat()
+    before = engine.decodes
+    assert w.process([Ready(str(moved / "solo.jpg"), st.st_size, st.st_mtime_ns)]) == 1
+    assert str(solo) not in store.stamps_under(str(folder)), "its record followed it"
+    assert engine.decodes == before, "and it was not read again"
+
+    (shot,) = same_size_jpegs(folder, ["shot.jpg"], [14], mtime + 2)  # a lone candidate of another kind: no match
+    engine.run([str(shot)])
+    other = moved / "shot.png"
+    os.rename(shot, other)
+    store.mark_gone([str(shot)])
+    st = other.stat()
+    w.process([Ready(str(other), st.st_size, st.st_mtime_ns)])
+    assert store.stamps_under(str(folder))[str(shot)].gone, "not taken for a file of another extension"
+
+
+def test_catch_up_hashes_the_stored_photos_that_lack_a_content_hash(engine, tmp_path):
+    from autocull.watcher import Watcher
+
+    folder = tmp_path / "old-shoot"
+    folder.mkdir()
+    photo = noise_jpeg(folder / "IMG_1.jpg", 21)
+    engine.run([str(photo)])  # analysed by a cull: no hash
+    assert not engine.store.stamps_under(str(folder))[str(photo)].hashed
+    engine.store.add_watch(str(folder))
+    w = Watcher(engine, interval=0.3, settle=0.3, backoff=0.3)
+    w.start()
+    try:
+        wait_for(lambda: engine.store.stamps_under(str(folder))[str(photo)].hashed, "its content hash stored", 60)
+    finally:
+        w.stop()
+
+
+def test_a_bad_file_name_in_a_batch_fails_alone(engine, tmp_path):
+    from autocull.watch.settle import Ready
+    from autocull.watcher import Watcher
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    raw = os.path.join(os.fsencode(str(folder)), b"Caf\xe9.jpg")
+    with open(raw, "wb") as fh:
+        fh.write(jpeg_bytes(sample_rgb("coffee")))
+    good = noise_jpeg(folder / "ok.jpg", 5)
+    bad_path = os.fsdecode(raw)
+    w = Watcher(engine, interval=0.3, settle=0.3, backoff=0.3)
+    batch = [Ready(p, (s := os.stat(p)).st_size, s.st_mtime_ns) for p in (bad_path, str(good))]
+    assert w.process(batch) == 1
+    assert engine.store.all_paths() == [str(good)]
+    (f,) = engine.store.failures()
+    assert f.code == "BAD_PATH" and f.given_up and f.path == str(folder) + "/Caf\\xe9.jpg"

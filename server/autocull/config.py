@@ -82,6 +82,11 @@ class Config:
     # Seconds a new file's size and mtime must hold still before it is read (a copy in progress is never read).
     # A setting of the machine and its disks (a slow share needs longer), not of the photographer's taste.
     watch_settle: float = 2.0
+    # The settle period of a polled folder (a network share, a card reader, or one asked to be polled): the real
+    # one is max(watch_settle, watch_settle_network). NFS and SMB clients cache a file's attributes for 3-60 s
+    # (NFS acregmin/acregmax), so a file another machine is still writing can show the same size and mtime for
+    # longer than watch_settle; 30 s covers the usual cache defaults.
+    watch_settle_network: float = 30.0
     watch_retry_backoff: float = 60.0  # seconds before a failed file is tried again; doubles with each attempt
     # The [clip] table (see taste.clip.ClipSettings): model, pretrained (a tag or a weights file), model_config,
     # threads, batch_size, vocabulary, enabled. Older flat keys clip_model / clip_weights are read into it.

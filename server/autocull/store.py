@@ -166,7 +166,8 @@ def _v3(db: sqlite3.Connection) -> None:
 def _v4(db: sqlite3.Connection) -> None:
     """Watching: a deleted photo is marked gone (its history kept), a moved one found again by size and content
     hash; failures remember the file they failed on and when the watcher tries again or gave up; watched folders
-    remember how they are watched; each client of the change feed has its own cursor."""
+    remember how they are watched; each client of the change feed has its own acknowledged cursor, per folder
+    filter (a client reading two folders separately keeps two)."""
     _run_script(
         db,
         """
@@ -179,9 +180,11 @@ def _v4(db: sqlite3.Connection) -> None:
         ALTER TABLE failures ADD COLUMN given_up INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE watch_folders ADD COLUMN mode TEXT NOT NULL DEFAULT 'auto';
         CREATE TABLE change_cursors(
-            client_id TEXT PRIMARY KEY,
+            client_id TEXT NOT NULL,
+            folder TEXT NOT NULL DEFAULT '',
             seq INTEGER NOT NULL,
-            at REAL NOT NULL
+            at REAL NOT NULL,
+            PRIMARY KEY(client_id, folder)
         )
         """,
     )
@@ -221,6 +224,7 @@ class Stamp:
     mtime_ns: int
     analyzer_version: str
     gone: bool
+    hashed: bool = True  # its content hash is known (False: analysed by a cull, or before the watcher kept one)
 
 
 @dataclass(frozen=True)
@@ -332,11 +336,15 @@ class Store:
             db.execute("DELETE FROM embeddings WHERE path=? AND (size!=? OR mtime_ns!=?)", (path, size, mtime_ns))
 
     def analyses(self, paths: Iterable[str]) -> dict[str, Analysis]:
+        """The stored analyses of these photos; a gone one (deleted, or moved away) has none: nothing is decided
+        for a file that is not there."""
         out: dict[str, Analysis] = {}
         paths = list(paths)
         for i in range(0, len(paths), 500):
             chunk = paths[i : i + 500]
-            rows = self._query(f"SELECT path, analysis FROM photos WHERE path IN ({','.join('?' * len(chunk))})", chunk)
+            rows = self._query(
+                f"SELECT path, analysis FROM photos WHERE path IN ({','.join('?' * len(chunk))}) AND {LIVE}", chunk
+            )
             out.update((p, a) for p, j in rows if (a := _parse(p, j)) is not None)
         return out
 
@@ -462,6 +470,16 @@ class Store:
                 (size, mtime_ns, int(given_up), next_at, path),
             )
         return self.failure(path)
+
+    def give_up(self, path: str, code: str, message: str, size: int, mtime_ns: int) -> None:
+        """A file no attempt can help (its name cannot be stored): listed as given up at once, until it changes."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute(
+                """INSERT OR REPLACE INTO failures(path, code, message, attempts, first_at, last_at, size, mtime_ns,
+                   next_at, given_up) VALUES(?,?,?,1,?,?,?,?,NULL,1)""",
+                (path, code, message, now, now, size, mtime_ns),
+            )
 
     def clear_failure(self, path: str) -> None:
         """The file changed since it failed: its attempts start again."""
@@ -675,11 +693,11 @@ class Store:
         folder = folder.rstrip(os.sep)
         like = _like_escape(folder + os.sep) + "%"
         rows = self._query(
-            "SELECT path, size, mtime_ns, analyzer_version, gone_at FROM photos"
+            "SELECT path, size, mtime_ns, analyzer_version, gone_at, content_hash IS NOT NULL FROM photos"
             " WHERE folder=? OR folder LIKE ? ESCAPE '\\'",
             (folder, like),
         )
-        return {p: Stamp(s, m, v, g is not None) for p, s, m, v, g in rows}
+        return {p: Stamp(s, m, v, g is not None, bool(h)) for p, s, m, v, g, h in rows}
 
     def failures_under(self, folder: str) -> dict[str, FailureRow]:
         like = _like_escape(folder.rstrip(os.sep) + os.sep) + "%"
@@ -691,12 +709,15 @@ class Store:
         return {r[0]: _failure_row(r) for r in rows}
 
     def mark_gone(self, paths: Iterable[str]) -> int:
-        """These photos' files were deleted: their rows stay (history, ratings), out of every listing and count."""
+        """These files were deleted: photo rows stay (history, ratings), out of every listing and count; failure
+        rows go (a deleted broken file is no longer a failure to list). Returns how many photos were marked."""
         now = time.time()
+        marked = 0
         with self.transaction() as db:
-            return sum(
-                db.execute(f"UPDATE photos SET gone_at=? WHERE path=? AND {LIVE}", (now, p)).rowcount for p in paths
-            )
+            for p in paths:
+                marked += db.execute(f"UPDATE photos SET gone_at=? WHERE path=? AND {LIVE}", (now, p)).rowcount
+                db.execute("DELETE FROM failures WHERE path=?", (p,))
+        return marked
 
     def set_content_hash(self, path: str, size: int, mtime_ns: int, digest: str) -> None:
         """Remember the content hash of the file the stored analysis was made from (a move is found by it)."""
@@ -746,14 +767,18 @@ class Store:
                 > 0
             )
 
-    def client_cursor(self, client_id: str) -> int:
-        rows = self._query("SELECT seq FROM change_cursors WHERE client_id=?", (client_id,))
+    def client_cursor(self, client_id: str, folder: str = "") -> int:
+        """The last cursor this client acknowledged for this folder filter (0: none yet)."""
+        rows = self._query("SELECT seq FROM change_cursors WHERE client_id=? AND folder=?", (client_id, folder))
         return int(rows[0][0]) if rows else 0
 
-    def save_client_cursor(self, client_id: str, seq: int) -> None:
+    def save_client_cursor(self, client_id: str, seq: int, folder: str = "") -> None:
+        """The client acknowledged everything up to ``seq`` (it sent that cursor back: it applied what came
+        before)."""
         with self.transaction() as db:
             db.execute(
-                "INSERT OR REPLACE INTO change_cursors(client_id, seq, at) VALUES(?,?,?)", (client_id, seq, time.time())
+                "INSERT OR REPLACE INTO change_cursors(client_id, folder, seq, at) VALUES(?,?,?,?)",
+                (client_id, folder, seq, time.time()),
             )
 
     def log_changes(self, paths: Iterable[str]) -> None:

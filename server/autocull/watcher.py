@@ -3,7 +3,9 @@
 watchdog's file-system events (inotify, FSEvents, ReadDirectoryChangesW) by default; its polling observer for a
 folder on a network file system (where events miss other machines' writes) or when the folder asks for it.
 Events only nominate files: a file is analysed once its size and mtime held still for the settle period
-(``watch.settle``), so a copy in progress is never read half-way nor once per write.
+(``watch_settle``), so a copy in progress is never read half-way nor once per write. A polled folder waits
+``max(watch_settle, watch_settle_network)``: a network client caches attributes for seconds, so a file another
+machine still writes can look still for longer than the local period.
 
 Three threads: watchdog's observers put events in an inbox; the settle thread turns them into nominations,
 gone marks and ready files; the worker analyses ready files (``Engine.run``: decided and applied under the
@@ -30,6 +32,7 @@ from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
+    FileAttribEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
@@ -47,7 +50,7 @@ from .engine import Cancelled, Engine, normalise_request_path
 from .errors import InvalidArgument
 from .store import WatchRow
 from .watch.fstype import on_network
-from .watch.rules import is_candidate
+from .watch.rules import bad_name, is_candidate, shown
 from .watch.settle import Ready, Settler
 
 log = logging.getLogger(__name__)
@@ -57,6 +60,7 @@ BATCH = 200  # ready files per engine run: decisions reach the change log while 
 _EVENTS = [
     FileCreatedEvent,
     FileModifiedEvent,
+    FileAttribEvent,  # inotify's IN_ATTRIB: `touch`, or cp -p / rsync setting the mtime after the copy
     FileClosedEvent,
     FileMovedEvent,
     FileDeletedEvent,
@@ -118,6 +122,8 @@ class Watcher:
         self.engine = engine
         self.interval = interval  # seconds between two looks of the polling observer
         self.settle: float = engine.config.watch_settle if settle is None else settle
+        # polled folders (network shares, card readers): their attribute caches hide a write for seconds
+        self.settle_polled: float = max(self.settle, getattr(engine.config, "watch_settle_network", self.settle))
         self.backoff: float = engine.config.watch_retry_backoff if backoff is None else backoff
         self.home = os.path.realpath(engine.home)
         self._stop = threading.Event()
@@ -128,6 +134,7 @@ class Watcher:
         self._observers: dict[bool, BaseObserver] = {}  # polling? -> observer
         self._watches: dict[str, tuple[bool, ObservedWatch]] = {}  # folder -> (polling, watch)
         self._retries: list[tuple[float, str]] = []  # heap of (when, path): failed files tried again
+        self._hashing: queue.SimpleQueue[tuple[str, int, int]] = queue.SimpleQueue()  # stored photos lacking one
         self._threads: list[threading.Thread] = []
         self.tick = max(0.05, min(0.5, self.settle / 4))
 
@@ -221,7 +228,11 @@ class Watcher:
 
     # -------------------------------------------------------- life cycle --
     def start(self) -> None:
-        for name, target in (("watch-settle", self._settle_loop), ("watch-work", self._work_loop)):
+        for name, target in (
+            ("watch-settle", self._settle_loop),
+            ("watch-work", self._work_loop),
+            ("watch-hash", self._hash_loop),
+        ):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -230,6 +241,7 @@ class Watcher:
         self._stop.set()
         self._inbox.put(("stop", None))  # both threads sleep on their queue while idle: wake them
         self._ready.put(Ready("", 0, 0))
+        self._hashing.put(("", 0, 0))
         for obs in list(self._observers.values()):
             obs.stop()
         for t in self._threads:
@@ -251,15 +263,15 @@ class Watcher:
         last_check = time.monotonic()
         recheck = max(self.interval, 1.0)
         while not self._stop.is_set():
+            first: Optional[tuple[str, Any]] = None
             try:
                 first = self._inbox.get(timeout=self.tick if len(settler) else self._idle_wait(recheck))
-                self._inbox.put(first)  # handled in order with whatever follows it
             except queue.Empty:
                 pass
             if self._stop.is_set():
                 return
             try:
-                self._drain(settler)
+                self._drain(settler, first)  # the one waited for first, then whatever followed it, in order
                 now = time.monotonic()
                 self._due_retries(settler)
                 for r in settler.tick(now):
@@ -296,17 +308,22 @@ class Watcher:
             roots = [r for r in self._watches if path == r or path.startswith(r.rstrip(os.sep) + os.sep)]
         return any(not os.path.isdir(r) for r in roots)
 
-    def _drain(self, settler: Settler) -> None:
+    def _drain(self, settler: Settler, first: Optional[tuple[str, Any]] = None) -> None:
+        """Handle ``first`` (already taken from the inbox), then everything queued behind it, in arrival order:
+        an overwrite by unlink and rewrite is a delete followed by a create, never the other way round."""
         gone: list[str] = []
         while True:
-            try:
-                kind, item = self._inbox.get_nowait()
-            except queue.Empty:
-                break
+            if first is not None:
+                (kind, item), first = first, None
+            else:
+                try:
+                    kind, item = self._inbox.get_nowait()
+                except queue.Empty:
+                    break
             if kind == "stop":
                 return
             if kind == "nominate":
-                settler.nominate(item)
+                self._nominate(settler, item)
             elif kind == "catchup":
                 self._catch_up(item, settler)
             else:
@@ -323,24 +340,67 @@ class Watcher:
             return
         if event.is_directory:
             if event.event_type in ("moved", "deleted"):
-                gone += [p for p in self.engine.store.stamps_under(src) if not os.path.lexists(p)]
+                store = self.engine.store
+                gone += [p for p in [*store.stamps_under(src), *store.failures_under(src)] if not os.path.lexists(p)]
             if event.event_type in ("moved", "created"):
                 for f in self._walk(dest or src):
-                    settler.nominate(f)
+                    self._nominate(settler, f)
             return
         if event.event_type in ("moved", "deleted"):
             settler.forget(src)
             if not os.path.lexists(src):
-                gone.append(src)
+                gone.append(shown(src))  # a failure row of a badly named file is kept under its shown name
         target = dest if event.event_type == "moved" else src if event.event_type != "deleted" else ""
         if target and is_candidate(target, self.home):
-            settler.nominate(target)
+            self._nominate(settler, target)
+        elif target and bad_name(target, self.home):
+            self._refuse_name(target)
 
-    def _walk(self, folder: str) -> list[str]:
+    def _nominate(self, settler: Settler, path: str) -> None:
+        settler.nominate(path, self.settle_polled if self._polled(path) else None)
+
+    def _polled(self, path: str) -> bool:
+        """Is ``path`` in a folder watched by polling (where a longer settle period applies)?"""
+        with self._lock:
+            return any(
+                polling and (path == root or path.startswith(root.rstrip(os.sep) + os.sep))
+                for root, (polling, _) in self._watches.items()
+            )
+
+    def _refuse_name(self, path: str) -> None:
+        """A photo whose name is not valid UTF-8 cannot be stored nor named to a client: it is listed once as
+        given up (BAD_PATH, under its name with the bad bytes escaped), never analysed."""
+        name = shown(path)
+        try:
+            st = os.stat(path)
+            known = self.engine.store.failure(name)
+            if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns):
+                return
+            self.engine.store.give_up(
+                name,
+                "BAD_PATH",
+                f"{name}: the file name is not valid UTF-8 (written by an older tool?); rename the file to read it",
+                st.st_size,
+                st.st_mtime_ns,
+            )
+            log.warning("watcher cannot read %s: its name is not valid UTF-8", name)
+        except OSError:
+            pass  # gone already
+
+    def _walk(self, folder: str, refused: Optional[list[str]] = None) -> list[str]:
+        """The candidate photos under ``folder``; badly named ones are refused on the way (and their shown names
+        added to ``refused``)."""
         out: list[str] = []
         for root, dirs, names in os.walk(folder):
             dirs[:] = [d for d in dirs if not d.startswith(".")]
-            out += [p for n in names if is_candidate(p := os.path.join(root, n), self.home)]
+            for n in names:
+                p = os.path.join(root, n)
+                if is_candidate(p, self.home):
+                    out.append(p)
+                elif bad_name(p, self.home):
+                    self._refuse_name(p)
+                    if refused is not None:
+                        refused.append(shown(p))
         return out
 
     def _catch_up(self, folder: str, settler: Settler) -> None:
@@ -350,9 +410,10 @@ class Watcher:
             return
         stamps = self.engine.store.stamps_under(folder)
         failures = self.engine.store.failures_under(folder)
+        refused: list[str] = []
         present: set[str] = set()
         nominated = 0
-        for path in self._walk(folder):
+        for path in self._walk(folder, refused):
             present.add(path)
             try:
                 st = os.stat(path)
@@ -364,12 +425,16 @@ class Watcher:
                 and not s.gone
                 and (s.size, s.mtime_ns, s.analyzer_version) == (st.st_size, st.st_mtime_ns, ANALYZER_VERSION)
             ):
+                if not s.hashed:  # analysed by a cull or before v4: hashed now, while the file is here to read
+                    self._hashing.put((path, s.size, s.mtime_ns))
                 continue
             if f and f.given_up and (f.size, f.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 continue
-            settler.nominate(path)
+            self._nominate(settler, path)
             nominated += 1
         missing = [p for p, s in stamps.items() if not s.gone and p not in present and not os.path.lexists(p)]
+        present.update(refused)
+        missing += [p for p in failures if p not in present and p not in stamps and not os.path.lexists(p)]
         if missing:
             self.engine.store.mark_gone(missing)
         if nominated or missing:
@@ -377,9 +442,12 @@ class Watcher:
 
     def _due_retries(self, settler: Settler) -> None:
         now = time.time()
+        due: list[str] = []
         with self._lock:
             while self._retries and self._retries[0][0] <= now:
-                settler.nominate(heapq.heappop(self._retries)[1])
+                due.append(heapq.heappop(self._retries)[1])
+        for path in due:  # outside the lock: nominating looks up the folder's watch under it
+            self._nominate(settler, path)
 
     def _retry_at(self, when: float, path: str) -> None:
         with self._lock:
@@ -413,27 +481,18 @@ class Watcher:
         todo: list[Ready] = []
         moved: list[str] = []
         for r in batch:
-            try:
-                st = os.stat(r.path)
-            except OSError:
-                continue
-            if (st.st_size, st.st_mtime_ns) != (r.size, r.mtime_ns):  # written to again: settle again
-                self._inbox.put(("nominate", r.path))
-                continue
-            back = store.revive(r.path, r.size, r.mtime_ns)  # restored from the trash, unchanged
-            if store.get_valid(r.path, r.size, r.mtime_ns, ANALYZER_VERSION) is not None:
-                if back:  # decided again under today's policy, and the plugins told
-                    moved.append(r.path)
-                continue  # otherwise touched, not changed: already decided
-            if not self._may_try(r):
+            if not r.path:
                 continue
             try:
-                if self._moved_here(r):
-                    moved.append(r.path)
-                    continue
-            except OSError as exc:
-                log.warning("could not read %s to tell whether it moved: %s", r.path, exc)
-            todo.append(r)
+                step = self._triage(r)
+            except Exception as exc:  # one file's trouble stays with it: the rest of the batch goes on
+                log.exception("watcher could not look at %s", shown(r.path))
+                self._file_failed(r, exc)
+                continue
+            if step == "moved":
+                moved.append(r.path)
+            elif step == "analyse":
+                todo.append(r)
         if moved:
             self.engine.verdicts.apply(moved)
             store.log_changes(moved)
@@ -463,6 +522,47 @@ class Watcher:
             log.info("watcher decided %d new photos", len(ok))
         return len(ok) + len(moved)
 
+    def _triage(self, r: Ready) -> str:
+        """What one settled file needs: "analyse", "moved" (its record followed it, or it came back from the
+        trash: decide and log it) or "" (nothing: gone, touched only, given up, or settling again)."""
+        store = self.engine.store
+        if not is_candidate(r.path):  # a name the store cannot hold: listed as BAD_PATH, never analysed
+            self._refuse_name(r.path)
+            return ""
+        try:
+            st = os.stat(r.path)
+        except OSError:
+            return ""
+        if (st.st_size, st.st_mtime_ns) != (r.size, r.mtime_ns):  # written to again: settle again
+            self._inbox.put(("nominate", r.path))
+            return ""
+        back = store.revive(r.path, r.size, r.mtime_ns)  # restored from the trash, unchanged
+        if store.get_valid(r.path, r.size, r.mtime_ns, ANALYZER_VERSION) is not None:
+            return "moved" if back else ""  # revived: decided again and the plugins told; else only touched
+        if not self._may_try(r):
+            return ""
+        try:
+            if self._moved_here(r):
+                return "moved"
+        except OSError as exc:
+            log.warning("could not read %s to tell whether it moved: %s", r.path, exc)
+        return "analyse"
+
+    def _file_failed(self, r: Ready, exc: Exception) -> None:
+        """An unexpected error on one file goes to its failure lane (retried with backoff, then given up)."""
+        name = shown(r.path)
+        try:
+            store = self.engine.store
+            if name != r.path or isinstance(exc, UnicodeError):  # the name itself: no attempt can help
+                store.give_up(name, "BAD_PATH", f"{name}: the file name cannot be used: {exc}", r.size, r.mtime_ns)
+                return
+            store.record_failure(name, "INTERNAL", f"{name}: {exc}")
+            f = store.schedule_retry(name, r.size, r.mtime_ns, self.engine.policy.watch_retries, self.backoff)
+            if f is not None and f.next_at is not None:
+                self._retry_at(f.next_at, r.path)
+        except Exception:
+            log.exception("could not record the failure of %s", name)
+
     def _may_try(self, r: Ready) -> bool:
         """The failure lane: a file that failed as it is now waits for its next attempt or was given up."""
         f = self.engine.store.failure(r.path)
@@ -479,15 +579,43 @@ class Watcher:
         return True
 
     def _moved_here(self, r: Ready) -> bool:
-        """Is this file a gone photo under a new name (same size and content hash)? Then its record moves."""
+        """Is this file a gone photo under a new name (same size and content hash)? Then its record moves.
+
+        A gone photo without a stored hash (analysed by a cull, or before the watcher kept hashes, and gone before
+        a catch-up could hash it) is taken only when it is the one gone photo of this size, mtime and extension:
+        two exports of the same size written in the same tick are not told apart by a guess, they are analysed.
+        """
         candidates = self.engine.store.gone_with_size(r.size, ANALYZER_VERSION)
         if not candidates:
             return False
         digest = content_hash(r.path)
-        for old, mtime_ns, stored_hash in candidates:
-            # Without a stored hash (analysed by a cull, not the watcher) the same mtime stands in for it:
-            # a rename or move keeps it.
-            same = stored_hash == digest if stored_hash else mtime_ns == r.mtime_ns
-            if same and not os.path.lexists(old):
+        for old, _, stored_hash in candidates:
+            if stored_hash == digest and not os.path.lexists(old):
                 return self.engine.store.move_photo(old, r.path, r.size, r.mtime_ns, digest)
+        ext = os.path.splitext(r.path)[1].lower()
+        alike = [
+            old
+            for old, mtime_ns, stored_hash in candidates
+            if not stored_hash and mtime_ns == r.mtime_ns and os.path.splitext(old)[1].lower() == ext
+        ]
+        if len(alike) == 1 and not os.path.lexists(alike[0]):
+            return self.engine.store.move_photo(alike[0], r.path, r.size, r.mtime_ns, digest)
         return False
+
+    # -------------------------------------------------------- hash thread --
+    def _hash_loop(self) -> None:
+        """Content hashes for stored photos that lack one, found by catch-up while their files are here: a later
+        move of them is then recognised by content, not guessed from size and mtime. Reads one file at a time,
+        off the settle and work threads."""
+        while not self._stop.is_set():
+            path, size, mtime_ns = self._hashing.get()
+            if self._stop.is_set() or not path:
+                continue
+            try:
+                st = os.stat(path)
+                if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+                    self.engine.store.set_content_hash(path, size, mtime_ns, content_hash(path))
+            except OSError:
+                pass  # gone or unreadable meanwhile: its move falls back to the unique size + mtime match
+            except Exception:
+                log.exception("could not hash %s", path)

@@ -308,24 +308,35 @@ class AutoCullCore:
         return pb.WatchFoldersResponse(folders=self._watched())
 
     def GetChanges(self, req: pb.GetChangesRequest) -> pb.GetChangesResponse:
-        """Decisions logged after the cursor. With a ``client_id`` the daemon keeps that client's cursor: an
-        empty cursor continues after the last page it was served, and each page served moves it on."""
+        """Decisions logged after the cursor. With a ``client_id`` the daemon keeps that client's acknowledged
+        cursor, per folder filter: a cursor the client sends is its acknowledgement that it applied everything
+        before it (saved), and an empty one continues from the last acknowledged. A page served is not
+        acknowledged until its next_cursor comes back, so a page a client could not apply (a Lightroom catalog
+        busy) comes again."""
         client = req.client_id.strip()
         if len(client) > 200 or any(ord(c) < 32 for c in client):
             raise InvalidArgument("client_id must be at most 200 printable characters")
+        folder = req.folder.rstrip(os.sep) if req.folder else ""
         try:
-            cursor = int(req.cursor) if req.cursor else self.engine.store.client_cursor(client) if client else 0
+            given = int(req.cursor) if req.cursor else None
         except ValueError:
             raise InvalidArgument(f"bad cursor {req.cursor!r}: pass back next_cursor as it came") from None
+        if given is not None and given < 0:
+            raise InvalidArgument(f"bad cursor {req.cursor!r}: pass back next_cursor as it came")
+        store = self.engine.store
+        if given is None:
+            cursor = store.client_cursor(client, folder) if client else 0
+        else:
+            cursor = given
+            if client:
+                store.save_client_cursor(client, given, folder)
         limit = req.limit if 0 < req.limit <= CHANGES_PAGE else CHANGES_PAGE
-        rows = self.engine.store.changes_since(cursor, limit + 1, req.folder)
+        rows = store.changes_since(cursor, limit + 1, req.folder)
         more = len(rows) > limit
         rows = rows[:limit]
         paths = list(dict.fromkeys(p for _, p in rows))
-        decisions = self.engine.decide_paths(paths) if paths else []
+        decisions = self.engine.decide_paths(paths) if paths else []  # gone photos have none: nothing to apply
         next_cursor = str(rows[-1][0]) if rows else str(cursor)
-        if client:
-            self.engine.store.save_client_cursor(client, int(next_cursor))
         return pb.GetChangesResponse(
             decisions=[decision_to_pb(d) for d in decisions], next_cursor=next_cursor, more=more
         )

@@ -14,9 +14,31 @@ from ..engine import is_image_name
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp", ".swp", "~")
 
 
+def encodable(path: str) -> bool:
+    """Can the store (and every client, over UTF-8 JSON) hold this path? A name that is not valid UTF-8 on disk
+    (``b'Caf\\xe9.jpg'`` from an old Latin-1 tool) arrives from ``os.fsdecode`` with lone surrogates: no."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(path: str) -> str:
+    """A path fit to store and show: undecodable bytes written as ``\\xe9`` (the file cannot be opened by it)."""
+    return path if encodable(path) else os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def bad_name(path: str, home: str = "") -> bool:
+    """A photo the watcher would look at but whose name cannot be stored: it gets a BAD_PATH failure instead."""
+    return not encodable(path) and is_candidate(shown(path), home)
+
+
 def is_candidate(path: str, home: str = "") -> bool:
-    """A photo the watcher should look at: an image name, not hidden (nor in a hidden folder), not a temp or
-    partial file, not under AutoCull's own home (its database, logs and models)."""
+    """A photo the watcher should look at: an image name that can be stored, not hidden (nor in a hidden folder),
+    not a temp or partial file, not under AutoCull's own home (its database, logs and models)."""
+    if not encodable(path):
+        return False
     name = os.path.basename(path)
     if name.lower().endswith(TEMP_SUFFIXES) or name.startswith(("._", "~$")):
         return False

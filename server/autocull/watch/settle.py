@@ -35,12 +35,18 @@ class Settler:
         self.settle = settle
         self._stat = stat
         self._seen: dict[str, Optional[Seen]] = {}
+        self._longer: dict[str, float] = {}  # path -> its own settle period, when longer than the default
 
-    def nominate(self, path: str) -> None:
+    def nominate(self, path: str, settle: Optional[float] = None) -> None:
+        """Watch ``path`` until it settles; ``settle`` overrides the period for it (a network share's files wait
+        out its attribute cache)."""
         self._seen.setdefault(path, None)
+        if settle is not None and settle > self.settle:
+            self._longer[path] = settle
 
     def forget(self, path: str) -> None:
         self._seen.pop(path, None)
+        self._longer.pop(path, None)
 
     def __len__(self) -> int:
         return len(self._seen)
@@ -52,13 +58,14 @@ class Settler:
             try:
                 st = self._stat(path)
             except (OSError, ValueError):  # gone, or renamed before it settled: its new name gets its own event
-                del self._seen[path]
+                self.forget(path)
                 continue
             if before is None or (before.size, before.mtime_ns) != (st.st_size, st.st_mtime_ns):
                 self._seen[path] = Seen(st.st_size, st.st_mtime_ns, now)
                 continue
             # An empty file may be a copy not begun: it waits ten periods, then goes (and fails as EMPTY).
-            if now - before.since >= self.settle * (1 if st.st_size > 0 else 10):
+            settle = self._longer.get(path, self.settle)
+            if now - before.since >= settle * (1 if st.st_size > 0 else 10):
                 ready.append(Ready(path, st.st_size, st.st_mtime_ns))
-                del self._seen[path]
+                self.forget(path)
         return ready
