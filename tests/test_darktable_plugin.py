@@ -146,6 +146,57 @@ def _fresh_session_env(tmp: Path) -> dict[str, str]:
     return {**{k: str(v) for k, v in dirs.items()}, "NO_AT_BRIDGE": "1"}
 
 
+def headless_command(run: Path, script: Path) -> list[str]:
+    """darktable-cli running ``script`` headless (Lua API, --core) on a fresh config and library in ``run``.
+
+    darktable-cli needs an image to export: a grey square that is not one of the photos."""
+    configdir = run / "config"
+    configdir.mkdir(parents=True, exist_ok=True)
+    cli_input = run / "cli-input.jpg"
+    Image.new("RGB", (32, 32), (128, 128, 128)).save(cli_input)
+    return [
+        "darktable-cli",
+        str(cli_input),
+        str(run / "cli-output.jpg"),
+        "--width",
+        "16",
+        "--height",
+        "16",
+        "--core",
+        "--configdir",
+        str(configdir),
+        "--library",
+        str(configdir / "library.db"),
+        "--conf",
+        "write_sidecar_files=on import",
+        "--luacmd",
+        f"dofile({json.dumps(str(script))})",
+    ]
+
+
+def run_lua(run: Path, lua: str, env: dict[str, str], *, timeout: float = 180) -> dict:
+    """Run ``lua`` in headless darktable; it writes {"ok": ...} to AUTOCULL_DT_OUT and touches AUTOCULL_DT_DONE.
+
+    Returns that report, which must say ok (else the assertion quotes darktable's own output)."""
+    script = run / "script.lua"
+    run.mkdir(parents=True, exist_ok=True)
+    script.write_text(lua, encoding="utf-8")
+    full = dict(
+        os.environ,
+        AUTOCULL_DT_OUT=str(run / "report.json"),
+        AUTOCULL_DT_DONE=str(run / "done"),
+        **_fresh_session_env(run),
+        **env,
+    )
+    log = run / "darktable.log"
+    _run_until_done(headless_command(run, script), full, run / "done", log, timeout=timeout)
+    said = "darktable said:\n" + log.read_text(errors="replace")[-3000:]
+    assert (run / "report.json").exists(), "the darktable script wrote no report; " + said
+    report = json.loads((run / "report.json").read_text())
+    assert report["ok"] is True, (report, said)
+    return report
+
+
 def _read_report(path: Path, log: Path) -> dict:
     said = "darktable said:\n" + log.read_text(errors="replace")[-3000:]
     assert path.exists(), "the darktable script wrote no report; " + said
@@ -215,16 +266,12 @@ def world(tmp_path_factory):
 def headless(world):
     base, photos, daemon = world
     run = base / "headless"
-    configdir = run / "config"
-    configdir.mkdir(parents=True)
-    (run / "nodaemon").mkdir()
+    (run / "nodaemon").mkdir(parents=True)
     files = run / "files.txt"
     files.write_text("".join(f"{p}\n" for p in photos), encoding="utf-8")
     late = base / "later" / "late import.jpg"
     late.parent.mkdir()
     shutil.copy(photos[1], late)
-    cli_input = run / "cli-input.jpg"  # darktable-cli needs an image to export; not one of ours
-    Image.new("RGB", (32, 32), (128, 128, 128)).save(cli_input)
     env = dict(
         os.environ,
         AUTOCULL_HOME=str(daemon.home),
@@ -236,29 +283,11 @@ def headless(world):
         AUTOCULL_DT_OUT=str(run / "report.json"),
         AUTOCULL_DT_DONE=str(run / "done"),
     )
-    script = LUA_TESTS / "headless_cull.lua"
-    cmd = [
-        "darktable-cli",
-        str(cli_input),
-        str(run / "cli-output.jpg"),
-        "--width",
-        "16",
-        "--height",
-        "16",
-        "--core",
-        "--configdir",
-        str(configdir),
-        "--library",
-        str(configdir / "library.db"),
-        "--conf",
-        "write_sidecar_files=on import",
-        "--luacmd",
-        f"dofile({json.dumps(str(script))})",
-    ]
+    cmd = headless_command(run, LUA_TESTS / "headless_cull.lua")
     took = _run_until_done(cmd, env, run / "done", run / "darktable.log", timeout=180)
     report = _read_report(run / "report.json", run / "darktable.log")
     report["_took"] = took
-    return report, configdir, photos, daemon, late
+    return report, run / "config", photos, daemon, late
 
 
 # ------------------------------------------------------------------ tests

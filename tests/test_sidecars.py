@@ -30,7 +30,7 @@ from autocull.sidecar import Folder, SidecarSettings, choose_sidecar, write_side
 from autocull.taste.ratings import FoundRating, read_ratings
 
 from daemon import Daemon
-from test_darktable_plugin import _fresh_session_env, _need, _run_until_done
+from test_darktable_plugin import _fresh_session_env, _need, _run_until_done, run_lua
 from test_teach_ratings import JPEGS, _copy, _nef
 
 pytestmark = [pytest.mark.shared_data]
@@ -201,45 +201,7 @@ def darktable_folder(tmp_path_factory) -> Path:
     shoot = base / "shoot"
     _copy(JPEGS[0], shoot / "developed.jpg")
     _copy(JPEGS[1], shoot / "second.jpg")
-    run = base / "run"
-    configdir = run / "config"
-    configdir.mkdir(parents=True)
-    script = run / "develop.lua"
-    script.write_text(DT_SCRIPT, encoding="utf-8")
-    cli_input = run / "cli-input.jpg"
-    Image.new("RGB", (32, 32), (128, 128, 128)).save(cli_input)
-    env = dict(
-        os.environ,
-        AUTOCULL_DT_FOLDER=str(shoot),
-        AUTOCULL_DT_RUN=str(run),
-        AUTOCULL_DT_OUT=str(run / "report.json"),
-        AUTOCULL_DT_DONE=str(run / "done"),
-        **_fresh_session_env(run),
-    )
-    cmd = [
-        "darktable-cli",
-        str(cli_input),
-        str(run / "cli-output.jpg"),
-        "--width",
-        "16",
-        "--height",
-        "16",
-        "--core",
-        "--configdir",
-        str(configdir),
-        "--library",
-        str(configdir / "library.db"),
-        "--conf",
-        "write_sidecar_files=on import",
-        "--luacmd",
-        f"dofile({json.dumps(str(script))})",
-    ]
-    log = run / "darktable.log"
-    _run_until_done(cmd, env, run / "done", log, timeout=180)
-    said = "darktable said:\n" + log.read_text(errors="replace")[-3000:]
-    assert (run / "report.json").exists(), "the darktable script wrote no report; " + said
-    report = json.loads((run / "report.json").read_text())
-    assert report["ok"] is True, (report, said)
+    run_lua(base / "run", DT_SCRIPT, {"AUTOCULL_DT_FOLDER": str(shoot), "AUTOCULL_DT_RUN": str(base / "run")})
     return shoot
 
 

@@ -12,20 +12,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
 from autocull.errors import FileProblem
 from autocull.taste.ratings import FoundRating, RatingsError, read_csv, read_ratings
 
 from realphotos import TESTDATA
-from test_darktable_plugin import _fresh_session_env, _need, _run_until_done
+from test_darktable_plugin import _need, run_lua
 
 pytestmark = [pytest.mark.shared_data]
 
@@ -145,44 +143,7 @@ def darktable_shoot(tmp_path_factory):
         _copy(JPEGS[i % len(JPEGS)], shoot / name)
     # Lightroom (or the camera) rated this one 2 stars inside the JPEG before darktable saw it.
     _exiftool(shoot / "embedded then rated.jpg", "-XMP-xmp:Rating=2", "-XMP-xmp:Label=Blue")
-    run = base / "run"
-    configdir = run / "config"
-    configdir.mkdir(parents=True)
-    script = run / "teach.lua"
-    script.write_text(DT_SCRIPT, encoding="utf-8")
-    cli_input = run / "cli-input.jpg"  # darktable-cli needs an image to export; not one of ours
-    Image.new("RGB", (32, 32), (128, 128, 128)).save(cli_input)
-    env = dict(
-        os.environ,
-        AUTOCULL_DT_FOLDER=str(shoot),
-        AUTOCULL_DT_OUT=str(run / "report.json"),
-        AUTOCULL_DT_DONE=str(run / "done"),
-        **_fresh_session_env(run),
-    )
-    cmd = [
-        "darktable-cli",
-        str(cli_input),
-        str(run / "cli-output.jpg"),
-        "--width",
-        "16",
-        "--height",
-        "16",
-        "--core",
-        "--configdir",
-        str(configdir),
-        "--library",
-        str(configdir / "library.db"),
-        "--conf",
-        "write_sidecar_files=on import",
-        "--luacmd",
-        f"dofile({json.dumps(str(script))})",
-    ]
-    log = run / "darktable.log"
-    _run_until_done(cmd, env, run / "done", log, timeout=180)
-    said = "darktable said:\n" + log.read_text(errors="replace")[-3000:]
-    assert (run / "report.json").exists(), "the darktable script wrote no report; " + said
-    report = json.loads((run / "report.json").read_text())
-    assert report["ok"] is True, (report, said)
+    report = run_lua(base / "run", DT_SCRIPT, {"AUTOCULL_DT_FOLDER": str(shoot)})
     return shoot, report
 
 
