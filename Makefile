@@ -13,7 +13,7 @@ $(BIN)/autocull: pyproject.toml
 
 setup: $(BIN)/autocull
 
-# The 'clip' extra (torch + torchvision pinned together, open_clip, scikit-learn, python-xmp-toolkit): about
+# The 'clip' extra (torch + torchvision pinned together, open_clip, scikit-learn): about
 # 6 GB, so only `make test` installs it (the real CLIP loading code is tested); `make demo` stays light.
 $(VENV)/.clip-installed: pyproject.toml $(BIN)/autocull
 	$(BIN)/pip install -q -e '.[test,clip]'
