@@ -324,7 +324,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_teach(args: argparse.Namespace) -> int:
     """Learn from ratings the photographer already made: XMP (sidecar or embedded) of PATHs, or a CSV."""
-    from .engine import is_image_name
+    from .engine import image_files
+    from .rpc.convert import LABELS, PICKS
     from .taste.ratings import RatingsError, read_csv, read_ratings
 
     found: list[Any] = []
@@ -333,7 +334,8 @@ def cmd_teach(args: argparse.Namespace) -> int:
         ratings, errors = read_csv(os.path.abspath(os.path.expanduser(args.csv)))
         found += ratings
         problems += errors
-    for path in _photo_files(_abs(args.paths), is_image_name):
+    named = [f for p in _abs(args.paths) for f in (image_files(p) if os.path.isdir(p) else [p])]
+    for path in dict.fromkeys(named):
         try:
             r = read_ratings(path)
         except RatingsError as exc:
@@ -348,8 +350,6 @@ def cmd_teach(args: argparse.Namespace) -> int:
         return 1
     client = _client(args.home, announce="learning")
     pb = client.pb
-    picks = {"picked": pb.PICK_PICKED, "rejected": pb.PICK_REJECTED, "none": pb.PICK_NONE, "": pb.PICK_UNSPECIFIED}
-    labels = {name: getattr(pb, f"COLOR_LABEL_{name.upper()}") for name in ("red", "yellow", "green", "blue", "purple")}
     try:
         answer = None
         stored = 0
@@ -358,8 +358,8 @@ def cmd_teach(args: argparse.Namespace) -> int:
                 pb.Feedback(
                     path=r.path,
                     rating=r.rating,
-                    pick=picks.get(r.pick, pb.PICK_UNSPECIFIED),
-                    color_label=labels.get(r.label, pb.COLOR_LABEL_NONE if r.label else pb.COLOR_LABEL_UNSPECIFIED),
+                    pick=PICKS.get(r.pick, pb.PICK_UNSPECIFIED),
+                    color_label=LABELS.get(r.label, pb.COLOR_LABEL_NONE if r.label else pb.COLOR_LABEL_UNSPECIFIED),
                 )
                 for r in found[start : start + 1000]
             ]
@@ -379,19 +379,6 @@ def cmd_teach(args: argparse.Namespace) -> int:
         return 0
     finally:
         client.close()
-
-
-def _photo_files(paths: Sequence[str], is_image: Any) -> list[str]:
-    """The image files named by ``paths`` (folders walked, hidden entries skipped), in order."""
-    out: list[str] = []
-    for path in paths:
-        if os.path.isdir(path):
-            for root, dirs, names in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                out += [os.path.join(root, n) for n in sorted(names) if is_image(n)]
-        else:
-            out.append(path)
-    return list(dict.fromkeys(out))
 
 
 def _wait_for_taste(client: Any, timeout: float = 3600.0) -> None:

@@ -18,7 +18,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
 
@@ -56,6 +56,17 @@ def is_image_name(name: str) -> bool:
     if name.startswith("."):
         return False
     return name.rsplit(".", 1)[-1].lower() in IMAGE_EXTENSIONS if "." in name else False
+
+
+def image_files(
+    folder: str, *, top_level_only: bool = False, onerror: Optional[Callable[[OSError], None]] = None
+) -> list[str]:
+    """The photos a folder scan picks up (``is_image_name``), hidden subfolders skipped, in sorted order."""
+    out: list[str] = []
+    for root, dirs, names in os.walk(folder, onerror=onerror):
+        dirs[:] = [] if top_level_only else sorted(d for d in dirs if not d.startswith("."))
+        out += [os.path.join(root, n) for n in sorted(names) if is_image_name(n)]
+    return out
 
 
 @dataclass
@@ -178,6 +189,7 @@ class Engine:
             config.clip_settings(),
             self._vectors_arrived,
             active_profile=lambda: self.policy.profile,
+            min_labels=lambda: self.policy.preference_min_labels,
             max_pixels=config.max_pixels,
         )
 
@@ -291,16 +303,11 @@ class Engine:
         return files, failed
 
     def _walk(self, folder: str, top_level_only: bool, failed: list[Decision]) -> list[str]:
-        out: list[str] = []
-
         def onerror(exc: OSError) -> None:
             where = exc.filename or folder
             failed.append(self._fail(where, file_problem(exc, where, doing="listing the folder")))
 
-        for root, dirs, names in os.walk(folder, onerror=onerror):
-            dirs[:] = [] if top_level_only else sorted(d for d in dirs if not d.startswith("."))
-            out += [os.path.join(root, n) for n in sorted(names) if is_image_name(n)]
-        return out
+        return image_files(folder, top_level_only=top_level_only, onerror=onerror)
 
     # --------------------------------------------------------------- analyse --
     @property
@@ -600,19 +607,20 @@ class Engine:
     # -------------------------------------------------------------- feedback --
     def feedback(self, items: Iterable[tuple[str, int, str, str]], source: str, profile: str = "") -> dict[str, Any]:
         """Store the photographer's ratings in a profile; vectors and the retrained model follow in the background."""
-        policy = self.policy
+        from .taste.learn import Rating, keep_target
+
         profile = self._profile(profile)
         clean = [(normalise_request_path(p), max(-1, min(5, int(r))), pk, lb) for p, r, pk, lb in items]
         stored = self.store.put_feedback(clean, source or "unknown", profile) if clean else 0
         if clean:  # an empty call only asks how far the model is
-            self.taste.remember_min_labels(profile, policy.preference_min_labels)
-            self.taste.request_training(profile, policy.preference_min_labels)
+            self.taste.request_training(profile)
         rows = self.store.feedback(profile)
         vectors = self.store.embedding_stamps([p for p, *_ in clean], self.taste.serving())
         unknown = sum(1 for p, *_ in clean if p not in vectors)
         compared = agree = 0
-        for _, rating, pick, _, verdict in rows:
-            user = "reject" if pick == "rejected" or rating < 0 else "keep" if pick == "picked" or rating >= 3 else None
+        for path, rating, pick, label, verdict in rows:
+            kept = keep_target(Rating(path, rating, pick, label))  # the same rule the taste model learns from
+            user = None if kept is None else "keep" if kept else "reject"
             if user and verdict:
                 compared += 1
                 agree += verdict == user
@@ -635,8 +643,7 @@ class Engine:
 
     def taste_state(self, profile: str = "") -> Any:
         """The profile's taste model in numbers and a sentence (``taste.service.TasteState``)."""
-        policy = self.policy
-        return self.taste.state(self._profile(profile), policy.preference_min_labels)
+        return self.taste.state(self._profile(profile))
 
     def train_now(self) -> None:
         """Embed what lacks a vector and train what waits, in this thread (the CLI without a daemon)."""
@@ -699,7 +706,8 @@ class Engine:
             chosen = [with_vec[i] for i in order]
             for i in range(len(with_vec)):
                 scenes[with_vec[i]] = labels[i] + 1
-            rest = [k for k in range(len(keepers)) if k not in set(chosen)]
+            taken = set(chosen)
+            rest = [k for k in range(len(keepers)) if k not in taken]
             chosen += rest[: max(0, best - len(chosen))]
             missing = len(keepers) - len(with_vec)
             if missing:

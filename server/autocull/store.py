@@ -530,6 +530,11 @@ class Store:
             (profile,),
         )
 
+    def profiles_rating(self, paths: Iterable[str]) -> list[str]:
+        """Profiles in which any of these photos is rated (they retrain when the photos get new vectors)."""
+        rows = self._for_paths("SELECT DISTINCT profile FROM feedback WHERE path IN ({})", paths)
+        return sorted({r[0] for r in rows})
+
     def profiles(self) -> list[str]:
         """Profiles with ratings or a trained model."""
         rows = self._query("SELECT profile FROM feedback UNION SELECT profile FROM taste_models ORDER BY 1")

@@ -59,6 +59,7 @@ class Taste:
         on_vectors: Callable[[list[str]], None],
         *,
         active_profile: Callable[[], str] = lambda: "default",
+        min_labels: Callable[[], int] = lambda: 20,
         max_pixels: int = 250_000_000,
     ) -> None:
         self.store = store
@@ -66,6 +67,7 @@ class Taste:
         self.encoder = ClipEncoder(settings)
         self._on_vectors = on_vectors
         self._active_profile = active_profile
+        self._min_labels = min_labels  # the policy's preference_min_labels, read when a training starts
         self._max_pixels = max_pixels
         self._queries: dict[tuple[str, str], np.ndarray] = {}  # search texts: memory only (private, unbounded)
         self._lock = threading.RLock()
@@ -73,7 +75,7 @@ class Taste:
         self._texts: dict[tuple[str, str], np.ndarray] = {}  # (model id, text) -> unit vector
         self._wake = threading.Event()
         self._stop = threading.Event()
-        self._train: dict[str, int] = {}  # profile -> the policy's minimum of labels, waiting for training
+        self._train: set[str] = set()  # profiles waiting for training
         self._thread: Optional[threading.Thread] = None
         self._busy = threading.Event()  # set while the worker embeds or trains (tests and status read it)
         self.last_error = ""
@@ -178,7 +180,7 @@ class Taste:
                 found = TasteModel.from_json(body)
             except (ValueError, KeyError, TypeError) as exc:
                 log.warning("the stored taste model of profile %r is unreadable (%s); retraining", profile, exc)
-                self.request_training(profile, self._min_labels(profile))
+                self.request_training(profile)
         with self._lock:  # a model the worker stored meanwhile wins over what was read before it
             return self._models.setdefault(key, found)
 
@@ -202,8 +204,9 @@ class Taste:
             for p, v in zip(names, values)
         }
 
-    def state(self, profile: str, min_labels: int) -> TasteState:
+    def state(self, profile: str) -> TasteState:
         """How far the profile's model has come, in numbers and one sentence."""
+        min_labels = self._min_labels()
         rows = self.store.feedback(profile)
         paths = [r[0] for r in rows]
         serving = self.serving()
@@ -243,9 +246,9 @@ class Taste:
             text += f"; {waiting} ratings wait for their embedding"
         return TasteState(profile, len(rows), embedded, False, None, None, None, needed, text)
 
-    def request_training(self, profile: str, min_labels: int) -> None:
+    def request_training(self, profile: str) -> None:
         with self._lock:
-            self._train[profile] = min_labels
+            self._train.add(profile)
         self._wake.set()
 
     # ------------------------------------------------------- content, search --
@@ -415,17 +418,9 @@ class Taste:
         """New vectors: retrain the profiles that rated these photos, and re-decide those photos."""
         if self.serving() != self.configured:
             return  # the old model still serves; nothing it decides has changed
-        rated = set()
-        for profile in self.store.profiles():
-            rows = {r[0] for r in self.store.feedback(profile)}
-            if not rows.isdisjoint(paths):
-                rated.add(profile)
-        for profile in rated:
-            self.request_training(profile, self._train.get(profile, 0) or self._min_labels(profile))
+        for profile in self.store.profiles_rating(paths):
+            self.request_training(profile)
         self._on_vectors(paths)
-
-    def _min_labels(self, profile: str) -> int:
-        return int(self.store.get_setting(f"taste_min_labels:{profile}") or 20)
 
     def _switch_model(self) -> None:
         """Once the configured model covers every stored photo, retrain every profile on it and serve it."""
@@ -435,7 +430,7 @@ class Taste:
         if self.store.unembedded(configured, 1):
             return
         for profile in self.store.profiles():
-            self._train_one(profile, self._min_labels(profile), configured)
+            self._train_one(profile, configured)
         self.store.set_settings({SERVING_KEY: configured})
         with self._lock:
             self._models.clear()
@@ -448,12 +443,11 @@ class Taste:
             with self._lock:
                 if not self._train:
                     return
-                profile, min_labels = next(iter(self._train.items()))
-                del self._train[profile]
-            if self._train_one(profile, min_labels, self.serving()) and profile == self._active_profile():
+                profile = self._train.pop()
+            if self._train_one(profile, self.serving()) and profile == self._active_profile():
                 self._on_vectors(self.store.all_paths())  # the stored verdicts follow the new model
 
-    def _train_one(self, profile: str, min_labels: int, model_id: str) -> bool:
+    def _train_one(self, profile: str, model_id: str) -> bool:
         """Train the profile on its ratings with vectors under ``model_id``; store it. True when a model changed."""
         from .learn import Rating, TasteModel, train
 
@@ -463,7 +457,7 @@ class Taste:
         ratings = [Rating(path=p, rating=int(r), pick=pk, label=lb) for p, r, pk, lb, _ in usable]
         X = np.vstack([vectors[r.path] for r in ratings]) if ratings else np.zeros((0, 1), dtype=np.float32)
         started = time.monotonic()
-        result = train(profile, model_id, X, ratings, min_labels=min_labels, now=time.time())
+        result = train(profile, model_id, X, ratings, min_labels=self._min_labels(), now=time.time())
         log.info("taste: trained %r on %d ratings in %.1f s", profile, len(ratings), time.monotonic() - started)
         if not isinstance(result, TasteModel):
             with self._lock:
@@ -474,6 +468,3 @@ class Taste:
             self._models[(profile, model_id)] = result
             self._refused.pop(profile, None)
         return True
-
-    def remember_min_labels(self, profile: str, min_labels: int) -> None:
-        self.store.set_settings({f"taste_min_labels:{profile}": str(min_labels)})
