@@ -116,7 +116,12 @@ class Progress(Protocol):
     def cancelled(self) -> bool: ...
 
 
-class _NoProgress:
+class QuietProgress:
+    """Progress nobody watches; cancelled once ``stop`` (if given) is set, e.g. by a stopping daemon."""
+
+    def __init__(self, stop: Optional[threading.Event] = None) -> None:
+        self._stop = stop
+
     def stage(self, name: str, total: int) -> None:
         pass
 
@@ -127,7 +132,7 @@ class _NoProgress:
         pass
 
     def cancelled(self) -> bool:
-        return False
+        return self._stop is not None and self._stop.is_set()
 
 
 class Cancelled(AutoCullError):
@@ -368,7 +373,7 @@ class Engine:
         ``policy`` (a one-off preset or overrides) only changes the answer. ``collect=False`` keeps only the
         counts in the result (a job takes its decisions from ``progress.emit``), so memory stays flat.
         """
-        progress = progress or _NoProgress()
+        progress = progress or QuietProgress()
         progress.stage("scanning", 0)
         files, failed = self.scan(paths, top_level_only=top_level_only)
         progress.emit(failed)

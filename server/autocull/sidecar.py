@@ -48,6 +48,7 @@ from typing import Any, Callable, Iterable, Optional, Sequence
 
 from .config import ChangedMeanwhile, atomic_write
 from .errors import AutoCullError, FileProblem, file_problem
+from .paths import within
 from .records import Decision
 from .taste.ratings import _LOCK, NS_DARKTABLE, NS_XMP, RatingsError, _libxmp, _read_sidecar
 
@@ -397,7 +398,7 @@ def write_sidecars(decisions: Iterable[Decision], settings: SidecarSettings) -> 
 
 def under(path: str, folders: Iterable[str]) -> bool:
     """Whether ``path`` lies in one of ``folders`` (at any depth)."""
-    return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
+    return any(within(path, f) for f in folders)
 
 
 def missing_decision(path: str) -> SidecarResult:

@@ -46,8 +46,9 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from . import ANALYZER_VERSION
-from .engine import Cancelled, Engine, normalise_request_path
+from .engine import Cancelled, Engine, QuietProgress, normalise_request_path
 from .errors import InvalidArgument
+from .paths import within
 from .store import WatchRow
 from .watch.fstype import on_network
 from .watch.rules import bad_name, is_candidate, shown
@@ -88,25 +89,6 @@ class _Inbox(FileSystemEventHandler):
 
     def on_any_event(self, event: FileSystemEvent) -> None:
         self.inbox.put(("event", event))
-
-
-class _Stopping:
-    """Progress for ``Engine.run``: the daemon stopping cancels the background run between photos."""
-
-    def __init__(self, stop: threading.Event) -> None:
-        self._stop = stop
-
-    def stage(self, name: str, total: int) -> None:
-        pass
-
-    def advance(self, path: str) -> None:
-        pass
-
-    def emit(self, decisions: Sequence[Any]) -> None:
-        pass
-
-    def cancelled(self) -> bool:
-        return self._stop.is_set()
 
 
 def content_hash(path: str) -> str:
@@ -305,7 +287,7 @@ class Watcher:
         """The watched folder holding ``path`` is itself missing: a card pulled out or a share unmounted, not
         photos deleted, so nothing is marked gone."""
         with self._lock:
-            roots = [r for r in self._watches if path == r or path.startswith(r.rstrip(os.sep) + os.sep)]
+            roots = [r for r in self._watches if within(path, r)]
         return any(not os.path.isdir(r) for r in roots)
 
     def _drain(self, settler: Settler, first: Optional[tuple[str, Any]] = None) -> None:
@@ -362,10 +344,7 @@ class Watcher:
     def _polled(self, path: str) -> bool:
         """Is ``path`` in a folder watched by polling (where a longer settle period applies)?"""
         with self._lock:
-            return any(
-                polling and (path == root or path.startswith(root.rstrip(os.sep) + os.sep))
-                for root, (polling, _) in self._watches.items()
-            )
+            return any(polling and within(path, root) for root, (polling, _) in self._watches.items())
 
     def _refuse_name(self, path: str) -> None:
         """A photo whose name is not valid UTF-8 cannot be stored nor named to a client: it is listed once as
@@ -499,7 +478,7 @@ class Watcher:
             log.info("watcher: %d photos moved or restored, their analyses kept", len(moved))
         if not todo or self._stop.is_set():
             return len(moved)
-        result = self.engine.run([r.path for r in todo], progress=_Stopping(self._stop))
+        result = self.engine.run([r.path for r in todo], progress=QuietProgress(self._stop))
         by_path = {r.path: r for r in todo}
         ok = [d.path for d in result.decisions if not d.error_code and d.path in by_path]
         store.log_changes(ok)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from ..engine import is_image_name
+from ..paths import within
 
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp", ".swp", "~")
 
@@ -44,6 +45,6 @@ def is_candidate(path: str, home: str = "") -> bool:
         return False
     if not is_image_name(name):  # also refuses hidden files, sidecars (.xmp) and everything not an image
         return False
-    if home and (path == home or path.startswith(home.rstrip(os.sep) + os.sep)):
+    if home and within(path, home):
         return False
     return not any(part.startswith(".") for part in path.split(os.sep)[:-1] if part)
