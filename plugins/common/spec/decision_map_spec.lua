@@ -116,11 +116,80 @@ describe("decision_map.actions", function()
     assert.are.same({ "AutoCull|Burst|b1", "AutoCull|Keep" }, a.keywords)
   end)
 
-  it("skips a decision already applied when asked to", function()
+  it("skips a decision already applied when asked to, while the photo still carries it", function()
     local d = decision()
-    local cur = { applied_signature = map.signature(d) }
+    local cur = { applied_signature = map.signature(d), rating = 4, pick = "picked", label = "none",
+                  keywords = { "AutoCull|Keep" }, last_written = { rating = 4, pick = "picked", label = "none" } }
     assert.are.equal("already_applied", map.actions(d, cur, { skip_if_applied = true }).skip_reason)
     assert.is_false(map.actions(d, cur, {}).skip)
+  end)
+
+  it("applies again after an Undo: the signature is recorded but the marks are gone", function()
+    local d = decision()
+    -- Edit > Undo took back the stars, flag and keyword; the bookkeeping survived
+    local cur = { applied_signature = map.signature(d), rating = nil, pick = "none", label = "none",
+                  keywords = {}, last_written = { rating = 4, pick = "picked", label = "none" } }
+    local a = map.actions(d, cur, { skip_if_applied = true })
+    assert.is_false(a.skip)
+    assert.are.equal(4, a.rating)
+    assert.are.equal("picked", a.pick)
+    -- same marks but the keyword removed: not applied either
+    cur = { applied_signature = map.signature(d), rating = 4, pick = "picked", label = "none", keywords = {},
+            last_written = { rating = 4, pick = "picked", label = "none" } }
+    assert.is_false(map.actions(d, cur, { skip_if_applied = true }).skip)
+    -- a signature without a record of what was written is never taken as applied
+    assert.is_false(map.actions(d, { applied_signature = map.signature(d) }, { skip_if_applied = true }).skip)
+  end)
+
+  it("after an Undo to the photographer's own stars: theirs, not already applied", function()
+    local d = decision()
+    local cur = { applied_signature = map.signature(d), rating = 2, pick = "none", label = "none",
+                  keywords = {}, last_written = { rating = 4, pick = "picked", label = "none" } }
+    assert.are.equal("user_rated", map.actions(d, cur, { skip_if_applied = true }).skip_reason)
+  end)
+
+  it("burst_keywords = false: no burst keyword, the burst as fields, old burst keywords removed", function()
+    local d = decision { keywords = { "AutoCull|Keep", "AutoCull|Burst|b7" }, burstId = "b7", burstRank = 1,
+                         burstSize = 5, burstBest = true }
+    local cur = { keywords = { "AutoCull|Burst|b2", "Travel|Rome" } }
+    local a = map.actions(d, cur, { burst_keywords = false })
+    assert.are.same({ "AutoCull|Keep" }, a.keywords)
+    assert.are.same({ "AutoCull|Burst|b2" }, a.remove_keywords)
+    assert.are.same({ id = "b7", rank = 1, size = 5, best = true }, a.burst)
+    -- keywords not written at all: the old burst keyword still goes, nothing else is touched
+    a = map.actions(d, { keywords = { "AutoCull|Burst|b2", "AutoCull|Keep" } },
+                    { burst_keywords = false, write_keywords = false })
+    assert.is_nil(a.keywords)
+    assert.are.same({ "AutoCull|Burst|b2" }, a.remove_keywords)
+  end)
+
+  it("keeps burst keywords by default (darktable)", function()
+    local d = decision { keywords = { "AutoCull|Keep", "AutoCull|Burst|b7" }, burstId = "b7", burstRank = 2,
+                         burstSize = 3 }
+    local a = map.actions(d, {}, {})
+    assert.are.same({ "AutoCull|Keep", "AutoCull|Burst|b7" }, a.keywords)
+    assert.are.same({ id = "b7", rank = 2, size = 3, best = false }, a.burst)
+    assert.are.same({ id = "", rank = 0, size = 0, best = false }, map.actions(decision(), {}, {}).burst)
+  end)
+end)
+
+describe("decision_map.truncate_utf8", function()
+  it("leaves short text alone", function()
+    assert.are.equal("abc", map.truncate_utf8("abc", 511))
+  end)
+
+  it("cuts to the byte limit with an ellipsis, never inside a character", function()
+    local s = string.rep("\195\169", 300) -- 'é' x 300 = 600 bytes
+    local t = map.truncate_utf8(s, 511)
+    assert.is_true(#t <= 511)
+    assert.are.equal("\226\128\166", t:sub(-3))
+    local body = t:sub(1, -4)
+    assert.are.equal(0, #body % 2) -- whole two-byte characters only
+    assert.are.equal(string.rep("\195\169", #body / 2), body)
+    -- a four-byte character straddling the limit is dropped whole
+    local emoji = string.rep("a", 506) .. "\240\159\152\128" .. "zz"
+    t = map.truncate_utf8(emoji, 511)
+    assert.are.equal(string.rep("a", 506) .. "\226\128\166", t)
   end)
 end)
 

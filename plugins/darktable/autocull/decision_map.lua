@@ -27,7 +27,11 @@
     unrated_rating = 0            -- the rating a fresh import carries (darktable: 1)
     write_picks = true, write_ratings = true, write_labels = true, write_keywords = true
     keyword_root = "AutoCull"     -- every keyword is placed under this parent
-    skip_if_applied = false       -- skip when current.applied_signature == signature
+    skip_if_applied = false       -- skip when current.applied_signature == signature and the photo
+                                  -- still carries what AutoCull wrote (current.last_written; after an
+                                  -- Undo it does not, so the decision is applied again)
+    burst_keywords = true         -- false: no "<root>|Burst|<id>" keywords (the host shows bursts
+                                  -- another way, actions.burst); old ones are removed on the next write
 
   API
     M.VERSION
@@ -39,9 +43,11 @@
                     remove_keywords = {full paths under the root no longer wanted} | nil,
                     error = "message"|nil, error_code = "NOT_FOUND"|...|nil,
                     verdict = "keep"|"review"|"reject"|nil, reasons = {...},
-                    burst_id = "..."|nil, signature = "..." }
+                    burst_id = "..."|nil, signature = "...",
+                    burst = {id = "..."|"", rank = n|0, size = n|0, best = bool} }
         When `error` is set, `skip` is true and skip_reason is "failed".
     M.is_user_rated(current, opts) -> bool
+    M.still_applied(current, decision, opts) -> bool  -- the photo still carries what AutoCull wrote
     M.verdict_name(v) -> "keep"|"review"|"reject"|nil
     M.pick_name(v) / M.label_name(v)   -- enum (name or number) -> host word or nil
     M.pick_enum(word) / M.label_enum(word) -- host word -> enum name (for SendFeedback)
@@ -62,6 +68,8 @@
     M.count_unchanged(summary)           -- optional: applied but nothing differed
     M.summary_lines(summary) -> {English lines} (hosts may translate their own)
     M.SKIP_TEXT[reason] -> English phrase
+    M.truncate_utf8(s, max_bytes, ellipsis) -> s cut to at most max_bytes bytes on a UTF-8
+        character boundary, ending in ellipsis (default "\226\128\166", U+2026) when cut
 ]]
 
 local M = {}
@@ -249,6 +257,38 @@ local function keyword_list(decision, root)
   return out
 end
 
+local function is_burst_keyword(path, root)
+  local parts = M.split_keyword(path)
+  return parts[1] == (root or DEFAULT_ROOT) and parts[2] == "Burst"
+end
+
+local function wanted_keywords(decision, root, burst_keywords)
+  local list = keyword_list(decision, root)
+  if burst_keywords then return list end
+  local out = {}
+  for _, k in ipairs(list) do
+    if not is_burst_keyword(k, root) then out[#out + 1] = k end
+  end
+  return out
+end
+
+-- Does the photo still carry what AutoCull last wrote for `decision`? Rating, flag and label
+-- must equal current.last_written (an Edit > Undo, or the photographer, changes them), and when
+-- keywords are written every AutoCull keyword the decision wants must still be on the photo.
+function M.still_applied(current, decision, opts)
+  if current == nil or current.last_written == nil then return false end
+  if not same_state(M.current_state(current), current.last_written) then return false end
+  if opt(opts, "write_keywords", true) and type(current.keywords) == "table" and type(decision) == "table" then
+    local have = {}
+    for _, k in ipairs(current.keywords) do have[k] = true end
+    local root = opt(opts, "keyword_root", DEFAULT_ROOT)
+    for _, k in ipairs(wanted_keywords(decision, root, opt(opts, "burst_keywords", true))) do
+      if not have[k] then return false end
+    end
+  end
+  return true
+end
+
 function M.signature(decision)
   if type(decision) ~= "table" then return "" end
   local kws = keyword_list(decision, DEFAULT_ROOT)
@@ -280,6 +320,12 @@ function M.actions(decision, current, opts)
   if type(decision.reasons) == "table" then a.reasons = decision.reasons end
   a.signature = M.signature(decision)
   if decision.burstId ~= nil and decision.burstId ~= "" then a.burst_id = decision.burstId end
+  a.burst = {
+    id = a.burst_id or "",
+    rank = a.burst_id and math.floor(tonumber(decision.burstRank) or 0) or 0,
+    size = a.burst_id and math.floor(tonumber(decision.burstSize) or 0) or 0,
+    best = a.burst_id ~= nil and decision.burstBest == true,
+  }
 
   local message, code = error_of(decision)
   a.verdict = VERDICTS[decision.verdict]
@@ -291,7 +337,8 @@ function M.actions(decision, current, opts)
     a.skip, a.skip_reason = true, "no_decision"
     return a
   end
-  if opt(opts, "skip_if_applied", false) and current and current.applied_signature == a.signature then
+  if opt(opts, "skip_if_applied", false) and current and current.applied_signature == a.signature
+     and M.still_applied(current, decision, opts) then
     a.skip, a.skip_reason = true, "already_applied"
     return a
   end
@@ -306,9 +353,10 @@ function M.actions(decision, current, opts)
     if stars then a.rating = math.max(0, math.min(5, math.floor(stars))) end
   end
   if opt(opts, "write_labels", true) then a.label = LABELS[decision.colorLabel] end
+  local root = opt(opts, "keyword_root", DEFAULT_ROOT)
+  local burst_keywords = opt(opts, "burst_keywords", true)
   if opt(opts, "write_keywords", true) then
-    local root = opt(opts, "keyword_root", DEFAULT_ROOT)
-    a.keywords = keyword_list(decision, root)
+    a.keywords = wanted_keywords(decision, root, burst_keywords)
     local wanted = {}
     for _, k in ipairs(a.keywords) do wanted[k] = true end
     a.remove_keywords = {}
@@ -319,8 +367,33 @@ function M.actions(decision, current, opts)
         end
       end
     end
+  elseif not burst_keywords and current and type(current.keywords) == "table" then
+    -- bursts moved out of the keyword list: old burst keywords go even when keywords are not written
+    for _, k in ipairs(current.keywords) do
+      if is_burst_keyword(k, root) then
+        a.remove_keywords = a.remove_keywords or {}
+        a.remove_keywords[#a.remove_keywords + 1] = k
+      end
+    end
   end
   return a
+end
+
+-- Cut `s` to at most `max_bytes` bytes without splitting a UTF-8 character; when cut, it ends
+-- in `ellipsis` (default U+2026 "\226\128\166"), counted in the limit.
+function M.truncate_utf8(s, max_bytes, ellipsis)
+  s = tostring(s or "")
+  if #s <= max_bytes then return s end
+  ellipsis = ellipsis or "\226\128\166"
+  local cut = max_bytes - #ellipsis
+  if cut < 0 then return "" end
+  -- back up while the byte after the cut is a continuation byte (10xxxxxx)
+  while cut > 0 do
+    local b = string.byte(s, cut + 1)
+    if b == nil or b < 128 or b >= 192 then break end
+    cut = cut - 1
+  end
+  return string.sub(s, 1, cut) .. ellipsis
 end
 
 function M.feedback_item(path, current)
