@@ -1,11 +1,15 @@
 --[[
   ApplyChangesTask.lua - "Apply background results".
 
-  Fetches the decisions the daemon made in the background (watched folders) since the
-  cursor kept in the preferences (GetChanges), writes them to the photos of this catalog
-  (found by path), and moves the cursor on only after the writes. A photo that already
-  carries the same decision (plug-in field appliedSignature) is not written again, and
-  photos the user rated are left alone (the option of the cull dialog).
+  Fetches the decisions the daemon made in the background (watched folders) since this
+  catalog's cursor (GetChanges; CatalogState keeps a cursor per catalog), writes them to the
+  photos of this catalog (found by path), and moves the cursor on only after the writes.
+  A decision for a photo not (yet) in this catalog is not lost: its path waits in the
+  catalog's pending list and, once the photo is imported, its current decision is fetched with
+  Decide and applied (a newer decision supersedes the pending one by itself).
+  A photo that still carries the same decision is not written again, and photos the user rated
+  are left alone (the option of the cull dialog). When the catalog stays busy, the run stops at
+  the first aborted write; the cursor and the pending list keep what was not written.
   `quiet` runs (the background poller) show no dialog unless asked.
 ]]
 
@@ -16,6 +20,7 @@ local LrTasks = import "LrTasks"
 
 local map = require "decision_map"
 local CatalogPhotos = require "CatalogPhotos"
+local CatalogState = require "CatalogState"
 local DaemonClient = require "DaemonClient"
 local Log = require "Log"
 local Messages = require "Messages"
@@ -25,11 +30,14 @@ local M = {}
 
 local PAGE = 500
 local MAX_PAGES = 200
+local PENDING_BATCH = 500 -- pending photos looked up again per run
 local busy = false
 
 function M.is_busy() return busy end
 
-local function apply_page(catalog, decisions, prefs, summary)
+-- Write one list of decisions. @return result of CatalogPhotos.apply plus
+--   missing = paths not in this catalog, done = paths in it that need nothing more
+local function apply_decisions(catalog, decisions, prefs, summary, count_missing)
   local photos, by_path = {}, {}
   for _, d in ipairs(decisions) do
     if type(d) == "table" and type(d.path) == "string" and by_path[d.path] == nil then
@@ -46,57 +54,123 @@ local function apply_page(catalog, decisions, prefs, summary)
   end
   local opts = Prefs.map_options(prefs)
   opts.skip_if_applied = true
-  local items = {}
+  local items, missing = {}, {}
   for _, d in ipairs(decisions) do
     local entry = type(d) == "table" and entry_of[d.path] or nil
     if not entry then
-      map.count_skip(summary, type(d) == "table" and d.path or nil, "not_in_catalog")
+      if type(d) == "table" and type(d.path) == "string" then missing[#missing + 1] = d.path end
+      if count_missing then map.count_skip(summary, type(d) == "table" and d.path or nil, "not_in_catalog") end
     else
       items[#items + 1] = { entry = entry, decision = d, actions = map.actions(d, entry.current, opts) }
     end
   end
-  return CatalogPhotos.apply(items, {
+  local result = CatalogPhotos.apply(items, {
     catalog = catalog, plugin = _PLUGIN, summary = summary,
     undo_name = LOC "$$$/AutoCull/Undo/Apply=AutoCull background results",
     timeout = prefs.httpTimeout, chunk_size = prefs.chunkSize,
   })
+  local unwritten = {}
+  for _, item in ipairs(result.unwritten) do unwritten[item.decision.path] = true end
+  result.missing, result.done = missing, {}
+  for _, item in ipairs(items) do
+    if not unwritten[item.decision.path] then result.done[#result.done + 1] = item.decision.path end
+  end
+  result.not_written = {}
+  for path in pairs(unwritten) do result.not_written[#result.not_written + 1] = path end
+  return result
 end
 
--- The daemon keeps a changes cursor per client: this catalog's file names it.
-function M.client_id(catalog)
-  local ok, path = pcall(function() return catalog:getPath() end)
-  return "lightroom:" .. ((ok and type(path) == "string") and path or "unknown catalog")
+-- The current decisions for paths (Decide, every page). @return decisions or nil, err
+local function decide(client, paths)
+  local out, token = {}, ""
+  for _ = 1, MAX_PAGES do
+    local answer, err = client:call("Decide", { paths = paths, pageToken = token ~= "" and token or nil })
+    if not answer then return nil, err end
+    for _, d in ipairs(answer.decisions or {}) do out[#out + 1] = d end
+    token = type(answer.nextPageToken) == "string" and answer.nextPageToken or ""
+    if token == "" then break end
+  end
+  return out
 end
 
--- @return summary or nil, err
-function M.apply_all(prefs)
+-- Pending photos that are in the catalog now get their current decision.
+-- @return keep_going (false when the catalog stayed busy), or nil, err
+local function apply_pending(client, catalog, state, prefs, summary)
+  if #state.pending == 0 then return true end
+  local found = {}
+  for _, path in ipairs(state.pending) do
+    if catalog:findPhotoByPath(path) then
+      found[#found + 1] = path
+      if #found >= PENDING_BATCH then break end
+    end
+  end
+  if #found == 0 then return true end
+  local decisions, err = decide(client, found)
+  if not decisions then return nil, err end
+  local result = apply_decisions(catalog, decisions, prefs, summary, false)
+  -- written, left alone or failed: no longer pending; a path the daemon no longer knows goes too
+  local answered = {}
+  for _, d in ipairs(decisions) do if type(d) == "table" then answered[d.path] = true end end
+  local settled = {}
+  for _, p in ipairs(result.done) do settled[#settled + 1] = p end
+  for _, p in ipairs(found) do if not answered[p] then settled[#settled + 1] = p end end
+  CatalogState.remove_pending(state, settled)
+  return not result.busy
+end
+
+-- @param should_stop optional function: true when Lightroom is quitting (checked between pages)
+-- @return summary, note or nil, err
+function M.apply_all(prefs, should_stop)
   local catalog = LrApplication.activeCatalog()
   local client, err = DaemonClient.connect(prefs)
   if not client then return nil, err end
+  local key = CatalogState.key(catalog)
+  local state = CatalogState.get(prefs, key)
   local summary = map.new_summary()
-  local cursor = prefs.changesCursor or ""
+  local function save() CatalogState.put(prefs, key, state) end
+
+  local going
+  going, err = apply_pending(client, catalog, state, prefs, summary)
+  save()
+  if going == nil then return nil, err end
+  if not going then
+    Log.info("background results: catalog busy; pending photos kept for next time")
+    return summary, "busy"
+  end
+
+  local cursor = state.cursor
   for _ = 1, MAX_PAGES do
+    if should_stop and should_stop() then return summary, "stopped" end
     local answer
-    answer, err = client:call("GetChanges", { cursor = cursor, limit = PAGE, clientId = M.client_id(catalog) })
+    answer, err = client:call("GetChanges", { cursor = cursor, limit = PAGE, clientId = "lightroom:" .. key })
     if not answer then return nil, err end
     local decisions = answer.decisions or {}
-    local result = apply_page(catalog, decisions, prefs, summary)
-    if result.aborted > 0 then
-      -- keep the cursor: the unwritten decisions come again next time
+    local result = apply_decisions(catalog, decisions, prefs, summary, true)
+    local dropped = CatalogState.add_pending(state, result.missing)
+    if dropped > 0 then
+      Log.info("background results: " .. dropped .. " oldest pending photos dropped (at most " ..
+               CatalogState.MAX_PENDING .. " per catalog)")
+    end
+    CatalogState.remove_pending(state, result.done)
+    if result.busy then
+      -- keep the cursor: this page comes again next time, and what was written is skipped then
+      save()
       Log.info("background results: catalog busy, " .. result.aborted .. " not written; cursor kept")
-      break
+      return summary, "busy"
     end
     if type(answer.nextCursor) == "string" and answer.nextCursor ~= "" then
       cursor = answer.nextCursor
-      prefs.changesCursor = cursor
+      state.cursor = cursor
     end
+    save()
     if not answer.more or #decisions == 0 then break end
   end
   return summary
 end
 
 -- @param quiet no dialogs (background poller)
-function M.run(quiet)
+-- @param should_stop optional function: true when the run should end early (Lightroom quits)
+function M.run(quiet, should_stop)
   if busy then
     if not quiet then
       LrDialogs.message(LOC "$$$/AutoCull/Apply/BusyTitle=AutoCull is already applying results",
@@ -105,7 +179,7 @@ function M.run(quiet)
     return nil
   end
   busy = true
-  local ok, summary, err = LrTasks.pcall(M.apply_all, Prefs.get())
+  local ok, summary, err = LrTasks.pcall(M.apply_all, Prefs.get(), should_stop)
   busy = false
   if not ok then
     Log.info("background results failed: " .. tostring(summary))
@@ -124,7 +198,11 @@ function M.run(quiet)
     if summary.total == 0 then
       title = LOC "$$$/AutoCull/Apply/NoneTitle=AutoCull: no new background results"
     end
-    Messages.show_summary(title, summary)
+    local extra
+    if err == "busy" then
+      extra = LOC "$$$/AutoCull/Apply/BusyStopped=Lightroom's catalog stayed busy, so AutoCull stopped; the photos not written are applied next time."
+    end
+    Messages.show_summary(title, summary, extra)
   end
   return summary
 end

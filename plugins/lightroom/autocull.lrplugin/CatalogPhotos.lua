@@ -4,9 +4,20 @@
   Reads: catalog:batchGetRawMetadata (path, isVirtualCopy, rating, pickStatus,
   colorNameForLabel, keywords), photo:checkPhotoAvailability(), and the plug-in's own
   bookkeeping fields (catalog:batchGetPropertyForPlugin).
-  Writes: pick flag, stars, colour label and keywords under "AutoCull", in chunks, each
-  chunk one catalog:withWriteAccessDo (one undo step); bookkeeping fields afterwards in
-  catalog:withPrivateWriteAccessDo. Never develop settings, never files.
+  Writes: pick flag, stars, colour label and keywords under "AutoCull" (never included on
+  export), in chunks, each chunk one catalog:withWriteAccessDo. What AutoCull wrote is recorded
+  in the plug-in's fields INSIDE the same gate (lastWritten, appliedSignature, verdict, reasons,
+  burst fields), so a write and its record succeed or fail together: an aborted gate leaves
+  neither, and AutoCull's own marks are never later taken for the photographer's. Photos left
+  alone (rated by you, already applied) only get their verdict/reasons/burst fields, in
+  catalog:withPrivateWriteAccessDo (no undo step); when that gate is aborted nothing AutoCull
+  wrote goes unrecorded, so it is only counted. Never develop settings, never files.
+
+  Edit > Undo takes back a chunk's marks. Whether Lightroom also takes back plug-in fields set in
+  that gate is not documented, so nothing relies on it: a photo counts as "already applied" only
+  while its pick/rating/label still equal lastWritten (decision_map.still_applied); otherwise the
+  decision is applied again, or, when the photo now carries the photographer's own marks, their
+  marks are respected and the stale record is cleared.
 ]]
 
 local LrDate = import "LrDate"
@@ -76,6 +87,29 @@ function M.read(catalog, photos, plugin)
   return entries
 end
 
+-- Plug-in fields whose values Lightroom searches: the SDK limits searchable strings to 511 bytes.
+M.SEARCHABLE_BYTES = 511
+
+-- A field value as Lightroom takes it: strings cut to 511 bytes on a UTF-8 boundary, with an ellipsis.
+function M.field_value(value)
+  if type(value) ~= "string" then return value end
+  return map.truncate_utf8(value, M.SEARCHABLE_BYTES)
+end
+
+-- AutoCull's keywords (and every parent up to the root) are never included on export: a client's
+-- JPEG must not carry "AutoCull|Reject|Blurry". Keywords made by earlier versions with
+-- includeOnExport = true are switched off here (LrKeyword:setAttributes, SDK 3.0, inside write access).
+local function keep_private(keyword, fixed)
+  local k, guard = keyword, 0
+  while k ~= nil and not fixed[k] and guard < 64 do
+    fixed[k] = true
+    local attrs = k:getAttributes() or {}
+    if attrs.includeOnExport ~= false then k:setAttributes { includeOnExport = false } end
+    k = k:getParent()
+    guard = guard + 1
+  end
+end
+
 -- Create (or find) the keyword for a full '|' path inside write access.
 local function keyword_for(catalog, cache, full)
   if cache[full] then return cache[full] end
@@ -84,7 +118,8 @@ local function keyword_for(catalog, cache, full)
     sofar = sofar and (sofar .. "|" .. part) or part
     local kw = cache[sofar]
     if not kw then
-      kw = catalog:createKeyword(part, {}, true, parent, true)
+      -- createKeyword(keywordName, synonyms, includeOnExport, parent, returnExisting)
+      kw = catalog:createKeyword(part, {}, false, parent, true)
       cache[sofar] = kw
     end
     parent = kw
@@ -118,10 +153,15 @@ local function write_one(catalog, cache, entry, actions)
   end
   local have = {}
   for _, full in ipairs(cur.keywords or {}) do have[full] = true end
+  cache.private = cache.private or {}
   for _, full in ipairs(actions.keywords or {}) do
     if not have[full] then
-      photo:addKeyword(keyword_for(catalog, cache, full))
+      local kw = keyword_for(catalog, cache, full)
+      keep_private(kw, cache.private)
+      photo:addKeyword(kw)
       changed = true
+    elseif entry.keyword_objects[full] then
+      keep_private(entry.keyword_objects[full], cache.private)
     end
   end
   return changed
@@ -134,27 +174,92 @@ local function join_reasons(reasons)
   return table.concat(out, "; ")
 end
 
+-- The burst fields: id, "2 of 5", "yes" for the best frame; empty when the photo is in no burst.
+function M.burst_fields(actions)
+  local b = actions.burst or {}
+  local id = type(b.id) == "string" and b.id or ""
+  local rank = ""
+  if id ~= "" and (tonumber(b.rank) or 0) > 0 and (tonumber(b.size) or 0) > 0 then
+    rank = LOC("$$$/AutoCull/Field/BurstRankValue=^1 of ^2", tostring(b.rank), tostring(b.size))
+  end
+  return { burstId = id, burstRank = rank, burstBest = (id ~= "" and b.best) and "yes" or "" }
+end
+
+local function set(photo, plugin, field, value)
+  photo:setPropertyForPlugin(plugin, field, M.field_value(value))
+end
+
+-- The opinion fields every decided photo gets, written or not.
+local function record_opinion(photo, plugin, a)
+  set(photo, plugin, "verdict", a.verdict)
+  set(photo, plugin, "reasons", join_reasons(a.reasons))
+  for field, value in pairs(M.burst_fields(a)) do set(photo, plugin, field, value) end
+end
+
+-- Inside the chunk's withWriteAccessDo: what AutoCull wrote, so it is known as AutoCull's own.
+local function record_written(photo, plugin, item, stamp)
+  local a = item.actions
+  record_opinion(photo, plugin, a)
+  set(photo, plugin, "lastWritten", map.state_string(map.after_state(item.entry.current, a)))
+  set(photo, plugin, "appliedSignature", a.signature)
+  set(photo, plugin, "appliedAt", stamp)
+end
+
+-- A record of marks the photo no longer carries (Edit > Undo, or the photographer changed them).
+local function stale_record(current)
+  return current.last_written ~= nil
+     and not map.still_applied({ rating = current.rating, pick = current.pick, label = current.label,
+                                 last_written = current.last_written }, nil, { write_keywords = false })
+end
+
+-- Bookkeeping for photos left alone, in one private gate. Its result is checked: "aborted" (or
+-- "queued", which this call never asks for) means the fields were not updated; nothing AutoCull
+-- wrote is in them, so this is counted and logged, not retried.
+-- @return number of photos whose fields were not updated
+function M.record(catalog, plugin, items, timeout)
+  local todo = {}
+  for _, item in ipairs(items) do
+    local a = item.actions
+    if a.verdict and not a.error then todo[#todo + 1] = item end
+  end
+  if #todo == 0 then return 0 end
+  local status = catalog:withPrivateWriteAccessDo(function()
+    for _, item in ipairs(todo) do
+      local photo = item.entry.photo
+      record_opinion(photo, plugin, item.actions)
+      if stale_record(item.entry.current) then
+        photo:setPropertyForPlugin(plugin, "lastWritten", nil)
+        photo:setPropertyForPlugin(plugin, "appliedSignature", nil)
+        photo:setPropertyForPlugin(plugin, "appliedAt", nil)
+      end
+    end
+  end, { timeout = timeout or 30 })
+  if status ~= "executed" then return #todo end
+  return 0
+end
+
 -- Apply a list of {entry, actions, decision} items in chunks.
 -- args = {catalog, plugin, undo_name, timeout, chunk_size, summary,
 --         progress = function(done, total) -> keep_going (false = stop after this chunk)}
--- Every item is counted in args.summary (applied, skipped or failed).
--- @return {written = n, stopped = bool, aborted = n}
+-- Every item is counted in args.summary (applied, skipped or failed). When a chunk's write is
+-- aborted (the catalog stayed busy for the whole timeout) the run stops there: the photos of
+-- that chunk and every later one are counted "write_busy" and listed in result.unwritten, so
+-- no later chunk waits out the timeout again.
+-- @return {written = n, stopped = bool, aborted = n, busy = bool, unwritten = {items},
+--          fields_not_updated = n}
 function M.apply(items, args)
   local catalog, summary = args.catalog, args.summary
   local size = math.max(1, tonumber(args.chunk_size) or 200)
-  local result = { written = 0, stopped = false, aborted = 0 }
+  local timeout = tonumber(args.timeout) or 30
+  local result = { written = 0, stopped = false, aborted = 0, busy = false, unwritten = {}, fields_not_updated = 0 }
   local cache = {}
+  local stamp = LrDate.timeToW3CDate(LrDate.currentTime())
   local i = 1
   while i <= #items do
-    local chunk = {}
+    local chunk, skipped, to_write = {}, {}, {}
     for j = i, math.min(i + size - 1, #items) do chunk[#chunk + 1] = items[j] end
-    local to_write = {}
     for _, item in ipairs(chunk) do
-      if item.actions.skip then
-        map.count(summary, item.decision, item.actions)
-      else
-        to_write[#to_write + 1] = item
-      end
+      if item.actions.skip then skipped[#skipped + 1] = item else to_write[#to_write + 1] = item end
     end
     local changed = {}
     local status = "executed"
@@ -162,22 +267,32 @@ function M.apply(items, args)
       status = catalog:withWriteAccessDo(args.undo_name, function()
         for k, item in ipairs(to_write) do
           changed[k] = write_one(catalog, cache, item.entry, item.actions)
+          record_written(item.entry.photo, args.plugin, item, stamp)
         end
-      end, { timeout = args.timeout or 30 })
+      end, { timeout = timeout })
     end
-    if status == "aborted" then
-      for _, item in ipairs(to_write) do
-        map.count_skip(summary, item.decision and item.decision.path, "write_busy")
+    if status ~= "executed" then
+      -- nothing of this chunk was written; stop rather than wait out the timeout per chunk
+      result.busy = true
+      for j = i, #items do
+        local item = items[j]
+        if item.actions.skip then
+          map.count(summary, item.decision, item.actions)
+        else
+          map.count_skip(summary, item.decision and item.decision.path, "write_busy")
+          result.unwritten[#result.unwritten + 1] = item
+        end
       end
-      result.aborted = result.aborted + #to_write
-    else
-      for k, item in ipairs(to_write) do
-        map.count(summary, item.decision, item.actions)
-        if not changed[k] then map.count_unchanged(summary) end
-      end
-      result.written = result.written + #to_write
-      M.record(catalog, args.plugin, chunk, args.timeout)
+      result.aborted = #result.unwritten
+      break
     end
+    for _, item in ipairs(skipped) do map.count(summary, item.decision, item.actions) end
+    for k, item in ipairs(to_write) do
+      map.count(summary, item.decision, item.actions)
+      if not changed[k] then map.count_unchanged(summary) end
+    end
+    result.written = result.written + #to_write
+    result.fields_not_updated = result.fields_not_updated + M.record(catalog, args.plugin, skipped, timeout)
     i = i + #chunk
     if args.progress and args.progress(i - 1, #items) == false and i <= #items then
       result.stopped = true
@@ -185,26 +300,6 @@ function M.apply(items, args)
     end
   end
   return result
-end
-
--- Bookkeeping: what AutoCull decided and wrote, in the plug-in's own fields.
-function M.record(catalog, plugin, chunk, timeout)
-  local stamp = LrDate.timeToW3CDate(LrDate.currentTime())
-  catalog:withPrivateWriteAccessDo(function()
-    for _, item in ipairs(chunk) do
-      local a, photo = item.actions, item.entry.photo
-      if a.verdict and not a.error then
-        photo:setPropertyForPlugin(plugin, "verdict", a.verdict)
-        photo:setPropertyForPlugin(plugin, "reasons", join_reasons(a.reasons))
-        if not a.skip then
-          photo:setPropertyForPlugin(plugin, "lastWritten",
-                                     map.state_string(map.after_state(item.entry.current, a)))
-          photo:setPropertyForPlugin(plugin, "appliedSignature", a.signature)
-          photo:setPropertyForPlugin(plugin, "appliedAt", stamp)
-        end
-      end
-    end
-  end, { timeout = timeout or 30 })
 end
 
 return M

@@ -7,10 +7,12 @@ local LrDialogs = import "LrDialogs"
 local LrPathUtils = import "LrPathUtils"
 
 local map = require "decision_map"
+local DaemonStart = require "DaemonStart"
+local Prefs = require "Prefs"
 
 local M = {}
 
-M.START_HINT = LOC "$$$/AutoCull/Error/StartHint=Start it in a terminal with:  autocull serve  (in the AutoCull folder: .venv/bin/autocull serve), leave it running, then try again."
+M.START_HINT = LOC "$$$/AutoCull/Error/StartHint=Start it in a terminal with:  autocull serve  (in the AutoCull folder: .venv/bin/autocull serve) and leave it running, or run once:  autocull service install  so it starts by itself at every login. Then try again."
 
 -- Title and explanation for an error from DaemonClient.
 function M.error_text(err)
@@ -46,10 +48,37 @@ function M.error_text(err)
         tostring(err.method), tostring(err.status), tostring(err.code), tostring(err.message))
 end
 
+-- Errors where the daemon is simply not running: the dialog offers to start it.
+M.NOT_RUNNING = { no_state = true, down = true }
+
 function M.show_error(err, prefix)
   local title, info = M.error_text(err)
   if prefix then info = prefix .. "\n\n" .. info end
-  LrDialogs.message(title, info, "critical")
+  if not (err and M.NOT_RUNNING[err.kind]) then
+    LrDialogs.message(title, info, "critical")
+    return
+  end
+  local answer = LrDialogs.confirm(title, info,
+    LOC "$$$/AutoCull/Error/StartButton=Start AutoCull",
+    LOC "$$$/AutoCull/Error/CloseButton=Close")
+  if answer ~= "ok" then return end
+  M.start_daemon()
+end
+
+-- "Start AutoCull": run `<command> service start` and say what happened.
+-- @return true when the command succeeded
+function M.start_daemon()
+  local prefs = Prefs.get()
+  local ok, line, code = DaemonStart.start(prefs)
+  if ok then
+    LrDialogs.message(LOC "$$$/AutoCull/Start/DoneTitle=AutoCull is starting",
+      LOC "$$$/AutoCull/Start/Done=The daemon is starting in the background; give it a few seconds, then try again.", "info")
+    return true
+  end
+  LrDialogs.message(LOC "$$$/AutoCull/Start/FailedTitle=AutoCull could not be started",
+    LOC("$$$/AutoCull/Start/Failed=The command ^1 ended with code ^2. If Lightroom cannot find autocull, set its full path as the AutoCull command in File > Plug-in Manager > AutoCull (e.g. the AutoCull folder's .venv/bin/autocull), or start it yourself: ^3",
+        line, tostring(code), M.START_HINT), "critical")
+  return false
 end
 
 local SKIP_TEXT = {
@@ -58,7 +87,7 @@ local SKIP_TEXT = {
   no_decision = LOC "$$$/AutoCull/Skip/NoDecision=no decision",
   virtual_copy = LOC "$$$/AutoCull/Skip/VirtualCopy=virtual copy",
   file_missing = LOC "$$$/AutoCull/Skip/FileMissing=file missing",
-  not_in_catalog = LOC "$$$/AutoCull/Skip/NotInCatalog=not in this catalog",
+  not_in_catalog = LOC "$$$/AutoCull/Skip/NotInCatalog=not in this catalog yet (applied once imported)",
   not_in_selection = LOC "$$$/AutoCull/Skip/NotInSelection=answered for a file not in the selection",
   write_busy = LOC "$$$/AutoCull/Skip/WriteBusy=catalog busy, not written",
 }

@@ -18,7 +18,8 @@ M.DEFAULTS = {
   stateFile = "",            -- "" = the daemon's state.json in its home folder
   autoApply = false,         -- poll for background results while Lightroom runs
   pollSeconds = 60,
-  changesCursor = "",        -- GetChanges cursor: results up to here were applied
+  -- the GetChanges cursor and the photos not yet imported live per catalog (CatalogState, key `catalogs`)
+  autocullCommand = "autocull", -- how to run the AutoCull command ("Start AutoCull" runs it with: service start)
   chunkSize = 200,           -- photos per catalog write (one undo step each)
   httpTimeout = 30,
   pollInterval = 0.5,        -- seconds between GetJob polls
@@ -55,6 +56,7 @@ function M.map_options(p)
     write_labels = p.writeLabels ~= false,
     write_keywords = p.writeKeywords ~= false,
     keyword_root = "AutoCull",
+    burst_keywords = false,  -- bursts are the plug-in fields burstId / burstRank / burstBest
   }
 end
 

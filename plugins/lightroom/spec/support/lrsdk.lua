@@ -33,6 +33,37 @@
     may change the bound property table before the dialog "closes".
   What it cannot show: Lightroom's real UI, layout, threading timing, real catalog database,
   undo menu, localisation files, or anything the reference does not document.
+
+  At least as strict as the documented SDK (Lightroom Classic SDK reference, LrCatalog, LrPhoto,
+  LrKeyword, LrTasks; the Programmer's Guide on plug-in metadata), for what the plug-in relies on:
+  - LrCatalog:withWriteAccessDo / withPrivateWriteAccessDo(…, timeoutParams): "the returned string
+    will be either "executed", "queued", or "aborted". If the 'asynchronous' parameter is true, …
+    returns immediately with either "executed" or "queued", otherwise it returns within 'timeout'
+    seconds with either "executed" or "aborted" … When "aborted" is returned, 'func' will have been
+    ignored and 'callback' will have executed." Here: a busy catalog (catalog.busy, or
+    catalog.access_hook(kind, name) answering "busy") aborts after the timeout has passed on the
+    stand-in's clock (catalog.waited grows by it); {asynchronous = true} answers "queued" and runs
+    func (or, busy, the callback) on the next scheduler round. Only withWriteAccessDo makes an
+    undo step ("actionName … used in Lightroom's Undo/Redo menu"); catalog:_undo() plays
+    Edit > Undo: it takes back the last step's pick/rating/label/keyword changes and, unless
+    catalog.undo_keeps_plugin_fields, the plug-in fields set inside that step. Private writes
+    are never undone (they are no undo step).
+  - Catalog reads ("must be called from within an asynchronous task started using LrTasks"):
+    batchGetRawMetadata, batchGetPropertyForPlugin, findPhotoByPath, photo:getRawMetadata,
+    photo:getPropertyForPlugin, keyword:getName/getParent/getChildren/getAttributes raise outside
+    a task.
+  - LrPhoto:setRawMetadata, addKeyword, removeKeyword, LrCatalog:createKeyword and
+    LrKeyword:setAttributes raise outside withWriteAccessDo; setPropertyForPlugin outside either
+    gate ("Must be called from within one of the catalog:withWriteAccessDo gates (including
+    withPrivateWriteAccessDo)").
+  - A plug-in field declared searchable = true refuses a string longer than 511 bytes (the SDK
+    Programmer's Guide: searchable string values are limited to 511 bytes).
+  - createKeyword(keywordName, synonyms, includeOnExport, parent, returnExisting) keeps
+    includeOnExport; keyword:getAttributes() returns {keywordName, synonyms, includeOnExport};
+    setAttributes changes the fields given (nil = unchanged). An existing keyword returned by
+    returnExisting keeps its own attributes.
+  - LrTasks.execute(cmd) only inside a task; it runs nothing unless the test sets
+    sdk.execute_handler(cmd) -> exit code (or sdk.allow_execute to run it with os.execute).
 ]]
 
 local sdk = {}
@@ -52,6 +83,7 @@ local DOCUMENTED_RAW_KEYS = {
   keywords = true, customMetadata = true, pickStatus = true, locationIsPrivate = true,
   smartPreviewInfo = true, gpsImgDirection = true, bitDepth = true, isExported = true,
 }
+sdk.AGREED_FIELDS = { "burstId", "burstRank", "burstBest" }
 local LABELS = { red = true, yellow = true, green = true, blue = true, purple = true, none = true }
 
 -- LOC "$$$/Key=English text with ^1" ------------------------------------------------------
@@ -125,7 +157,22 @@ local function new_tasks(S)
     return unpack(results)
   end
 
-  function T.execute(cmd) return os.execute(cmd) end
+  T.executed = {}
+  function T.execute(cmd)
+    if not in_task() then error("LrTasks.execute can only be called from within a task", 2) end
+    check_yield("LrTasks.execute")
+    T.executed[#T.executed + 1] = cmd
+    local code
+    if S.execute_handler then
+      code = S.execute_handler(cmd)
+    elseif S.allow_execute then
+      code = os.execute(cmd)
+    else
+      error("stand-in: LrTasks.execute(" .. cmd .. ") - set sdk.execute_handler or sdk.allow_execute", 2)
+    end
+    coroutine.yield()
+    return code
+  end
 
   S._task_of = function(co)
     return current[co]
@@ -135,7 +182,7 @@ local function new_tasks(S)
   function S.run_tasks_impl(max_rounds)
     max_rounds = max_rounds or 100000
     for _ = 1, max_rounds do
-      local alive = false
+      local alive = S.catalog:_run_queued()
       for _, task in ipairs(T.list) do
         if coroutine.status(task.co) == "suspended" then
           alive = true
@@ -354,8 +401,10 @@ end
 
 -- Catalog -----------------------------------------------------------------------------------
 local function new_catalog(S)
-  local C = { photos = {}, selected = {}, keywords = {}, undo_steps = {}, busy = false, writes = {} }
+  local C = { photos = {}, selected = {}, keywords = {}, undo_steps = {}, busy = false, writes = {},
+              waited = 0, aborted = 0, queue = {}, undo_keeps_plugin_fields = false }
   local mode = nil -- nil | "full" | "private"
+  local step = nil -- the undo step being recorded: list of inverse operations
 
   function S.catalog_in_write() return mode ~= nil end
 
@@ -365,11 +414,35 @@ local function new_catalog(S)
     end
   end
 
+  local function need_task(what)
+    if not S._in_task() then
+      error(what .. " must be called from within an asynchronous task started using LrTasks", 3)
+    end
+  end
+
+  -- remember how to take a change back (Edit > Undo), inside withWriteAccessDo only
+  local function undoable(kind, fn)
+    if step and mode == "full" then step[#step + 1] = { kind = kind, undo = fn } end
+  end
+
   local Keyword = {}
   Keyword.__index = Keyword
-  function Keyword:getName() return self.name end
-  function Keyword:getParent() return self.parent end
-  function Keyword:getChildren() return self.children end
+  function Keyword:getName() need_task("LrKeyword:getName") return self.name end
+  function Keyword:getParent() need_task("LrKeyword:getParent") return self.parent end
+  function Keyword:getChildren() need_task("LrKeyword:getChildren") return self.children end
+  function Keyword:getAttributes()
+    need_task("LrKeyword:getAttributes")
+    return { keywordName = self.name, synonyms = self.synonyms or {}, includeOnExport = self.includeOnExport }
+  end
+  function Keyword:setAttributes(info)
+    need("full", "LrKeyword:setAttributes")
+    assert(type(info) == "table", "setAttributes needs a table")
+    if info.keywordName ~= nil then self.name = info.keywordName end
+    if info.synonyms ~= nil then self.synonyms = info.synonyms end
+    if info.includeOnExport ~= nil then self.includeOnExport = info.includeOnExport end
+    C.writes[#C.writes + 1] = { keyword = self, key = "setAttributes", value = info }
+    return true
+  end
   function Keyword:type() return "LrKeyword" end
 
   local function find_keyword(name, parent)
@@ -381,6 +454,7 @@ local function new_catalog(S)
   function C:createKeyword(name, synonyms, includeOnExport, parent, returnExisting)
     need("full", "LrCatalog:createKeyword")
     assert(type(name) == "string" and name ~= "", "createKeyword: name must be a non-empty string")
+    assert(type(includeOnExport) == "boolean", "createKeyword: includeOnExport must be a boolean")
     local existing = find_keyword(name, parent)
     if existing then
       if returnExisting then return existing end
@@ -393,13 +467,15 @@ local function new_catalog(S)
     return kw
   end
 
-  -- test helper: a keyword by full path, created if needed (outside write access)
-  function C:_keyword(path)
+  -- test helper: a keyword by full path, created if needed (outside write access); keywords a
+  -- photographer makes in Lightroom export by default
+  function C:_keyword(path, includeOnExport)
     local parent
     for part in path:gmatch("[^|]+") do
       local kw = find_keyword(part, parent)
       if not kw then
-        kw = setmetatable({ name = part, parent = parent, children = {} }, Keyword)
+        kw = setmetatable({ name = part, parent = parent, children = {},
+                            includeOnExport = includeOnExport ~= false }, Keyword)
         local list = parent and parent.children or C.keywords
         list[#list + 1] = kw
       end
@@ -411,14 +487,18 @@ local function new_catalog(S)
   local Photo = {}
   Photo.__index = Photo
   function Photo:type() return "LrPhoto" end
-  function Photo:getRawMetadata(key)
+  local function raw_read(self, key)
     if key == "keywords" then
       local out = {}
       for _, k in ipairs(self.keywords) do out[#out + 1] = k end
       return out
     end
-    if not DOCUMENTED_RAW_KEYS[key] then error("getRawMetadata: unknown key " .. tostring(key), 2) end
+    if not DOCUMENTED_RAW_KEYS[key] then error("getRawMetadata: unknown key " .. tostring(key), 3) end
     return self.raw[key]
+  end
+  function Photo:getRawMetadata(key)
+    need_task("LrPhoto:getRawMetadata")
+    return raw_read(self, key)
   end
   function Photo:setRawMetadata(key, value)
     need("full", "LrPhoto:setRawMetadata")
@@ -432,6 +512,8 @@ local function new_catalog(S)
     else
       error("setRawMetadata: key not used by AutoCull in this stand-in: " .. tostring(key), 2)
     end
+    local old = self.raw[key]
+    undoable("raw", function() self.raw[key] = old end)
     self.raw[key] = value
     C.writes[#C.writes + 1] = { photo = self, key = key, value = value }
   end
@@ -440,12 +522,19 @@ local function new_catalog(S)
     assert(getmetatable(kw) == Keyword, "addKeyword needs an LrKeyword")
     for _, k in ipairs(self.keywords) do if k == kw then return end end
     self.keywords[#self.keywords + 1] = kw
+    undoable("keyword", function()
+      for i, k in ipairs(self.keywords) do if k == kw then table.remove(self.keywords, i) break end end
+    end)
     C.writes[#C.writes + 1] = { photo = self, key = "addKeyword", value = kw }
   end
   function Photo:removeKeyword(kw)
     need("full", "LrPhoto:removeKeyword")
     for i, k in ipairs(self.keywords) do
-      if k == kw then table.remove(self.keywords, i) break end
+      if k == kw then
+        table.remove(self.keywords, i)
+        undoable("keyword", function() table.insert(self.keywords, i, kw) end)
+        break
+      end
     end
     C.writes[#C.writes + 1] = { photo = self, key = "removeKeyword", value = kw }
   end
@@ -456,6 +545,7 @@ local function new_catalog(S)
     if not S.fields[field] then error("plug-in field not declared in the metadata provider: " .. tostring(field), 3) end
   end
   function Photo:getPropertyForPlugin(plugin, field)
+    need_task("LrPhoto:getPropertyForPlugin")
     check_field(plugin, field)
     return self.props[field]
   end
@@ -464,7 +554,15 @@ local function new_catalog(S)
     check_field(plugin, field)
     local t = type(value)
     assert(t == "nil" or t == "string" or t == "number" or t == "boolean", "plug-in field values cannot be " .. t)
+    if t == "string" and S.fields[field].searchable and #value > 511 then
+      error("setPropertyForPlugin: the searchable field '" .. field .. "' takes at most 511 bytes, got " .. #value, 2)
+    end
+    local old = self.props[field]
+    if not C.undo_keeps_plugin_fields then
+      undoable("prop", function() self.props[field] = old end)
+    end
     self.props[field] = value
+    C.props_written = (C.props_written or 0) + 1
   end
   -- test helpers
   function Photo:keyword_paths()
@@ -492,6 +590,24 @@ local function new_catalog(S)
     return p
   end
 
+  -- test helper: a keyword object by full path, or nil
+  function C:_find_keyword(path)
+    local parent
+    for part in path:gmatch("[^|]+") do
+      parent = find_keyword(part, parent)
+      if not parent then return nil end
+    end
+    return parent
+  end
+
+  -- test helper: Edit > Undo of the last withWriteAccessDo step. Returns its name.
+  function C:_undo()
+    local last = table.remove(C.undo_steps)
+    if not last then return nil end
+    for i = #last.ops, 1, -1 do last.ops[i].undo() end
+    return last.name
+  end
+
   function C:getPath() return S.catalog_path or "/Users/me/Pictures/Lightroom/Lightroom Catalog.lrcat" end  -- SDK 3.0
   function C:getTargetPhoto() return C.selected[1] end
   function C:getTargetPhotos()
@@ -507,25 +623,29 @@ local function new_catalog(S)
   function C:getMultipleSelectedOrAllPhotos() return C:getTargetPhotos() end
   function C:getAllPhotos() return C:getTargetPhotos() end
   function C:findPhotoByPath(path)
+    need_task("LrCatalog:findPhotoByPath")
+    C.lookups = (C.lookups or 0) + 1
     for _, p in ipairs(C.photos) do
       if p.raw.path == path and not p.raw.isVirtualCopy then return p end
     end
     return nil
   end
-  function C:getKeywords() return C.keywords end
+  function C:getKeywords() need_task("LrCatalog:getKeywords") return C.keywords end
   function C:batchGetRawMetadata(photos, keys)
+    need_task("LrCatalog:batchGetRawMetadata")
     local out = {}
     for _, key in ipairs(keys) do
       if not DOCUMENTED_RAW_KEYS[key] then error("batchGetRawMetadata: unknown key " .. tostring(key), 2) end
     end
     for _, p in ipairs(photos) do
       local row = {}
-      for _, key in ipairs(keys) do row[key] = p:getRawMetadata(key) end
+      for _, key in ipairs(keys) do row[key] = raw_read(p, key) end
       out[p] = row
     end
     return out
   end
   function C:batchGetPropertyForPlugin(photos, plugin, fields)
+    need_task("LrCatalog:batchGetPropertyForPlugin")
     local out = {}
     for _, p in ipairs(photos) do
       local row = {}
@@ -535,26 +655,66 @@ local function new_catalog(S)
     return out
   end
 
+  local function is_busy(kind, name)
+    if C.busy then return true end
+    return C.access_hook ~= nil and C.access_hook(kind, name) == "busy"
+  end
+
+  local function run_gate(kind, name, fn)
+    mode = kind
+    local before = #C.writes
+    if kind == "full" then step = {} end
+    local ok, err = pcall(fn, {})
+    mode = nil
+    local ops = step
+    step = nil
+    if not ok then
+      for i = #(ops or {}), 1, -1 do ops[i].undo() end -- a failed gate changes nothing
+      error(err, 0)
+    end
+    if kind == "full" then
+      C.undo_steps[#C.undo_steps + 1] = { name = name, writes = #C.writes - before, ops = ops }
+    end
+  end
+
   local function with_access(kind, name, fn, timeoutParams)
     if mode ~= nil then error("withWriteAccessDo: write access blocks cannot be nested", 3) end
-    if C.busy then
+    if timeoutParams ~= nil then
+      assert(type(timeoutParams.timeout) == "number", "timeoutParams must contain a numeric 'timeout'")
+      if timeoutParams.callback ~= nil then assert(type(timeoutParams.callback) == "function") end
+    end
+    if timeoutParams and timeoutParams.asynchronous then
+      C.queue[#C.queue + 1] = { kind = kind, name = name, fn = fn, params = timeoutParams }
+      return "queued"
+    end
+    if is_busy(kind, name) then
       if timeoutParams == nil then error("LrCatalog:withWriteAccessDo: could not obtain write access", 3) end
+      C.waited = C.waited + timeoutParams.timeout -- it gave up only after the whole timeout
+      C.aborted = C.aborted + 1
       if timeoutParams.callback then timeoutParams.callback() end
       return "aborted"
     end
-    if timeoutParams ~= nil then
-      assert(type(timeoutParams.timeout) == "number", "timeoutParams must contain a numeric 'timeout'")
-    end
-    mode = kind
-    local before = #C.writes
-    local ok, err = pcall(fn, {})
-    mode = nil
-    if not ok then error(err, 0) end
-    if kind == "full" then
-      C.undo_steps[#C.undo_steps + 1] = { name = name, writes = #C.writes - before }
-    end
+    run_gate(kind, name, fn)
     return "executed"
   end
+
+  -- queued gates run (or give up) on the next scheduler round; true when one ran
+  function C:_run_queued()
+    if #C.queue == 0 then return false end
+    local queued = C.queue
+    C.queue = {}
+    for _, q in ipairs(queued) do
+      if is_busy(q.kind, q.name) then
+        C.waited = C.waited + q.params.timeout
+        C.aborted = C.aborted + 1
+        if q.params.callback then q.params.callback() end
+      else
+        run_gate(q.kind, q.name, q.fn)
+      end
+    end
+    return true
+  end
+
   function C:withWriteAccessDo(name, fn, timeoutParams)
     assert(type(name) == "string" and name ~= "", "withWriteAccessDo needs an action name for the Undo menu")
     return with_access("full", name, fn, timeoutParams)
@@ -667,6 +827,15 @@ function sdk:install()
   local info = dofile(S.plugin_dir .. "/Info.lua")
   local provider = dofile(S.plugin_dir .. "/" .. info.LrMetadataProvider)
   for _, field in ipairs(provider.metadataFieldsForPhotos) do S.fields[field.id] = field end
+  -- The burst fields CatalogPhotos writes are declared in MetadataDefinition.lua by the branch
+  -- that owns it (issue 15, ids agreed: burstId, burstRank, burstBest). Until both are merged the
+  -- stand-in declares them as that branch does; once the provider declares them this is a no-op.
+  -- plugin_spec "declares every field the plug-in writes" checks the provider itself.
+  for _, id in ipairs(sdk.AGREED_FIELDS) do
+    if not S.fields[id] then
+      S.fields[id] = { id = id, dataType = "string", readOnly = true, searchable = true, stand_in = true }
+    end
+  end
   S.info = info
   return S
 end
