@@ -1,0 +1,432 @@
+-- busted --lua=lua5.1 plugins/lightroom/spec   Issue 15, Lightroom items 1-5 and 7, bursts, "Start AutoCull".
+local spec_dir = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "plugins/lightroom/spec"
+local plugin_dir = spec_dir .. "/../autocull.lrplugin"
+package.path = spec_dir .. "/support/?.lua;" .. plugin_dir .. "/?.lua;" .. package.path
+
+local lrsdk = require "lrsdk"
+local fake_daemon = require "fake_daemon"
+local json = require "dkjson"
+
+local TOKEN = "tok-15"
+local CATALOG = "/Users/me/Pictures/Lightroom/Lightroom Catalog.lrcat"
+
+local function tmpdir()
+  local p = io.popen("mktemp -d")
+  local d = p:read("*l")
+  p:close()
+  return d
+end
+
+local function decision(path, over)
+  local d = { path = path, verdict = "VERDICT_KEEP", pick = "PICK_PICKED", stars = 4,
+              colorLabel = "COLOR_LABEL_NONE", keywords = { "AutoCull|Keep" }, reasons = { "sharp" },
+              error = { code = "", message = "" }, burstId = "" }
+  for k, v in pairs(over or {}) do d[k] = v end
+  return d
+end
+
+-- decide(path) -> the daemon's decision for that file
+local function setup(decide)
+  local S = lrsdk.new { plugin_dir = plugin_dir }
+  S:install()
+  local home = tmpdir()
+  local f = assert(io.open(home .. "/state.json", "w"))
+  f:write(json.encode { token = TOKEN, http_port = 50999, grpc_port = 50998, host = "127.0.0.1", pid = 1 })
+  f:close()
+  S.prefs.stateFile = home .. "/state.json"
+  S.prefs.pollInterval = 0
+  decide = decide or function(p) return decision(p) end
+  local d
+  d = fake_daemon.new(TOKEN, {
+    ListPresets = function() return 200, { presets = { { name = "default", builtin = true } } } end,
+    StartJob = function(body)
+      d.job = body.paths
+      return 200, { id = "j", state = "JOB_STATE_RUNNING", decisions = {}, decisionsFrom = 0, decisionsTotal = 0 }
+    end,
+    GetJob = function()
+      local all = {}
+      for _, p in ipairs(d.job) do all[#all + 1] = decide(p) end
+      return 200, { id = "j", state = "JOB_STATE_DONE", decisions = all, decisionsFrom = 0, decisionsTotal = #all }
+    end,
+    Decide = function(body)
+      local all = {}
+      for _, p in ipairs(body.paths) do all[#all + 1] = decide(p) end
+      return 200, { decisions = all }
+    end,
+    SendFeedback = function(body) return 200, { stored = #body.items, totalLabels = #body.items } end,
+  })
+  S.http.transport = d.transport
+  return S, d
+end
+
+local function select(S, list)
+  local out = {}
+  for i, t in ipairs(list) do
+    out[i] = S.catalog:_add_photo(t)
+    S.catalog.selected[#S.catalog.selected + 1] = out[i]
+  end
+  return out
+end
+
+local function last_message(S)
+  local m = S.dialogs.of_kind("message")
+  return m[#m]
+end
+
+local function calls(d, method)
+  local out = {}
+  for _, c in ipairs(d.calls) do if c.method == method then out[#out + 1] = c end end
+  return out
+end
+
+describe("1. AutoCull's keywords never go out with an export", function()
+  it("creates its keywords with includeOnExport = false and switches off ones made by older versions", function()
+    local S = setup(function(p)
+      return decision(p, { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                           keywords = { "AutoCull|Reject|Blurry", "AutoCull|Keep" } })
+    end)
+    -- an earlier version made AutoCull|Keep with includeOnExport = true; the user's own keyword exports
+    local p = select(S, { { path = "/s/a.jpg", keywords = { "AutoCull|Keep", "Travel|Rome" } } })[1]
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.same({ "AutoCull|Keep", "AutoCull|Reject|Blurry", "Travel|Rome" }, p:keyword_paths())
+    for _, path in ipairs { "AutoCull", "AutoCull|Reject", "AutoCull|Reject|Blurry", "AutoCull|Keep" } do
+      assert.is_false(S.catalog:_find_keyword(path).includeOnExport, path)
+    end
+    assert.is_true(S.catalog:_find_keyword("Travel|Rome").includeOnExport)
+    assert.is_true(S.catalog:_find_keyword("Travel").includeOnExport)
+  end)
+end)
+
+describe("2. background results per catalog, and photos not imported yet", function()
+  it("keeps a decision until the photo is imported, then applies its current decision", function()
+    local stars = 2
+    local S, d = setup(function(p) return decision(p, { stars = stars }) end)
+    local pages = {
+      [""] = { decisions = { decision("/w/later.jpg", { stars = 1 }) }, nextCursor = "c1", more = false },
+      c1 = { decisions = {}, nextCursor = "c1", more = false },
+    }
+    d.handlers.GetChanges = function(body) return 200, pages[body.cursor] end
+    S:run_menu("MenuApplyChanges.lua")
+    local state = S.prefs.catalogs[CATALOG]
+    assert.are.equal("c1", state.cursor)
+    assert.are.same({ "/w/later.jpg" }, state.pending)
+    assert.matches("1 not in this catalog yet", last_message(S).info, 1, true)
+    -- imported later; meanwhile the daemon's decision changed: the current one is applied
+    local photo = S.catalog:_add_photo { path = "/w/later.jpg" }
+    stars = 3
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(3, photo.raw.rating)
+    assert.are.same({ "/w/later.jpg" }, calls(d, "Decide")[1].body.paths)
+    assert.are.same({}, S.prefs.catalogs[CATALOG].pending)
+    -- nothing pending: no Decide call at all
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal(1, #calls(d, "Decide"))
+  end)
+
+  it("keeps one cursor and one pending list per catalog", function()
+    local S, d = setup()
+    local seen = {}
+    d.handlers.GetChanges = function(body)
+      seen[#seen + 1] = { cursor = body.cursor, client = body.clientId }
+      return 200, { decisions = { decision("/w/x.jpg") }, nextCursor = "n" .. #seen, more = false }
+    end
+    S:run_menu("MenuApplyChanges.lua")
+    S.catalog_path = "/Volumes/Work/Other.lrcat"
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({ cursor = "", client = "lightroom:" .. CATALOG }, seen[1])
+    -- the other catalog starts from its own cursor (empty: the daemon's saved one for that client)
+    assert.are.same({ cursor = "", client = "lightroom:/Volumes/Work/Other.lrcat" }, seen[2])
+    assert.are.equal("n1", S.prefs.catalogs[CATALOG].cursor)
+    assert.are.equal("n2", S.prefs.catalogs["/Volumes/Work/Other.lrcat"].cursor)
+    assert.are.same({ "/w/x.jpg" }, S.prefs.catalogs["/Volumes/Work/Other.lrcat"].pending)
+  end)
+
+  it("bounds the pending list: the oldest go first, a path decided again moves to the end", function()
+    local CatalogState = require "CatalogState"
+    local st = { cursor = "", pending = {} }
+    assert.are.equal(0, CatalogState.add_pending(st, { "a", "b", "c" }, 3))
+    assert.are.equal(0, CatalogState.add_pending(st, { "a" }, 3))
+    assert.are.same({ "b", "c", "a" }, st.pending)
+    assert.are.equal(2, CatalogState.add_pending(st, { "d", "e" }, 3))
+    assert.are.same({ "a", "d", "e" }, st.pending)
+    assert.are.equal(2000, CatalogState.MAX_PENDING)
+  end)
+end)
+
+describe("3. what AutoCull wrote stays known as its own", function()
+  it("an aborted private write loses no record: AutoCull's marks are not sent as taste", function()
+    local S, d = setup()
+    local p = select(S, { { path = "/s/a.jpg" }, { path = "/s/b.jpg", rating = 2 } })
+    S.catalog.access_hook = function(kind) if kind == "private" then return "busy" end end
+    S:run_menu("MenuCull.lua")
+    assert.are.equal(4, p[1].raw.rating)
+    assert.are.equal("rating=4;pick=picked;label=none", p[1].props.lastWritten)
+    assert.is_true(S.catalog.aborted >= 1) -- the private gate for the rated photo gave up
+    S.catalog.access_hook = nil
+    S:run_menu("MenuTeach.lua")
+    local sent = calls(d, "SendFeedback")[1].body.items
+    assert.are.equal(1, #sent) -- only the photographer's own 2 stars
+    assert.are.equal("/s/b.jpg", sent[1].path)
+  end)
+
+  for _, keeps in ipairs { false, true } do
+    it("after Edit > Undo the same result is applied again (undo keeps plug-in fields: " .. tostring(keeps) .. ")", function()
+      local S, d = setup()
+      S.catalog.undo_keeps_plugin_fields = keeps
+      local a = S.catalog:_add_photo { path = "/w/a.jpg" }
+      d.handlers.GetChanges = function() return 200, { decisions = { decision("/w/a.jpg") }, nextCursor = "", more = false } end
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.equal(4, a.raw.rating)
+      assert.matches("^AutoCull", S.catalog:_undo())
+      assert.is_nil(a.raw.rating)
+      assert.are.same({}, a:keyword_paths())
+      -- the catalog is back to the photographer's (unrated) state: Teach sends nothing of AutoCull's
+      S.catalog.selected = { a }
+      S:run_menu("MenuTeach.lua")
+      assert.are.equal(0, #calls(d, "SendFeedback"))
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.equal(4, a.raw.rating)
+      assert.are.same({ "AutoCull|Keep" }, a:keyword_paths())
+      assert.are.equal("rating=4;pick=picked;label=none", a.props.lastWritten)
+      assert.matches("1 background results applied", last_message(S).message, 1, true)
+    end)
+  end
+
+  it("undo back to the photographer's own label: theirs is respected and the stale record cleared", function()
+    local S, d = setup()
+    S.catalog.undo_keeps_plugin_fields = true
+    local a = S.catalog:_add_photo { path = "/w/a.jpg", label = "green" }
+    S.catalog.selected = { a }
+    S.dialogs.on_modal = function(args) args.contents.bind_to_object.respectUserRatings = false end
+    S:run_menu("MenuCull.lua")
+    assert.are.equal(4, a.raw.rating)
+    S.catalog:_undo()
+    assert.are.equal("green", a.raw.colorNameForLabel)
+    assert.is_not_nil(a.props.lastWritten) -- survived the undo
+    S.prefs.respectUserRatings = true
+    d.handlers.GetChanges = function() return 200, { decisions = { decision("/w/a.jpg") }, nextCursor = "", more = false } end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.is_nil(a.raw.rating)
+    assert.is_nil(a.props.lastWritten)
+    assert.is_nil(a.props.appliedSignature)
+    assert.matches("1 already rated, flagged or labelled by you", last_message(S).info, 1, true)
+  end)
+end)
+
+describe("4. searchable fields within the SDK's 511 bytes", function()
+  it("cuts long reasons on a character boundary with an ellipsis", function()
+    local long = {}
+    for i = 1, 60 do long[i] = "netteté insuffisante " .. i end
+    local S = setup(function(p) return decision(p, { reasons = long }) end)
+    local p = select(S, { { path = "/s/a.jpg" } })[1]
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    local r = p.props.reasons
+    assert.is_true(#r <= 511, tostring(#r))
+    assert.is_true(#r >= 505)
+    assert.are.equal("\226\128\166", r:sub(-3))
+    -- every byte sequence is whole: no lead byte at the end without its continuation
+    local body = r:sub(1, -4)
+    local last = body:byte(#body)
+    assert.is_true(last < 128 or body:sub(-2) == "\195\169", body:sub(-4))
+  end)
+
+  it("the stand-in refuses more than 511 bytes in a searchable field, as the SDK does", function()
+    local S = setup()
+    local p = S.catalog:_add_photo { path = "/s/a.jpg" }
+    assert.has_error(function()
+      S.catalog:withPrivateWriteAccessDo(function() p:setPropertyForPlugin(S.plugin, "reasons", string.rep("x", 512)) end)
+    end)
+    S.catalog:withPrivateWriteAccessDo(function() p:setPropertyForPlugin(S.plugin, "reasons", string.rep("x", 511)) end)
+    assert.are.equal(511, #p.props.reasons)
+  end)
+end)
+
+describe("5. a busy catalog stops the write at the first aborted chunk", function()
+  it("waits out the timeout once, reports what was not written, and writes nothing after", function()
+    local S = setup()
+    local photos = {}
+    for i = 1, 6 do photos[i] = { path = "/s/p" .. i .. ".jpg" } end
+    local p = select(S, photos)
+    S.prefs.chunkSize = 2
+    S.prefs.httpTimeout = 30
+    local gates = 0
+    S.catalog.access_hook = function(kind)
+      if kind == "full" then
+        gates = gates + 1
+        if gates >= 2 then return "busy" end
+      end
+    end
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(2, gates)            -- no third attempt
+    assert.are.equal(1, S.catalog.aborted)
+    assert.are.equal(30, S.catalog.waited) -- one timeout, not one per chunk
+    assert.are.equal(4, p[1].raw.rating)
+    for i = 3, 6 do assert.is_nil(p[i].raw.rating, i) end
+    local m = last_message(S)
+    assert.matches("4 catalog busy, not written", m.info, 1, true)
+    assert.matches("4 photos were not written", m.info, 1, true)
+  end)
+
+  it("background results: the cursor stays and the page comes again", function()
+    local S, d = setup()
+    local a = S.catalog:_add_photo { path = "/w/a.jpg" }
+    d.handlers.GetChanges = function(body)
+      return 200, { decisions = { decision("/w/a.jpg") }, nextCursor = "c9", more = false, got = body.cursor }
+    end
+    S.catalog.busy = true
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal("", S.prefs.catalogs[CATALOG].cursor)
+    assert.matches("stayed busy", last_message(S).info, 1, true)
+    S.catalog.busy = false
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal(4, a.raw.rating)
+    assert.are.equal("c9", S.prefs.catalogs[CATALOG].cursor)
+  end)
+
+  it("the stand-in answers queued and aborted as the SDK documents", function()
+    local S = setup()
+    local p = S.catalog:_add_photo { path = "/s/a.jpg" }
+    local ran, called = false, false
+    assert.are.equal("queued", S.catalog:withWriteAccessDo("x", function() ran = true end,
+                                                           { timeout = 5, asynchronous = true }))
+    assert.is_false(ran)
+    S:run_tasks()
+    assert.is_true(ran)
+    S.catalog.busy = true
+    assert.are.equal("aborted", S.catalog:withPrivateWriteAccessDo(function() ran = false end,
+                                                                   { timeout = 7, callback = function() called = true end }))
+    assert.is_true(ran)
+    assert.is_true(called)
+    assert.are.equal(7, S.catalog.waited)
+    -- reads outside an async task fail as in Lightroom
+    assert.has_error(function() S.catalog:batchGetRawMetadata({ p }, { "rating" }) end)
+    assert.has_error(function() S.catalog:findPhotoByPath("/s/a.jpg") end)
+    assert.has_error(function() p:getRawMetadata("rating") end)
+    assert.has_error(function() S.catalog:batchGetPropertyForPlugin({ p }, S.plugin, { "verdict" }) end)
+  end)
+end)
+
+describe("bursts as plug-in fields", function()
+  it("writes burst id, rank and best frame, and removes the old per-burst keywords", function()
+    local S = setup(function(p)
+      if p:match("best") then
+        return decision(p, { burstId = "b7", burstRank = 1, burstSize = 3, burstBest = true,
+                             keywords = { "AutoCull|Keep", "AutoCull|Burst|b7" } })
+      elseif p:match("second") then
+        return decision(p, { burstId = "b7", burstRank = 2, burstSize = 3,
+                             keywords = { "AutoCull|Keep", "AutoCull|Burst|b7" } })
+      end
+      return decision(p)
+    end)
+    local p = select(S, { { path = "/s/best.jpg", keywords = { "AutoCull|Burst|old1" } }, { path = "/s/second.jpg" },
+                          { path = "/s/alone.jpg", keywords = { "AutoCull|Burst|old2" } } })
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.same({ id = "b7", rank = "1 of 3", best = "yes" },
+                    { id = p[1].props.burstId, rank = p[1].props.burstRank, best = p[1].props.burstBest })
+    assert.are.same({ id = "b7", rank = "2 of 3", best = "" },
+                    { id = p[2].props.burstId, rank = p[2].props.burstRank, best = p[2].props.burstBest })
+    assert.are.same({ id = "", rank = "", best = "" },
+                    { id = p[3].props.burstId, rank = p[3].props.burstRank, best = p[3].props.burstBest })
+    for i = 1, 3 do assert.are.same({ "AutoCull|Keep" }, p[i]:keyword_paths()) end
+    assert.matches("1 bursts", last_message(S).info, 1, true)
+  end)
+
+  it("declares every field the plug-in writes (MetadataDefinition.lua)", function()
+    local S = lrsdk.new { plugin_dir = plugin_dir }:install()
+    local provider = dofile(plugin_dir .. "/" .. S.info.LrMetadataProvider)
+    local declared = {}
+    for _, f in ipairs(provider.metadataFieldsForPhotos) do declared[f.id] = f end
+    for _, id in ipairs { "verdict", "reasons", "lastWritten", "appliedSignature", "appliedAt" } do
+      assert.is_table(declared[id], id)
+    end
+    if not declared.burstId then
+      pending("burstId/burstRank/burstBest are declared by the issue-15 branch that owns MetadataDefinition.lua")
+      return
+    end
+    for _, id in ipairs(lrsdk.AGREED_FIELDS) do
+      assert.is_table(declared[id], id)
+      assert.are.equal("string", declared[id].dataType, id)
+    end
+  end)
+end)
+
+describe("the cull summary", function()
+  it("says how many photos were left alone because the photographer had rated them", function()
+    local S = setup()
+    select(S, { { path = "/s/a.jpg" }, { path = "/s/b.jpg", rating = 3 }, { path = "/s/c.jpg", pickStatus = 1 } })
+    S:run_menu("MenuCull.lua")
+    local m = last_message(S)
+    assert.matches("2 skipped: 2 already rated, flagged or labelled by you", m.info, 1, true)
+  end)
+end)
+
+describe("7. Lightroom quits: the background poller stops cleanly", function()
+  it("LrShutdownFunction stops the poller, then calls doneFunction", function()
+    local S, d = setup()
+    S.catalog:_add_photo { path = "/w/a.jpg" }
+    d.handlers.GetChanges = function() return 200, { decisions = {}, nextCursor = "", more = false } end
+    S.prefs.autoApply = true
+    S.prefs.pollSeconds = 1
+    local BackgroundPoller = require "BackgroundPoller"
+    assert.is_true(BackgroundPoller.ensure())
+    S:run_tasks(5)
+    assert.is_true(BackgroundPoller.is_running())
+    local shutdown = dofile(plugin_dir .. "/ShutdownApp.lua")
+    local done, progress = false, {}
+    shutdown.LrShutdownFunction(function() done = true end, function(f) progress[#progress + 1] = f end)
+    S:run_tasks()
+    assert.is_true(done)
+    assert.is_false(BackgroundPoller.is_running())
+    assert.are.equal(1, progress[#progress])
+    assert.are.same({}, S.tasks.errors)
+  end)
+end)
+
+describe("the daemon is not running: how to start it, and a button that does", function()
+  local function down(S)
+    S.http.transport = function() return nil, { errorCode = "cannotConnectToHost", name = "refused" } end
+  end
+
+  it("Start AutoCull runs '<command> service start' through the shell", function()
+    local S = setup()
+    down(S)
+    select(S, { { path = "/s/a.jpg" } })
+    local ran = {}
+    S.execute_handler = function(cmd) ran[#ran + 1] = cmd return 0 end
+    S.prefs.autocullCommand = "/Users/me/Auto Cull/.venv/bin/autocull"
+    S:run_menu("MenuCull.lua")
+    local c = S.dialogs.of_kind("confirm")[1]
+    assert.matches("autocull service install", c.info, 1, true)
+    assert.are.same({ "'/Users/me/Auto Cull/.venv/bin/autocull' service start" }, ran)
+    assert.matches("starting", last_message(S).message)
+  end)
+
+  it("says what failed when the command does not run", function()
+    local S = setup()
+    down(S)
+    select(S, { { path = "/s/a.jpg" } })
+    S.execute_handler = function() return 127 end
+    S:run_menu("MenuCull.lua")
+    local m = last_message(S)
+    assert.matches("could not be started", m.message)
+    assert.matches("'autocull' service start", m.info, 1, true)
+    assert.matches("Plug-in Manager", m.info, 1, true)
+  end)
+
+  it("on Windows wraps the whole line in one more pair of quotes, which cmd /c strips", function()
+    local S = setup()
+    S:install()
+    local DaemonStart = require "DaemonStart"
+    local line = DaemonStart.command_line([[C:\Program Files\AutoCull\autocull.exe]], "service start", true)
+    assert.are.equal([[""C:\Program Files\AutoCull\autocull.exe" service start"]], line)
+    -- cmd /c: a line starting with a quote (and not exactly two quotes around one existing
+    -- program without special characters) loses its first quote and its last quote
+    local stripped = line:gsub('^"', ""):gsub('"([^"]*)$', "%1")
+    assert.are.equal([["C:\Program Files\AutoCull\autocull.exe" service start]], stripped)
+  end)
+end)
