@@ -208,10 +208,17 @@ def test_auto_cull_writes_exactly_what_the_daemon_decided(daemon, tmp_path) -> N
         assert p["pickStatus"] == PICK_STATUS[d["pick"]], (key, d)
         assert p["rating"] == d["stars"], (key, d)
         assert p["label"] == LABEL[d["colorLabel"]], (key, d)
-        assert own_keywords(p["keywords"]) == sorted(set(d["keywords"])), (key, d)
+        # bursts are plug-in fields in Lightroom, not keywords
+        wanted = sorted({k for k in d["keywords"] if not k.startswith("AutoCull|Burst|")})
+        assert own_keywords(p["keywords"]) == wanted, (key, d)
+        assert p["props"]["burstId"] == d.get("burstId", ""), (key, d)
         assert p["props"]["verdict"] == d["verdict"].removeprefix("VERDICT_").lower()
         assert p["props"]["reasons"] == "; ".join(d["reasons"])
     assert "Travel|Rome" in out[1]["keywords"]  # the user's own keyword stays
+    # AutoCull's keywords never go out with an export; the photographer's own still do
+    own = {k: v for k, v in result["include_on_export"].items() if k.split("|")[0] == "AutoCull"}
+    assert own and not any(own.values()), own
+    assert result["include_on_export"]["Travel|Rome"] is True
 
     # rated beforehand: untouched
     assert (out[4]["rating"], out[4]["pickStatus"], out[4]["label"], out[4]["keywords"]) == (2, 1, "blue", [])
@@ -273,18 +280,38 @@ def test_daemon_down_says_how_to_start_it(tmp_path) -> None:
     state.write_text(json.dumps({"token": "t", "http_port": port, "grpc_port": port, "host": "127.0.0.1", "pid": 1}))
     img = tmp_path / "a.jpg"
     Image.new("RGB", (64, 64), "gray").save(img)
-    result = run_driver(tmp_path, {"state_file": str(state), "photos": [{"path": str(img), "selected": True}]})
-    m = messages(result)[-1]
-    assert "Cannot reach the AutoCull daemon" in m["message"]
-    assert "autocull serve" in m["info"] and f"127.0.0.1:{port}" in m["info"]
-    assert result["photos"][0]["rating"] == 0 and result["undo_steps"] == []
-
     result = run_driver(
         tmp_path,
-        {"state_file": str(tmp_path / "nowhere" / "state.json"), "photos": [{"path": str(img), "selected": True}]},
+        {"state_file": str(state), "photos": [{"path": str(img), "selected": True}], "confirm": ["cancel"]},
     )
-    m = messages(result)[-1]
+    m = [d for d in result["dialogs"] if d["kind"] == "confirm"][-1]
+    assert "Cannot reach the AutoCull daemon" in m["message"]
+    assert "autocull serve" in m["info"] and f"127.0.0.1:{port}" in m["info"]
+    assert "autocull service install" in m["info"]
+    assert result["photos"][0]["rating"] == 0 and result["undo_steps"] == [] and result["executed"] == []
+
+    # "Start AutoCull" runs '<AutoCull command> service start' through the shell: here the command is a
+    # script in a folder with a space and a quote in its name, which records the arguments it got
+    folder = tmp_path / "Auto Cull's bin"
+    folder.mkdir()
+    marker = tmp_path / "started.txt"
+    script = folder / "autocull"
+    script.write_text(f'#!/bin/sh\nprintf "%s|" "$@" > "{marker}"\n')
+    script.chmod(0o755)
+    result = run_driver(
+        tmp_path,
+        {
+            "state_file": str(tmp_path / "nowhere" / "state.json"),
+            "photos": [{"path": str(img), "selected": True}],
+            "confirm": ["ok"],
+            "allow_execute": True,
+            "prefs": {"autocullCommand": f"  {script}  "},
+        },
+    )
+    m = [d for d in result["dialogs"] if d["kind"] == "confirm"][-1]
     assert "not running" in m["message"] and "autocull serve" in m["info"]
+    assert marker.read_text() == "service|start|"
+    assert "starting" in messages(result)[-1]["message"]
 
 
 def test_wrong_token_says_where_the_token_lives(daemon, tmp_path) -> None:

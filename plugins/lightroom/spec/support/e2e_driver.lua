@@ -10,7 +10,9 @@
               confirm = ["ok"|"cancel", ...],          -- answers to confirmations
               cancel_after_updates = n,                -- the user presses Cancel in the progress bar
               prefs = {...}}
+  scenario.allow_execute = true lets "Start AutoCull" run its command (os.execute)
   result = {photos = [...same order, with rating/pickStatus/label/keywords/props],
+            include_on_export = {keyword path = bool}, executed = [command lines],
             dialogs = [{kind, message, info}], http = [{method, status, request, response, error}],
             undo_steps = [...], task_errors = [...]}
 ]]
@@ -35,6 +37,8 @@ S.prefs.stateFile = scenario.state_file
 S.prefs.pollInterval = 0.3
 for k, v in pairs(scenario.prefs or {}) do S.prefs[k] = v end
 S.dialogs.answers = scenario.confirm or {}
+-- "Start AutoCull" really runs the command only when the scenario says so (a test script)
+S.allow_execute = scenario.allow_execute == true
 if scenario.dialog then
   S.dialogs.on_modal = function(args)
     for k, v in pairs(scenario.dialog) do args.contents.bind_to_object[k] = v end
@@ -54,7 +58,17 @@ end
 
 S:run_menu(scenario.menu or "MenuCull.lua")
 
-local out = { photos = {}, dialogs = {}, http = {}, undo_steps = S.catalog.undo_steps, task_errors = {} }
+local out = { photos = {}, dialogs = {}, http = {}, undo_steps = {}, task_errors = {}, include_on_export = {},
+              executed = S.tasks.executed }
+for i, step in ipairs(S.catalog.undo_steps) do out.undo_steps[i] = { name = step.name, writes = step.writes } end
+local function walk(list, prefix)
+  for _, k in ipairs(list) do
+    local path = prefix and (prefix .. "|" .. k.name) or k.name
+    out.include_on_export[path] = k.includeOnExport
+    walk(k.children, path)
+  end
+end
+walk(S.catalog.keywords, nil)
 for i, p in ipairs(photos) do
   out.photos[i] = {
     path = p.raw.path, virtual = p.raw.isVirtualCopy, rating = p.raw.rating or 0,
