@@ -86,7 +86,7 @@ function M.run(context, prefs, presets, count)
     f:static_text {
       title = LOC("$$$/AutoCull/Options/Count=AutoCull will decide ^1 photos: keep, review or reject, each with its reasons. Every write can be undone with Edit > Undo.",
                   tostring(count)),
-      fill_horizontal = 1,
+      fill_horizontal = 1, width_in_chars = 60, height_in_lines = 2, -- wraps instead of one long line
     },
     M.option_rows(f, props, presets),
   }

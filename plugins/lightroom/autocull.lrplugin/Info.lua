@@ -33,7 +33,9 @@ return {
   LrInitPlugin = "InitPlugin.lua",
   LrForceInitPlugin = true,
   LrShutdownPlugin = "ShutdownPlugin.lua",
+  LrShutdownApp = "ShutdownApp.lua", -- stops the background poller when Lightroom quits
   LrMetadataProvider = "MetadataDefinition.lua",
+  LrMetadataTagsetFactory = "Tagset.lua", -- the "AutoCull" choice of the Metadata panel
   LrLibraryMenuItems = menuItems,
   LrExportMenuItems = menuItems,
   VERSION = { major = 0, minor = 1, revision = 0, build = 1 },

@@ -1,8 +1,16 @@
 --[[
   MetadataDefinition.lua - the plug-in's own fields on each photo (LrMetadataProvider).
-  "AutoCull verdict" and "AutoCull reasons" show in the Metadata panel (read-only) and can
-  be searched; the others are bookkeeping so nothing is applied twice and AutoCull can
-  tell its own stars from yours. Written with catalog:withPrivateWriteAccessDo.
+  "AutoCull verdict", "AutoCull reasons" and the burst fields show in the Metadata panel
+  (read-only; the "AutoCull" tagset of Tagset.lua shows them without "All Plug-in Metadata")
+  and the searchable ones feed the smart collections of Collections.lua; the others are
+  bookkeeping so nothing is applied twice and AutoCull can tell its own stars from yours.
+  Written with catalog:withPrivateWriteAccessDo.
+
+  schemaVersion: raised whenever a field is added or changed, so Lightroom updates the
+  catalog's record of the fields. 2 added burstId/burstRank/burstBest; new fields start
+  empty and the next cull or apply fills them, so no updateFromEarlierSchemaVersion is needed
+  (it would run inside withPrivateWriteAccessDo, where AutoCull's old burst keywords could
+  not be removed anyway).
 ]]
 
 return {
@@ -22,9 +30,31 @@ return {
       readOnly = true,
       searchable = true,
     },
+    {
+      id = "burstId", -- the burst (near-duplicate series) this photo belongs to
+      title = LOC "$$$/AutoCull/Field/BurstId=AutoCull burst",
+      dataType = "string",
+      readOnly = true,
+      searchable = true,
+      browsable = true,
+    },
+    {
+      id = "burstRank", -- "1 of 5": this photo's place in its burst, best first
+      title = LOC "$$$/AutoCull/Field/BurstRank=AutoCull burst rank",
+      dataType = "string",
+      readOnly = true,
+    },
+    {
+      id = "burstBest", -- "yes" on the best frame of its burst, empty otherwise
+      title = LOC "$$$/AutoCull/Field/BurstBest=AutoCull best of burst",
+      dataType = "string",
+      readOnly = true,
+      searchable = true,
+      browsable = true,
+    },
     { id = "lastWritten", dataType = "string" },      -- rating/pick/label as AutoCull left them
     { id = "appliedSignature", dataType = "string" }, -- the decision last applied
     { id = "appliedAt", dataType = "string" },        -- when (W3C date)
   },
-  schemaVersion = 1,
+  schemaVersion = 2,
 }

@@ -9,6 +9,7 @@ local LrTasks = import "LrTasks"
 local LrView = import "LrView"
 
 local BackgroundPoller = require "BackgroundPoller"
+local Collections = require "Collections"
 local CullOptionsDialog = require "CullOptionsDialog"
 local DaemonState = require "DaemonState"
 local Messages = require "Messages"
@@ -26,7 +27,15 @@ local function refresh_status(props)
     if status then
       props.status = StatusTask.one_line(status, client)
       local presets = client:call("ListPresets", nil)
-      if presets then props.presetItems = CullOptionsDialog.preset_items(presets.presets) end
+      if presets then
+        local items = CullOptionsDialog.preset_items(presets.presets)
+        -- a preset the daemon no longer has falls back to its active policy, as in the cull
+        -- dialog (the popup would otherwise show blank)
+        local known = false
+        for _, item in ipairs(items) do if item.value == props.preset then known = true end end
+        if not known then props.preset = "" end
+        props.presetItems = items
+      end
     else
       local title, info = Messages.error_text(client)
       props.status = title .. ". " .. info
@@ -38,7 +47,11 @@ local function startDialog(props)
   local prefs = Prefs.get()
   for _, key in ipairs(KEYS) do props[key] = prefs[key] end
   props.defaultStateFile = DaemonState.default_path()
-  props.presetItems = CullOptionsDialog.preset_items({})
+  -- until the daemon answers, the saved preset is an item of its own so the popup shows it
+  -- (with the daemon down it would otherwise show blank)
+  local saved = (type(props.preset) == "string" and props.preset ~= "") and { { name = props.preset } } or {}
+  props.presetItems = CullOptionsDialog.preset_items(saved)
+  props.collectionsStatus = ""
   refresh_status(props)
 end
 
@@ -114,7 +127,42 @@ local function sectionsForTopOfDialog(f, props)
   }
 end
 
+local function make_collections(props)
+  props.collectionsStatus = LOC "$$$/AutoCull/Manager/Making=Making the collections..."
+  LrTasks.startAsyncTask(function()
+    local status = Collections.ensure(nil, { force = true })
+    if status == "created" then
+      props.collectionsStatus = LOC "$$$/AutoCull/Manager/Made=Made: look for the AutoCull set in the Collections panel."
+    elseif status == "exists" then
+      props.collectionsStatus = LOC "$$$/AutoCull/Manager/Exist=Already there: the AutoCull set in the Collections panel."
+    else
+      props.collectionsStatus = LOC "$$$/AutoCull/Manager/Busy=The catalog was busy; try again."
+    end
+  end, "AutoCull collections")
+end
+
+local function sectionsForBottomOfDialog(f, props)
+  return {
+    {
+      title = LOC "$$$/AutoCull/Manager/CollectionsTitle=AutoCull collections",
+      bind_to_object = props,
+      f:row {
+        f:static_text {
+          title = LOC "$$$/AutoCull/Manager/CollectionsHint=Smart collections Keep, Review, Reject and Best of burst in an AutoCull collection set, filled from AutoCull's verdicts. Made once by the first cull; deleted ones come back only from here.",
+          fill_horizontal = 1, height_in_lines = 2, width_in_chars = 50,
+        },
+        f:push_button { title = LOC "$$$/AutoCull/Manager/MakeCollections=Create AutoCull collections",
+                        action = function() make_collections(props) end },
+      },
+      f:row {
+        f:static_text { title = LrView.bind "collectionsStatus", fill_horizontal = 1 },
+      },
+    },
+  }
+end
+
 return {
+  sectionsForBottomOfDialog = sectionsForBottomOfDialog,
   startDialog = startDialog,
   endDialog = endDialog,
   sectionsForTopOfDialog = sectionsForTopOfDialog,

@@ -726,18 +726,9 @@ local function new_catalog(S)
 end
 
 -- Small namespaces ----------------------------------------------------------------------------
+-- LrView: strict where the SDK reference is (widget names, properties, bindings): see lrview.lua
 local function new_view()
-  local V = {}
-  function V.osFactory()
-    return setmetatable({}, {
-      __index = function(_, kind)
-        return function(_, args) return { kind = kind, args = args or {}, bind_to_object = args and args.bind_to_object } end
-      end,
-    })
-  end
-  function V.bind(x) return { bind = x } end
-  function V.share(x) return { share = x } end
-  return V
+  return require("lrview").new()
 end
 
 -- sdk.new{plugin_dir=, real_time=} -> stand-in; :install() sets the globals the plug-in sees.
@@ -751,6 +742,7 @@ function sdk.new(opts)
   S.progress = new_progress(S)
   S.http = new_http(S)
   S.catalog = new_catalog(S)
+  require("lrcollections").install(S) -- collection sets and smart collections (lrcollections.lua)
   S.fields = {}
   S.plugin = { id = "org.autocull.lightroom", path = S.plugin_dir }
   S.namespaces = {
