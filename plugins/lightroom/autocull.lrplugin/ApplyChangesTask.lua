@@ -20,6 +20,7 @@ local LrTasks = import "LrTasks"
 
 local map = require "decision_map"
 local CatalogPhotos = require "CatalogPhotos"
+local Collections = require "Collections"
 local CatalogState = require "CatalogState"
 local DaemonClient = require "DaemonClient"
 local Log = require "Log"
@@ -64,6 +65,8 @@ local function apply_decisions(catalog, decisions, prefs, summary, count_missing
       items[#items + 1] = { entry = entry, decision = d, actions = map.actions(d, entry.current, opts) }
     end
   end
+  -- made once per catalog, before the first writes (Undo after this run takes back the results)
+  if CatalogPhotos.writes_any(items) then Collections.ensure(catalog) end
   local result = CatalogPhotos.apply(items, {
     catalog = catalog, plugin = _PLUGIN, summary = summary,
     undo_name = LOC "$$$/AutoCull/Undo/Apply=AutoCull background results",

@@ -238,6 +238,14 @@ function M.record(catalog, plugin, items, timeout)
   return 0
 end
 
+-- True when at least one item will be written (not skipped).
+function M.writes_any(items)
+  for _, item in ipairs(items) do
+    if not item.actions.skip then return true end
+  end
+  return false
+end
+
 -- Apply a list of {entry, actions, decision} items in chunks.
 -- args = {catalog, plugin, undo_name, timeout, chunk_size, summary,
 --         progress = function(done, total) -> keep_going (false = stop after this chunk)}

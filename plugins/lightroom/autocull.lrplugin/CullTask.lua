@@ -17,6 +17,7 @@ local LrTasks = import "LrTasks"
 
 local map = require "decision_map"
 local CatalogPhotos = require "CatalogPhotos"
+local Collections = require "Collections"
 local CullOptionsDialog = require "CullOptionsDialog"
 local DaemonClient = require "DaemonClient"
 local Log = require "Log"
@@ -194,6 +195,9 @@ function M.run(context)
   end
 
   scope:setCaption(LOC "$$$/AutoCull/Cull/Writing=Writing to the catalog")
+  -- The AutoCull collection set is made once per catalog, before the first cull's writes, so
+  -- that Edit > Undo right after a cull takes back the cull, not the collections.
+  if CatalogPhotos.writes_any(items) then Collections.ensure(catalog) end
   local result = CatalogPhotos.apply(items, {
     catalog = catalog, plugin = _PLUGIN, summary = summary,
     undo_name = LOC "$$$/AutoCull/Undo/Cull=AutoCull cull",

@@ -22,6 +22,10 @@ local menuItems = {
     title = LOC "$$$/AutoCull/Menu/Status=AutoCull status",
     file = "MenuStatus.lua",
   },
+  {
+    title = LOC "$$$/AutoCull/Menu/Collections=Create AutoCull collections",
+    file = "MenuCollections.lua",
+  },
 }
 
 return {

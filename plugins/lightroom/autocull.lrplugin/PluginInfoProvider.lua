@@ -17,7 +17,7 @@ local Prefs = require "Prefs"
 local StatusTask = require "StatusTask"
 
 local KEYS = { "preset", "writePicks", "writeRatings", "writeLabels", "writeKeywords",
-               "respectUserRatings", "stateFile", "autoApply", "pollSeconds", "profile" }
+               "respectUserRatings", "stateFile", "autoApply", "pollSeconds", "profile", "autocullCommand" }
 
 local function refresh_status(props)
   props.status = LOC "$$$/AutoCull/Manager/Checking=Checking the daemon..."
@@ -61,6 +61,9 @@ local function endDialog(props)
   local seconds = tonumber(prefs.pollSeconds) or Prefs.DEFAULTS.pollSeconds
   prefs.pollSeconds = math.max(10, seconds)
   prefs.profile = Prefs.profile(prefs) or ""  -- stored trimmed; blank = the daemon's own
+  if type(prefs.autocullCommand) ~= "string" or prefs.autocullCommand:match("^%s*$") then
+    prefs.autocullCommand = Prefs.DEFAULTS.autocullCommand
+  end
   if prefs.autoApply then BackgroundPoller.ensure() else BackgroundPoller.stop() end
 end
 
@@ -99,6 +102,14 @@ local function sectionsForTopOfDialog(f, props)
             end,
           },
           fill_horizontal = 1,
+        },
+      },
+      f:row {
+        f:static_text { title = LOC "$$$/AutoCull/Manager/Command=AutoCull command:", width = LrView.share "autocull_label" },
+        f:edit_field { value = LrView.bind "autocullCommand", fill_horizontal = 1, immediate = true },
+        f:static_text {
+          title = LOC "$$$/AutoCull/Manager/CommandHint=What \"Start AutoCull\" runs (with: service start) when the daemon is down; the full path if Lightroom cannot find it.",
+          fill_horizontal = 1, height_in_lines = 2,
         },
       },
       f:row {

@@ -35,8 +35,9 @@ local function names(list)
 end
 
 local function paths(photos)
+  -- the photos' own path, read as the SDK allows: from within a task
   local out = {}
-  for _, p in ipairs(photos) do out[#out + 1] = p:getRawMetadata("path") end
+  for _, p in ipairs(photos) do out[#out + 1] = p.raw.path end
   table.sort(out)
   return out
 end

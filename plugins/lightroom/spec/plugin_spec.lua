@@ -39,6 +39,8 @@ local function setup(opts)
   write(home .. "/state.json", json.encode { token = TOKEN, http_port = 50999, grpc_port = 50998, host = "127.0.0.1", pid = 1 })
   S.prefs.stateFile = home .. "/state.json"
   S.prefs.pollInterval = 0
+  -- these specs are about the writes: the collection set counts as made (collections_spec covers it)
+  S.prefs.collectionsMade = { [S.catalog:getPath()] = true }
   local jobs = {}
   local d = fake_daemon.new(TOKEN, {
     ListPresets = function() return 200, { presets = { { name = "default", description = "Balanced", builtin = true },
@@ -113,7 +115,7 @@ describe("Info.lua and the plug-in files", function()
   it("declares both menus with existing files and the providers", function()
     local S = lrsdk.new { plugin_dir = plugin_dir }:install()
     local info = S.info
-    assert.are.equal(4, #info.LrLibraryMenuItems)
+    assert.are.equal(5, #info.LrLibraryMenuItems)
     assert.are.same(info.LrLibraryMenuItems, info.LrExportMenuItems)
     for _, item in ipairs(info.LrLibraryMenuItems) do
       assert.is_string(item.title)
@@ -370,6 +372,31 @@ describe("Auto-cull selection", function()
     S:run_menu("MenuCull.lua")
     assert.are.equal(1, #S.dialogs.of_kind("confirm"))
     assert.are.equal(0, #d.calls)
+  end)
+
+  it("makes the AutoCull collection set once, before the first cull's writes: Undo takes back the cull", function()
+    local S = setup()
+    S.prefs.collectionsMade = nil -- a catalog AutoCull never wrote to
+    for i = 1, 3 do
+      S.catalog.selected[i] = S.catalog:_add_photo { path = "/shoot/p" .. i .. ".jpg" }
+    end
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    local names = {}
+    for _, step in ipairs(S.catalog.undo_steps) do names[#names + 1] = step.name end
+    assert.are.same({ "Create AutoCull collections", "AutoCull cull" }, names)
+    local sets = S.catalog:getChildCollectionSets()
+    assert.are.equal(1, #sets)
+    assert.are.equal("AutoCull", sets[1]:getName())
+    assert.are.equal(4, #sets[1]:getChildCollections())
+    -- Edit > Undo right after the cull takes back the cull and leaves the set
+    assert.are.equal("AutoCull cull", S.catalog:_undo())
+    assert.are.equal(1, #S.catalog:getChildCollectionSets())
+    -- a second cull makes nothing more
+    S:run_menu("MenuCull.lua")
+    assert.are.equal(1, #S.catalog:getChildCollectionSets())
+    assert.are.equal("AutoCull cull", S.catalog.undo_steps[#S.catalog.undo_steps].name)
+    assert.are.equal(2, #S.catalog.undo_steps)
   end)
 
   it("writes in chunks, one undo step each", function()

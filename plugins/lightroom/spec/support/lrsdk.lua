@@ -247,6 +247,7 @@ local function new_dialogs(S)
   end
   function D.presentModalDialog(args)
     if not S._in_task() then error("presentModalDialog blocks: call it from within a task", 2) end
+    S.namespaces.LrView.check(args.contents) -- every dialog's view tree is held to the SDK's widgets
     if D.on_modal then D.on_modal(args) end
     local a = answer()
     D.log[#D.log + 1] = { kind = "modal", title = args.title, args = args, answer = a }
