@@ -1,5 +1,5 @@
 local F = require "spec.support.fakes"
-local http = require "autocull.http"
+local http = require "lib/autocull/http"
 
 describe("curl config", function()
   local cfg = http.curl_config({ host = "127.0.0.1", port = 4321, token = "s3cret", method = "StartJob",

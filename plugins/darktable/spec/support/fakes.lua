@@ -12,9 +12,11 @@
   write-out line.
 ]]
 
-package.path = "./?.lua;./autocull/?.lua;" .. package.path
+-- busted runs in plugins/darktable, which stands for darktable's <config>/lua folder:
+-- darktable puts <config>/lua/?.lua on package.path, so "lib/autocull/x" resolves the same way.
+if not package.path:find("./?.lua", 1, true) then package.path = "./?.lua;" .. package.path end
 
-local json = require "dkjson"
+local json = require "lib/autocull/dkjson"
 
 local F = {}
 

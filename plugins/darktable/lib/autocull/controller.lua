@@ -30,10 +30,10 @@
   }
 ]]
 
-local daemon_state = require "autocull.daemon_state"
-local http = require "autocull.http"
-local dt_image = require "autocull.dt_image"
-local taste = require "autocull.taste"
+local daemon_state = require "lib/autocull/daemon_state"
+local http = require "lib/autocull/http"
+local dt_image = require "lib/autocull/dt_image"
+local taste = require "lib/autocull/taste"
 
 local M = {}
 local C = {}
