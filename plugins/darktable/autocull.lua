@@ -75,7 +75,7 @@ local ac = {
 }
 
 local sys = system.new(dt.configuration.running_os)
-local SEP = sys.os == "windows" and "\\" or "/"
+local SEP = sys.sep  -- the host's own path separator
 
 -- ------------------------------------------------------------ preferences
 -- name -> {type, default, label, tooltip[, min, max]}

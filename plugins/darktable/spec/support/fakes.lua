@@ -147,13 +147,14 @@ end
 function F.system(handlers, opts)
   opts = opts or {}
   local files = {}
-  local sys = { os = "linux", calls = {}, commands = {}, removed = {}, dirs = 0,
+  local sys = { os = "linux", calls = {}, commands = {}, removed = {}, removed_dirs = {}, dirs = 0,
                 env = opts.env or { AUTOCULL_HOME = "/home/u/.ac" } }
   sys.files = files
   sys.getenv = function(k) return sys.env[k] end
   function sys.read_file(p) return files[p] end
   function sys.write_file(p, text) files[p] = text; return true end
   function sys.remove(p) files[p] = nil; sys.removed[#sys.removed + 1] = p; return true end
+  function sys.remove_dir(p) sys.removed[#sys.removed + 1] = p; sys.removed_dirs[#sys.removed_dirs + 1] = p; return true end
   function sys.make_private_dir()
     sys.dirs = sys.dirs + 1
     return "/tmp/autocull.test" .. sys.dirs
@@ -166,7 +167,7 @@ function F.system(handlers, opts)
   function sys.popen_read(cmd)
     sys.commands[#sys.commands + 1] = cmd
     if opts.no_curl then return "" end
-    local cfgpath = cmd:match("%-K '(.-)'$")
+    local cfgpath = cmd:match("%-K '(.-)'$") or cmd:match("%-K (%S+)$")
     local cfg = {}
     local headers = {}
     for line in files[cfgpath]:gmatch("[^\n]+") do
