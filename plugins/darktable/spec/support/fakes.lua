@@ -50,10 +50,44 @@ function F.darktable(opts)
   end
   dt.new_image = new_image
 
-  dt.database = {}
+  -- dt.database, dt.films and each film are darktable userdata: # and [i] are one SQL query each
+  -- (darktable 4.2 runs "... ORDER BY id LIMIT ... OFFSET i" per index). They are counted in dt.queries;
+  -- with opts.offset_cost each index also steps over the i rows before it, as SQLite's OFFSET does.
+  dt.queries = 0
+  local all_images, films, film_by_path = {}, {}, {}
+  local function collection(items, fields)
+    local mt = {
+      __index = function(_, k)
+        if type(k) == "number" then
+          dt.queries = dt.queries + 1
+          if opts.offset_cost then for _ = 1, k do local _ = items[1] end end
+          return items[k]
+        end
+        return fields and fields[k]
+      end,
+      __len = function() dt.queries = dt.queries + 1; return #items end,
+    }
+    if newproxy then   -- Lua 5.1 (busted here): only userdata honours __len, as in darktable
+      local u = newproxy(true)
+      for k, v in pairs(mt) do getmetatable(u)[k] = v end
+      return u
+    end
+    return setmetatable({}, mt)
+  end
+  dt.imports = 0
+  dt.database = collection(all_images, { import = function() dt.imports = dt.imports + 1 end })
+  dt.films = collection(films)
   function dt.add_image(path, filename, rating)
     local img = new_image(path, filename, rating)
-    dt.database[#dt.database + 1] = img
+    all_images[#all_images + 1] = img
+    local film = film_by_path[path]
+    if not film then
+      film = { images = {} }
+      film.object = collection(film.images, { path = path, id = #films + 1 })
+      film_by_path[path] = film
+      films[#films + 1] = film.object
+    end
+    film.images[#film.images + 1] = img
     return img
   end
 
