@@ -536,6 +536,54 @@ def test_script_manager_lists_exactly_one_script_and_it_starts(tmp_path):
     assert installed.exists()
 
 
+LOOKUP = r"""
+local dt = require "darktable"
+local test_over = false
+dt.register_event("autocull_lookup_test", "intermediate-export-image", function()
+  while not test_over do dt.control.sleep(100) end
+end)
+local report = {}
+local ok, err = pcall(function()
+  local dt_image = require "lib/autocull/dt_image"
+  local wanted = {}
+  for line in io.lines(os.getenv("AUTOCULL_DT_FILES")) do
+    dt.database.import(line)
+    wanted[#wanted + 1] = line
+  end
+  wanted[#wanted + 1] = os.getenv("AUTOCULL_DT_MISSING")
+  local before = #dt.database
+  local index = dt_image.lookup(dt, "/", function(have, image) return have or image end).index_for(wanted)
+  report.found = {}
+  for path, image in pairs(index) do report.found[path] = image.filename end
+  report.imported_by_lookup = #dt.database - before
+end)
+report.ok = ok
+report.error = not ok and tostring(err) or nil
+local json = require "lib/autocull/dkjson"
+local f = io.open(os.getenv("AUTOCULL_DT_OUT"), "w")
+f:write(json.encode(report))
+f:close()
+io.open(os.getenv("AUTOCULL_DT_DONE"), "w"):close()
+test_over = true
+"""
+
+
+def test_lookup_by_film_roll_finds_the_photos_in_real_darktable(tmp_path):
+    """The folder lookup reads dt.films / film.path / film[i] as darktable 4.2 has them: every imported photo of
+    the wanted folders is found by its full path, and a photo darktable does not have is not imported."""
+    _need("darktable-cli")
+    photos = _photos(tmp_path / "shoot two")[:3] + _photos(tmp_path / "other shoot")[:2]
+    run = tmp_path / "lookup"
+    install_plugin(run / "config")
+    files = tmp_path / "files.txt"
+    files.write_text("".join(f"{p}\n" for p in photos), encoding="utf-8")
+    missing = tmp_path / "shoot two" / "not imported.jpg"
+    shutil.copy(photos[0], missing)
+    report = run_lua(run, LOOKUP, {"AUTOCULL_DT_FILES": str(files), "AUTOCULL_DT_MISSING": str(missing)})
+    assert report["imported_by_lookup"] == 0
+    assert report["found"] == {str(p): p.name for p in photos}, report
+
+
 def test_gui_smoke_under_xvfb(world, tmp_path):
     _need("darktable", "Xvfb")
     base, photos, daemon = world
