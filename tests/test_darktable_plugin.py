@@ -37,7 +37,9 @@ PLUGIN_DIR = ROOT / "plugins" / "darktable"
 PLUGIN = PLUGIN_DIR / "autocull.lua"
 COMMON = ROOT / "plugins" / "common"
 LUA_TESTS = Path(__file__).resolve().parent / "darktable"
-SHARED = {"decision_map.lua": "autocull/decision_map.lua", "dkjson.lua": "autocull/dkjson.lua"}
+# The helpers live where lua-scripts keeps shared code (lua/lib/), so script_manager does not list them.
+PLUGIN_LIB = PLUGIN_DIR / "lib" / "autocull"
+SHARED = {"decision_map.lua": "lib/autocull/decision_map.lua", "dkjson.lua": "lib/autocull/dkjson.lua"}
 # Until dkjson.lua lands in plugins/common, the Lightroom plugin's bundled copy is the reference.
 FALLBACK = {"dkjson.lua": ROOT / "plugins" / "lightroom" / "autocull.lrplugin" / "dkjson.lua"}
 
@@ -83,6 +85,19 @@ def _photos(folder: Path) -> list[Path]:
 
 
 # --------------------------------------------------------------- darktable
+def install_plugin(configdir: Path) -> Path:
+    """Install the plugin into a darktable config dir the way the README says; returns the installed script.
+
+    <configdir>/lua/contrib/autocull.lua (what script_manager lists and `require "contrib/autocull"` loads)
+    and <configdir>/lua/lib/autocull/*.lua (required as "lib/autocull/<name>" through the <configdir>/lua/?.lua
+    entry darktable itself puts on package.path)."""
+    lua = configdir / "lua"
+    (lua / "contrib").mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PLUGIN, lua / "contrib" / "autocull.lua")
+    shutil.copytree(PLUGIN_LIB, lua / "lib" / "autocull", dirs_exist_ok=True)
+    return lua / "contrib" / "autocull.lua"
+
+
 def _end(proc: subprocess.Popen) -> None:
     """End a process we started (and its own children), by pid."""
     if proc.poll() is not None:
@@ -269,13 +284,14 @@ def headless(world):
     (run / "nodaemon").mkdir(parents=True)
     files = run / "files.txt"
     files.write_text("".join(f"{p}\n" for p in photos), encoding="utf-8")
+    installed = install_plugin(run / "config")
     late = base / "later" / "late import.jpg"
     late.parent.mkdir()
     shutil.copy(photos[1], late)
     env = dict(
         os.environ,
         AUTOCULL_HOME=str(daemon.home),
-        AUTOCULL_DT_PLUGIN=str(PLUGIN),
+        AUTOCULL_DT_PLUGIN=str(installed),
         AUTOCULL_DT_FILES=str(files),
         AUTOCULL_DT_PRERATED=str(base / "shoot" / PRERATED),
         AUTOCULL_DT_LATE=str(late),
@@ -439,11 +455,141 @@ def test_no_token_left_in_temporary_files(headless):
             assert token not in f.read_text(errors="ignore"), f
 
 
+# script_manager's scan (lua-scripts tools/script_manager.lua, scan_scripts), run inside darktable: every *.lua
+# under <config>/lua (find -L ... | sort), minus paths matching "script_manager", "plugins", "lib" .. PS or
+# "%.git"; each listed <folder>/<name> is started with require, as its activate() does. lua-scripts is not
+# installed here, so its rule is reproduced, not imported.
+SCRIPT_MANAGER_SCAN = r"""
+local dt = require "darktable"
+local test_over = false
+dt.register_event("autocull_layout_test", "intermediate-export-image", function()
+  while not test_over do dt.control.sleep(100) end
+end)
+local PS = dt.configuration.running_os == "windows" and "\\" or "/"
+local function scan(lua_dir)
+  local listed = {}
+  local p = io.popen("find -L '" .. lua_dir .. "' -name '*.lua' -print | sort")
+  for line in p:lines() do
+    local script_file = line:sub(#lua_dir + #PS + 1, -5)
+    if not string.match(script_file, "script_manager") and not string.match(script_file, "plugins")
+        and not string.match(script_file, "lib" .. PS) and not string.match(script_file, "%.git") then
+      listed[#listed + 1] = script_file
+    end
+  end
+  p:close()
+  return listed
+end
+local report = { started = {} }
+local ok, err = pcall(function()
+  local lua_dir = dt.configuration.config_dir .. PS .. "lua"
+  report.old_layout = scan(os.getenv("AUTOCULL_DT_OLD_LAYOUT"))
+  report.listed = scan(lua_dir)
+  report.path_before = package.path
+  for _, name in ipairs(report.listed) do
+    local started, data = pcall(require, name)
+    report.started[name] = started and type(data) == "table" and data.metadata and data.metadata.name
+      or ("failed: " .. tostring(data))
+  end
+  report.path_after = package.path
+  report.loaded = {}
+  for name in pairs(package.loaded) do
+    if name:find("autocull", 1, true) then report.loaded[#report.loaded + 1] = name end
+  end
+  table.sort(report.loaded)
+  report.dkjson_from = package.searchpath("lib/autocull/dkjson", package.path)
+end)
+report.ok = ok
+report.error = not ok and tostring(err) or nil
+local json = require "lib/autocull/dkjson"
+local f = io.open(os.getenv("AUTOCULL_DT_OUT"), "w")
+f:write(json.encode(report))
+f:close()
+io.open(os.getenv("AUTOCULL_DT_DONE"), "w"):close()
+test_over = true
+"""
+
+
+def test_script_manager_lists_exactly_one_script_and_it_starts(tmp_path):
+    """Installed as the README says, script_manager offers one script (contrib/autocull), not its helpers;
+    starting it loads every helper as lib/autocull/<name> through darktable's own package.path, unchanged."""
+    _need("darktable-cli")
+    run = tmp_path / "layout"
+    installed = install_plugin(run / "config")
+    lua = run / "config" / "lua"
+    assert sorted(p.relative_to(lua).as_posix() for p in lua.rglob("*.lua")) == ["contrib/autocull.lua"] + sorted(
+        f"lib/autocull/{p.name}" for p in PLUGIN_LIB.glob("*.lua")
+    )
+    # the layout before issue 15 (helpers in contrib/autocull/), scanned by the same rule: it must list them
+    old = tmp_path / "old-layout" / "lua" / "contrib"
+    old.mkdir(parents=True)
+    shutil.copyfile(PLUGIN, old / "autocull.lua")
+    shutil.copytree(PLUGIN_LIB, old / "autocull")
+    report = run_lua(run, SCRIPT_MANAGER_SCAN, {"AUTOCULL_DT_OLD_LAYOUT": str(old.parent)})
+    assert len(report["old_layout"]) == 1 + len(list(PLUGIN_LIB.glob("*.lua"))), report["old_layout"]
+    assert report["listed"] == ["contrib/autocull"], report
+    assert report["started"] == {"contrib/autocull": "AutoCull"}, report
+    assert report["path_after"] == report["path_before"]
+    assert report["dkjson_from"] == str(lua / "lib" / "autocull" / "dkjson.lua")
+    helpers = {f"lib/autocull/{p.stem}" for p in PLUGIN_LIB.glob("*.lua")}
+    assert set(report["loaded"]) - {"contrib/autocull"} <= helpers, report["loaded"]  # no bare "dkjson"
+    assert {"lib/autocull/dkjson", "lib/autocull/decision_map", "lib/autocull/controller"} <= set(report["loaded"])
+    assert installed.exists()
+
+
+LOOKUP = r"""
+local dt = require "darktable"
+local test_over = false
+dt.register_event("autocull_lookup_test", "intermediate-export-image", function()
+  while not test_over do dt.control.sleep(100) end
+end)
+local report = {}
+local ok, err = pcall(function()
+  local dt_image = require "lib/autocull/dt_image"
+  local wanted = {}
+  for line in io.lines(os.getenv("AUTOCULL_DT_FILES")) do
+    dt.database.import(line)
+    wanted[#wanted + 1] = line
+  end
+  wanted[#wanted + 1] = os.getenv("AUTOCULL_DT_MISSING")
+  local before = #dt.database
+  local index = dt_image.lookup(dt, "/", function(have, image) return have or image end).index_for(wanted)
+  report.found = {}
+  for path, image in pairs(index) do report.found[path] = image.filename end
+  report.imported_by_lookup = #dt.database - before
+end)
+report.ok = ok
+report.error = not ok and tostring(err) or nil
+local json = require "lib/autocull/dkjson"
+local f = io.open(os.getenv("AUTOCULL_DT_OUT"), "w")
+f:write(json.encode(report))
+f:close()
+io.open(os.getenv("AUTOCULL_DT_DONE"), "w"):close()
+test_over = true
+"""
+
+
+def test_lookup_by_film_roll_finds_the_photos_in_real_darktable(tmp_path):
+    """The folder lookup reads dt.films / film.path / film[i] as darktable 4.2 has them: every imported photo of
+    the wanted folders is found by its full path, and a photo darktable does not have is not imported."""
+    _need("darktable-cli")
+    photos = _photos(tmp_path / "shoot two")[:3] + _photos(tmp_path / "other shoot")[:2]
+    run = tmp_path / "lookup"
+    install_plugin(run / "config")
+    files = tmp_path / "files.txt"
+    files.write_text("".join(f"{p}\n" for p in photos), encoding="utf-8")
+    missing = tmp_path / "shoot two" / "not imported.jpg"
+    shutil.copy(photos[0], missing)
+    report = run_lua(run, LOOKUP, {"AUTOCULL_DT_FILES": str(files), "AUTOCULL_DT_MISSING": str(missing)})
+    assert report["imported_by_lookup"] == 0
+    assert report["found"] == {str(p): p.name for p in photos}, report
+
+
 def test_gui_smoke_under_xvfb(world, tmp_path):
     _need("darktable", "Xvfb")
     base, photos, daemon = world
     configdir = tmp_path / "config"
     configdir.mkdir()
+    installed = install_plugin(configdir)
     photo = tmp_path / "gui shot.jpg"  # fresh copies: the headless run left sidecars beside the shoot
     shutil.copy(photos[1], photo)
     folder = tmp_path / "new card"
@@ -457,7 +603,7 @@ def test_gui_smoke_under_xvfb(world, tmp_path):
             os.environ,
             DISPLAY=display,
             AUTOCULL_HOME=str(daemon.home),
-            AUTOCULL_DT_PLUGIN=str(PLUGIN),
+            AUTOCULL_DT_PLUGIN=str(installed),
             AUTOCULL_DT_PHOTO=str(photo),
             AUTOCULL_DT_FOLDER=str(folder),
             AUTOCULL_DT_OUT=str(tmp_path / "report.json"),

@@ -17,8 +17,9 @@
     * curl (darktable's Lua cannot speak HTTP itself)
 
   USAGE
-    * copy autocull.lua and the autocull/ folder into darktable's lua folder
-      (e.g. ~/.config/darktable/lua/contrib/) and enable it in script_manager,
+    * copy autocull.lua into darktable's lua/contrib/ folder and the lib/autocull/
+      folder into lua/lib/ (e.g. ~/.config/darktable/lua/contrib/autocull.lua and
+      ~/.config/darktable/lua/lib/autocull/*.lua), then start it in script_manager
       or add `require "contrib/autocull"` to luarc
     * lighttable, AutoCull module: "auto-cull selected", "teach from my
       ratings", "apply background results"; each has a shortcut
@@ -30,21 +31,10 @@
 
 local dt = require "darktable"
 
--- Our modules live next to this file: <dir>/autocull/*.lua
-local function script_dir()
-  local src = debug.getinfo(1, "S").source
-  if src:sub(1, 1) == "@" then
-    local dir = src:sub(2):match("^(.*)[/\\][^/\\]*$")
-    if dir then return dir end
-  end
-  return "."
-end
-local DIR = script_dir()
-if not package.path:find(DIR .. "/autocull/?.lua", 1, true) then
-  package.path = DIR .. "/?.lua;" .. DIR .. "/autocull/?.lua;" .. package.path
-end
-
-local compat = require "autocull.compat"
+-- The helpers are installed in <lua folder>/lib/autocull/ (script_manager does not list
+-- lib/), required by their full names as lua-scripts does ("lib/dtutils.system"):
+-- darktable's package.path already has <config>/lua/?.lua, so nothing is added to it.
+local compat = require "lib/autocull/compat"
 local du = compat.dtutils(dt)
 
 local MODULE = "autocull"
@@ -55,11 +45,11 @@ local function _(msgid)
   return gettext(msgid)
 end
 
-local json = require "dkjson"
-local decision_map = require "decision_map"
-local system = require "autocull.system"
-local ledger_mod = require "autocull.ledger"
-local controller = require "autocull.controller"
+local json = require "lib/autocull/dkjson"
+local decision_map = require "lib/autocull/decision_map"
+local system = require "lib/autocull/system"
+local ledger_mod = require "lib/autocull/ledger"
+local controller = require "lib/autocull/controller"
 
 -- return data structure for script_manager
 local script_data = {}
@@ -85,7 +75,7 @@ local ac = {
 }
 
 local sys = system.new(dt.configuration.running_os)
-local SEP = sys.os == "windows" and "\\" or "/"
+local SEP = sys.sep  -- the host's own path separator
 
 -- ------------------------------------------------------------ preferences
 -- name -> {type, default, label, tooltip[, min, max]}

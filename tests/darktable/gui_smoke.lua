@@ -2,7 +2,7 @@
   Run by tests/test_darktable_plugin.py inside `darktable --luacmd` under Xvfb.
   The module registers in the lighttable, the "auto-cull selected" function runs
   on the GUI selection (dt.gui.action_images) and shows a background job.
-  Environment: AUTOCULL_DT_PLUGIN, AUTOCULL_DT_PHOTO, AUTOCULL_DT_FOLDER (two new photos), AUTOCULL_DT_OUT,
+  Environment: AUTOCULL_DT_PLUGIN (the installed <configdir>/lua/contrib/autocull.lua), AUTOCULL_DT_PHOTO, AUTOCULL_DT_FOLDER (two new photos), AUTOCULL_DT_OUT,
   AUTOCULL_DT_DONE, AUTOCULL_DT_DEADLINE (epoch seconds: stop waiting and report before the test ends darktable).
 
   The report is written after every step, with the time each step was reached, and the JSON encoder is
@@ -10,8 +10,7 @@
 ]]
 local dt = require "darktable"
 local report = { errors = {}, steps = {} }
-local plugin_dir = os.getenv("AUTOCULL_DT_PLUGIN"):match("^(.*)/[^/]*$")
-local json = dofile(plugin_dir .. "/autocull/dkjson.lua")
+local json = require "lib/autocull/dkjson"  -- the plugin is installed in the config dir's lua/ folder
 local started = os.time()
 local deadline = tonumber(os.getenv("AUTOCULL_DT_DEADLINE") or "") or (started + 100)
 

@@ -1,7 +1,7 @@
 local F = require "spec.support.fakes"
-local controller = require "autocull.controller"
-local ledger_mod = require "autocull.ledger"
-local decision_map = require "decision_map"
+local controller = require "lib/autocull/controller"
+local ledger_mod = require "lib/autocull/ledger"
+local decision_map = require "lib/autocull/decision_map"
 
 local SHOOT = "/photos/2024 wedding"
 

@@ -1,5 +1,5 @@
 local F = require "spec.support.fakes"
-local ds = require "autocull.daemon_state"
+local ds = require "lib/autocull/daemon_state"
 
 local function env(t) return function(k) return t[k] end end
 

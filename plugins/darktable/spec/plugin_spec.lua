@@ -51,6 +51,27 @@ describe("autocull.lua without a GUI (darktable-cli --core)", function()
     assert.equals(2, sd.api.queue_length())
   end)
 
+  it("leaves package.path alone and loads its helpers only by their lib/autocull/ names", function()
+    for name in pairs(package.loaded) do
+      if name:find("autocull", 1, true) then package.loaded[name] = nil end
+    end
+    local before_path = package.path
+    local before = {}
+    for name in pairs(package.loaded) do before[name] = true end
+    load_plugin(F.darktable())
+    assert.equals(before_path, package.path)
+    local added = {}
+    for name in pairs(package.loaded) do
+      if not before[name] then added[#added + 1] = name end
+    end
+    table.sort(added)
+    -- every module the script loaded is one of ours, by its namespaced name (no bare "dkjson")
+    for _, name in ipairs(added) do assert.matches("^lib/autocull/[%w_]+$", name) end
+    for _, name in ipairs({ "compat", "dkjson", "decision_map", "system", "ledger", "controller", "http" }) do
+      assert.is_true(package.loaded["lib/autocull/" .. name] ~= nil, name)
+    end
+  end)
+
   it("refuses an older darktable Lua API with a clear message", function()
     local dt = F.darktable({ api = "8.0.0" })
     package.loaded["darktable"] = dt

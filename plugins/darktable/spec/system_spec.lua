@@ -1,4 +1,4 @@
-local system = require "autocull.system"
+local system = require "lib/autocull/system"
 
 describe("the private temporary folder (Linux)", function()
   it("is mode 0700 with the request files already 0600", function()
@@ -16,7 +16,7 @@ end)
 describe("the ledger on disk", function()
   it("survives a save and a reload, and leaves no temporary file", function()
     local F = require "spec.support.fakes"
-    local ledger_mod = require "autocull.ledger"
+    local ledger_mod = require "lib/autocull/ledger"
     local sys = system.new("linux")
     local path = os.tmpname()
     local l = ledger_mod.open(path, sys, F.json)
@@ -31,7 +31,7 @@ describe("the ledger on disk", function()
 
   it("a corrupt ledger counts as empty (AutoCull's marks then stay, as the photographer's)", function()
     local F = require "spec.support.fakes"
-    local ledger_mod = require "autocull.ledger"
+    local ledger_mod = require "lib/autocull/ledger"
     local sys = system.new("linux")
     local path = os.tmpname()
     sys.write_file(path, "{half")

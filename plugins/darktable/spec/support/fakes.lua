@@ -12,9 +12,11 @@
   write-out line.
 ]]
 
-package.path = "./?.lua;./autocull/?.lua;" .. package.path
+-- busted runs in plugins/darktable, which stands for darktable's <config>/lua folder:
+-- darktable puts <config>/lua/?.lua on package.path, so "lib/autocull/x" resolves the same way.
+if not package.path:find("./?.lua", 1, true) then package.path = "./?.lua;" .. package.path end
 
-local json = require "dkjson"
+local json = require "lib/autocull/dkjson"
 
 local F = {}
 
@@ -48,10 +50,44 @@ function F.darktable(opts)
   end
   dt.new_image = new_image
 
-  dt.database = {}
+  -- dt.database, dt.films and each film are darktable userdata: # and [i] are one SQL query each
+  -- (darktable 4.2 runs "... ORDER BY id LIMIT ... OFFSET i" per index). They are counted in dt.queries;
+  -- with opts.offset_cost each index also steps over the i rows before it, as SQLite's OFFSET does.
+  dt.queries = 0
+  local all_images, films, film_by_path = {}, {}, {}
+  local function collection(items, fields)
+    local mt = {
+      __index = function(_, k)
+        if type(k) == "number" then
+          dt.queries = dt.queries + 1
+          if opts.offset_cost then for _ = 1, k do local _ = items[1] end end
+          return items[k]
+        end
+        return fields and fields[k]
+      end,
+      __len = function() dt.queries = dt.queries + 1; return #items end,
+    }
+    if newproxy then   -- Lua 5.1 (busted here): only userdata honours __len, as in darktable
+      local u = newproxy(true)
+      for k, v in pairs(mt) do getmetatable(u)[k] = v end
+      return u
+    end
+    return setmetatable({}, mt)
+  end
+  dt.imports = 0
+  dt.database = collection(all_images, { import = function() dt.imports = dt.imports + 1 end })
+  dt.films = collection(films)
   function dt.add_image(path, filename, rating)
     local img = new_image(path, filename, rating)
-    dt.database[#dt.database + 1] = img
+    all_images[#all_images + 1] = img
+    local film = film_by_path[path]
+    if not film then
+      film = { images = {} }
+      film.object = collection(film.images, { path = path, id = #films + 1 })
+      film_by_path[path] = film
+      films[#films + 1] = film.object
+    end
+    film.images[#film.images + 1] = img
     return img
   end
 
@@ -145,13 +181,14 @@ end
 function F.system(handlers, opts)
   opts = opts or {}
   local files = {}
-  local sys = { os = "linux", calls = {}, commands = {}, removed = {}, dirs = 0,
+  local sys = { os = "linux", calls = {}, commands = {}, removed = {}, removed_dirs = {}, dirs = 0,
                 env = opts.env or { AUTOCULL_HOME = "/home/u/.ac" } }
   sys.files = files
   sys.getenv = function(k) return sys.env[k] end
   function sys.read_file(p) return files[p] end
   function sys.write_file(p, text) files[p] = text; return true end
   function sys.remove(p) files[p] = nil; sys.removed[#sys.removed + 1] = p; return true end
+  function sys.remove_dir(p) sys.removed[#sys.removed + 1] = p; sys.removed_dirs[#sys.removed_dirs + 1] = p; return true end
   function sys.make_private_dir()
     sys.dirs = sys.dirs + 1
     return "/tmp/autocull.test" .. sys.dirs
@@ -164,7 +201,7 @@ function F.system(handlers, opts)
   function sys.popen_read(cmd)
     sys.commands[#sys.commands + 1] = cmd
     if opts.no_curl then return "" end
-    local cfgpath = cmd:match("%-K '(.-)'$")
+    local cfgpath = cmd:match("%-K '(.-)'$") or cmd:match("%-K (%S+)$")
     local cfg = {}
     local headers = {}
     for line in files[cfgpath]:gmatch("[^\n]+") do

@@ -30,10 +30,10 @@
   }
 ]]
 
-local daemon_state = require "autocull.daemon_state"
-local http = require "autocull.http"
-local dt_image = require "autocull.dt_image"
-local taste = require "autocull.taste"
+local daemon_state = require "lib/autocull/daemon_state"
+local http = require "lib/autocull/http"
+local dt_image = require "lib/autocull/dt_image"
+local taste = require "lib/autocull/taste"
 
 local M = {}
 local C = {}
@@ -290,16 +290,6 @@ function M.teach_text(answer, sent, min_quality)
   return msg
 end
 
---- Every image in darktable's library by full path (built only when needed).
-function C:library_index()
-  local index = {}
-  for _, image in ipairs(self.dt.database) do
-    local p = dt_image.path(image, self:sep())
-    index[p] = M.prefer_original(index[p], image)
-  end
-  return index
-end
-
 --- Fetch decisions the daemon made in the background (watched folders) and apply
 -- those whose images are in this library.
 function C:apply_background()
@@ -309,7 +299,7 @@ function C:apply_background()
   self.busy = true
   local s = self.settings()
   local cursor = s.cursor_get and s.cursor_get() or ""
-  local index = nil
+  local lookup = dt_image.lookup(self.dt, self:sep(), M.prefer_original)  -- only the decisions' folders are read
   local total = { applied = 0, unchanged = 0, skipped = 0, failed = 0, not_in_library = 0,
                   keep = 0, review = 0, reject = 0 }
   local pages, failure = 0, nil
@@ -318,8 +308,7 @@ function C:apply_background()
     if not answer then failure = err_text(err); break end
     local decisions = answer.decisions or {}
     if #decisions > 0 then
-      index = index or self:library_index()
-      local counts = self:apply_decisions(decisions, index)
+      local counts = self:apply_decisions(decisions, lookup.index_for(decisions))
       for k, v in pairs(counts) do total[k] = (total[k] or 0) + v end
     end
     pages = pages + 1

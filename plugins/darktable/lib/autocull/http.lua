@@ -6,17 +6,21 @@
   body file and the answer file are written to a curl config file (`curl -K`)
   inside a private temporary folder (created mode 0700 with files 0600 on
   Linux/macOS; inside the user's own %TEMP% on Windows). The command line is
-  only `curl -K <config file>`. The folder is removed when the session closes.
+  only `curl -K <config file>`, built by system.command_line (cmd.exe's quote rules
+  on Windows). The folder is removed when the session closes.
 
   Dependencies are injected so the specs run without darktable or a daemon:
     sys = {
       os = "linux" | "macos" | "windows",
       popen_read = function(cmd) -> output string|nil   -- run, capture stdout
       read_file, write_file, remove = functions on paths,
+      remove_dir = function(path) -> true|nil, err   -- an empty folder (Windows: rmdir)
       make_private_dir = function() -> path|nil, err,
       getenv = os.getenv,
     }
 ]]
+
+local system = require "lib/autocull/system"
 
 local M = {}
 
@@ -31,14 +35,11 @@ function M.curl_quote(s)
   return '"' .. s:gsub('\\', '\\\\'):gsub('"', '\\"') .. '"'
 end
 
---- Quote one argument for the shell that io.popen uses.
+--- Quote one argument for the shell that io.popen uses (system.quote; raises on what cannot be quoted).
 function M.shell_quote(s, os_name)
-  s = tostring(s)
-  if os_name == "windows" then
-    if s:find('"') then error("a Windows path cannot contain a double quote", 2) end
-    return '"' .. s .. '"'
-  end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
+  local q, err = system.quote(s, os_name)
+  if not q then error(err, 2) end
+  return q
 end
 
 --- The text of the curl config file for one request.
@@ -102,7 +103,7 @@ function Session:_files()
     if not dir then return nil, "cannot create a private temporary folder: " .. tostring(err) end
     self.dir = dir
   end
-  local sep = self.sys.os == "windows" and "\\" or "/"
+  local sep = system.separator(self.sys.os)
   return {
     cfg = self.dir .. sep .. "request.cfg",
     body = self.dir .. sep .. "body.json",
@@ -125,7 +126,11 @@ function Session:call(method, request)
   })
   ok, werr = self.sys.write_file(files.cfg, cfg)
   if not ok then return nil, { code = "internal", message = "cannot write the request: " .. tostring(werr) } end
-  local cmd = M.shell_quote(self.curl, self.sys.os) .. " -K " .. M.shell_quote(files.cfg, self.sys.os)
+  local cmd, qerr = system.command_line({ self.curl, "-K", files.cfg }, self.sys.os)
+  if not cmd then
+    self.sys.write_file(files.cfg, "")
+    return nil, { code = "internal", message = "cannot run curl: " .. tostring(qerr) }
+  end
   local output = self.sys.popen_read(cmd)
   -- The config holds the token: it goes away as soon as curl has read it.
   self.sys.write_file(files.cfg, "")
@@ -158,11 +163,12 @@ end
 --- Remove the private folder and everything in it.
 function Session:close()
   if not self.dir then return end
-  local sep = self.sys.os == "windows" and "\\" or "/"
+  local sep = system.separator(self.sys.os)
   for _, name in ipairs({ "request.cfg", "body.json", "answer.json" }) do
     self.sys.remove(self.dir .. sep .. name)
   end
-  self.sys.remove(self.dir)
+  -- os.remove does not remove folders on Windows: the system module does (rmdir there)
+  self.sys.remove_dir(self.dir)
   self.dir = nil
 end
 

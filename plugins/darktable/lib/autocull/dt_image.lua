@@ -73,6 +73,62 @@ function M.fingerprint(image)
   return { rating = image.rating, labels = math.floor(bits) }
 end
 
+local function folder_of(path)
+  return path:match("^(.*)[/\\][^/\\]*$")
+end
+
+local function trim_sep(folder)
+  return (folder:gsub("[/\\]+$", ""))
+end
+
+--- Find library images by full path, reading only the film rolls of the wanted folders.
+-- darktable answers each dt.database[i], film[i] and # with one query (an OFFSET scan), so walking
+-- dt.database costs a query per image of the whole library, for every page of background results.
+-- Here: dt.films is read once (one query per film roll), then only the films whose path is the folder
+-- of a wanted photo, once each. Nothing is imported (dt.database.import would add missing photos).
+-- @param sep the host's path separator; prefer(have, image) picks between darktable duplicates
+-- @return lookup with lookup.index_for(paths_or_decisions) -> {full path -> image}, growing as folders are read
+function M.lookup(dt, sep, prefer)
+  local index, done, films = {}, {}, nil
+  local self = { index = index }
+
+  local function films_by_folder()
+    if not films then
+      films = {}
+      for i = 1, #dt.films do
+        local film = dt.films[i]
+        local key = trim_sep(film.path)
+        films[key] = films[key] or {}
+        table.insert(films[key], film)
+      end
+    end
+    return films
+  end
+
+  local function read_folder(folder)
+    done[folder] = true
+    for _, film in ipairs(films_by_folder()[trim_sep(folder)] or {}) do
+      for i = 1, #film do
+        local image = film[i]
+        local key = M.path(image, sep)
+        index[key] = prefer(index[key], image)
+      end
+    end
+  end
+
+  --- The index, with the folders of `items` (paths, or tables with .path) read.
+  function self.index_for(items)
+    for _, item in ipairs(items) do
+      local path = type(item) == "table" and item.path or item
+      local folder = type(path) == "string" and folder_of(path)
+      if folder and not done[folder] then read_folder(folder) end
+    end
+    return index
+  end
+
+  return self
+end
+
 --- Apply host actions (from decision_map.actions) to one image.
 -- Order matters: stars, then reject, then labels, then tags.
 -- @return list of what changed (for logs and tests)
