@@ -9,6 +9,7 @@ the sidecars with exiftool) and compared with the daemon's decisions fetched ind
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -17,7 +18,21 @@ from pathlib import Path
 import pytest
 
 from daemon import Daemon
-from test_darktable_plugin import DT_RATING_MASK, DT_REJECTED, LABELS, LUA_TESTS, PLUGIN, _need, _photos, run_lua
+from test_darktable_plugin import (
+    DT_RATING_MASK,
+    DT_REJECTED,
+    LABELS,
+    LUA_TESTS,
+    PLUGIN,
+    _end,
+    _fresh_session_env,
+    _need,
+    _photos,
+    _read_report,
+    _run_until_done,
+    _start_xvfb,
+    run_lua,
+)
 
 pytestmark = [pytest.mark.darktable, pytest.mark.e2e]
 
@@ -46,8 +61,16 @@ def _library(configdir: Path) -> dict[str, dict]:
 def _sidecars(paths: list[Path]) -> dict[str, dict]:
     """path -> {rating, labels, notes} from each photo's darktable sidecar (photo.jpg.xmp)."""
     res = subprocess.run(
-        ["exiftool", "-j", "-charset", "filename=utf8", "-XMP-xmp:Rating", "-XMP-darktable:ColorLabels",
-         "-XMP-acdsee:Notes"] + [f"{p}.xmp" for p in paths],
+        [
+            "exiftool",
+            "-j",
+            "-charset",
+            "filename=utf8",
+            "-XMP-xmp:Rating",
+            "-XMP-darktable:ColorLabels",
+            "-XMP-acdsee:Notes",
+        ]
+        + [f"{p}.xmp" for p in paths],
         capture_output=True,
         timeout=60,
     )
@@ -151,3 +174,40 @@ def test_a_photo_the_photographer_rated_keeps_everything_and_the_summary_says_so
     assert "1 photo left alone because you had rated it" in step["message"], step["message"]
     again = report["steps"]["notes_again"]
     assert again["ok"] is True and again["counts"]["applied"] == 0, again
+
+
+def test_show_rejects_sets_darktables_collection_by_tag_and_back_restores_it(tmp_path):
+    """In darktable with its GUI: the module's buttons drive the real collect module."""
+    _need("darktable", "Xvfb")
+    configdir = tmp_path / "config"
+    configdir.mkdir()
+    display, xvfb = _start_xvfb(tmp_path)
+    try:
+        env = dict(
+            os.environ,
+            DISPLAY=display,
+            AUTOCULL_DT_PLUGIN=str(PLUGIN),
+            AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
+            AUTOCULL_DT_DONE=str(tmp_path / "done"),
+            **_fresh_session_env(tmp_path),
+        )
+        cmd = [
+            "darktable",
+            "--library",
+            ":memory:",
+            "--configdir",
+            str(configdir),
+            "--luacmd",
+            f"dofile({json.dumps(str(LUA_TESTS / 'host_gui.lua'))})",
+        ]
+        _run_until_done(cmd, env, tmp_path / "done", tmp_path / "darktable.log", timeout=120)
+    finally:
+        _end(xvfb)
+    report = _read_report(tmp_path / "report.json", tmp_path / "darktable.log")
+    assert report["module"] is True and report["shown"] is True and report["back"] is True, report
+    before = report["before"]
+    rejects, keeps = report["rejects"], report["keeps"]
+    tag_rule = {"mode": "DT_LIB_COLLECT_MODE_AND", "item": "DT_COLLECTION_PROP_TAG"}
+    assert rejects[:-1] == before and rejects[-1] == {**tag_rule, "data": "AutoCull|Reject"}, report
+    assert keeps[:-1] == before and keeps[-1] == {**tag_rule, "data": "AutoCull|Keep"}, report
+    assert report["after"] == before, report
