@@ -332,17 +332,17 @@ local function build_gui()
     return dt.new_widget("button") { label = label, tooltip = tooltip,
       clicked_callback = function() api.sync_settings(); return fn() end }
   end
-  local function check(key, label, tooltip)
+  local function check(label, tooltip)
     return dt.new_widget("check_button") { label = label, tooltip = tooltip,
       clicked_callback = function() api.sync_settings() end }
   end
   ac.widgets.profile = dt.new_widget("entry") { tooltip = _("whose taste teach and culls use (e.g. wedding); " ..
     "empty: the daemon's active profile"), placeholder = _("taste profile (empty: the daemon's)"), text = "" }
-  ac.widgets.respect = check("respect_user_ratings", _("leave photos I rated alone"),
+  ac.widgets.respect = check(_("leave photos I rated alone"),
     _("photos with your own stars, reject or colour label are never changed (recommended)"))
-  ac.widgets.imports = check("auto_tag_imports", _("auto-cull new imports"),
+  ac.widgets.imports = check(_("auto-cull new imports"),
     _("new imports are sent to the daemon as one job"))
-  ac.widgets.notes = check("write_notes", _("reasons in the image's notes"),
+  ac.widgets.notes = check(_("reasons in the image's notes"),
     _("one 'AutoCull: ...' line in the notes; your own notes stay"))
   ac.panel = settings_panel.new(pref, function(name, kind, value) dt.preferences.write(MODULE, name, kind, value) end, {
     { "profile", "string", ac.widgets.profile },
