@@ -50,6 +50,9 @@ local decision_map = require "lib/autocull/decision_map"
 local system = require "lib/autocull/system"
 local ledger_mod = require "lib/autocull/ledger"
 local controller = require "lib/autocull/controller"
+local collections = require "lib/autocull/collections"
+local settings_panel = require "lib/autocull/settings_panel"
+local daemon_help = require "lib/autocull/daemon_help"
 
 -- return data structure for script_manager
 local script_data = {}
@@ -86,6 +89,8 @@ local PREFS = {
     _("images with your own stars, reject or colour label are never changed (recommended)") },
   { "write_tags", "bool", true, _("AutoCull: attach AutoCull|... tags"),
     _("attach the daemon's keywords (AutoCull|Reject|Blurry, ...) as darktable tags") },
+  { "write_notes", "bool", true, _("AutoCull: write the reasons into the image's notes"),
+    _("one line 'AutoCull: reject - ...' in the notes metadata (image information, metadata editor); your own notes stay") },
   { "import_idle_seconds", "integer", 3, _("AutoCull: seconds of quiet before new imports are culled"),
     _("imports are collected and sent as one job when the import ends or after this many quiet seconds"), 1, 60 },
   { "preset", "string", "", _("AutoCull: policy preset"),
@@ -94,6 +99,8 @@ local PREFS = {
     _("whose taste teach trains and culls use (e.g. wedding, landscape): each profile has its own ratings and model; empty: the daemon's active profile") },
   { "curl", "string", "curl", _("AutoCull: curl program"),
     _("curl is used to talk to the daemon; give a full path if it is not on PATH") },
+  { "program", "string", "autocull", _("AutoCull: autocull program"),
+    _("the autocull command \"start daemon\" runs (`autocull service start`); give a full path if it is not on PATH") },
   { "home", "string", "", _("AutoCull: daemon folder"),
     _("where the daemon keeps state.json; empty: $AUTOCULL_HOME or the platform default") },
 }
@@ -139,6 +146,7 @@ local function settings()
     profile = pref("profile", "string"),
     respect_user_ratings = pref("respect_user_ratings", "bool"),
     write_tags = pref("write_tags", "bool"),
+    write_notes = pref("write_notes", "bool"),
     unrated_rating = INITIAL_RATING,
     poll_ms = 500,
     timeout = 60,
@@ -231,6 +239,39 @@ end
 function api.last_job() return ac.current_job end
 function api.module_installed() return ac.module_installed end
 
+--- Show AutoCull's keeps, photos to review or rejects ("keep"|"review"|"reject") in the lighttable.
+function api.show_verdict(verdict)
+  if not (ac.gui and dt.gui.libs.collect) then return false end
+  ac.view = ac.view or collections.new(dt.gui.libs.collect)
+  return ac.view:show(verdict)
+end
+
+--- Back to the collection the photographer had before show_verdict.
+function api.show_previous()
+  return ac.view ~= nil and ac.view:back()
+end
+
+--- Run `autocull service start` (the "start daemon" button), then check the daemon.
+function api.start_daemon()
+  local program = pref("program", "string")
+  local ok, message = daemon_help.start(sys, program ~= "" and program or "autocull")
+  ctl:say(message)
+  if not ok then return { ok = false, message = message } end
+  local r
+  for _ = 1, 10 do        -- the service needs a moment before it writes state.json
+    dt.control.sleep(500)
+    r = api.status()
+    if r.ok then break end
+  end
+  if r and not r.ok then ctl:say(r.message) end
+  return r
+end
+
+--- Write what the photographer changed in the module's settings, or show what changed in the preferences.
+function api.sync_settings()
+  if ac.panel then ac.panel.sync() end
+end
+
 function api.queue_import(image) ctl:queue_import(image) end
 function api.flush_imports() return ctl:flush_imports() end
 function api.queue_length() return #ctl.queue end
@@ -277,8 +318,38 @@ end
 local function build_gui()
   ac.widgets.status = dt.new_widget("label") { label = _("AutoCull: idle"), ellipsize = "middle" }
   local function button(label, tooltip, fn)
-    return dt.new_widget("button") { label = label, tooltip = tooltip, clicked_callback = function() fn() end }
+    -- settings typed in the module count before the action reads them
+    return dt.new_widget("button") { label = label, tooltip = tooltip,
+      clicked_callback = function() api.sync_settings(); return fn() end }
   end
+  local function check(label, tooltip)
+    return dt.new_widget("check_button") { label = label, tooltip = tooltip,
+      clicked_callback = function() api.sync_settings() end }
+  end
+  ac.widgets.profile = dt.new_widget("entry") { tooltip = _("whose taste teach and culls use (e.g. wedding); " ..
+    "empty: the daemon's active profile"), placeholder = _("taste profile (empty: the daemon's)"), text = "" }
+  ac.widgets.respect = check(_("leave photos I rated alone"),
+    _("photos with your own stars, reject or colour label are never changed (recommended)"))
+  ac.widgets.imports = check(_("auto-cull new imports"),
+    _("new imports are sent to the daemon as one job"))
+  ac.widgets.notes = check(_("reasons in the image's notes"),
+    _("one 'AutoCull: ...' line in the notes; your own notes stay"))
+  ac.panel = settings_panel.new(pref, function(name, kind, value) dt.preferences.write(MODULE, name, kind, value) end, {
+    { "profile", "string", ac.widgets.profile },
+    { "respect_user_ratings", "bool", ac.widgets.respect },
+    { "auto_tag_imports", "bool", ac.widgets.imports },
+    { "write_notes", "bool", ac.widgets.notes },
+  })
+  local show = dt.new_widget("box") {
+    orientation = "horizontal",
+    button(_("keeps"), _("show the photos AutoCull kept, within this collection"),
+      function() return api.show_verdict("keep") end),
+    button(_("review"), _("show the photos AutoCull left for you to review, within this collection"),
+      function() return api.show_verdict("review") end),
+    button(_("rejects"), _("show the photos AutoCull rejected, within this collection"),
+      function() return api.show_verdict("reject") end),
+    button(_("back"), _("back to the collection you had before"), function() return api.show_previous() end),
+  }
   ac.widgets.box = dt.new_widget("box") {
     orientation = "vertical",
     button(_("auto-cull selected"), _("send the selected images to AutoCull and apply its decisions"),
@@ -290,6 +361,15 @@ local function build_gui()
     button(_("check daemon"), _("show whether the AutoCull daemon is running"),
       function() api.status() end),
     ac.widgets.status,
+    dt.new_widget("section_label") { label = _("show AutoCull's") },
+    show,
+    button(_("start daemon"), _("run `autocull service start` (set the program in preferences > lua options)"),
+      function() return api.start_daemon() end),
+    dt.new_widget("section_label") { label = _("settings") },
+    ac.widgets.profile,
+    ac.widgets.respect,
+    ac.widgets.imports,
+    ac.widgets.notes,
   }
 end
 
@@ -346,6 +426,7 @@ end
 
 local function show()
   if ac.gui and ac.module_installed then dt.gui.libs[MODULE].visible = true end
+  api.sync_settings()
 end
 
 script_data.destroy = destroy

@@ -34,6 +34,9 @@ local daemon_state = require "lib/autocull/daemon_state"
 local http = require "lib/autocull/http"
 local dt_image = require "lib/autocull/dt_image"
 local taste = require "lib/autocull/taste"
+local notes_mod = require "lib/autocull/notes"
+local sidecar_sync = require "lib/autocull/sidecar_sync"
+local daemon_help = require "lib/autocull/daemon_help"
 
 local M = {}
 local C = {}
@@ -62,7 +65,7 @@ function C:connect()
   local home, herr = daemon_state.home(self.sys.getenv, self.sys.os, s.home)
   if not home then return nil, "cannot find the AutoCull folder: " .. herr end
   local state, err = daemon_state.load(home, self.sys.os, self.sys.read_file, self.json.decode)
-  if not state then return nil, err end
+  if not state then return nil, daemon_help.explain(err) end
   return http.session({ host = state.host, port = state.http_port, token = state.token },
     self.sys, self.json, { curl = s.curl, timeout = s.timeout })
 end
@@ -78,7 +81,8 @@ end
 
 local function err_text(err)
   if type(err) ~= "table" then return tostring(err) end
-  if err.code == "unavailable" or err.code == "internal" then return err.message end
+  if err.code == "unavailable" then return daemon_help.explain(err.message) end
+  if err.code == "internal" then return err.message end
   if err.code == "unauthenticated" then
     return "the AutoCull daemon refused the token: restart darktable's AutoCull module or the daemon (" ..
       tostring(err.message) .. ")"
@@ -123,12 +127,19 @@ end
 
 --- Apply a list of decisions to the images they name.
 -- @param by_path map path -> image (only these images are touched)
-function C:apply_decisions(decisions, by_path)
+-- @param progress optional {update(fraction, text), cancelled()}: updated per image; when it says
+--        cancelled, the images not yet written stay as they are (counts.cancelled is set)
+function C:apply_decisions(decisions, by_path, progress)
   local counts = { applied = 0, unchanged = 0, skipped = 0, failed = 0, not_in_library = 0,
-                   keep = 0, review = 0, reject = 0 }
+                   keep = 0, review = 0, reject = 0, user_rated = 0 }
   local opts = self:map_opts()
+  local s = self.settings()
   local notes = {}
-  for _, d in ipairs(decisions) do
+  for i, d in ipairs(decisions) do
+    if progress and progress.cancelled() then
+      counts.cancelled = #decisions - i + 1
+      break
+    end
     local image = by_path[d.path]
     if not image then
       counts.not_in_library = counts.not_in_library + 1
@@ -139,13 +150,21 @@ function C:apply_decisions(decisions, by_path)
         notes[#notes + 1] = tostring(d.path) .. ": " .. tostring(actions.error or "no decision")
       elseif actions.skip then
         counts.skipped = counts.skipped + 1
+        if actions.skip_reason == "user_rated" then counts.user_rated = counts.user_rated + 1 end
       else
         local changed = dt_image.apply(self.dt, image, actions)
-        if #changed > 0 then counts.applied = counts.applied + 1 else counts.unchanged = counts.unchanged + 1 end
+        -- the reasons last: a notes write also writes the sidecar, labels included
+        local wrote_notes = s.write_notes ~= false and notes_mod.write(image, actions)
+        sidecar_sync.after_writes(image, changed, wrote_notes)
+        if #changed > 0 or wrote_notes then counts.applied = counts.applied + 1
+        else counts.unchanged = counts.unchanged + 1 end
         if self.ledger then self.ledger:put(d.path, dt_image.fingerprint(image)) end
         local v = actions.verdict
         if counts[v] then counts[v] = counts[v] + 1 end
       end
+    end
+    if progress then
+      progress.update(i / #decisions, string.format("writing %d/%d", i, #decisions))
     end
   end
   if self.ledger then
@@ -157,9 +176,18 @@ end
 
 local function summary(counts)
   local parts = { string.format("%d keep, %d review, %d reject", counts.keep, counts.review, counts.reject) }
-  if counts.skipped > 0 then parts[#parts + 1] = counts.skipped .. " left alone (rated by you)" end
+  local rated = counts.user_rated or 0
+  if rated > 0 then
+    parts[#parts + 1] = rated .. (rated == 1 and " photo" or " photos") .. " left alone because you had rated " ..
+      (rated == 1 and "it" or "them")
+  end
+  local other = counts.skipped - rated
+  if other > 0 then parts[#parts + 1] = other .. " skipped" end
   if counts.failed > 0 then parts[#parts + 1] = counts.failed .. " could not be read" end
   if counts.not_in_library > 0 then parts[#parts + 1] = counts.not_in_library .. " not in this library" end
+  if counts.cancelled then
+    parts[#parts + 1] = "cancelled while writing: " .. counts.cancelled .. " not written"
+  end
   return table.concat(parts, ", ")
 end
 M.summary = summary
@@ -230,19 +258,24 @@ function C:_cull_session(session, paths, by_path, title)
     job = nxt
     collect(job)
   end
-  finish()
   if job.state == "JOB_STATE_FAILED" then
+    finish()
     return self:fail("the cull failed: " .. tostring(job.message) .. "; nothing was changed")
   end
   if job.state == "JOB_STATE_CANCELLED" then
+    finish()
     local r = self:fail("the cull was cancelled; nothing was changed")
     r.cancelled = true
     return r
   end
-  local counts, notes = self:apply_decisions(decisions, by_path)
+  -- the same background job shows the writing, and its cancel button stops it between images
+  local ok, counts, notes = pcall(self.apply_decisions, self, decisions, by_path, progress)
+  finish()
+  if not ok then error(counts, 0) end
   for _, n in ipairs(notes) do self.log("AutoCull: " .. n) end
   local message = self:say("AutoCull: " .. summary(counts))
-  return { ok = true, message = message, counts = counts, decisions = decisions, job_id = job.id }
+  return { ok = true, message = message, counts = counts, decisions = decisions, job_id = job.id,
+           cancelled = counts.cancelled ~= nil or nil }
 end
 
 --- Send the photographer's own ratings of `images` to the daemon.
@@ -301,15 +334,18 @@ function C:apply_background()
   local cursor = s.cursor_get and s.cursor_get() or ""
   local lookup = dt_image.lookup(self.dt, self:sep(), M.prefer_original)  -- only the decisions' folders are read
   local total = { applied = 0, unchanged = 0, skipped = 0, failed = 0, not_in_library = 0,
-                  keep = 0, review = 0, reject = 0 }
+                  keep = 0, review = 0, reject = 0, user_rated = 0 }
   local pages, failure = 0, nil
+  local progress = self.progress and self.progress("AutoCull: background results")
   while pages < 1000 do
     local answer, err = session:call("GetChanges", { cursor = cursor, limit = 500, clientId = s.client_id })
     if not answer then failure = err_text(err); break end
     local decisions = answer.decisions or {}
     if #decisions > 0 then
-      local counts = self:apply_decisions(decisions, lookup.index_for(decisions))
+      local counts = self:apply_decisions(decisions, lookup.index_for(decisions), progress)
       for k, v in pairs(counts) do total[k] = (total[k] or 0) + v end
+      -- cancelled within this page: the cursor stays before it, so the rest comes again next time
+      if counts.cancelled then break end
     end
     pages = pages + 1
     if answer.nextCursor and answer.nextCursor ~= "" then
@@ -320,6 +356,7 @@ function C:apply_background()
   end
   session:close()
   self.busy = false
+  if progress then progress.finish() end
   if failure then
     return self:fail("cannot fetch background results: " .. failure ..
       (pages > 0 and "; pages before this one were applied" or "; nothing was changed"))

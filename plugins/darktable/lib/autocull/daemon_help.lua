@@ -1,0 +1,53 @@
+--[[
+  lib/autocull/daemon_help.lua - when the daemon is not running: say how to start it,
+  and start it on request ("start daemon" button).
+
+  `autocull serve` runs the daemon until it is stopped; `autocull service install`
+  (once) makes the system start it at every login (launchd agent, scheduled task,
+  systemd user unit); `autocull service start` starts that service now. The
+  program's name or full path is a preference ("autocull" unless set).
+]]
+
+local system = require "lib/autocull/system"
+
+local M = {}
+
+M.HINT = "or run `autocull service install` once so it starts at every login; " ..
+  "the AutoCull module's \"start daemon\" button starts it now"
+
+--- The message with how to start the daemon, when it says the daemon is not running.
+function M.explain(message)
+  message = tostring(message)
+  if message:find("not running", 1, true) and not message:find("service install", 1, true) then
+    return message .. ", " .. M.HINT
+  end
+  return message
+end
+
+--- The command line that runs `<program> service start` on `os_name`, quoted by the
+-- system module's rules (cmd /c on Windows strips a pair of quotes: system.command_line
+-- gives it one). Returns the line, or nil and a message for a program Windows cannot run.
+function M.command(os_name, program)
+  program = (program and program ~= "") and program or "autocull"
+  return system.command_line({ program, "service", "start" }, os_name)
+end
+
+--- Run `<program> service start` (through the system module's popen) and say what happened.
+-- @return ok, message
+function M.start(sys, program)
+  local line, why = M.command(sys.os, program)
+  if not line then return false, why end
+  local cmd = line .. " 2>&1"
+  local ok, out = pcall(sys.popen_read, cmd)
+  if not ok or out == nil then
+    return false, "could not run " .. cmd .. ": " .. tostring(out)
+  end
+  out = tostring(out):gsub("%s+$", "")
+  if out:find("not found", 1, true) or out:find("not recognized", 1, true) then
+    return false, "the autocull program was not found (" .. out .. "): set its full path in " ..
+      "preferences > lua options > AutoCull: autocull program"
+  end
+  return true, out ~= "" and out or "asked the AutoCull service to start"
+end
+
+return M
