@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-clip demo test system-deps proto
+.PHONY: setup setup-clip demo test system-deps proto plugins
 
 $(BIN)/autocull: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,3 +39,8 @@ test: system-deps setup setup-clip
 
 proto: setup
 	PYTHON=$(BIN)/python scripts/gen_proto.sh
+
+# the shared Lua (plugins/common/*.lua) copied into both plugins; tests/test_plugin_build.py
+# fails on a stale copy
+plugins:
+	python3 scripts/build_plugins.py

@@ -35,13 +35,9 @@ pytestmark = [pytest.mark.darktable, pytest.mark.e2e]
 ROOT = Path(__file__).resolve().parents[1]
 PLUGIN_DIR = ROOT / "plugins" / "darktable"
 PLUGIN = PLUGIN_DIR / "autocull.lua"
-COMMON = ROOT / "plugins" / "common"
 LUA_TESTS = Path(__file__).resolve().parent / "darktable"
 # The helpers live where lua-scripts keeps shared code (lua/lib/), so script_manager does not list them.
 PLUGIN_LIB = PLUGIN_DIR / "lib" / "autocull"
-SHARED = {"decision_map.lua": "lib/autocull/decision_map.lua", "dkjson.lua": "lib/autocull/dkjson.lua"}
-# Until dkjson.lua lands in plugins/common, the Lightroom plugin's bundled copy is the reference.
-FALLBACK = {"dkjson.lua": ROOT / "plugins" / "lightroom" / "autocull.lrplugin" / "dkjson.lua"}
 
 DT_REJECTED = 0x8  # images.flags: reject flag (darktable 4.x)
 DT_RATING_MASK = 0x7  # images.flags: stars; 6 = DT_VIEW_REJECT once rejected
@@ -313,17 +309,6 @@ def test_busted_specs_pass():
         ["busted", "--output=utfTerminal", "spec"], cwd=PLUGIN_DIR, capture_output=True, text=True, timeout=120
     )
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
-
-
-def test_shared_modules_are_byte_identical_copies_of_plugins_common():
-    for common_name, ours in SHARED.items():
-        src = COMMON / common_name
-        if not src.exists() and common_name in FALLBACK:
-            src = FALLBACK[common_name]
-        assert src.exists(), f"plugins/common/{common_name} is missing"
-        assert (PLUGIN_DIR / ours).read_bytes() == src.read_bytes(), (
-            f"plugins/darktable/{ours} differs from plugins/common/{common_name}: copy it again"
-        )
 
 
 def test_headless_run_loads_the_script_without_a_gui(headless):

@@ -63,10 +63,6 @@ def test_every_lua_file_parses_as_lua51(path: Path) -> None:
     assert r.returncode == 0, r.stderr
 
 
-def test_shared_module_copy_is_byte_identical() -> None:
-    assert (PLUGIN / "decision_map.lua").read_bytes() == (COMMON / "decision_map.lua").read_bytes()
-
-
 def test_bundled_dkjson_keeps_its_licence() -> None:
     text = (PLUGIN / "dkjson.lua").read_text()
     assert "Copyright (C) 2010-2021 David Heiko Kolf" in text

@@ -1,9 +1,9 @@
 --[[
   decision_map.lua - AutoCull decision -> host actions. Pure Lua 5.1, no host API.
 
-  Shared by the Lightroom Classic plugin and the darktable plugin. The copy inside
-  plugins/lightroom/autocull.lrplugin/ must stay byte-identical to plugins/common/
-  (tests/test_lightroom_plugin.py checks). Keep this API stable; add, never rename.
+  Shared by the Lightroom Classic plugin and the darktable plugin: scripts/build_plugins.py
+  (make plugins) copies it into each (tests/test_plugin_build.py fails on a stale copy).
+  Keep this API stable; add, never rename.
 
   A decision is a decoded AutoCull `Decision` (protobuf JSON mapping: lowerCamelCase,
   enums by name, e.g. {path=..., verdict="VERDICT_REJECT", pick="PICK_REJECTED",
