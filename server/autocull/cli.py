@@ -40,16 +40,22 @@ class DaemonClient:
         self.channel.close()
 
 
-def find_daemon(home: Path) -> Optional[DaemonClient]:
+def answering(home: Path, port_key: str = "grpc_port") -> Optional[dict[str, Any]]:
+    """The running daemon's state.json when its port (``port_key``) takes a connection, else None."""
     state = read_state(home)
-    if not state or not state.get("pid") or not state.get("grpc_port"):
+    if not state or not state.get("pid") or not state.get(port_key):
         return None
     try:
-        with socket.create_connection((state.get("host", "127.0.0.1"), int(state["grpc_port"])), timeout=0.5):
+        with socket.create_connection((state.get("host", "127.0.0.1"), int(state[port_key])), timeout=0.5):
             pass
-    except OSError:
+    except (OSError, ValueError):
         return None
-    return DaemonClient(state)
+    return state
+
+
+def find_daemon(home: Path) -> Optional[DaemonClient]:
+    state = answering(home)
+    return DaemonClient(state) if state else None
 
 
 def _in_process_core(home: Path) -> Any:
@@ -488,6 +494,53 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.home, grpc_port=args.grpc_port, http_port=args.http_port)
 
 
+def cmd_service(args: argparse.Namespace) -> int:
+    """Start the daemon at login (install/uninstall), say whether it is (status: exit 3 when not running), or start
+    it now (start: the installed service, else a detached `autocull serve`; the plugins call this)."""
+    from . import autostart
+
+    manager = autostart.manager_for(home=args.home)
+    launch = autostart.launch_here(args.home)
+    try:
+        if args.action == "install":
+            manager.install(launch)
+            print(f"installed: {manager.kind} ({manager.path}); the daemon starts at login: {' '.join(launch.argv())}")
+            return 0 if args.no_wait else _wait_running(args.home, args.wait)
+        if args.action == "uninstall":
+            was = manager.uninstall()
+            print(f"uninstalled: {manager.kind} ({manager.path})" if was else "not installed: nothing to remove")
+            return 0
+        if args.action == "start":
+            if answering(args.home):
+                return _wait_running(args.home, 0)
+            if manager.installed():
+                manager.start()
+            else:
+                autostart.spawn_detached(launch)
+            return _wait_running(args.home, args.wait)
+    except autostart.ServiceError as exc:
+        print(f"autocull: {exc}", file=sys.stderr)
+        return 1
+    installed = manager.installed()
+    print(f"installed: {'yes' if installed else 'no'} ({manager.kind}, {manager.path})")
+    return _wait_running(args.home, 0)
+
+
+def _wait_running(home: Path, wait: float) -> int:
+    """Print whether the daemon answers (waiting up to ``wait`` seconds for it): 0 running, 3 not (as LSB)."""
+    deadline = time.monotonic() + wait
+    while True:
+        state = answering(home, "http_port")
+        if state or time.monotonic() >= deadline:
+            break
+        time.sleep(0.2)
+    if state:
+        print(f"running: pid {state['pid']}, gRPC {state['grpc_port']}, HTTP {state['http_port']} ({home})")
+        return 0
+    print(f"running: no (log: {home / 'logs' / 'autocull.log'})")
+    return 3
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from .sample import make_sample
 
@@ -573,6 +626,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--top-level-only", action="store_true", help="do not descend into subfolders")
     x.add_argument("--json", action="store_true")
     x.set_defaults(func=cmd_xmp)
+
+    sv = sub.add_parser("service", help="start the daemon at login (install/uninstall), status, or start it now")
+    sv.add_argument("action", choices=("install", "uninstall", "status", "start"))
+    sv.add_argument("--wait", type=float, default=30.0, help="start/install: seconds to wait for it to answer")
+    sv.add_argument("--no-wait", action="store_true", help="install: do not wait for the daemon to answer")
+    sv.set_defaults(func=cmd_service)
 
     sm = sub.add_parser("sample", help="write a folder of sample photos (from scikit-image) to try AutoCull on")
     sm.add_argument("folder")

@@ -9,6 +9,12 @@ The home holds one user's photo paths, decisions and token: it is 0700 and
 every file AutoCull writes there 0600, and a home left loose by an older
 version is tightened on start. Nothing outside the home (photos, sidecars)
 has its mode changed: no process-wide umask.
+
+On Windows POSIX modes mean nothing (``os.chmod`` only sets the read-only
+flag, ``os.fchmod`` does not exist before Python 3.13): the default home is
+under the user's ``%APPDATA%``, whose ACL (inherited by everything created in
+it) already admits only that user, SYSTEM and Administrators, so no mode is
+set there (``PRIVATE_MODES`` is False).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import platform
 import secrets
 import sys
 import tempfile
@@ -34,6 +41,8 @@ LOG_DIR = "logs"
 LOG_FILE = "autocull.log"
 HOME_MODE = 0o700
 FILE_MODE = 0o600
+# POSIX permission bits make a file private here; on Windows the profile folder's ACL does (see above).
+PRIVATE_MODES = os.name != "nt"
 
 
 _OLD_CLIP_KEYS = {"clip_model": "model", "clip_weights": "pretrained"}
@@ -54,6 +63,28 @@ def _looks_like_file(pretrained: str) -> bool:
     from .taste.clip import is_weights_file
 
     return is_weights_file(pretrained)
+
+
+def faces_installed() -> bool:
+    """Whether MediaPipe is installed (found, not imported). pyproject leaves it out on Intel Macs, where no
+    wheel that works with protobuf 7 exists: there photos are judged without face and eye checks, said once."""
+    import importlib.util
+
+    if importlib.util.find_spec("mediapipe") is not None:
+        return True
+    global _FACES_SAID
+    if not _FACES_SAID:
+        _FACES_SAID = True
+        log.warning(
+            "faces: off: MediaPipe is not installed (no wheel for %s %s); photos are judged without face and "
+            "eye checks",
+            sys.platform,
+            platform.machine(),
+        )
+    return False
+
+
+_FACES_SAID = False
 
 
 def default_home() -> Path:
@@ -96,7 +127,7 @@ class Config:
     def load(cls, home: Path) -> "Config":
         path = home / CONFIG_FILE
         if not path.exists():
-            return cls()
+            return cls(faces=faces_installed())
         with path.open("rb") as fh:
             data = tomllib.load(fh)
         clip = dict(data.pop("clip", {}) or {})
@@ -115,6 +146,7 @@ class Config:
         if unknown:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
         config = cls(**data, clip=clip)
+        config.faces = config.faces and faces_installed()
         try:
             config.clip_settings()
         except ValueError as exc:
@@ -168,8 +200,16 @@ def owned_files(home: Path) -> list[Path]:
     return [p for p in found if p.is_file() and not p.is_symlink()]
 
 
+def set_mode(fd: int, mode: int) -> None:
+    """``os.fchmod`` where modes exist; on Windows the file keeps the ACL it inherited from its folder."""
+    if PRIVATE_MODES:
+        os.fchmod(fd, mode)
+
+
 def _tighten(path: Path, mode: int) -> None:
     """chmod to ``mode`` when looser; a home we do not own is reported, not fatal."""
+    if not PRIVATE_MODES:
+        return
     try:
         if path.stat().st_mode & 0o777 & ~mode:
             os.chmod(path, mode)
@@ -181,7 +221,7 @@ def create_private(path: Path) -> None:
     """Make sure ``path`` exists as a 0600 file before a library (SQLite) creates it with the umask's mode."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
     try:
-        os.fchmod(fd, FILE_MODE)
+        set_mode(fd, FILE_MODE)
     finally:
         os.close(fd)
 
@@ -199,7 +239,7 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o600, still: Optional[Ca
     ChangedMeanwhile is raised, so the caller merges again instead of overwriting their edit."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
     try:
-        os.fchmod(fd, mode)
+        set_mode(fd, mode)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()

@@ -22,6 +22,7 @@ from .config import (
     ensure_home,
     is_loopback,
     load_or_create_token,
+    set_mode,
     write_state,
 )
 from .engine import Engine
@@ -101,7 +102,7 @@ class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
 
     def _open(self) -> Any:
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0), FILE_MODE)
-        os.fchmod(fd, FILE_MODE)
+        set_mode(fd, FILE_MODE)
         return os.fdopen(fd, "a", encoding=self.encoding, errors=self.errors)
 
 

@@ -38,6 +38,7 @@ from .errors import (
     NotFound,
     file_problem,
 )
+from .paths import absolute
 from .policy import BUILTIN_PRESETS, Policy, parse_stored
 from .records import Analysis, Decision
 from .store import Store
@@ -145,10 +146,10 @@ def normalise_request_path(raw: str) -> str:
         raise InvalidArgument("empty path")
     if "\x00" in raw:
         raise InvalidArgument("path contains a NUL byte")
-    expanded = os.path.expanduser(raw)
-    if not os.path.isabs(expanded):
+    path = absolute(raw)
+    if path is None:
         raise InvalidArgument(f"path must be absolute: {raw!r}")
-    return os.path.normpath(expanded)
+    return path
 
 
 def stat_photo(path: str, *, missing: type[FileProblem] = FileMissing) -> os.stat_result:

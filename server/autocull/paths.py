@@ -1,10 +1,41 @@
-"""Path relations the stages share (by name: no symlink is resolved, nothing is read)."""
+"""Path relations the stages share (by name: no symlink is resolved, nothing is read).
+
+Pure, and parameterised by the path module (``flavour``: ``os.path`` by default, ``ntpath`` or ``posixpath``)
+so the Windows rules (drive letters, UNC shares, either separator, names compared without case) are tested on
+Linux too.
+"""
 
 from __future__ import annotations
 
 import os
+from types import ModuleType
+from typing import Optional
 
 
-def within(path: str, folder: str) -> bool:
-    """``path`` is ``folder`` itself or lies inside it, at any depth ('/a/bc' is not inside '/a/b')."""
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+def within(path: str, folder: str, flavour: ModuleType = os.path) -> bool:
+    """``path`` is ``folder`` itself or lies inside it, at any depth ('/a/bc' is not inside '/a/b'); names are
+    compared as the OS does (on Windows: without case, '/' the same as '\\')."""
+    path, folder = flavour.normcase(path), flavour.normcase(folder)
+    base = folder.rstrip(flavour.sep)
+    return path in (folder, base) or path.startswith(base + flavour.sep)
+
+
+def absolute(raw: str, flavour: ModuleType = os.path) -> Optional[str]:
+    """``raw`` (``~`` expanded) made canonical when it is absolute, else None. On Windows absolute means a drive
+    and a root: 'C:\\x', 'c:/x' and '\\\\server\\share\\x' are; '\\x' (whichever drive the daemon is on) and
+    'C:x' (relative to that drive's current folder) are not."""
+    expanded = flavour.expanduser(raw)
+    if flavour.__name__ == "ntpath":
+        drive, rest = flavour.splitdrive(expanded)
+        if not drive or not rest.startswith(("\\", "/")):
+            if not (drive.startswith(("\\\\", "//")) and not rest):  # a bare UNC share \\server\share
+                return None
+    elif not flavour.isabs(expanded):
+        return None
+    return flavour.normpath(expanded)
+
+
+def parts(path: str, flavour: ModuleType = os.path) -> list[str]:
+    """The names along ``path``, split at every separator the OS accepts (on Windows both '\\' and '/')."""
+    sep, alt = flavour.sep, flavour.altsep
+    return [p for p in (path.replace(alt, sep) if alt else path).split(sep) if p]

@@ -316,7 +316,7 @@ class AutoCullCore:
         client = req.client_id.strip()
         if len(client) > 200 or any(ord(c) < 32 for c in client):
             raise InvalidArgument("client_id must be at most 200 printable characters")
-        folder = req.folder.rstrip(os.sep) if req.folder else ""
+        folder = normalise_request_path(req.folder) if req.folder else ""  # C:/x/ and C:\x are one folder
         try:
             given = int(req.cursor) if req.cursor else None
         except ValueError:
@@ -331,7 +331,7 @@ class AutoCullCore:
             if client:
                 store.save_client_cursor(client, given, folder)
         limit = req.limit if 0 < req.limit <= CHANGES_PAGE else CHANGES_PAGE
-        rows = store.changes_since(cursor, limit + 1, req.folder)
+        rows = store.changes_since(cursor, limit + 1, folder)
         more = len(rows) > limit
         rows = rows[:limit]
         paths = list(dict.fromkeys(p for _, p in rows))

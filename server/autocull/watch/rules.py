@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ..engine import is_image_name
-from ..paths import within
+from ..paths import parts, within
 
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp", ".swp", "~")
 
@@ -47,4 +47,4 @@ def is_candidate(path: str, home: str = "") -> bool:
         return False
     if home and within(path, home):
         return False
-    return not any(part.startswith(".") for part in path.split(os.sep)[:-1] if part)
+    return not any(part.startswith(".") for part in parts(path)[:-1])
