@@ -43,4 +43,4 @@ proto: setup
 # the shared Lua (plugins/common/*.lua) copied into both plugins; tests/test_plugin_build.py
 # fails on a stale copy
 plugins:
-	python3 scripts/build_plugins.py
+	$(PY) scripts/build_plugins.py

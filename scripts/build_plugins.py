@@ -3,8 +3,8 @@
 
 Lightroom loads modules only from its .lrplugin folder and darktable's script manager from
 lua/lib/, so each plugin carries its own copy. The copies are committed (a plugin folder from
-a clone installs as it is) and marked as generated; `--check` fails when one is stale, which
-`make test` runs, like the generated proto code.
+a clone installs as it is) and marked as generated; `--check` fails when one is stale
+(tests/test_plugin_build.py runs it in `make test`), like the generated proto code.
 """
 
 from __future__ import annotations
