@@ -9,7 +9,9 @@
   in the plug-in's fields INSIDE the same gate (lastWritten, appliedSignature, verdict, reasons,
   burst fields), so a write and its record succeed or fail together: an aborted gate leaves
   neither, and AutoCull's own marks are never later taken for the photographer's. Photos left
-  alone (rated by you, already applied) only get their verdict/reasons/burst fields, in
+  alone because you rated them get AutoCull's opinion in the "opinion" field (never in
+  verdict/burstBest, which feed the smart collections and hold only what AutoCull applied: a
+  photographer's 5-star pick is never listed under AutoCull > Reject), in
   catalog:withPrivateWriteAccessDo (no undo step); when that gate is aborted nothing AutoCull
   wrote goes unrecorded, so it is only counted. Never develop settings, never files.
 
@@ -189,20 +191,52 @@ local function set(photo, plugin, field, value)
   photo:setPropertyForPlugin(plugin, field, M.field_value(value))
 end
 
--- The opinion fields every decided photo gets, written or not.
-local function record_opinion(photo, plugin, a)
-  set(photo, plugin, "verdict", a.verdict)
-  set(photo, plugin, "reasons", join_reasons(a.reasons))
-  for field, value in pairs(M.burst_fields(a)) do set(photo, plugin, field, value) end
+-- Why a photo was left alone, in the words of the "AutoCull opinion" field.
+local NOT_APPLIED = {
+  user_rated = LOC "$$$/AutoCull/Opinion/UserRated=you had rated, flagged or labelled it",
+  changed_by_you = LOC "$$$/AutoCull/Opinion/ChangedByYou=you had taken back AutoCull's marks",
+}
+
+-- "reject — not applied: you had rated, flagged or labelled it"
+function M.opinion_text(a)
+  local why = NOT_APPLIED[a.skip_reason] or map.SKIP_TEXT[a.skip_reason] or tostring(a.skip_reason)
+  return LOC("$$$/AutoCull/Opinion/Value=^1 \226\128\148 not applied: ^2", tostring(a.verdict), why)
 end
 
--- Inside the chunk's withWriteAccessDo: what AutoCull wrote, so it is known as AutoCull's own.
+-- Inside the chunk's withWriteAccessDo: the verdict the catalog now carries, and what AutoCull
+-- wrote, so it is known as AutoCull's own. The verdict and burstBest fields feed the smart
+-- collections (Keep/Review/Reject/Best of burst): they hold only what AutoCull applied.
 local function record_written(photo, plugin, item, stamp)
   local a = item.actions
-  record_opinion(photo, plugin, a)
+  set(photo, plugin, "verdict", a.verdict)
+  set(photo, plugin, "opinion", nil)
+  set(photo, plugin, "reasons", join_reasons(a.reasons))
+  for field, value in pairs(M.burst_fields(a)) do set(photo, plugin, field, value) end
   set(photo, plugin, "lastWritten", map.state_string(map.after_state(item.entry.current, a)))
   set(photo, plugin, "appliedSignature", a.signature)
   set(photo, plugin, "appliedAt", stamp)
+end
+
+-- A photo left alone (the photographer rated it, or took AutoCull's marks back): AutoCull's
+-- opinion goes to the "opinion" field, never to verdict/burstBest, so the Reject collection
+-- never lists a photographer's own pick. A verdict the catalog no longer carries is cleared.
+local function record_left_alone(photo, plugin, a)
+  set(photo, plugin, "verdict", nil)
+  set(photo, plugin, "opinion", M.opinion_text(a))
+  set(photo, plugin, "reasons", join_reasons(a.reasons))
+  local burst = M.burst_fields(a)
+  set(photo, plugin, "burstId", burst.burstId)
+  set(photo, plugin, "burstRank", burst.burstRank)
+  set(photo, plugin, "burstBest", "")
+end
+
+-- A photo that still carries what AutoCull applied (skipped as already applied): its fields
+-- are brought up to date (reasons may have new words), the verdict stays.
+local function record_still_applied(photo, plugin, a)
+  set(photo, plugin, "verdict", a.verdict)
+  set(photo, plugin, "opinion", nil)
+  set(photo, plugin, "reasons", join_reasons(a.reasons))
+  for field, value in pairs(M.burst_fields(a)) do set(photo, plugin, field, value) end
 end
 
 -- A record of marks the photo no longer carries (Edit > Undo, or the photographer changed them).
@@ -225,8 +259,12 @@ function M.record(catalog, plugin, items, timeout)
   if #todo == 0 then return 0 end
   local status = catalog:withPrivateWriteAccessDo(function()
     for _, item in ipairs(todo) do
-      local photo = item.entry.photo
-      record_opinion(photo, plugin, item.actions)
+      local photo, a = item.entry.photo, item.actions
+      if a.skip_reason == "already_applied" then
+        record_still_applied(photo, plugin, a)
+      else
+        record_left_alone(photo, plugin, a)
+      end
       if stale_record(item.entry.current) then
         photo:setPropertyForPlugin(plugin, "lastWritten", nil)
         photo:setPropertyForPlugin(plugin, "appliedSignature", nil)

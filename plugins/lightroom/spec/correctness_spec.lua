@@ -367,6 +367,55 @@ describe("the cull summary", function()
   end)
 end)
 
+describe("review 1. the verdict field holds only what AutoCull applied", function()
+  it("a 5-star photo judged reject is not in the Reject collection and shows AutoCull's opinion", function()
+    local S = setup(function(p)
+      return decision(p, { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0, colorLabel = "COLOR_LABEL_RED",
+                           reasons = { "blurry" }, burstId = "b1", burstRank = 1, burstSize = 2, burstBest = true,
+                           keywords = { "AutoCull|Reject|Blurry" } })
+    end)
+    S.prefs.collectionsMade = nil -- the collections are made before this cull's writes
+    -- a's old verdict field (an earlier version wrote it for a photo it left alone) is stale
+    local p = select(S, { { path = "/s/mine.jpg", rating = 5, props = { verdict = "reject", burstBest = "yes" } },
+                          { path = "/s/other.jpg" } })
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(5, p[1].raw.rating) -- left alone
+    local cols = {}
+    for _, c in ipairs(S.catalog:getChildCollectionSets()[1]:getChildCollections()) do cols[c:getName()] = c end
+    local function in_col(name)
+      local out = {}
+      for _, ph in ipairs(cols[name]:getPhotos()) do out[#out + 1] = ph.raw.path end
+      return out
+    end
+    -- deleting the Reject collection's photos deletes only what AutoCull rejected in the catalog
+    assert.are.same({ "/s/other.jpg" }, in_col("Reject"))
+    assert.are.same({ "/s/other.jpg" }, in_col("Best of burst"))
+    assert.is_nil(p[1].props.verdict)
+    assert.are.equal("", p[1].props.burstBest)
+    assert.are.equal("reject \226\128\148 not applied: you had rated, flagged or labelled it", p[1].props.opinion)
+    assert.are.equal("blurry", p[1].props.reasons)
+    assert.are.equal("b1", p[1].props.burstId)
+    -- the applied one: verdict, no opinion
+    assert.are.equal("reject", p[2].props.verdict)
+    assert.is_nil(p[2].props.opinion)
+  end)
+
+  it("declares the opinion field (schema raised) and shows it in the tagset", function()
+    local S = setup()
+    local provider = dofile(plugin_dir .. "/MetadataDefinition.lua")
+    assert.are.equal(3, provider.schemaVersion)
+    assert.is_true(S.fields.opinion.readOnly)
+    assert.are.equal("AutoCull opinion (not applied)", S.fields.opinion.title)
+    local tagset = dofile(plugin_dir .. "/Tagset.lua")
+    local listed = false
+    for _, item in ipairs(tagset.items) do
+      if (type(item) == "table" and item[1] or item) == "org.autocull.lightroom.opinion" then listed = true end
+    end
+    assert.is_true(listed)
+  end)
+end)
+
 describe("7. Lightroom quits: the background poller stops cleanly", function()
   it("LrShutdownFunction stops the poller, then calls doneFunction", function()
     local S, d = setup()

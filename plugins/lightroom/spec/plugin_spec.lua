@@ -274,7 +274,9 @@ describe("Auto-cull selection", function()
     assert.are.equal("reject", p.blurry.props.verdict)
     assert.are.equal("subject soft: sharpness 0.1 < 0.25", p.blurry.props.reasons)
     assert.are.equal("rating=0;pick=rejected;label=red", p.blurry.props.lastWritten)
-    assert.are.equal("keep", p.rated.props.verdict)
+    -- left alone: AutoCull's view is its opinion, not a verdict the smart collections would list
+    assert.is_nil(p.rated.props.verdict)
+    assert.matches("^keep .* not applied: you had rated", p.rated.props.opinion)
     assert.is_nil(p.rated.props.lastWritten)
     -- one undo step named AutoCull
     assert.are.equal(1, #S.catalog.undo_steps)
