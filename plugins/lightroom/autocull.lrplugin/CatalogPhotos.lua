@@ -29,7 +29,7 @@ local map = require "decision_map"
 local M = {}
 
 M.RAW_KEYS = { "path", "isVirtualCopy", "rating", "pickStatus", "colorNameForLabel", "keywords" }
-M.PROP_KEYS = { "lastWritten", "appliedSignature" }
+M.PROP_KEYS = { "lastWritten", "appliedSignature", "declinedSignature", "writtenSignature" }
 M.ROOT = "AutoCull"
 
 local PICK_STATUS = { picked = 1, none = 0, rejected = -1 }
@@ -49,6 +49,15 @@ end
 local function label_word(name)
   if type(name) ~= "string" or name == "" then return "none" end
   return string.lower(name)
+end
+
+-- The decision the photographer took back, from the plug-in fields: declinedSignature, or a
+-- write whose record is gone. writtenSignature is set in a private gate after each written
+-- chunk (private writes make no undo step); when an Edit > Undo also took back the fields of
+-- the step (lastWritten/appliedSignature), writtenSignature still names what was written.
+function M.declined(p)
+  if p.writtenSignature ~= nil and p.writtenSignature ~= p.appliedSignature then return p.writtenSignature end
+  return p.declinedSignature
 end
 
 -- Read what each photo carries now.
@@ -83,6 +92,7 @@ function M.read(catalog, photos, plugin)
         keywords = keywords,
         last_written = map.parse_state(p.lastWritten),
         applied_signature = p.appliedSignature,
+        declined_signature = M.declined(p),
       },
     }
   end
@@ -215,6 +225,7 @@ local function record_written(photo, plugin, item, stamp)
   set(photo, plugin, "lastWritten", map.state_string(map.after_state(item.entry.current, a)))
   set(photo, plugin, "appliedSignature", a.signature)
   set(photo, plugin, "appliedAt", stamp)
+  set(photo, plugin, "declinedSignature", nil)
 end
 
 -- A photo left alone (the photographer rated it, or took AutoCull's marks back): AutoCull's
@@ -246,33 +257,45 @@ local function stale_record(current)
                                  last_written = current.last_written }, nil, { write_keywords = false })
 end
 
--- Bookkeeping for photos left alone, in one private gate. Its result is checked: "aborted" (or
--- "queued", which this call never asks for) means the fields were not updated; nothing AutoCull
--- wrote is in them, so this is counted and logged, not retried.
+-- Bookkeeping in one private gate (no undo step): for photos left alone their opinion, and a
+-- record the photographer changed is cleared (declinedSignature keeps what they took back);
+-- for photos just written, writtenSignature (what an Undo cannot take back, see M.declined).
+-- Its result is checked: "aborted" (or "queued", which this call never asks for) means the
+-- fields were not updated; nothing AutoCull wrote is in them, so this is counted, not retried.
 -- @return number of photos whose fields were not updated
-function M.record(catalog, plugin, items, timeout)
+function M.record(catalog, plugin, items, timeout, written)
   local todo = {}
   for _, item in ipairs(items) do
     local a = item.actions
-    if a.verdict and not a.error then todo[#todo + 1] = item end
+    if (a.verdict and not a.error) or a.record_changed then todo[#todo + 1] = item end
   end
-  if #todo == 0 then return 0 end
+  written = written or {}
+  if #todo == 0 and #written == 0 then return 0 end
   local status = catalog:withPrivateWriteAccessDo(function()
     for _, item in ipairs(todo) do
       local photo, a = item.entry.photo, item.actions
       if a.skip_reason == "already_applied" then
         record_still_applied(photo, plugin, a)
-      else
+      elseif a.verdict and not a.error then
         record_left_alone(photo, plugin, a)
       end
-      if stale_record(item.entry.current) then
-        photo:setPropertyForPlugin(plugin, "lastWritten", nil)
-        photo:setPropertyForPlugin(plugin, "appliedSignature", nil)
-        photo:setPropertyForPlugin(plugin, "appliedAt", nil)
+      if a.record_changed or stale_record(item.entry.current) then
+        -- the photographer changed AutoCull's marks: the record and its verdict are gone
+        set(photo, plugin, "lastWritten", nil)
+        set(photo, plugin, "appliedSignature", nil)
+        set(photo, plugin, "appliedAt", nil)
+        set(photo, plugin, "verdict", nil)
+      end
+      if a.declined_signature ~= nil then
+        set(photo, plugin, "declinedSignature", a.declined_signature)
+        set(photo, plugin, "writtenSignature", nil)
       end
     end
+    for _, item in ipairs(written) do
+      set(item.entry.photo, plugin, "writtenSignature", item.actions.signature)
+    end
   end, { timeout = timeout or 30 })
-  if status ~= "executed" then return #todo end
+  if status ~= "executed" then return #todo + #written end
   return 0
 end
 
@@ -338,7 +361,7 @@ function M.apply(items, args)
       if not changed[k] then map.count_unchanged(summary) end
     end
     result.written = result.written + #to_write
-    result.fields_not_updated = result.fields_not_updated + M.record(catalog, args.plugin, skipped, timeout)
+    result.fields_not_updated = result.fields_not_updated + M.record(catalog, args.plugin, skipped, timeout, to_write)
     i = i + #chunk
     if args.progress and args.progress(i - 1, #items) == false and i <= #items then
       result.stopped = true

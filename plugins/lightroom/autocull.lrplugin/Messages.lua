@@ -84,6 +84,7 @@ end
 local SKIP_TEXT = {
   user_rated = LOC "$$$/AutoCull/Skip/UserRated=already rated, flagged or labelled by you",
   already_applied = LOC "$$$/AutoCull/Skip/AlreadyApplied=already applied",
+  changed_by_you = LOC "$$$/AutoCull/Skip/ChangedByYou=taken back by you (AutoCull did not mark them again)",
   no_decision = LOC "$$$/AutoCull/Skip/NoDecision=no decision",
   virtual_copy = LOC "$$$/AutoCull/Skip/VirtualCopy=virtual copy",
   file_missing = LOC "$$$/AutoCull/Skip/FileMissing=file missing",

@@ -12,7 +12,8 @@
   (it would run inside withPrivateWriteAccessDo, where AutoCull's old burst keywords could
   not be removed anyway). 3 added opinion: the verdict field holds only what AutoCull applied
   to the catalog (the smart collections list it); for a photo left alone because you rated it
-  AutoCull's view goes to opinion, and the next cull or apply clears a stale verdict there.
+  AutoCull's view goes to opinion, and the next cull or apply clears a stale verdict there;
+  declinedSignature/writtenSignature remember a decision the photographer took back.
 ]]
 
 return {
@@ -64,6 +65,8 @@ return {
     { id = "lastWritten", dataType = "string" },      -- rating/pick/label as AutoCull left them
     { id = "appliedSignature", dataType = "string" }, -- the decision last applied
     { id = "appliedAt", dataType = "string" },        -- when (W3C date)
+    { id = "declinedSignature", dataType = "string" }, -- a decision the photographer took back
+    { id = "writtenSignature", dataType = "string" },  -- last decision written (private gate: no undo)
   },
   schemaVersion = 3,
 }

@@ -173,14 +173,18 @@ describe("3. what AutoCull wrote stays known as its own", function()
     assert.are.equal("/s/b.jpg", sent[1].path)
   end)
 
+  -- Undo = the photographer took it back. Whether Lightroom's Undo also takes back the plug-in
+  -- fields set in that step is not documented: both cases end the same way.
   for _, keeps in ipairs { false, true } do
-    it("after Edit > Undo the same result is applied again (undo keeps plug-in fields: " .. tostring(keeps) .. ")", function()
+    it("after Edit > Undo the same result is not applied again; a new one is (undo keeps plug-in fields: " .. tostring(keeps) .. ")", function()
       local S, d = setup()
       S.catalog.undo_keeps_plugin_fields = keeps
       local a = S.catalog:_add_photo { path = "/w/a.jpg" }
-      d.handlers.GetChanges = function() return 200, { decisions = { decision("/w/a.jpg") }, nextCursor = "", more = false } end
+      local deliver = decision("/w/a.jpg")
+      d.handlers.GetChanges = function() return 200, { decisions = { deliver }, nextCursor = "", more = false } end
       S:run_menu("MenuApplyChanges.lua")
       assert.are.equal(4, a.raw.rating)
+      assert.are.equal("keep", a.props.verdict)
       assert.matches("^AutoCull", S.catalog:_undo())
       assert.is_nil(a.raw.rating)
       assert.are.same({}, a:keyword_paths())
@@ -188,13 +192,57 @@ describe("3. what AutoCull wrote stays known as its own", function()
       S.catalog.selected = { a }
       S:run_menu("MenuTeach.lua")
       assert.are.equal(0, #calls(d, "SendFeedback"))
+      local steps = #S.catalog.undo_steps
       S:run_menu("MenuApplyChanges.lua")
-      assert.are.equal(4, a.raw.rating)
-      assert.are.same({ "AutoCull|Keep" }, a:keyword_paths())
-      assert.are.equal("rating=4;pick=picked;label=none", a.props.lastWritten)
-      assert.matches("1 background results applied", last_message(S).message, 1, true)
+      assert.are.same({}, S.tasks.errors)
+      assert.is_nil(a.raw.rating)
+      assert.are.same({}, a:keyword_paths())
+      assert.are.equal(steps, #S.catalog.undo_steps) -- nothing written
+      assert.is_nil(a.props.lastWritten)
+      assert.is_nil(a.props.verdict) -- the catalog no longer carries that verdict
+      assert.matches("1 taken back by you", last_message(S).info, 1, true)
+      -- delivered again later: still not applied
+      S:run_menu("MenuApplyChanges.lua")
+      assert.is_nil(a.raw.rating)
+      -- the daemon decides something new: that is applied
+      deliver = decision("/w/a.jpg", { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                                       keywords = { "AutoCull|Reject" } })
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.equal(-1, a.raw.pickStatus)
+      assert.are.equal("reject", a.props.verdict)
+      assert.are.equal("rating=0;pick=rejected;label=none", a.props.lastWritten)
     end)
   end
+
+  it("the photographer clears the reject flag and red label by hand: the same decision is not written again", function()
+    local S, d = setup()
+    local a = S.catalog:_add_photo { path = "/w/a.jpg" }
+    local deliver = decision("/w/a.jpg", { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                                           colorLabel = "COLOR_LABEL_RED", keywords = { "AutoCull|Reject" } })
+    d.handlers.GetChanges = function() return 200, { decisions = { deliver }, nextCursor = "", more = false } end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal(-1, a.raw.pickStatus)
+    assert.are.equal("red", a.raw.colorNameForLabel)
+    -- by hand (no undo): flag and label off, rating 0: looks unrated
+    a.raw.pickStatus, a.raw.colorNameForLabel = 0, "none"
+    local writes = #S.catalog.writes
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(writes, #S.catalog.writes) -- nothing written
+    assert.are.equal(0, a.raw.pickStatus)
+    assert.are.equal("none", a.raw.colorNameForLabel)
+    assert.is_nil(a.props.verdict)
+    assert.is_nil(a.props.lastWritten)
+    assert.is_nil(a.props.appliedSignature)
+    assert.matches("reject .* not applied: you had taken back AutoCull's marks", a.props.opinion)
+    -- a new decision is written
+    deliver = decision("/w/a.jpg")
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal(1, a.raw.pickStatus)
+    assert.are.equal(4, a.raw.rating)
+    assert.are.equal("keep", a.props.verdict)
+    assert.is_nil(a.props.opinion)
+  end)
 
   it("undo back to the photographer's own label: theirs is respected and the stale record cleared", function()
     local S, d = setup()

@@ -394,7 +394,13 @@ describe("Auto-cull selection", function()
     -- Edit > Undo right after the cull takes back the cull and leaves the set
     assert.are.equal("AutoCull cull", S.catalog:_undo())
     assert.are.equal(1, #S.catalog:getChildCollectionSets())
-    -- a second cull makes nothing more
+    -- a second cull makes no second set; the result the photographer undid is not written again
+    S:run_menu("MenuCull.lua")
+    assert.are.equal(1, #S.catalog:getChildCollectionSets())
+    assert.are.equal(1, #S.catalog.undo_steps)
+    assert.matches("3 taken back by you", last_message(S).info, 1, true)
+    -- with "leave photos I rated alone" unticked the photographer asks for it again: written
+    S.dialogs.on_modal = function(args) args.contents.bind_to_object.respectUserRatings = false end
     S:run_menu("MenuCull.lua")
     assert.are.equal(1, #S.catalog:getChildCollectionSets())
     assert.are.equal("AutoCull cull", S.catalog.undo_steps[#S.catalog.undo_steps].name)
