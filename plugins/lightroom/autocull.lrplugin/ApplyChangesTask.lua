@@ -14,6 +14,7 @@
 ]]
 
 local LrApplication = import "LrApplication"
+local LrPathUtils = import "LrPathUtils"
 local LrDialogs = import "LrDialogs"
 local LrFunctionContext = import "LrFunctionContext"
 local LrTasks = import "LrTasks"
@@ -31,20 +32,52 @@ local M = {}
 
 local PAGE = 500
 local MAX_PAGES = 200
-local PENDING_BATCH = 500 -- pending photos looked up again per run
+local PENDING_BATCH = 500 -- pending photos decided again per Decide call
 local busy = false
 
 function M.is_busy() return busy end
 
+-- Look paths up in the catalog, folder by folder: catalog:getFolderByPath first (one call per
+-- folder), and per-photo findPhotoByPath only in folders the catalog has. A shoot not imported
+-- yet costs one lookup per folder, not one per photo.
+-- @return {[path] = LrPhoto or false}
+local function find_photos(catalog, paths)
+  local by_folder, order = {}, {}
+  for _, path in ipairs(paths) do
+    local folder = LrPathUtils.parent(path) or ""
+    if not by_folder[folder] then
+      by_folder[folder] = {}
+      order[#order + 1] = folder
+    end
+    local list = by_folder[folder]
+    list[#list + 1] = path
+  end
+  local found = {}
+  for _, folder in ipairs(order) do
+    local known = folder ~= "" and catalog:getFolderByPath(folder) or nil
+    for _, path in ipairs(by_folder[folder]) do
+      if found[path] == nil then
+        found[path] = known and catalog:findPhotoByPath(path) or false
+      end
+    end
+  end
+  return found
+end
+
 -- Write one list of decisions. @return result of CatalogPhotos.apply plus
 --   missing = paths not in this catalog, done = paths in it that need nothing more
 local function apply_decisions(catalog, decisions, prefs, summary, count_missing)
-  local photos, by_path = {}, {}
+  local paths = {}
   for _, d in ipairs(decisions) do
-    if type(d) == "table" and type(d.path) == "string" and by_path[d.path] == nil then
-      local photo = catalog:findPhotoByPath(d.path)
-      by_path[d.path] = photo or false
-      if photo then photos[#photos + 1] = photo end
+    if type(d) == "table" and type(d.path) == "string" then paths[#paths + 1] = d.path end
+  end
+  local by_path = find_photos(catalog, paths)
+  local photos, seen = {}, {}
+  for _, path in ipairs(paths) do
+    local photo = by_path[path]
+    if photo and not seen[photo] then
+      seen[photo] = true
+      photos[#photos + 1] = photo
     end
   end
   local entry_of = {}
@@ -96,29 +129,34 @@ local function decide(client, paths)
   return out
 end
 
--- Pending photos that are in the catalog now get their current decision.
+-- Pending photos that are in the catalog now get their current decision (all of them, in
+-- batches of PENDING_BATCH per Decide call).
 -- @return keep_going (false when the catalog stayed busy), or nil, err
 local function apply_pending(client, catalog, state, prefs, summary)
   if #state.pending == 0 then return true end
+  local there = find_photos(catalog, state.pending)
   local found = {}
   for _, path in ipairs(state.pending) do
-    if catalog:findPhotoByPath(path) then
-      found[#found + 1] = path
-      if #found >= PENDING_BATCH then break end
-    end
+    if there[path] then found[#found + 1] = path end
   end
-  if #found == 0 then return true end
-  local decisions, err = decide(client, found)
-  if not decisions then return nil, err end
-  local result = apply_decisions(catalog, decisions, prefs, summary, false)
-  -- written, left alone or failed: no longer pending; a path the daemon no longer knows goes too
-  local answered = {}
-  for _, d in ipairs(decisions) do if type(d) == "table" then answered[d.path] = true end end
-  local settled = {}
-  for _, p in ipairs(result.done) do settled[#settled + 1] = p end
-  for _, p in ipairs(found) do if not answered[p] then settled[#settled + 1] = p end end
-  CatalogState.remove_pending(state, settled)
-  return not result.busy
+  local i = 1
+  while i <= #found do
+    local batch = {}
+    for j = i, math.min(i + PENDING_BATCH - 1, #found) do batch[#batch + 1] = found[j] end
+    i = i + #batch
+    local decisions, err = decide(client, batch)
+    if not decisions then return nil, err end
+    local result = apply_decisions(catalog, decisions, prefs, summary, false)
+    -- written, left alone or failed: no longer pending; a path the daemon no longer knows goes too
+    local answered = {}
+    for _, d in ipairs(decisions) do if type(d) == "table" then answered[d.path] = true end end
+    local settled = {}
+    for _, p in ipairs(result.done) do settled[#settled + 1] = p end
+    for _, p in ipairs(batch) do if not answered[p] then settled[#settled + 1] = p end end
+    CatalogState.remove_pending(state, settled)
+    if result.busy then return false end
+  end
+  return true
 end
 
 -- @param should_stop optional function: true when Lightroom is quitting (checked between pages)
@@ -151,8 +189,10 @@ function M.apply_all(prefs, should_stop)
     local result = apply_decisions(catalog, decisions, prefs, summary, true)
     local dropped = CatalogState.add_pending(state, result.missing)
     if dropped > 0 then
+      -- only past the safety bound (CatalogState.LIMIT): said in the summary, not only logged
+      summary.pending_dropped = (summary.pending_dropped or 0) + dropped
       Log.info("background results: " .. dropped .. " oldest pending photos dropped (at most " ..
-               CatalogState.MAX_PENDING .. " per catalog)")
+               CatalogState.LIMIT .. " per catalog)")
     end
     CatalogState.remove_pending(state, result.done)
     if result.busy then

@@ -117,6 +117,10 @@ function M.summary_info(summary)
     lines[#lines + 1] = LOC("$$$/AutoCull/Summary/Skipped=^1 skipped: ^2", tostring(summary.skipped),
                             table.concat(parts, ", "))
   end
+  if (summary.pending_dropped or 0) > 0 then
+    lines[#lines + 1] = LOC("$$$/AutoCull/Summary/PendingDropped=^1 waiting results were dropped: more than ^2 photos were waiting to be imported into this catalog (the oldest went first)",
+                            tostring(summary.pending_dropped), tostring(require("CatalogState").LIMIT))
+  end
   if summary.failed > 0 then
     lines[#lines + 1] = LOC("$$$/AutoCull/Summary/Failed=^1 failed:", tostring(summary.failed))
     for i, f in ipairs(summary.failures) do

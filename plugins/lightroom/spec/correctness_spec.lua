@@ -34,6 +34,7 @@ local function setup(decide)
   f:write(json.encode { token = TOKEN, http_port = 50999, grpc_port = 50998, host = "127.0.0.1", pid = 1 })
   f:close()
   S.prefs.stateFile = home .. "/state.json"
+  S.app_data = home .. "/appdata"
   S.prefs.pollInterval = 0
   -- these specs are about the writes: the collection set counts as made (collections_spec covers it)
   S.prefs.collectionsMade = { [S.catalog:getPath()] = true }
@@ -75,6 +76,16 @@ local function last_message(S)
   return m[#m]
 end
 
+-- the catalog's pending paths, as the plug-in keeps them (a JSON file in its own data folder)
+local function pending_of(_, key)
+  local CatalogState = require "CatalogState"
+  local f = io.open(CatalogState.file_for(key or CATALOG), "r")
+  if not f then return {} end
+  local t = json.decode(f:read("*a"))
+  f:close()
+  return t.pending
+end
+
 local function calls(d, method)
   local out = {}
   for _, c in ipairs(d.calls) do if c.method == method then out[#out + 1] = c end end
@@ -112,7 +123,8 @@ describe("2. background results per catalog, and photos not imported yet", funct
     S:run_menu("MenuApplyChanges.lua")
     local state = S.prefs.catalogs[CATALOG]
     assert.are.equal("c1", state.cursor)
-    assert.are.same({ "/w/later.jpg" }, state.pending)
+    assert.are.same({ "/w/later.jpg" }, pending_of(S))
+    assert.is_nil(state.pending) -- not in the preferences
     assert.matches("1 not in this catalog yet", last_message(S).info, 1, true)
     -- imported later; meanwhile the daemon's decision changed: the current one is applied
     local photo = S.catalog:_add_photo { path = "/w/later.jpg" }
@@ -121,7 +133,7 @@ describe("2. background results per catalog, and photos not imported yet", funct
     assert.are.same({}, S.tasks.errors)
     assert.are.equal(3, photo.raw.rating)
     assert.are.same({ "/w/later.jpg" }, calls(d, "Decide")[1].body.paths)
-    assert.are.same({}, S.prefs.catalogs[CATALOG].pending)
+    assert.are.same({}, pending_of(S))
     -- nothing pending: no Decide call at all
     S:run_menu("MenuApplyChanges.lua")
     assert.are.equal(1, #calls(d, "Decide"))
@@ -142,18 +154,63 @@ describe("2. background results per catalog, and photos not imported yet", funct
     assert.are.same({ cursor = "", client = "lightroom:/Volumes/Work/Other.lrcat" }, seen[2])
     assert.are.equal("n1", S.prefs.catalogs[CATALOG].cursor)
     assert.are.equal("n2", S.prefs.catalogs["/Volumes/Work/Other.lrcat"].cursor)
-    assert.are.same({ "/w/x.jpg" }, S.prefs.catalogs["/Volumes/Work/Other.lrcat"].pending)
+    assert.are.same({ "/w/x.jpg" }, pending_of(S, "/Volumes/Work/Other.lrcat"))
+    assert.are.same({ "/w/x.jpg" }, pending_of(S))
+    local CatalogState = require "CatalogState"
+    assert.are_not.equal(CatalogState.file_for(CATALOG), CatalogState.file_for("/Volumes/Work/Other.lrcat"))
+    assert.matches("^" .. S.app_data:gsub("%p", "%%%0") .. "/AutoCull/", CatalogState.file_for(CATALOG))
   end)
 
-  it("bounds the pending list: the oldest go first, a path decided again moves to the end", function()
+  it("6,000 decisions for a shoot imported later all survive and are applied; one lookup per missing folder", function()
+    local S, d = setup(function(p) return decision(p, { stars = 3 }) end)
+    local all = {}
+    for i = 1, 3000 do
+      all[#all + 1] = decision(string.format("/w/day1/f%04d.jpg", i))
+      all[#all + 1] = decision(string.format("/w/day2/f%04d.jpg", i))
+    end
+    d.handlers.GetChanges = function(body)
+      local from = tonumber(body.cursor) or 0
+      local page = {}
+      for i = from + 1, math.min(from + body.limit, #all) do page[#page + 1] = all[i] end
+      local next_c = from + #page
+      return 200, { decisions = page, nextCursor = tostring(next_c), more = next_c < #all }
+    end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(6000, #pending_of(S))
+    assert.matches("6000 not in this catalog yet", last_message(S).info, 1, true)
+    -- a poll while neither folder is in the catalog: one folder lookup each, no photo lookups
+    S.catalog.lookups, S.catalog.folder_lookups = 0, 0
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal(0, S.catalog.lookups)
+    assert.are.equal(2, S.catalog.folder_lookups)
+    -- day 1 imported: its 3,000 are applied, day 2 still waits
+    local day1 = {}
+    for i = 1, 3000 do day1[i] = S.catalog:_add_photo { path = string.format("/w/day1/f%04d.jpg", i) } end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    for i = 1, 3000 do assert.are.equal(3, day1[i].raw.rating, i) end
+    assert.are.equal(3000, #pending_of(S))
+    local day2 = {}
+    for i = 1, 3000 do day2[i] = S.catalog:_add_photo { path = string.format("/w/day2/f%04d.jpg", i) } end
+    S:run_menu("MenuApplyChanges.lua")
+    for i = 1, 3000 do assert.are.equal(3, day2[i].raw.rating, i) end
+    assert.are.same({}, pending_of(S))
+  end)
+
+  it("a safety bound far above any shoot, and the summary says when it was hit", function()
     local CatalogState = require "CatalogState"
+    assert.is_true(CatalogState.LIMIT >= 200000)
     local st = { cursor = "", pending = {} }
     assert.are.equal(0, CatalogState.add_pending(st, { "a", "b", "c" }, 3))
     assert.are.equal(0, CatalogState.add_pending(st, { "a" }, 3))
     assert.are.same({ "b", "c", "a" }, st.pending)
     assert.are.equal(2, CatalogState.add_pending(st, { "d", "e" }, 3))
     assert.are.same({ "a", "d", "e" }, st.pending)
-    assert.are.equal(2000, CatalogState.MAX_PENDING)
+    local Messages = require "Messages"
+    local summary = require("decision_map").new_summary()
+    summary.pending_dropped = 2
+    assert.matches("2 waiting results were dropped", Messages.summary_info(summary), 1, true)
   end)
 end)
 
