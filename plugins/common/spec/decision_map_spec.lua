@@ -179,6 +179,21 @@ describe("decision_map.actions", function()
     assert.are.same({ "AutoCull|Burst|b2" }, a.remove_keywords)
   end)
 
+  it("burst_keywords = false also drops bracket keywords: a bracket is a burst group with bracket = true", function()
+    local d = decision { keywords = { "AutoCull|Keep", "AutoCull|Bracket|g3" }, burstId = "g3", burstRank = 2,
+                         burstSize = 3, bracket = true }
+    local a = map.actions(d, { keywords = { "AutoCull|Bracket|g1", "AutoCull|Burst|b2", "Travel|Bracket|x" } },
+                          { burst_keywords = false })
+    assert.are.same({ "AutoCull|Keep" }, a.keywords)
+    assert.are.same({ "AutoCull|Bracket|g1", "AutoCull|Burst|b2" }, a.remove_keywords)
+    assert.are.same({ id = "g3", rank = 2, size = 3, best = false }, a.burst) -- shown by the burst fields
+    a = map.actions(d, { keywords = { "AutoCull|Bracket|g1", "AutoCull|Keep" } },
+                    { burst_keywords = false, write_keywords = false })
+    assert.are.same({ "AutoCull|Bracket|g1" }, a.remove_keywords)
+    -- darktable keeps them (default)
+    assert.are.same({ "AutoCull|Keep", "AutoCull|Bracket|g3" }, map.actions(d, {}, {}).keywords)
+  end)
+
   it("keeps burst keywords by default (darktable)", function()
     local d = decision { keywords = { "AutoCull|Keep", "AutoCull|Burst|b7" }, burstId = "b7", burstRank = 2,
                          burstSize = 3 }

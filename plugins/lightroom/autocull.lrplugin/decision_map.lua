@@ -40,7 +40,7 @@
     skip_if_applied = false       -- skip when current.applied_signature == signature and the photo
                                   -- still carries what AutoCull wrote (current.last_written; after an
                                   -- Undo it does not, so the decision is applied again)
-    burst_keywords = true         -- false: no "<root>|Burst|<id>" keywords (the host shows bursts
+    burst_keywords = true         -- false: no "<root>|Burst|<id>" / "<root>|Bracket|<id>" keywords (the host shows bursts
                                   -- another way, actions.burst); old ones are removed on the next write
 
   API
@@ -270,9 +270,12 @@ local function keyword_list(decision, root)
   return out
 end
 
+-- "<root>|Burst|<id>" and "<root>|Bracket|<id>": the daemon names a group of near-duplicates
+-- one or the other (Decision.bracket); both are the burst fields where the host shows them.
+local GROUP_WORDS = { Burst = true, Bracket = true }
 local function is_burst_keyword(path, root)
   local parts = M.split_keyword(path)
-  return parts[1] == (root or DEFAULT_ROOT) and parts[2] == "Burst"
+  return parts[1] == (root or DEFAULT_ROOT) and GROUP_WORDS[parts[2]] == true
 end
 
 local function wanted_keywords(decision, root, burst_keywords)
