@@ -80,17 +80,18 @@ local function apply_decisions(catalog, decisions, prefs, summary, count_missing
       photos[#photos + 1] = photo
     end
   end
-  local entry_of = {}
+  -- decisions meet their photos through the photo found for the daemon's path, never through
+  -- Lightroom's own path string: on Windows the two differ in separators and drive-letter case
+  local entry_of_photo = {}
   if #photos > 0 then
-    for _, entry in ipairs(CatalogPhotos.read(catalog, photos, _PLUGIN)) do
-      if entry.path then entry_of[entry.path] = entry end
-    end
+    for _, entry in ipairs(CatalogPhotos.read(catalog, photos, _PLUGIN)) do entry_of_photo[entry.photo] = entry end
   end
   local opts = Prefs.map_options(prefs)
   opts.skip_if_applied = true
   local items, missing = {}, {}
   for _, d in ipairs(decisions) do
-    local entry = type(d) == "table" and entry_of[d.path] or nil
+    local photo = type(d) == "table" and by_path[d.path] or nil
+    local entry = photo and entry_of_photo[photo] or nil
     if not entry then
       if type(d) == "table" and type(d.path) == "string" then missing[#missing + 1] = d.path end
       if count_missing then map.count_skip(summary, type(d) == "table" and d.path or nil, "not_in_catalog") end

@@ -214,6 +214,22 @@ describe("2. background results per catalog, and photos not imported yet", funct
   end)
 end)
 
+describe("review 5. a photo found by the daemon's path is matched whatever form the path has", function()
+  it("a Windows path with other slashes and drive-letter case is applied, not left pending", function()
+    local S, d = setup()
+    S.catalog.windows = true -- Lightroom on Windows finds a photo by either separator and any case
+    local a = S.catalog:_add_photo { path = [[C:\Shoots\Day1\a.jpg]] }
+    d.handlers.GetChanges = function()
+      return 200, { decisions = { decision("c:/Shoots/Day1/a.jpg") }, nextCursor = "c1", more = false }
+    end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(4, a.raw.rating)
+    assert.are.same({}, pending_of(S))
+    assert.matches("1 background results applied", last_message(S).message, 1, true)
+  end)
+end)
+
 describe("3. what AutoCull wrote stays known as its own", function()
   it("an aborted private write loses no record: AutoCull's marks are not sent as taste", function()
     local S, d = setup()

@@ -588,9 +588,10 @@ local function new_catalog(S)
     for _, path in ipairs(t.keywords or {}) do p.keywords[#p.keywords + 1] = C:_keyword(path) end
     for k, v in pairs(t.props or {}) do p.props[k] = v end
     C.photos[#C.photos + 1] = p
-    if not p.raw.isVirtualCopy and C.by_path[t.path] == nil then C.by_path[t.path] = p end
+    local key = C:_path_key(t.path)
+    if not p.raw.isVirtualCopy and C.by_path[key] == nil then C.by_path[key] = p end
     local folder = t.path:match("^(.*)[/\\][^/\\]*$")
-    if folder then C.folders[folder] = true end
+    if folder then C.folders[C:_path_key(folder)] = true end
     return p
   end
 
@@ -629,7 +630,12 @@ local function new_catalog(S)
   function C:findPhotoByPath(path)
     need_task("LrCatalog:findPhotoByPath")
     C.lookups = (C.lookups or 0) + 1
-    return C.by_path[path]
+    return C.by_path[C:_path_key(path)]
+  end
+  -- catalog.windows = true: paths as Lightroom on Windows compares them (either separator, any case)
+  function C:_path_key(path)
+    if C.windows then return (path:gsub("/", "\\"):lower()) end
+    return path
   end
   -- SDK 3.0: "Retrieves an LrFolder object representing a folder in the catalog" (nil when the
   -- folder is not in it); a catalog read, so only from within a task. Folders exist here as the
@@ -643,7 +649,7 @@ local function new_catalog(S)
     assert(type(path) == "string", "getFolderByPath needs a path")
     C.folder_lookups = (C.folder_lookups or 0) + 1
     path = path:gsub("[/\\]+$", "")
-    if C.folders[path] then return setmetatable({ path = path }, Folder) end
+    if C.folders[C:_path_key(path)] then return setmetatable({ path = path }, Folder) end
     return nil
   end
   function C:getKeywords() need_task("LrCatalog:getKeywords") return C.keywords end
