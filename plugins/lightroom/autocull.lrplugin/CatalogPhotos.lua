@@ -109,17 +109,24 @@ function M.field_value(value)
 end
 
 -- AutoCull's keywords (and every parent up to the root) are never included on export: a client's
--- JPEG must not carry "AutoCull|Reject|Blurry". Keywords made by earlier versions with
--- includeOnExport = true are switched off here (LrKeyword:setAttributes, SDK 3.0, inside write access).
-local function keep_private(keyword, fixed)
-  local k, guard = keyword, 0
-  while k ~= nil and not fixed[k] and guard < 64 do
-    fixed[k] = true
-    local attrs = k:getAttributes() or {}
-    if attrs.includeOnExport ~= false then k:setAttributes { includeOnExport = false } end
-    k = k:getParent()
-    guard = guard + 1
+-- JPEG must not carry "AutoCull|Reject|Blurry". New ones are created with includeOnExport = false;
+-- ones made by earlier versions with includeOnExport = true are found BEFORE the write gate
+-- (a keyword made inside a gate is not available for access until it returns) and switched off
+-- inside it (LrKeyword:setAttributes, SDK 3.0).
+-- @return the existing keywords under the root (root included) that still export
+function M.exporting_keywords(catalog)
+  local out = {}
+  local function walk(list, depth)
+    for _, kw in ipairs(list or {}) do
+      local attrs = kw:getAttributes() or {}
+      if attrs.includeOnExport ~= false then out[#out + 1] = kw end
+      if depth < 64 then walk(kw:getChildren(), depth + 1) end
+    end
   end
+  for _, kw in ipairs(catalog:getKeywords() or {}) do
+    if kw:getName() == M.ROOT then walk({ kw }, 0) end
+  end
+  return out
 end
 
 -- Create (or find) the keyword for a full '|' path inside write access.
@@ -165,15 +172,10 @@ local function write_one(catalog, cache, entry, actions)
   end
   local have = {}
   for _, full in ipairs(cur.keywords or {}) do have[full] = true end
-  cache.private = cache.private or {}
   for _, full in ipairs(actions.keywords or {}) do
     if not have[full] then
-      local kw = keyword_for(catalog, cache, full)
-      keep_private(kw, cache.private)
-      photo:addKeyword(kw)
+      photo:addKeyword(keyword_for(catalog, cache, full))
       changed = true
-    elseif entry.keyword_objects[full] then
-      keep_private(entry.keyword_objects[full], cache.private)
     end
   end
   return changed
@@ -323,6 +325,7 @@ function M.apply(items, args)
   local result = { written = 0, stopped = false, aborted = 0, busy = false, unwritten = {}, fields_not_updated = 0 }
   local cache = {}
   local stamp = LrDate.timeToW3CDate(LrDate.currentTime())
+  local exporting = M.writes_any(items) and M.exporting_keywords(catalog) or {}
   local i = 1
   while i <= #items do
     local chunk, skipped, to_write = {}, {}, {}
@@ -334,6 +337,7 @@ function M.apply(items, args)
     local status = "executed"
     if #to_write > 0 then
       status = catalog:withWriteAccessDo(args.undo_name, function()
+        for _, kw in ipairs(exporting) do kw:setAttributes { includeOnExport = false } end
         for k, item in ipairs(to_write) do
           changed[k] = write_one(catalog, cache, item.entry, item.actions)
           record_written(item.entry.photo, args.plugin, item, stamp)
@@ -361,6 +365,7 @@ function M.apply(items, args)
       if not changed[k] then map.count_unchanged(summary) end
     end
     result.written = result.written + #to_write
+    if #to_write > 0 then exporting = {} end -- switched off in this gate
     result.fields_not_updated = result.fields_not_updated + M.record(catalog, args.plugin, skipped, timeout, to_write)
     i = i + #chunk
     if args.progress and args.progress(i - 1, #items) == false and i <= #items then

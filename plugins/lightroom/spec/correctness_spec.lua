@@ -111,6 +111,46 @@ describe("1. AutoCull's keywords never go out with an export", function()
   end)
 end)
 
+describe("review 6. keywords made in a write gate are not touched before it returns", function()
+  it("the stand-in refuses attribute access on a keyword created in the still-open gate, as the SDK documents for collections", function()
+    local S = setup()
+    local C = S.catalog
+    local made
+    S.tasks.startAsyncTask(function()
+      C:withWriteAccessDo("x", function()
+        made = C:createKeyword("AutoCull", {}, false, nil, true)
+        C:createKeyword("Keep", {}, false, made, true) -- passing it on as a parent is fine
+        assert.has_error(function() made:getAttributes() end)
+        assert.has_error(function() made:setAttributes { includeOnExport = false } end)
+        assert.has_error(function() made:getParent() end)
+      end)
+      assert.is_false(made:getAttributes().includeOnExport) -- readable once the gate returned
+    end, "spec")
+    S:run_tasks()
+    assert.are.same({}, S.tasks.errors)
+  end)
+
+  it("a cull that creates new keywords switches off only the old exporting ones, found before the gate", function()
+    local S = setup(function(p)
+      return decision(p, { keywords = { "AutoCull|Keep|Sharp" } })
+    end)
+    local old = S.catalog:_keyword("AutoCull|Reject") -- an earlier version: exports
+    local p = select(S, { { path = "/s/a.jpg" } })[1]
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.same({ "AutoCull|Keep|Sharp" }, p:keyword_paths())
+    assert.is_false(old.includeOnExport)
+    assert.is_false(S.catalog:_find_keyword("AutoCull").includeOnExport)
+    assert.is_false(S.catalog:_find_keyword("AutoCull|Keep|Sharp").includeOnExport)
+    -- new keywords were made non-exporting, never changed afterwards
+    for _, w in ipairs(S.catalog.writes) do
+      if w.key == "setAttributes" then
+        assert.is_true(w.keyword == old or w.keyword == S.catalog:_find_keyword("AutoCull"))
+      end
+    end
+  end)
+end)
+
 describe("2. background results per catalog, and photos not imported yet", function()
   it("keeps a decision until the photo is imported, then applies its current decision", function()
     local stars = 2

@@ -428,15 +428,31 @@ local function new_catalog(S)
 
   local Keyword = {}
   Keyword.__index = Keyword
-  function Keyword:getName() need_task("LrKeyword:getName") return self.name end
-  function Keyword:getParent() need_task("LrKeyword:getParent") return self.parent end
-  function Keyword:getChildren() need_task("LrKeyword:getChildren") return self.children end
+  -- "not available for access until that function returns" (documented for collections made in
+  -- a write gate; assumed for keywords too): a keyword created in the still-open gate may be
+  -- passed on (as a parent, to addKeyword) but not read or changed.
+  local fresh = {}
+  C._fresh_keywords = fresh
+  local function available(kw, what)
+    if fresh[kw] then
+      error(what .. ": a keyword is not available for access until the withWriteAccessDo that created it returns", 3)
+    end
+  end
+  function Keyword:getName() need_task("LrKeyword:getName") available(self, "LrKeyword:getName") return self.name end
+  function Keyword:getParent() need_task("LrKeyword:getParent") available(self, "LrKeyword:getParent") return self.parent end
+  function Keyword:getChildren()
+    need_task("LrKeyword:getChildren")
+    available(self, "LrKeyword:getChildren")
+    return self.children
+  end
   function Keyword:getAttributes()
     need_task("LrKeyword:getAttributes")
+    available(self, "LrKeyword:getAttributes")
     return { keywordName = self.name, synonyms = self.synonyms or {}, includeOnExport = self.includeOnExport }
   end
   function Keyword:setAttributes(info)
     need("full", "LrKeyword:setAttributes")
+    available(self, "LrKeyword:setAttributes")
     assert(type(info) == "table", "setAttributes needs a table")
     if info.keywordName ~= nil then self.name = info.keywordName end
     if info.synonyms ~= nil then self.synonyms = info.synonyms end
@@ -463,6 +479,7 @@ local function new_catalog(S)
     end
     local kw = setmetatable({ name = name, parent = parent, children = {}, synonyms = synonyms,
                               includeOnExport = includeOnExport }, Keyword)
+    fresh[kw] = true
     local list = parent and parent.children or C.keywords
     list[#list + 1] = kw
     return kw
@@ -688,6 +705,7 @@ local function new_catalog(S)
     if kind == "full" then step = {} end
     local ok, err = pcall(fn, {})
     mode = nil
+    for kw in pairs(C._fresh_keywords) do C._fresh_keywords[kw] = nil end -- readable once the gate returns
     local ops = step
     step = nil
     if not ok then
