@@ -34,8 +34,13 @@ local PAGE = 500
 local MAX_PAGES = 200
 local PENDING_BATCH = 500 -- pending photos decided again per Decide call
 local busy = false
+local quitting = false
 
 function M.is_busy() return busy end
+
+-- Lightroom quits (ShutdownApp.lua): a run in progress, background or the menu item's, stops
+-- after the page it is writing.
+function M.stop() quitting = true end
 
 -- Look paths up in the catalog, folder by folder: catalog:getFolderByPath first (one call per
 -- folder), and per-photo findPhotoByPath only in folders the catalog has. A shoot not imported
@@ -182,7 +187,7 @@ function M.apply_all(prefs, should_stop)
 
   local cursor = state.cursor
   for _ = 1, MAX_PAGES do
-    if should_stop and should_stop() then return summary, "stopped" end
+    if quitting or (should_stop and should_stop()) then return summary, "stopped" end
     local answer
     answer, err = client:call("GetChanges", { cursor = cursor, limit = PAGE, clientId = "lightroom:" .. key })
     if not answer then return nil, err end
@@ -237,7 +242,7 @@ function M.run(quiet, should_stop)
   end
   Log.info(string.format("background results: %d applied, %d skipped, %d failed",
                          summary.applied, summary.skipped, summary.failed))
-  if not quiet then
+  if not quiet and not quitting then -- no dialog while Lightroom quits
     local title = LOC("$$$/AutoCull/Apply/DoneTitle=AutoCull: ^1 background results applied", tostring(summary.applied))
     if summary.total == 0 then
       title = LOC "$$$/AutoCull/Apply/NoneTitle=AutoCull: no new background results"

@@ -599,6 +599,53 @@ describe("7. Lightroom quits: the background poller stops cleanly", function()
   end)
 end)
 
+describe("review 8. Lightroom quits while results are being written", function()
+  for _, how in ipairs { "background poller", "Apply background results" } do
+    it("ShutdownApp waits for the page in progress of the " .. how .. ", which then stops", function()
+      local S, d = setup()
+      local photos = {}
+      for i = 1, 6 do photos[i] = S.catalog:_add_photo { path = "/w/p" .. i .. ".jpg" } end
+      local served = 0
+      d.handlers.GetChanges = function(body)
+        local from = tonumber(body.cursor) or 0
+        served = served + 1
+        -- one photo per page: each page is a request (a task round) and a write
+        return 200, { decisions = { decision("/w/p" .. (from + 1) .. ".jpg") }, nextCursor = tostring(from + 1),
+                      more = from + 1 < 6 }
+      end
+      local ApplyChangesTask = require "ApplyChangesTask"
+      local BackgroundPoller = require "BackgroundPoller"
+      if how == "background poller" then
+        S.prefs.autoApply, S.prefs.pollSeconds = true, 0
+        assert.is_true(BackgroundPoller.ensure())
+      else
+        dofile(plugin_dir .. "/MenuApplyChanges.lua")
+      end
+      -- drive until a run is writing, in the middle of its pages
+      for _ = 1, 50 do
+        S:run_tasks(1)
+        if served >= 2 then break end
+      end
+      assert.is_true(ApplyChangesTask.is_busy())
+      local shutdown = dofile(plugin_dir .. "/ShutdownApp.lua")
+      local done, busy_at_done = false, nil
+      shutdown.LrShutdownFunction(function()
+        done, busy_at_done = true, ApplyChangesTask.is_busy()
+      end, function() end)
+      S:run_tasks()
+      assert.are.same({}, S.tasks.errors)
+      assert.is_true(done)
+      assert.is_false(busy_at_done) -- done only after the run let go of the catalog
+      assert.is_true(served < 6)     -- it stopped between pages instead of reading them all
+      -- every page it fetched was written whole, and the cursor says so: nothing half-done
+      local cursor = tonumber(S.prefs.catalogs[CATALOG].cursor)
+      for i = 1, 6 do
+        if i <= cursor then assert.are.equal(4, photos[i].raw.rating, i) else assert.is_nil(photos[i].raw.rating, i) end
+      end
+    end)
+  end
+end)
+
 describe("the daemon is not running: how to start it, and a button that does", function()
   local function down(S)
     S.http.transport = function() return nil, { errorCode = "cannotConnectToHost", name = "refused" } end
