@@ -59,7 +59,8 @@ local function find_photos(catalog, paths)
   end
   local found = {}
   for _, folder in ipairs(order) do
-    local known = folder ~= "" and catalog:getFolderByPath(folder) or nil
+    -- a path whose folder cannot be told (no separator LrPathUtils knows) is looked up by itself
+    local known = folder == "" or catalog:getFolderByPath(folder) ~= nil
     for _, path in ipairs(by_folder[folder]) do
       if found[path] == nil then
         found[path] = known and catalog:findPhotoByPath(path) or false
