@@ -20,7 +20,16 @@
       keywords = {"AutoCull|Reject|Blurry", ...} or nil, -- full '|' paths (optional)
       last_written = {rating=, pick=, label=} or nil,    -- what AutoCull itself left
       autocull_wrote = true|nil,            -- host knows the state is AutoCull's own
-      applied_signature = "..." or nil }    -- M.signature() of the last applied decision
+      applied_signature = "..." or nil,     -- M.signature() of the last applied decision
+      declined_signature = "..." or nil }   -- a decision the photographer took back (see below)
+
+  The photographer's changes win. When the host has a record (last_written) and the photo's
+  pick/rating/label no longer equal it, the photographer changed AutoCull's marks (by hand or
+  with Edit > Undo): actions.record_changed is set (the host clears its record and the verdict
+  it shows, and keeps actions.declined_signature), and a decision with that same signature is
+  not applied again (skip_reason "changed_by_you"; with respect_user_ratings = false it is).
+  A decision with a new signature is applied as usual when the photo is not user-rated.
+  Hosts that keep no last_written (darktable) see no change.
 
   `opts` (all optional):
     respect_user_ratings = true   -- leave photos the user rated, flagged or labelled
@@ -30,13 +39,15 @@
     skip_if_applied = false       -- skip when current.applied_signature == signature and the photo
                                   -- still carries what AutoCull wrote (current.last_written; after an
                                   -- Undo it does not, so the decision is applied again)
-    burst_keywords = true         -- false: no "<root>|Burst|<id>" keywords (the host shows bursts
+    burst_keywords = true         -- false: no "<root>|Burst|<id>" / "<root>|Bracket|<id>" keywords (the host shows bursts
                                   -- another way, actions.burst); old ones are removed on the next write
 
   API
     M.VERSION
     M.actions(decision, current, opts) -> actions
-        actions = { skip = bool, skip_reason = nil|"failed"|"user_rated"|"already_applied"|"no_decision",
+        actions = { skip = bool, skip_reason = nil|"failed"|"user_rated"|"already_applied"|"no_decision"
+                                 |"changed_by_you",
+                    record_changed = true|nil, declined_signature = "..."|nil,
                     pick = "picked"|"none"|"rejected"|nil (nil = leave),
                     rating = 0..5|nil (nil = leave), label = "red"..|"none"|nil (nil = leave),
                     keywords = {full paths} | nil (nil = leave keywords alone),
@@ -98,6 +109,7 @@ local LABEL_ENUM = {
 M.SKIP_TEXT = {
   user_rated = "already rated, flagged or labelled by you",
   already_applied = "already applied",
+  changed_by_you = "taken back by you (AutoCull did not mark them again)",
   no_decision = "no decision",
   failed = "could not be read",
   virtual_copy = "virtual copy",
@@ -257,9 +269,12 @@ local function keyword_list(decision, root)
   return out
 end
 
+-- "<root>|Burst|<id>" and "<root>|Bracket|<id>": the daemon names a group of near-duplicates
+-- one or the other (Decision.bracket); both are the burst fields where the host shows them.
+local GROUP_WORDS = { Burst = true, Bracket = true }
 local function is_burst_keyword(path, root)
   local parts = M.split_keyword(path)
-  return parts[1] == (root or DEFAULT_ROOT) and parts[2] == "Burst"
+  return parts[1] == (root or DEFAULT_ROOT) and GROUP_WORDS[parts[2]] == true
 end
 
 local function wanted_keywords(decision, root, burst_keywords)
@@ -337,6 +352,14 @@ function M.actions(decision, current, opts)
     a.skip, a.skip_reason = true, "no_decision"
     return a
   end
+  -- the photographer changed (or undid) what AutoCull wrote: that decision stays taken back
+  local declined = current and current.declined_signature or nil
+  if current and current.last_written ~= nil
+     and not same_state(M.current_state(current), current.last_written) then
+    a.record_changed = true
+    declined = current.applied_signature or declined
+  end
+  a.declined_signature = declined
   if opt(opts, "skip_if_applied", false) and current and current.applied_signature == a.signature
      and M.still_applied(current, decision, opts) then
     a.skip, a.skip_reason = true, "already_applied"
@@ -344,6 +367,10 @@ function M.actions(decision, current, opts)
   end
   if opt(opts, "respect_user_ratings", true) and M.is_user_rated(current, opts) then
     a.skip, a.skip_reason = true, "user_rated"
+    return a
+  end
+  if opt(opts, "respect_user_ratings", true) and declined ~= nil and declined == a.signature then
+    a.skip, a.skip_reason = true, "changed_by_you"
     return a
   end
 

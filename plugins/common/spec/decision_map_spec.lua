@@ -124,21 +124,37 @@ describe("decision_map.actions", function()
     assert.is_false(map.actions(d, cur, {}).skip)
   end)
 
-  it("applies again after an Undo: the signature is recorded but the marks are gone", function()
+  it("after the photographer takes AutoCull's marks back (by hand or Undo) the same decision is not applied again", function()
     local d = decision()
-    -- Edit > Undo took back the stars, flag and keyword; the bookkeeping survived
+    -- the flag, stars and keyword are gone; the record of what AutoCull wrote survived
     local cur = { applied_signature = map.signature(d), rating = nil, pick = "none", label = "none",
                   keywords = {}, last_written = { rating = 4, pick = "picked", label = "none" } }
     local a = map.actions(d, cur, { skip_if_applied = true })
+    assert.is_true(a.skip)
+    assert.are.equal("changed_by_you", a.skip_reason)
+    assert.is_true(a.record_changed) -- the host clears its record and the verdict it showed
+    assert.are.equal(map.signature(d), a.declined_signature) -- and remembers what was taken back
+    -- the record cleared, the declined signature kept: the same decision is still not applied
+    a = map.actions(d, { keywords = {}, declined_signature = map.signature(d) }, { skip_if_applied = true })
+    assert.are.equal("changed_by_you", a.skip_reason)
+    assert.is_nil(a.record_changed)
+    -- a NEW decision is applied as usual on an unrated photo
+    local d2 = decision { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0, keywords = { "AutoCull|Reject" } }
+    a = map.actions(d2, cur, { skip_if_applied = true })
     assert.is_false(a.skip)
-    assert.are.equal(4, a.rating)
-    assert.are.equal("picked", a.pick)
-    -- same marks but the keyword removed: not applied either
+    assert.are.equal("rejected", a.pick)
+    assert.is_true(a.record_changed)
+    a = map.actions(d2, { keywords = {}, declined_signature = map.signature(d) }, {})
+    assert.is_false(a.skip)
+    -- overwriting the photographer's marks was asked for: the same decision is written again
+    assert.is_false(map.actions(d, cur, { respect_user_ratings = false }).skip)
+    -- same marks but the keyword removed: not "already applied", not "changed" either: written again
     cur = { applied_signature = map.signature(d), rating = 4, pick = "picked", label = "none", keywords = {},
             last_written = { rating = 4, pick = "picked", label = "none" } }
     assert.is_false(map.actions(d, cur, { skip_if_applied = true }).skip)
     -- a signature without a record of what was written is never taken as applied
     assert.is_false(map.actions(d, { applied_signature = map.signature(d) }, { skip_if_applied = true }).skip)
+    assert.are.equal("taken back by you (AutoCull did not mark them again)", map.SKIP_TEXT.changed_by_you)
   end)
 
   it("after an Undo to the photographer's own stars: theirs, not already applied", function()
@@ -161,6 +177,21 @@ describe("decision_map.actions", function()
                     { burst_keywords = false, write_keywords = false })
     assert.is_nil(a.keywords)
     assert.are.same({ "AutoCull|Burst|b2" }, a.remove_keywords)
+  end)
+
+  it("burst_keywords = false also drops bracket keywords: a bracket is a burst group with bracket = true", function()
+    local d = decision { keywords = { "AutoCull|Keep", "AutoCull|Bracket|g3" }, burstId = "g3", burstRank = 2,
+                         burstSize = 3, bracket = true }
+    local a = map.actions(d, { keywords = { "AutoCull|Bracket|g1", "AutoCull|Burst|b2", "Travel|Bracket|x" } },
+                          { burst_keywords = false })
+    assert.are.same({ "AutoCull|Keep" }, a.keywords)
+    assert.are.same({ "AutoCull|Bracket|g1", "AutoCull|Burst|b2" }, a.remove_keywords)
+    assert.are.same({ id = "g3", rank = 2, size = 3, best = false }, a.burst) -- shown by the burst fields
+    a = map.actions(d, { keywords = { "AutoCull|Bracket|g1", "AutoCull|Keep" } },
+                    { burst_keywords = false, write_keywords = false })
+    assert.are.same({ "AutoCull|Bracket|g1" }, a.remove_keywords)
+    -- darktable keeps them (default)
+    assert.are.same({ "AutoCull|Keep", "AutoCull|Bracket|g3" }, map.actions(d, {}, {}).keywords)
   end)
 
   it("keeps burst keywords by default (darktable)", function()

@@ -14,6 +14,7 @@
 ]]
 
 local LrApplication = import "LrApplication"
+local LrPathUtils = import "LrPathUtils"
 local LrDialogs = import "LrDialogs"
 local LrFunctionContext = import "LrFunctionContext"
 local LrTasks = import "LrTasks"
@@ -31,33 +32,72 @@ local M = {}
 
 local PAGE = 500
 local MAX_PAGES = 200
-local PENDING_BATCH = 500 -- pending photos looked up again per run
+local PENDING_BATCH = 500 -- pending photos decided again per Decide call
 local busy = false
+local quitting = false
 
 function M.is_busy() return busy end
+
+-- Lightroom quits (ShutdownApp.lua): a run in progress, background or the menu item's, stops
+-- after the page it is writing.
+function M.stop() quitting = true end
+
+-- Look paths up in the catalog, folder by folder: catalog:getFolderByPath first (one call per
+-- folder), and per-photo findPhotoByPath only in folders the catalog has. A shoot not imported
+-- yet costs one lookup per folder, not one per photo.
+-- @return {[path] = LrPhoto or false}
+local function find_photos(catalog, paths)
+  local by_folder, order = {}, {}
+  for _, path in ipairs(paths) do
+    local folder = LrPathUtils.parent(path) or ""
+    if not by_folder[folder] then
+      by_folder[folder] = {}
+      order[#order + 1] = folder
+    end
+    local list = by_folder[folder]
+    list[#list + 1] = path
+  end
+  local found = {}
+  for _, folder in ipairs(order) do
+    -- a path whose folder cannot be told (no separator LrPathUtils knows) is looked up by itself
+    local known = folder == "" or catalog:getFolderByPath(folder) ~= nil
+    for _, path in ipairs(by_folder[folder]) do
+      if found[path] == nil then
+        found[path] = known and catalog:findPhotoByPath(path) or false
+      end
+    end
+  end
+  return found
+end
 
 -- Write one list of decisions. @return result of CatalogPhotos.apply plus
 --   missing = paths not in this catalog, done = paths in it that need nothing more
 local function apply_decisions(catalog, decisions, prefs, summary, count_missing)
-  local photos, by_path = {}, {}
+  local paths = {}
   for _, d in ipairs(decisions) do
-    if type(d) == "table" and type(d.path) == "string" and by_path[d.path] == nil then
-      local photo = catalog:findPhotoByPath(d.path)
-      by_path[d.path] = photo or false
-      if photo then photos[#photos + 1] = photo end
+    if type(d) == "table" and type(d.path) == "string" then paths[#paths + 1] = d.path end
+  end
+  local by_path = find_photos(catalog, paths)
+  local photos, seen = {}, {}
+  for _, path in ipairs(paths) do
+    local photo = by_path[path]
+    if photo and not seen[photo] then
+      seen[photo] = true
+      photos[#photos + 1] = photo
     end
   end
-  local entry_of = {}
+  -- decisions meet their photos through the photo found for the daemon's path, never through
+  -- Lightroom's own path string: on Windows the two differ in separators and drive-letter case
+  local entry_of_photo = {}
   if #photos > 0 then
-    for _, entry in ipairs(CatalogPhotos.read(catalog, photos, _PLUGIN)) do
-      if entry.path then entry_of[entry.path] = entry end
-    end
+    for _, entry in ipairs(CatalogPhotos.read(catalog, photos, _PLUGIN)) do entry_of_photo[entry.photo] = entry end
   end
   local opts = Prefs.map_options(prefs)
   opts.skip_if_applied = true
   local items, missing = {}, {}
   for _, d in ipairs(decisions) do
-    local entry = type(d) == "table" and entry_of[d.path] or nil
+    local photo = type(d) == "table" and by_path[d.path] or nil
+    local entry = photo and entry_of_photo[photo] or nil
     if not entry then
       if type(d) == "table" and type(d.path) == "string" then missing[#missing + 1] = d.path end
       if count_missing then map.count_skip(summary, type(d) == "table" and d.path or nil, "not_in_catalog") end
@@ -96,29 +136,34 @@ local function decide(client, paths)
   return out
 end
 
--- Pending photos that are in the catalog now get their current decision.
+-- Pending photos that are in the catalog now get their current decision (all of them, in
+-- batches of PENDING_BATCH per Decide call).
 -- @return keep_going (false when the catalog stayed busy), or nil, err
 local function apply_pending(client, catalog, state, prefs, summary)
   if #state.pending == 0 then return true end
+  local there = find_photos(catalog, state.pending)
   local found = {}
   for _, path in ipairs(state.pending) do
-    if catalog:findPhotoByPath(path) then
-      found[#found + 1] = path
-      if #found >= PENDING_BATCH then break end
-    end
+    if there[path] then found[#found + 1] = path end
   end
-  if #found == 0 then return true end
-  local decisions, err = decide(client, found)
-  if not decisions then return nil, err end
-  local result = apply_decisions(catalog, decisions, prefs, summary, false)
-  -- written, left alone or failed: no longer pending; a path the daemon no longer knows goes too
-  local answered = {}
-  for _, d in ipairs(decisions) do if type(d) == "table" then answered[d.path] = true end end
-  local settled = {}
-  for _, p in ipairs(result.done) do settled[#settled + 1] = p end
-  for _, p in ipairs(found) do if not answered[p] then settled[#settled + 1] = p end end
-  CatalogState.remove_pending(state, settled)
-  return not result.busy
+  local i = 1
+  while i <= #found do
+    local batch = {}
+    for j = i, math.min(i + PENDING_BATCH - 1, #found) do batch[#batch + 1] = found[j] end
+    i = i + #batch
+    local decisions, err = decide(client, batch)
+    if not decisions then return nil, err end
+    local result = apply_decisions(catalog, decisions, prefs, summary, false)
+    -- written, left alone or failed: no longer pending; a path the daemon no longer knows goes too
+    local answered = {}
+    for _, d in ipairs(decisions) do if type(d) == "table" then answered[d.path] = true end end
+    local settled = {}
+    for _, p in ipairs(result.done) do settled[#settled + 1] = p end
+    for _, p in ipairs(batch) do if not answered[p] then settled[#settled + 1] = p end end
+    CatalogState.remove_pending(state, settled)
+    if result.busy then return false end
+  end
+  return true
 end
 
 -- @param should_stop optional function: true when Lightroom is quitting (checked between pages)
@@ -143,7 +188,7 @@ function M.apply_all(prefs, should_stop)
 
   local cursor = state.cursor
   for _ = 1, MAX_PAGES do
-    if should_stop and should_stop() then return summary, "stopped" end
+    if quitting or (should_stop and should_stop()) then return summary, "stopped" end
     local answer
     answer, err = client:call("GetChanges", { cursor = cursor, limit = PAGE, clientId = "lightroom:" .. key })
     if not answer then return nil, err end
@@ -151,8 +196,10 @@ function M.apply_all(prefs, should_stop)
     local result = apply_decisions(catalog, decisions, prefs, summary, true)
     local dropped = CatalogState.add_pending(state, result.missing)
     if dropped > 0 then
+      -- only past the safety bound (CatalogState.LIMIT): said in the summary, not only logged
+      summary.pending_dropped = (summary.pending_dropped or 0) + dropped
       Log.info("background results: " .. dropped .. " oldest pending photos dropped (at most " ..
-               CatalogState.MAX_PENDING .. " per catalog)")
+               CatalogState.LIMIT .. " per catalog)")
     end
     CatalogState.remove_pending(state, result.done)
     if result.busy then
@@ -196,7 +243,7 @@ function M.run(quiet, should_stop)
   end
   Log.info(string.format("background results: %d applied, %d skipped, %d failed",
                          summary.applied, summary.skipped, summary.failed))
-  if not quiet then
+  if not quiet and not quitting then -- no dialog while Lightroom quits
     local title = LOC("$$$/AutoCull/Apply/DoneTitle=AutoCull: ^1 background results applied", tostring(summary.applied))
     if summary.total == 0 then
       title = LOC "$$$/AutoCull/Apply/NoneTitle=AutoCull: no new background results"

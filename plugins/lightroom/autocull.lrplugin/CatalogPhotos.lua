@@ -9,7 +9,9 @@
   in the plug-in's fields INSIDE the same gate (lastWritten, appliedSignature, verdict, reasons,
   burst fields), so a write and its record succeed or fail together: an aborted gate leaves
   neither, and AutoCull's own marks are never later taken for the photographer's. Photos left
-  alone (rated by you, already applied) only get their verdict/reasons/burst fields, in
+  alone because you rated them get AutoCull's opinion in the "opinion" field (never in
+  verdict/burstBest, which feed the smart collections and hold only what AutoCull applied: a
+  photographer's 5-star pick is never listed under AutoCull > Reject), in
   catalog:withPrivateWriteAccessDo (no undo step); when that gate is aborted nothing AutoCull
   wrote goes unrecorded, so it is only counted. Never develop settings, never files.
 
@@ -27,7 +29,7 @@ local map = require "decision_map"
 local M = {}
 
 M.RAW_KEYS = { "path", "isVirtualCopy", "rating", "pickStatus", "colorNameForLabel", "keywords" }
-M.PROP_KEYS = { "lastWritten", "appliedSignature" }
+M.PROP_KEYS = { "lastWritten", "appliedSignature", "declinedSignature", "writtenSignature" }
 M.ROOT = "AutoCull"
 
 local PICK_STATUS = { picked = 1, none = 0, rejected = -1 }
@@ -47,6 +49,15 @@ end
 local function label_word(name)
   if type(name) ~= "string" or name == "" then return "none" end
   return string.lower(name)
+end
+
+-- The decision the photographer took back, from the plug-in fields: declinedSignature, or a
+-- write whose record is gone. writtenSignature is set in a private gate after each written
+-- chunk (private writes make no undo step); when an Edit > Undo also took back the fields of
+-- the step (lastWritten/appliedSignature), writtenSignature still names what was written.
+function M.declined(p)
+  if p.writtenSignature ~= nil and p.writtenSignature ~= p.appliedSignature then return p.writtenSignature end
+  return p.declinedSignature
 end
 
 -- Read what each photo carries now.
@@ -81,6 +92,7 @@ function M.read(catalog, photos, plugin)
         keywords = keywords,
         last_written = map.parse_state(p.lastWritten),
         applied_signature = p.appliedSignature,
+        declined_signature = M.declined(p),
       },
     }
   end
@@ -97,17 +109,24 @@ function M.field_value(value)
 end
 
 -- AutoCull's keywords (and every parent up to the root) are never included on export: a client's
--- JPEG must not carry "AutoCull|Reject|Blurry". Keywords made by earlier versions with
--- includeOnExport = true are switched off here (LrKeyword:setAttributes, SDK 3.0, inside write access).
-local function keep_private(keyword, fixed)
-  local k, guard = keyword, 0
-  while k ~= nil and not fixed[k] and guard < 64 do
-    fixed[k] = true
-    local attrs = k:getAttributes() or {}
-    if attrs.includeOnExport ~= false then k:setAttributes { includeOnExport = false } end
-    k = k:getParent()
-    guard = guard + 1
+-- JPEG must not carry "AutoCull|Reject|Blurry". New ones are created with includeOnExport = false;
+-- ones made by earlier versions with includeOnExport = true are found BEFORE the write gate
+-- (a keyword made inside a gate is not available for access until it returns) and switched off
+-- inside it (LrKeyword:setAttributes, SDK 3.0).
+-- @return the existing keywords under the root (root included) that still export
+function M.exporting_keywords(catalog)
+  local out = {}
+  local function walk(list, depth)
+    for _, kw in ipairs(list or {}) do
+      local attrs = kw:getAttributes() or {}
+      if attrs.includeOnExport ~= false then out[#out + 1] = kw end
+      if depth < 64 then walk(kw:getChildren(), depth + 1) end
+    end
   end
+  for _, kw in ipairs(catalog:getKeywords() or {}) do
+    if kw:getName() == M.ROOT then walk({ kw }, 0) end
+  end
+  return out
 end
 
 -- Create (or find) the keyword for a full '|' path inside write access.
@@ -153,15 +172,10 @@ local function write_one(catalog, cache, entry, actions)
   end
   local have = {}
   for _, full in ipairs(cur.keywords or {}) do have[full] = true end
-  cache.private = cache.private or {}
   for _, full in ipairs(actions.keywords or {}) do
     if not have[full] then
-      local kw = keyword_for(catalog, cache, full)
-      keep_private(kw, cache.private)
-      photo:addKeyword(kw)
+      photo:addKeyword(keyword_for(catalog, cache, full))
       changed = true
-    elseif entry.keyword_objects[full] then
-      keep_private(entry.keyword_objects[full], cache.private)
     end
   end
   return changed
@@ -189,20 +203,53 @@ local function set(photo, plugin, field, value)
   photo:setPropertyForPlugin(plugin, field, M.field_value(value))
 end
 
--- The opinion fields every decided photo gets, written or not.
-local function record_opinion(photo, plugin, a)
-  set(photo, plugin, "verdict", a.verdict)
-  set(photo, plugin, "reasons", join_reasons(a.reasons))
-  for field, value in pairs(M.burst_fields(a)) do set(photo, plugin, field, value) end
+-- Why a photo was left alone, in the words of the "AutoCull opinion" field.
+local NOT_APPLIED = {
+  user_rated = LOC "$$$/AutoCull/Opinion/UserRated=you had rated, flagged or labelled it",
+  changed_by_you = LOC "$$$/AutoCull/Opinion/ChangedByYou=you had taken back AutoCull's marks",
+}
+
+-- "reject — not applied: you had rated, flagged or labelled it"
+function M.opinion_text(a)
+  local why = NOT_APPLIED[a.skip_reason] or map.SKIP_TEXT[a.skip_reason] or tostring(a.skip_reason)
+  return LOC("$$$/AutoCull/Opinion/Value=^1 \226\128\148 not applied: ^2", tostring(a.verdict), why)
 end
 
--- Inside the chunk's withWriteAccessDo: what AutoCull wrote, so it is known as AutoCull's own.
+-- Inside the chunk's withWriteAccessDo: the verdict the catalog now carries, and what AutoCull
+-- wrote, so it is known as AutoCull's own. The verdict and burstBest fields feed the smart
+-- collections (Keep/Review/Reject/Best of burst): they hold only what AutoCull applied.
 local function record_written(photo, plugin, item, stamp)
   local a = item.actions
-  record_opinion(photo, plugin, a)
+  set(photo, plugin, "verdict", a.verdict)
+  set(photo, plugin, "opinion", nil)
+  set(photo, plugin, "reasons", join_reasons(a.reasons))
+  for field, value in pairs(M.burst_fields(a)) do set(photo, plugin, field, value) end
   set(photo, plugin, "lastWritten", map.state_string(map.after_state(item.entry.current, a)))
   set(photo, plugin, "appliedSignature", a.signature)
   set(photo, plugin, "appliedAt", stamp)
+  set(photo, plugin, "declinedSignature", nil)
+end
+
+-- A photo left alone (the photographer rated it, or took AutoCull's marks back): AutoCull's
+-- opinion goes to the "opinion" field, never to verdict/burstBest, so the Reject collection
+-- never lists a photographer's own pick. A verdict the catalog no longer carries is cleared.
+local function record_left_alone(photo, plugin, a)
+  set(photo, plugin, "verdict", nil)
+  set(photo, plugin, "opinion", M.opinion_text(a))
+  set(photo, plugin, "reasons", join_reasons(a.reasons))
+  local burst = M.burst_fields(a)
+  set(photo, plugin, "burstId", burst.burstId)
+  set(photo, plugin, "burstRank", burst.burstRank)
+  set(photo, plugin, "burstBest", "")
+end
+
+-- A photo that still carries what AutoCull applied (skipped as already applied): its fields
+-- are brought up to date (reasons may have new words), the verdict stays.
+local function record_still_applied(photo, plugin, a)
+  set(photo, plugin, "verdict", a.verdict)
+  set(photo, plugin, "opinion", nil)
+  set(photo, plugin, "reasons", join_reasons(a.reasons))
+  for field, value in pairs(M.burst_fields(a)) do set(photo, plugin, field, value) end
 end
 
 -- A record of marks the photo no longer carries (Edit > Undo, or the photographer changed them).
@@ -212,29 +259,45 @@ local function stale_record(current)
                                  last_written = current.last_written }, nil, { write_keywords = false })
 end
 
--- Bookkeeping for photos left alone, in one private gate. Its result is checked: "aborted" (or
--- "queued", which this call never asks for) means the fields were not updated; nothing AutoCull
--- wrote is in them, so this is counted and logged, not retried.
+-- Bookkeeping in one private gate (no undo step): for photos left alone their opinion, and a
+-- record the photographer changed is cleared (declinedSignature keeps what they took back);
+-- for photos just written, writtenSignature (what an Undo cannot take back, see M.declined).
+-- Its result is checked: "aborted" (or "queued", which this call never asks for) means the
+-- fields were not updated; nothing AutoCull wrote is in them, so this is counted, not retried.
 -- @return number of photos whose fields were not updated
-function M.record(catalog, plugin, items, timeout)
+function M.record(catalog, plugin, items, timeout, written)
   local todo = {}
   for _, item in ipairs(items) do
     local a = item.actions
-    if a.verdict and not a.error then todo[#todo + 1] = item end
+    if (a.verdict and not a.error) or a.record_changed then todo[#todo + 1] = item end
   end
-  if #todo == 0 then return 0 end
+  written = written or {}
+  if #todo == 0 and #written == 0 then return 0 end
   local status = catalog:withPrivateWriteAccessDo(function()
     for _, item in ipairs(todo) do
-      local photo = item.entry.photo
-      record_opinion(photo, plugin, item.actions)
-      if stale_record(item.entry.current) then
-        photo:setPropertyForPlugin(plugin, "lastWritten", nil)
-        photo:setPropertyForPlugin(plugin, "appliedSignature", nil)
-        photo:setPropertyForPlugin(plugin, "appliedAt", nil)
+      local photo, a = item.entry.photo, item.actions
+      if a.skip_reason == "already_applied" then
+        record_still_applied(photo, plugin, a)
+      elseif a.verdict and not a.error then
+        record_left_alone(photo, plugin, a)
+      end
+      if a.record_changed or stale_record(item.entry.current) then
+        -- the photographer changed AutoCull's marks: the record and its verdict are gone
+        set(photo, plugin, "lastWritten", nil)
+        set(photo, plugin, "appliedSignature", nil)
+        set(photo, plugin, "appliedAt", nil)
+        set(photo, plugin, "verdict", nil)
+      end
+      if a.declined_signature ~= nil then
+        set(photo, plugin, "declinedSignature", a.declined_signature)
+        set(photo, plugin, "writtenSignature", nil)
       end
     end
+    for _, item in ipairs(written) do
+      set(item.entry.photo, plugin, "writtenSignature", item.actions.signature)
+    end
   end, { timeout = timeout or 30 })
-  if status ~= "executed" then return #todo end
+  if status ~= "executed" then return #todo + #written end
   return 0
 end
 
@@ -262,6 +325,7 @@ function M.apply(items, args)
   local result = { written = 0, stopped = false, aborted = 0, busy = false, unwritten = {}, fields_not_updated = 0 }
   local cache = {}
   local stamp = LrDate.timeToW3CDate(LrDate.currentTime())
+  local exporting = M.writes_any(items) and M.exporting_keywords(catalog) or {}
   local i = 1
   while i <= #items do
     local chunk, skipped, to_write = {}, {}, {}
@@ -273,6 +337,7 @@ function M.apply(items, args)
     local status = "executed"
     if #to_write > 0 then
       status = catalog:withWriteAccessDo(args.undo_name, function()
+        for _, kw in ipairs(exporting) do kw:setAttributes { includeOnExport = false } end
         for k, item in ipairs(to_write) do
           changed[k] = write_one(catalog, cache, item.entry, item.actions)
           record_written(item.entry.photo, args.plugin, item, stamp)
@@ -300,7 +365,8 @@ function M.apply(items, args)
       if not changed[k] then map.count_unchanged(summary) end
     end
     result.written = result.written + #to_write
-    result.fields_not_updated = result.fields_not_updated + M.record(catalog, args.plugin, skipped, timeout)
+    if #to_write > 0 then exporting = {} end -- switched off in this gate
+    result.fields_not_updated = result.fields_not_updated + M.record(catalog, args.plugin, skipped, timeout, to_write)
     i = i + #chunk
     if args.progress and args.progress(i - 1, #items) == false and i <= #items then
       result.stopped = true

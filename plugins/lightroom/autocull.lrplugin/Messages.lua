@@ -84,6 +84,7 @@ end
 local SKIP_TEXT = {
   user_rated = LOC "$$$/AutoCull/Skip/UserRated=already rated, flagged or labelled by you",
   already_applied = LOC "$$$/AutoCull/Skip/AlreadyApplied=already applied",
+  changed_by_you = LOC "$$$/AutoCull/Skip/ChangedByYou=taken back by you (AutoCull did not mark them again)",
   no_decision = LOC "$$$/AutoCull/Skip/NoDecision=no decision",
   virtual_copy = LOC "$$$/AutoCull/Skip/VirtualCopy=virtual copy",
   file_missing = LOC "$$$/AutoCull/Skip/FileMissing=file missing",
@@ -115,6 +116,10 @@ function M.summary_info(summary)
     end
     lines[#lines + 1] = LOC("$$$/AutoCull/Summary/Skipped=^1 skipped: ^2", tostring(summary.skipped),
                             table.concat(parts, ", "))
+  end
+  if (summary.pending_dropped or 0) > 0 then
+    lines[#lines + 1] = LOC("$$$/AutoCull/Summary/PendingDropped=^1 waiting results were dropped: more than ^2 photos were waiting to be imported into this catalog (the oldest went first)",
+                            tostring(summary.pending_dropped), tostring(require("CatalogState").LIMIT))
   end
   if summary.failed > 0 then
     lines[#lines + 1] = LOC("$$$/AutoCull/Summary/Failed=^1 failed:", tostring(summary.failed))

@@ -10,7 +10,10 @@
   catalog's record of the fields. 2 added burstId/burstRank/burstBest; new fields start
   empty and the next cull or apply fills them, so no updateFromEarlierSchemaVersion is needed
   (it would run inside withPrivateWriteAccessDo, where AutoCull's old burst keywords could
-  not be removed anyway).
+  not be removed anyway). 3 added opinion: the verdict field holds only what AutoCull applied
+  to the catalog (the smart collections list it); for a photo left alone because you rated it
+  AutoCull's view goes to opinion, and the next cull or apply clears a stale verdict there;
+  declinedSignature/writtenSignature remember a decision the photographer took back.
 ]]
 
 return {
@@ -26,6 +29,13 @@ return {
     {
       id = "reasons",
       title = LOC "$$$/AutoCull/Field/Reasons=AutoCull reasons",
+      dataType = "string",
+      readOnly = true,
+      searchable = true,
+    },
+    {
+      id = "opinion", -- AutoCull's verdict for a photo it left alone ("reject — not applied: ...")
+      title = LOC "$$$/AutoCull/Field/Opinion=AutoCull opinion (not applied)",
       dataType = "string",
       readOnly = true,
       searchable = true,
@@ -55,6 +65,8 @@ return {
     { id = "lastWritten", dataType = "string" },      -- rating/pick/label as AutoCull left them
     { id = "appliedSignature", dataType = "string" }, -- the decision last applied
     { id = "appliedAt", dataType = "string" },        -- when (W3C date)
+    { id = "declinedSignature", dataType = "string" }, -- a decision the photographer took back
+    { id = "writtenSignature", dataType = "string" },  -- last decision written (private gate: no undo)
   },
-  schemaVersion = 2,
+  schemaVersion = 3,
 }

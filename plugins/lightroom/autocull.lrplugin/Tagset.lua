@@ -21,6 +21,7 @@ return {
     "com.adobe.separator",
     { "com.adobe.label", label = LOC "$$$/AutoCull/Tagset/Label=AutoCull" },
     ID .. ".verdict",
+    ID .. ".opinion",
     { ID .. ".reasons", height_in_lines = 3 },
     ID .. ".burstId",
     ID .. ".burstRank",

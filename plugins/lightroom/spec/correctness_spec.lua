@@ -34,6 +34,7 @@ local function setup(decide)
   f:write(json.encode { token = TOKEN, http_port = 50999, grpc_port = 50998, host = "127.0.0.1", pid = 1 })
   f:close()
   S.prefs.stateFile = home .. "/state.json"
+  S.app_data = home .. "/appdata"
   S.prefs.pollInterval = 0
   -- these specs are about the writes: the collection set counts as made (collections_spec covers it)
   S.prefs.collectionsMade = { [S.catalog:getPath()] = true }
@@ -75,6 +76,16 @@ local function last_message(S)
   return m[#m]
 end
 
+-- the catalog's pending paths, as the plug-in keeps them (a JSON file in its own data folder)
+local function pending_of(_, key)
+  local CatalogState = require "CatalogState"
+  local f = io.open(CatalogState.file_for(key or CATALOG), "r")
+  if not f then return {} end
+  local t = json.decode(f:read("*a"))
+  f:close()
+  return t.pending
+end
+
 local function calls(d, method)
   local out = {}
   for _, c in ipairs(d.calls) do if c.method == method then out[#out + 1] = c end end
@@ -100,6 +111,46 @@ describe("1. AutoCull's keywords never go out with an export", function()
   end)
 end)
 
+describe("review 6. keywords made in a write gate are not touched before it returns", function()
+  it("the stand-in refuses attribute access on a keyword created in the still-open gate, as the SDK documents for collections", function()
+    local S = setup()
+    local C = S.catalog
+    local made
+    S.tasks.startAsyncTask(function()
+      C:withWriteAccessDo("x", function()
+        made = C:createKeyword("AutoCull", {}, false, nil, true)
+        C:createKeyword("Keep", {}, false, made, true) -- passing it on as a parent is fine
+        assert.has_error(function() made:getAttributes() end)
+        assert.has_error(function() made:setAttributes { includeOnExport = false } end)
+        assert.has_error(function() made:getParent() end)
+      end)
+      assert.is_false(made:getAttributes().includeOnExport) -- readable once the gate returned
+    end, "spec")
+    S:run_tasks()
+    assert.are.same({}, S.tasks.errors)
+  end)
+
+  it("a cull that creates new keywords switches off only the old exporting ones, found before the gate", function()
+    local S = setup(function(p)
+      return decision(p, { keywords = { "AutoCull|Keep|Sharp" } })
+    end)
+    local old = S.catalog:_keyword("AutoCull|Reject") -- an earlier version: exports
+    local p = select(S, { { path = "/s/a.jpg" } })[1]
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.same({ "AutoCull|Keep|Sharp" }, p:keyword_paths())
+    assert.is_false(old.includeOnExport)
+    assert.is_false(S.catalog:_find_keyword("AutoCull").includeOnExport)
+    assert.is_false(S.catalog:_find_keyword("AutoCull|Keep|Sharp").includeOnExport)
+    -- new keywords were made non-exporting, never changed afterwards
+    for _, w in ipairs(S.catalog.writes) do
+      if w.key == "setAttributes" then
+        assert.is_true(w.keyword == old or w.keyword == S.catalog:_find_keyword("AutoCull"))
+      end
+    end
+  end)
+end)
+
 describe("2. background results per catalog, and photos not imported yet", function()
   it("keeps a decision until the photo is imported, then applies its current decision", function()
     local stars = 2
@@ -112,7 +163,8 @@ describe("2. background results per catalog, and photos not imported yet", funct
     S:run_menu("MenuApplyChanges.lua")
     local state = S.prefs.catalogs[CATALOG]
     assert.are.equal("c1", state.cursor)
-    assert.are.same({ "/w/later.jpg" }, state.pending)
+    assert.are.same({ "/w/later.jpg" }, pending_of(S))
+    assert.is_nil(state.pending) -- not in the preferences
     assert.matches("1 not in this catalog yet", last_message(S).info, 1, true)
     -- imported later; meanwhile the daemon's decision changed: the current one is applied
     local photo = S.catalog:_add_photo { path = "/w/later.jpg" }
@@ -121,7 +173,7 @@ describe("2. background results per catalog, and photos not imported yet", funct
     assert.are.same({}, S.tasks.errors)
     assert.are.equal(3, photo.raw.rating)
     assert.are.same({ "/w/later.jpg" }, calls(d, "Decide")[1].body.paths)
-    assert.are.same({}, S.prefs.catalogs[CATALOG].pending)
+    assert.are.same({}, pending_of(S))
     -- nothing pending: no Decide call at all
     S:run_menu("MenuApplyChanges.lua")
     assert.are.equal(1, #calls(d, "Decide"))
@@ -142,18 +194,79 @@ describe("2. background results per catalog, and photos not imported yet", funct
     assert.are.same({ cursor = "", client = "lightroom:/Volumes/Work/Other.lrcat" }, seen[2])
     assert.are.equal("n1", S.prefs.catalogs[CATALOG].cursor)
     assert.are.equal("n2", S.prefs.catalogs["/Volumes/Work/Other.lrcat"].cursor)
-    assert.are.same({ "/w/x.jpg" }, S.prefs.catalogs["/Volumes/Work/Other.lrcat"].pending)
+    assert.are.same({ "/w/x.jpg" }, pending_of(S, "/Volumes/Work/Other.lrcat"))
+    assert.are.same({ "/w/x.jpg" }, pending_of(S))
+    local CatalogState = require "CatalogState"
+    assert.are_not.equal(CatalogState.file_for(CATALOG), CatalogState.file_for("/Volumes/Work/Other.lrcat"))
+    assert.matches("^" .. S.app_data:gsub("%p", "%%%0") .. "/AutoCull/", CatalogState.file_for(CATALOG))
   end)
 
-  it("bounds the pending list: the oldest go first, a path decided again moves to the end", function()
+  it("6,000 decisions for a shoot imported later all survive and are applied; one lookup per missing folder", function()
+    local S, d = setup(function(p) return decision(p, { stars = 3 }) end)
+    local all = {}
+    for i = 1, 3000 do
+      all[#all + 1] = decision(string.format("/w/day1/f%04d.jpg", i))
+      all[#all + 1] = decision(string.format("/w/day2/f%04d.jpg", i))
+    end
+    d.handlers.GetChanges = function(body)
+      local from = tonumber(body.cursor) or 0
+      local page = {}
+      for i = from + 1, math.min(from + body.limit, #all) do page[#page + 1] = all[i] end
+      local next_c = from + #page
+      return 200, { decisions = page, nextCursor = tostring(next_c), more = next_c < #all }
+    end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(6000, #pending_of(S))
+    assert.matches("6000 not in this catalog yet", last_message(S).info, 1, true)
+    -- a poll while neither folder is in the catalog: one folder lookup each, no photo lookups
+    S.catalog.lookups, S.catalog.folder_lookups = 0, 0
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal(0, S.catalog.lookups)
+    assert.are.equal(2, S.catalog.folder_lookups)
+    -- day 1 imported: its 3,000 are applied, day 2 still waits
+    local day1 = {}
+    for i = 1, 3000 do day1[i] = S.catalog:_add_photo { path = string.format("/w/day1/f%04d.jpg", i) } end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    for i = 1, 3000 do assert.are.equal(3, day1[i].raw.rating, i) end
+    assert.are.equal(3000, #pending_of(S))
+    local day2 = {}
+    for i = 1, 3000 do day2[i] = S.catalog:_add_photo { path = string.format("/w/day2/f%04d.jpg", i) } end
+    S:run_menu("MenuApplyChanges.lua")
+    for i = 1, 3000 do assert.are.equal(3, day2[i].raw.rating, i) end
+    assert.are.same({}, pending_of(S))
+  end)
+
+  it("a safety bound far above any shoot, and the summary says when it was hit", function()
     local CatalogState = require "CatalogState"
+    assert.is_true(CatalogState.LIMIT >= 200000)
     local st = { cursor = "", pending = {} }
     assert.are.equal(0, CatalogState.add_pending(st, { "a", "b", "c" }, 3))
     assert.are.equal(0, CatalogState.add_pending(st, { "a" }, 3))
     assert.are.same({ "b", "c", "a" }, st.pending)
     assert.are.equal(2, CatalogState.add_pending(st, { "d", "e" }, 3))
     assert.are.same({ "a", "d", "e" }, st.pending)
-    assert.are.equal(2000, CatalogState.MAX_PENDING)
+    local Messages = require "Messages"
+    local summary = require("decision_map").new_summary()
+    summary.pending_dropped = 2
+    assert.matches("2 waiting results were dropped", Messages.summary_info(summary), 1, true)
+  end)
+end)
+
+describe("review 5. a photo found by the daemon's path is matched whatever form the path has", function()
+  it("a Windows path with other slashes and drive-letter case is applied, not left pending", function()
+    local S, d = setup()
+    S.catalog.windows = true -- Lightroom on Windows finds a photo by either separator and any case
+    local a = S.catalog:_add_photo { path = [[C:\Shoots\Day1\a.jpg]] }
+    d.handlers.GetChanges = function()
+      return 200, { decisions = { decision("c:/Shoots/Day1/a.jpg") }, nextCursor = "c1", more = false }
+    end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(4, a.raw.rating)
+    assert.are.same({}, pending_of(S))
+    assert.matches("1 background results applied", last_message(S).message, 1, true)
   end)
 end)
 
@@ -173,14 +286,18 @@ describe("3. what AutoCull wrote stays known as its own", function()
     assert.are.equal("/s/b.jpg", sent[1].path)
   end)
 
+  -- Undo = the photographer took it back. Whether Lightroom's Undo also takes back the plug-in
+  -- fields set in that step is not documented: both cases end the same way.
   for _, keeps in ipairs { false, true } do
-    it("after Edit > Undo the same result is applied again (undo keeps plug-in fields: " .. tostring(keeps) .. ")", function()
+    it("after Edit > Undo the same result is not applied again; a new one is (undo keeps plug-in fields: " .. tostring(keeps) .. ")", function()
       local S, d = setup()
       S.catalog.undo_keeps_plugin_fields = keeps
       local a = S.catalog:_add_photo { path = "/w/a.jpg" }
-      d.handlers.GetChanges = function() return 200, { decisions = { decision("/w/a.jpg") }, nextCursor = "", more = false } end
+      local deliver = decision("/w/a.jpg")
+      d.handlers.GetChanges = function() return 200, { decisions = { deliver }, nextCursor = "", more = false } end
       S:run_menu("MenuApplyChanges.lua")
       assert.are.equal(4, a.raw.rating)
+      assert.are.equal("keep", a.props.verdict)
       assert.matches("^AutoCull", S.catalog:_undo())
       assert.is_nil(a.raw.rating)
       assert.are.same({}, a:keyword_paths())
@@ -188,13 +305,57 @@ describe("3. what AutoCull wrote stays known as its own", function()
       S.catalog.selected = { a }
       S:run_menu("MenuTeach.lua")
       assert.are.equal(0, #calls(d, "SendFeedback"))
+      local steps = #S.catalog.undo_steps
       S:run_menu("MenuApplyChanges.lua")
-      assert.are.equal(4, a.raw.rating)
-      assert.are.same({ "AutoCull|Keep" }, a:keyword_paths())
-      assert.are.equal("rating=4;pick=picked;label=none", a.props.lastWritten)
-      assert.matches("1 background results applied", last_message(S).message, 1, true)
+      assert.are.same({}, S.tasks.errors)
+      assert.is_nil(a.raw.rating)
+      assert.are.same({}, a:keyword_paths())
+      assert.are.equal(steps, #S.catalog.undo_steps) -- nothing written
+      assert.is_nil(a.props.lastWritten)
+      assert.is_nil(a.props.verdict) -- the catalog no longer carries that verdict
+      assert.matches("1 taken back by you", last_message(S).info, 1, true)
+      -- delivered again later: still not applied
+      S:run_menu("MenuApplyChanges.lua")
+      assert.is_nil(a.raw.rating)
+      -- the daemon decides something new: that is applied
+      deliver = decision("/w/a.jpg", { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                                       keywords = { "AutoCull|Reject" } })
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.equal(-1, a.raw.pickStatus)
+      assert.are.equal("reject", a.props.verdict)
+      assert.are.equal("rating=0;pick=rejected;label=none", a.props.lastWritten)
     end)
   end
+
+  it("the photographer clears the reject flag and red label by hand: the same decision is not written again", function()
+    local S, d = setup()
+    local a = S.catalog:_add_photo { path = "/w/a.jpg" }
+    local deliver = decision("/w/a.jpg", { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                                           colorLabel = "COLOR_LABEL_RED", keywords = { "AutoCull|Reject" } })
+    d.handlers.GetChanges = function() return 200, { decisions = { deliver }, nextCursor = "", more = false } end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal(-1, a.raw.pickStatus)
+    assert.are.equal("red", a.raw.colorNameForLabel)
+    -- by hand (no undo): flag and label off, rating 0: looks unrated
+    a.raw.pickStatus, a.raw.colorNameForLabel = 0, "none"
+    local writes = #S.catalog.writes
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(writes, #S.catalog.writes) -- nothing written
+    assert.are.equal(0, a.raw.pickStatus)
+    assert.are.equal("none", a.raw.colorNameForLabel)
+    assert.is_nil(a.props.verdict)
+    assert.is_nil(a.props.lastWritten)
+    assert.is_nil(a.props.appliedSignature)
+    assert.matches("reject .* not applied: you had taken back AutoCull's marks", a.props.opinion)
+    -- a new decision is written
+    deliver = decision("/w/a.jpg")
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.equal(1, a.raw.pickStatus)
+    assert.are.equal(4, a.raw.rating)
+    assert.are.equal("keep", a.props.verdict)
+    assert.is_nil(a.props.opinion)
+  end)
 
   it("undo back to the photographer's own label: theirs is respected and the stale record cleared", function()
     local S, d = setup()
@@ -367,6 +528,55 @@ describe("the cull summary", function()
   end)
 end)
 
+describe("review 1. the verdict field holds only what AutoCull applied", function()
+  it("a 5-star photo judged reject is not in the Reject collection and shows AutoCull's opinion", function()
+    local S = setup(function(p)
+      return decision(p, { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0, colorLabel = "COLOR_LABEL_RED",
+                           reasons = { "blurry" }, burstId = "b1", burstRank = 1, burstSize = 2, burstBest = true,
+                           keywords = { "AutoCull|Reject|Blurry" } })
+    end)
+    S.prefs.collectionsMade = nil -- the collections are made before this cull's writes
+    -- a's old verdict field (an earlier version wrote it for a photo it left alone) is stale
+    local p = select(S, { { path = "/s/mine.jpg", rating = 5, props = { verdict = "reject", burstBest = "yes" } },
+                          { path = "/s/other.jpg" } })
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    assert.are.equal(5, p[1].raw.rating) -- left alone
+    local cols = {}
+    for _, c in ipairs(S.catalog:getChildCollectionSets()[1]:getChildCollections()) do cols[c:getName()] = c end
+    local function in_col(name)
+      local out = {}
+      for _, ph in ipairs(cols[name]:getPhotos()) do out[#out + 1] = ph.raw.path end
+      return out
+    end
+    -- deleting the Reject collection's photos deletes only what AutoCull rejected in the catalog
+    assert.are.same({ "/s/other.jpg" }, in_col("Reject"))
+    assert.are.same({ "/s/other.jpg" }, in_col("Best of burst"))
+    assert.is_nil(p[1].props.verdict)
+    assert.are.equal("", p[1].props.burstBest)
+    assert.are.equal("reject \226\128\148 not applied: you had rated, flagged or labelled it", p[1].props.opinion)
+    assert.are.equal("blurry", p[1].props.reasons)
+    assert.are.equal("b1", p[1].props.burstId)
+    -- the applied one: verdict, no opinion
+    assert.are.equal("reject", p[2].props.verdict)
+    assert.is_nil(p[2].props.opinion)
+  end)
+
+  it("declares the opinion field (schema raised) and shows it in the tagset", function()
+    local S = setup()
+    local provider = dofile(plugin_dir .. "/MetadataDefinition.lua")
+    assert.are.equal(3, provider.schemaVersion)
+    assert.is_true(S.fields.opinion.readOnly)
+    assert.are.equal("AutoCull opinion (not applied)", S.fields.opinion.title)
+    local tagset = dofile(plugin_dir .. "/Tagset.lua")
+    local listed = false
+    for _, item in ipairs(tagset.items) do
+      if (type(item) == "table" and item[1] or item) == "org.autocull.lightroom.opinion" then listed = true end
+    end
+    assert.is_true(listed)
+  end)
+end)
+
 describe("7. Lightroom quits: the background poller stops cleanly", function()
   it("LrShutdownFunction stops the poller, then calls doneFunction", function()
     local S, d = setup()
@@ -387,6 +597,53 @@ describe("7. Lightroom quits: the background poller stops cleanly", function()
     assert.are.equal(1, progress[#progress])
     assert.are.same({}, S.tasks.errors)
   end)
+end)
+
+describe("review 8. Lightroom quits while results are being written", function()
+  for _, how in ipairs { "background poller", "Apply background results" } do
+    it("ShutdownApp waits for the page in progress of the " .. how .. ", which then stops", function()
+      local S, d = setup()
+      local photos = {}
+      for i = 1, 6 do photos[i] = S.catalog:_add_photo { path = "/w/p" .. i .. ".jpg" } end
+      local served = 0
+      d.handlers.GetChanges = function(body)
+        local from = tonumber(body.cursor) or 0
+        served = served + 1
+        -- one photo per page: each page is a request (a task round) and a write
+        return 200, { decisions = { decision("/w/p" .. (from + 1) .. ".jpg") }, nextCursor = tostring(from + 1),
+                      more = from + 1 < 6 }
+      end
+      local ApplyChangesTask = require "ApplyChangesTask"
+      local BackgroundPoller = require "BackgroundPoller"
+      if how == "background poller" then
+        S.prefs.autoApply, S.prefs.pollSeconds = true, 0
+        assert.is_true(BackgroundPoller.ensure())
+      else
+        dofile(plugin_dir .. "/MenuApplyChanges.lua")
+      end
+      -- drive until a run is writing, in the middle of its pages
+      for _ = 1, 50 do
+        S:run_tasks(1)
+        if served >= 2 then break end
+      end
+      assert.is_true(ApplyChangesTask.is_busy())
+      local shutdown = dofile(plugin_dir .. "/ShutdownApp.lua")
+      local done, busy_at_done = false, nil
+      shutdown.LrShutdownFunction(function()
+        done, busy_at_done = true, ApplyChangesTask.is_busy()
+      end, function() end)
+      S:run_tasks()
+      assert.are.same({}, S.tasks.errors)
+      assert.is_true(done)
+      assert.is_false(busy_at_done) -- done only after the run let go of the catalog
+      assert.is_true(served < 6)     -- it stopped between pages instead of reading them all
+      -- every page it fetched was written whole, and the cursor says so: nothing half-done
+      local cursor = tonumber(S.prefs.catalogs[CATALOG].cursor)
+      for i = 1, 6 do
+        if i <= cursor then assert.are.equal(4, photos[i].raw.rating, i) else assert.is_nil(photos[i].raw.rating, i) end
+      end
+    end)
+  end
 end)
 
 describe("the daemon is not running: how to start it, and a button that does", function()

@@ -274,7 +274,9 @@ describe("Auto-cull selection", function()
     assert.are.equal("reject", p.blurry.props.verdict)
     assert.are.equal("subject soft: sharpness 0.1 < 0.25", p.blurry.props.reasons)
     assert.are.equal("rating=0;pick=rejected;label=red", p.blurry.props.lastWritten)
-    assert.are.equal("keep", p.rated.props.verdict)
+    -- left alone: AutoCull's view is its opinion, not a verdict the smart collections would list
+    assert.is_nil(p.rated.props.verdict)
+    assert.matches("^keep .* not applied: you had rated", p.rated.props.opinion)
     assert.is_nil(p.rated.props.lastWritten)
     -- one undo step named AutoCull
     assert.are.equal(1, #S.catalog.undo_steps)
@@ -392,7 +394,13 @@ describe("Auto-cull selection", function()
     -- Edit > Undo right after the cull takes back the cull and leaves the set
     assert.are.equal("AutoCull cull", S.catalog:_undo())
     assert.are.equal(1, #S.catalog:getChildCollectionSets())
-    -- a second cull makes nothing more
+    -- a second cull makes no second set; the result the photographer undid is not written again
+    S:run_menu("MenuCull.lua")
+    assert.are.equal(1, #S.catalog:getChildCollectionSets())
+    assert.are.equal(1, #S.catalog.undo_steps)
+    assert.matches("3 taken back by you", last_message(S).info, 1, true)
+    -- with "leave photos I rated alone" unticked the photographer asks for it again: written
+    S.dialogs.on_modal = function(args) args.contents.bind_to_object.respectUserRatings = false end
     S:run_menu("MenuCull.lua")
     assert.are.equal(1, #S.catalog:getChildCollectionSets())
     assert.are.equal("AutoCull cull", S.catalog.undo_steps[#S.catalog.undo_steps].name)

@@ -402,7 +402,7 @@ end
 
 -- Catalog -----------------------------------------------------------------------------------
 local function new_catalog(S)
-  local C = { photos = {}, selected = {}, keywords = {}, undo_steps = {}, busy = false, writes = {},
+  local C = { photos = {}, by_path = {}, folders = {}, selected = {}, keywords = {}, undo_steps = {}, busy = false, writes = {},
               waited = 0, aborted = 0, queue = {}, undo_keeps_plugin_fields = false }
   local mode = nil -- nil | "full" | "private"
   local step = nil -- the undo step being recorded: list of inverse operations
@@ -428,15 +428,31 @@ local function new_catalog(S)
 
   local Keyword = {}
   Keyword.__index = Keyword
-  function Keyword:getName() need_task("LrKeyword:getName") return self.name end
-  function Keyword:getParent() need_task("LrKeyword:getParent") return self.parent end
-  function Keyword:getChildren() need_task("LrKeyword:getChildren") return self.children end
+  -- "not available for access until that function returns" (documented for collections made in
+  -- a write gate; assumed for keywords too): a keyword created in the still-open gate may be
+  -- passed on (as a parent, to addKeyword) but not read or changed.
+  local fresh = {}
+  C._fresh_keywords = fresh
+  local function available(kw, what)
+    if fresh[kw] then
+      error(what .. ": a keyword is not available for access until the withWriteAccessDo that created it returns", 3)
+    end
+  end
+  function Keyword:getName() need_task("LrKeyword:getName") available(self, "LrKeyword:getName") return self.name end
+  function Keyword:getParent() need_task("LrKeyword:getParent") available(self, "LrKeyword:getParent") return self.parent end
+  function Keyword:getChildren()
+    need_task("LrKeyword:getChildren")
+    available(self, "LrKeyword:getChildren")
+    return self.children
+  end
   function Keyword:getAttributes()
     need_task("LrKeyword:getAttributes")
+    available(self, "LrKeyword:getAttributes")
     return { keywordName = self.name, synonyms = self.synonyms or {}, includeOnExport = self.includeOnExport }
   end
   function Keyword:setAttributes(info)
     need("full", "LrKeyword:setAttributes")
+    available(self, "LrKeyword:setAttributes")
     assert(type(info) == "table", "setAttributes needs a table")
     if info.keywordName ~= nil then self.name = info.keywordName end
     if info.synonyms ~= nil then self.synonyms = info.synonyms end
@@ -463,6 +479,7 @@ local function new_catalog(S)
     end
     local kw = setmetatable({ name = name, parent = parent, children = {}, synonyms = synonyms,
                               includeOnExport = includeOnExport }, Keyword)
+    fresh[kw] = true
     local list = parent and parent.children or C.keywords
     list[#list + 1] = kw
     return kw
@@ -588,6 +605,10 @@ local function new_catalog(S)
     for _, path in ipairs(t.keywords or {}) do p.keywords[#p.keywords + 1] = C:_keyword(path) end
     for k, v in pairs(t.props or {}) do p.props[k] = v end
     C.photos[#C.photos + 1] = p
+    local key = C:_path_key(t.path)
+    if not p.raw.isVirtualCopy and C.by_path[key] == nil then C.by_path[key] = p end
+    local folder = t.path:match("^(.*)[/\\][^/\\]*$")
+    if folder then C.folders[C:_path_key(folder)] = true end
     return p
   end
 
@@ -626,9 +647,26 @@ local function new_catalog(S)
   function C:findPhotoByPath(path)
     need_task("LrCatalog:findPhotoByPath")
     C.lookups = (C.lookups or 0) + 1
-    for _, p in ipairs(C.photos) do
-      if p.raw.path == path and not p.raw.isVirtualCopy then return p end
-    end
+    return C.by_path[C:_path_key(path)]
+  end
+  -- catalog.windows = true: paths as Lightroom on Windows compares them (either separator, any case)
+  function C:_path_key(path)
+    if C.windows then return (path:gsub("/", "\\"):lower()) end
+    return path
+  end
+  -- SDK 3.0: "Retrieves an LrFolder object representing a folder in the catalog" (nil when the
+  -- folder is not in it); a catalog read, so only from within a task. Folders exist here as the
+  -- parent folders of the stand-in's photos.
+  local Folder = {}
+  Folder.__index = Folder
+  function Folder:type() return "LrFolder" end
+  function Folder:getPath() return self.path end
+  function C:getFolderByPath(path)
+    need_task("LrCatalog:getFolderByPath")
+    assert(type(path) == "string", "getFolderByPath needs a path")
+    C.folder_lookups = (C.folder_lookups or 0) + 1
+    path = path:gsub("[/\\]+$", "")
+    if C.folders[C:_path_key(path)] then return setmetatable({ path = path }, Folder) end
     return nil
   end
   function C:getKeywords() need_task("LrCatalog:getKeywords") return C.keywords end
@@ -667,6 +705,7 @@ local function new_catalog(S)
     if kind == "full" then step = {} end
     local ok, err = pcall(fn, {})
     mode = nil
+    for kw in pairs(C._fresh_keywords) do C._fresh_keywords[kw] = nil end -- readable once the gate returns
     local ops = step
     step = nil
     if not ok then
@@ -773,6 +812,14 @@ function sdk.new(opts)
       getStandardFilePath = function(which)
         if which == "home" then return os.getenv("HOME") end
         if which == "temp" then return "/tmp" end
+        if which == "appData" then
+          if not S.app_data then -- a fresh folder per stand-in, so runs never share state
+            local p = io.popen("mktemp -d")
+            S.app_data = p:read("*l")
+            p:close()
+          end
+          return S.app_data
+        end
         error("stand-in: getStandardFilePath(" .. tostring(which) .. ") not modelled")
       end,
     },
@@ -789,6 +836,22 @@ function sdk.new(opts)
         local s = read_all(p)
         if s == nil then error("cannot read " .. p) end
         return s
+      end,
+      createAllDirectories = function(p)
+        os.execute("mkdir -p " .. sh_quote(p))
+        return true
+      end,
+      delete = function(p)
+        local ok = os.remove(p)
+        return ok ~= nil
+      end,
+      -- the reference does not say move replaces an existing file: here it refuses to
+      move = function(src, dest)
+        local f = io.open(dest, "rb")
+        if f then f:close() error("LrFileUtils.move: destination exists: " .. dest, 2) end
+        local ok, err = os.rename(src, dest)
+        if not ok then error("LrFileUtils.move: " .. tostring(err), 2) end
+        return true
       end,
     },
   }
