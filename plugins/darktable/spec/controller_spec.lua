@@ -511,6 +511,29 @@ describe("apply background results", function()
   end)
 end)
 
+describe("apply background results when darktable fails mid-write", function()
+  it("an error (a tag create failing) is reported, the job finished, and the next call works", function()
+    local ctl, dt, sys, progress_log = setup({ GetChanges = function(req)
+        return 200, { decisions = { F.decision(SHOOT .. "/b blurred é.jpg", "reject") }, nextCursor = "c1", more = false }
+      end }, nil, { cursor_get = function() return "" end, cursor_set = function() end })
+    local img = shoot(dt)
+    local create = dt.tags.create
+    dt.tags.create = function() error("database is locked") end
+    local r = ctl:apply_background()
+    assert.is_false(r.ok)
+    assert.truthy(r.message:find("database is locked", 1, true), r.message)
+    assert.is_false(ctl.busy)
+    assert.equals(1, progress_log.finished)
+    -- the session was closed: its private folder with the token is gone
+    for path in pairs(sys.files) do assert.is_nil(path:match("^/tmp/autocull")) end
+    dt.tags.create = create
+    r = ctl:apply_background()
+    assert.is_true(r.ok, r.message)
+    assert.equals(2, progress_log.finished)
+    assert.truthy(dt.tags.get_tags(img.blurry)[2], "the tags written on the second call")
+  end)
+end)
+
 describe("auto-cull on import", function()
   it("post-import-image only queues; the flush sends one job for the whole import", function()
     local ctl, dt, sys = setup(job_daemon(decisions_for(), 1))

@@ -152,7 +152,16 @@ function C:apply_decisions(decisions, by_path, progress)
         counts.skipped = counts.skipped + 1
         if actions.skip_reason == "user_rated" then counts.user_rated = counts.user_rated + 1 end
       else
-        local changed = dt_image.apply(self.dt, image, actions)
+        local wrote, changed = pcall(dt_image.apply, self.dt, image, actions)
+        if not wrote then
+          -- darktable failed half-way (stars and reject written, a tag not): what is there now is
+          -- AutoCull's, so the ledger says so and the next run decides this image again
+          if self.ledger then
+            self.ledger:put(d.path, dt_image.fingerprint(image))
+            self.ledger:save()
+          end
+          error(changed, 0)
+        end
         -- the reasons last: a notes write also writes the sidecar, labels included
         local wrote_notes = s.write_notes ~= false and notes_mod.write(image, actions)
         sidecar_sync.after_writes(image, changed, wrote_notes)
@@ -330,13 +339,27 @@ function C:apply_background()
   local session, cerr = self:connect()
   if not session then return self:fail(cerr .. "; nothing was changed") end
   self.busy = true
+  local progress = self.progress and self.progress("AutoCull: background results")
+  -- whatever darktable raises while writing (a tag it cannot create, a locked library), the module
+  -- stays usable: busy is reset, the background job ends and the session's token file goes
+  local ok, result = pcall(self._apply_background_session, self, session, progress)
+  session:close()
+  self.busy = false
+  if progress then progress.finish() end
+  if not ok then
+    return self:fail("AutoCull stopped while writing background results: " .. tostring(result) ..
+      "; the results not written come again next time")
+  end
+  return result
+end
+
+function C:_apply_background_session(session, progress)
   local s = self.settings()
   local cursor = s.cursor_get and s.cursor_get() or ""
   local lookup = dt_image.lookup(self.dt, self:sep(), M.prefer_original)  -- only the decisions' folders are read
   local total = { applied = 0, unchanged = 0, skipped = 0, failed = 0, not_in_library = 0,
                   keep = 0, review = 0, reject = 0, user_rated = 0 }
   local pages, failure = 0, nil
-  local progress = self.progress and self.progress("AutoCull: background results")
   while pages < 1000 do
     local answer, err = session:call("GetChanges", { cursor = cursor, limit = 500, clientId = s.client_id })
     if not answer then failure = err_text(err); break end
@@ -354,9 +377,6 @@ function C:apply_background()
     end
     if not answer.more then break end
   end
-  session:close()
-  self.busy = false
-  if progress then progress.finish() end
   if failure then
     return self:fail("cannot fetch background results: " .. failure ..
       (pages > 0 and "; pages before this one were applied" or "; nothing was changed"))
