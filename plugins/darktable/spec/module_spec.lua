@@ -99,13 +99,13 @@ describe("start daemon", function()
     local dt = X.darktable({ gui = true })
     local sd = load_plugin(dt)
     local ran = {}
-    local sys = { os = "linux", popen_read = function(cmd) ran[#ran + 1] = cmd; return "" end }
+    local sys = { os = "linux", popen_read = function(cmd) ran[#ran + 1] = cmd; return "AUTOCULL_EXIT=0\n" end }
     -- the module's system calls go through the controller's sys
     for k, v in pairs(sys) do sd.api.controller.sys[k] = v end
     dt.preferences.write("autocull", "program", "string", "/opt/autocull/bin/autocull")
     dt.preferences.write("autocull", "home", "string", "/nonexistent/autocull-home")
     local r = find(dt, "button", "start daemon").clicked_callback()
-    assert.equals("/opt/autocull/bin/autocull service start 2>&1", ran[1])
+    assert.equals("/opt/autocull/bin/autocull service start 2>&1; echo AUTOCULL_EXIT=$?", ran[1])
     assert.is_false(r.ok)                  -- no daemon appeared in this stand-in
     assert.matches("not running", r.message)
     assert.is_true(dt.sleeps > 0)          -- it waited for the service before checking
