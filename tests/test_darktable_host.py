@@ -183,12 +183,16 @@ def test_show_rejects_sets_darktables_collection_by_tag_and_back_restores_it(tmp
     configdir = tmp_path / "config"
     configdir.mkdir()
     installed = install_plugin(configdir)
+    photos = _photos(tmp_path / "shoot")[:4]
+    photo_list = tmp_path / "photos.txt"
+    photo_list.write_text("".join(f"{p}\n" for p in photos), encoding="utf-8")
     display, xvfb = _start_xvfb(tmp_path)
     try:
         env = dict(
             os.environ,
             DISPLAY=display,
             AUTOCULL_DT_PLUGIN=str(installed),
+            AUTOCULL_DT_PHOTOS=str(photo_list),
             AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
             AUTOCULL_DT_DONE=str(tmp_path / "done"),
             **_fresh_session_env(tmp_path),
@@ -213,3 +217,13 @@ def test_show_rejects_sets_darktables_collection_by_tag_and_back_restores_it(tmp
     assert rejects[:-1] == before and rejects[-1] == {**tag_rule, "data": "AutoCull|Reject"}, report
     assert keeps[:-1] == before and keeps[-1] == {**tag_rule, "data": "AutoCull|Keep"}, report
     assert report["after"] == before, report
+    # what the photographer sees: the collection holds exactly AutoCull's rejects, then its keeps
+    everything = sorted(str(p) for p in photos)
+    assert report["rejected"] == sorted(str(p) for p in photos[:2]), report
+    assert report["counts"]["reject"] == 2 and report["counts"]["keep"] == 2, report["counts"]
+    assert report["before_images"] == everything, report
+    assert report["rejects_images"] == report["rejected"], report
+    assert report["keeps_images"] == report["kept"] == sorted(str(p) for p in photos[2:]), report
+    assert report["after_images"] == everything, report
+    # "attach AutoCull tags" off: nothing to filter on, the collection stays as it is
+    assert report["off_shown"] is False and report["off_rules"] == before, report

@@ -655,6 +655,20 @@ describe("auto-cull on import", function()
   end)
 end)
 
+describe("the verdict tags' root", function()
+  it("is learned from the tags a cull attaches (a policy with keyword_root 'Culling')", function()
+    local d = F.decision(SHOOT .. "/b blurred é.jpg", "reject", { keywords = { "Culling|Reject", "Culling|Reject|Blurry" } })
+    local learned
+    local ctl, dt = setup(job_daemon({ d }, 1), nil, { tag_root_set = function(r) learned = r end })
+    local img = shoot(dt)
+    assert.is_true(ctl:cull({ img.blurry }).ok)
+    local names = {}
+    for _, t in ipairs(dt.tags.get_tags(img.blurry)) do names[#names + 1] = t.name end
+    local want = learned .. "|Reject"
+    assert.truthy(table.concat(names, ","):find(want, 1, true), table.concat(names, ",") .. " lacks " .. want)
+  end)
+end)
+
 describe("darktable duplicates", function()
   it("a decision goes to the original only, never to the photographer's duplicates", function()
     local ctl, dt, sys = setup(job_daemon({ F.decision(SHOOT .. "/a.jpg", "reject") }, 1))

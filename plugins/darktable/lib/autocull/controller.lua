@@ -125,6 +125,21 @@ function C:current_for_map(image)
   return cur
 end
 
+--- The verdict tag is "<root>|Keep" etc. (the policy's keyword_root, as attached): remember the
+-- root, so "show AutoCull's rejects" filters on the tag the photos really carry.
+function C:learn_tag_root(verdict, keywords)
+  if type(verdict) ~= "string" or type(keywords) ~= "table" then return end
+  local suffix = "|" .. verdict:sub(1, 1):upper() .. verdict:sub(2)
+  for _, k in ipairs(keywords) do
+    if type(k) == "string" and #k > #suffix and k:sub(-#suffix) == suffix then
+      local root = k:sub(1, -#suffix - 1)
+      local s = self.settings()
+      if s.tag_root_set and s.tag_root ~= root then s.tag_root_set(root) end
+      return
+    end
+  end
+end
+
 --- Apply a list of decisions to the images they name.
 -- @param by_path map path -> image (only these images are touched)
 -- @param progress optional {update(fraction, text), cancelled()}: updated per image; when it says
@@ -173,6 +188,7 @@ function C:apply_decisions(decisions, by_path, progress)
         if self.ledger then self.ledger:put(d.path, dt_image.fingerprint(image)) end
         local v = actions.verdict
         if counts[v] then counts[v] = counts[v] + 1 end
+        self:learn_tag_root(v, actions.keywords)
       end
     end
     if progress then
