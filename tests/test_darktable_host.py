@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.darktable, pytest.mark.e2e]
 
 NOTED = "coffee.jpg"  # the photographer wrote a note on this one before the cull
 PRERATED = "chelsea rated.jpg"  # ... and rated this one (4 stars, a note): AutoCull leaves it alone
+BLURRED = "astronaut blurred.jpg"  # Gaussian blur of 8 px: rejected as blurry by any preset
 
 
 def _library(configdir: Path) -> dict[str, dict]:
@@ -144,6 +145,17 @@ def test_sidecar_labels_stars_and_rejects_equal_the_library_after_a_cull(culled)
         want = -1 if d["pick"] == "PICK_REJECTED" else d["stars"]
         assert lib["rating"] == want, (photo.name, lib, d)
         assert lib["notes"] == "", lib  # reasons in notes were off for this folder
+    # The sidecar sync writes the rating again, unchanged, after the labels; on a reject that is -1
+    # written to a rejected image, which must keep it rejected (darktable has no toggle there). The
+    # blurred photo is rejected whatever the rest of the policy says (sharpness), so this is checked.
+    for folder in (quiet_photos, noted_photos):
+        blurred = next(p for p in folder if p.name == BLURRED)
+        assert decided[str(blurred)]["pick"] == "PICK_REJECTED", decided[str(blurred)]
+        lib, xmp = library[str(blurred)], sidecars[str(blurred)]
+        assert lib["rating"] == -1 and xmp["rating"] == -1, (blurred, "library", lib, "sidecar", xmp)
+        assert lib["labels"] == xmp["labels"] == {"red"}, (blurred, lib, xmp)  # a label write: the sync ran
+    again = report["steps"]["notes_again"]  # a second cull wrote nothing, and the reject stayed
+    assert again["ok"] is True and again["counts"]["reject"] >= 1, again
 
 
 def test_reasons_are_in_the_notes_after_the_photographers_own_text(culled):
