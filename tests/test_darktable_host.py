@@ -38,6 +38,7 @@ pytestmark = [pytest.mark.darktable, pytest.mark.e2e]
 
 NOTED = "coffee.jpg"  # the photographer wrote a note on this one before the cull
 PRERATED = "chelsea rated.jpg"  # ... and rated this one (4 stars, a note): AutoCull leaves it alone
+BLURRED = "astronaut blurred.jpg"  # Gaussian blur of 8 px: rejected as blurry by any preset
 
 
 def _library(configdir: Path) -> dict[str, dict]:
@@ -144,6 +145,17 @@ def test_sidecar_labels_stars_and_rejects_equal_the_library_after_a_cull(culled)
         want = -1 if d["pick"] == "PICK_REJECTED" else d["stars"]
         assert lib["rating"] == want, (photo.name, lib, d)
         assert lib["notes"] == "", lib  # reasons in notes were off for this folder
+    # The sidecar sync writes the rating again, unchanged, after the labels; on a reject that is -1
+    # written to a rejected image, which must keep it rejected (darktable has no toggle there). The
+    # blurred photo is rejected whatever the rest of the policy says (sharpness), so this is checked.
+    for folder in (quiet_photos, noted_photos):
+        blurred = next(p for p in folder if p.name == BLURRED)
+        assert decided[str(blurred)]["pick"] == "PICK_REJECTED", decided[str(blurred)]
+        lib, xmp = library[str(blurred)], sidecars[str(blurred)]
+        assert lib["rating"] == -1 and xmp["rating"] == -1, (blurred, "library", lib, "sidecar", xmp)
+        assert lib["labels"] == xmp["labels"] == {"red"}, (blurred, lib, xmp)  # a label write: the sync ran
+    again = report["steps"]["notes_again"]  # a second cull wrote nothing, and the reject stayed
+    assert again["ok"] is True and again["counts"]["reject"] >= 1, again
 
 
 def test_reasons_are_in_the_notes_after_the_photographers_own_text(culled):
@@ -183,12 +195,16 @@ def test_show_rejects_sets_darktables_collection_by_tag_and_back_restores_it(tmp
     configdir = tmp_path / "config"
     configdir.mkdir()
     installed = install_plugin(configdir)
+    photos = _photos(tmp_path / "shoot")[:4]
+    photo_list = tmp_path / "photos.txt"
+    photo_list.write_text("".join(f"{p}\n" for p in photos), encoding="utf-8")
     display, xvfb = _start_xvfb(tmp_path)
     try:
         env = dict(
             os.environ,
             DISPLAY=display,
             AUTOCULL_DT_PLUGIN=str(installed),
+            AUTOCULL_DT_PHOTOS=str(photo_list),
             AUTOCULL_DT_OUT=str(tmp_path / "report.json"),
             AUTOCULL_DT_DONE=str(tmp_path / "done"),
             **_fresh_session_env(tmp_path),
@@ -213,3 +229,13 @@ def test_show_rejects_sets_darktables_collection_by_tag_and_back_restores_it(tmp
     assert rejects[:-1] == before and rejects[-1] == {**tag_rule, "data": "AutoCull|Reject"}, report
     assert keeps[:-1] == before and keeps[-1] == {**tag_rule, "data": "AutoCull|Keep"}, report
     assert report["after"] == before, report
+    # what the photographer sees: the collection holds exactly AutoCull's rejects, then its keeps
+    everything = sorted(str(p) for p in photos)
+    assert report["rejected"] == sorted(str(p) for p in photos[:2]), report
+    assert report["counts"]["reject"] == 2 and report["counts"]["keep"] == 2, report["counts"]
+    assert report["before_images"] == everything, report
+    assert report["rejects_images"] == report["rejected"], report
+    assert report["keeps_images"] == report["kept"] == sorted(str(p) for p in photos[2:]), report
+    assert report["after_images"] == everything, report
+    # "attach AutoCull tags" off: nothing to filter on, the collection stays as it is
+    assert report["off_shown"] is False and report["off_rules"] == before, report

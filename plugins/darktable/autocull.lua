@@ -151,6 +151,9 @@ local function settings()
     poll_ms = 500,
     timeout = 60,
     client_id = "darktable:" .. tostring(dt.configuration.config_dir),  -- the daemon keeps a cursor per library
+    -- the root of the verdict tags as last attached ("AutoCull" until a decision says otherwise)
+    tag_root = dt.preferences.read(MODULE, "tag_root", "string"),
+    tag_root_set = function(root) dt.preferences.write(MODULE, "tag_root", "string", root) end,
     cursor_get = function() return dt.preferences.read(MODULE, "changes_cursor", "string") end,
     cursor_set = function(c) dt.preferences.write(MODULE, "changes_cursor", "string", c) end,
   }
@@ -239,11 +242,28 @@ end
 function api.last_job() return ac.current_job end
 function api.module_installed() return ac.module_installed end
 
+local NO_TAGS = _("AutoCull finds its keeps, reviews and rejects by its tags: turn on \"attach AutoCull tags\" " ..
+  "(and cull again) to use these buttons")
+
 --- Show AutoCull's keeps, photos to review or rejects ("keep"|"review"|"reject") in the lighttable.
+-- Without AutoCull's tags (the preference is off) there is nothing to filter on: says so instead.
 function api.show_verdict(verdict)
   if not (ac.gui and dt.gui.libs.collect) then return false end
+  if not pref("write_tags", "bool") then
+    ctl:say(NO_TAGS)
+    return false
+  end
   ac.view = ac.view or collections.new(dt.gui.libs.collect)
-  return ac.view:show(verdict)
+  return ac.view:show(verdict, dt.preferences.read(MODULE, "tag_root", "string"))
+end
+
+--- The keeps/review/rejects buttons follow the "attach AutoCull tags" preference.
+local function update_show_buttons()
+  local on = pref("write_tags", "bool") and true or false
+  for _, b in ipairs(ac.show_buttons or {}) do
+    b.widget.sensitive = on
+    b.widget.tooltip = on and b.tooltip or NO_TAGS
+  end
 end
 
 --- Back to the collection the photographer had before show_verdict.
@@ -270,6 +290,7 @@ end
 --- Write what the photographer changed in the module's settings, or show what changed in the preferences.
 function api.sync_settings()
   if ac.panel then ac.panel.sync() end
+  update_show_buttons()
 end
 
 function api.queue_import(image) ctl:queue_import(image) end
@@ -334,20 +355,27 @@ local function build_gui()
     _("new imports are sent to the daemon as one job"))
   ac.widgets.notes = check(_("reasons in the image's notes"),
     _("one 'AutoCull: ...' line in the notes; your own notes stay"))
+  ac.widgets.tags = check(_("attach AutoCull tags"),
+    _("attach the daemon's keywords (AutoCull|Reject|Blurry, ...) as darktable tags; " ..
+      "the keeps / review / rejects buttons find photos by them"))
   ac.panel = settings_panel.new(pref, function(name, kind, value) dt.preferences.write(MODULE, name, kind, value) end, {
     { "profile", "string", ac.widgets.profile },
     { "respect_user_ratings", "bool", ac.widgets.respect },
     { "auto_tag_imports", "bool", ac.widgets.imports },
     { "write_notes", "bool", ac.widgets.notes },
+    { "write_tags", "bool", ac.widgets.tags },
   })
+  local function show_button(label, tooltip, verdict)
+    local b = button(label, tooltip, function() return api.show_verdict(verdict) end)
+    ac.show_buttons = ac.show_buttons or {}
+    ac.show_buttons[#ac.show_buttons + 1] = { widget = b, tooltip = tooltip }
+    return b
+  end
   local show = dt.new_widget("box") {
     orientation = "horizontal",
-    button(_("keeps"), _("show the photos AutoCull kept, within this collection"),
-      function() return api.show_verdict("keep") end),
-    button(_("review"), _("show the photos AutoCull left for you to review, within this collection"),
-      function() return api.show_verdict("review") end),
-    button(_("rejects"), _("show the photos AutoCull rejected, within this collection"),
-      function() return api.show_verdict("reject") end),
+    show_button(_("keeps"), _("show the photos AutoCull kept, within this collection"), "keep"),
+    show_button(_("review"), _("show the photos AutoCull left for you to review, within this collection"), "review"),
+    show_button(_("rejects"), _("show the photos AutoCull rejected, within this collection"), "reject"),
     button(_("back"), _("back to the collection you had before"), function() return api.show_previous() end),
   }
   ac.widgets.box = dt.new_widget("box") {
@@ -370,7 +398,9 @@ local function build_gui()
     ac.widgets.respect,
     ac.widgets.imports,
     ac.widgets.notes,
+    ac.widgets.tags,
   }
+  update_show_buttons()
 end
 
 local function install_module()

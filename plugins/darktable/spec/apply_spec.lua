@@ -216,12 +216,12 @@ describe("daemon not running", function()
       assert.same({ program, "service", "start" }, ran.argv)
     end
     local ran
-    local ok, msg = daemon_help.start({ os = "linux", popen_read = function(c) ran = c; return "started\n" end },
+    local ok, msg = daemon_help.start({ os = "linux", popen_read = function(c) ran = c; return "started\nAUTOCULL_EXIT=0\n" end },
       "autocull")
     assert.is_true(ok)
-    assert.equals("autocull service start 2>&1", ran)
+    assert.equals("autocull service start 2>&1; echo AUTOCULL_EXIT=$?", ran)
     assert.equals("started", msg)
-    ok, msg = daemon_help.start({ os = "linux", popen_read = function() return "sh: 1: autocull: not found\n" end },
+    ok, msg = daemon_help.start({ os = "linux", popen_read = function() return "sh: 1: autocull: not found\nAUTOCULL_EXIT=127\n" end },
       "autocull")
     assert.is_false(ok)
     assert.matches("autocull program", msg)

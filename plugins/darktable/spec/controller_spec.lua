@@ -511,6 +511,127 @@ describe("apply background results", function()
   end)
 end)
 
+describe("background results for photos imported later", function()
+  local LATER = "/photos/card 2"
+
+  --- GetChanges answers `changes` once (cursor "" -> "c1"), then nothing new; Decide answers the
+  -- daemon's CURRENT decision for each stored path it is asked about (`current`).
+  local function daemon(changes, current)
+    local h = {}
+    function h.GetChanges(req)
+      if req.cursor == "" then return 200, { decisions = changes, nextCursor = "c1", more = false } end
+      return 200, { decisions = {}, nextCursor = req.cursor, more = false }
+    end
+    function h.Decide(req)
+      local out = {}
+      for _, p in ipairs(req.paths) do if current[p] then out[#out + 1] = current[p] end end
+      return 200, { decisions = out, nextPageToken = "" }
+    end
+    return h
+  end
+
+  local function background_setup(handlers)
+    local cursor = ""
+    return setup(handlers, nil, { cursor_get = function() return cursor end,
+                                  cursor_set = function(c) cursor = c end })
+  end
+
+  it("are kept until the photo is imported, then its current decision is applied", function()
+    local changes = { F.decision(SHOOT .. "/a.jpg", "keep"), F.decision(LATER .. "/x.jpg", "reject") }
+    -- since then the daemon decided x again (the photographer changed the policy): review
+    local current = { [LATER .. "/x.jpg"] = F.decision(LATER .. "/x.jpg", "review") }
+    local ctl, dt, sys = background_setup(daemon(changes, current))
+    local img = shoot(dt)
+    local r = ctl:apply_background()
+    assert.is_true(r.ok, r.message)
+    assert.equals(4, img.sharp.rating)
+    assert.equals(1, r.counts.not_in_library)
+    assert.matches("1 waiting for its photo to be imported", r.message)
+    assert.same({ LATER .. "/x.jpg" }, F.json.decode(sys.files["/cfg/autocull-ledger.json"]).pending)
+    assert.equals(0, #sys.calls_to("Decide"))      -- nothing was imported yet: nothing to ask
+
+    local x = dt.add_image(LATER, "x.jpg", 1)      -- the photographer imports the card
+    r = ctl:apply_background()
+    assert.is_true(r.ok, r.message)
+    assert.equals(1, #sys.calls_to("Decide"))
+    assert.same({ LATER .. "/x.jpg" }, sys.calls_to("Decide")[1].request.paths)
+    assert.equals(2, x.rating)                     -- the current decision, not the stale reject
+    assert.is_true(x.yellow)
+    assert.equals(1, r.counts.review)
+    assert.equals(0, r.counts.pending)
+
+    r = ctl:apply_background()                     -- applied once: no longer waiting
+    assert.equals(1, #sys.calls_to("Decide"))
+    assert.same({}, F.json.decode(sys.files["/cfg/autocull-ledger.json"]).pending)
+  end)
+
+  it("wait across darktable sessions (the list is in the ledger file)", function()
+    local changes = { F.decision(LATER .. "/x.jpg", "reject") }
+    local current = { [LATER .. "/x.jpg"] = F.decision(LATER .. "/x.jpg", "reject") }
+    local ctl, dt, sys = background_setup(daemon(changes, current))
+    ctl:apply_background()
+    -- darktable restarts: a new controller, the ledger read again from its file
+    local again = controller.new({ dt = dt, sys = sys, json = F.json, map = decision_map,
+      settings = ctl.settings, ledger = ledger_mod.open("/cfg/autocull-ledger.json", sys, F.json) })
+    local x = dt.add_image(LATER, "x.jpg", 1)
+    local r = again:apply_background()
+    assert.is_true(r.ok, r.message)
+    assert.equals(-1, x.rating)
+  end)
+
+  it("a photo the daemon no longer knows stops waiting; folders not in the library cost no folder read", function()
+    local changes = { F.decision(LATER .. "/x.jpg", "reject"), F.decision("/elsewhere/y.jpg", "keep"),
+                      F.decision("/elsewhere/z.jpg", "keep") }
+    local ctl, dt, sys = background_setup(daemon(changes, {}))
+    shoot(dt)
+    ctl:apply_background()
+    dt.add_image(LATER, "x.jpg", 1)
+    dt.queries = 0
+    local r = ctl:apply_background()
+    -- dt.films: its length and each film roll once (two), then the one film of LATER: length + 1 image
+    assert.equals(1 + 2 + 2, dt.queries)
+    assert.equals(1, #sys.calls_to("Decide"))
+    assert.same({ LATER .. "/x.jpg" }, sys.calls_to("Decide")[1].request.paths)
+    assert.equals(2, r.counts.pending)           -- y and z still wait; x is forgotten by the daemon
+  end)
+
+  it("the list has a large bound, and the summary says when the oldest were dropped", function()
+    local old = ledger_mod.MAX_PENDING
+    ledger_mod.MAX_PENDING = 2
+    local changes = { F.decision("/a/1.jpg", "keep"), F.decision("/a/2.jpg", "keep"), F.decision("/a/3.jpg", "keep") }
+    local ctl = background_setup(daemon(changes, {}))
+    local ok, r = pcall(ctl.apply_background, ctl)
+    ledger_mod.MAX_PENDING = old
+    assert.is_true(ok, r)
+    assert.equals(1, r.counts.pending_dropped)
+    assert.matches("1 oldest waiting result dropped %(at most 2 kept%)", r.message)
+    assert.is_true(old >= 100000)
+  end)
+end)
+
+describe("apply background results when darktable fails mid-write", function()
+  it("an error (a tag create failing) is reported, the job finished, and the next call works", function()
+    local ctl, dt, sys, progress_log = setup({ GetChanges = function(req)
+        return 200, { decisions = { F.decision(SHOOT .. "/b blurred é.jpg", "reject") }, nextCursor = "c1", more = false }
+      end }, nil, { cursor_get = function() return "" end, cursor_set = function() end })
+    local img = shoot(dt)
+    local create = dt.tags.create
+    dt.tags.create = function() error("database is locked") end
+    local r = ctl:apply_background()
+    assert.is_false(r.ok)
+    assert.truthy(r.message:find("database is locked", 1, true), r.message)
+    assert.is_false(ctl.busy)
+    assert.equals(1, progress_log.finished)
+    -- the session was closed: its private folder with the token is gone
+    for path in pairs(sys.files) do assert.is_nil(path:match("^/tmp/autocull")) end
+    dt.tags.create = create
+    r = ctl:apply_background()
+    assert.is_true(r.ok, r.message)
+    assert.equals(2, progress_log.finished)
+    assert.truthy(dt.tags.get_tags(img.blurry)[2], "the tags written on the second call")
+  end)
+end)
+
 describe("auto-cull on import", function()
   it("post-import-image only queues; the flush sends one job for the whole import", function()
     local ctl, dt, sys = setup(job_daemon(decisions_for(), 1))
@@ -531,6 +652,20 @@ describe("auto-cull on import", function()
     local ctl, _, sys = setup({})
     assert.is_true(ctl:flush_imports().ok)
     assert.equals(0, #sys.calls)
+  end)
+end)
+
+describe("the verdict tags' root", function()
+  it("is learned from the tags a cull attaches (a policy with keyword_root 'Culling')", function()
+    local d = F.decision(SHOOT .. "/b blurred é.jpg", "reject", { keywords = { "Culling|Reject", "Culling|Reject|Blurry" } })
+    local learned
+    local ctl, dt = setup(job_daemon({ d }, 1), nil, { tag_root_set = function(r) learned = r end })
+    local img = shoot(dt)
+    assert.is_true(ctl:cull({ img.blurry }).ok)
+    local names = {}
+    for _, t in ipairs(dt.tags.get_tags(img.blurry)) do names[#names + 1] = t.name end
+    local want = learned .. "|Reject"
+    assert.truthy(table.concat(names, ","):find(want, 1, true), table.concat(names, ",") .. " lacks " .. want)
   end)
 end)
 

@@ -62,6 +62,48 @@ describe("show AutoCull's keeps / review / rejects", function()
   end)
 end)
 
+describe("show AutoCull's verdicts without AutoCull's tags", function()
+  local VERDICT_BUTTONS = { "keeps", "review", "rejects" }
+
+  it("greys the buttons out with a tooltip that says why, and follows the setting both ways", function()
+    local dt = X.darktable({ gui = true })
+    dt.preferences.write("autocull", "write_tags", "bool", false)
+    local sd = load_plugin(dt)
+    for _, label in ipairs(VERDICT_BUTTONS) do
+      local b = find(dt, "button", label)
+      assert.is_false(b.sensitive, label)
+      assert.matches("attach AutoCull tags", b.tooltip)
+    end
+    assert.is_false(sd.api.show_verdict("reject"))      -- a shortcut or script gets a reason, not a filter
+    assert.equals(0, #dt.collect_calls)
+    assert.matches("attach AutoCull tags", dt.printed[#dt.printed])
+
+    local tags = find(dt, "check_button", "attach AutoCull tags")   -- turned on in the module
+    assert.is_false(tags.value)
+    tags.value = true
+    tags.clicked_callback(tags)
+    assert.is_true(dt.preferences.read("autocull", "write_tags", "bool"))
+    for _, label in ipairs(VERDICT_BUTTONS) do
+      assert.is_true(find(dt, "button", label).sensitive, label)
+      assert.matches("show the photos AutoCull", find(dt, "button", label).tooltip)
+    end
+    assert.is_true(sd.api.show_verdict("reject"))
+
+    dt.preferences.write("autocull", "write_tags", "bool", false)  -- turned off in lua options
+    sd.api.sync_settings()
+    assert.is_false(find(dt, "button", "rejects").sensitive)
+  end)
+
+  it("filters on the root the decisions' tags really have (the policy's keyword_root)", function()
+    local dt = X.darktable({ gui = true })
+    local sd = load_plugin(dt)
+    sd.api.controller:learn_tag_root("reject", { "AutoCull|Culling|Reject", "AutoCull|Culling|Reject|Blurry" })
+    find(dt, "button", "rejects").clicked_callback()
+    local rules = dt.gui.libs.collect.current()
+    assert.equals("AutoCull|Culling|Reject", rules[#rules].data)
+  end)
+end)
+
 describe("settings in the module", function()
   it("show the preferences and write them back; changes in lua options show in the module", function()
     local dt = X.darktable({ gui = true })
@@ -99,13 +141,13 @@ describe("start daemon", function()
     local dt = X.darktable({ gui = true })
     local sd = load_plugin(dt)
     local ran = {}
-    local sys = { os = "linux", popen_read = function(cmd) ran[#ran + 1] = cmd; return "" end }
+    local sys = { os = "linux", popen_read = function(cmd) ran[#ran + 1] = cmd; return "AUTOCULL_EXIT=0\n" end }
     -- the module's system calls go through the controller's sys
     for k, v in pairs(sys) do sd.api.controller.sys[k] = v end
     dt.preferences.write("autocull", "program", "string", "/opt/autocull/bin/autocull")
     dt.preferences.write("autocull", "home", "string", "/nonexistent/autocull-home")
     local r = find(dt, "button", "start daemon").clicked_callback()
-    assert.equals("/opt/autocull/bin/autocull service start 2>&1", ran[1])
+    assert.equals("/opt/autocull/bin/autocull service start 2>&1; echo AUTOCULL_EXIT=$?", ran[1])
     assert.is_false(r.ok)                  -- no daemon appeared in this stand-in
     assert.matches("not running", r.message)
     assert.is_true(dt.sleeps > 0)          -- it waited for the service before checking

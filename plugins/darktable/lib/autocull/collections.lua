@@ -6,13 +6,25 @@
   returns the rules it had before. "Show rejects" narrows the collection the
   photographer is looking at (their rules AND tag "AutoCull|Reject"); pressing another
   verdict narrows the same original collection, and "back" restores it. Every
-  decision carries exactly one of the tags below (decision_map / the daemon's
-  keywords: AutoCull|Keep, AutoCull|Review, AutoCull|Reject).
+  decision carries exactly one verdict keyword, <root>|Keep, <root>|Review or
+  <root>|Reject; the root is the policy's keyword_root as the plugin attaches it
+  (the controller learns it from the decisions it writes: "AutoCull" unless the
+  daemon's policy says otherwise). The tags exist only when the "attach AutoCull
+  tags" preference is on: without them the module greys these buttons out.
 ]]
 
 local M = {}
 
+M.ROOT = "AutoCull"
+M.VERDICTS = { keep = "Keep", review = "Review", reject = "Reject" }
 M.TAGS = { keep = "AutoCull|Keep", review = "AutoCull|Review", reject = "AutoCull|Reject" }
+
+--- The tag that marks `verdict` under `root` (default "AutoCull").
+function M.tag(verdict, root)
+  local v = M.VERDICTS[verdict]
+  if not v then error("unknown verdict " .. tostring(verdict)) end
+  return ((root and root ~= "") and root or M.ROOT) .. "|" .. v
+end
 M.MAX_RULES = 10   -- darktable's collect module holds at most 10 rules
 
 local function copy_rule(collect, r)
@@ -24,9 +36,8 @@ local function copy_rule(collect, r)
 end
 
 --- The rules that show `verdict` within `base` (a list of rules).
-function M.rules_for(collect, base, verdict)
-  local tag = M.TAGS[verdict]
-  if not tag then error("unknown verdict " .. tostring(verdict)) end
+function M.rules_for(collect, base, verdict, root)
+  local tag = M.tag(verdict, root)
   local rules = {}
   local keep = math.min(#base, M.MAX_RULES - 1)
   for i = 1, keep do rules[#rules + 1] = copy_rule(collect, base[i]) end
@@ -54,9 +65,9 @@ local function list(rules)
 end
 
 --- Show AutoCull's `verdict` ("keep", "review", "reject") within the photographer's collection.
-function View:show(verdict)
+function View:show(verdict, root)
   local base = self.saved or list(self.collect.filter())
-  local before = self.collect.filter(M.rules_for(self.collect, base, verdict))
+  local before = self.collect.filter(M.rules_for(self.collect, base, verdict, root))
   if not self.saved then self.saved = list(before) end
   self.showing = verdict
   return true

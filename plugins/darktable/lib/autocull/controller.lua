@@ -125,6 +125,21 @@ function C:current_for_map(image)
   return cur
 end
 
+--- The verdict tag is "<root>|Keep" etc. (the policy's keyword_root, as attached): remember the
+-- root, so "show AutoCull's rejects" filters on the tag the photos really carry.
+function C:learn_tag_root(verdict, keywords)
+  if type(verdict) ~= "string" or type(keywords) ~= "table" then return end
+  local suffix = "|" .. verdict:sub(1, 1):upper() .. verdict:sub(2)
+  for _, k in ipairs(keywords) do
+    if type(k) == "string" and #k > #suffix and k:sub(-#suffix) == suffix then
+      local root = k:sub(1, -#suffix - 1)
+      local s = self.settings()
+      if s.tag_root_set and s.tag_root ~= root then s.tag_root_set(root) end
+      return
+    end
+  end
+end
+
 --- Apply a list of decisions to the images they name.
 -- @param by_path map path -> image (only these images are touched)
 -- @param progress optional {update(fraction, text), cancelled()}: updated per image; when it says
@@ -135,6 +150,7 @@ function C:apply_decisions(decisions, by_path, progress)
   local opts = self:map_opts()
   local s = self.settings()
   local notes = {}
+  local seen = { missing = {}, done = {} }
   for i, d in ipairs(decisions) do
     if progress and progress.cancelled() then
       counts.cancelled = #decisions - i + 1
@@ -143,7 +159,9 @@ function C:apply_decisions(decisions, by_path, progress)
     local image = by_path[d.path]
     if not image then
       counts.not_in_library = counts.not_in_library + 1
+      if type(d.path) == "string" then seen.missing[#seen.missing + 1] = d.path end
     else
+      seen.done[#seen.done + 1] = d.path
       local actions = self.map.actions(d, self:current_for_map(image), opts)
       if actions.error or actions.skip_reason == "no_decision" then
         counts.failed = counts.failed + 1
@@ -152,7 +170,16 @@ function C:apply_decisions(decisions, by_path, progress)
         counts.skipped = counts.skipped + 1
         if actions.skip_reason == "user_rated" then counts.user_rated = counts.user_rated + 1 end
       else
-        local changed = dt_image.apply(self.dt, image, actions)
+        local wrote, changed = pcall(dt_image.apply, self.dt, image, actions)
+        if not wrote then
+          -- darktable failed half-way (stars and reject written, a tag not): what is there now is
+          -- AutoCull's, so the ledger says so and the next run decides this image again
+          if self.ledger then
+            self.ledger:put(d.path, dt_image.fingerprint(image))
+            self.ledger:save()
+          end
+          error(changed, 0)
+        end
         -- the reasons last: a notes write also writes the sidecar, labels included
         local wrote_notes = s.write_notes ~= false and notes_mod.write(image, actions)
         sidecar_sync.after_writes(image, changed, wrote_notes)
@@ -161,6 +188,7 @@ function C:apply_decisions(decisions, by_path, progress)
         if self.ledger then self.ledger:put(d.path, dt_image.fingerprint(image)) end
         local v = actions.verdict
         if counts[v] then counts[v] = counts[v] + 1 end
+        self:learn_tag_root(v, actions.keywords)
       end
     end
     if progress then
@@ -171,7 +199,7 @@ function C:apply_decisions(decisions, by_path, progress)
     local ok, err = self.ledger:save()
     if not ok then self.log("AutoCull: cannot save its ledger: " .. tostring(err)) end
   end
-  return counts, notes
+  return counts, notes, seen
 end
 
 local function summary(counts)
@@ -185,6 +213,16 @@ local function summary(counts)
   if other > 0 then parts[#parts + 1] = other .. " skipped" end
   if counts.failed > 0 then parts[#parts + 1] = counts.failed .. " could not be read" end
   if counts.not_in_library > 0 then parts[#parts + 1] = counts.not_in_library .. " not in this library" end
+  local pending = counts.pending or 0
+  if pending > 0 then
+    parts[#parts + 1] = pending .. (pending == 1 and " waiting for its photo" or " waiting for their photos") ..
+      " to be imported"
+  end
+  local dropped = counts.pending_dropped or 0
+  if dropped > 0 then
+    parts[#parts + 1] = dropped .. " oldest waiting " .. (dropped == 1 and "result" or "results") ..
+      " dropped (at most " .. tostring(counts.pending_max) .. " kept)"
+  end
   if counts.cancelled then
     parts[#parts + 1] = "cancelled while writing: " .. counts.cancelled .. " not written"
   end
@@ -330,22 +368,123 @@ function C:apply_background()
   local session, cerr = self:connect()
   if not session then return self:fail(cerr .. "; nothing was changed") end
   self.busy = true
+  local progress = self.progress and self.progress("AutoCull: background results")
+  -- whatever darktable raises while writing (a tag it cannot create, a locked library), the module
+  -- stays usable: busy is reset, the background job ends and the session's token file goes
+  local ok, result = pcall(self._apply_background_session, self, session, progress)
+  session:close()
+  self.busy = false
+  if progress then progress.finish() end
+  if not ok then
+    return self:fail("AutoCull stopped while writing background results: " .. tostring(result) ..
+      "; the results not written come again next time")
+  end
+  return result
+end
+
+-- The waiting list lives in the ledger file (per library); without a ledger, in memory.
+function C:pending_store()
+  if self.ledger and self.ledger.add_pending then return self.ledger end
+  if not self.memory_pending then
+    self.memory_pending = require("lib/autocull/ledger").open(nil, self.sys, self.json)
+  end
+  return self.memory_pending
+end
+
+local function add_counts(total, counts)
+  for k, v in pairs(counts) do
+    if type(v) == "number" then total[k] = (total[k] or 0) + v end
+  end
+end
+
+--- The daemon's current decisions for `paths` (Decide, every page), or nil and a message.
+function C:decide_paths(session, paths)
+  local out, token = {}, ""
+  for _ = 1, 10000 do
+    local answer, err = session:call("Decide", { paths = paths, pageToken = token ~= "" and token or nil })
+    if not answer then return nil, err_text(err) end
+    for _, d in ipairs(answer.decisions or {}) do out[#out + 1] = d end
+    token = type(answer.nextPageToken) == "string" and answer.nextPageToken or ""
+    if token == "" then break end
+  end
+  return out
+end
+
+--- Results that waited for their photos: those in the library now get their CURRENT decision
+-- (so a newer decision supersedes the waiting one) and stop waiting. The lookup reads each
+-- folder once; a folder with no film roll costs nothing more.
+-- @return counts, or nil and a message
+function C:apply_pending(session, lookup, progress)
+  local store = self:pending_store()
+  local waiting = store:pending_paths()
+  if #waiting == 0 then return {} end
+  local index = lookup.index_for(waiting)
+  local found = {}
+  for _, p in ipairs(waiting) do if index[p] then found[#found + 1] = p end end
+  if #found == 0 then return {} end
+  local counts = {}
+  for first = 1, #found, 500 do
+    local batch = {}
+    for i = first, math.min(first + 499, #found) do batch[#batch + 1] = found[i] end
+    local decisions, err = self:decide_paths(session, batch)
+    if not decisions then return nil, err end
+    local c, _, seen = self:apply_decisions(decisions, index, progress)
+    add_counts(counts, c)
+    -- written, left alone or failed: no longer waiting; a path the daemon no longer knows goes too
+    local settled, answered = {}, {}
+    for _, d in ipairs(decisions) do answered[d.path] = true end
+    for _, p in ipairs(seen.done) do settled[#settled + 1] = p end
+    if not c.cancelled then
+      for _, p in ipairs(batch) do if not answered[p] then settled[#settled + 1] = p end end
+    end
+    store:remove_pending(settled)
+    store:save()
+    if c.cancelled then counts.cancelled = c.cancelled; break end
+  end
+  return counts
+end
+
+function C:_apply_background_session(session, progress)
   local s = self.settings()
   local cursor = s.cursor_get and s.cursor_get() or ""
   local lookup = dt_image.lookup(self.dt, self:sep(), M.prefer_original)  -- only the decisions' folders are read
   local total = { applied = 0, unchanged = 0, skipped = 0, failed = 0, not_in_library = 0,
-                  keep = 0, review = 0, reject = 0, user_rated = 0 }
+                  keep = 0, review = 0, reject = 0, user_rated = 0, pending_dropped = 0 }
+  local store = self:pending_store()
+  local function finish_counts()
+    total.pending = #store:pending_paths()
+    total.pending_max = require("lib/autocull/ledger").MAX_PENDING
+    return total
+  end
+  local pending_counts, perr = self:apply_pending(session, lookup, progress)
+  if not pending_counts then
+    return self:fail("cannot fetch the current decisions of photos imported since: " .. perr ..
+      "; they wait for the next time")
+  end
+  add_counts(total, pending_counts)
+  if pending_counts.cancelled then
+    local message = self:say("AutoCull background results: " .. summary(finish_counts()))
+    return { ok = true, message = message, counts = total, cancelled = true }
+  end
   local pages, failure = 0, nil
-  local progress = self.progress and self.progress("AutoCull: background results")
   while pages < 1000 do
     local answer, err = session:call("GetChanges", { cursor = cursor, limit = 500, clientId = s.client_id })
     if not answer then failure = err_text(err); break end
     local decisions = answer.decisions or {}
     if #decisions > 0 then
-      local counts = self:apply_decisions(decisions, lookup.index_for(decisions), progress)
-      for k, v in pairs(counts) do total[k] = (total[k] or 0) + v end
+      local counts, _, seen = self:apply_decisions(decisions, lookup.index_for(decisions), progress)
+      add_counts(total, counts)
+      -- decided while not in this library: waits for the photo; decided again and applied: waits no more
+      total.pending_dropped = total.pending_dropped + store:add_pending(seen.missing)
+      store:remove_pending(seen.done)
+      local saved, serr = store:save()
+      if not saved then
+        -- without the waiting list on disk the cursor must not move past these decisions
+        failure = "cannot save the list of results waiting for their photos: " .. tostring(serr)
+        break
+      end
       -- cancelled within this page: the cursor stays before it, so the rest comes again next time
-      if counts.cancelled then break end
+      if counts.cancelled then total.cancelled = counts.cancelled; break end
     end
     pages = pages + 1
     if answer.nextCursor and answer.nextCursor ~= "" then
@@ -354,14 +493,11 @@ function C:apply_background()
     end
     if not answer.more then break end
   end
-  session:close()
-  self.busy = false
-  if progress then progress.finish() end
   if failure then
     return self:fail("cannot fetch background results: " .. failure ..
       (pages > 0 and "; pages before this one were applied" or "; nothing was changed"))
   end
-  local message = self:say("AutoCull background results: " .. summary(total))
+  local message = self:say("AutoCull background results: " .. summary(finish_counts()))
   return { ok = true, message = message, counts = total }
 end
 

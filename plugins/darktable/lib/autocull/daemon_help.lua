@@ -32,19 +32,38 @@ function M.command(os_name, program)
   return system.command_line({ program, "service", "start" }, os_name)
 end
 
+-- The line's last output line says how the program exited. Its words cannot: a localised
+-- Windows says "nicht gefunden", and a started service may print "not found" harmlessly.
+-- POSIX sh gives the code ($?). On Windows %errorlevel% is no use here: cmd expands it when
+-- it reads the line, before the program runs; && and || look at the real exit code.
+local MARK = "AUTOCULL_EXIT="
+
+function M.exit_check(os_name)
+  if os_name == "windows" then
+    return " && echo " .. MARK .. "0 || echo " .. MARK .. "1"
+  end
+  return "; echo " .. MARK .. "$?"
+end
+
 --- Run `<program> service start` (through the system module's popen) and say what happened.
 -- @return ok, message
 function M.start(sys, program)
   local line, why = M.command(sys.os, program)
   if not line then return false, why end
-  local cmd = line .. " 2>&1"
+  local cmd = line .. " 2>&1" .. M.exit_check(sys.os)
   local ok, out = pcall(sys.popen_read, cmd)
   if not ok or out == nil then
-    return false, "could not run " .. cmd .. ": " .. tostring(out)
+    return false, "could not run " .. line .. ": " .. tostring(out)
   end
-  out = tostring(out):gsub("%s+$", "")
-  if out:find("not found", 1, true) or out:find("not recognized", 1, true) then
-    return false, "the autocull program was not found (" .. out .. "): set its full path in " ..
+  out = tostring(out)
+  local code = tonumber(out:match(MARK .. "(%-?%d+)%s*$"))
+  out = out:gsub("%s*" .. MARK .. "%-?%d+%s*$", ""):gsub("%s+$", "")
+  if code == nil then
+    return false, "could not run " .. line .. (out ~= "" and (": " .. out) or "")
+  end
+  if code ~= 0 then
+    return false, "`" .. line .. "` failed (exit " .. code .. ")" .. (out ~= "" and (": " .. out) or "") ..
+      "; if the autocull program was not found, set its full path in " ..
       "preferences > lua options > AutoCull: autocull program"
   end
   return true, out ~= "" and out or "asked the AutoCull service to start"

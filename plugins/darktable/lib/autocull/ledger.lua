@@ -10,20 +10,36 @@
   AutoCull's work and may be decided again. Any difference means the
   photographer touched it, and it is theirs.
 
-  One JSON file: {"version": 1, "images": {"<path>": {"rating": r, "labels": bits}}}.
+  The same file keeps the background results still waiting for their photos ("pending"):
+  paths the daemon decided (GetChanges) while they were not in this library, oldest first.
+  Each "apply background results" looks them up again and applies the CURRENT decision
+  (Decide) to those imported since. It is kept here, beside the ledger, because both belong
+  to the library of this config folder, as the changes cursor (darktable's preferences) does.
+  At most MAX_PENDING paths (a folder that is never imported cannot grow the file forever);
+  the summary says when the oldest were dropped.
+
+  One JSON file: {"version": 1, "images": {"<path>": {"rating": r, "labels": bits}},
+                  "pending": ["<path>", ...]}.
 ]]
 
 local M = {}
+M.MAX_PENDING = 200000
 local Ledger = {}
 Ledger.__index = Ledger
 
 function M.open(path, sys, json)
-  local self = setmetatable({ path = path, sys = sys, json = json, images = {}, dirty = false }, Ledger)
+  local self = setmetatable({ path = path, sys = sys, json = json, images = {}, pending = {}, dirty = false },
+    Ledger)
   local text = path and sys.read_file(path)
   if text and text ~= "" then
     local ok, data = pcall(json.decode, text)
     if ok and type(data) == "table" and type(data.images) == "table" then
       self.images = data.images
+    end
+    if ok and type(data) == "table" and type(data.pending) == "table" then
+      for _, p in ipairs(data.pending) do
+        if type(p) == "string" then self.pending[#self.pending + 1] = p end
+      end
     end
   end
   return self
@@ -51,11 +67,51 @@ function Ledger:is_ours(image_path, fingerprint)
   return e ~= nil and e.rating == fingerprint.rating and e.labels == fingerprint.labels
 end
 
+--- Paths waiting for their photos, oldest first (a copy).
+function Ledger:pending_paths()
+  local out = {}
+  for i, p in ipairs(self.pending) do out[i] = p end
+  return out
+end
+
+--- Add paths (one already waiting moves to the end: it was decided again). Keeps the newest
+-- `max` (default MAX_PENDING). @return how many of the oldest were dropped
+function Ledger:add_pending(paths, max)
+  if #paths == 0 then return 0 end
+  max = max or M.MAX_PENDING
+  local adding, out = {}, {}
+  for _, p in ipairs(paths) do adding[p] = true end
+  for _, p in ipairs(self.pending) do if not adding[p] then out[#out + 1] = p end end
+  for _, p in ipairs(paths) do
+    if adding[p] then out[#out + 1] = p; adding[p] = nil end
+  end
+  local dropped = math.max(0, #out - max)
+  if dropped > 0 then
+    local kept = {}
+    for i = dropped + 1, #out do kept[#kept + 1] = out[i] end
+    out = kept
+  end
+  self.pending = out
+  self.dirty = true
+  return dropped
+end
+
+function Ledger:remove_pending(paths)
+  if #paths == 0 or #self.pending == 0 then return end
+  local gone, out = {}, {}
+  for _, p in ipairs(paths) do gone[p] = true end
+  for _, p in ipairs(self.pending) do if not gone[p] then out[#out + 1] = p end end
+  if #out ~= #self.pending then
+    self.pending = out
+    self.dirty = true
+  end
+end
+
 function Ledger:save()
   if not self.dirty or not self.path then return true end
   -- Written beside and renamed over, so a crash never leaves half a ledger. (A lost
   -- ledger is safe anyway: AutoCull's marks then look like the photographer's and stay.)
-  local text = self.json.encode({ version = 1, images = self.images })
+  local text = self.json.encode({ version = 1, images = self.images, pending = self.pending })
   local tmp = self.path .. ".new"
   local ok, err = self.sys.write_file(tmp, text)
   if ok and self.sys.rename then

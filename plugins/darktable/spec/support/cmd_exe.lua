@@ -19,6 +19,11 @@
      2n backslashes + quote -> n backslashes and the quote toggles; 2n+1 backslashes + quote
      -> n backslashes and a literal quote; other backslashes are literal. The program name
      itself is read up to whitespace outside quotes, quotes removed.
+  5. (M.run_sequence only) Outside quotes, & runs the next command always, && only when the
+     one before exited 0, || only when it did not; n>&m and n>file redirect (the model drops
+     them). %ERRORLEVEL% is expanded with the rest of the line by rule 2, i.e. BEFORE any of
+     its commands run (`cmd /?`: delayed expansion is off unless /V:ON): `prog & echo
+     %errorlevel%` prints the code from before prog. `echo` prints the rest of its command.
 ]]
 
 local M = {}
@@ -166,6 +171,74 @@ function M.run(line, opts)
   local argv = M.split_args(rest)
   table.insert(argv, 1, name)
   return { builtin = false, argv = argv }
+end
+
+--- Rule 5: split the line (after rules 1 and 2) at & && || outside quotes; redirects dropped.
+-- Returns {{op = nil|"&"|"&&"|"||", text = command}, ...}.
+local function split_commands(l)
+  local out, cur, quoted, i, op = {}, {}, false, 1, nil
+  local function push(next_op)
+    out[#out + 1] = { op = op, text = table.concat(cur) }
+    cur, op = {}, next_op
+  end
+  while i <= #l do
+    local c = l:sub(i, i)
+    if c == '"' then quoted = not quoted; cur[#cur + 1] = c; i = i + 1
+    elseif not quoted and c == "^" then cur[#cur + 1] = l:sub(i, i + 1); i = i + 2
+    elseif not quoted and (c == "&" or c == "|") then
+      if l:sub(i + 1, i + 1) == c then push(c .. c); i = i + 2
+      else push(c); i = i + 1 end
+    elseif not quoted and c == ">" then
+      -- n>&m or n>target: drop it (and the digit before it)
+      if cur[#cur] and cur[#cur]:match("^%d$") and (#cur == 1 or cur[#cur - 1]:find("^%s")) then
+        cur[#cur] = nil
+      end
+      i = i + 1
+      if l:sub(i, i) == "&" then i = i + 2
+      else
+        while l:sub(i, i):find("%s") do i = i + 1 end
+        while i <= #l and not l:sub(i, i):find("[%s&|]") do i = i + 1 end
+      end
+    else cur[#cur + 1] = c; i = i + 1 end
+  end
+  push(nil)
+  return out
+end
+
+--- What `cmd /c line` does with several commands: each program's exit code comes from
+-- opts.exit_code(argv) -> code[, output]; returns {output = what the commands printed,
+-- ran = {argv, ...}}, or nil and why. opts.env, opts.is_program as for M.run; ERRORLEVEL
+-- (the code before this line) defaults to "0".
+function M.run_sequence(line, opts)
+  opts = opts or {}
+  local env = {}
+  for k, v in pairs(opts.env or {}) do env[k] = v end
+  if env.ERRORLEVEL == nil then env.ERRORLEVEL = "0" end
+  env.errorlevel = env.errorlevel or env.ERRORLEVEL
+  local l = M.expand(M.strip_quotes(line, opts.is_program), env)
+  local output, ran, code = {}, {}, tonumber(env.ERRORLEVEL) or 0
+  for _, command in ipairs(split_commands(l)) do
+    local go = command.op == nil or command.op == "&" or command.op == "|" or
+      (command.op == "&&" and code == 0) or (command.op == "||" and code ~= 0)
+    if go then
+      local text, err = M.unescape(command.text)
+      if not text then return nil, err end
+      text = text:gsub("^%s+", "")
+      local name, next_i = program_name(text)
+      if name:lower() == "echo" then
+        output[#output + 1] = text:sub(next_i + 1) .. "\n"
+        code = 0
+      else
+        local argv = M.split_args(text:sub(next_i))
+        table.insert(argv, 1, name)
+        ran[#ran + 1] = argv
+        local printed
+        code, printed = opts.exit_code(argv)
+        if printed then output[#output + 1] = printed end
+      end
+    end
+  end
+  return { output = table.concat(output), ran = ran }
 end
 
 return M
