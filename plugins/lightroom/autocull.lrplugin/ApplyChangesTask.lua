@@ -42,9 +42,46 @@ function M.is_busy() return busy end
 -- after the page it is writing.
 function M.stop() quitting = true end
 
+-- Windows and macOS file systems ignore case by default, and the daemon keeps a path as the
+-- user typed it (c:\users\ann\pictures) while Lightroom keeps the disk's spelling
+-- (C:\Users\Ann\Pictures): there paths are compared without case. Elsewhere case counts.
+local function ignores_case() return WIN_ENV == true or MAC_ENV == true end
+
+-- A folder path for comparing without case: Windows takes either separator; no trailing one.
+local function folded(path)
+  if WIN_ENV == true then path = path:gsub("/", "\\") end
+  return string.lower((path:gsub("[/\\]+$", "")))
+end
+
+-- Is `folder` in the catalog under another spelling of its case? getFolderByPath documents no
+-- case rule, so its nil is not taken for "absent" where the file system ignores case: walk down
+-- from catalog:getFolders() along the one branch whose path is a prefix of the folder's
+-- (LrFolder:getChildren at each level). Cost per folder: depth x siblings folder reads, no
+-- photo lookups; done once per folder per run.
+local function has_folder_any_case(catalog, folder)
+  local want = folded(folder)
+  local sep = WIN_ENV == true and "\\" or "/"
+  local level = catalog:getFolders() or {}
+  for _ = 1, 64 do
+    local below
+    for _, f in ipairs(level) do
+      local have = folded(f:getPath() or "")
+      if have == want then return true end
+      if string.sub(want, 1, #have + 1) == have .. sep then
+        below = f:getChildren() or {}
+        break
+      end
+    end
+    if not below then return false end
+    level = below
+  end
+  return false
+end
+
 -- Look paths up in the catalog, folder by folder: catalog:getFolderByPath first (one call per
--- folder), and per-photo findPhotoByPath only in folders the catalog has. A shoot not imported
--- yet costs one lookup per folder, not one per photo.
+-- folder; on Windows/macOS, when it answers nil, one walk down the folder tree without case),
+-- and per-photo findPhotoByPath only in folders the catalog has (SDK 8.0: caseSensitive = false
+-- on Windows/macOS). A shoot not imported yet costs one lookup per folder, not one per photo.
 -- @return {[path] = LrPhoto or false}
 local function find_photos(catalog, paths)
   local by_folder, order = {}, {}
@@ -57,13 +94,19 @@ local function find_photos(catalog, paths)
     local list = by_folder[folder]
     list[#list + 1] = path
   end
+  local any_case = ignores_case()
   local found = {}
   for _, folder in ipairs(order) do
     -- a path whose folder cannot be told (no separator LrPathUtils knows) is looked up by itself
     local known = folder == "" or catalog:getFolderByPath(folder) ~= nil
+                  or (any_case and has_folder_any_case(catalog, folder))
     for _, path in ipairs(by_folder[folder]) do
       if found[path] == nil then
-        found[path] = known and catalog:findPhotoByPath(path) or false
+        local photo = false
+        if known then
+          if any_case then photo = catalog:findPhotoByPath(path, false) else photo = catalog:findPhotoByPath(path) end
+        end
+        found[path] = photo or false
       end
     end
   end

@@ -257,7 +257,7 @@ end)
 describe("review 5. a photo found by the daemon's path is matched whatever form the path has", function()
   it("a Windows path with other slashes and drive-letter case is applied, not left pending", function()
     local S, d = setup()
-    S.catalog.windows = true -- Lightroom on Windows finds a photo by either separator and any case
+    S:platform("windows") -- Lightroom on Windows finds a photo by either separator, and any case when asked
     local a = S.catalog:_add_photo { path = [[C:\Shoots\Day1\a.jpg]] }
     d.handlers.GetChanges = function()
       return 200, { decisions = { decision("c:/Shoots/Day1/a.jpg") }, nextCursor = "c1", more = false }
@@ -267,6 +267,59 @@ describe("review 5. a photo found by the daemon's path is matched whatever form 
     assert.are.equal(4, a.raw.rating)
     assert.are.same({}, pending_of(S))
     assert.matches("1 background results applied", last_message(S).message, 1, true)
+  end)
+end)
+
+describe("review 2-1. a daemon path that differs from Lightroom's only in case", function()
+  -- The daemon keeps a path as the user typed it; Lightroom keeps the file system's spelling.
+  -- The file systems of Windows and macOS ignore case by default, so on those hosts the plug-in
+  -- asks findPhotoByPath(path, false) and does not take a folder that getFolderByPath (no case
+  -- rule documented) misses for absent before looking without case.
+  local cases = {
+    { "windows", [[C:\Users\Ann\Pictures\Import\IMG_0001.JPG]], [[c:\users\ann\pictures\import\img_0001.jpg]],
+      [[C:\Users\Ann\Pictures]] },
+    { "mac", "/Users/Ann/Pictures/Import/IMG_0001.JPG", "/users/ann/pictures/import/img_0001.jpg", "/Users/Ann/Pictures" },
+  }
+  for _, c in ipairs(cases) do
+    local host, lr_path, daemon_path, parent = c[1], c[2], c[3], c[4]
+    it("on " .. host .. " it is applied, not left pending", function()
+      local S, d = setup()
+      S:platform(host)
+      S.catalog:_add_photo { path = parent .. (host == "windows" and "\\" or "/") .. "other.jpg" } -- a folder tree
+      local a = S.catalog:_add_photo { path = lr_path }
+      -- the stand-in is no looser than the SDK: without caseSensitive = false nothing is found
+      S.tasks.startAsyncTask(function()
+        assert.is_nil(S.catalog:findPhotoByPath(daemon_path))
+        assert.are.equal(a, S.catalog:findPhotoByPath(daemon_path, false))
+        assert.is_nil(S.catalog:getFolderByPath(daemon_path:match("^(.*)[/\\]")))
+      end)
+      S:run_tasks()
+      assert.are.same({}, S.tasks.errors)
+      d.handlers.GetChanges = function()
+        return 200, { decisions = { decision(daemon_path) }, nextCursor = "c1", more = false }
+      end
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.same({}, S.tasks.errors)
+      assert.are.equal(4, a.raw.rating)
+      assert.are.same({}, pending_of(S))
+      -- a folder missing in every case is still one cheap walk, no photo lookups
+      d.handlers.GetChanges = function()
+        return 200, { decisions = { decision(parent .. (host == "windows" and "\\" or "/") .. "Later/x.jpg") },
+                      nextCursor = "c2", more = false }
+      end
+      S.catalog.lookups = 0
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.equal(0, S.catalog.lookups)
+      assert.are.equal(1, #pending_of(S))
+    end)
+  end
+
+  it("elsewhere (Linux stand-in: neither WIN_ENV nor MAC_ENV) case is not ignored", function()
+    local S, d = setup()
+    S.catalog:_add_photo { path = "/w/Day1/A.jpg" }
+    d.handlers.GetChanges = function() return 200, { decisions = { decision("/w/day1/a.jpg") }, nextCursor = "", more = false } end
+    S:run_menu("MenuApplyChanges.lua")
+    assert.are.same({ "/w/day1/a.jpg" }, pending_of(S))
   end)
 end)
 

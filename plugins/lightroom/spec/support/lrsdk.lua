@@ -402,7 +402,7 @@ end
 
 -- Catalog -----------------------------------------------------------------------------------
 local function new_catalog(S)
-  local C = { photos = {}, by_path = {}, folders = {}, selected = {}, keywords = {}, undo_steps = {}, busy = false, writes = {},
+  local C = { photos = {}, by_path = {}, by_path_folded = {}, folders = {}, selected = {}, keywords = {}, undo_steps = {}, busy = false, writes = {},
               waited = 0, aborted = 0, queue = {}, undo_keeps_plugin_fields = false }
   local mode = nil -- nil | "full" | "private"
   local step = nil -- the undo step being recorded: list of inverse operations
@@ -605,10 +605,11 @@ local function new_catalog(S)
     for _, path in ipairs(t.keywords or {}) do p.keywords[#p.keywords + 1] = C:_keyword(path) end
     for k, v in pairs(t.props or {}) do p.props[k] = v end
     C.photos[#C.photos + 1] = p
-    local key = C:_path_key(t.path)
+    local key, folded = C:_path_key(t.path), C:_path_key(t.path, true)
     if not p.raw.isVirtualCopy and C.by_path[key] == nil then C.by_path[key] = p end
+    if not p.raw.isVirtualCopy and C.by_path_folded[folded] == nil then C.by_path_folded[folded] = p end
     local folder = t.path:match("^(.*)[/\\][^/\\]*$")
-    if folder then C.folders[C:_path_key(folder)] = true end
+    if folder then C.folders[C:_path_key(folder)] = folder end
     return p
   end
 
@@ -644,30 +645,68 @@ local function new_catalog(S)
   end
   function C:getMultipleSelectedOrAllPhotos() return C:getTargetPhotos() end
   function C:getAllPhotos() return C:getTargetPhotos() end
-  function C:findPhotoByPath(path)
+  -- SDK 8.0: findPhotoByPath(path, caseSensitive) - "caseSensitive (Boolean, optional)". The
+  -- reference says nothing of the lookup without it ignoring case, so here only an explicit
+  -- caseSensitive == false does (the file systems of Windows and macOS ignore case; a daemon
+  -- path typed as c:\users\ann is found then, never by default).
+  function C:findPhotoByPath(path, caseSensitive)
     need_task("LrCatalog:findPhotoByPath")
+    assert(type(path) == "string", "findPhotoByPath needs a path")
+    assert(caseSensitive == nil or type(caseSensitive) == "boolean", "findPhotoByPath: caseSensitive is a boolean")
     C.lookups = (C.lookups or 0) + 1
+    if caseSensitive == false then return C.by_path_folded[C:_path_key(path, true)] end
     return C.by_path[C:_path_key(path)]
   end
-  -- catalog.windows = true: paths as Lightroom on Windows compares them (either separator, any case)
-  function C:_path_key(path)
-    if C.windows then return (path:gsub("/", "\\"):lower()) end
+  -- catalog.windows = true: paths as Lightroom on Windows takes them (either separator; case only
+  -- when folded, i.e. for a caller that asked for a case-insensitive lookup). Set it before
+  -- adding photos (sdk:platform does both).
+  function C:_path_key(path, folded)
+    if C.windows then path = path:gsub("/", "\\") end
+    if folded then path = path:lower() end
     return path
   end
   -- SDK 3.0: "Retrieves an LrFolder object representing a folder in the catalog" (nil when the
   -- folder is not in it); a catalog read, so only from within a task. Folders exist here as the
-  -- parent folders of the stand-in's photos.
+  -- parent folders of the stand-in's photos. The reference documents no case rule for it, so
+  -- it matches case exactly (no looser than the SDK).
   local Folder = {}
   Folder.__index = Folder
   function Folder:type() return "LrFolder" end
   function Folder:getPath() return self.path end
+  local function folder_parent(path) return path:match("^(.*)[/\\][^/\\]*$") end
+  -- SDK 3.0 LrFolder:getChildren(): "immediate subfolders of this folder"
+  function Folder:getChildren()
+    need_task("LrFolder:getChildren")
+    C.folder_reads = (C.folder_reads or 0) + 1
+    local out, mine = {}, C:_path_key(self.path)
+    for key, path in pairs(C.folders) do
+      local parent = folder_parent(path)
+      if parent and C:_path_key(parent) == mine and key ~= mine then out[#out + 1] = setmetatable({ path = path }, Folder) end
+    end
+    table.sort(out, function(a, b) return a.path < b.path end)
+    return out
+  end
   function C:getFolderByPath(path)
     need_task("LrCatalog:getFolderByPath")
     assert(type(path) == "string", "getFolderByPath needs a path")
     C.folder_lookups = (C.folder_lookups or 0) + 1
     path = path:gsub("[/\\]+$", "")
-    if C.folders[C:_path_key(path)] then return setmetatable({ path = path }, Folder) end
+    local have = C.folders[C:_path_key(path)]
+    if have then return setmetatable({ path = have }, Folder) end
     return nil
+  end
+  -- SDK 3.0 LrCatalog:getFolders(): the top-level folders (here: folders whose parent folder
+  -- holds no photo of the stand-in)
+  function C:getFolders()
+    need_task("LrCatalog:getFolders")
+    C.folder_reads = (C.folder_reads or 0) + 1
+    local out = {}
+    for _, path in pairs(C.folders) do
+      local parent = folder_parent(path)
+      if not (parent and C.folders[C:_path_key(parent)]) then out[#out + 1] = setmetatable({ path = path }, Folder) end
+    end
+    table.sort(out, function(a, b) return a.path < b.path end)
+    return out
   end
   function C:getKeywords() need_task("LrCatalog:getKeywords") return C.keywords end
   function C:batchGetRawMetadata(photos, keys)
@@ -894,6 +933,15 @@ function sdk:install()
   end
   S.info = info
   return S
+end
+
+-- The host the plug-in runs on: "windows" (WIN_ENV, the catalog takes either separator),
+-- "mac" (MAC_ENV) or anything else (neither). Call before adding photos.
+function sdk:platform(name)
+  _G.WIN_ENV = name == "windows"
+  _G.MAC_ENV = name == "mac"
+  self.catalog.windows = name == "windows"
+  return self
 end
 
 -- Run a menu item's file as Lightroom does, then drive the tasks it started.
