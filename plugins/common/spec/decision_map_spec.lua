@@ -133,7 +133,7 @@ describe("decision_map.actions", function()
     assert.is_true(a.skip)
     assert.are.equal("changed_by_you", a.skip_reason)
     assert.is_true(a.record_changed) -- the host clears its record and the verdict it showed
-    assert.are.equal(map.signature(d), a.declined_signature) -- and remembers what was taken back
+    assert.are.equal(map.marks_signature(d), a.declined_signature) -- and remembers the marks taken back
     -- the record cleared, the declined signature kept: the same decision is still not applied
     a = map.actions(d, { keywords = {}, declined_signature = map.signature(d) }, { skip_if_applied = true })
     assert.are.equal("changed_by_you", a.skip_reason)
@@ -155,6 +155,41 @@ describe("decision_map.actions", function()
     -- a signature without a record of what was written is never taken as applied
     assert.is_false(map.actions(d, { applied_signature = map.signature(d) }, { skip_if_applied = true }).skip)
     assert.are.equal("taken back by you (AutoCull did not mark them again)", map.SKIP_TEXT.changed_by_you)
+  end)
+
+  it("a taken-back decision stays taken back when only its keywords change; other marks are applied", function()
+    -- the photographer un-rejected; the daemon decides again: same verdict, pick, stars and label,
+    -- but a new burst (even with burst keywords off) and a new face-count keyword
+    local d = decision { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                         keywords = { "AutoCull|Reject|Blurry", "AutoCull|Burst|b1" }, burstId = "b1" }
+    local again = decision { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                             keywords = { "AutoCull|Reject|Blurry", "AutoCull|Burst|b9", "AutoCull|Faces|2" },
+                             burstId = "b9" }
+    assert.are_not.equal(map.signature(d), map.signature(again))
+    assert.are.equal(map.marks_signature(d), map.marks_signature(again))
+    local undone = { applied_signature = map.signature(d), rating = nil, pick = "none", label = "none",
+                     keywords = {}, last_written = { rating = 0, pick = "rejected", label = "none" } }
+    for _, bk in ipairs { true, false } do
+      local opts = { skip_if_applied = true, burst_keywords = bk }
+      -- right after the un-reject (the record still names the old keywords)
+      local a = map.actions(again, undone, opts)
+      assert.are.equal("changed_by_you", a.skip_reason)
+      assert.are.equal(map.marks_signature(d), a.declined_signature) -- only the marks are remembered
+      -- later, from the remembered marks (or a full signature an earlier version stored)
+      for _, declined in ipairs { a.declined_signature, map.signature(d) } do
+        assert.are.equal("changed_by_you", map.actions(again, { keywords = {}, declined_signature = declined }, opts).skip_reason)
+      end
+      -- a different verdict is applied
+      local keep = decision { keywords = { "AutoCull|Keep", "AutoCull|Burst|b9" }, burstId = "b9" }
+      a = map.actions(keep, { keywords = {}, declined_signature = map.marks_signature(d) }, opts)
+      assert.is_false(a.skip)
+      assert.are.equal("picked", a.pick)
+      -- other stars or another label are other marks too
+      assert.is_false(map.actions(decision { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 1 },
+        { keywords = {}, declined_signature = map.marks_signature(d) }, opts).skip)
+    end
+    assert.are.equal(map.marks_signature(d), map.marks_of(map.signature(d)))
+    assert.is_nil(map.marks_of(nil))
   end)
 
   it("after an Undo to the photographer's own stars: theirs, not already applied", function()

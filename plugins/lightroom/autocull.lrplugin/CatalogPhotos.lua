@@ -51,13 +51,16 @@ local function label_word(name)
   return string.lower(name)
 end
 
--- The decision the photographer took back, from the plug-in fields: declinedSignature, or a
+-- The marks the photographer took back, from the plug-in fields: declinedSignature, or a
 -- write whose record is gone. writtenSignature is set in a private gate after each written
 -- chunk (private writes make no undo step); when an Edit > Undo also took back the fields of
 -- the step (lastWritten/appliedSignature), writtenSignature still names what was written.
+-- Both hold marks signatures (decision_map.marks_signature: verdict, pick, stars, label; older
+-- versions stored full signatures), so they are compared by their marks.
 function M.declined(p)
-  if p.writtenSignature ~= nil and p.writtenSignature ~= p.appliedSignature then return p.writtenSignature end
-  return p.declinedSignature
+  local written = map.marks_of(p.writtenSignature)
+  if written ~= nil and written ~= map.marks_of(p.appliedSignature) then return written end
+  return map.marks_of(p.declinedSignature)
 end
 
 -- Read what each photo carries now.
@@ -294,7 +297,7 @@ function M.record(catalog, plugin, items, timeout, written)
       end
     end
     for _, item in ipairs(written) do
-      set(item.entry.photo, plugin, "writtenSignature", item.actions.signature)
+      set(item.entry.photo, plugin, "writtenSignature", item.actions.marks_signature)
     end
   end, { timeout = timeout or 30 })
   if status ~= "executed" then return #todo + #written end

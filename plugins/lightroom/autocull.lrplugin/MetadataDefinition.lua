@@ -13,7 +13,10 @@
   not be removed anyway). 3 added opinion: the verdict field holds only what AutoCull applied
   to the catalog (the smart collections list it); for a photo left alone because you rated it
   AutoCull's view goes to opinion, and the next cull or apply clears a stale verdict there;
-  declinedSignature/writtenSignature remember a decision the photographer took back.
+  declinedSignature/writtenSignature remember a decision the photographer took back, by its
+  marks only (decision_map.marks_signature: verdict, pick, stars, label), so a re-decision that
+  changes a keyword does not count as new; full signatures stored by earlier versions are read
+  by their marks part, so no schema change was needed for that.
 ]]
 
 return {
@@ -65,8 +68,8 @@ return {
     { id = "lastWritten", dataType = "string" },      -- rating/pick/label as AutoCull left them
     { id = "appliedSignature", dataType = "string" }, -- the decision last applied
     { id = "appliedAt", dataType = "string" },        -- when (W3C date)
-    { id = "declinedSignature", dataType = "string" }, -- a decision the photographer took back
-    { id = "writtenSignature", dataType = "string" },  -- last decision written (private gate: no undo)
+    { id = "declinedSignature", dataType = "string" }, -- marks the photographer took back
+    { id = "writtenSignature", dataType = "string" },  -- marks last written (private gate: no undo)
   },
   schemaVersion = 3,
 }

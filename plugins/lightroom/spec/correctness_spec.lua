@@ -410,6 +410,50 @@ describe("3. what AutoCull wrote stays known as its own", function()
     assert.is_nil(a.props.opinion)
   end)
 
+  -- review 2-2: the photographer's un-reject is theirs, whatever keyword the daemon changes
+  for _, how in ipairs { "by hand", "undo", "undo keeping plug-in fields" } do
+    it("un-rejected " .. how .. ": the same verdict with another burst/face keyword is not written again; another verdict is", function()
+      local S, d = setup()
+      S.catalog.undo_keeps_plugin_fields = how == "undo keeping plug-in fields"
+      local a = S.catalog:_add_photo { path = "/w/a.jpg" }
+      local function reject(burst, extra)
+        local kws = { "AutoCull|Reject|Blurry", "AutoCull|Burst|" .. burst }
+        if extra then kws[#kws + 1] = extra end
+        return decision("/w/a.jpg", { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                                      colorLabel = "COLOR_LABEL_RED", keywords = kws, burstId = burst,
+                                      burstRank = 2, burstSize = 3 })
+      end
+      local deliver = reject("b1")
+      d.handlers.GetChanges = function() return 200, { decisions = { deliver }, nextCursor = "", more = false } end
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.equal(-1, a.raw.pickStatus)
+      if how == "by hand" then
+        a.raw.pickStatus, a.raw.colorNameForLabel = 0, "none"
+      else
+        S.catalog:_undo()
+        assert.are.equal(0, a.raw.pickStatus)
+      end
+      -- the daemon re-decides: new burst frames, a face-count keyword; verdict and marks the same
+      for _, again in ipairs { reject("b7", "AutoCull|Faces|2"), reject("b8"), reject("b8", "AutoCull|Content|Dog") } do
+        deliver = again
+        local writes = #S.catalog.writes
+        S:run_menu("MenuApplyChanges.lua")
+        assert.are.same({}, S.tasks.errors)
+        assert.are.equal(writes, #S.catalog.writes) -- nothing written
+        assert.are.equal(0, a.raw.pickStatus)
+        assert.are.equal("none", a.raw.colorNameForLabel)
+        assert.is_nil(a.props.verdict)
+        assert.matches("1 taken back by you", last_message(S).info, 1, true)
+      end
+      -- a different verdict is applied
+      deliver = decision("/w/a.jpg", { keywords = { "AutoCull|Keep", "AutoCull|Burst|b8" }, burstId = "b8" })
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.equal(1, a.raw.pickStatus)
+      assert.are.equal(4, a.raw.rating)
+      assert.are.equal("keep", a.props.verdict)
+    end)
+  end
+
   it("undo back to the photographer's own label: theirs is respected and the stale record cleared", function()
     local S, d = setup()
     S.catalog.undo_keeps_plugin_fields = true

@@ -22,14 +22,16 @@
       last_written = {rating=, pick=, label=} or nil,    -- what AutoCull itself left
       autocull_wrote = true|nil,            -- host knows the state is AutoCull's own
       applied_signature = "..." or nil,     -- M.signature() of the last applied decision
-      declined_signature = "..." or nil }   -- a decision the photographer took back (see below)
+      declined_signature = "..." or nil }   -- the marks the photographer took back (see below;
+                                            -- M.marks_signature, or a full M.signature)
 
   The photographer's changes win. When the host has a record (last_written) and the photo's
   pick/rating/label no longer equal it, the photographer changed AutoCull's marks (by hand or
   with Edit > Undo): actions.record_changed is set (the host clears its record and the verdict
-  it shows, and keeps actions.declined_signature), and a decision with that same signature is
+  it shows, and keeps actions.declined_signature, the marks signature of what was taken back),
+  and a decision with those same marks (verdict, pick, stars, label; keywords do not count) is
   not applied again (skip_reason "changed_by_you"; with respect_user_ratings = false it is).
-  A decision with a new signature is applied as usual when the photo is not user-rated.
+  A decision with other marks is applied as usual when the photo is not user-rated.
   Hosts that keep no last_written (darktable) see no change.
 
   `opts` (all optional):
@@ -55,7 +57,7 @@
                     remove_keywords = {full paths under the root no longer wanted} | nil,
                     error = "message"|nil, error_code = "NOT_FOUND"|...|nil,
                     verdict = "keep"|"review"|"reject"|nil, reasons = {...},
-                    burst_id = "..."|nil, signature = "...",
+                    burst_id = "..."|nil, signature = "...", marks_signature = "...",
                     burst = {id = "..."|"", rank = n|0, size = n|0, best = bool} }
         When `error` is set, `skip` is true and skip_reason is "failed".
     M.is_user_rated(current, opts) -> bool
@@ -70,6 +72,8 @@
     M.normalize_keyword(path, root) -> full path under root, or nil when empty
     M.is_own_keyword(path, root) -> bool
     M.signature(decision) -> string (same decision, same signature)
+    M.marks_signature(decision) -> string (same verdict, pick, stars and label; keywords ignored)
+    M.marks_of(signature) -> the marks part of a stored full or marks signature (nil for nil)
     M.after_state(current, actions) -> {rating, pick, label} once actions are applied
     M.state_string(state) / M.parse_state(s)  -- compact text for a host's bookkeeping field
     M.new_summary() -> summary = {total, applied, unchanged, picked, rejected, review, keep,
@@ -305,18 +309,42 @@ function M.still_applied(current, decision, opts)
   return true
 end
 
-function M.signature(decision)
-  if type(decision) ~= "table" then return "" end
-  local kws = keyword_list(decision, DEFAULT_ROOT)
-  table.sort(kws)
+local function marks_parts(decision)
   local stars = tonumber(decision.stars) or 0
-  return table.concat({
+  return {
     tostring(VERDICTS[decision.verdict] or "-"),
     tostring(PICKS[decision.pick] or "-"),
     tostring(math.floor(stars)),
     tostring(LABELS[decision.colorLabel] or "-"),
-    table.concat(kws, ","),
-  }, ";")
+  }
+end
+
+-- The whole decision: marks and every keyword (face count, content, Burst|<id>, ...). Tells
+-- "already applied" (the photo carries exactly this).
+function M.signature(decision)
+  if type(decision) ~= "table" then return "" end
+  local kws = keyword_list(decision, DEFAULT_ROOT)
+  table.sort(kws)
+  local parts = marks_parts(decision)
+  parts[#parts + 1] = table.concat(kws, ",")
+  return table.concat(parts, ";")
+end
+
+-- Only what the photographer sees and takes back: verdict, pick, stars, label. A decision the
+-- photographer took back is remembered by this, so a new burst id or face-count keyword with
+-- the same marks does not count as a new decision and overwrite their choice.
+function M.marks_signature(decision)
+  if type(decision) ~= "table" then return "" end
+  return table.concat(marks_parts(decision), ";")
+end
+
+-- The marks part of a stored signature, full (M.signature, as earlier versions stored it) or
+-- marks only: its first four ';' fields (none of them can hold a ';'). nil for a non-string.
+function M.marks_of(signature)
+  if type(signature) ~= "string" then return nil end
+  local a, b, c, d = signature:match("^([^;]*);([^;]*);([^;]*);([^;]*)")
+  if not a then return signature end
+  return table.concat({ a, b, c, d }, ";")
 end
 
 local function error_of(decision)
@@ -353,13 +381,17 @@ function M.actions(decision, current, opts)
     a.skip, a.skip_reason = true, "no_decision"
     return a
   end
-  -- the photographer changed (or undid) what AutoCull wrote: that decision stays taken back
+  -- the photographer changed (or undid) what AutoCull wrote: those marks stay taken back.
+  -- Compared by marks only (M.marks_signature): a re-decision with the same verdict/pick/stars/
+  -- label but another keyword (new burst, face count, taste model) is the same to them.
+  a.marks_signature = M.marks_signature(decision)
   local declined = current and current.declined_signature or nil
   if current and current.last_written ~= nil
      and not same_state(M.current_state(current), current.last_written) then
     a.record_changed = true
     declined = current.applied_signature or declined
   end
+  declined = M.marks_of(declined)
   a.declined_signature = declined
   if opt(opts, "skip_if_applied", false) and current and current.applied_signature == a.signature
      and M.still_applied(current, decision, opts) then
@@ -370,7 +402,7 @@ function M.actions(decision, current, opts)
     a.skip, a.skip_reason = true, "user_rated"
     return a
   end
-  if opt(opts, "respect_user_ratings", true) and declined ~= nil and declined == a.signature then
+  if opt(opts, "respect_user_ratings", true) and declined ~= nil and declined == a.marks_signature then
     a.skip, a.skip_reason = true, "changed_by_you"
     return a
   end
