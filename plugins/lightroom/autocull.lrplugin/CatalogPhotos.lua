@@ -29,7 +29,7 @@ local map = require "decision_map"
 local M = {}
 
 M.RAW_KEYS = { "path", "isVirtualCopy", "rating", "pickStatus", "colorNameForLabel", "keywords" }
-M.PROP_KEYS = { "lastWritten", "appliedSignature", "declinedSignature", "writtenSignature" }
+M.PROP_KEYS = { "lastWritten", "appliedSignature", "declinedSignature", "writtenSignature", "pendingWritten" }
 M.ROOT = "AutoCull"
 
 local PICK_STATUS = { picked = 1, none = 0, rejected = -1 }
@@ -57,10 +57,33 @@ end
 -- the step (lastWritten/appliedSignature), writtenSignature still names what was written.
 -- Both hold marks signatures (decision_map.marks_signature: verdict, pick, stars, label; older
 -- versions stored full signatures), so they are compared by their marks.
+--
+-- When that private gate is aborted, writtenSignature lags one write behind (S1 while S2 was
+-- written): alone it would look like an Undo of S2, and a later return to S1 would be skipped
+-- though the photographer did nothing. So the write gate also sets pendingWritten (the marks
+-- it wrote) and the private gate clears it: pendingWritten equal to appliedSignature means
+-- "this write's private record is missing", not "undone". The write gate never touches
+-- writtenSignature itself: if Lightroom's Undo restored the values a step replaced, it would
+-- also wipe the private record of that write.
+--   Undo keeps plug-in fields: lastWritten no longer matches the photo (record_changed).
+--   Undo takes them back: appliedSignature and pendingWritten go back with the step,
+--   writtenSignature (private) still names the undone write, so written ~= applied.
+--   Both the private gate aborted AND Undo taking the fields back, before the next run
+--   re-made the record (M.record, already applied): nothing unundoable names the write, so
+--   that Undo cannot be told from no change.
 function M.declined(p)
+  local applied = map.marks_of(p.appliedSignature)
+  local pending = map.marks_of(p.pendingWritten)
+  if pending ~= nil and pending == applied then return map.marks_of(p.declinedSignature) end
   local written = map.marks_of(p.writtenSignature)
-  if written ~= nil and written ~= map.marks_of(p.appliedSignature) then return written end
+  if written ~= nil and written ~= applied then return written end
   return map.marks_of(p.declinedSignature)
+end
+
+-- The last write's private record is missing (see M.declined): the next private gate makes it.
+function M.unconfirmed(p)
+  local pending = map.marks_of(p.pendingWritten)
+  return pending ~= nil and pending == map.marks_of(p.appliedSignature)
 end
 
 -- Read what each photo carries now.
@@ -88,6 +111,7 @@ function M.read(catalog, photos, plugin)
       virtual = virtual,
       missing = missing,
       keyword_objects = objects,
+      unconfirmed = M.unconfirmed(p),
       current = {
         rating = r.rating,
         pick = map.pick_from_status(r.pickStatus),
@@ -231,6 +255,8 @@ local function record_written(photo, plugin, item, stamp)
   set(photo, plugin, "appliedSignature", a.signature)
   set(photo, plugin, "appliedAt", stamp)
   set(photo, plugin, "declinedSignature", nil)
+  -- confirmed (and cleared) by the private gate that follows; see M.declined
+  set(photo, plugin, "pendingWritten", a.marks_signature)
 end
 
 -- A photo left alone (the photographer rated it, or took AutoCull's marks back): AutoCull's
@@ -281,6 +307,11 @@ function M.record(catalog, plugin, items, timeout, written)
       local photo, a = item.entry.photo, item.actions
       if a.skip_reason == "already_applied" then
         record_still_applied(photo, plugin, a)
+        if item.entry.unconfirmed then
+          -- the private record of this write was aborted last time: make it now
+          set(photo, plugin, "writtenSignature", a.marks_signature)
+          set(photo, plugin, "pendingWritten", nil)
+        end
       elseif a.verdict and not a.error then
         record_left_alone(photo, plugin, a)
       end
@@ -290,6 +321,7 @@ function M.record(catalog, plugin, items, timeout, written)
         set(photo, plugin, "appliedSignature", nil)
         set(photo, plugin, "appliedAt", nil)
         set(photo, plugin, "verdict", nil)
+        set(photo, plugin, "pendingWritten", nil)
       end
       if a.declined_signature ~= nil then
         set(photo, plugin, "declinedSignature", a.declined_signature)
@@ -298,6 +330,7 @@ function M.record(catalog, plugin, items, timeout, written)
     end
     for _, item in ipairs(written) do
       set(item.entry.photo, plugin, "writtenSignature", item.actions.marks_signature)
+      set(item.entry.photo, plugin, "pendingWritten", nil)
     end
   end, { timeout = timeout or 30 })
   if status ~= "executed" then return #todo + #written end

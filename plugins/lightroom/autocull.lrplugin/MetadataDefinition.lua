@@ -16,7 +16,9 @@
   declinedSignature/writtenSignature remember a decision the photographer took back, by its
   marks only (decision_map.marks_signature: verdict, pick, stars, label), so a re-decision that
   changes a keyword does not count as new; full signatures stored by earlier versions are read
-  by their marks part, so no schema change was needed for that.
+  by their marks part, so no schema change was needed for that. 4 added pendingWritten: set in
+  the write's own gate and cleared by the private gate that records writtenSignature, so a
+  private gate that gave up is not taken for an Undo (CatalogPhotos.declined).
 ]]
 
 return {
@@ -70,6 +72,7 @@ return {
     { id = "appliedAt", dataType = "string" },        -- when (W3C date)
     { id = "declinedSignature", dataType = "string" }, -- marks the photographer took back
     { id = "writtenSignature", dataType = "string" },  -- marks last written (private gate: no undo)
+    { id = "pendingWritten", dataType = "string" },    -- marks written, private record not made yet
   },
-  schemaVersion = 3,
+  schemaVersion = 4,
 }

@@ -410,6 +410,60 @@ describe("3. what AutoCull wrote stays known as its own", function()
     assert.is_nil(a.props.opinion)
   end)
 
+  -- review 2-3: the private gate after a write gives up (catalog busy). Its record of the write
+  -- (writtenSignature) then lags one write behind; that alone must not look like an Undo.
+  for _, keeps in ipairs { false, true } do
+    local function two_writes(S, d)
+      local a = S.catalog:_add_photo { path = "/w/a.jpg" }
+      local s1 = decision("/w/a.jpg")
+      local s2 = decision("/w/a.jpg", { verdict = "VERDICT_REJECT", pick = "PICK_REJECTED", stars = 0,
+                                        keywords = { "AutoCull|Reject" } })
+      local deliver = s1
+      d.handlers.GetChanges = function() return 200, { decisions = { deliver }, nextCursor = "", more = false } end
+      S:run_menu("MenuApplyChanges.lua") -- S1 written and recorded
+      assert.are.equal(1, a.raw.pickStatus)
+      deliver = s2
+      S.catalog.access_hook = function(kind) if kind == "private" then return "busy" end end
+      local aborted = S.catalog.aborted
+      S:run_menu("MenuApplyChanges.lua") -- S2 written, its private record aborted
+      S.catalog.access_hook = nil
+      assert.are.equal(aborted + 1, S.catalog.aborted)
+      assert.are.equal(-1, a.raw.pickStatus)
+      return a, function(x) deliver = x end, s1, s2
+    end
+
+    it("a return to the earlier result is applied, not taken for the photographer's (undo keeps fields: " .. tostring(keeps) .. ")", function()
+      local S, d = setup()
+      S.catalog.undo_keeps_plugin_fields = keeps
+      local a, deliver, s1 = two_writes(S, d)
+      deliver(s1) -- the photographer did nothing; the daemon changed its mind back
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.same({}, S.tasks.errors)
+      assert.are.equal(1, a.raw.pickStatus)
+      assert.are.equal(4, a.raw.rating)
+      assert.are.equal("keep", a.props.verdict)
+    end)
+
+    it("once recorded at the next run, an Undo of that write is the photographer's (undo keeps fields: " .. tostring(keeps) .. ")", function()
+      local S, d = setup()
+      S.catalog.undo_keeps_plugin_fields = keeps
+      local a, deliver, _, s2 = two_writes(S, d)
+      deliver(s2)
+      local steps = #S.catalog.undo_steps
+      S:run_menu("MenuApplyChanges.lua") -- already applied: nothing written, the record is made now
+      assert.are.equal(steps, #S.catalog.undo_steps)
+      assert.matches("^AutoCull", S.catalog:_undo()) -- takes back S2
+      assert.are.equal(1, a.raw.pickStatus)
+      S:run_menu("MenuApplyChanges.lua")
+      assert.are.same({}, S.tasks.errors)
+      assert.are.equal(1, a.raw.pickStatus) -- S2 not written again over the Undo
+      -- when Undo kept the fields, the record names S2 while the photo shows S1's marks: those
+      -- count as the photographer's own (left alone either way)
+      local why = keeps and "1 already rated, flagged or labelled by you" or "1 taken back by you"
+      assert.matches(why, last_message(S).info, 1, true)
+    end)
+  end
+
   -- review 2-2: the photographer's un-reject is theirs, whatever keyword the daemon changes
   for _, how in ipairs { "by hand", "undo", "undo keeping plug-in fields" } do
     it("un-rejected " .. how .. ": the same verdict with another burst/face keyword is not written again; another verdict is", function()
@@ -662,7 +716,7 @@ describe("review 1. the verdict field holds only what AutoCull applied", functio
   it("declares the opinion field (schema raised) and shows it in the tagset", function()
     local S = setup()
     local provider = dofile(plugin_dir .. "/MetadataDefinition.lua")
-    assert.are.equal(3, provider.schemaVersion)
+    assert.are.equal(4, provider.schemaVersion) -- raised again for pendingWritten
     assert.is_true(S.fields.opinion.readOnly)
     assert.are.equal("AutoCull opinion (not applied)", S.fields.opinion.title)
     local tagset = dofile(plugin_dir .. "/Tagset.lua")
