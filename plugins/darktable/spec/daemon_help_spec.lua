@@ -47,6 +47,24 @@ describe("start daemon on Windows (cmd /c)", function()
     assert.same({ { PROGRAM, "service", "start" } }, host.ran)
   end)
 
+  it("a program set as ~\\... runs from %USERPROFILE% (cmd never expands ~)", function()
+    local exe = [[C:\Users\Ann Lee\AutoCull\.venv\Scripts\autocull.exe]]
+    local host = { os = "windows", ran = {} }
+    function host.getenv(name) return name == "USERPROFILE" and [[C:\Users\Ann Lee]] or nil end
+    function host.popen_read(line)
+      local r = assert(cmd.run_sequence(line, { is_program = function(t) return t == exe end, exit_code = function(argv)
+        host.ran[#host.ran + 1] = argv
+        return 0, "started\n"
+      end }))
+      return r.output
+    end
+    for _, typed in ipairs { [[~\AutoCull\.venv\Scripts\autocull.exe]], "~/AutoCull/.venv/Scripts/autocull.exe" } do
+      local ok, msg = daemon_help.start(host, typed)
+      assert.is_true(ok, msg)
+    end
+    assert.same({ { exe, "service", "start" }, { exe, "service", "start" } }, host.ran)
+  end)
+
   it("the model shows why %errorlevel% is not used: cmd expands it before the program runs", function()
     local r = cmd.run_sequence('"autocull service start" & echo CODE=%errorlevel%',
       { exit_code = function() return 9009 end })
@@ -84,6 +102,29 @@ describe("start daemon on Linux/macOS (/bin/sh)", function()
     assert.is_false(ok, msg)
     assert.matches("nicht gestartet", msg)
     assert.matches("exit 3", msg)
+  end)
+
+  it("a program set as ~/... runs from $HOME through the real /bin/sh (sh leaves a quoted ~ alone)", function()
+    local home = dir .. "/Ann Home" -- a space, as in many home folders
+    assert(os.execute("mkdir -p '" .. home .. "/AutoCull/.venv/bin'"))
+    local f = assert(io.open(home .. "/AutoCull/.venv/bin/autocull", "w"))
+    f:write('#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/ran"; echo started\n')
+    f:close()
+    assert(os.execute("chmod +x '" .. home .. "/AutoCull/.venv/bin/autocull'"))
+    local sys = system.new("linux", { getenv = function(name)
+      if name == "HOME" then return home end
+      return os.getenv(name)
+    end })
+    local ok, msg = daemon_help.start(sys, "~/AutoCull/.venv/bin/autocull")
+    assert.is_true(ok, msg)
+    assert.equals("started", msg)
+    local r = assert(io.open(home .. "/AutoCull/.venv/bin/ran"))
+    assert.equals("service\nstart\n", r:read("*a"))
+    r:close()
+    -- other ~ forms are the user's to spell out: left as typed
+    assert.equals("~bob/autocull", daemon_help.expand_home("~bob/autocull", sys))
+    assert.equals("/opt/~/autocull", daemon_help.expand_home("/opt/~/autocull", sys))
+    assert.equals(home, daemon_help.expand_home("~", sys))
   end)
 
   it("exit 0 is success even when the output says 'not found'", function()

@@ -828,6 +828,45 @@ describe("the daemon is not running: how to start it, and a button that does", f
     assert.matches("Plug-in Manager", m.info, 1, true)
   end)
 
+  it("a command starting with ~/ is run from the home folder through a real /bin/sh (quotes stop sh's own ~)", function()
+    local S = setup()
+    down(S)
+    select(S, { { path = "/s/a.jpg" } })
+    S.home = tmpdir() .. "/Ann Home" -- a space, as in many home folders
+    assert(os.execute("mkdir -p '" .. S.home .. "/AutoCull/.venv/bin'") == 0)
+    local prog = S.home .. "/AutoCull/.venv/bin/autocull"
+    local f = assert(io.open(prog, "w"))
+    f:write('#!/bin/sh\nprintf "%s\\n" "$@" > "$(dirname "$0")/ran"\n')
+    f:close()
+    assert(os.execute("chmod +x '" .. prog .. "'") == 0)
+    S.allow_execute = true -- LrTasks.execute through the real /bin/sh (os.execute)
+    S.prefs.autocullCommand = "  ~/AutoCull/.venv/bin/autocull "
+    S:run_menu("MenuCull.lua")
+    assert.are.same({}, S.tasks.errors)
+    local r = io.open(S.home .. "/AutoCull/.venv/bin/ran")
+    assert.is_not_nil(r, "the program under ~ did not run: " .. tostring(S.tasks.executed[1]))
+    assert.are.equal("service\nstart\n", r:read("*a"))
+    r:close()
+    assert.matches("starting", last_message(S).message)
+  end)
+
+  it("expands ~ with the home folder, Windows separators on Windows; other ~ forms stay as typed", function()
+    local S = setup()
+    S:install()
+    local DaemonStart = require "DaemonStart"
+    assert.are.equal("/Users/ann/AutoCull/.venv/bin/autocull",
+                     DaemonStart.expand_home("~/AutoCull/.venv/bin/autocull", "/Users/ann/", false))
+    assert.are.equal([[C:\Users\Ann\AutoCull\.venv\Scripts\autocull.exe]],
+                     DaemonStart.expand_home([[~\AutoCull\.venv\Scripts\autocull.exe]], [[C:\Users\Ann]], true))
+    assert.are.equal([[C:\Users\Ann\AutoCull\autocull.exe]],
+                     DaemonStart.expand_home("~/AutoCull/autocull.exe", [[C:\Users\Ann\]], true))
+    assert.are.equal("/Users/ann", DaemonStart.expand_home("~", "/Users/ann", false))
+    for _, same in ipairs { "~bob/autocull", "/opt/~/autocull", "autocull", [[~\x]] } do
+      assert.are.equal(same, DaemonStart.expand_home(same, "/Users/ann", false))
+    end
+    assert.are.equal("~/x", DaemonStart.expand_home("~/x", nil, false)) -- no home known: as typed
+  end)
+
   it("on Windows wraps the whole line in one more pair of quotes, which cmd /c strips", function()
     local S = setup()
     S:install()

@@ -5,7 +5,9 @@
   `autocull serve` runs the daemon until it is stopped; `autocull service install`
   (once) makes the system start it at every login (launchd agent, scheduled task,
   systemd user unit); `autocull service start` starts that service now. The
-  program's name or full path is a preference ("autocull" unless set).
+  program's name or full path is a preference ("autocull" unless set). A leading ~ there is
+  the home folder ($HOME; %USERPROFILE% on Windows): the program is quoted for the shell, and
+  neither sh (inside quotes) nor cmd ever expands ~, so it is expanded here.
 ]]
 
 local system = require "lib/autocull/system"
@@ -45,10 +47,26 @@ function M.exit_check(os_name)
   return "; echo " .. MARK .. "$?"
 end
 
+--- `~`, `~/rest` (and `~\rest` on Windows) with the home folder in front; anything else
+-- (`~bob/...`, a ~ inside the path) as typed, and as typed when the home folder is unknown.
+-- @param sys the system module's object (os, getenv)
+function M.expand_home(program, sys)
+  if type(program) ~= "string" then return program end
+  local windows = sys.os == "windows"
+  local home = sys.getenv and sys.getenv(windows and "USERPROFILE" or "HOME")
+  if type(home) ~= "string" or home == "" then return program end
+  if program == "~" then return home end
+  local rest = program:match("^~/(.*)$")
+  if rest == nil and windows then rest = program:match("^~\\(.*)$") end
+  if rest == nil then return program end
+  if windows then rest = rest:gsub("/", "\\") end
+  return (home:gsub("[/\\]+$", "")) .. system.separator(sys.os) .. rest
+end
+
 --- Run `<program> service start` (through the system module's popen) and say what happened.
 -- @return ok, message
 function M.start(sys, program)
-  local line, why = M.command(sys.os, program)
+  local line, why = M.command(sys.os, M.expand_home(program, sys))
   if not line then return false, why end
   local cmd = line .. " 2>&1" .. M.exit_check(sys.os)
   local ok, out = pcall(sys.popen_read, cmd)

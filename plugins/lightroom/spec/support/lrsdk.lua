@@ -849,7 +849,7 @@ function sdk.new(opts)
       leafName = function(p) return (p:match("([^/\\]+)$")) or p end,
       parent = function(p) return p:match("^(.*)[/\\][^/\\]*$") end,
       getStandardFilePath = function(which)
-        if which == "home" then return os.getenv("HOME") end
+        if which == "home" then return S.home or os.getenv("HOME") end -- sdk.home: a test's own
         if which == "temp" then return "/tmp" end
         if which == "appData" then
           if not S.app_data then -- a fresh folder per stand-in, so runs never share state
