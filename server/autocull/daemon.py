@@ -131,7 +131,8 @@ def serve(home: Optional[Path] = None, **kwargs: Any) -> int:
         f"(gRPC {daemon.grpc_port}, HTTP {daemon.http_port}); token and ports in {home / 'state.json'}",
         flush=True,
     )
-    stop.wait()
+    while not stop.wait(0.5):  # timed: on Windows an untimed Event.wait is not interrupted by Ctrl+C
+        pass
     log.info("stopping: cancelling running jobs")
     daemon.stop()
     log.info("stopped")
