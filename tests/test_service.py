@@ -176,3 +176,38 @@ def test_start_spawns_a_daemon_that_outlives_the_command(tmp_path: Path) -> None
             while time.monotonic() < deadline and json.loads((home / "state.json").read_text()).get("pid"):
                 time.sleep(0.2)
     assert json.loads((home / "state.json").read_text())["pid"] == 0  # it stopped cleanly on SIGTERM
+
+
+# ------------------------------------------------------------------ the Microsoft Store's Python
+STORE = r"C:\Program Files\WindowsApps\PythonSoftwareFoundation.Python.3.11_3.11.2544.0_x64__qbz5n2kfra8p0"
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        (r"C:\Users\Ann\AppData\Local\Microsoft\WindowsApps\python3.11.exe",),  # the app-execution alias
+        (STORE + r"\python3.11.exe",),
+        # a venv made from it: the venv's python.exe is not in the package, the interpreter it runs is
+        (r"C:\Users\Ann\autocull-venv\Scripts\python.exe", STORE + r"\python3.11.exe", STORE),
+        ("c:/users/ann/appdata/local/microsoft/windowsapps/pythonsoftwarefoundation.python.3.12_qbz5n2kfra8p0/"
+         "python.exe",),
+    ],
+)
+def test_the_store_python_is_recognised_and_warned_about_on_windows(paths: tuple[str, ...]) -> None:
+    assert autostart.store_python(*paths)
+    warning = autostart.store_python_warning(paths, platform="win32")
+    assert "Microsoft Store" in warning and "python.org" in warning and "state.json" in warning
+    assert autostart.store_python_warning(paths, platform="linux") == ""  # the folder redirect is Windows' only
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        (r"C:\Users\Ann\AppData\Local\Programs\Python\Python311\python.exe",),  # python.org's per-user install
+        (r"C:\Users\Ann\autocull-venv\Scripts\python.exe", r"C:\Program Files\Python312\python.exe"),
+        (r"D:\Apps\WindowsAppsBackup\python.exe",),  # a name that only contains the word
+    ],
+)
+def test_other_windows_pythons_get_no_warning(paths: tuple[str, ...]) -> None:
+    assert not autostart.store_python(*paths)
+    assert autostart.store_python_warning(paths, platform="win32") == ""

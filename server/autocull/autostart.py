@@ -52,6 +52,35 @@ def windowless(python: str) -> str:
     return python
 
 
+def store_python(*paths: str) -> bool:
+    """One of ``paths`` (the interpreter, the one a venv was made from, its prefix) is the Microsoft Store's Python:
+    its app-execution alias under ``...\\WindowsApps\\`` or its package folder
+    ``PythonSoftwareFoundation.Python.3.x_<id>``. Such a Python writes under %APPDATA% into a per-package
+    LocalCache folder instead, so state.json (token, ports) is not at %APPDATA%\\AutoCull, where the plugins look
+    for it. A venv made from it runs the same package, so its base counts."""
+    for path in paths:
+        folded = path.replace("/", "\\").lower()
+        if "\\windowsapps\\" in folded or "pythonsoftwarefoundation.python" in folded:
+            return True
+    return False
+
+
+STORE_PYTHON_WARNING = (
+    "this is the Microsoft Store's Python ({python}): it redirects files under %APPDATA% to its own LocalCache "
+    "folder, so the plugins cannot find the daemon's state.json (token and ports) in %APPDATA%\\AutoCull. Install "
+    "Python from python.org (https://www.python.org/downloads/windows/) and make the venv with it."
+)
+
+
+def store_python_warning(paths: Sequence[str] = (), platform: str = sys.platform) -> str:
+    """The warning to print when the daemon would run on the Store's Python on Windows, else ''. ``paths``:
+    default this interpreter, the one its venv was made from, and its prefix."""
+    paths = paths or (sys.executable, getattr(sys, "_base_executable", ""), sys.base_prefix)
+    if platform == "win32" and store_python(*paths):
+        return STORE_PYTHON_WARNING.format(python=paths[0])
+    return ""
+
+
 def launch_here(home: Path) -> Launch:
     python = windowless(sys.executable) if os.name == "nt" else sys.executable
     return Launch(python=python, home=str(Path(home).expanduser().absolute()))

@@ -488,9 +488,12 @@ def cmd_xmp(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .autostart import store_python_warning
     from .daemon import serve, setup_logging
 
     setup_logging(args.home, args.verbose)
+    if warning := store_python_warning():
+        print(f"autocull: warning: {warning}", file=sys.stderr, flush=True)
     return serve(args.home, grpc_port=args.grpc_port, http_port=args.http_port)
 
 
@@ -503,6 +506,8 @@ def cmd_service(args: argparse.Namespace) -> int:
     launch = autostart.launch_here(args.home)
     try:
         if args.action == "install":
+            if warning := autostart.store_python_warning():
+                print(f"autocull: warning: {warning}", file=sys.stderr, flush=True)
             manager.install(launch)
             print(f"installed: {manager.kind} ({manager.path}); the daemon starts at login: {' '.join(launch.argv())}")
             return 0 if args.no_wait else _wait_running(args.home, args.wait)
