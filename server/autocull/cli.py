@@ -508,8 +508,14 @@ def cmd_service(args: argparse.Namespace) -> int:
         if args.action == "install":
             if warning := autostart.store_python_warning():
                 print(f"autocull: warning: {warning}", file=sys.stderr, flush=True)
-            manager.install(launch)
-            print(f"installed: {manager.kind} ({manager.path}); the daemon starts at login: {' '.join(launch.argv())}")
+            if not manager.install(launch):
+                print(
+                    "autocull: Task Scheduler refused this user the logon task (Access is denied); a Startup-folder "
+                    "entry starts the daemon at login instead; starting it now",
+                    file=sys.stderr,
+                )
+                autostart.spawn_detached(launch)
+            print(f"installed: {manager.registration()}; the daemon starts at login: {' '.join(launch.argv())}")
             return 0 if args.no_wait else _wait_running(args.home, args.wait)
         if args.action == "uninstall":
             was = manager.uninstall()
@@ -518,17 +524,31 @@ def cmd_service(args: argparse.Namespace) -> int:
         if args.action == "start":
             if answering(args.home):
                 return _wait_running(args.home, 0)
-            if manager.installed():
-                manager.start()
-            else:
-                autostart.spawn_detached(launch)
+            _start(manager, launch)
             return _wait_running(args.home, args.wait)
     except autostart.ServiceError as exc:
         print(f"autocull: {exc}", file=sys.stderr)
         return 1
     installed = manager.installed()
-    print(f"installed: {'yes' if installed else 'no'} ({manager.kind}, {manager.path})")
+    print(f"installed: {'yes, ' + manager.registration() if installed else f'no ({manager.kind}, {manager.path})'}")
     return _wait_running(args.home, 0)
+
+
+def _start(manager: Any, launch: Any) -> None:
+    """The installed service through its manager; where there is none, or the manager cannot or will not start it
+    (macOS Login Items switched off, `systemctl --user` without a bus over ssh, a Startup-folder entry), a
+    detached `autocull serve`, saying so."""
+    from . import autostart
+
+    if manager.installed():
+        try:
+            if manager.start():
+                return
+            why = f"the {manager.registration()} starts the daemon at login only"
+        except autostart.ServiceError as exc:
+            why = str(exc)
+        print(f"autocull: {why}; starting `autocull serve` detached instead", file=sys.stderr, flush=True)
+    autostart.spawn_detached(launch)
 
 
 def _wait_running(home: Path, wait: float) -> int:
