@@ -494,7 +494,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     setup_logging(args.home, args.verbose)
     if warning := store_python_warning():
         print(f"autocull: warning: {warning}", file=sys.stderr, flush=True)
-    return serve(args.home, grpc_port=args.grpc_port, http_port=args.http_port)
+    try:
+        return serve(args.home, grpc_port=args.grpc_port, http_port=args.http_port)
+    except OSError as exc:  # a port in use: said in one line, not a traceback
+        print(f"autocull: the daemon could not start: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_service(args: argparse.Namespace) -> int:
@@ -524,6 +528,12 @@ def cmd_service(args: argparse.Namespace) -> int:
         if args.action == "start":
             if answering(args.home):
                 return _wait_running(args.home, 0)
+            from .homelock import holder
+
+            pid = holder(args.home)
+            if pid is not None:  # starting (it holds the home before it opens the store and its ports)
+                print(f"autocull: a daemon is starting on this home (pid {pid or 'unknown'}); waiting", file=sys.stderr)
+                return _wait_running(args.home, args.wait)
             _start(manager, launch)
             return _wait_running(args.home, args.wait)
     except autostart.ServiceError as exc:
