@@ -11,6 +11,8 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
+from .config import FILE_MODE, atomic_write
+
 LOCK_FILE = "daemon.lock"  # held by the one daemon serving a home, from before the store opens to its exit
 PID_FILE = "daemon.pid"  # who holds it (Windows locks the lock file's bytes against reading)
 LOCK_WAIT = 2.0  # a second daemon waits this long (a `service start` probe holds the lock for an instant)
@@ -32,7 +34,7 @@ class HomeBusy(SystemExit):
 def _lock(home: Path, timeout: float) -> Any:
     from filelock import FileLock  # pure Python; fcntl.flock on POSIX, msvcrt.locking on Windows
 
-    return FileLock(str(home / LOCK_FILE), timeout=timeout)
+    return FileLock(str(home / LOCK_FILE), timeout=timeout, mode=FILE_MODE)  # private, as the home's other files
 
 
 def _recorded_pid(home: Path) -> int:
@@ -52,7 +54,7 @@ def take_home(home: Path, timeout: float = LOCK_WAIT) -> Any:
         lock.acquire()
     except Timeout:
         raise HomeBusy(home, _recorded_pid(home)) from None
-    (home / PID_FILE).write_text(str(os.getpid()), encoding="ascii")
+    atomic_write(home / PID_FILE, str(os.getpid()), mode=FILE_MODE)
     return lock
 
 
