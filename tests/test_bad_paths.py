@@ -195,3 +195,14 @@ def test_daemon_job_and_cull_with_bad_paths_end_done_with_every_good_decision(tm
         assert "Traceback" not in daemon.log()
     finally:
         daemon.stop()
+
+
+@pytest.mark.parametrize("raw", ["~/Pictures/a.jpg", "~root/a.jpg", "~"])
+def test_a_request_path_starting_with_a_tilde_is_refused_not_expanded_to_the_daemons_user(raw: str) -> None:
+    """'~' names a home of the daemon's machine user (or another user's, '~root'): the client expands its own
+    '~' (the CLI does) before sending, so a request still holding one is not absolute."""
+    from autocull.engine import normalise_request_path
+    from autocull.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="must be absolute"):
+        normalise_request_path(raw)

@@ -1,5 +1,6 @@
 """Every dependency installs from wheels on the platforms Lightroom runs on: Windows x64 and macOS arm64 (12+),
-and on Intel Macs with the parts that have no wheel there left out by pyproject's markers.
+on Intel Macs with the parts that have no wheel there left out by pyproject's markers, and on Linux x86_64 and
+arm64 (manylinux), where most darktable users are.
 
 A photographer has no compiler: a dependency that only resolves to a source distribution on their machine is an
 install that fails. ``pip download --platform`` cannot prove this: it evaluates environment markers against the
@@ -30,6 +31,8 @@ PLATFORMS = {
     "x86_64-pc-windows-msvc": "Windows x64",
     "aarch64-apple-darwin": "macOS 12+ on Apple silicon",
     "x86_64-apple-darwin": "macOS 12+ on an Intel Mac",
+    "x86_64-unknown-linux-gnu": "Linux x86_64 (manylinux)",
+    "aarch64-unknown-linux-gnu": "Linux arm64 (manylinux)",
 }
 EXTRAS = ("clip",)  # what users install on top of the base (test/sample are for developers)
 
@@ -103,7 +106,7 @@ def test_every_dependency_has_a_wheel(pypi: None, tmp_path: Path, triple: str, p
     fetched = sum(f.stat().st_size for f in (tmp_path / "cache").rglob("*") if f.is_file())
     print(f"{triple} py{python}: {len(pins)} wheels resolved in {took:.1f} s, {fetched / 1e6:.1f} MB of metadata")
     # The resolution is the install a user gets: what each platform must and must not have.
-    assert {"grpcio", "protobuf", "numpy", "pillow", "rawpy", "python-xmp-toolkit"} <= set(pins)
+    assert {"grpcio", "protobuf", "numpy", "pillow", "rawpy", "python-xmp-toolkit", "filelock"} <= set(pins)
     intel_mac = triple == "x86_64-apple-darwin"
     for name in ("mediapipe", "ai-edge-litert", "torch", "open-clip-torch"):
         assert (name in pins) != intel_mac, f"{name} on {PLATFORMS[triple]}: {pins.get(name, 'absent')}"

@@ -10,6 +10,7 @@ the Task Scheduler 1.2 schema's required elements.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import plistlib
@@ -70,19 +71,29 @@ def _user_manager() -> bool:
 @pytest.mark.e2e
 @pytest.mark.skipif(not _user_manager(), reason="no systemd user manager here (`systemctl --user` has no bus)")
 def test_installed_unit_starts_the_daemon_and_uninstall_removes_it(tmp_path: Path) -> None:
+    """In the developer's real user manager, under a unit name of its own: their autocull.service (if any) is
+    neither overwritten nor uninstalled."""
+    from autocull.cli import answering
+
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text("grpc_port = 0\nhttp_port = 0\n")
-    cli = [sys.executable, "-m", "autocull", "--home", str(home), "service"]
+    own = autostart.manager_for()
+    own_before = own.path.read_bytes() if own.path.exists() else None
+    manager = autostart.manager_for(name=f"autocull-test-{os.getpid()}.service")
+    launch = Launch(python=sys.executable, home=str(home))  # PYTHONPATH is not the unit's: needs the install
     try:
         for _ in range(2):  # installing again is the same install
-            assert subprocess.run(cli + ["install", "--wait", "90"], timeout=180).returncode == 0
-        status = subprocess.run(cli + ["status"], capture_output=True, text=True, timeout=60)
-        assert status.returncode == 0 and "installed: yes" in status.stdout and "running: pid" in status.stdout
+            assert manager.install(launch) is True
+        assert manager.installed()
+        deadline = time.monotonic() + 90
+        while not answering(home, "http_port") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert answering(home, "http_port"), (home / "logs" / "autocull.log").read_text()
     finally:
-        subprocess.run(cli + ["uninstall"], timeout=120)
-    assert not autostart.manager_for().path.exists()
-    assert "installed: no" in subprocess.run(cli + ["status"], capture_output=True, text=True, timeout=60).stdout
+        manager.uninstall()
+    assert not manager.path.exists() and not manager.installed()
+    assert (own.path.read_bytes() if own.path.exists() else None) == own_before
 
 
 # ------------------------------------------------------------------ launchd
@@ -176,3 +187,187 @@ def test_start_spawns_a_daemon_that_outlives_the_command(tmp_path: Path) -> None
             while time.monotonic() < deadline and json.loads((home / "state.json").read_text()).get("pid"):
                 time.sleep(0.2)
     assert json.loads((home / "state.json").read_text())["pid"] == 0  # it stopped cleanly on SIGTERM
+
+
+# ------------------------------------------------------------------ the Microsoft Store's Python
+STORE = r"C:\Program Files\WindowsApps\PythonSoftwareFoundation.Python.3.11_3.11.2544.0_x64__qbz5n2kfra8p0"
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        (r"C:\Users\Ann\AppData\Local\Microsoft\WindowsApps\python3.11.exe",),  # the app-execution alias
+        (STORE + r"\python3.11.exe",),
+        # a venv made from it: the venv's python.exe is not in the package, the interpreter it runs is
+        (r"C:\Users\Ann\autocull-venv\Scripts\python.exe", STORE + r"\python3.11.exe", STORE),
+        (
+            "c:/users/ann/appdata/local/microsoft/windowsapps/pythonsoftwarefoundation.python.3.12_qbz5n2kfra8p0/"
+            "python.exe",
+        ),
+    ],
+)
+def test_the_store_python_is_recognised_and_warned_about_on_windows(paths: tuple[str, ...]) -> None:
+    assert autostart.store_python(*paths)
+    warning = autostart.store_python_warning(paths, platform="win32")
+    assert "Microsoft Store" in warning and "python.org" in warning and "state.json" in warning
+    assert autostart.store_python_warning(paths, platform="linux") == ""  # the folder redirect is Windows' only
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [
+        (r"C:\Users\Ann\AppData\Local\Programs\Python\Python311\python.exe",),  # python.org's per-user install
+        (r"C:\Users\Ann\autocull-venv\Scripts\python.exe", r"C:\Program Files\Python312\python.exe"),
+        (r"D:\Apps\WindowsAppsBackup\python.exe",),  # a name that only contains the word
+    ],
+)
+def test_other_windows_pythons_get_no_warning(paths: tuple[str, ...]) -> None:
+    assert not autostart.store_python(*paths)
+    assert autostart.store_python_warning(paths, platform="win32") == ""
+
+
+# ------------------------------------------------------------------ the managers' commands (a fake OS boundary)
+class FakeRun:
+    """Stands in for the manager commands (launchctl, systemctl, schtasks), the one boundary these tests cannot
+    cross on Linux: records each command and answers from ``script`` (first matching prefix, consumed once when
+    it is a list) or exit 0."""
+
+    def __init__(self, script: dict[tuple[str, ...], object] | None = None) -> None:
+        self.script = dict(script or {})
+        self.calls: list[list[str]] = []
+
+    def __call__(self, cmd: "list[str] | tuple[str, ...]") -> subprocess.CompletedProcess[str]:
+        cmd = [str(c) for c in cmd]
+        self.calls.append(cmd)
+        for prefix, answer in self.script.items():
+            if tuple(cmd[: len(prefix)]) == prefix:
+                if isinstance(answer, list):
+                    answer = answer.pop(0) if len(answer) > 1 else answer[0]
+                code, err = answer  # type: ignore[misc]
+                return subprocess.CompletedProcess(cmd, code, "", err)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
+    def ran(self, *prefix: str) -> int:
+        return sum(1 for c in self.calls if tuple(c[: len(prefix)]) == prefix)
+
+
+def test_launchd_install_makes_the_home_and_logs_and_retries_a_bootstrap_that_races_bootout(tmp_path: Path) -> None:
+    """launchd opens StandardOutPath (<home>/logs/launchd.log) itself and makes no folder: without the home the
+    first start fails. And `bootstrap` right after `bootout` can fail once with "5: Input/output error"."""
+    home = tmp_path / "new home" / "AutoCull"
+    run = FakeRun({("launchctl", "bootstrap"): [(5, "Bootstrap failed: 5: Input/output error"), (0, "")]})
+    pauses: list[float] = []
+    manager = autostart.manager_for("darwin", user_home=tmp_path, run=run)
+    manager = dataclasses.replace(manager, pause=pauses.append)
+    assert manager.install(Launch(python=sys.executable, home=str(home))) is True
+    assert (home / "logs").is_dir()
+    assert plistlib.loads(manager.path.read_bytes())["StandardOutPath"] == str(home / "logs" / "launchd.log")
+    assert run.ran("launchctl", "bootstrap") == 2 and len(pauses) == 1
+    # a bootstrap that keeps failing is reported with launchctl's words, after a bounded number of tries
+    stuck = dataclasses.replace(manager, run=FakeRun({("launchctl", "bootstrap"): (5, "Input/output error")}))
+    with pytest.raises(autostart.ServiceError, match="Input/output error"):
+        stuck.install(Launch(python=sys.executable, home=str(home)))
+    assert stuck.run.ran("launchctl", "bootstrap") == autostart.BOOTSTRAP_TRIES  # type: ignore[attr-defined]
+
+
+def test_every_manager_makes_the_home_before_registering(tmp_path: Path) -> None:
+    for platform in ("linux", "win32"):
+        home = tmp_path / platform / "AutoCull"
+        manager = autostart.manager_for(platform, home=home, user_home=tmp_path / platform, run=FakeRun())
+        manager.install(Launch(python=sys.executable, home=str(home)))
+        assert (home / "logs").is_dir(), platform
+
+
+def test_a_test_named_unit_leaves_autocull_s_own_registration_alone(tmp_path: Path) -> None:
+    own = autostart.manager_for("linux", user_home=tmp_path, run=FakeRun())
+    test = autostart.manager_for("linux", user_home=tmp_path, run=FakeRun(), name="autocull-test-1.service")
+    assert test.path.parent == own.path.parent and test.path.name == "autocull-test-1.service"
+    test.install(Launch(python=sys.executable, home=str(tmp_path / "h")))
+    assert ["systemctl", "--user", "enable", "--now", "autocull-test-1.service"] in test.run.calls  # type: ignore
+    assert not own.path.exists()
+    mac = autostart.manager_for("darwin", user_home=tmp_path, name="org.autocull.test")
+    assert plistlib.loads(mac.content(POSIX))["Label"] == "org.autocull.test"
+    assert mac.path.name == "org.autocull.test.plist"
+
+
+# ------------------------------------------------------------------ Windows: Startup-folder fallback
+DENIED = (1, "ERROR: Access is denied.\n")
+
+
+def test_startup_entry_starts_the_windowless_daemon_and_returns() -> None:
+    home = r"C:\Users\Zoë Lee\AppData\Roaming\AutoCull 100%"
+    text = autostart.startup_cmd(Launch(python=r"C:\Program Files\Python 3.11\pythonw.exe", home=home))
+    lines = text.split("\r\n")  # a batch file: CRLF
+    assert lines[0] == "@echo off" and lines[1] == "chcp 65001 >nul"  # the file is UTF-8: 'ë' arrives intact
+    # `start ""`: the empty title, then the command; the batch returns at once and its console closes
+    assert lines[2] == (
+        r'start "" "C:\Program Files\Python 3.11\pythonw.exe" -m autocull --home '
+        r'"C:\Users\Zoë Lee\AppData\Roaming\AutoCull 100%%" serve'  # '%' doubled: cmd expands it in a batch
+    )
+    assert lines[3:] == [""]
+
+
+def test_a_refused_task_falls_back_to_a_startup_entry_that_uninstall_and_status_know(tmp_path: Path) -> None:
+    run = FakeRun({("schtasks", "/Create"): DENIED, ("schtasks", "/Query"): (1, "ERROR: cannot find the file")})
+    manager = autostart.manager_for("win32", home=tmp_path / "AutoCull", user_home=tmp_path, run=run)
+    assert manager.startup == tmp_path / "AppData/Roaming/Microsoft/Windows/Start Menu/Programs/Startup/AutoCull.cmd"
+    launch = Launch(python=r"C:\Python311\pythonw.exe", home=str(tmp_path / "AutoCull"))
+    assert manager.install(launch) is False  # the caller starts the daemon now: the entry runs at the next login
+    assert manager.startup.read_bytes().decode("utf-8") == autostart.startup_cmd(launch)
+    assert manager.installed() and "Startup-folder entry" in manager.registration()
+    assert manager.start() is False and run.ran("schtasks", "/Run") == 0
+    assert manager.uninstall() is True and not manager.startup.exists()
+    assert not manager.installed() and run.ran("schtasks", "/Delete") == 0
+
+
+def test_a_task_that_can_be_made_replaces_an_older_startup_entry(tmp_path: Path) -> None:
+    run = FakeRun()
+    manager = autostart.manager_for("win32", home=tmp_path / "AutoCull", user_home=tmp_path, run=run)
+    assert manager.startup is not None
+    manager.startup.parent.mkdir(parents=True)
+    manager.startup.write_text("old")
+    assert manager.install(Launch(python=r"C:\Python311\pythonw.exe", home=str(tmp_path / "AutoCull"))) is True
+    assert not manager.startup.exists()  # else the login would start a second daemon beside the task
+    assert run.ran("schtasks", "/Run", "/TN", "AutoCull") == 1
+
+
+def test_a_task_refused_for_another_reason_is_reported_not_replaced(tmp_path: Path) -> None:
+    run = FakeRun({("schtasks", "/Create"): (1, "ERROR: The task XML is malformed.")})
+    manager = autostart.manager_for("win32", home=tmp_path / "AutoCull", user_home=tmp_path, run=run)
+    with pytest.raises(autostart.ServiceError, match="malformed"):
+        manager.install(Launch(python=r"C:\Python311\pythonw.exe", home=str(tmp_path / "AutoCull")))
+    assert manager.startup is not None and not manager.startup.exists()
+
+
+# ------------------------------------------------------------------ a manager that will not start it
+@pytest.mark.e2e
+def test_start_falls_back_to_a_detached_serve_when_the_manager_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Installed, but the manager refuses to start it (macOS with Login Items off: kickstart "Could not find
+    service"; `systemctl --user` without a bus over ssh): `service start` runs the daemon itself and says so."""
+    from autocull import cli
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "config.toml").write_text("grpc_port = 0\nhttp_port = 0\n")
+    run = FakeRun({("launchctl", "kickstart"): (113, 'Could not find service "org.autocull.daemon" in domain')})
+    manager = autostart.manager_for("darwin", user_home=tmp_path, run=run)
+    manager.path.parent.mkdir(parents=True)
+    manager.path.write_bytes(manager.content(Launch(sys.executable, str(home))))  # installed
+    monkeypatch.setattr(autostart, "manager_for", lambda *a, **k: manager)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT / "server"))
+    pid = 0
+    try:
+        code = cli.main(["--home", str(home), "service", "start", "--wait", "120"])
+        out = capsys.readouterr()
+        assert "Could not find service" in out.err and "starting `autocull serve` detached instead" in out.err
+        assert code == 0, out.out + out.err
+        pid = json.loads((home / "state.json").read_text())["pid"]
+        assert f"running: pid {pid}" in out.out and run.ran("launchctl", "kickstart") == 1
+    finally:
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and json.loads((home / "state.json").read_text()).get("pid"):
+                time.sleep(0.2)

@@ -35,9 +35,13 @@ def test_windows_absolute_paths_are_made_canonical(raw: str, canonical: str) -> 
         "C:Photos\\a.jpg",  # relative to drive C's current folder
         r"Photos\a.jpg",
         "a.jpg",
+        r"~\Pictures\a.jpg",  # a request's '~' is the daemon's user, not the client's: the CLI expands its own
+        r"~ann\Pictures\a.jpg",  # on Windows '~ann' would be a sibling profile of the daemon's user
     ],
 )
-def test_windows_paths_without_drive_and_root_are_refused(raw: str) -> None:
+def test_windows_paths_without_drive_and_root_are_refused(raw: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USERPROFILE", r"C:\Users\daemon")  # as on Windows: ntpath would expand '~' to it
+    monkeypatch.setenv("USERNAME", "daemon")  # and '~ann' to C:\Users\ann
     assert absolute(raw, ntpath) is None
 
 
@@ -45,6 +49,9 @@ def test_posix_rules_are_unchanged() -> None:
     assert absolute("/photos/2026/../a.jpg", posixpath) == "/photos/a.jpg"
     assert absolute("photos/a.jpg", posixpath) is None
     assert absolute(r"C:\Photos\a.jpg", posixpath) is None  # a Windows path on a POSIX daemon is not absolute
+    # '~' is not expanded in a request: the daemon would read it as its own user's home (or another user's)
+    assert absolute("~/Pictures/a.jpg", posixpath) is None
+    assert absolute("~root/a.jpg", posixpath) is None
 
 
 def test_within_compares_windows_names_without_case_and_either_separator() -> None:

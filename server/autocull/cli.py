@@ -488,10 +488,17 @@ def cmd_xmp(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .autostart import store_python_warning
     from .daemon import serve, setup_logging
 
     setup_logging(args.home, args.verbose)
-    return serve(args.home, grpc_port=args.grpc_port, http_port=args.http_port)
+    if warning := store_python_warning():
+        print(f"autocull: warning: {warning}", file=sys.stderr, flush=True)
+    try:
+        return serve(args.home, grpc_port=args.grpc_port, http_port=args.http_port)
+    except OSError as exc:  # a port in use: said in one line, not a traceback
+        print(f"autocull: the daemon could not start: {exc}", file=sys.stderr)
+        return 1
 
 
 def cmd_service(args: argparse.Namespace) -> int:
@@ -503,8 +510,16 @@ def cmd_service(args: argparse.Namespace) -> int:
     launch = autostart.launch_here(args.home)
     try:
         if args.action == "install":
-            manager.install(launch)
-            print(f"installed: {manager.kind} ({manager.path}); the daemon starts at login: {' '.join(launch.argv())}")
+            if warning := autostart.store_python_warning():
+                print(f"autocull: warning: {warning}", file=sys.stderr, flush=True)
+            if not manager.install(launch):
+                print(
+                    "autocull: Task Scheduler refused this user the logon task (Access is denied); a Startup-folder "
+                    "entry starts the daemon at login instead; starting it now",
+                    file=sys.stderr,
+                )
+                autostart.spawn_detached(launch)
+            print(f"installed: {manager.registration()}; the daemon starts at login: {' '.join(launch.argv())}")
             return 0 if args.no_wait else _wait_running(args.home, args.wait)
         if args.action == "uninstall":
             was = manager.uninstall()
@@ -513,17 +528,37 @@ def cmd_service(args: argparse.Namespace) -> int:
         if args.action == "start":
             if answering(args.home):
                 return _wait_running(args.home, 0)
-            if manager.installed():
-                manager.start()
-            else:
-                autostart.spawn_detached(launch)
+            from .homelock import holder
+
+            pid = holder(args.home)
+            if pid is not None:  # starting (it holds the home before it opens the store and its ports)
+                print(f"autocull: a daemon is starting on this home (pid {pid or 'unknown'}); waiting", file=sys.stderr)
+                return _wait_running(args.home, args.wait)
+            _start(manager, launch)
             return _wait_running(args.home, args.wait)
     except autostart.ServiceError as exc:
         print(f"autocull: {exc}", file=sys.stderr)
         return 1
     installed = manager.installed()
-    print(f"installed: {'yes' if installed else 'no'} ({manager.kind}, {manager.path})")
+    print(f"installed: {'yes, ' + manager.registration() if installed else f'no ({manager.kind}, {manager.path})'}")
     return _wait_running(args.home, 0)
+
+
+def _start(manager: Any, launch: Any) -> None:
+    """The installed service through its manager; where there is none, or the manager cannot or will not start it
+    (macOS Login Items switched off, `systemctl --user` without a bus over ssh, a Startup-folder entry), a
+    detached `autocull serve`, saying so."""
+    from . import autostart
+
+    if manager.installed():
+        try:
+            if manager.start():
+                return
+            why = f"the {manager.registration()} starts the daemon at login only"
+        except autostart.ServiceError as exc:
+            why = str(exc)
+        print(f"autocull: {why}; starting `autocull serve` detached instead", file=sys.stderr, flush=True)
+    autostart.spawn_detached(launch)
 
 
 def _wait_running(home: Path, wait: float) -> int:

@@ -191,8 +191,10 @@ def ensure_home(home: Path) -> Path:
 
 
 def owned_files(home: Path) -> list[Path]:
-    """The files AutoCull writes in its home (those that exist): settings, state, store + WAL/SHM, logs."""
-    names = [CONFIG_FILE, STATE_FILE] + [DB_FILE + suffix for suffix in ("", "-wal", "-shm", "-journal")]
+    """The files AutoCull writes in its home (those that exist): settings, state, the daemon's lock and pid, store +
+    WAL/SHM, logs."""
+    names = [CONFIG_FILE, STATE_FILE, "daemon.lock", "daemon.pid"]  # the last two: homelock's
+    names += [DB_FILE + suffix for suffix in ("", "-wal", "-shm", "-journal")]
     found = [home / n for n in names]
     logs = home / LOG_DIR
     if logs.is_dir():

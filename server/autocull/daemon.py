@@ -26,6 +26,7 @@ from .config import (
     write_state,
 )
 from .engine import Engine
+from .homelock import take_home
 from .jobs import JobManager
 from .watcher import Watcher
 
@@ -42,6 +43,7 @@ class Daemon:
     grpc_port: int
     http_port: int
     token: str
+    hold: Any = None  # the home's lock (take_home): released last, once the store is closed
 
     def stop(self, grace: float = 10.0) -> None:
         """Cancel running jobs, let them finish their current photo, close the store."""
@@ -52,6 +54,8 @@ class Daemon:
         # queued sidecars get the same grace; the rest is dropped with a warning naming `autocull xmp write`
         self.engine.close(sidecar_timeout=grace)
         clear_running(self.engine.home)
+        if self.hold is not None:
+            self.hold.release()
 
 
 def start(
@@ -67,12 +71,14 @@ def start(
     from .rpc.service import AutoCullCore
 
     home = ensure_home(home or default_home())
-    config = Config.load(home)
-    config.write_default(home)
-    host = host or config.host
-    if not is_loopback(host):
-        raise SystemExit(f"refusing to listen on {host}: AutoCull listens on loopback only")
+    hold = take_home(home)  # first: a second daemon stops here, before the store opens or a port is bound
     with ExitStack() as started:  # a start that fails half-way stops what it had started, in reverse
+        started.callback(hold.release)
+        config = Config.load(home)
+        config.write_default(home)
+        host = host or config.host
+        if not is_loopback(host):
+            raise SystemExit(f"refusing to listen on {host}: AutoCull listens on loopback only")
         engine = Engine.open(home, config)
         started.callback(engine.close)
         jobs = JobManager(engine, pack)
@@ -94,7 +100,7 @@ def start(
         write_state(home, token=token, host=host, grpc_port=gport, http_port=hport, pid=os.getpid())
         started.pop_all()
     log.info("AutoCull listening on %s: gRPC %d, HTTP %d; state in %s", host, gport, hport, home)
-    return Daemon(engine, jobs, watcher, gserver, hserver, gport, hport, token)
+    return Daemon(engine, jobs, watcher, gserver, hserver, gport, hport, token, hold)
 
 
 class _PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
@@ -131,7 +137,8 @@ def serve(home: Optional[Path] = None, **kwargs: Any) -> int:
         f"(gRPC {daemon.grpc_port}, HTTP {daemon.http_port}); token and ports in {home / 'state.json'}",
         flush=True,
     )
-    stop.wait()
+    while not stop.wait(0.5):  # timed: on Windows an untimed Event.wait is not interrupted by Ctrl+C
+        pass
     log.info("stopping: cancelling running jobs")
     daemon.stop()
     log.info("stopped")

@@ -21,18 +21,18 @@ def within(path: str, folder: str, flavour: ModuleType = os.path) -> bool:
 
 
 def absolute(raw: str, flavour: ModuleType = os.path) -> Optional[str]:
-    """``raw`` (``~`` expanded) made canonical when it is absolute, else None. On Windows absolute means a drive
-    and a root: 'C:\\x', 'c:/x' and '\\\\server\\share\\x' are; '\\x' (whichever drive the daemon is on) and
-    'C:x' (relative to that drive's current folder) are not."""
-    expanded = flavour.expanduser(raw)
+    """``raw`` made canonical when it is absolute, else None. On Windows absolute means a drive and a root:
+    'C:\\x', 'c:/x' and '\\\\server\\share\\x' are; '\\x' (whichever drive the daemon is on) and 'C:x' (relative
+    to that drive's current folder) are not. '~' is not expanded: in a request it would name the daemon's user's
+    home, or with '~name' another profile; clients expand their own (the CLI does) before sending."""
     if flavour.__name__ == "ntpath":
-        drive, rest = flavour.splitdrive(expanded)
+        drive, rest = flavour.splitdrive(raw)
         if not drive or not rest.startswith(("\\", "/")):
             if not (drive.startswith(("\\\\", "//")) and not rest):  # a bare UNC share \\server\share
                 return None
-    elif not flavour.isabs(expanded):
+    elif not flavour.isabs(raw):
         return None
-    return flavour.normpath(expanded)
+    return flavour.normpath(raw)
 
 
 def parts(path: str, flavour: ModuleType = os.path) -> list[str]:

@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
@@ -241,11 +242,14 @@ LIVE = "gone_at IS NULL"  # the stored photos that still exist (a deleted one ke
 class Store:
     """One connection guarded by a lock; SQLite is fast enough that this is not the bottleneck."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, flavour: ModuleType = os.path) -> None:
+        """``flavour``: the path rules folders follow (``os.path``; tests pass ``ntpath`` to run Windows' rules)."""
         self.path = path
+        self._flavour = flavour
         self._lock = threading.RLock()
         create_private(path)  # SQLite gives the -wal and -shm files the database file's mode
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.create_function("normcase", 1, flavour.normcase, deterministic=True)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
@@ -316,7 +320,7 @@ class Store:
                    analysis) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
                 (
                     path,
-                    os.path.dirname(path),
+                    self._flavour.dirname(path),
                     size,
                     mtime_ns,
                     analyzer_version,
@@ -351,20 +355,32 @@ class Store:
     def all_paths(self) -> list[str]:
         return [r[0] for r in self._query(f"SELECT path FROM photos WHERE {LIVE} ORDER BY path")]
 
+    def _under(self, column: str, folder: str, scope: str = "tree") -> tuple[str, tuple[str, ...]]:
+        """A WHERE clause: ``column`` is ``folder`` itself ("itself"), lies below it ("below": for a file's path)
+        or either ("tree"), as the OS compares names (``paths.within``'s rule). Equality and a range on the
+        prefix, not LIKE: LIKE ignores ASCII case (two folders on POSIX) and its wildcards '%' and '_' occur in
+        folder names. On Windows both sides are ``normcase``-folded (case, '/'), so C:\\Photos asked as c:/photos
+        is found."""
+        flavour, sep = self._flavour, self._flavour.sep
+        base = folder.rstrip(sep + (flavour.altsep or ""))
+        # a root ('/', 'C:\\', '\\\\nas\\share\\') is stored with its separator, as dirname gives it
+        itself = base if flavour.splitdrive(base)[1] else base + sep
+        # every name below sorts from base+sep up to (not with) base+the character after sep: a prefix range
+        low, high = base + sep, base + chr(ord(sep) + 1)
+        value = column
+        if flavour.__name__ == "ntpath":
+            value = f"normcase({column})"
+            itself, low, high = (flavour.normcase(x) for x in (itself, low, high))
+        below = f"({value}>=? AND {value}<?)"
+        if scope == "itself":
+            return f"{value}=?", (itself,)
+        if scope == "below":
+            return below, (low, high)
+        return f"({value}=? OR {below})", (itself, low, high)
+
     def paths_under(self, folder: str, *, top_level_only: bool = False) -> list[str]:
-        folder = folder.rstrip(os.sep)
-        if top_level_only:
-            return [
-                r[0] for r in self._query(f"SELECT path FROM photos WHERE folder=? AND {LIVE} ORDER BY path", (folder,))
-            ]
-        like = _like_escape(folder + os.sep) + "%"
-        return [
-            r[0]
-            for r in self._query(
-                f"SELECT path FROM photos WHERE (folder=? OR folder LIKE ? ESCAPE '\\') AND {LIVE} ORDER BY path",
-                (folder, like),
-            )
-        ]
+        where, args = self._under("folder", folder, "itself" if top_level_only else "tree")
+        return [r[0] for r in self._query(f"SELECT path FROM photos WHERE {where} AND {LIVE} ORDER BY path", args)]
 
     def timed_between(self, folder: str, t0: float, t1: float) -> list[str]:
         """Stored photos in this folder taken in [t0, t1] (burst context)."""
@@ -687,29 +703,26 @@ class Store:
 
     def count_under(self, folder: str) -> int:
         """Stored photos (not gone) under this folder, at any depth."""
-        folder = folder.rstrip(os.sep)
-        like = _like_escape(folder + os.sep) + "%"
-        sql = f"SELECT COUNT(*) FROM photos WHERE (folder=? OR folder LIKE ? ESCAPE '\\') AND {LIVE}"
-        return int(self._query(sql, (folder, like))[0][0])
+        where, args = self._under("folder", folder)
+        return int(self._query(f"SELECT COUNT(*) FROM photos WHERE {where} AND {LIVE}", args)[0][0])
 
     def stamps_under(self, folder: str) -> dict[str, Stamp]:
         """path -> what is stored of its file, for every photo row under this folder (gone ones included):
         the watcher's catch-up compares the tree with this in one read."""
-        folder = folder.rstrip(os.sep)
-        like = _like_escape(folder + os.sep) + "%"
+        where, args = self._under("folder", folder)
         rows = self._query(
             "SELECT path, size, mtime_ns, analyzer_version, gone_at, content_hash IS NOT NULL FROM photos"
-            " WHERE folder=? OR folder LIKE ? ESCAPE '\\'",
-            (folder, like),
+            f" WHERE {where}",
+            args,
         )
         return {p: Stamp(s, m, v, g is not None, bool(h)) for p, s, m, v, g, h in rows}
 
     def failures_under(self, folder: str) -> dict[str, FailureRow]:
-        like = _like_escape(folder.rstrip(os.sep) + os.sep) + "%"
+        where, args = self._under("path", folder, "below")
         rows = self._query(
             "SELECT path, code, message, attempts, last_at, given_up, next_at, size, mtime_ns FROM failures"
-            " WHERE path LIKE ? ESCAPE '\\'",
-            (like,),
+            f" WHERE {where}",
+            args,
         )
         return {r[0]: _failure_row(r) for r in rows}
 
@@ -751,7 +764,7 @@ class Store:
                 db.execute(f"DELETE FROM {table} WHERE path=?", (new,))
             db.execute(
                 "UPDATE photos SET path=?, folder=?, size=?, mtime_ns=?, content_hash=?, gone_at=NULL WHERE path=?",
-                (new, os.path.dirname(new), size, mtime_ns, digest, old),
+                (new, self._flavour.dirname(new), size, mtime_ns, digest, old),
             )
             db.execute("UPDATE OR REPLACE feedback SET path=? WHERE path=?", (new, old))
             db.execute(
@@ -790,16 +803,15 @@ class Store:
         now = time.time()
         with self.transaction() as db:
             db.executemany(
-                "INSERT INTO changes(path, folder, at) VALUES(?,?,?)", [(p, os.path.dirname(p), now) for p in paths]
+                "INSERT INTO changes(path, folder, at) VALUES(?,?,?)",
+                [(p, self._flavour.dirname(p), now) for p in paths],
             )
 
     def changes_since(self, seq: int, limit: int, folder: str = "") -> list[tuple[int, str]]:
         if folder:
-            like = _like_escape(folder.rstrip(os.sep) + os.sep) + "%"
+            where, args = self._under("folder", folder)
             return self._query(
-                "SELECT seq, path FROM changes WHERE seq>? AND (folder=? OR folder LIKE ? ESCAPE '\\')"
-                " ORDER BY seq LIMIT ?",
-                (seq, folder.rstrip(os.sep), like, limit),
+                f"SELECT seq, path FROM changes WHERE seq>? AND {where} ORDER BY seq LIMIT ?", (seq, *args, limit)
             )
         return self._query("SELECT seq, path FROM changes WHERE seq>? ORDER BY seq LIMIT ?", (seq, limit))
 
@@ -816,7 +828,3 @@ def _parse(path: str, body: str) -> Optional[Analysis]:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("the stored analysis of %s is unreadable (%s); it will be analysed again", path, exc)
         return None
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

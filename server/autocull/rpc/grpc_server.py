@@ -82,14 +82,21 @@ def _abort(context: grpc.ServicerContext, exc: Exception) -> None:
 
 def create_server(core: AutoCullCore, *, host: str, port: int, token: str) -> tuple[grpc.Server, int]:
     """Bind on loopback; port 0 picks a free one. Returns (server, bound port); call .start()."""
-    server = grpc.server(ThreadPoolExecutor(max_workers=16, thread_name_prefix="grpc"), interceptors=[_Auth(token)])
+    server = grpc.server(
+        ThreadPoolExecutor(max_workers=16, thread_name_prefix="grpc"),
+        interceptors=[_Auth(token)],
+        options=[("grpc.so_reuseport", 0)],  # on Linux gRPC sets SO_REUSEPORT: a second server would share the port
+    )
     pb_grpc.add_AutoCullServicer_to_server(_servicer(core), server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", SERVICE.full_name):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     reflection.enable_server_reflection((SERVICE.full_name, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError:  # grpcio >= 1.5x raises where older ones returned 0
+        bound = 0
     if bound == 0:
         raise OSError(f"could not listen on {host}:{port} (port in use?)")
     return server, bound
