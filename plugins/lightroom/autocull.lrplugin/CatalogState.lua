@@ -22,10 +22,11 @@ local LrPathUtils = import "LrPathUtils"
 
 local json = require "dkjson"
 local Log = require "Log"
+local pending_list = require "pending"
 
 local M = {}
 
-M.LIMIT = 200000
+M.LIMIT = pending_list.LIMIT
 
 function M.key(catalog)
   local ok, path = pcall(function() return catalog:getPath() end)
@@ -120,40 +121,17 @@ end
 -- Add paths (a path already pending moves to the end: it was decided again). Keeps the newest
 -- `max` (default LIMIT). @return how many old paths were dropped
 function M.add_pending(state, paths, max)
-  if #paths == 0 then return 0 end
-  max = max or M.LIMIT
-  local adding = {}
-  for _, p in ipairs(paths) do adding[p] = true end
-  local out = {}
-  for _, p in ipairs(state.pending) do
-    if not adding[p] then out[#out + 1] = p end
+  local out, dropped = pending_list.add(state.pending, paths, max or M.LIMIT)
+  if out ~= state.pending then
+    state.pending = out
+    state.dirty = true
   end
-  for _, p in ipairs(paths) do
-    if adding[p] then
-      out[#out + 1] = p
-      adding[p] = nil
-    end
-  end
-  local dropped = math.max(0, #out - max)
-  if dropped > 0 then
-    local kept = {}
-    for i = dropped + 1, #out do kept[#kept + 1] = out[i] end
-    out = kept
-  end
-  state.pending = out
-  state.dirty = true
   return dropped
 end
 
 function M.remove_pending(state, paths)
-  if #paths == 0 then return end
-  local gone = {}
-  for _, p in ipairs(paths) do gone[p] = true end
-  local out = {}
-  for _, p in ipairs(state.pending) do
-    if not gone[p] then out[#out + 1] = p end
-  end
-  if #out ~= #state.pending then
+  local out, changed = pending_list.remove(state.pending, paths)
+  if changed then
     state.pending = out
     state.dirty = true
   end

@@ -22,8 +22,10 @@
                   "pending": ["<path>", ...]}.
 ]]
 
+local pending_list = require "lib/autocull/pending"
+
 local M = {}
-M.MAX_PENDING = 200000
+M.MAX_PENDING = pending_list.LIMIT
 local Ledger = {}
 Ledger.__index = Ledger
 
@@ -77,31 +79,17 @@ end
 --- Add paths (one already waiting moves to the end: it was decided again). Keeps the newest
 -- `max` (default MAX_PENDING). @return how many of the oldest were dropped
 function Ledger:add_pending(paths, max)
-  if #paths == 0 then return 0 end
-  max = max or M.MAX_PENDING
-  local adding, out = {}, {}
-  for _, p in ipairs(paths) do adding[p] = true end
-  for _, p in ipairs(self.pending) do if not adding[p] then out[#out + 1] = p end end
-  for _, p in ipairs(paths) do
-    if adding[p] then out[#out + 1] = p; adding[p] = nil end
+  local out, dropped = pending_list.add(self.pending, paths, max or M.MAX_PENDING)
+  if out ~= self.pending then
+    self.pending = out
+    self.dirty = true
   end
-  local dropped = math.max(0, #out - max)
-  if dropped > 0 then
-    local kept = {}
-    for i = dropped + 1, #out do kept[#kept + 1] = out[i] end
-    out = kept
-  end
-  self.pending = out
-  self.dirty = true
   return dropped
 end
 
 function Ledger:remove_pending(paths)
-  if #paths == 0 or #self.pending == 0 then return end
-  local gone, out = {}, {}
-  for _, p in ipairs(paths) do gone[p] = true end
-  for _, p in ipairs(self.pending) do if not gone[p] then out[#out + 1] = p end end
-  if #out ~= #self.pending then
+  local out, changed = pending_list.remove(self.pending, paths)
+  if changed then
     self.pending = out
     self.dirty = true
   end
