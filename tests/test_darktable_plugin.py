@@ -440,11 +440,24 @@ def test_no_token_left_in_temporary_files(headless):
             assert token not in f.read_text(errors="ignore"), f
 
 
+# How the test scripts below end: the report (ok, or the error) written where run_lua reads it, then done.
+LUA_REPORT_TAIL = r"""report.ok = ok
+report.error = not ok and tostring(err) or nil
+local json = require "lib/autocull/dkjson"
+local f = io.open(os.getenv("AUTOCULL_DT_OUT"), "w")
+f:write(json.encode(report))
+f:close()
+io.open(os.getenv("AUTOCULL_DT_DONE"), "w"):close()
+test_over = true
+"""
+
+
 # script_manager's scan (lua-scripts tools/script_manager.lua, scan_scripts), run inside darktable: every *.lua
 # under <config>/lua (find -L ... | sort), minus paths matching "script_manager", "plugins", "lib" .. PS or
 # "%.git"; each listed <folder>/<name> is started with require, as its activate() does. lua-scripts is not
 # installed here, so its rule is reproduced, not imported.
-SCRIPT_MANAGER_SCAN = r"""
+SCRIPT_MANAGER_SCAN = (
+    r"""
 local dt = require "darktable"
 local test_over = false
 dt.register_event("autocull_layout_test", "intermediate-export-image", function()
@@ -483,15 +496,9 @@ local ok, err = pcall(function()
   table.sort(report.loaded)
   report.dkjson_from = package.searchpath("lib/autocull/dkjson", package.path)
 end)
-report.ok = ok
-report.error = not ok and tostring(err) or nil
-local json = require "lib/autocull/dkjson"
-local f = io.open(os.getenv("AUTOCULL_DT_OUT"), "w")
-f:write(json.encode(report))
-f:close()
-io.open(os.getenv("AUTOCULL_DT_DONE"), "w"):close()
-test_over = true
 """
+    + LUA_REPORT_TAIL
+)
 
 
 def test_script_manager_lists_exactly_one_script_and_it_starts(tmp_path):
@@ -521,7 +528,8 @@ def test_script_manager_lists_exactly_one_script_and_it_starts(tmp_path):
     assert installed.exists()
 
 
-LOOKUP = r"""
+LOOKUP = (
+    r"""
 local dt = require "darktable"
 local test_over = false
 dt.register_event("autocull_lookup_test", "intermediate-export-image", function()
@@ -542,15 +550,9 @@ local ok, err = pcall(function()
   for path, image in pairs(index) do report.found[path] = image.filename end
   report.imported_by_lookup = #dt.database - before
 end)
-report.ok = ok
-report.error = not ok and tostring(err) or nil
-local json = require "lib/autocull/dkjson"
-local f = io.open(os.getenv("AUTOCULL_DT_OUT"), "w")
-f:write(json.encode(report))
-f:close()
-io.open(os.getenv("AUTOCULL_DT_DONE"), "w"):close()
-test_over = true
 """
+    + LUA_REPORT_TAIL
+)
 
 
 def test_lookup_by_film_roll_finds_the_photos_in_real_darktable(tmp_path):
