@@ -434,12 +434,12 @@ def table(r: Report, n: int) -> None:
         ("peak RSS, daemon with CLIP (tree), MB", rss, "< 1536 MB", lambda v: v < 1536),
     ]
     print(f"\n## targets (issue 16, 2 cores; this run: {os.cpu_count()} cores, N = {n})")
-    print(f"| {'figure':<40} | {'measured':>9} | {'target':<9} | reached |")
-    print(f"|{'-' * 42}|{'-' * 11}|{'-' * 11}|---------|")
+    print(f"| {'figure':<44} | {'measured':>9} | {'target':<9} | reached |")
+    print(f"|{'-' * 46}|{'-' * 11}|{'-' * 11}|---------|")
     for name, value, target, ok in rows:
         shown = f"{value:9.2f}" if value is not None else "      n/a"
         reached = ("yes" if ok(value) else "NO") if value is not None else "n/a"
-        print(f"| {name:<40} | {shown} | {target:<9} | {reached:<7} |")
+        print(f"| {name:<44} | {shown} | {target:<9} | {reached:<7} |")
     print("\n## ratios")
     for name, a, b in [
         ("technical / ceiling", tech, ceiling),
