@@ -330,7 +330,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_teach(args: argparse.Namespace) -> int:
     """Learn from ratings the photographer already made: XMP (sidecar or embedded) of PATHs, or a CSV."""
-    from .engine import image_files
+    from .library import image_files
     from .rpc.convert import LABELS, PICKS
     from .taste.ratings import RatingsError, read_csv, read_ratings
 

@@ -12,62 +12,48 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import stat
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Optional, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
 
 import numpy as np
 
-from . import ANALYZER_VERSION, __version__, bursts
+from . import ANALYZER_VERSION, __version__, bursts, library, pipeline
 from .apply import CHUNK, ActivePolicy, Verdicts, policy_or_active
 from .config import DB_FILE, Config, default_home, ensure_home
 from .decide import decide_all
-from .errors import (
-    AutoCullError,
-    BadPath,
-    FailedPrecondition,
-    FileMissing,
-    FileProblem,
-    FileVanished,
-    InvalidArgument,
-    NotAFile,
-    NotFound,
-    file_problem,
-)
-from .paths import absolute
+from .errors import AutoCullError, FailedPrecondition, FileProblem, InvalidArgument, NotFound
+
+# The library's names, still importable from here (the watcher's rules, the CLI, the RPC layer and the jobs use
+# them); ``_merge``/``_windows`` are the burst-window helpers ``_burst_context`` uses.
+from .library import IMAGE_EXTENSIONS, RAW_EXTENSIONS, image_files, is_image_name, normalise_request_path, stat_photo
+from .library import merge_windows as _merge
+from .library import uncovered_windows as _windows
+from .pipeline import AnalysisSettings, FileResult
 from .policy import BUILTIN_PRESETS, Policy, parse_stored
 from .records import Analysis, Decision
 from .store import Store
-from .taste.service import Taste
+from .taste.service import BACKFILL_SIZE, Taste
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "RAW_EXTENSIONS",
+    "Cancelled",
+    "Counts",
+    "CullResult",
+    "Engine",
+    "Progress",
+    "QuietProgress",
+    "image_files",
+    "is_image_name",
+    "normalise_request_path",
+    "stat_photo",
+]
 
 log = logging.getLogger(__name__)
-
-RAW_EXTENSIONS = frozenset(
-    "cr2 cr3 crw nef nrw arw srf sr2 orf rw2 raf pef dng kdc dcr mrw 3fr erf mos raw rwl srw x3f gpr iiq".split()
-)
-IMAGE_EXTENSIONS = frozenset("jpg jpeg jpe png tif tiff heic heif".split()) | RAW_EXTENSIONS
-
-
-def is_image_name(name: str) -> bool:
-    """Files a folder scan picks up: known image extensions, no hidden or AppleDouble files."""
-    if name.startswith("."):
-        return False
-    return name.rsplit(".", 1)[-1].lower() in IMAGE_EXTENSIONS if "." in name else False
-
-
-def image_files(
-    folder: str, *, top_level_only: bool = False, onerror: Optional[Callable[[OSError], None]] = None
-) -> list[str]:
-    """The photos a folder scan picks up (``is_image_name``), hidden subfolders skipped, in sorted order."""
-    out: list[str] = []
-    for root, dirs, names in os.walk(folder, onerror=onerror):
-        dirs[:] = [] if top_level_only else sorted(d for d in dirs if not d.startswith("."))
-        out += [os.path.join(root, n) for n in sorted(names) if is_image_name(n)]
-    return out
 
 
 @dataclass
@@ -138,28 +124,6 @@ class QuietProgress:
 
 class Cancelled(AutoCullError):
     code = "CANCELLED"
-
-
-def normalise_request_path(raw: str) -> str:
-    """A path from a request: must be absolute and plain text; made canonical, never trusted further."""
-    if not isinstance(raw, str) or not raw.strip():
-        raise InvalidArgument("empty path")
-    if "\x00" in raw:
-        raise InvalidArgument("path contains a NUL byte")
-    path = absolute(raw)
-    if path is None:
-        raise InvalidArgument(f"path must be absolute: {raw!r}")
-    return path
-
-
-def stat_photo(path: str, *, missing: type[FileProblem] = FileMissing) -> os.stat_result:
-    """``os.stat`` of one photo's path; any way the OS refuses it is that file's FileProblem, never the request's."""
-    try:
-        return os.stat(path)
-    except OSError as exc:
-        raise file_problem(exc, path, missing=missing) from None
-    except ValueError as exc:  # a name the OS cannot encode
-        raise BadPath(f"{path}: not a usable file name ({exc})") from None
 
 
 class _Gauge:
@@ -287,66 +251,49 @@ class Engine:
 
     # ------------------------------------------------------------------ scan --
     def scan(self, paths: Sequence[str], *, top_level_only: bool = False) -> tuple[list[str], list[Decision]]:
-        """Expand folders into image files. Bad entries become failed decisions, never exceptions."""
-        files: list[str] = []
-        failed: list[Decision] = []
-        seen: set[str] = set()
-        for raw in paths:
-            path = normalise_request_path(raw)
-            try:
-                st = stat_photo(path)
-            except FileProblem as exc:
-                failed.append(self._fail(path, exc))
-                continue
-            if stat.S_ISDIR(st.st_mode):
-                for f in self._walk(path, top_level_only, failed):
-                    if f not in seen:
-                        seen.add(f)
-                        files.append(f)
-            elif path not in seen:
-                seen.add(path)
-                files.append(path)
-        return files, failed
-
-    def _walk(self, folder: str, top_level_only: bool, failed: list[Decision]) -> list[str]:
-        def onerror(exc: OSError) -> None:
-            where = exc.filename or folder
-            failed.append(self._fail(where, file_problem(exc, where, doing="listing the folder")))
-
-        return image_files(folder, top_level_only=top_level_only, onerror=onerror)
+        """Expand folders into image files (``library.scan``). Bad entries become failed decisions, never
+        exceptions."""
+        files, problems = library.scan(paths, top_level_only=top_level_only)
+        return files, [self._fail(path, exc) for path, exc in problems]
 
     # --------------------------------------------------------------- analyse --
     @property
     def decodes(self) -> int:
         return self._decodes.value
 
+    def analysis_settings(self) -> AnalysisSettings:
+        """What the per-file pipeline needs from the config; pixels for CLIP only while it can embed them."""
+        return AnalysisSettings(
+            analysis_size=self.config.analysis_size,
+            max_pixels=self.config.max_pixels,
+            faces=self.config.faces,
+            clip_size=BACKFILL_SIZE if self.taste.usable else 0,
+        )
+
     def analyze_one(self, path: str, *, reanalyze: bool = False) -> tuple[Analysis, bool]:
-        """(analysis, from_store). Raises FileProblem for a file that cannot be used."""
-        st = stat_photo(path, missing=FileVanished)
-        if stat.S_ISDIR(st.st_mode):
-            raise NotAFile(f"{path}: is a folder, not a photo")
-        if not stat.S_ISREG(st.st_mode):
-            raise NotAFile(f"{path}: not a regular file")
+        """(analysis, from_store). Raises FileProblem for a file that cannot be used.
+
+        The file's status and the cache come from the library, the analysis from the per-file pipeline; the
+        store write and the CLIP vector (from the pipeline's pixels: no second decode) stay here."""
+        status = library.photo_status(path)
         if not reanalyze:
-            stored = self.store.get_valid(path, st.st_size, st.st_mtime_ns, ANALYZER_VERSION)
+            stored = library.cached_analysis(self.store, status)
             if stored is not None:
                 return stored, True
-        analysis = self._measure(path, st)
-        self.store.put_analysis(path, st.st_size, st.st_mtime_ns, ANALYZER_VERSION, analysis)
-        return analysis, False
-
-    def _measure(self, path: str, st: os.stat_result) -> Analysis:
-        from .decode import decode, region_reader
-        from .measure import analyze
-
         self._decodes.add(1)
-        decoded = decode(path, analysis_size=self.config.analysis_size, max_pixels=self.config.max_pixels)
-        analysis = analyze(decoded, faces=self.config.faces, region=region_reader(path, decoded))
-        try:  # the CLIP vector from the same pixels (no second decode); a failure costs the vector, not the photo
-            self.taste.embed_photo(path, st.st_size, st.st_mtime_ns, decoded.rgb)
+        result = pipeline.analyze_file(path, self.analysis_settings())
+        library.remember(self.store, path, result.size, result.mtime_ns, result.analysis)
+        self._embed(result)
+        return result.analysis, False
+
+    def _embed(self, result: FileResult) -> None:
+        """The CLIP vector of an analysed file; a failure costs the vector, not the photo."""
+        if result.clip_rgb is None:
+            return
+        try:
+            self.taste.embed_photo(result.path, result.size, result.mtime_ns, result.clip_rgb)
         except Exception:
-            log.exception("could not embed %s", path)
-        return analysis
+            log.exception("could not embed %s", result.path)
 
     def _fail(self, path: str, exc: AutoCullError) -> Decision:
         code = exc.code if isinstance(exc, FileProblem) else "INTERNAL"
@@ -456,13 +403,10 @@ class Engine:
                     try:
                         _, from_store = fut.result()
                         yield path, from_store
-                    except FileProblem as exc:
-                        yield path, self._fail(path, exc)
-                    except MemoryError:
-                        yield path, self._fail(path, FileProblem(f"{path}: not enough memory to read this image"))
                     except Exception as exc:  # one bad file must never end the job or the daemon
-                        log.exception("unexpected failure analysing %s", path)
-                        yield path, self._fail(path, AutoCullError(f"{path}: internal error: {exc}"))
+                        if not isinstance(exc, (FileProblem, MemoryError)):
+                            log.exception("unexpected failure analysing %s", path)
+                        yield path, self._fail(path, pipeline.as_problem(path, exc))
         finally:
             self._queue.add(-left)
             for fut in pending:
@@ -749,34 +693,6 @@ class Engine:
             "embedded": self.store.embedded_photos(self.taste.serving()) if self.taste.usable else 0,
             "profiles": [self.taste_state(p) for p in (self.store.profiles() or [self.policy.profile])],
         }
-
-
-def _merge(windows: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Overlapping or touching time windows as one."""
-    out: list[tuple[float, float]] = []
-    for lo, hi in sorted(windows):
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
-
-
-def _windows(times: Sequence[float], gap: float, covered: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The windows ± ``gap`` around ``times``, merged, without the parts already ``covered`` (merged)."""
-    out: list[tuple[float, float]] = []
-    for lo, hi in _merge([(t - gap, t + gap) for t in times]):
-        for c_lo, c_hi in covered:
-            if c_hi < lo or c_lo > hi:
-                continue
-            if c_lo > lo:
-                out.append((lo, c_lo))
-            lo = max(lo, c_hi)
-            if lo >= hi:
-                break
-        if lo < hi or (lo == hi and not covered):
-            out.append((lo, hi))
-    return out
 
 
 def _diff_from_default(p: Policy) -> dict[str, Any]:

@@ -18,8 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
-from .engine import Cancelled, Counts, CullResult, Engine, normalise_request_path
+from .engine import Cancelled, Counts, CullResult, Engine
 from .errors import AutoCullError, NotFound, Unavailable
+from .library import normalise_request_path
 from .records import Decision
 
 log = logging.getLogger(__name__)

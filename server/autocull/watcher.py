@@ -46,8 +46,9 @@ from watchdog.observers.api import BaseObserver, ObservedWatch
 from watchdog.observers.polling import PollingObserver
 
 from . import ANALYZER_VERSION
-from .engine import Cancelled, Engine, QuietProgress, normalise_request_path
+from .engine import Cancelled, Engine, QuietProgress
 from .errors import InvalidArgument
+from .library import normalise_request_path
 from .paths import within
 from .store import WatchRow
 from .watch.fstype import on_network

@@ -12,9 +12,10 @@ import os
 import time
 from typing import Any, Callable, Iterator
 
-from ..engine import Counts, Engine, normalise_request_path
+from ..engine import Counts, Engine
 from ..errors import FailedPrecondition, InvalidArgument, Unimplemented
 from ..jobs import Job, JobManager
+from ..library import normalise_request_path
 from ..policy import describe
 from ..v1 import autocull_pb2 as pb
 from . import paging

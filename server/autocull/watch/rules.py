@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ..engine import is_image_name
+from ..library import is_image_name
 from ..paths import parts, within
 
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp", ".swp", "~")

@@ -1,0 +1,93 @@
+"""The per-file pipeline: one path and the analysis settings in, one file's result (or its per-file error) out.
+
+This is the unit of work a pool of worker processes or a Ray cluster runs: a pure function of the file's
+bytes and the settings, with picklable arguments and results (frozen dataclasses), no store, no engine, no
+threads of its own. Decode and measure are imported on first use, so importing this module stays cheap (the
+daemon's start-up imports it through the engine); their models (the face detector and mesh) load on first
+use and are kept per thread (``measure.faces.models``), so a worker process loads them once.
+
+The engine keeps what needs the app: the cache check before (``library.cached_analysis``), the store write
+and the CLIP embedding after (the embedding from ``FileResult.clip_rgb``, the same decode's pixels at the size
+CLIP needs, so a file is decoded once).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import numpy as np
+
+from .errors import AutoCullError, FileProblem
+from .library import photo_status
+from .records import Analysis
+
+ANALYSIS_SIZE = 1280  # decode.ANALYSIS_SIZE (not imported: decode pulls in Pillow at import)
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """What changes an analysis or what comes back with it; everything else is the file's bytes."""
+
+    analysis_size: int = ANALYSIS_SIZE  # long edge in px the measure stage sees
+    max_pixels: int = 250_000_000  # larger images are refused (decompression-bomb guard)
+    faces: bool = True  # run face detection and eye checks
+    clip_size: int = 0  # long edge in px of the pixels returned for the CLIP encoder; 0: none wanted
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One analysed file: its analysis, the size and mtime it had when read (the store's cache key), and the
+    upright RGB pixels at ``AnalysisSettings.clip_size`` for the CLIP encoder (None when none were asked)."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    analysis: Analysis
+    clip_rgb: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+
+
+Outcome = Union[FileResult, AutoCullError]
+
+
+def analyze_file(path: str, settings: AnalysisSettings) -> FileResult:
+    """Decode and measure one file. Raises the file's FileProblem (vanished, a folder, unreadable, corrupt,
+    too large...) for a file that cannot be used; anything else raised is a defect, not the file's fault."""
+    from .decode import decode, region_reader
+    from .measure import analyze
+
+    status = photo_status(path)
+    decoded = decode(path, analysis_size=settings.analysis_size, max_pixels=settings.max_pixels)
+    analysis = analyze(decoded, faces=settings.faces, region=region_reader(path, decoded))
+    pixels = clip_pixels(decoded.rgb, settings.clip_size) if settings.clip_size > 0 else None
+    return FileResult(path, status.size, status.mtime_ns, analysis, pixels)
+
+
+def attempt(path: str, settings: AnalysisSettings) -> Outcome:
+    """``analyze_file`` that returns the file's error instead of raising it: what a batch of files sent to a
+    worker process or a Ray task answers, so one bad file never costs the others their results."""
+    try:
+        return analyze_file(path, settings)
+    except Exception as exc:  # MemoryError included: one file that does not fit costs that file
+        return as_problem(path, exc)
+
+
+def as_problem(path: str, exc: BaseException) -> AutoCullError:
+    """The error a failed file is reported with: its FileProblem as it is, running out of memory as that file's
+    problem, anything else as an INTERNAL error (a defect; the caller logs it)."""
+    if isinstance(exc, FileProblem):
+        return exc
+    if isinstance(exc, MemoryError):
+        return FileProblem(f"{path}: not enough memory to read this image")
+    return AutoCullError(f"{path}: internal error: {exc}")
+
+
+def clip_pixels(rgb: np.ndarray, long_edge: int) -> np.ndarray:
+    """The analysis pixels scaled down to ``long_edge`` for CLIP (which sees far fewer), so a result carries
+    what the encoder needs and not the full analysis image across a process boundary."""
+    from PIL import Image
+
+    from .decode import _fit
+
+    im = Image.fromarray(np.ascontiguousarray(rgb), "RGB")
+    return np.asarray(_fit(im, long_edge))
