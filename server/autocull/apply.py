@@ -19,12 +19,14 @@ never fails the verdict.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence, TypeVar
+from typing import Callable, Iterator, Mapping, Optional, Sequence, TypeVar
 
 from .policy import Policy, parse_stored
 from .records import Decision
@@ -110,17 +112,26 @@ class Verdicts:
             return len(stale)
 
     def _redecide(self, paths: Sequence[str]) -> tuple[int, int]:
-        """Decide and store ``paths`` a chunk at a time (memory stays flat over a library). (redecided, changed)."""
+        """Decide and store ``paths`` a chunk at a time (memory stays flat over a library). (redecided, changed).
+
+        Only verdicts that changed are rewritten; the rest move on to the active policy version in one statement.
+        """
         redecided = changed = 0
         for start in range(0, len(paths), CHUNK):
             chunk = paths[start : start + CHUNK]
-            before = self._store.verdicts(chunk)
-            decisions = self._decide_set(chunk, self._active.policy)
-            self._write(decisions, self._active)
-            redecided += sum(1 for p in chunk if p in decisions)
-            changed += sum(
-                1 for p in chunk if p in decisions and before.get(p) != (decisions[p].verdict, decisions[p].stars)
+            with _no_cycle_collection():
+                decisions = self._decide_set(chunk, self._active.policy)
+            before = self._store.verdict_rows(list(decisions))
+            rows = {p: (d.verdict, d.stars, d.quality) for p, d in decisions.items()}
+            moved = [p for p, row in rows.items() if before.get(p) != row]
+            self._store.set_verdicts(
+                ((p, *rows[p]) for p in moved),
+                self._active.version,
+                same=[p for p in rows if before.get(p) == rows[p]],
             )
+            self._sidecars(decisions, self._active)
+            redecided += sum(1 for p in chunk if p in decisions)
+            changed += sum(1 for p in chunk if p in decisions and before.get(p, (None,) * 3)[:2] != rows[p][:2])
         return redecided, changed
 
     def _write(self, decisions: Mapping[str, Decision], active: ActivePolicy) -> None:
@@ -138,6 +149,24 @@ class Verdicts:
             chosen = [d for d in chosen if under(d.path, folders)]
         if chosen:
             self.sidecars.submit(chosen, SidecarSettings.of(active.policy), active.version)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector while a chunk is decided, as bulk loaders do.
+
+    Deciding a chunk allocates a few hundred thousand small objects that all live until the chunk is stored;
+    each of them counts toward the collector's thresholds, so it keeps walking every object the daemon holds
+    (the parsed analyses among them) and finds nothing: a fifth of a policy change went there. Decisions
+    hold no cycles; whatever a chunk leaves is collected once the collector is back on.
+    """
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 def watched_folders(store: Store) -> list[str]:

@@ -489,7 +489,7 @@ class Engine:
                 todo = _windows(
                     [a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None], gap, covered
                 )
-                paths = [p for lo, hi in todo for p in self.store.timed_between(folder, lo, hi)]
+                paths = self.store.timed_within(folder, todo)
                 covered = _merge(covered + todo)
                 alike = bursts.lookalikes([(a.phash, a.dhash) for a in new.values()], untimed, line)
                 untimed = [row for row in untimed if row[0] not in alike]

@@ -9,6 +9,9 @@ Schema changes go through ``MIGRATIONS`` (PRAGMA user_version), from the first d
 
 from __future__ import annotations
 
+import bisect
+import hashlib
+import itertools
 import json
 import logging
 import os
@@ -239,14 +242,58 @@ class WatchRow:
 LIVE = "gone_at IS NULL"  # the stored photos that still exist (a deleted one keeps its row, marked gone)
 
 
+class ParsedAnalyses:
+    """Analyses already parsed, by path, each with the digest of the stored text it was parsed from.
+
+    Parsing a stored analysis (JSON into nested frozen dataclasses) costs far more than deciding it, and a
+    policy change re-decides every stored photo from the same rows. A row is served from here only while its
+    stored text is byte for byte what was parsed (the digest is checked on every read), so a row rewritten by
+    anyone, this process or another, is parsed anew. Bounded: once full, new rows are parsed but not kept (a
+    scan over a bigger library still finds the first ``capacity`` rows, where evicting would find none).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._rows: dict[str, tuple[bytes, Analysis]] = {}
+        self._lock = threading.Lock()
+
+    def parse(self, path: str, body: bytes) -> Optional[Analysis]:
+        """The analysis stored as ``body`` (None when unreadable), parsed once per distinct text."""
+        digest = hashlib.blake2b(body, digest_size=16).digest()
+        with self._lock:
+            hit = self._rows.get(path)
+        if hit is not None and hit[0] == digest:
+            return hit[1]
+        analysis = _parse(path, body)
+        with self._lock:
+            if analysis is None or (len(self._rows) >= self.capacity and path not in self._rows):
+                self._rows.pop(path, None)
+            else:
+                self._rows[path] = (digest, analysis)
+        return analysis
+
+    def forget(self, paths: Iterable[str]) -> None:
+        with self._lock:
+            for p in paths:
+                self._rows.pop(p, None)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
+PARSED_CAPACITY = 20_000  # ~4 KB each with faces: under 100 MB however big the library
+
+
 class Store:
     """One connection guarded by a lock; SQLite is fast enough that this is not the bottleneck."""
 
-    def __init__(self, path: Path, flavour: ModuleType = os.path) -> None:
-        """``flavour``: the path rules folders follow (``os.path``; tests pass ``ntpath`` to run Windows' rules)."""
+    def __init__(self, path: Path, flavour: ModuleType = os.path, *, parsed_capacity: int = PARSED_CAPACITY) -> None:
+        """``flavour``: the path rules folders follow (``os.path``; tests pass ``ntpath`` to run Windows' rules).
+        ``parsed_capacity``: how many parsed analyses are kept (``ParsedAnalyses``; 0 parses every read)."""
         self.path = path
         self._flavour = flavour
         self._lock = threading.RLock()
+        self.parsed = ParsedAnalyses(parsed_capacity)
         create_private(path)  # SQLite gives the -wal and -shm files the database file's mode
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self._db.create_function("normcase", 1, flavour.normcase, deterministic=True)
@@ -300,10 +347,11 @@ class Store:
     def get_valid(self, path: str, size: int, mtime_ns: int, analyzer_version: str) -> Optional[Analysis]:
         """The stored analysis if the file is unchanged since it was analysed."""
         rows = self._query(
-            "SELECT analysis FROM photos WHERE path=? AND size=? AND mtime_ns=? AND analyzer_version=? AND " + LIVE,
+            "SELECT CAST(analysis AS BLOB) FROM photos WHERE path=? AND size=? AND mtime_ns=? AND analyzer_version=?"
+            " AND " + LIVE,
             (path, size, mtime_ns, analyzer_version),
         )
-        return _parse(path, rows[0][0]) if rows else None
+        return self.parsed.parse(path, rows[0][0]) if rows else None
 
     def put_analysis(self, path: str, size: int, mtime_ns: int, analyzer_version: str, a: Analysis) -> None:
         """Store one analysis. A NaN or infinite number in it is refused (ValueError), never stored: the store
@@ -338,6 +386,7 @@ class Store:
             )
             db.execute("DELETE FROM failures WHERE path=?", (path,))
             db.execute("DELETE FROM embeddings WHERE path=? AND (size!=? OR mtime_ns!=?)", (path, size, mtime_ns))
+        self.parsed.forget([path])
 
     def analyses(self, paths: Iterable[str]) -> dict[str, Analysis]:
         """The stored analyses of these photos; a gone one (deleted, or moved away) has none: nothing is decided
@@ -347,9 +396,11 @@ class Store:
         for i in range(0, len(paths), 500):
             chunk = paths[i : i + 500]
             rows = self._query(
-                f"SELECT path, analysis FROM photos WHERE path IN ({','.join('?' * len(chunk))}) AND {LIVE}", chunk
+                f"SELECT path, CAST(analysis AS BLOB) FROM photos WHERE path IN ({','.join('?' * len(chunk))})"
+                f" AND {LIVE}",
+                chunk,
             )
-            out.update((p, a) for p, j in rows if (a := _parse(p, j)) is not None)
+            out.update((p, a) for p, j in rows if (a := self.parsed.parse(p, j)) is not None)
         return out
 
     def all_paths(self) -> list[str]:
@@ -391,6 +442,27 @@ class Store:
             )
         ]
 
+    def timed_within(self, folder: str, windows: Sequence[tuple[float, float]]) -> list[str]:
+        """Stored photos in this folder taken inside any of these disjoint time windows (each [lo, hi], sorted):
+        the burst-window query. A few windows are read one by one; many (a chunk of a library: one per lone
+        frame) in one read of the times over their span, filtered here, so a chunk costs one query, not one per
+        photo. Either way the same photos as ``timed_between`` over each window."""
+        if len(windows) <= 4:
+            return [p for lo, hi in windows for p in self.timed_between(folder, lo, hi)]
+        ordered = sorted(windows)
+        los = [lo for lo, _ in ordered]
+        reach = list(itertools.accumulate((hi for _, hi in ordered), max))  # the furthest end up to each window
+        rows = self._query(
+            f"SELECT path, capture_ts FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ? AND {LIVE}",
+            (folder, los[0], reach[-1]),
+        )
+        out = []
+        for path, ts in rows:
+            k = bisect.bisect_right(los, ts) - 1  # every window up to k starts at or before ts
+            if k >= 0 and ts <= reach[k]:
+                out.append(path)
+        return out
+
     def hashes(self, folder: str, *, timed: bool) -> list[tuple[str, str, str]]:
         """(path, pHash, dHash) of the stored photos in this folder with (or without) a capture time: which could
         be near-duplicates of a frame, known without reading their analyses."""
@@ -401,8 +473,12 @@ class Store:
             (folder,),
         )
 
-    def set_verdicts(self, rows: Iterable[tuple[str, str, int, float]], policy_version: int) -> None:
-        """Promote (path, verdict, stars, quality) decided under ``policy_version``, for filtering and counts.
+    def set_verdicts(
+        self, rows: Iterable[tuple[str, str, int, float]], policy_version: int, *, same: Sequence[str] = ()
+    ) -> None:
+        """Promote (path, verdict, stars, quality) decided under ``policy_version``, for filtering and counts;
+        ``same``: photos whose stored verdict, stars and quality were decided again unchanged, so only their
+        policy version moves on (a policy change rewrites what changed, not the library). One transaction.
 
         Only the apply stage calls this (see apply.py).
         """
@@ -411,6 +487,17 @@ class Store:
                 "UPDATE photos SET verdict=?, stars=?, quality=?, policy_version=? WHERE path=?",
                 [(v, s, q, policy_version, p) for p, v, s, q in rows],
             )
+            for i in range(0, len(same), 500):
+                chunk = list(same[i : i + 500])
+                db.execute(
+                    f"UPDATE photos SET policy_version=? WHERE path IN ({','.join('?' * len(chunk))})",
+                    [policy_version, *chunk],
+                )
+
+    def verdict_rows(self, paths: Sequence[str]) -> dict[str, tuple[Optional[str], Optional[int], Optional[float]]]:
+        """path -> (verdict, stars, quality) as last promoted (None, None, None: never decided)."""
+        rows = self._for_paths("SELECT path, verdict, stars, quality FROM photos WHERE path IN ({})", paths)
+        return {p: (v, s, q) for p, v, s, q in rows}
 
     def verdicts(self, paths: Optional[Sequence[str]] = None) -> dict[str, tuple[Optional[str], Optional[int]]]:
         """path -> (verdict, stars) as last promoted, for ``paths`` (default: every stored photo)."""
@@ -441,8 +528,10 @@ class Store:
         return int(self._query(f"SELECT COUNT(*) FROM photos WHERE {LIVE}")[0][0])
 
     def forget_missing(self, paths: Iterable[str]) -> None:
+        paths = list(paths)
         with self.transaction() as db:
             db.executemany("DELETE FROM photos WHERE path=?", [(p,) for p in paths])
+        self.parsed.forget(paths)
 
     # ------------------------------------------------------------ failures --
     def record_failure(self, path: str, code: str, message: str) -> None:
@@ -820,7 +909,7 @@ def _failure_row(r: Sequence[Any]) -> FailureRow:
     return FailureRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8])
 
 
-def _parse(path: str, body: str) -> Optional[Analysis]:
+def _parse(path: str, body: str | bytes) -> Optional[Analysis]:
     """A stored analysis, or None when its row is unreadable (damaged by hand or by another program): the photo
     is then analysed again and the row written anew, never an error that poisons every later read."""
     try:

@@ -50,7 +50,7 @@ def decide_all(
     prefs = preferences or {}
     labels = content or {}
     judged = {p: judge(a, policy, preference=prefs.get(p), content=labels.get(p, ())) for p, a in analyses.items()}
-    out = {p: render(p, analyses[p], j, policy) for p, j in judged.items()}
+    grouped: dict[str, Decision] = {}
     for g in groups:
         shots: dict[tuple[str, str], list[str]] = {}
         for p in g.paths:
@@ -59,10 +59,11 @@ def decide_all(
         if len(shots) < 2:
             continue
         if g.bracket:
-            out.update(_bracket(g, list(shots.values()), analyses, policy, prefs, labels))
+            grouped.update(_bracket(g, list(shots.values()), analyses, policy, prefs, labels))
         else:
-            out.update(_burst(g, list(shots.values()), analyses, judged, policy))
-    return out
+            grouped.update(_burst(g, list(shots.values()), analyses, judged, policy))
+    # a frame its group decided is rendered once, as the group says (never first on its own, then again)
+    return {p: grouped[p] if p in grouped else render(p, analyses[p], j, policy) for p, j in judged.items()}
 
 
 def _burst(
@@ -74,8 +75,10 @@ def _burst(
         j = judged[p]
         return (j.verdict == "reject", -j.quality, -analyses[p].subject.score, order[p])
 
+    leads = {id(files): min(files, key=rank_key) for files in shots}
+
     def lead(files: list[str]) -> str:  # the file that speaks for a shot: its best-scored one
-        return min(files, key=rank_key)
+        return leads[id(files)]
 
     ranked = _taste_breaks_ties(sorted(shots, key=lambda files: rank_key(lead(files))), lead, judged, policy)
     n = len(ranked)

@@ -1,0 +1,124 @@
+"""Re-deciding a library after a policy change: N stored photos, no image read.
+
+Culls a handful of real photos (``--testdata``: camera, faces, bursts) once, then clones their stored analyses
+into a library of ``--stored`` photos (default 10,000) with varied folders, capture times (bursts of 2-8 frames
+0.3 s apart, lone frames minutes apart, some without a time), hashes (burst frames a few bits apart, others
+unrelated) and faces, and times ``engine.set_policy`` re-deciding all of them, a few policy changes in a row.
+``--profile`` prints the cProfile top of one change. Prints, never asserts.
+
+Run: PYTHONPATH=server .venv/bin/python bench/bench_redecide.py --testdata ../shared/testdata [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import os
+import platform
+import pstats
+import random
+import tempfile
+import time
+from pathlib import Path
+
+
+def real_photos(testdata: Path) -> list[str]:
+    """A mix of real photos: every camera and burst photo, a slice of the face crops (open and closed eyes)."""
+    out = sorted(str(p) for p in (testdata / "camera").rglob("*.jp*g"))
+    out += sorted(str(p) for p in (testdata / "burst").rglob("*.jp*g"))
+    for kind in ("open", "closed"):
+        out += sorted(str(p) for p in (testdata / "faces" / kind).glob("*.jp*g"))[:15]
+    return out
+
+
+def flip_bits(hexhash: str, rng: random.Random, bits: int) -> str:
+    """The hash with ``bits`` random bits flipped (a near frame of a burst)."""
+    if len(hexhash) != 16:
+        return hexhash
+    value = int(hexhash, 16)
+    for b in rng.sample(range(64), bits):
+        value ^= 1 << b
+    return f"{value:016x}"
+
+
+def build_library(eng, n: int, seed: int = 16) -> None:
+    """Clone the stored analyses into ``n`` stored photos that look like a real library."""
+    from autocull import ANALYZER_VERSION
+
+    rng = random.Random(seed)
+    sources = list(eng.store.analyses(eng.store.all_paths()).values())
+    t = 1_700_000_000.0
+    i = 0
+    while i < n:
+        src = rng.choice(sources)
+        frames = rng.choice([1, 1, 1, 1, 2, 3, 5, 8])  # most lone frames, some bursts
+        ph = f"{rng.getrandbits(64):016x}"
+        dh = f"{rng.getrandbits(64):016x}"
+        untimed = rng.random() < 0.04
+        for k in range(min(frames, n - i)):
+            folder = f"/library/{i // 500:03d}"
+            a = src if k == 0 or rng.random() < 0.5 else rng.choice(sources)  # frames of a burst differ in metrics
+            exif = dataclasses.replace(a.exif, capture_ts=None if untimed else t)
+            clone = dataclasses.replace(
+                a, exif=exif, phash=flip_bits(ph, rng, k and 3), dhash=flip_bits(dh, rng, k and 3)
+            )
+            eng.store.put_analysis(f"{folder}/IMG_{i:05d}.jpg", 1, 1, ANALYZER_VERSION, clone)
+            if rng.random() < 0.03:  # a RAW+JPEG pair: one shot, two files
+                eng.store.put_analysis(f"{folder}/IMG_{i:05d}.nef", 1, 1, ANALYZER_VERSION, clone)
+                i += 1
+            i += 1
+            t += 0.3
+        t += rng.uniform(20, 600)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--testdata", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "testdata")
+    ap.add_argument("--stored", type=int, default=10_000)
+    ap.add_argument("--home", type=Path, help="keep the library here (built once, reused by later runs)")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+    from autocull.engine import Engine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = args.home or Path(tmp) / "home"
+        fresh = not (home / "autocull.db").exists()
+        eng = Engine.open(home)
+        print(
+            f"# re-decide bench  {time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()} {os.cpu_count()} cores  "
+            f"python {platform.python_version()}"
+        )
+        if fresh:
+            t = time.perf_counter()
+            photos = real_photos(args.testdata)
+            res = eng.run(photos)
+            print(f"culled {len(photos)} real photos in {time.perf_counter() - t:.1f} s ({res.counts.failed} failed)")
+            t = time.perf_counter()
+            build_library(eng, args.stored)
+            print(f"library: {eng.store.photo_count()} stored photos ({time.perf_counter() - t:.1f} s to store)")
+        else:
+            print(f"library: {eng.store.photo_count()} stored photos (reused from {home})")
+        policies = [{"sharpness_reject": 0.3}, {"sharpness_reject": 0.25, "burst_others": "review"}, {}]
+        for r in range(args.rounds):
+            values = policies[r % len(policies)]
+            t, c = time.perf_counter(), time.process_time()
+            _, redecided, changed = eng.set_policy(values, reset=not values)
+            dt, cpu = time.perf_counter() - t, time.process_time() - c
+            print(
+                f"policy change {r + 1}: {redecided} re-decided in {dt:.3f} s wall, {cpu:.3f} s CPU ({changed} changed)"
+            )
+        if args.profile:
+            prof = cProfile.Profile()
+            prof.enable()
+            eng.set_policy({"sharpness_reject": 0.31})
+            prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(prof).sort_stats("tottime").print_stats(25)
+        print(f"images decoded: {eng.decodes} (only the first cull)")
+        eng.close()
+
+
+if __name__ == "__main__":
+    main()
