@@ -80,7 +80,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> tuple[Engine, Path]:
 
 def plain(home: Path, policy: Policy) -> dict[str, Decision]:
     """The whole library decided in one go from freshly parsed analyses: the reference."""
-    store = Store(home / DB_FILE, parsed_capacity=0)
+    store = Store(home / DB_FILE, parsed_bytes=0)
     try:
         analyses = store.analyses(store.all_paths())
     finally:
@@ -167,7 +167,7 @@ def test_a_parsed_analysis_follows_its_stored_text(tmp_path: Path, library: tupl
     """Rewritten by another connection (another process), damaged, or past the capacity: never a stale one."""
     eng, _ = library
     a, b = list(eng.store.analyses(eng.store.all_paths()[:2]).values())
-    store = Store(tmp_path / DB_FILE, parsed_capacity=2)
+    store = Store(tmp_path / DB_FILE, parsed_bytes=2 * len(json.dumps(a.to_dict()).encode()))
     for name in ("x", "y", "z"):
         store.put_analysis(f"/p/{name}.jpg", 1, 1, ANALYZER_VERSION, a)
     assert store.analyses(["/p/x.jpg", "/p/y.jpg", "/p/z.jpg"]) == {f"/p/{n}.jpg": a for n in "xyz"}
@@ -180,6 +180,92 @@ def test_a_parsed_analysis_follows_its_stored_text(tmp_path: Path, library: tupl
         db.execute("UPDATE photos SET analysis='{broken' WHERE path='/p/x.jpg'")
     assert store.analyses(["/p/x.jpg"]) == {}  # unreadable: analysed again, never served from memory
     store.close()
+
+
+def stored_bytes(store: Store, path: str) -> int:
+    """The length of a photo's stored analysis text, as the store reads it."""
+    return int(store._query("SELECT length(CAST(analysis AS BLOB)) FROM photos WHERE path=?", (path,))[0][0])
+
+
+def two_kinds(eng: Engine) -> tuple:
+    """A real analysis with faces and one without (the face one's text is the heavier)."""
+    analyses = list(eng.store.analyses(eng.store.all_paths()).values())
+    return next(a for a in analyses if a.faces), next(a for a in analyses if not a.faces)
+
+
+def test_the_parsed_analyses_are_bounded_in_bytes_oldest_used_out_first(
+    tmp_path: Path, library: tuple[Engine, Path]
+) -> None:
+    """A wedding's group shots weigh more than a landscape: the bound is on the bytes held, not on rows."""
+    faced, bare = two_kinds(library[0])
+    store = Store(tmp_path / DB_FILE, parsed_bytes=0)
+    for n in range(6):
+        store.put_analysis(f"/p/bare{n}.jpg", 1, 1, ANALYZER_VERSION, bare)
+        store.put_analysis(f"/p/face{n}.jpg", 1, 1, ANALYZER_VERSION, faced)
+    small, big = stored_bytes(store, "/p/bare0.jpg"), stored_bytes(store, "/p/face0.jpg")
+    assert big > small
+    paths = store.all_paths()
+    store.close()
+    bound = 2 * small + big
+    store = Store(tmp_path / DB_FILE, parsed_bytes=bound)
+
+    def held() -> list[str]:
+        return [p for p in paths if p in store.parsed]
+
+    try:
+        first = {p: store.analyses([p])[p] for p in ["/p/bare0.jpg", "/p/face0.jpg", "/p/bare1.jpg"]}  # this order
+        assert held() == ["/p/bare0.jpg", "/p/bare1.jpg", "/p/face0.jpg"] and store.parsed.nbytes == bound
+        assert store.analyses(["/p/bare0.jpg"])["/p/bare0.jpg"] is first["/p/bare0.jpg"]  # served parsed, used
+        store.analyses(["/p/bare2.jpg"])  # one more would pass the bound: face0, used longest ago, goes
+        assert held() == ["/p/bare0.jpg", "/p/bare1.jpg", "/p/bare2.jpg"] and store.parsed.nbytes == 3 * small
+        faces = store.analyses([f"/p/face{n}.jpg" for n in range(6)])
+        assert faces == {f"/p/face{n}.jpg": faced for n in range(6)}  # every read answers, held or not
+        assert "/p/face5.jpg" in store.parsed and "/p/face0.jpg" not in store.parsed
+        assert store.parsed.nbytes == sum(stored_bytes(store, p) for p in held()) <= bound
+        assert len(held()) < 3  # three rows would not fit in these bytes
+    finally:
+        store.close()
+
+
+def test_a_new_shoot_is_parsed_once_after_the_cache_filled(tmp_path: Path, library: tuple[Engine, Path]) -> None:
+    """The daemon runs for months: the shoot imported today is the one re-decided, not the first ones it saw."""
+    _, bare = two_kinds(library[0])
+    store = Store(tmp_path / DB_FILE, parsed_bytes=0)
+    for n in range(8):
+        store.put_analysis(f"/old/{n}.jpg", 1, 1, ANALYZER_VERSION, bare)
+    size = stored_bytes(store, "/old/0.jpg")
+    store.close()
+    store = Store(tmp_path / DB_FILE, parsed_bytes=4 * size)
+    try:
+        store.analyses([f"/old/{n}.jpg" for n in range(8)])
+        assert len(store.parsed) == 4  # full
+        new = [f"/new/{n}.jpg" for n in range(3)]
+        for p in new:
+            store.put_analysis(p, 1, 1, ANALYZER_VERSION, bare)
+        first = store.analyses(new)
+        assert all(p in store.parsed for p in new)
+        again = store.analyses(new)
+        assert all(again[p] is first[p] for p in new)  # parsed once, served from memory after
+        assert store.parsed.nbytes <= 4 * size
+    finally:
+        store.close()
+
+
+def test_a_moved_or_deleted_photo_gives_up_its_parsed_analysis(tmp_path: Path, library: tuple[Engine, Path]) -> None:
+    faced, bare = two_kinds(library[0])
+    store = Store(tmp_path / DB_FILE)
+    try:
+        store.put_analysis("/p/moved.jpg", 1, 1, ANALYZER_VERSION, faced)
+        store.put_analysis("/p/deleted.jpg", 1, 1, ANALYZER_VERSION, bare)
+        store.analyses(["/p/moved.jpg", "/p/deleted.jpg"])
+        assert len(store.parsed) == 2
+        assert store.move_photo("/p/moved.jpg", "/q/moved.jpg", 1, 1, "digest")
+        assert store.mark_gone(["/p/deleted.jpg"]) == 1
+        assert len(store.parsed) == 0 and store.parsed.nbytes == 0
+        assert store.analyses(["/q/moved.jpg", "/p/deleted.jpg"]) == {"/q/moved.jpg": faced}
+        assert "/q/moved.jpg" in store.parsed and "/p/moved.jpg" not in store.parsed
+    finally:
+        store.close()
 
 
 def test_the_burst_window_read_finds_what_each_window_finds(library: tuple[Engine, Path]) -> None:
