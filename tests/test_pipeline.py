@@ -9,6 +9,7 @@ spawned process (nothing inherited but the arguments) the analysis is the same a
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import multiprocessing
 import os
@@ -147,6 +148,26 @@ def test_clip_pixels_come_at_the_size_asked_and_only_when_asked(library_dir, cul
     assert max(rgb.shape[:2]) == 448 < max(analysed.shape[:2])
     assert abs(rgb.shape[1] / rgb.shape[0] - analysed.shape[1] / analysed.shape[0]) < 0.01  # same picture
     assert pipeline.ANALYSIS_SIZE == decode.ANALYSIS_SIZE
+
+
+@pytest.mark.parametrize("failure", [MemoryError(), ValueError("the resize broke")])
+def test_a_failure_making_the_clip_pixels_costs_the_vector_not_the_photo(library_dir, monkeypatch, caplog, failure):
+    """The analysis is made before the pixels for CLIP are scaled: if that step fails (simulated here by
+    replacing the resize inside this process: out of memory, or a defect) the photo keeps its analysis."""
+    path = photos(library_dir)[0]
+    settings = AnalysisSettings(faces=False, clip_size=448)
+    whole = pipeline.analyze_file(path, settings)
+
+    def broken(rgb: np.ndarray, long_edge: int) -> np.ndarray:
+        raise failure
+
+    monkeypatch.setattr(pipeline, "clip_pixels", broken)
+    with caplog.at_level(logging.ERROR, logger="autocull.pipeline"):
+        result = pipeline.attempt(path, settings)
+    assert isinstance(result, FileResult), result
+    assert result.clip_rgb is None and same(result.analysis, whole.analysis)
+    logged = [r for r in caplog.records if path in r.getMessage() and "CLIP" in r.getMessage()]
+    assert logged and logged[0].exc_info and logged[0].exc_info[1] is failure  # with its traceback
 
 
 def test_settings_results_and_errors_pickle_round_trip(library_dir, culled):

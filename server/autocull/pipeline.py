@@ -13,6 +13,7 @@ CLIP needs, so a file is decoded once).
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Optional, Union
 
@@ -21,6 +22,8 @@ import numpy as np
 from .errors import AutoCullError, FileProblem
 from .library import photo_status
 from .records import Analysis
+
+log = logging.getLogger(__name__)
 
 ANALYSIS_SIZE = 1280  # decode.ANALYSIS_SIZE (not imported: decode pulls in Pillow at import)
 
@@ -59,8 +62,22 @@ def analyze_file(path: str, settings: AnalysisSettings) -> FileResult:
     status = photo_status(path)
     decoded = decode(path, analysis_size=settings.analysis_size, max_pixels=settings.max_pixels)
     analysis = analyze(decoded, faces=settings.faces, region=region_reader(path, decoded))
-    pixels = clip_pixels(decoded.rgb, settings.clip_size) if settings.clip_size > 0 else None
-    return FileResult(path, status.size, status.mtime_ns, analysis, pixels)
+    return FileResult(
+        path, status.size, status.mtime_ns, analysis, _clip_or_none(path, decoded.rgb, settings.clip_size)
+    )
+
+
+def _clip_or_none(path: str, rgb: np.ndarray, long_edge: int) -> Optional[np.ndarray]:
+    """The pixels for CLIP, or None when none are wanted or making them failed: a failure to make the CLIP
+    vector costs the vector, not the photo (its analysis is already made). Logged with the traceback here,
+    since in a worker process or on Ray nobody else sees it."""
+    if long_edge <= 0:
+        return None
+    try:
+        return clip_pixels(rgb, long_edge)
+    except Exception:  # MemoryError included: the analysis-size image fitted, its smaller copy for CLIP did not
+        log.exception("%s: could not make the pixels for its CLIP vector; analysed without one", path)
+        return None
 
 
 def attempt(path: str, settings: AnalysisSettings) -> Outcome:
