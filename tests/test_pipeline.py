@@ -170,6 +170,23 @@ def test_a_failure_making_the_clip_pixels_costs_the_vector_not_the_photo(library
     assert logged and logged[0].exc_info and logged[0].exc_info[1] is failure  # with its traceback
 
 
+def test_an_internal_error_is_logged_with_its_traceback_where_it_happened(library_dir, caplog):
+    """In a worker process or on Ray the caller only gets the message back: the traceback is logged here."""
+    path = photos(library_dir)[0]
+    broken = AnalysisSettings(faces=False, max_pixels=None)  # a defect in whoever built the settings
+    with caplog.at_level(logging.ERROR, logger="autocull.pipeline"):
+        outcome = pipeline.attempt(path, broken)
+    assert type(outcome) is AutoCullError and outcome.code == "INTERNAL"
+    assert outcome.message.startswith(f"{path}: internal error: ") and "NoneType" in outcome.message
+    logged = [r for r in caplog.records if path in r.getMessage()]
+    assert len(logged) == 1 and logged[0].levelno == logging.ERROR
+    assert logged[0].exc_info and isinstance(logged[0].exc_info[1], TypeError)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="autocull.pipeline"):  # a file's own problem is no defect
+        assert isinstance(pipeline.attempt(str(library_dir / "truncated.jpg"), AnalysisSettings()), CorruptImage)
+    assert not [r for r in caplog.records if r.name == "autocull.pipeline"]
+
+
 def test_settings_results_and_errors_pickle_round_trip(library_dir, culled):
     _, settings = culled
     assert pickle.loads(pickle.dumps(settings)) == settings

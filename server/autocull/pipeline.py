@@ -86,12 +86,15 @@ def attempt(path: str, settings: AnalysisSettings) -> Outcome:
     try:
         return analyze_file(path, settings)
     except Exception as exc:  # MemoryError included: one file that does not fit costs that file
-        return as_problem(path, exc)
+        problem = as_problem(path, exc)
+        if not isinstance(exc, (FileProblem, MemoryError)):  # a defect: its traceback is only here (a worker)
+            log.exception("%s: internal error while analysing it", path)
+        return problem
 
 
 def as_problem(path: str, exc: BaseException) -> AutoCullError:
     """The error a failed file is reported with: its FileProblem as it is, running out of memory as that file's
-    problem, anything else as an INTERNAL error (a defect; the caller logs it)."""
+    problem, anything else as an INTERNAL error (a defect: logged with its traceback by whoever caught it)."""
     if isinstance(exc, FileProblem):
         return exc
     if isinstance(exc, MemoryError):
