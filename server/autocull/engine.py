@@ -471,37 +471,39 @@ class Engine:
     def _burst_context(self, analyses: Mapping[str, Analysis], policy: Policy) -> dict[str, Analysis]:
         """Stored neighbours of the requested photos, so half a burst still sees the other half.
 
-        Read over the whole library, as ``bursts.group`` links frames whatever their folder (an export or a copy
-        in another folder is a near-duplicate of its original): a frame's group, and so its verdict, must not
-        depend on which photos share its chunk, or a catch-up, a cull and a policy change store different
-        verdicts for one library. Only what could join a group is read: frames around each photo's own time
-        (± the burst gap, widened while a chain of frames goes on), and near-duplicates found from the stored
-        hashes alone (untimed frames of a frame read; timed ones of an untimed frame read). Never one window
-        from the earliest to the latest photo: a page of a big library must not load the library.
+        Read per folder and only what could join a group: frames around each photo's own time (± the burst
+        gap, widened while a chain of frames goes on), and untimed frames that are near-duplicates of a frame
+        read (found from the stored hashes alone). Never one window from the earliest to the latest photo,
+        nor every untimed file of the folder: a page of a big library must not load the library.
         """
         gap, line = policy.burst_gap_seconds, policy.burst_hash_distance
         found: dict[str, Analysis] = {}
-        new = dict(analyses)
-        untimed = [row for row in self.store.hashes(None, timed=False) if row[0] not in analyses]
-        timed: Optional[list[tuple[str, str, str]]] = None  # read once an untimed frame needs them
-        covered: list[tuple[float, float]] = []
-        for _ in range(10_000):  # a chain longer than this is a time-lapse, not a burst
-            todo = _windows([a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None], gap, covered)
-            paths = self.store.timed_within(None, todo)
-            covered = _merge(covered + todo)
-            alike = bursts.lookalikes([(a.phash, a.dhash) for a in new.values()], untimed, line)
-            untimed = [row for row in untimed if row[0] not in alike]
-            lone = [(a.phash, a.dhash) for a in new.values() if a.exif.capture_ts is None]
-            if lone:  # an untimed frame joins timed ones by look alone, wherever they are in time
-                if timed is None:
-                    timed = [row for row in self.store.hashes(None, timed=True) if row[0] not in analyses]
-                alike += bursts.lookalikes(lone, timed, line)
-                timed = [row for row in timed if row[0] not in alike]
-            want = [p for p in dict.fromkeys(paths + alike) if p not in analyses and p not in found]
-            if not want:
-                break
-            new = self.store.analyses(want)
-            found.update(new)
+        by_folder: dict[str, dict[str, Analysis]] = {}
+        for p, a in analyses.items():
+            by_folder.setdefault(os.path.dirname(p), {})[p] = a
+        for folder, new in by_folder.items():
+            untimed = [row for row in self.store.hashes(folder, timed=False) if row[0] not in analyses]
+            timed: Optional[list[tuple[str, str, str]]] = None  # read once an untimed frame needs them
+            covered: list[tuple[float, float]] = []
+            for _ in range(10_000):  # a chain longer than this is a time-lapse, not a burst
+                todo = _windows(
+                    [a.exif.capture_ts for a in new.values() if a.exif.capture_ts is not None], gap, covered
+                )
+                paths = self.store.timed_within(folder, todo)
+                covered = _merge(covered + todo)
+                alike = bursts.lookalikes([(a.phash, a.dhash) for a in new.values()], untimed, line)
+                untimed = [row for row in untimed if row[0] not in alike]
+                lone = [(a.phash, a.dhash) for a in new.values() if a.exif.capture_ts is None]
+                if lone:  # an untimed frame joins timed ones by look alone, wherever they are in time
+                    if timed is None:
+                        timed = [row for row in self.store.hashes(folder, timed=True) if row[0] not in analyses]
+                    alike += bursts.lookalikes(lone, timed, line)
+                    timed = [row for row in timed if row[0] not in alike]
+                want = [p for p in dict.fromkeys(paths + alike) if p not in analyses and p not in found]
+                if not want:
+                    break
+                new = self.store.analyses(want)
+                found.update(new)
         return found
 
     # -------------------------------------------------------------- sidecars --

@@ -14,7 +14,6 @@ import hashlib
 import itertools
 import json
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -31,9 +30,6 @@ from .config import create_private
 from .records import Analysis
 
 log = logging.getLogger(__name__)
-
-# Burst windows further apart than this are read in separate queries (an hour: two shoots, not one).
-_WINDOW_RUN_GAP = 3600.0
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:
@@ -308,7 +304,7 @@ class ParsedAnalyses:
         return self._bytes
 
 
-PARSED_BYTES = 64 << 20  # of stored JSON: ~140 MB of parsed objects; ~38,000 photos without faces, fewer with
+PARSED_BYTES = 32 << 20  # of stored JSON: ~70 MB of parsed objects, ~19,000 photos without faces (fewer with)
 
 
 class Store:
@@ -461,50 +457,44 @@ class Store:
         where, args = self._under("folder", folder, "itself" if top_level_only else "tree")
         return [r[0] for r in self._query(f"SELECT path FROM photos WHERE {where} AND {LIVE} ORDER BY path", args)]
 
-    def timed_between(self, folder: Optional[str], t0: float, t1: float) -> list[str]:
-        """Stored photos in this folder (``None``: the whole library) taken in [t0, t1] (burst context)."""
-        where, args = ("folder=? AND ", (folder,)) if folder is not None else ("", ())
+    def timed_between(self, folder: str, t0: float, t1: float) -> list[str]:
+        """Stored photos in this folder taken in [t0, t1] (burst context)."""
         return [
             r[0]
             for r in self._query(
-                f"SELECT path FROM photos WHERE {where}capture_ts BETWEEN ? AND ? AND {LIVE}", (*args, t0, t1)
+                f"SELECT path FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ? AND {LIVE}", (folder, t0, t1)
             )
         ]
 
-    def timed_within(self, folder: Optional[str], windows: Sequence[tuple[float, float]]) -> list[str]:
-        """Stored photos in this folder (``None``: the whole library, as bursts group over it) taken inside any
-        of these disjoint time windows (each [lo, hi], sorted): the burst-window query. A few windows are read
-        one by one; many (a chunk of a library: one per lone frame) in one read of the times over each run of
-        windows less than ``_WINDOW_RUN_GAP`` apart, filtered here, so a chunk costs a query per shoot it
-        touches, not one per photo, and never the years between two shoots. Either way the same photos as
-        ``timed_between`` over each window."""
+    def timed_within(self, folder: str, windows: Sequence[tuple[float, float]]) -> list[str]:
+        """Stored photos in this folder taken inside any of these disjoint time windows (each [lo, hi], sorted):
+        the burst-window query. A few windows are read one by one; many (a chunk of a library: one per lone
+        frame) in one read of the times over their span, filtered here, so a chunk costs one query, not one per
+        photo. Either way the same photos as ``timed_between`` over each window."""
         if len(windows) <= 4:
             return [p for lo, hi in windows for p in self.timed_between(folder, lo, hi)]
-        where, args = ("folder=? AND ", (folder,)) if folder is not None else ("", ())
+        ordered = sorted(windows)
+        los = [lo for lo, _ in ordered]
+        reach = list(itertools.accumulate((hi for _, hi in ordered), max))  # the furthest end up to each window
+        rows = self._query(
+            f"SELECT path, capture_ts FROM photos WHERE folder=? AND capture_ts BETWEEN ? AND ? AND {LIVE}",
+            (folder, los[0], reach[-1]),
+        )
         out = []
-        for run in _runs(sorted(windows), _WINDOW_RUN_GAP):
-            los = [lo for lo, _ in run]
-            reach = list(itertools.accumulate((hi for _, hi in run), max))  # the furthest end up to each window
-            rows = self._query(
-                f"SELECT path, capture_ts FROM photos WHERE {where}capture_ts BETWEEN ? AND ? AND {LIVE}",
-                (*args, los[0], reach[-1]),
-            )
-            for path, ts in rows:
-                k = bisect.bisect_right(los, ts) - 1  # every window up to k starts at or before ts
-                if k >= 0 and ts <= reach[k]:
-                    out.append(path)
+        for path, ts in rows:
+            k = bisect.bisect_right(los, ts) - 1  # every window up to k starts at or before ts
+            if k >= 0 and ts <= reach[k]:
+                out.append(path)
         return out
 
-    def hashes(self, folder: Optional[str], *, timed: bool) -> list[tuple[str, str, str]]:
-        """(path, pHash, dHash) of the stored photos in this folder (``None``: the whole library) with (or
-        without) a capture time: which could be near-duplicates of a frame, known without reading their
-        analyses."""
-        where, args = ("folder=? AND ", (folder,)) if folder is not None else ("", ())
+    def hashes(self, folder: str, *, timed: bool) -> list[tuple[str, str, str]]:
+        """(path, pHash, dHash) of the stored photos in this folder with (or without) a capture time: which could
+        be near-duplicates of a frame, known without reading their analyses."""
         return self._query(
-            f"SELECT path, COALESCE(phash, ''), COALESCE(dhash, '') FROM photos WHERE {where}capture_ts IS "
+            "SELECT path, COALESCE(phash, ''), COALESCE(dhash, '') FROM photos WHERE folder=? AND capture_ts IS "
             + ("NOT NULL" if timed else "NULL")
             + f" AND {LIVE}",
-            args,
+            (folder,),
         )
 
     def set_verdicts(
@@ -954,15 +944,3 @@ def _parse(path: str, body: str | bytes) -> Optional[Analysis]:
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("the stored analysis of %s is unreadable (%s); it will be analysed again", path, exc)
         return None
-
-
-def _runs(windows: Sequence[tuple[float, float]], gap: float) -> list[list[tuple[float, float]]]:
-    """Sorted windows cut where the next one starts more than ``gap`` after the furthest end so far."""
-    out: list[list[tuple[float, float]]] = []
-    reach = -math.inf
-    for lo, hi in windows:
-        if not out or lo - reach > gap:
-            out.append([])
-        out[-1].append((lo, hi))
-        reach = max(reach, hi)
-    return out
