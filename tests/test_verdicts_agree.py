@@ -20,32 +20,19 @@ from pathlib import Path
 
 import pytest
 
-from autocull import ANALYZER_VERSION, apply, bursts
-from autocull.config import DB_FILE
-from autocull.decide import decide_all
+from autocull import ANALYZER_VERSION, apply
 from autocull.engine import Engine
 from autocull.policy import Policy
 from autocull.records import Decision
-from autocull.store import Store
 
 from realphotos import shared_dir
+from test_redecide import plain  # the reference: the whole library decided in one go
 
 
 def real_photos() -> list[str]:
     """The shared burst series and a few camera photos: real analyses, none with a capture time."""
     photos = sorted(str(p) for p in shared_dir("burst").rglob("*.jpg"))
     return photos + sorted(str(p) for p in shared_dir("camera").rglob("*.jp*g"))[:5]
-
-
-def plain(home: Path, policy: Policy) -> dict[str, Decision]:
-    """The whole library decided in one go, grouped over every stored photo: the reference."""
-    store = Store(home / DB_FILE, parsed_bytes=0)
-    try:
-        analyses = store.analyses(store.all_paths())
-    finally:
-        store.close()
-    groups = bursts.group([bursts.BurstItem.from_analysis(p, a) for p, a in analyses.items()], policy)
-    return decide_all(analyses, groups, policy)
 
 
 def rows(decisions: dict[str, Decision]) -> dict[str, tuple]:
