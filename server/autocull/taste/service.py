@@ -140,6 +140,12 @@ class Taste:
         self._put(self.configured, [(path, size, mtime_ns, vec)])
         self._ensure_vocabulary()
 
+    def embed_photos(self, items: Sequence[tuple[str, int, int, np.ndarray]]) -> None:
+        """Embed several decoded photos, (path, size, mtime_ns, rgb) each: what the analysis writer calls with
+        a batch of worker results, so the encoder can run them as one batch."""
+        for path, size, mtime_ns, rgb in items:
+            self.embed_photo(path, size, mtime_ns, rgb)
+
     def _put(self, model: str, rows: list[tuple[str, int, int, np.ndarray]]) -> None:
         """Store vectors; the first model ever to store one becomes the serving model."""
         self.store.put_embeddings(model, rows)
