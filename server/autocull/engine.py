@@ -314,6 +314,7 @@ class Engine:
         analyze_only: bool = False,
         progress: Optional[Progress] = None,
         collect: bool = True,
+        analyzer: Optional[pipeline.Analyzer] = None,
     ) -> CullResult:
         """Cull: scan, analyse what is missing, decide. Failed files are emitted at once, the rest a chunk at a time.
 
@@ -328,7 +329,7 @@ class Engine:
         progress.stage("analyzing", len(files))
         ok: list[str] = []
         cached: set[str] = set()
-        for path, outcome in self._analyze_all(files, reanalyze, progress):
+        for path, outcome in self._analyze_all(files, reanalyze, progress, analyzer):
             if isinstance(outcome, Decision):
                 failed.append(outcome)
                 progress.emit([outcome])
@@ -378,8 +379,13 @@ class Engine:
         )
         return [dataclasses.replace(d, cached=d.path in cached) for d in answer]
 
-    def _analyze_all(self, files: Sequence[str], reanalyze: bool, progress: Progress):
+    def _analyze_all(
+        self, files: Sequence[str], reanalyze: bool, progress: Progress, analyzer: Optional[pipeline.Analyzer] = None
+    ):
         """Yield (path, from_store | failed Decision) as workers finish; stop submitting on cancel."""
+        if analyzer is not None:
+            yield from self._analyze_with(analyzer, files, reanalyze, progress)
+            return
         pending: dict[Future, str] = {}
         it = iter(files)
         limit = self.config.worker_count() * 2
@@ -411,6 +417,40 @@ class Engine:
             self._queue.add(-left)
             for fut in pending:
                 fut.cancel()
+
+    def _analyze_with(self, analyzer: pipeline.Analyzer, files: Sequence[str], reanalyze: bool, progress: Progress):
+        """``_analyze_all`` through an analyzer: the cache is checked here, the analyzer sees only what the
+        store lacks, and what it answers is stored (and embedded) here, by this one writer."""
+        todo: list[str] = []
+        for path in files:
+            try:
+                status = library.photo_status(path)
+                stored = None if reanalyze else library.cached_analysis(self.store, status)
+            except Exception as exc:
+                progress.advance(path)
+                yield path, self._fail(path, pipeline.as_problem(path, exc))
+                continue
+            if stored is not None:
+                progress.advance(path)
+                yield path, True
+            else:
+                todo.append(path)
+        self._queue.add(len(todo))
+        left = len(todo)
+        try:
+            for path, outcome in analyzer.analyze(todo, self.analysis_settings(), progress.cancelled):
+                left -= 1
+                self._queue.add(-1)
+                progress.advance(path)
+                if isinstance(outcome, FileResult):
+                    self._decodes.add(1)
+                    library.remember(self.store, path, outcome.size, outcome.mtime_ns, outcome.analysis)
+                    self._embed(outcome)
+                    yield path, False
+                else:
+                    yield path, self._fail(path, outcome)
+        finally:
+            self._queue.add(-left)
 
     # --------------------------------------------------------------- decide --
     def decide_paths(self, paths: Sequence[str], policy: Optional[Policy] = None) -> list[Decision]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Callable, Iterator, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
@@ -51,6 +51,29 @@ class FileResult:
 
 
 Outcome = Union[FileResult, AutoCullError]
+
+
+class Analyzer(Protocol):
+    """Runs the per-file pipeline on many files somewhere else: worker processes on this machine, or a Ray
+    cluster. The engine keeps the cache check before and the store writes after; an analyzer only analyses."""
+
+    def analyze(
+        self, paths: Sequence[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
+    ) -> Iterator[tuple[str, Outcome]]:
+        """Yield (path, outcome) once for every path it submitted, as they finish, with a bounded number in
+        flight (memory stays flat on 100,000 files); once ``cancelled()`` it submits no more, and the paths it
+        never submitted are not yielded. A file that crashes or kills its worker yields that file's error."""
+        ...
+
+    def close(self) -> None:
+        """Release the workers (idempotent)."""
+        ...
+
+
+def attempt_batch(paths: Sequence[str], settings: AnalysisSettings) -> list[Outcome]:
+    """``attempt`` on several files in one call: what one task sent to a worker carries, so the cost of a
+    round trip is shared by a few files."""
+    return [attempt(path, settings) for path in paths]
 
 
 def analyze_file(path: str, settings: AnalysisSettings) -> FileResult:
