@@ -1,0 +1,206 @@
+"""Analysis on a Ray cluster: the per-file pipeline (``pipeline.attempt_batch``) run unchanged by Ray workers.
+
+The store stays on the machine that runs the cull: the engine checks the cache, sends only what the store lacks
+here, and stores what comes back (one writer). Workers read the files themselves, so every node must see them
+under the same path (shared storage mounted at the same place, e.g. a studio's NAS at /mnt/nas everywhere); a
+path a node does not see is that file's "not found" error, never the job's.
+
+Workers import ``autocull`` from their own environment: install the same version with the ``[cluster]`` extra on
+every node (a container image or one shared virtualenv). No ``runtime_env`` is used: shipping the package
+(``py_modules``) needs ``ray[default]`` on every node and still not autocull's dependencies (numpy, Pillow,
+mediapipe...), which the nodes must have anyway. Instead the first thing a run does is ask a worker for its
+analyzer version and refuse a cluster whose analyses would differ from this machine's (the store's cache would
+mix them). On a local cluster (``ray start --head`` on this machine, or ``local``) workers inherit this
+environment.
+
+``ray`` is imported here only, and only when a cull asks for it: never on a start-up path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import ipaddress
+import logging
+import re
+from collections import deque
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+from . import ANALYZER_VERSION, pipeline
+from .errors import FailedPrecondition, FileProblem, InvalidArgument
+from .pipeline import AnalysisSettings, Outcome
+
+log = logging.getLogger(__name__)
+
+BATCH = 4  # files per task: a round trip shared by a few files, and a crash costs a re-run of at most this many
+PER_CPU = 2  # tasks in flight per CPU of the cluster: workers never wait for the next task, memory stays flat
+INSTALL_HINT = "Ray is not installed where the cull runs: install autocull[cluster] (pip install 'autocull[cluster]')"
+
+_HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)"
+_ADDRESS = re.compile(rf"(?P<scheme>ray://)?(?P<host>{_HOST}):(?P<port>[0-9]{{1,5}})")
+
+
+class WorkerDied(FileProblem):
+    """The Ray worker analysing this file alone died (a native decoder crash, the OOM killer, its node lost)."""
+
+    code = "WORKER_CRASHED"
+
+
+def check_address(address: str) -> str:
+    """The Ray address a request names, checked; raises InvalidArgument for anything else.
+
+    ``auto``: the cluster this machine already belongs to (``ray start`` ran here, or RAY_ADDRESS);
+    ``local``: a private Ray started on this machine for this cull (to try it: it pays nothing over the
+    process pool); ``HOST:PORT``: a head node's address (its GCS port, 6379 by default);
+    ``ray://HOST:PORT``: a head node through Ray Client (port 10001 by default).
+    """
+    text = address.strip()
+    if text in ("auto", "local"):
+        return text
+    match = _ADDRESS.fullmatch(text)
+    if match is None or not 0 < int(match["port"]) < 65536:
+        raise InvalidArgument(
+            f"not a Ray address: {address[:200]!r}; give auto, local, HOST:PORT (a head node, e.g. 10.0.0.5:6379) "
+            "or ray://HOST:PORT"
+        )
+    host = match["host"]
+    if host.startswith("["):
+        try:
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise InvalidArgument(f"not a Ray address: {address[:200]!r} (bad IPv6 address)") from None
+    return text
+
+
+def require_ray() -> None:
+    """Raise FailedPrecondition unless Ray can be imported here (checked without importing it)."""
+    if importlib.util.find_spec("ray") is None:
+        raise FailedPrecondition(INSTALL_HINT)
+
+
+def _analyzer_version() -> str:
+    """What a worker answers first: the analyzer version its autocull computes."""
+    return ANALYZER_VERSION
+
+
+class RayAnalyzer:
+    """``pipeline.Analyzer`` on a Ray cluster: batches of paths as Ray tasks, a bounded number in flight,
+    results as they finish. A task whose worker died costs its files a re-run one by one; a file that kills its
+    worker alone lands in the failure lane (``WorkerDied``)."""
+
+    def __init__(self, address: str, *, batch: int = BATCH, task: Callable[..., list[Outcome]] = pipeline.attempt_batch):
+        """Connect (``ray.init``) to the cluster at ``address`` (see ``check_address``). ``task`` is the function
+        each Ray task runs; the per-file pipeline unless a test gives another."""
+        self.address = check_address(address)
+        require_ray()
+        import ray
+
+        self._ray = ray
+        self.batch = max(1, batch)
+        self._owned = not ray.is_initialized()  # a Ray this process already joined is left as it was
+        if self._owned:
+            try:
+                if self.address == "local":  # a private Ray: no dashboard, nothing else listening
+                    ray.init(logging_level=logging.WARNING, include_dashboard=False)
+                else:
+                    ray.init(address=self.address, logging_level=logging.WARNING)
+            except Exception as exc:  # ConnectionError, a timeout, a version mismatch: said in one line
+                raise FailedPrecondition(f"could not join the Ray cluster at {self.address}: {exc}") from None
+        # Ray's own retries are off: a crash is handled here, per file, so one bad file is not run four times.
+        self._remote = ray.remote(max_retries=0)(task)
+        self._check_workers()
+
+    def _check_workers(self) -> None:
+        """Refuse a cluster whose workers cannot import autocull, or compute another analyzer version."""
+        ray = self._ray
+        try:
+            theirs = ray.get(ray.remote(max_retries=0)(_analyzer_version).remote(), timeout=300)
+        except Exception as exc:
+            self.close()
+            raise FailedPrecondition(
+                f"the Ray workers at {self.address} cannot run autocull ({_first_line(exc)}): install the same "
+                "autocull with the [cluster] extra on every node"
+            ) from None
+        if theirs != ANALYZER_VERSION:
+            self.close()
+            raise FailedPrecondition(
+                f"the Ray workers at {self.address} run analyzer version {theirs}, this machine {ANALYZER_VERSION}: "
+                "install the same autocull on every node (the store would mix their analyses)"
+            )
+
+    def in_flight(self) -> int:
+        """Tasks kept submitted at once: ``PER_CPU`` per CPU the cluster has now (at least 2)."""
+        cpus = int(self._ray.cluster_resources().get("CPU", 1))
+        return max(2, PER_CPU * cpus)
+
+    def analyze(
+        self, paths: Sequence[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
+    ) -> Iterator[tuple[str, Outcome]]:
+        """Yield (path, outcome) for every path submitted, as tasks finish; once ``cancelled()`` no more are
+        submitted (those in flight are still answered, so what was analysed is stored)."""
+        ray = self._ray
+        limit = self.in_flight()
+        fresh = iter([list(paths[k : k + self.batch]) for k in range(0, len(paths), self.batch)])
+        retry: deque[str] = deque()  # files of a batch whose worker died: each is run alone
+        pending: dict[Any, list[str]] = {}
+        try:
+            while True:
+                while len(pending) < limit and not cancelled():
+                    chunk = [retry.popleft()] if retry else next(fresh, None)
+                    if chunk is None:
+                        break
+                    pending[self._remote.remote(chunk, settings)] = chunk
+                if not pending:
+                    return
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    chunk = pending.pop(ref)
+                    try:
+                        outcomes = ray.get(ref)
+                    except ray.exceptions.RayTaskError as exc:
+                        _fatal_if_setup(exc, self.address)
+                        yield from self._lost(chunk, exc, retry)
+                        continue
+                    except ray.exceptions.RayError as exc:  # the worker or its node died, the object is lost...
+                        yield from self._lost(chunk, exc, retry)
+                        continue
+                    yield from zip(chunk, outcomes)
+        finally:
+            for ref in pending:  # a consumer that stops early (an exception) leaves nothing running
+                ray.cancel(ref, force=True)
+
+    def _lost(self, chunk: list[str], exc: BaseException, retry: deque[str]) -> Iterator[tuple[str, Outcome]]:
+        """A task that did not answer: its files go again one by one; a file alone is that file's failure."""
+        if len(chunk) > 1:
+            log.warning("a Ray task of %d files did not answer (%s); running them one by one", len(chunk), exc)
+            retry.extend(chunk)
+            return
+        path = chunk[0]
+        log.warning("%s: the Ray worker analysing it died: %s", path, exc)
+        yield path, WorkerDied(f"{path}: the worker analysing this file died ({_first_line(exc)}); other files went on")
+
+    def close(self) -> None:
+        """Leave the cluster if this analyzer joined it (idempotent); the cluster itself keeps running."""
+        if self._owned and self._ray.is_initialized():
+            self._ray.shutdown()
+        self._owned = False
+
+
+def _fatal_if_setup(exc: Any, address: str) -> None:
+    """A task that raised an ImportError is a cluster without autocull's dependencies, not a bad file: the
+    whole cull stops with that, rather than every file failing with it."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, ImportError):
+        raise FailedPrecondition(
+            f"the Ray workers at {address} cannot import what autocull needs ({cause}): install autocull[cluster] "
+            "on every node"
+        ) from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+def open_analyzer(address: Optional[str]) -> Optional[RayAnalyzer]:
+    """The analyzer a cull asked for: None for this machine's own pool, else a RayAnalyzer at ``address``."""
+    return RayAnalyzer(address) if address else None
