@@ -209,6 +209,7 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
         reanalyze=args.reanalyze,
         analyze_only=analyze_only,
         profile=args.profile or "",
+        ray_address=args.ray or "",
     )
     if args.set:
         req.policy_overrides.update(_overrides(args.set))
@@ -606,6 +607,12 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--top-level-only", action="store_true", help="do not descend into subfolders")
         c.add_argument("--reanalyze", action="store_true", help="read every image again")
         c.add_argument("--profile", help="whose taste (ratings and model) to use; default: the policy's")
+        c.add_argument(
+            "--ray",
+            metavar="ADDRESS",
+            help="analyse on a Ray cluster (autocull[cluster]): auto, HOST:PORT of its head node, ray://HOST:PORT, "
+            "or local; every node must see the photos under the same paths; the store stays here",
+        )
         c.set_defaults(func=(lambda a: cmd_cull(a, analyze_only=True)) if name == "analyze" else cmd_cull)
 
     pol = sub.add_parser("policy", help="show or change the policy")

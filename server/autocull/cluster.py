@@ -87,7 +87,9 @@ class RayAnalyzer:
     results as they finish. A task whose worker died costs its files a re-run one by one; a file that kills its
     worker alone lands in the failure lane (``WorkerDied``)."""
 
-    def __init__(self, address: str, *, batch: int = BATCH, task: Callable[..., list[Outcome]] = pipeline.attempt_batch):
+    def __init__(
+        self, address: str, *, batch: int = BATCH, task: Callable[..., list[Outcome]] = pipeline.attempt_batch
+    ):
         """Connect (``ray.init``) to the cluster at ``address`` (see ``check_address``). ``task`` is the function
         each Ray task runs; the per-file pipeline unless a test gives another."""
         self.address = check_address(address)

@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
+from . import cluster
 from .engine import Cancelled, Counts, CullResult, Engine
 from .errors import AutoCullError, NotFound, Unavailable
 from .library import normalise_request_path
@@ -114,7 +115,10 @@ class JobManager:
         top_level_only: bool = False,
         reanalyze: bool = False,
         analyze_only: bool = False,
+        ray_address: str = "",
     ) -> Job:
+        """Queue a cull. ``ray_address`` (checked here, before queueing) analyses on that Ray cluster instead of
+        the engine's own workers; the cache check and the store writes stay here either way."""
         if self.stopping:
             raise Unavailable(SHUTTING_DOWN)
         # A one-off policy is checked before queueing; without one the job decides under whatever policy is
@@ -122,31 +126,42 @@ class JobManager:
         policy = self.engine.resolve_policy(policy_overrides, preset) if policy_overrides or preset else None
         for p in paths:  # refuse bad paths before queueing, too
             normalise_request_path(p)
+        if ray_address:  # a bad address or no Ray here is said now, not after the job's turn comes
+            ray_address = cluster.check_address(ray_address)
+            cluster.require_ray()
         job = Job(id=uuid.uuid4().hex[:12])
         with self.cond:  # shutdown() sets stopping under this lock, so no job is queued on a stopped runner
             if self.stopping:
                 raise Unavailable(SHUTTING_DOWN)
             self.jobs[job.id] = job
             self._prune()
-            self._runner.submit(self._run, job, list(paths), policy, top_level_only, reanalyze, analyze_only)
+            self._runner.submit(
+                self._run, job, list(paths), policy, top_level_only, reanalyze, analyze_only, ray_address
+            )
         return job
 
-    def _run(self, job: Job, paths: list[str], policy: Any, top: bool, re: bool, only: bool) -> None:
+    def _run(self, job: Job, paths: list[str], policy: Any, top: bool, re: bool, only: bool, ray: str = "") -> None:
         with self.cond:
             if job.cancel_requested or self.stopping:
                 self._finish(job, "cancelled", "cancelled before it started", self._cancel_cause())
                 return
             job.state = "running"
             self.cond.notify_all()
+        progress = _JobProgress(self, job)
+        analyzer: Optional[cluster.RayAnalyzer] = None
         try:
+            if ray:
+                progress.stage("joining the Ray cluster", 0)
+                analyzer = cluster.RayAnalyzer(ray)
             result: CullResult = self.engine.run(
                 paths,
                 policy=policy,
                 top_level_only=top,
                 reanalyze=re,
                 analyze_only=only,
-                progress=_JobProgress(self, job),
+                progress=progress,
                 collect=False,
+                analyzer=analyzer,
             )
             with self.cond:
                 job.counts = result.counts
@@ -162,6 +177,9 @@ class JobManager:
             log.exception("job %s failed", job.id)
             with self.cond:
                 self._finish(job, "failed", f"internal error: {exc}", AutoCullError(f"internal error: {exc}"))
+        finally:
+            if analyzer is not None:
+                analyzer.close()
 
     def _cancel_cause(self) -> AutoCullError:
         """Why a job stops early: the daemon going away (try again later) or a client's CancelJob."""

@@ -105,6 +105,7 @@ class AutoCullCore:
             top_level_only=req.top_level_only,
             reanalyze=req.reanalyze,
             analyze_only=req.analyze_only,
+            ray_address=req.ray_address,
         )
 
     def Cull(self, req: pb.CullRequest) -> pb.CullResponse:

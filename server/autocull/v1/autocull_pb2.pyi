@@ -194,7 +194,7 @@ class Decision(_message.Message):
     def __init__(self, path: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., pick: _Optional[_Union[Pick, str]] = ..., stars: _Optional[int] = ..., color_label: _Optional[_Union[ColorLabel, str]] = ..., keywords: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., scores: _Optional[_Mapping[str, Score]] = ..., quality: _Optional[float] = ..., error: _Optional[_Union[FileError, _Mapping]] = ..., burst_id: _Optional[str] = ..., burst_size: _Optional[int] = ..., burst_rank: _Optional[int] = ..., burst_best: _Optional[bool] = ..., bracket: _Optional[bool] = ..., face_count: _Optional[int] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., capture_time: _Optional[str] = ..., camera: _Optional[str] = ..., cached: _Optional[bool] = ..., analyzer_version: _Optional[str] = ..., policy_version: _Optional[int] = ...) -> None: ...
 
 class CullRequest(_message.Message):
-    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "reanalyze", "analyze_only", "page_size", "profile")
+    __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "reanalyze", "analyze_only", "page_size", "profile", "ray_address")
     PATHS_FIELD_NUMBER: _ClassVar[int]
     POLICY_OVERRIDES_FIELD_NUMBER: _ClassVar[int]
     PRESET_FIELD_NUMBER: _ClassVar[int]
@@ -203,6 +203,7 @@ class CullRequest(_message.Message):
     ANALYZE_ONLY_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PROFILE_FIELD_NUMBER: _ClassVar[int]
+    RAY_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     paths: _containers.RepeatedScalarFieldContainer[str]
     policy_overrides: _struct_pb2.Struct
     preset: str
@@ -211,7 +212,8 @@ class CullRequest(_message.Message):
     analyze_only: bool
     page_size: int
     profile: str
-    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., reanalyze: _Optional[bool] = ..., analyze_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., profile: _Optional[str] = ...) -> None: ...
+    ray_address: str
+    def __init__(self, paths: _Optional[_Iterable[str]] = ..., policy_overrides: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., preset: _Optional[str] = ..., top_level_only: _Optional[bool] = ..., reanalyze: _Optional[bool] = ..., analyze_only: _Optional[bool] = ..., page_size: _Optional[int] = ..., profile: _Optional[str] = ..., ray_address: _Optional[str] = ...) -> None: ...
 
 class CullResponse(_message.Message):
     __slots__ = ("decisions", "counts", "next_page_token", "decisions_total", "job_id")
