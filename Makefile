@@ -3,7 +3,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup setup-clip demo test system-deps proto plugins
+.PHONY: setup setup-clip setup-cluster demo test system-deps proto plugins
 
 $(BIN)/autocull: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -21,6 +21,13 @@ $(VENV)/.clip-installed: pyproject.toml $(BIN)/autocull
 
 setup-clip: $(VENV)/.clip-installed
 
+# The 'cluster' extra (Ray, about 80 MB): only `make test` installs it, so the Ray tests run in CI.
+$(VENV)/.cluster-installed: pyproject.toml $(BIN)/autocull
+	$(BIN)/pip install -q -e '.[test,cluster]'
+	touch $@
+
+setup-cluster: $(VENV)/.cluster-installed
+
 # Set up, write a sample folder (photos that ship with scikit-image) and cull it on the embedded store.
 demo: setup
 	AUTOCULL_HOME=$${AUTOCULL_HOME:-$(CURDIR)/sample/.autocull} $(BIN)/autocull sample sample
@@ -31,7 +38,7 @@ system-deps:
 
 # Set up (Python and Debian packages), lint, format-check and type-check (ruff and mypy, configured in
 # pyproject.toml), then run every test. A lint, format or type error fails before pytest starts.
-test: system-deps setup setup-clip
+test: system-deps setup setup-clip setup-cluster
 	$(BIN)/ruff check server tests bench
 	$(BIN)/ruff format --check server tests bench
 	$(BIN)/mypy

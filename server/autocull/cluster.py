@@ -21,12 +21,14 @@ from __future__ import annotations
 import importlib.util
 import ipaddress
 import logging
+import os
 import re
+import socket
 from collections import deque
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from . import ANALYZER_VERSION, pipeline
-from .errors import FailedPrecondition, FileProblem, InvalidArgument
+from .errors import FailedPrecondition, FileMissing, FileProblem, FileVanished, InvalidArgument
 from .pipeline import AnalysisSettings, Outcome
 
 log = logging.getLogger(__name__)
@@ -98,8 +100,10 @@ class RayAnalyzer:
 
         self._ray = ray
         self.batch = max(1, batch)
+        self.sent = 0  # files handed to Ray tasks so far (retries included): what a cull cost the cluster
         self._owned = not ray.is_initialized()  # a Ray this process already joined is left as it was
         if self._owned:
+            _probe(self.address)
             try:
                 if self.address == "local":  # a private Ray: no dashboard, nothing else listening
                     ray.init(logging_level=logging.WARNING, include_dashboard=False)
@@ -151,6 +155,7 @@ class RayAnalyzer:
                     if chunk is None:
                         break
                     pending[self._remote.remote(chunk, settings)] = chunk
+                    self.sent += len(chunk)
                 if not pending:
                     return
                 done, _ = ray.wait(list(pending), num_returns=1)
@@ -165,7 +170,8 @@ class RayAnalyzer:
                     except ray.exceptions.RayError as exc:  # the worker or its node died, the object is lost...
                         yield from self._lost(chunk, exc, retry)
                         continue
-                    yield from zip(chunk, outcomes)
+                    for path, outcome in zip(chunk, outcomes):
+                        yield path, _unseen(path, outcome)
         finally:
             for ref in pending:  # a consumer that stops early (an exception) leaves nothing running
                 ray.cancel(ref, force=True)
@@ -185,6 +191,33 @@ class RayAnalyzer:
         if self._owned and self._ray.is_initialized():
             self._ray.shutdown()
         self._owned = False
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Refuse at once a head node nobody answers on (``ray.init`` would wait for it for minutes)."""
+    match = _ADDRESS.fullmatch(address)
+    if match is None:  # auto, local: Ray finds or starts the cluster itself
+        return
+    host = match["host"].strip("[]")
+    try:
+        with socket.create_connection((host, int(match["port"])), timeout=timeout):
+            pass
+    except OSError as exc:
+        raise FailedPrecondition(
+            f"could not join the Ray cluster at {address}: nothing answers there ({exc}); is its head node running "
+            "(`ray start --head`)?"
+        ) from None
+
+
+def _unseen(path: str, outcome: Outcome) -> Outcome:
+    """A file the worker did not find but this machine sees: its node does not share the storage under the
+    same path, which is said as that file's "not found" (the others go on)."""
+    if isinstance(outcome, (FileVanished, FileMissing)) and os.path.exists(path):
+        return FileMissing(
+            f"{path}: not found on the Ray node that read it: every node must see the photos under the same path "
+            "(shared storage mounted at the same place)"
+        )
+    return outcome
 
 
 def _fatal_if_setup(exc: Any, address: str) -> None:
