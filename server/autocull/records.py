@@ -11,7 +11,7 @@ import dataclasses
 import enum
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional, Protocol
+from typing import Any, Callable, Mapping, Optional, Protocol
 
 import numpy as np
 
@@ -236,11 +236,15 @@ class Analysis:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Analysis":
-        return _from_dict(cls, data)
+        return converter(cls)(data)
 
 
 def _from_dict(cls: type, data: Any) -> Any:
-    """Rebuild nested frozen dataclasses from ``asdict`` output; unknown keys are ignored."""
+    """Rebuild nested frozen dataclasses from ``asdict`` output; unknown keys are ignored.
+
+    The reference rule, read field by field through the annotations: ``converter(cls)`` is the same rule compiled
+    once per class (the store parses every stored analysis through it), and tests hold the two equal.
+    """
     if not dataclasses.is_dataclass(cls) or not isinstance(data, dict):
         return data
     hints = {f.name: f for f in dataclasses.fields(cls)}
@@ -271,6 +275,96 @@ def _convert(type_: Any, value: Any) -> Any:
 
 for _rec in (ExifInfo, SharpnessMetrics, ExposureMetrics, NoiseMetrics, TiltMetrics, Box, EyeMetrics, FaceMetrics):
     _RECORDS[_rec.__name__] = _rec
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {}
+_MISSING = object()
+
+
+def converter(cls: type) -> Callable[[Any], Any]:
+    """``_from_dict(cls, ·)`` compiled for one record class, made once and kept.
+
+    The generic rule matches every field's annotation against the record names on every value; a stored
+    analysis is ~10 records, so a library's parse went there. Here each field's case (plain value, one record,
+    a tuple of records, a tuple of tuples) is settled once, from the same annotations by the same rule, into
+    straight-line code, and the instance is filled as the frozen dataclass' ``__init__`` would fill it
+    (defaults, factories, a missing required field a TypeError) without one ``object.__setattr__`` per field.
+    """
+    conv = _CONVERTERS.get(cls)
+    if conv is None:
+        conv = _CONVERTERS[cls] = _compile(cls)
+    return conv
+
+
+def _field_case(type_: Any) -> tuple[str, Any]:
+    """How ``_convert`` treats a value of this annotation: ("rec", R), ("recs", R), ("tuples", None), ("plain", None)."""
+    t = type_ if isinstance(type_, str) else getattr(type_, "__name__", str(type_))
+    for name, rec in _RECORDS.items():
+        if t in (name, f"Optional[{name}]"):
+            return "rec", rec
+        if t.startswith("tuple[") and name in t:
+            return "recs", rec
+    return ("tuples", None) if t.startswith("tuple[") else ("plain", None)
+
+
+def _compile(cls: type) -> Callable[[Any], Any]:
+    if not dataclasses.is_dataclass(cls) or getattr(cls, "__post_init__", None) or hasattr(cls, "__slots__"):
+        return lambda data: _from_dict(cls, data)  # nothing generated for what the rule was not written for
+    env: dict[str, Any] = {"_cls": cls, "_M": _MISSING, "_new": object.__new__, "_list": list, "_dict": dict}
+    env["_keys"] = {f.name for f in dataclasses.fields(cls)}.__eq__
+    # The rows of the current analyzer hold exactly the fields: their values are taken as they are and only
+    # the nested ones converted. Any other row (an old one, unknown keys) goes field by field below.
+    body = ["def from_dict(data):", "    if not isinstance(data, _dict):", "        return data"]
+    fast = ["    if _keys(data.keys()):", "        o = _new(_cls)", "        d = o.__dict__", "        d.update(data)"]
+    for k, f in enumerate(dataclasses.fields(cls)):
+        case, _ = _field_case(f.type)
+        n = repr(f.name)
+        if case == "rec":
+            fast += [f"        v = d[{n}]", "        if v is not None:", f"            d[{n}] = c{k}(v)"]
+        elif case == "recs":
+            fast += [f"        v = d[{n}]", "        if isinstance(v, _list):", f"            d[{n}] = tuple([c{k}(x) for x in v])"]
+        elif case == "tuples":
+            fast += [
+                f"        v = d[{n}]",
+                "        if isinstance(v, _list):",
+                f"            d[{n}] = tuple([tuple(x) if isinstance(x, _list) else x for x in v])",
+            ]
+    body += fast + ["        return o"]
+    names = []
+    for k, f in enumerate(dataclasses.fields(cls)):
+        if not f.init:
+            return lambda data: _from_dict(cls, data)
+        v = f"v{k}"
+        names.append((f.name, v))
+        body.append(f"    {v} = data.get({f.name!r}, _M)")
+        body.append(f"    if {v} is _M:")
+        if f.default is not dataclasses.MISSING:
+            env[f"d{k}"] = f.default
+            body.append(f"        {v} = d{k}")
+        elif f.default_factory is not dataclasses.MISSING:
+            env[f"f{k}"] = f.default_factory
+            body.append(f"        {v} = f{k}()")
+        else:
+            msg = f"{cls.__name__}.__init__() missing required argument: {f.name!r}"
+            body.append(f"        raise TypeError({msg!r})")
+        case, rec = _field_case(f.type)
+        if case == "rec":
+            env[f"c{k}"] = converter(rec)
+            body.append(f"    elif {v} is not None:")
+            body.append(f"        {v} = c{k}({v})")
+        elif case == "recs":
+            env[f"c{k}"] = converter(rec)
+            body.append(f"    elif isinstance({v}, _list):")
+            body.append(f"        {v} = tuple([c{k}(x) for x in {v}])")
+        elif case == "tuples":
+            body.append(f"    elif isinstance({v}, _list):")
+            body.append(f"        {v} = tuple([tuple(x) if isinstance(x, _list) else x for x in {v}])")
+    body.append("    o = _new(_cls)")
+    body.append("    o.__dict__.update({" + ", ".join(f"{n!r}: {v}" for n, v in names) + "})")
+    body.append("    return o")
+    exec("\n".join(body), env)  # noqa: S102 - code made here from the class' own field names
+    fn: Callable[[Any], Any] = env["from_dict"]
+    return fn
 
 
 # ---------------------------------------------------------------- decide ----
