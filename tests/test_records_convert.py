@@ -10,9 +10,11 @@ type of every value (a list where a tuple belongs, an int for a float, a NaN), o
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import math
 import sqlite3
+import tracemalloc
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -177,3 +179,22 @@ def test_quick_init_records_are_the_frozen_dataclasses_they_were() -> None:
         d.stars = 2  # type: ignore[misc]
     with pytest.raises(TypeError):
         ScoreValue(0.5)  # type: ignore[call-arg]
+
+
+def test_the_parsed_analyses_take_no_more_memory_than_before(stored: tuple[Path, list[str]]) -> None:
+    """The store keeps parsed analyses for the daemon's lifetime, bounded by what they weigh: the compiled
+    converter's records weigh what the generic rule's do (no instance dict of their own, for one)."""
+    _, texts = stored
+
+    def held(read: Any) -> int:
+        tracemalloc.start()
+        try:
+            kept = [read(json.loads(t)) for t in texts * 20]
+            gc.collect()
+            size = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+        assert len(kept) == 20 * len(texts)
+        return size
+
+    assert held(converter(Analysis)) <= held(generic) * 1.02

@@ -103,7 +103,12 @@ def judge(
     counted = preference.score if preference is not None and preference.counts else None
     scores = _scores(analysis, eyes_score, counted)
     quality = quality_score(scores, policy)
-    technical = quality_score({k: v for k, v in scores.items() if k != "preference"}, policy)
+    # without the preference term; the same terms (and so the same number) when it is not among them
+    technical = (
+        quality_score({k: v for k, v in scores.items() if k != "preference"}, policy)
+        if counted is not None
+        else quality
+    )
     scores["quality"] = ScoreValue(quality, quality, "")
     if counted is not None:  # what the frame is worth without taste (bursts rank near-ties by taste on top of it)
         scores["technical"] = ScoreValue(technical, technical, "")
