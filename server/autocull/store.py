@@ -940,7 +940,10 @@ def _parse(path: str, body: str | bytes) -> Optional[Analysis]:
     """A stored analysis, or None when its row is unreadable (damaged by hand or by another program): the photo
     is then analysed again and the row written anew, never an error that poisons every later read."""
     try:
-        return Analysis.from_dict(json.loads(body))
+        analysis = Analysis.from_dict(json.loads(body))
+        if not isinstance(analysis, Analysis):  # valid JSON, but not an object: nothing to decide from
+            raise TypeError(f"a stored analysis is an object, not {type(analysis).__name__}")
+        return analysis
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         log.warning("the stored analysis of %s is unreadable (%s); it will be analysed again", path, exc)
         return None

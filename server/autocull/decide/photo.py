@@ -16,7 +16,17 @@ from typing import Mapping, Optional, Sequence
 
 from .. import ANALYZER_VERSION
 from ..policy import Policy
-from ..records import Analysis, Cause, CauseKind, Decision, FaceMetrics, Preference, ScoreValue, SharpnessMetrics
+from ..records import (
+    Analysis,
+    Cause,
+    CauseKind,
+    Decision,
+    FaceMetrics,
+    Preference,
+    ScoreValue,
+    SharpnessMetrics,
+    quick_init,
+)
 
 
 @dataclass
@@ -38,6 +48,7 @@ class _Findings:
         return [c for c in self.causes if c.kind is kind]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Judgement:
     """One photo judged on its own: the verdict, its causes in reading order, and the scores behind it."""
@@ -52,6 +63,7 @@ class Judgement:
     content: tuple[str, ...] = ()  # what the photo shows (zero-shot labels), for content keywords
 
 
+@quick_init
 @dataclass(frozen=True)
 class Place:
     """Where a photo sits in a burst or bracket (decided by ``decide.groups``)."""
@@ -91,7 +103,12 @@ def judge(
     counted = preference.score if preference is not None and preference.counts else None
     scores = _scores(analysis, eyes_score, counted)
     quality = quality_score(scores, policy)
-    technical = quality_score({k: v for k, v in scores.items() if k != "preference"}, policy)
+    # without the preference term; the same terms (and so the same number) when it is not among them
+    technical = (
+        quality_score({k: v for k, v in scores.items() if k != "preference"}, policy)
+        if counted is not None
+        else quality
+    )
     scores["quality"] = ScoreValue(quality, quality, "")
     if counted is not None:  # what the frame is worth without taste (bursts rank near-ties by taste on top of it)
         scores["technical"] = ScoreValue(technical, technical, "")
