@@ -178,8 +178,7 @@ def test_the_daemon_start_up_path_reads_no_weights_and_imports_no_torch(tiny: Ti
     home = tmp_path / "home"
     home.mkdir()
     (home / "config.toml").write_text(
-        "[clip]\n"
-        f'model = "{tiny.name}"\npretrained = "{tiny.weights_path}"\nmodel_config = "{tiny.config_path}"\n'
+        f'[clip]\nmodel = "{tiny.name}"\npretrained = "{tiny.weights_path}"\nmodel_config = "{tiny.config_path}"\n'
     )
     code = textwrap.dedent(
         f"""
