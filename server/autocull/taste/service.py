@@ -439,6 +439,10 @@ class Taste:
     def _run(self) -> None:
         if self._stop.wait(START_DELAY):  # the daemon's first answers come before any model is loaded
             return
+        try:
+            _ = self.configured  # the weights file's digest, read here once and kept for the next start
+        except Exception:
+            log.exception("taste: the configured model's id")
         while not self._stop.is_set():
             self._wake.wait(timeout=60)
             if self._stop.is_set():
