@@ -3,9 +3,12 @@
 Usage: .venv/bin/python bench/bench_clip.py [images] [model ...]
 Each model runs in its own interpreter (a fresh peak RSS, a fresh import) through the real encoder
 (taste/clip.py: the model's own preprocessing from a 1280 px photo, batches, torch.inference_mode) with
-random weights (``pretrained=""``: open_clip's pretrained=None; they cost the same time as real ones),
+seeded random weights saved to a file in the temp dir and loaded as a user's are (``pretrained=<file>``,
+mapped, not copied; they cost the same time as real ones),
 2 torch threads, batches of 16. ``encode_images`` is one caller with a list; ``embed x4`` is four
-threads calling ``embed`` one photo at a time, coalesced into shared batches (the daemon's path).
+threads calling ``embed`` one photo at a time, coalesced into shared batches (the daemon's path);
+``tower16/32`` is the image tower alone on preprocessed tensors, one pass of 16/32 (best of 3): the bound
+CLIP puts on the full pass.
 The corpus is scikit-image's sample photos at a 1280 px long edge, repeated.
 
 Two runs on this shared 2-cpu VM (torch 2.14.1+cu130, open_clip 3.3.0; noisy: compare by ratio), img/s
@@ -23,8 +26,10 @@ import platform
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 SERVER = Path(__file__).resolve().parents[1] / "server"
 CANDIDATES = ["ViT-B-32", "MobileCLIP2-S0", "MobileCLIP-S1", "ViT-B-16"]
@@ -58,7 +63,26 @@ def current_rss_mb() -> int:
         return 0
 
 
-def one(model: str, n: int) -> dict[str, float | str | int]:
+def write_weights(model: str, path: str) -> None:
+    """Seeded random weights of ``model`` as a state dict file: loaded as users' files are (``pretrained=<file>``)."""
+    import open_clip
+    import torch
+
+    torch.manual_seed(16)
+    torch.save(open_clip.create_model(model, pretrained=None).state_dict(), path)
+
+
+def weights_file(model: str, env: dict[str, str]) -> Path:
+    """The random weights of ``model`` in the temp dir, written once (in a child: its memory is not measured)."""
+    path = Path(tempfile.gettempdir()) / f"autocull-bench-{model}-random.pt"
+    if not path.exists():
+        code = f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_clip; "
+        code += f"bench_clip.write_weights({model!r}, {str(path)!r})"
+        subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=600)
+    return path
+
+
+def one(model: str, n: int, weights: str = "") -> dict[str, float | str | int]:
     """Measure one model in this interpreter; returns the numbers as a dict."""
     import threading
 
@@ -73,7 +97,7 @@ def one(model: str, n: int) -> dict[str, float | str | int]:
     t_import = time.perf_counter() - t0
     rss_import = current_rss_mb()
     images = corpus(n)
-    encoder = ClipEncoder(ClipSettings(model=model, pretrained="", threads=THREADS, batch_size=BATCH))
+    encoder = ClipEncoder(ClipSettings(model=model, pretrained=weights, threads=THREADS, batch_size=BATCH))
     t0 = time.perf_counter()
     encoder.encode_texts(["warm up"])
     t_load = time.perf_counter() - t0
@@ -97,6 +121,7 @@ def one(model: str, n: int) -> dict[str, float | str | int]:
     t0 = time.perf_counter()
     encoder.encode_texts([f"a photo of {label}" for label in ClipSettings().vocabulary])
     t_texts = time.perf_counter() - t0
+    towers = {size: tower_rate(encoder, images, size) for size in (16, 32)}
     return {
         "model": model,
         "dim": int(vectors.shape[1]),
@@ -106,6 +131,8 @@ def one(model: str, n: int) -> dict[str, float | str | int]:
         "encode_images_per_s": round(n / t_batch, 2),
         "embed_x4_per_s": round(n / t_embed, 2),
         "embed_batches": encoder.embed_batches,
+        "tower_b16_per_s": towers[16],
+        "tower_b32_per_s": towers[32],
         "vocabulary_texts_ms": round(t_texts * 1000),
         "rss_after_import_mb": rss_import,
         "rss_after_load_mb": rss_loaded,
@@ -113,9 +140,26 @@ def one(model: str, n: int) -> dict[str, float | str | int]:
     }
 
 
+def tower_rate(encoder: Any, images: list, size: int) -> float:
+    """Images/s of the image tower alone (preprocessed tensors, one forward pass of ``size``), best of 3: the
+    bound CLIP puts on a full pass, whatever decoding and preprocessing cost."""
+    import torch
+    from PIL import Image
+
+    loaded = encoder._ensure_loaded()
+    batch = torch.stack([loaded.preprocess(Image.fromarray(images[k % len(images)])) for k in range(size)])
+    best = float("inf")
+    with torch.inference_mode():
+        for _ in range(3):
+            t0 = time.perf_counter()
+            loaded.model.encode_image(batch)
+            best = min(best, time.perf_counter() - t0)
+    return round(size / best, 2)
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--one":
-        print(json.dumps(one(sys.argv[2], int(sys.argv[3]))))
+        print(json.dumps(one(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "")))
         return
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 32
     models = sys.argv[2:] or CANDIDATES
@@ -127,13 +171,19 @@ def main() -> None:
         f"torch {torch.__version__}; {THREADS} torch threads, batch {BATCH}, {n} photos at 1280 px, random weights"
     )
     print(
-        f"{'model':16s} {'dim':>4s} {'img/s':>6s} {'embed x4':>8s} {'batches':>7s} {'texts':>7s} "
+        f"{'model':16s} {'dim':>4s} {'img/s':>6s} {'embed x4':>8s} {'tower16':>7s} {'tower32':>7s} "
+        f"{'batches':>7s} {'texts':>7s} "
         f"{'load':>6s} {'import':>7s} {'RSS: torch':>10s} {'+model':>7s} {'peak':>8s}"
     )
     env = {**os.environ, "PYTHONPATH": str(SERVER)}
     for model in models:
+        weights = str(weights_file(model, env))
         done = subprocess.run(
-            [sys.executable, __file__, "--one", model, str(n)], env=env, capture_output=True, text=True, timeout=600
+            [sys.executable, __file__, "--one", model, str(n), weights],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if done.returncode != 0:
             print(f"{model:16s} failed: {done.stderr.strip().splitlines()[-1:]}")
@@ -141,6 +191,7 @@ def main() -> None:
         r = json.loads(done.stdout.strip().splitlines()[-1])
         print(
             f"{r['model']:16s} {r['dim']:4d} {r['encode_images_per_s']:6.1f} {r['embed_x4_per_s']:8.1f} "
+            f"{r['tower_b16_per_s']:7.1f} {r['tower_b32_per_s']:7.1f} "
             f"{r['embed_batches']:7d} {r['vocabulary_texts_ms']:5d}ms {r['load_s']:5.1f}s "
             f"{r['import_torch_open_clip_s']:6.1f}s {r['rss_after_import_mb']:7d} MB {r['rss_after_load_mb']:4d} MB "
             f"{r['peak_rss_mb']:5d} MB"

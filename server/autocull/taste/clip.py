@@ -21,9 +21,11 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import queue
 import socket
+import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -167,6 +169,22 @@ _hash_lock = threading.Lock()
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
 
+def remember_sha256(path: str, size: int, mtime_ns: int, hexdigest: str) -> None:
+    """Seed the hash cache with a digest kept elsewhere (the store), so a restart need not read ~600 MB again."""
+    with _hash_lock:
+        _hash_cache[(path, size, mtime_ns)] = hexdigest
+
+
+def known_sha256(path: str) -> Optional[str]:
+    """The cached digest of the file as it is now (same size and mtime), or None; never reads the file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    with _hash_lock:
+        return _hash_cache.get((path, st.st_size, st.st_mtime_ns))
+
+
 def file_sha256(path: str) -> str:
     """SHA-256 hex of a file, cached by (path, size, mtime): a weights file is hashed once, not per call."""
     st = os.stat(path)
@@ -184,16 +202,32 @@ def file_sha256(path: str) -> str:
     return hexed
 
 
-def model_id_of(settings: ClipSettings) -> str:
-    """Stable id of model + weights: ``ViT-B-32/laion2b_s34b_b79k`` or ``<model>/file:<16 hex of sha256>``."""
+def model_id_of(settings: ClipSettings, *, read: bool = True) -> Optional[str]:
+    """Stable id of model + weights: ``ViT-B-32/laion2b_s34b_b79k`` or ``<model>/file:<16 hex of sha256>``.
+
+    With ``read=False`` a weights file whose digest is not cached yet gives None instead of being read (hashing
+    ViT-B-32's 600 MB takes a second or more: never on the way to the daemon's first answer)."""
     if not settings.pretrained:
         return f"{settings.model}/random-init"
     if not is_weights_file(settings.pretrained):
         return f"{settings.model}/{settings.pretrained}"
+    path = _abspath(settings.pretrained)
+    if not read:
+        known = known_sha256(path)
+        if known is None:
+            return None if os.path.isfile(path) else f"{settings.model}/file:missing"
+        return f"{settings.model}/file:{known[:16]}"
     try:
-        return f"{settings.model}/file:{file_sha256(_abspath(settings.pretrained))[:16]}"
+        return f"{settings.model}/file:{file_sha256(path)[:16]}"
     except OSError:
         return f"{settings.model}/file:missing"
+
+
+def weights_path_of(settings: ClipSettings) -> Optional[str]:
+    """The absolute path of a local weights file, or None for a tag or random weights."""
+    if settings.pretrained and is_weights_file(settings.pretrained):
+        return _abspath(settings.pretrained)
+    return None
 
 
 class ClipState(Enum):
@@ -253,6 +287,8 @@ class ClipEncoder:
         self._worker: Optional[threading.Thread] = None
         self._loaded: Optional[_Loaded] = None
         self.embed_batches = 0  # forward passes run for embed() callers (fewer than calls = coalescing works)
+        self.image_batches = 0  # forward passes of the image tower, whoever asked (one per batch_size photos)
+        self.text_batches = 0  # forward passes of the text tower (none on a restart with the vocabulary cached)
         self._status: tuple[ClipState, str] = self._initial_status()
 
     # ---- state -------------------------------------------------------------------------------------
@@ -286,7 +322,16 @@ class ClipEncoder:
     def model_id(self) -> str:
         """Id of the loaded model, or of the configured one before the load (hashes a local file once)."""
         loaded = self._loaded
-        return loaded.model_id if loaded is not None else model_id_of(self.settings)
+        if loaded is not None:
+            return loaded.model_id
+        found = model_id_of(self.settings)
+        assert found is not None  # read=True always gives an id
+        return found
+
+    def known_model_id(self) -> Optional[str]:
+        """The model id if it is known without reading the weights file (loaded, a tag, or a cached digest)."""
+        loaded = self._loaded
+        return loaded.model_id if loaded is not None else model_id_of(self.settings, read=False)
 
     @property
     def dim(self) -> Optional[int]:
@@ -349,6 +394,7 @@ class ClipEncoder:
         with self._infer_lock, torch.inference_mode():
             for start in range(0, len(texts), self.settings.batch_size):
                 tokens = loaded.tokenizer(list(texts[start : start + self.settings.batch_size]))
+                self.text_batches += 1
                 rows.append(_unit(loaded.model.encode_text(tokens)))
         return np.concatenate(rows)
 
@@ -411,6 +457,7 @@ class ClipEncoder:
         with self._infer_lock, torch.inference_mode():
             for start in range(0, len(tensors), self.settings.batch_size):
                 batch = torch.stack(tensors[start : start + self.settings.batch_size])
+                self.image_batches += 1
                 rows.append(_unit(loaded.model.encode_image(batch)))
         return np.concatenate(rows)
 
@@ -559,7 +606,7 @@ def _load(settings: ClipSettings) -> _Loaded:
     kwargs: dict[str, Any] = {}
     pretrained: Optional[str] = None
     weights_path = ""
-    model_id = model_id_of(settings)
+    model_id = model_id_of(settings) or f"{settings.model}/file:missing"
     if settings.pretrained and is_weights_file(settings.pretrained):
         weights_path = _abspath(settings.pretrained)
         if not os.path.isfile(weights_path):
@@ -574,7 +621,10 @@ def _load(settings: ClipSettings) -> _Loaded:
             _probe_download(settings.model, settings.pretrained, open_clip)
             pretrained, kwargs = settings.pretrained, {}  # let open_clip download it (once, into its cache)
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(settings.model, pretrained=pretrained, **kwargs)
+        made = _mmap_model(settings.model, weights_path, kwargs, open_clip, torch) if weights_path else None
+        if made is None:
+            made = open_clip.create_model_and_transforms(settings.model, pretrained=pretrained, **kwargs)
+        model, _, preprocess = made
     except Exception as exc:  # noqa: BLE001 - torch.load / load_state_dict raise many types
         why = _brief(exc)
         if weights_path:
@@ -584,6 +634,93 @@ def _load(settings: ClipSettings) -> _Loaded:
             raise _LoadError(f"weights could not be loaded from {weights_path} ({why})") from None
         raise _LoadError(f"model {settings.model} with weights {settings.pretrained!r} failed ({why})") from None
     model.eval()
+    _trim_heap()
     tokenizer = open_clip.get_tokenizer(settings.model)
     dim = int(open_clip.get_model_config(settings.model)["embed_dim"])
     return _Loaded(model, preprocess, tokenizer, dim, threads, model_id)
+
+
+_TORCH_FORMATS = (".pt", ".pth", ".bin", ".ckpt")
+
+
+def _mmap_model(model_name: str, path: str, kwargs: Mapping[str, Any], open_clip: Any, torch: Any) -> Optional[tuple]:
+    """(model, None, preprocess) with the weights file mapped into memory, not copied; None when it cannot be.
+
+    open_clip's own load builds the model with random weights (~1 s and 580 MB for ViT-B-32) and then copies a
+    second, fully read state dict into it: 1.9 GB at its peak. Here the model is built on the meta device (no
+    memory, no random init) and its parameters *are* the file's tensors (``torch.load(mmap=True)`` +
+    ``load_state_dict(assign=True)``): pages are read as the forward pass touches them, so the text tower costs
+    nothing until a text is encoded, and the pages are the page cache's, not a private copy. The state dict goes
+    through open_clip's own fixes (``load_checkpoint``'s steps); anything this path does not handle (another
+    format, a non-persistent buffer other than the causal mask, a failure) returns None and open_clip's load
+    runs instead, which also words the errors.
+    """
+    if not path.lower().endswith(_TORCH_FORMATS):
+        return None
+    try:
+        from open_clip import factory
+
+        quiet = _DropRandomInitWarning()
+        logging.getLogger().addFilter(quiet)  # open_clip warns of random weights: they are replaced just below
+        try:
+            with torch.device("meta"):
+                model, _, preprocess = open_clip.create_model_and_transforms(
+                    model_name, pretrained=None, device="meta", **kwargs
+                )
+        finally:
+            logging.getLogger().removeFilter(quiet)
+        checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=True)
+        state = checkpoint.get("state_dict", checkpoint) if isinstance(checkpoint, dict) else None
+        if not isinstance(state, dict) or not state:
+            return None
+        if next(iter(state)).startswith("module"):
+            state = {k[7:]: v for k, v in state.items()}
+        state = factory.convert_state_dict(model, state)
+        if "positional_embedding" in state and not hasattr(model, "positional_embedding"):
+            state = factory.convert_to_custom_text_state_dict(state)
+        for key in ("logit_scale", "logit_bias"):
+            ours = getattr(model, key, None)
+            if key in state and ours is not None and ours.ndim != state[key].ndim:
+                state[key] = state[key].reshape(ours.shape)
+        if "logit_bias" not in state and getattr(model, "logit_bias", None) is not None:
+            return None  # open_clip fills it in; not worth a second code path
+        factory.resize_pos_embed(state, model)
+        factory.resize_text_pos_embed(state, model)
+        model.load_state_dict(state, strict=True, assign=True)
+        for owner, name, buffer in _meta_buffers(model):
+            if name != "attn_mask" or buffer.ndim != 2 or buffer.shape[0] != buffer.shape[1]:
+                return None
+            # open_clip's TextTransformer.build_causal_mask: -inf above the diagonal, 0 on and below it
+            owner._buffers[name] = torch.full(tuple(buffer.shape), float("-inf"), dtype=buffer.dtype).triu_(1)
+        if any(t.is_meta for t in list(model.parameters()) + list(model.buffers())):
+            return None
+        return model, None, preprocess
+    except Exception:  # noqa: BLE001 - the ordinary load runs next and says what is wrong
+        return None
+
+
+class _DropRandomInitWarning(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("No pretrained weights loaded for model")
+
+
+def _meta_buffers(model: Any) -> list[tuple[Any, str, Any]]:
+    """(module, name, buffer) of every buffer still on the meta device (not in the state dict)."""
+    return [
+        (module, name, buffer)
+        for module in model.modules()
+        for name, buffer in module._buffers.items()
+        if buffer is not None and buffer.is_meta
+    ]
+
+
+def _trim_heap() -> None:
+    """Give freed heap back to the OS after a load (glibc keeps it otherwise); Linux/glibc only, else nothing."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

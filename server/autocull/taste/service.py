@@ -12,6 +12,7 @@ engine re-decides). Training runs in a background thread; the previous model ser
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -23,11 +24,23 @@ import numpy as np
 
 from ..records import Preference
 from ..store import Store
-from .clip import ClipEncoder, ClipSettings, ClipState, ClipUnavailable
+from .clip import (
+    ClipEncoder,
+    ClipSettings,
+    ClipState,
+    ClipUnavailable,
+    file_sha256,
+    known_sha256,
+    remember_sha256,
+    weights_path_of,
+)
 
 log = logging.getLogger(__name__)
 
 SERVING_KEY = "clip_serving_model"
+# The sha256 of the configured weights file with the size and mtime it was read at (JSON): a restart reuses it
+# instead of reading ~600 MB again; a file with another size or mtime is hashed anew.
+WEIGHTS_HASH_KEY = "clip_weights_sha256"
 BACKFILL_BATCH = 32  # photos decoded and encoded at once in the background
 QUERY_CACHE = 256  # search texts whose vectors are kept in memory
 START_DELAY = 2.0  # seconds after start before the worker looks for work
@@ -82,6 +95,9 @@ class Taste:
         self._vocabulary_ready = ""  # the model id whose vocabulary text vectors are cached
         self._claimed = False  # the serving model id is in the store
         self._refused: dict[str, str] = {}  # profile -> why its last training made no model
+        self._hash_stored = False  # the weights file's digest is in the store
+        if self.encoder.usable():
+            self._recall_weights_hash()
 
     # ------------------------------------------------------------ lifecycle --
     def start(self) -> None:
@@ -115,36 +131,112 @@ class Taste:
 
     @property
     def configured(self) -> str:
-        return self.encoder.model_id
+        """The configured model's id; the first call may hash the weights file (background and analysis only)."""
+        found = self.encoder.model_id
+        if not self._hash_stored:
+            self._store_weights_hash()
+        return found
 
     def serving(self) -> str:
-        """The model id whose vectors and models answer now (the configured one once it covers the store)."""
+        """The model id whose vectors and models answer now (the configured one once it covers the store).
+
+        Never reads the weights file: before the first vector is stored and while the file's digest is not known
+        yet, no vector exists under any model, so an id nothing is stored under answers as well."""
         stored = self.store.get_setting(SERVING_KEY)
-        return stored or self.configured
+        if stored:
+            return stored
+        now = self.encoder.known_model_id()
+        return now if now is not None else f"{self.settings.model}/file:not-hashed-yet"
 
-    def embed_photo(self, path: str, size: int, mtime_ns: int, rgb: np.ndarray) -> None:
-        """Embed one decoded photo under the configured model and store the vector (called by analysis workers).
-
-        Loads the model on first use. A model that cannot be loaded leaves the photo without a vector (the
-        status says why); it never fails the photo's analysis."""
-        if not self.encoder.usable():
-            return
-        if self._thread is not None and self.encoder.state()[0] is not ClipState.READY:
-            self.poke()  # the daemon: the background worker loads the model and embeds; a cull never waits for it
+    def _recall_weights_hash(self) -> None:
+        """Seed the digest cache from the store (one settings row; the daemon's start-up never hashes)."""
+        path = weights_path_of(self.settings)
+        body = self.store.get_setting(WEIGHTS_HASH_KEY) if path else None
+        if not path or not body:
             return
         try:
-            vec = self.encoder.embed(rgb)
+            kept = json.loads(body)
+            if kept["path"] == path:
+                remember_sha256(path, int(kept["size"]), int(kept["mtime_ns"]), str(kept["sha256"]))
+        except (ValueError, KeyError, TypeError):
+            log.info("taste: the stored digest of the weights file is unreadable; hashing it again")
+
+    def _store_weights_hash(self) -> None:
+        """Keep the weights file's digest (with the size and mtime it belongs to) for the next start."""
+        self._hash_stored = True
+        path = weights_path_of(self.settings)
+        if not path:
+            return
+        try:
+            digest = file_sha256(path)
+            st = os.stat(path)
+        except OSError:
+            return
+        if known_sha256(path) != digest:  # changed while it was read: the next start hashes it again
+            return
+        body = json.dumps({"path": path, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest})
+        if self.store.get_setting(WEIGHTS_HASH_KEY) != body:
+            self.store.set_settings({WEIGHTS_HASH_KEY: body})
+
+    def embed_photo(self, path: str, size: int, mtime_ns: int, rgb: np.ndarray) -> None:
+        """Embed one decoded photo under the configured model and store its vector (``embed_photos`` of one)."""
+        self.embed_photos([(path, size, mtime_ns, rgb)])
+
+    def embed_photos(self, items: Sequence[tuple[str, int, int, np.ndarray]]) -> None:
+        """Embed decoded photos, (path, size, mtime_ns, rgb) each, in one forward pass, and store the vectors in
+        one write: what the analysis writer calls with a batch of worker results.
+
+        Loads the model on first use; in the daemon a model not loaded yet is the background worker's to load
+        (a cull never waits for it; the photos get their vectors from the backfill). A failure costs vectors,
+        never a photo's analysis: a model that cannot load leaves them all without one (the status says why);
+        a batch the model chokes on is tried one photo at a time so only the culprit goes without."""
+        if not items or not self.encoder.usable():
+            return
+        if self._thread is not None and self.encoder.state()[0] is not ClipState.READY:
+            self.poke()
+            return
+        images = [rgb for _, _, _, rgb in items]
+        try:
+            vecs: list[Any] = list(self.encoder.encode_images(images))
         except ClipUnavailable as exc:
             self.last_error = str(exc)
             return
-        self._put(self.configured, [(path, size, mtime_ns, vec)])
+        except Exception:
+            if len(items) == 1:
+                log.exception("taste: could not embed %s", items[0][0])
+                return
+            log.warning("taste: a batch of %d photos could not be embedded; trying them one by one", len(items))
+            vecs = []
+            for (path, _, _, _), rgb in zip(items, images):
+                try:
+                    vecs.append(self.encoder.encode_images([rgb])[0])
+                except ClipUnavailable as exc:
+                    self.last_error = str(exc)
+                    return
+                except Exception as exc:  # this photo's vector only
+                    log.info("taste: no vector for %s: %s", path, exc)
+                    vecs.append(None)
+        rows = [(p, s, m, v) for (p, s, m, _), v in zip(items, vecs) if v is not None]
+        self._put_each(self.configured, rows)
         self._ensure_vocabulary()
 
-    def embed_photos(self, items: Sequence[tuple[str, int, int, np.ndarray]]) -> None:
-        """Embed several decoded photos, (path, size, mtime_ns, rgb) each: what the analysis writer calls with
-        a batch of worker results, so the encoder can run them as one batch."""
-        for path, size, mtime_ns, rgb in items:
-            self.embed_photo(path, size, mtime_ns, rgb)
+    def _put_each(self, model: str, rows: list[tuple[str, int, int, np.ndarray]]) -> list[str]:
+        """Store the vectors in one write; if one is refused (not finite), store the others one by one.
+        Returns the paths stored."""
+        if not rows:
+            return []
+        try:
+            self._put(model, rows)
+            return [r[0] for r in rows]
+        except ValueError:
+            stored = []
+            for row in rows:
+                try:
+                    self._put(model, [row])
+                    stored.append(row[0])
+                except ValueError as exc:
+                    log.info("taste: no vector for %s: %s", row[0], exc)
+            return stored
 
     def _put(self, model: str, rows: list[tuple[str, int, int, np.ndarray]]) -> None:
         """Store vectors; the first model ever to store one becomes the serving model."""
@@ -347,6 +439,10 @@ class Taste:
     def _run(self) -> None:
         if self._stop.wait(START_DELAY):  # the daemon's first answers come before any model is loaded
             return
+        try:
+            _ = self.configured  # the weights file's digest, read here once and kept for the next start
+        except Exception:
+            log.exception("taste: the configured model's id")
         while not self._stop.is_set():
             self._wake.wait(timeout=60)
             if self._stop.is_set():
