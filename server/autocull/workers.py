@@ -239,6 +239,12 @@ class ProcessAnalyzer:
         with self._lock:
             return self._pool is not None
 
+    def worker_pids(self) -> list[int]:
+        """The process ids of the running workers (tests kill one to play the OOM killer)."""
+        with self._lock:
+            procs = getattr(self._pool, "_processes", None) or {}  # the executor keeps no public list
+            return sorted(procs)
+
     def models_loaded(self) -> list[str]:
         """The models the running workers have loaded."""
         with self._lock:
