@@ -289,9 +289,9 @@ class Engine:
             if stored is not None:
                 return stored, True
         for _, outcome in self.analyzer.analyze([path], self.analysis_settings(), lambda: False):
+            self._decodes.add(1)  # handed to a decoder, whatever it found
             if not isinstance(outcome, FileResult):
                 raise outcome
-            self._decodes.add(1)
             refused = self._store_results([outcome])
             if refused:
                 raise refused[path]
@@ -440,8 +440,8 @@ class Engine:
                 left -= 1
                 self._queue.add(-1)
                 progress.advance(path)
+                self._decodes.add(1)  # handed to a decoder, whatever it found
                 if isinstance(outcome, FileResult):
-                    self._decodes.add(1)
                     if not batch:
                         since = time.monotonic()
                     batch.append(outcome)
