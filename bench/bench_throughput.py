@@ -4,7 +4,8 @@ On the same N camera-size JPEGs (bench/corpus.py: 24 MP, q92, 5-10 MB, from real
 
 - bare decode ceiling: Pillow ``draft`` to 1/4 scale, one process per core, nothing else;
 - technical pass: ``autocull cull`` cold in its own process, fresh home, faces on, CLIP off (AUTOCULL_CLIP=off),
-  with every core (config ``workers = 0``) and with one (``workers = 1``): scaling;
+  the engine analysing in its pool of worker processes (``workers.ProcessAnalyzer``), one per core (config
+  ``workers = 0``) and one worker process (``workers = 1``): scaling;
 - full pass: the same with the default CLIP model (ViT-B-32) built with random weights (same cost as real ones;
   nothing can be downloaded here) and loaded the way a user's weights file is (``[clip] pretrained = <file>``);
 - cached re-run: the full pass's home again, nothing changed;
@@ -396,7 +397,7 @@ def run_reference(folder: Path) -> tuple[float, dict[str, Any]]:
 # -------------------------------------------------------------- profile --
 def profile_technical(files: list[Path], home: Path) -> None:
     """Profile of the technical pass on one core (the per-file work in the main thread, so the profiler
-    sees it): decode + measure for every file, as the engine's analysis workers run it."""
+    sees it): decode + measure for every file, as each of the engine's worker processes runs it."""
     os.environ["AUTOCULL_CLIP"] = "off"
     from autocull.config import Config, ensure_home
     from autocull.decode import decode, region_reader
@@ -476,12 +477,12 @@ def table(r: Report, n: int) -> None:
         ("technical / ceiling", tech, ceiling),
         ("technical / reference", tech, ref),
         ("full (CLIP) / technical", full, tech),
-        ("all cores / 1 worker (technical)", tech, one),
+        ("all cores / 1 worker process (technical)", tech, one),
         ("cached re-run / full", r.get("cached"), full),
         ("reference / ceiling", ref, ceiling),
     ]:
         v = ratio(a, b)
-        print(f"  {name:<36} {v:7.2f}" if v is not None else f"  {name:<36}     n/a")
+        print(f"  {name:<42} {v:7.2f}" if v is not None else f"  {name:<42}     n/a")
 
 
 def parts(text: str) -> list[str]:
@@ -542,7 +543,8 @@ def run(args: argparse.Namespace, n: int, tmp: Path) -> None:
     def technical() -> None:
         home = write_config(tmp / "home-tech", "workers = 0\n")
         s, c = cull(home, folder, env_for(home, AUTOCULL_CLIP="off"))
-        r.add("technical", "technical pass, all cores (cull, CLIP off)", N / s, "img/s", f"{s:.1f} s; {counts_note(c)}")
+        note = f"{s:.1f} s; {counts_note(c)}"
+        r.add("technical", "technical pass, 1 worker process per core (cull, CLIP off)", N / s, "img/s", note)
 
     one = tmp / "one"
     one.mkdir(exist_ok=True)
@@ -568,7 +570,8 @@ def run(args: argparse.Namespace, n: int, tmp: Path) -> None:
     def technical_1() -> None:
         home = write_config(tmp / "home-tech1", "workers = 1\n")
         s, c = cull(home, folder, env_for(home, AUTOCULL_CLIP="off"))
-        r.add("technical_1", "technical pass, 1 worker", N / s, "img/s", f"{s:.1f} s; failed {c.get('failed', 0)}")
+        note = f"{s:.1f} s; failed {c.get('failed', 0)}"
+        r.add("technical_1", "technical pass, 1 worker process", N / s, "img/s", note)
 
     weights = tmp / "clip"
 

@@ -107,7 +107,12 @@ class Config:
     http_port: int = 50852
     analysis_size: int = 1280  # long edge in px the measure stage sees (see decode.ANALYSIS_SIZE)
     max_pixels: int = 250_000_000  # larger images are refused (decompression-bomb guard)
-    workers: int = 0  # analysis threads; 0 = one per CPU core
+    # Analysis worker processes; 0 = one per CPU core. 1 is still a process of its own: a file that crashes its
+    # decoder costs that file, never the daemon.
+    workers: int = 0
+    # Seconds without work after which the worker processes (each with its own face models) are released; the
+    # next file starts them again. 0 keeps them until the daemon stops.
+    worker_idle_seconds: float = 180.0
     faces: bool = True  # run face detection and eye checks
     watch_interval: float = 5.0  # seconds between two looks at a polled folder (network shares, card readers)
     # Seconds a new file's size and mtime must hold still before it is read (a copy in progress is never read).

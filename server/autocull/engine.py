@@ -1,7 +1,8 @@
 """The engine: the one core object the daemon, the CLI and the watcher share.
 
 It turns paths into decisions: scan -> analyse what the store does not have
-(decode + measure, in a thread pool) -> decide from stored analyses, a chunk at
+(decode + measure, in worker processes:
+``workers.ProcessAnalyzer``) -> decide from stored analyses, a chunk at
 a time, with burst context from the store -> apply (``apply.Verdicts``, the only
 writer of verdicts, under the active policy). It speaks domain records only;
 the RPC layer converts them to protobuf.
@@ -14,7 +15,6 @@ import logging
 import os
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional, Protocol, Sequence
@@ -37,6 +37,7 @@ from .policy import BUILTIN_PRESETS, Policy, parse_stored
 from .records import Analysis, Decision
 from .store import Store
 from .taste.service import BACKFILL_SIZE, Taste
+from .workers import ProcessAnalyzer
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -54,6 +55,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+# Analyses stored per transaction (and embedded per CLIP batch) by the one writer; a batch is written once it
+# is this full or its first result this old, so a slow file never holds the others back for long.
+WRITE_BATCH = 32
+WRITE_SECONDS = 1.0
 
 
 @dataclass
@@ -152,7 +158,8 @@ class Engine:
         self._decodes = _Gauge()
         self._reported: set[tuple[str, str]] = set()  # bad stored values already logged (once each)
         self.verdicts = Verdicts(store, self._decide_set)
-        self._pool = ThreadPoolExecutor(max_workers=config.worker_count(), thread_name_prefix="analyze")
+        # worker processes, started on the first file to analyse (never at start-up) and kept while used
+        self.analyzer = ProcessAnalyzer(config.worker_count(), config.worker_idle_seconds)
         self._queue = _Gauge()
         self.taste = Taste(
             store,
@@ -174,7 +181,7 @@ class Engine:
     def close(self, sidecar_timeout: Optional[float] = None) -> None:
         """Stop: analysis, taste, then the sidecar writer (it writes what apply queued, up to
         ``sidecar_timeout`` seconds, then drops the rest with a warning), then the store."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self.analyzer.close()
         self.taste.stop()
         self.verdicts.sidecars.close(sidecar_timeout)
         self.store.close()
@@ -273,27 +280,39 @@ class Engine:
     def analyze_one(self, path: str, *, reanalyze: bool = False) -> tuple[Analysis, bool]:
         """(analysis, from_store). Raises FileProblem for a file that cannot be used.
 
-        The file's status and the cache come from the library, the analysis from the per-file pipeline; the
-        store write and the CLIP vector (from the pipeline's pixels: no second decode) stay here."""
+        The file's status and the cache come from the library, the analysis from a worker process (so a file
+        that crashes its decoder costs a worker, not this process); the store write and the CLIP vector stay
+        here."""
         status = library.photo_status(path)
         if not reanalyze:
             stored = library.cached_analysis(self.store, status)
             if stored is not None:
                 return stored, True
-        self._decodes.add(1)
-        result = pipeline.analyze_file(path, self.analysis_settings())
-        library.remember(self.store, path, result.size, result.mtime_ns, result.analysis)
-        self._embed(result)
-        return result.analysis, False
+        for _, outcome in self.analyzer.analyze([path], self.analysis_settings(), lambda: False):
+            self._decodes.add(1)  # handed to a decoder, whatever it found
+            if not isinstance(outcome, FileResult):
+                raise outcome
+            refused = self._store_results([outcome])
+            if refused:
+                raise refused[path]
+            return outcome.analysis, False
+        raise AutoCullError(f"{path}: the analysis gave no answer")  # never: one path in, one outcome out
 
-    def _embed(self, result: FileResult) -> None:
-        """The CLIP vector of an analysed file; a failure costs the vector, not the photo."""
-        if result.clip_rgb is None:
-            return
-        try:
-            self.taste.embed_photo(result.path, result.size, result.mtime_ns, result.clip_rgb)
-        except Exception:
-            log.exception("could not embed %s", result.path)
+    def _store_results(self, results: Sequence[FileResult]) -> dict[str, AutoCullError]:
+        """Store a batch of analyses in one transaction and embed their CLIP pixels as one batch: the one
+        writer of analyses. Returns the errors of those the store refused (a number that is not finite)."""
+        refused = self.store.put_analyses([(r.path, r.size, r.mtime_ns, r.analysis) for r in results], ANALYZER_VERSION)
+        items = [
+            (r.path, r.size, r.mtime_ns, r.clip_rgb)
+            for r in results
+            if r.clip_rgb is not None and r.path not in refused
+        ]
+        if items:
+            try:
+                self.taste.embed_photos(items)
+            except Exception:  # a failure costs the vectors, not the photos
+                log.exception("could not embed %d photos", len(items))
+        return {p: AutoCullError(f"{p}: internal error: {why}") for p, why in refused.items()}
 
     def _fail(self, path: str, exc: AutoCullError) -> Decision:
         code = exc.code if isinstance(exc, FileProblem) else "INTERNAL"
@@ -382,45 +401,14 @@ class Engine:
     def _analyze_all(
         self, files: Sequence[str], reanalyze: bool, progress: Progress, analyzer: Optional[pipeline.Analyzer] = None
     ):
-        """Yield (path, from_store | failed Decision) as workers finish; stop submitting on cancel."""
-        if analyzer is not None:
-            yield from self._analyze_with(analyzer, files, reanalyze, progress)
-            return
-        pending: dict[Future, str] = {}
-        it = iter(files)
-        limit = self.config.worker_count() * 2
-        left = len(files)  # this call's share of the queue, given back exactly however it ends
-        self._queue.add(left)
-        try:
-            while True:
-                while len(pending) < limit and not progress.cancelled():
-                    path = next(it, None)
-                    if path is None:
-                        break
-                    pending[self._pool.submit(self.analyze_one, path, reanalyze=reanalyze)] = path
-                if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    path = pending.pop(fut)
-                    left -= 1
-                    self._queue.add(-1)
-                    progress.advance(path)
-                    try:
-                        _, from_store = fut.result()
-                        yield path, from_store
-                    except Exception as exc:  # one bad file must never end the job or the daemon
-                        if not isinstance(exc, (FileProblem, MemoryError)):
-                            log.exception("unexpected failure analysing %s", path)
-                        yield path, self._fail(path, pipeline.as_problem(path, exc))
-        finally:
-            self._queue.add(-left)
-            for fut in pending:
-                fut.cancel()
+        """Yield (path, from_store | failed Decision) as workers finish; stop submitting on cancel. Analysed
+        by ``analyzer`` if given (Ray), else by this engine's worker processes."""
+        yield from self._analyze_with(analyzer or self.analyzer, files, reanalyze, progress)
 
     def _analyze_with(self, analyzer: pipeline.Analyzer, files: Sequence[str], reanalyze: bool, progress: Progress):
         """``_analyze_all`` through an analyzer: the cache is checked here, the analyzer sees only what the
-        store lacks, and what it answers is stored (and embedded) here, by this one writer."""
+        store lacks, and what it answers is stored (and embedded) here, by this one writer, a batch at a time
+        (one transaction, one CLIP batch). A file is yielded once its analysis is stored."""
         todo: list[str] = []
         for path in files:
             try:
@@ -437,20 +425,36 @@ class Engine:
                 todo.append(path)
         self._queue.add(len(todo))
         left = len(todo)
+        batch: list[FileResult] = []
+        since = time.monotonic()
+
+        def flush():
+            """Store the batch; yield each of its paths (or its failure, if the store refused it)."""
+            refused = self._store_results(batch)
+            for r in batch:
+                yield r.path, (self._fail(r.path, refused[r.path]) if r.path in refused else False)
+            batch.clear()
+
         try:
             for path, outcome in analyzer.analyze(todo, self.analysis_settings(), progress.cancelled):
                 left -= 1
                 self._queue.add(-1)
                 progress.advance(path)
+                self._decodes.add(1)  # handed to a decoder, whatever it found
                 if isinstance(outcome, FileResult):
-                    self._decodes.add(1)
-                    library.remember(self.store, path, outcome.size, outcome.mtime_ns, outcome.analysis)
-                    self._embed(outcome)
-                    yield path, False
+                    if not batch:
+                        since = time.monotonic()
+                    batch.append(outcome)
+                    if len(batch) >= WRITE_BATCH or time.monotonic() - since >= WRITE_SECONDS:
+                        yield from flush()
                 else:
                     yield path, self._fail(path, outcome)
+            yield from flush()
         finally:
             self._queue.add(-left)
+            if batch:  # the caller stopped early: what was analysed is still stored
+                for _ in flush():
+                    pass
 
     # --------------------------------------------------------------- decide --
     def decide_paths(self, paths: Sequence[str], policy: Optional[Policy] = None) -> list[Decision]:
@@ -721,7 +725,7 @@ class Engine:
         return {
             "version": __version__,
             "analyzer_version": ANALYZER_VERSION,
-            "models_loaded": _models_loaded(),
+            "models_loaded": sorted(set(_models_loaded()) | set(self.analyzer.models_loaded())),
             "queue_depth": self.queue_depth,
             "photos_stored": counts.total,
             "failures": self.store.failure_count(),

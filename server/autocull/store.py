@@ -380,23 +380,32 @@ class Store:
     def put_analysis(self, path: str, size: int, mtime_ns: int, analyzer_version: str, a: Analysis) -> None:
         """Store one analysis. A NaN or infinite number in it is refused (ValueError), never stored: the store
         only holds what it can serve back."""
-        face_count = len(a.faces) if a.faces_checked else None
-        try:
-            body = json.dumps(a.to_dict(), allow_nan=False)
-        except ValueError:
-            raise ValueError(f"the analysis of {path} holds a number that is not finite; not stored") from None
-        with self.transaction() as db:
-            db.execute(
-                """INSERT OR REPLACE INTO photos(path, folder, size, mtime_ns, analyzer_version, analyzed_at,
-                   capture_ts, camera_key, phash, dhash, sharpness, subject_sharpness, exposure, face_count,
-                   analysis) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+        refused = self.put_analyses([(path, size, mtime_ns, a)], analyzer_version)
+        if refused:
+            raise ValueError(refused[path])
+
+    def put_analyses(self, rows: Sequence[tuple[str, int, int, Analysis]], analyzer_version: str) -> dict[str, str]:
+        """Store several analyses, (path, size, mtime_ns, analysis) each, in one transaction (the analysis
+        writer's batch). Returns path -> why for those refused (a number that is not finite); the rest are
+        stored."""
+        refused: dict[str, str] = {}
+        values: list[tuple] = []
+        now = time.time()
+        for path, size, mtime_ns, a in rows:
+            try:
+                body = json.dumps(a.to_dict(), allow_nan=False)
+            except ValueError:
+                refused[path] = f"the analysis of {path} holds a number that is not finite; not stored"
+                continue
+            face_count = len(a.faces) if a.faces_checked else None
+            values.append(
                 (
                     path,
                     self._flavour.dirname(path),
                     size,
                     mtime_ns,
                     analyzer_version,
-                    time.time(),
+                    now,
                     a.exif.capture_ts,
                     a.exif.camera_key(),
                     a.phash,
@@ -406,11 +415,24 @@ class Store:
                     a.exposure.score,
                     face_count,
                     body,
-                ),
+                )
             )
-            db.execute("DELETE FROM failures WHERE path=?", (path,))
-            db.execute("DELETE FROM embeddings WHERE path=? AND (size!=? OR mtime_ns!=?)", (path, size, mtime_ns))
-        self.parsed.forget([path])
+        if not values:
+            return refused
+        with self.transaction() as db:
+            db.executemany(
+                """INSERT OR REPLACE INTO photos(path, folder, size, mtime_ns, analyzer_version, analyzed_at,
+                   capture_ts, camera_key, phash, dhash, sharpness, subject_sharpness, exposure, face_count,
+                   analysis) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                values,
+            )
+            db.executemany("DELETE FROM failures WHERE path=?", [(v[0],) for v in values])
+            db.executemany(
+                "DELETE FROM embeddings WHERE path=? AND (size!=? OR mtime_ns!=?)",
+                [(v[0], v[2], v[3]) for v in values],
+            )
+        self.parsed.forget([v[0] for v in values])
+        return refused
 
     def analyses(self, paths: Iterable[str]) -> dict[str, Analysis]:
         """The stored analyses of these photos; a gone one (deleted, or moved away) has none: nothing is decided

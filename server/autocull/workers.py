@@ -1,0 +1,339 @@
+"""Analysis in worker processes: ``pipeline.Analyzer`` on a pool of processes on this machine.
+
+Why processes: the measure stage is Python and NumPy glue between native calls, so threads share one GIL
+(two analysis threads ran 1.09x one); and a native crash (a segfault in LibRaw, libjpeg or a model runtime)
+or the OOM killer ends only the worker it hits, not the daemon.
+
+- Workers start from a forkserver on Linux (the pipeline's modules preloaded there once, so a new worker
+  starts warm and no thread of the daemon is ever forked), by ``spawn`` elsewhere (macOS, Windows). The face
+  models load in each worker on first use and stay loaded while the pool lives.
+- The pool starts on first use, not with the daemon, and is released after ``idle_seconds`` without work
+  (an idle daemon does not hold a copy of the models per core).
+- A few files per task (``pipeline.attempt_batch``) and a bounded number of tasks in flight: memory stays
+  flat whatever the number of files; only a result's CLIP pixels (when asked) cross back besides the analysis.
+- A worker that dies breaks every task in flight (``BrokenProcessPool``): the pool is replaced and the files
+  of the broken tasks are run again one at a time, each alone in a process of its own, so the file that kills
+  its process alone is known. It lands in the failure lane (``WorkerCrashed``); the others are analysed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import wait as wait_ready
+from typing import Any, Callable, Iterator, Optional, Sequence
+
+from . import pipeline
+from .errors import FileProblem
+from .pipeline import AnalysisSettings, Outcome
+
+log = logging.getLogger(__name__)
+
+BATCH = 4  # files per task: a round trip costs a little, and a crash sends at most this many files to be re-run
+IDLE_SECONDS = 180.0  # the default of config.worker_idle_seconds
+# What the forkserver imports once, so each worker forked from it starts with them loaded (mediapipe starts
+# no thread at import, so forking after it is safe; its models are made in each worker, after the fork).
+PRELOAD = ["autocull.workers", "autocull.pipeline", "autocull.decode", "autocull.measure", "mediapipe"]
+
+# Fault injection, for tests only: a worker that meets a file whose path contains this text kills itself with
+# SIGKILL, as a decoder's segfault or the OOM killer would (no real input crashes a decoder on demand). Read in
+# the parent when a pool starts and handed to each worker (a forkserver keeps the environment it started with).
+FAULT_KILL_ON = "AUTOCULL_FAULT_KILL_ON"
+
+
+class WorkerCrashed(FileProblem):
+    """The process analysing this file alone ended without an answer: a native crash or the OOM killer."""
+
+    code = "CRASHED"
+
+
+def context() -> Any:
+    """forkserver on Linux (warm, fork-safe), spawn elsewhere (macOS: fork is unsafe with its frameworks;
+    Windows: the only one)."""
+    if sys.platform.startswith("linux"):
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)  # takes effect when the forkserver starts (once per process)
+        return ctx
+    return multiprocessing.get_context("spawn")
+
+
+# ------------------------------------------------------------------ in the worker --
+_fault: Optional[str] = None
+
+
+def _init_worker(fault: Optional[str]) -> None:
+    """Each worker's start: the fault seam (tests only); SIGINT left to the parent (Ctrl+C stops the daemon,
+    which shuts the pool down)."""
+    global _fault
+    _fault = fault or None
+    if hasattr(signal, "SIGINT"):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _check_fault(path: str) -> None:
+    if _fault and _fault in path:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _models() -> list[str]:
+    faces = sys.modules.get("autocull.measure.faces")
+    return list(faces.models_loaded()) if faces is not None and hasattr(faces, "models_loaded") else []
+
+
+def run_batch(paths: Sequence[str], settings: AnalysisSettings) -> tuple[list[Outcome], list[str]]:
+    """One task: the outcomes of a few files (``pipeline.attempt_batch``) and the models this worker has
+    loaded (the daemon's status lists them)."""
+    for path in paths:
+        _check_fault(path)
+    return pipeline.attempt_batch(paths, settings), _models()
+
+
+def _run_alone(conn: Any, fault: Optional[str]) -> None:
+    """A process that analyses one file per request on ``conn`` until told to stop (None)."""
+    _init_worker(fault)
+    while True:
+        request = conn.recv()
+        if request is None:
+            return
+        path, settings = request
+        _check_fault(path)
+        conn.send(pipeline.attempt(path, settings))
+
+
+# ------------------------------------------------------------------ in the parent --
+def crash_reason(path: str, exitcode: Optional[int]) -> WorkerCrashed:
+    """The failure-lane error of a file whose process ended without answering."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        how = f"ended by signal {name}"
+        if -exitcode == getattr(signal, "SIGKILL", -1):
+            how += ": a native crash, or the system ran out of memory and killed it"
+    else:
+        how = f"exited with code {exitcode}"
+    return WorkerCrashed(f"{path}: the decoder crashed on this file (worker process {how})")
+
+
+class _Alone:
+    """One process that runs files one at a time, so a crash is that file's: used only to re-run the files
+    of tasks a dead worker broke. Replaced after each crash; closed when the re-runs are done."""
+
+    def __init__(self, ctx: Any, fault: Optional[str]) -> None:
+        self._ctx, self._fault = ctx, fault
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def run(self, path: str, settings: AnalysisSettings) -> Outcome:
+        if self._proc is None:
+            self._conn, child = self._ctx.Pipe()
+            self._proc = self._ctx.Process(target=_run_alone, args=(child, self._fault), daemon=True)
+            self._proc.start()
+            child.close()
+        try:
+            self._conn.send((path, settings))
+            wait_ready([self._conn, self._proc.sentinel])
+            if self._conn.poll():
+                outcome: Outcome = self._conn.recv()
+                return outcome
+        except (EOFError, OSError):
+            pass
+        self._proc.join()
+        code = self._proc.exitcode
+        self._conn.close()
+        self._proc = self._conn = None
+        return crash_reason(path, code)
+
+    def close(self) -> None:
+        if self._proc is None:
+            return
+        try:
+            self._conn.send(None)
+        except OSError:
+            pass
+        self._proc.join(timeout=10)
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+        self._conn.close()
+        self._proc = self._conn = None
+
+
+class ProcessAnalyzer:
+    """``pipeline.Analyzer`` on a pool of worker processes, shared by every job and the watcher of an engine
+    (thread-safe); see the module's docstring."""
+
+    def __init__(self, workers: int, idle_seconds: float = IDLE_SECONDS, batch: int = BATCH) -> None:
+        self.workers = max(1, workers)
+        self.idle_seconds = idle_seconds
+        self.batch = max(1, batch)
+        self._lock = threading.Lock()
+        self._pool: Optional[ProcessPoolExecutor] = None
+        self._active = 0  # analyze calls running: the pool is never released under one
+        self._last_used = time.monotonic()
+        self._wake = threading.Condition(self._lock)
+        self._reaper: Optional[threading.Thread] = None
+        self._closed = False
+        self._models: set[str] = set()
+        self.replaced = 0  # pools replaced after a worker died (status and tests)
+
+    # ---------------------------------------------------------------- pool --
+    def _executor(self) -> ProcessPoolExecutor:
+        """The pool, started on first use (and again after an idle release or a crash)."""
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the analysis workers are closed")
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=context(), initializer=_init_worker, initargs=(_fault_setting(),)
+                )
+                if self._reaper is None and self.idle_seconds > 0:
+                    self._reaper = threading.Thread(target=self._reap, name="workers-idle", daemon=True)
+                    self._reaper.start()
+            return self._pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """Drop a broken pool (once, however many tasks saw it break); the next task starts a new one."""
+        with self._lock:
+            if self._pool is not broken:
+                return
+            self._pool = None
+            self._models.clear()
+            self.replaced += 1
+        log.warning("an analysis worker died; starting new workers and re-running its files one at a time")
+        broken.shutdown(wait=False)  # its futures already hold the error; cancelling them would race that
+
+    def _reap(self) -> None:
+        """Release the pool once no call has used it for ``idle_seconds`` (woken as each call ends)."""
+        with self._lock:
+            while not self._closed:
+                if self._pool is None or self._active > 0:
+                    self._wake.wait()
+                    continue
+                idle_for = time.monotonic() - self._last_used
+                if idle_for < self.idle_seconds:
+                    self._wake.wait(self.idle_seconds - idle_for)
+                    continue
+                pool, self._pool = self._pool, None
+                self._models.clear()
+                self._lock.release()
+                try:
+                    log.info("analysis workers idle for %.0f s: released", idle_for)
+                    pool.shutdown(wait=True)
+                finally:
+                    self._lock.acquire()
+            self._reaper = None
+
+    @property
+    def running(self) -> bool:
+        """Whether worker processes are up now."""
+        with self._lock:
+            return self._pool is not None
+
+    def worker_pids(self) -> list[int]:
+        """The process ids of the running workers (tests kill one to play the OOM killer)."""
+        with self._lock:
+            procs = getattr(self._pool, "_processes", None) or {}  # the executor keeps no public list
+            return sorted(procs)
+
+    def models_loaded(self) -> list[str]:
+        """The models the running workers have loaded."""
+        with self._lock:
+            return sorted(self._models)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            pool, self._pool = self._pool, None
+            self._wake.notify_all()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    # ------------------------------------------------------------- analyse --
+    def analyze(
+        self, paths: Sequence[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
+    ) -> Iterator[tuple[str, Outcome]]:
+        """``pipeline.Analyzer.analyze``. The files of tasks a dead worker broke are re-run one at a time; once
+        ``cancelled()``, no file is submitted and a broken task's files are not re-run (nor yielded)."""
+        if not paths:
+            return
+        with self._lock:
+            self._active += 1
+        try:
+            yield from self._analyze(paths, settings, cancelled)
+        finally:
+            with self._lock:
+                self._active -= 1
+                self._last_used = time.monotonic()
+                self._wake.notify_all()
+
+    def _analyze(
+        self, paths: Sequence[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
+    ) -> Iterator[tuple[str, Outcome]]:
+        # a small job is spread over every worker; a big one goes a few files per task
+        size = max(1, min(self.batch, math.ceil(len(paths) / self.workers)))
+        batches = (list(paths[k : k + size]) for k in range(0, len(paths), size))
+        limit = 2 * self.workers  # tasks in flight: every worker busy, one more waiting each
+        pending: dict[Future, tuple[ProcessPoolExecutor, list[str]]] = {}
+        alone: Optional[_Alone] = None
+        try:
+            while True:
+                while len(pending) < limit and not cancelled():
+                    batch = next(batches, None)
+                    if batch is None:
+                        break
+                    pending.update(self._submit(batch, settings))
+                if not pending:
+                    return
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    pool, batch = pending.pop(fut)
+                    try:
+                        outcomes, models = fut.result()
+                    except (BrokenProcessPool, CancelledError):  # a worker died (cancelled: a pool shut under it)
+                        self._replace(pool)
+                        if cancelled():
+                            continue
+                        alone = alone or _Alone(context(), _fault_setting())
+                        for path in batch:
+                            yield path, alone.run(path, settings)
+                        continue
+                    except Exception as exc:  # the task itself failed (a result that would not pickle): a defect
+                        log.error("analysis task failed: %r", exc)
+                        for path in batch:
+                            yield path, pipeline.as_problem(path, exc)
+                        continue
+                    with self._lock:
+                        self._models.update(models)
+                    yield from zip(batch, outcomes)
+        finally:
+            for fut in pending:
+                fut.cancel()
+            if alone is not None:
+                alone.close()
+
+    def _submit(
+        self, batch: list[str], settings: AnalysisSettings
+    ) -> dict[Future, tuple[ProcessPoolExecutor, list[str]]]:
+        """Submit one task; a pool that broke before this task reached it is replaced and the task goes to
+        the new one (it never ran, so it is no suspect)."""
+        for _ in range(3):
+            pool = self._executor()
+            try:
+                return {pool.submit(run_batch, batch, settings): (pool, batch)}
+            except BrokenProcessPool:
+                self._replace(pool)
+        raise RuntimeError("the analysis workers keep dying as they start")
+
+
+def _fault_setting() -> Optional[str]:
+    return os.environ.get(FAULT_KILL_ON) or None

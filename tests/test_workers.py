@@ -1,0 +1,277 @@
+"""Analysis in worker processes (issue 16): real processes, real photos from ../shared/testdata.
+
+What a user would notice: the pool gives the analyses the in-process pipeline gives; a worker killed mid-job
+(a native crash, the OOM killer) costs no file; a file that kills every process reading it lands in the
+failure lane with its reason while the others are analysed and the next job works; a cancelled job stops
+sending files; the daemon starts no worker until there is work, culls through them, keeps answering after one
+is killed, and lets them go when idle.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Optional, Sequence
+
+import pytest
+
+from autocull import pipeline
+from autocull.config import Config
+from autocull.engine import Engine
+from autocull.pipeline import AnalysisSettings, FileResult
+from autocull.records import Decision
+from autocull.workers import FAULT_KILL_ON, ProcessAnalyzer
+
+from daemon import Daemon
+from imagegen import truncate_copy
+from realphotos import TESTDATA
+from test_pipeline import same
+
+PHOTOS = (
+    "camera/sharp/rbh-013.jpg",
+    "camera/sharp/rbh-021.jpg",
+    "burst/scenario-1/scenario-1-a.jpg",
+    "burst/scenario-1/scenario-1-b.jpg",
+    "faces/open/face_1.jpg",
+    "faces/open/face_11.jpg",
+    "raw/NIKON_D1X_UB20_O35.NEF",
+)
+FACES = sorted((TESTDATA / "faces" / "open").glob("*.jpg"))
+
+
+def _copies(folder: Path, count: int, prefix: str = "frame") -> list[str]:
+    """``count`` distinct files (the store keys on the path) copied from the real face crops."""
+    folder.mkdir(parents=True, exist_ok=True)
+    assert len(FACES) >= count, f"shared test data missing: {TESTDATA / 'faces/open'}"
+    out = []
+    for k in range(count):
+        dest = folder / f"{prefix}-{k:03d}.jpg"
+        shutil.copyfile(FACES[k], dest)
+        out.append(str(dest))
+    return out
+
+
+class _Watch:
+    """Progress that counts every file it is told about and can act on the first one."""
+
+    def __init__(self, on_first=None) -> None:
+        self.advanced: list[str] = []
+        self._on_first = on_first
+        self.stop = threading.Event()
+
+    def stage(self, name: str, total: int) -> None:
+        pass
+
+    def advance(self, path: str) -> None:
+        self.advanced.append(path)
+        if len(self.advanced) == 1 and self._on_first is not None:
+            self._on_first()
+
+    def emit(self, decisions: Sequence[Decision]) -> None:
+        pass
+
+    def cancelled(self) -> bool:
+        return self.stop.is_set()
+
+
+@pytest.fixture
+def engine(tmp_path):
+    e = Engine.open(tmp_path / "home", Config(workers=2))
+    yield e
+    e.close()
+
+
+def test_the_pool_gives_the_analyses_the_pipeline_gives_in_process(tmp_path):
+    folder = tmp_path / "shoot"
+    folder.mkdir()
+    paths = []
+    for rel in PHOTOS:
+        src = TESTDATA / rel
+        assert src.is_file(), f"shared test data missing: {src} (see ../shared/testdata/SOURCES.md)"
+        shutil.copyfile(src, folder / src.name)
+        paths.append(str(folder / src.name))
+    truncate_copy(TESTDATA / PHOTOS[0], folder / "truncated.jpg", 0.3)
+    paths += [str(folder / "truncated.jpg"), str(folder / "gone.jpg")]
+    settings = AnalysisSettings(faces=Config.load(tmp_path).faces)
+    here = {p: pipeline.attempt(p, settings) for p in paths}
+    pool = ProcessAnalyzer(2)
+    try:
+        there = list(pool.analyze(paths, settings, lambda: False))
+        assert pool.worker_pids() and all(pid != os.getpid() for pid in pool.worker_pids())
+        models = pool.models_loaded()
+    finally:
+        pool.close()
+    assert sorted(p for p, _ in there) == sorted(paths)  # each once
+    for path, theirs in there:
+        mine = here[path]
+        assert type(theirs) is type(mine), (path, theirs)
+        if isinstance(mine, FileResult):
+            assert isinstance(theirs, FileResult)
+            assert (theirs.size, theirs.mtime_ns) == (mine.size, mine.mtime_ns)
+            assert same(theirs.analysis, mine.analysis), path
+        else:
+            assert (theirs.code, theirs.message) == (mine.code, mine.message)
+    assert sum(isinstance(o, FileResult) for _, o in there) == len(PHOTOS)
+    if settings.faces:  # the models were loaded in the workers, and the pool says so
+        assert "face_landmark.tflite" in models
+    assert not pool.running
+
+
+def test_a_worker_killed_mid_job_costs_no_file(engine, tmp_path):
+    files = _copies(tmp_path / "shoot", 24)
+    killed: list[int] = []
+
+    def kill_a_worker() -> None:
+        pids = engine.analyzer.worker_pids()
+        assert pids
+        os.kill(pids[0], signal.SIGKILL)  # as the OOM killer would
+        killed.append(pids[0])
+
+    watch = _Watch(kill_a_worker)
+    result = engine.run([str(tmp_path / "shoot")], progress=watch)
+    assert killed and engine.analyzer.replaced == 1  # the job did see its worker die
+    assert sorted(watch.advanced) == sorted(files)  # every file told once: none lost, none twice
+    assert sorted(d.path for d in result.decisions) == sorted(files)
+    assert [d for d in result.decisions if d.error_code] == []  # the killed worker's files were run again
+    assert result.counts.analyzed == len(files)
+    assert set(engine.store.analyses(files)) == set(files)
+    assert killed[0] not in engine.analyzer.worker_pids()
+
+
+def test_a_file_that_kills_its_worker_lands_in_the_failure_lane_and_the_next_job_works(engine, tmp_path, monkeypatch):
+    files = _copies(tmp_path / "shoot", 10)
+    poison = str(tmp_path / "shoot" / "poison-frame.jpg")  # a good photo: the fault seam is what kills
+    shutil.copyfile(FACES[20], poison)
+    monkeypatch.setenv(FAULT_KILL_ON, "poison-")
+    result = engine.run([str(tmp_path / "shoot")])
+    by_path = {d.path: d for d in result.decisions}
+    assert set(by_path) == set(files) | {poison}
+    bad = by_path[poison]
+    assert bad.error_code == "CRASHED"
+    assert "poison-frame.jpg: the decoder crashed on this file (worker process ended by signal SIGKILL" in (
+        bad.error_message
+    )
+    assert [p for p in files if by_path[p].error_code] == []
+    assert {f.path: f.code for f in engine.store.failures()} == {poison: "CRASHED"}
+    assert engine.analyzer.replaced == 1
+
+    later = _copies(tmp_path / "later", 6, prefix="later")  # the pool was replaced: the next job works
+    again = engine.run([str(tmp_path / "later")])
+    assert sorted(d.path for d in again.decisions if not d.error_code) == sorted(later)
+
+    monkeypatch.delenv(FAULT_KILL_ON)  # the same file, once nothing kills it, is analysed like any other
+    engine.analyzer.close()
+    engine.analyzer = ProcessAnalyzer(2)
+    retried = engine.run([poison])
+    assert [d.error_code for d in retried.decisions] == [""]
+    assert engine.store.failures() == []
+
+
+def test_a_single_file_goes_through_a_worker_too(engine, tmp_path, monkeypatch):
+    """``analyze_one`` (one file, e.g. from the watcher's path): a file that kills its process costs that file."""
+    (good,) = _copies(tmp_path / "one", 1)
+    poison = tmp_path / "one" / "poison.jpg"
+    shutil.copyfile(FACES[3], poison)
+    monkeypatch.setenv(FAULT_KILL_ON, "poison")
+    with pytest.raises(Exception) as info:
+        engine.analyze_one(str(poison))
+    assert getattr(info.value, "code", "") == "CRASHED"
+    analysis, cached = engine.analyze_one(good)
+    assert not cached and engine.store.analyses([good])[good] == analysis
+
+
+def test_cancel_stops_sending_files(tmp_path):
+    files = _copies(tmp_path / "many", 8) * 5  # 40 tasks' worth of files
+    pool = ProcessAnalyzer(2, batch=2)
+    stop = threading.Event()
+    got: list[str] = []
+    try:
+        for path, outcome in pool.analyze(files, AnalysisSettings(faces=False), stop.is_set):
+            assert isinstance(outcome, FileResult)
+            got.append(path)
+            stop.set()  # cancelled after the first answer: what was in flight comes back, nothing more is sent
+    finally:
+        pool.close()
+    in_flight = 2 * 2 * 2  # tasks in flight (2 per worker) x files per task
+    assert 1 <= len(got) <= in_flight < len(files)
+
+
+def _descendants(pid: int) -> dict[int, int]:
+    """pid -> depth of every process under ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+    out: dict[int, int] = {}
+    frontier, depth = [pid], 0
+    while frontier:
+        depth += 1
+        frontier = [p for p, pp in parents.items() if pp in frontier]
+        out.update((p, depth) for p in frontier)
+    return out
+
+
+def _workers_of(pid: int) -> list[int]:
+    """The daemon's analysis workers: forked by its forkserver, so its grandchildren."""
+    return sorted(p for p, depth in _descendants(pid).items() if depth == 2)
+
+
+def _wait_job(d: Daemon, job_id: str, pb, timeout: float = 600) -> object:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        job = d.grpc("GetJob", pb.GetJobRequest(job_id=job_id))
+        if job.state in (pb.JOB_STATE_CANCELLED, pb.JOB_STATE_DONE, pb.JOB_STATE_FAILED):
+            return job
+        time.sleep(0.1)
+    raise AssertionError("job did not end: " + d.log())
+
+
+@pytest.mark.e2e
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the daemon's workers in /proc")
+def test_the_daemon_culls_through_workers_and_keeps_answering_after_one_is_killed(tmp_path):
+    from autocull.v1 import autocull_pb2 as pb
+
+    d = Daemon(tmp_path / "home", config="workers = 2\nworker_idle_seconds = 3\n")
+    try:
+        assert d.grpc("GetStatus", pb.GetStatusRequest()).version
+        assert _workers_of(d.proc.pid) == []  # no worker before there is work
+        files = _copies(tmp_path / "shoot", 30)
+        job = d.grpc("StartJob", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
+        victim: Optional[int] = None
+        deadline = time.time() + 300
+        while victim is None and time.time() < deadline:
+            progress = d.grpc("GetJob", pb.GetJobRequest(job_id=job.id))
+            workers = _workers_of(d.proc.pid)
+            if progress.done >= 1 and workers:
+                victim = workers[0]
+                os.kill(victim, signal.SIGKILL)
+            time.sleep(0.05)
+        assert victim is not None, d.log()
+        assert d.grpc("GetStatus", pb.GetStatusRequest()).version  # answers while the job recovers
+        done = _wait_job(d, job.id, pb)
+        assert done.state == pb.JOB_STATE_DONE, done.message
+        assert done.counts.total == len(files) and done.counts.failed == 0, d.log()
+        assert done.done == len(files)
+        assert "an analysis worker died" in d.log()
+        status = d.grpc("GetStatus", pb.GetStatusRequest())
+        assert status.photos_stored == len(files)
+
+        later = _copies(tmp_path / "later", 4, prefix="later")
+        answer = d.grpc("Cull", pb.CullRequest(paths=[str(tmp_path / "later")]))
+        assert sorted(x.path for x in answer.decisions if not x.error.code) == sorted(later)
+
+        deadline = time.time() + 60  # idle for worker_idle_seconds: the workers are let go
+        while _workers_of(d.proc.pid) and time.time() < deadline:
+            time.sleep(0.2)
+        assert _workers_of(d.proc.pid) == []
+        assert d.grpc("GetStatus", pb.GetStatusRequest()).photos_stored == len(files) + len(later)
+    finally:
+        assert d.stop() == 0, d.log()
