@@ -148,7 +148,7 @@ def test_a_file_that_kills_its_worker_fails_alone_and_its_batch_mates_are_analys
     finally:
         analyzer.close()
     assert set(got) == set(paths)
-    assert got[str(crash)].code == "WORKER_CRASHED"
+    assert got[str(crash)].code == "CRASHED"
     assert "the worker analysing this file died" in got[str(crash)].message
     assert all(isinstance(got[p], pipeline.FileResult) for p in paths if p != str(crash))
     assert analyzer.sent == 3 + 3  # the batch once, then each of its files alone

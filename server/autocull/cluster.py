@@ -28,7 +28,7 @@ from collections import deque
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from . import ANALYZER_VERSION, pipeline
-from .errors import FailedPrecondition, FileMissing, FileProblem, FileVanished, InvalidArgument
+from .errors import FailedPrecondition, FileMissing, FileVanished, InvalidArgument, WorkerCrashed
 from .pipeline import AnalysisSettings, Outcome
 
 log = logging.getLogger(__name__)
@@ -39,12 +39,6 @@ INSTALL_HINT = "Ray is not installed where the cull runs: install autocull[clust
 
 _HOST = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)"
 _ADDRESS = re.compile(rf"(?P<scheme>ray://)?(?P<host>{_HOST}):(?P<port>[0-9]{{1,5}})")
-
-
-class WorkerDied(FileProblem):
-    """The Ray worker analysing this file alone died (a native decoder crash, the OOM killer, its node lost)."""
-
-    code = "WORKER_CRASHED"
 
 
 def check_address(address: str) -> str:
@@ -87,7 +81,7 @@ def _analyzer_version() -> str:
 class RayAnalyzer:
     """``pipeline.Analyzer`` on a Ray cluster: batches of paths as Ray tasks, a bounded number in flight,
     results as they finish. A task whose worker died costs its files a re-run one by one; a file that kills its
-    worker alone lands in the failure lane (``WorkerDied``)."""
+    worker alone lands in the failure lane (``WorkerCrashed``)."""
 
     def __init__(
         self, address: str, *, batch: int = BATCH, task: Callable[..., list[Outcome]] = pipeline.attempt_batch
@@ -184,7 +178,8 @@ class RayAnalyzer:
             return
         path = chunk[0]
         log.warning("%s: the Ray worker analysing it died: %s", path, exc)
-        yield path, WorkerDied(f"{path}: the worker analysing this file died ({_first_line(exc)}); other files went on")
+        why = _first_line(exc)
+        yield path, WorkerCrashed(f"{path}: the worker analysing this file died ({why}); other files went on")
 
     def close(self) -> None:
         """Leave the cluster if this analyzer joined it (idempotent); the cluster itself keeps running."""

@@ -82,6 +82,13 @@ class CorruptImage(FileProblem):
     code = "CORRUPT"
 
 
+class WorkerCrashed(FileProblem):
+    """The process analysing this file alone ended without an answer: a native decoder or model crash, the
+    OOM killer, or (on a cluster) its node lost. The file costs itself, never the job."""
+
+    code = "CRASHED"
+
+
 class ImageTooLarge(FileProblem):
     """More pixels than the configured limit (decompression-bomb guard)."""
 

@@ -32,7 +32,7 @@ from multiprocessing.connection import wait as wait_ready
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 from . import pipeline
-from .errors import FileProblem
+from .errors import WorkerCrashed
 from .pipeline import AnalysisSettings, Outcome
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,6 @@ PRELOAD = ["autocull.workers", "autocull.pipeline", "autocull.decode", "autocull
 # SIGKILL, as a decoder's segfault or the OOM killer would (no real input crashes a decoder on demand). Read in
 # the parent when a pool starts and handed to each worker (a forkserver keeps the environment it started with).
 FAULT_KILL_ON = "AUTOCULL_FAULT_KILL_ON"
-
-
-class WorkerCrashed(FileProblem):
-    """The process analysing this file alone ended without an answer: a native crash or the OOM killer."""
-
-    code = "CRASHED"
 
 
 def context() -> Any:
