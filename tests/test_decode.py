@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -289,6 +290,44 @@ def test_region_of_png_in_all_orientations_is_exact(tmp_path: Path) -> None:
         assert small.shape[2] == 3 and 20 <= min(small.shape[:2]) <= 40, orientation
         crop = dec.region_reader(path, decode(path))(box, 10_000)
         assert np.array_equal(crop, region), orientation
+
+
+def _in_fresh_thread(read: "dec.FileRegionReader", box: Box, min_side: int) -> np.ndarray:
+    """A region read in a thread that has decoded nothing: it decodes the file again."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(read, box, min_side).result()
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 3])
+def test_region_at_the_analysis_scale_equals_a_fresh_decode(
+    tmp_path: Path, big_photo: np.ndarray, orientation: int
+) -> None:
+    """A small face whose detail read needs no finer DCT scale than the analysis decode is cropped from the
+    pixels that decode already has: exactly what decoding the file again gives, so no verdict moves."""
+    path = gen.save_jpeg(tmp_path / f"k{orientation}.jpg", big_photo, gen.make_exif(orientation=orientation))
+    out = decode(path)  # 3000x2000 is drafted at 1/2: 1500x1000 before the resize to 1280
+    read = dec.region_reader(path, out)
+    box = Box(0.30, 0.20, 0.10, 0.15)
+    assert dec._kept.draft.image.size == (3000 // 2, 2000 // 2)  # what the region reads below are cut from
+    for min_side in (80, 95):  # both need the 1/2 scale in every orientation (the box's short side: 200-300 px)
+        kept = read(box, min_side)
+        assert min(kept.shape[:2]) >= min_side
+        assert np.array_equal(kept, _in_fresh_thread(read, box, min_side)), min_side
+    finer = read(box, 190)  # needs full scale: decoded again
+    assert min(finer.shape[:2]) >= 190
+    assert np.array_equal(finer, _in_fresh_thread(read, box, 190))
+
+
+def test_region_of_a_replaced_file_reads_the_new_pixels(tmp_path: Path, big_photo: np.ndarray) -> None:
+    """A file swapped after its decode (same name and size class) is read anew, never served the old pixels."""
+    path = gen.save_jpeg(tmp_path / "swap.jpg", big_photo)
+    out = decode(path)
+    box = Box(0.25, 0.25, 0.5, 0.5)
+    before = dec.region_reader(path, out)(box, 200)
+    gen.save_jpeg(tmp_path / "other.jpg", 255 - big_photo).replace(path)
+    after = dec.region_reader(path, out)(box, 200)
+    assert after.shape == before.shape
+    assert gen.mean_abs_diff(after, 255 - before) < 3.0
 
 
 def test_region_reader_refuses_nonsense_boxes(tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ import math
 import os
 import stat
 import struct
+import threading
 import zlib
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
@@ -436,7 +437,50 @@ def _decode_pillow(fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int
         applied = _applied_orientation(fmt, info.orientation)
         small = _orient(_fit(_to_rgb8(im), analysis_size), applied)
         rgb = _as_array(small)
+        _keep_draft(fh, im, analysis_size)
     return DecodedImage(rgb=rgb, full_size=_upright_size(stored, applied), format=fmt, exif=info, source="pixels")
+
+
+# ------------------------------------------------------- the kept draft -----
+@dataclass(frozen=True)
+class _Draft:
+    """The last JPEG this thread decoded, as libjpeg delivered it (stored orientation, at its DCT scale).
+
+    A face too small to judge at analysis size is re-read at a higher resolution (``region_reader``); when
+    the DCT scale that read needs is the one the analysis decode used, these are the very pixels it would
+    decode again, so it crops them instead. ``key`` says which file (and which version of it) they are.
+    """
+
+    key: tuple[int, int, int, int]  # st_dev, st_ino, st_size, st_mtime_ns of the file decoded
+    image: Image.Image
+
+
+_kept = threading.local()  # one draft per thread: decode and measure of a file run in the same thread
+_KEEP_FACTOR = 4  # keep drafts up to this many times the analysis image's pixels (the DCT scale's slack)
+
+
+def _file_key(fh: BinaryIO) -> tuple[int, int, int, int]:
+    st = os.fstat(fh.fileno())
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _keep_draft(fh: BinaryIO, im: Image.Image, analysis_size: int) -> None:
+    """Keep a decoded JPEG for this thread's next region read (replacing the one before: memory stays at one
+    small image per thread, outside the pixel budget since it is at most a few analysis images)."""
+    _kept.draft = None
+    if im.format not in ("JPEG", "MPO") or im.mode != "RGB":
+        return
+    if im.size[0] * im.size[1] > _KEEP_FACTOR * analysis_size * analysis_size:
+        return
+    _kept.draft = _Draft(_file_key(fh), im)
+
+
+def _kept_draft(fh: BinaryIO, im: Image.Image) -> Optional[Image.Image]:
+    """The kept draft when it is this file at the size ``im`` (opened and drafted, not loaded) would decode to."""
+    draft: Optional[_Draft] = getattr(_kept, "draft", None)
+    if draft is None or draft.image.size != im.size or im.mode != "RGB" or draft.key != _file_key(fh):
+        return None
+    return draft.image
 
 
 def _pillow_cost(im: Image.Image) -> int:
@@ -461,11 +505,16 @@ def _pillow_region(path: Path, orientation: int, box: Box, min_side: int) -> np.
         magic = sniff(fh.read(_HEAD_BYTES))
         fh.seek(0)
         with _open_pillow(fh, path, magic) as im:
+            kept = None
             if im.format in ("JPEG", "MPO"):
                 im.draft("RGB", _draft_request(im.size, stored_box, min_side))
-            held.enter_context(budget.SHARED.hold(_pillow_cost(im)))  # a crop loads the whole image first
-            crop = _to_rgb8(im.crop(stored_box.pixels(im.size)))
-            _refuse_padded_jpeg(im, path)
+                kept = _kept_draft(fh, im)
+            if kept is not None:  # the analysis decode already has these pixels
+                crop = kept.crop(stored_box.pixels(kept.size))
+            else:
+                held.enter_context(budget.SHARED.hold(_pillow_cost(im)))  # a crop loads the whole image first
+                crop = _to_rgb8(im.crop(stored_box.pixels(im.size)))
+                _refuse_padded_jpeg(im, path)
     return _as_array(_orient(_reduce_to(crop, min_side), orientation))
 
 

@@ -95,16 +95,16 @@ def analyze(
     FaceModelError
         A face model could not load or failed on this image (a ``FileProblem``).
     """
-    if faces is True:
-        faces = find_faces(decoded, region)
-    elif faces is False:
-        faces = None
     rgb = decoded.rgb
     gray = to_gray(rgb)
     # Filter the frame once: the noise estimate, the frame's sharpness and
     # every box measured below read slices of the same responses.
     bank = filter_bank(gray) if min(gray.shape) >= 3 else None
     sigma = sigma_from_sobel(gray, bank.sx, bank.sy, bank.scratch) if bank is not None else estimate_sigma(gray)
+    if faces is True:  # the face measures read the same gray frame and noise level
+        faces = find_faces(decoded, region, gray=gray, sigma=sigma)
+    elif faces is False:
+        faces = None
     points = edge_points(gray, noise_sigma=sigma, sx=bank.sx, sy=bank.sy) if bank is not None else None
     whole, stats, double = measure_region(gray, noise_sigma=sigma, bank=bank, points=points)
     main = [f for f in (faces or ()) if f.main]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from . import models
@@ -177,7 +178,7 @@ def _cut_by_edge(d: Detection, tile_shape: tuple[int, ...], x0: int, y0: int, fr
 def _rotated(rgb: np.ndarray, k: int) -> list[Detection]:
     """Short range on the frame turned k x 90 degrees counter-clockwise, mapped back upright."""
     h, w = rgb.shape[:2]
-    turned = np.rot90(rgb, k)
+    turned = _turn(rgb, k)
     out = []
     for d in _run(models.SHORT_RANGE, turned, f"rot{90 * k}"):
         corners = np.array([[d.x, d.y], [d.x + d.w, d.y + d.h]])
@@ -187,6 +188,13 @@ def _rotated(rgb: np.ndarray, k: int) -> list[Detection]:
         x1, y1 = back.max(axis=0)
         out.append(Detection(float(x0), float(y0), float(x1 - x0), float(y1 - y0), d.score, kp, d.source))
     return out
+
+
+def _turn(rgb: np.ndarray, k: int) -> np.ndarray:
+    """``np.rot90(rgb, k)`` as a contiguous image, by OpenCV's rotate: the same pixels, several times faster
+    than NumPy's strided copy (what the detector needs is a contiguous buffer)."""
+    code = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}.get(k % 4)
+    return np.ascontiguousarray(rgb) if code is None else cv2.rotate(np.ascontiguousarray(rgb), code)
 
 
 def _unrotate(pts: np.ndarray, k: int, w: int, h: int) -> np.ndarray:

@@ -94,21 +94,30 @@ class _View:
         return sub
 
 
-def find_faces(decoded: DecodedImage, region: RegionReader | None = None) -> tuple[FaceMetrics, ...]:
+def find_faces(
+    decoded: DecodedImage,
+    region: RegionReader | None = None,
+    *,
+    gray: np.ndarray | None = None,
+    sigma: float | None = None,
+) -> tuple[FaceMetrics, ...]:
     """Every face in the upright frame with eyes, sharpness and main-subject flag, largest first.
 
     ``region`` reads the original at a higher resolution for small faces
     (``decode.region_reader``); without it, or when it fails, they are judged
-    on the analysis image. Raises ``FaceModelError`` (a ``FileProblem``) when a
-    model cannot load or fails on this image; the engine reports it for this
-    file and carries on.
+    on the analysis image. ``gray`` (``to_gray`` of the frame) and ``sigma``
+    (its ``estimate_sigma``) are what ``analyze`` already has: passed in, the
+    frame is not converted and its noise not estimated a second time. Raises
+    ``FaceModelError`` (a ``FileProblem``) when a model cannot load or fails on
+    this image; the engine reports it for this file and carries on.
     """
     rgb = np.ascontiguousarray(decoded.rgb)
     h, w = rgb.shape[:2]
     try:
-        faces = _trusted_faces(_measure_all(decoded, detect(rgb), region), w, h)
+        whole = _View(rgb, 1.0, 0.0, 0.0, gray, sigma)
+        faces = _trusted_faces(_measure_all(decoded, whole, detect(rgb), region), w, h)
         if not faces:  # none, or none worth judging by: the frame may be turned
-            faces = _trusted_faces(_measure_all(decoded, detect_turned(rgb), region), w, h)
+            faces = _trusted_faces(_measure_all(decoded, whole, detect_turned(rgb), region), w, h)
     except cv2.error as exc:
         raise models.FaceModelError(f"face analysis failed: {exc}") from exc
     flags = main_faces([f.box for f, _ in faces], [size for _, size in faces])
@@ -141,8 +150,9 @@ def _unsure(face: FaceMetrics) -> bool:
 _Measured = tuple[Box, Detection, eyes.EyeCues, eyes.EyeCues, float, float, object, tuple]
 
 
-def _measure_all(decoded: DecodedImage, found: list[Detection], region: RegionReader | None) -> list[_Measured]:
-    whole = _View(np.ascontiguousarray(decoded.rgb), 1.0, 0.0, 0.0)
+def _measure_all(
+    decoded: DecodedImage, whole: _View, found: list[Detection], region: RegionReader | None
+) -> list[_Measured]:
     detail = _detail_view(decoded, [d for d in found if min(d.w, d.h) < DETAIL_FACE_PX], region)
     out = []
     for d in found:
