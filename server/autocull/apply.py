@@ -40,6 +40,8 @@ CHUNK = 2000  # photos decided and stored at once (their burst neighbours come f
 
 # Decide a set of stored photos under a policy: the decisions of the paths and of their burst neighbours.
 DecideSet = Callable[[Sequence[str], Policy], Mapping[str, Decision]]
+# The same photos' (verdict, stars, quality) exactly as DecideSet's decisions hold them, with no decision built.
+DecideRows = Callable[[Sequence[str], Policy], Mapping[str, tuple[str, int, float]]]
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,10 @@ class ActivePolicy:
 class Verdicts:
     """Holds the active policy and writes the verdicts made under it."""
 
-    def __init__(self, store: Store, decide_set: DecideSet) -> None:
+    def __init__(self, store: Store, decide_set: DecideSet, decide_rows: Optional[DecideRows] = None) -> None:
         self._store = store
         self._decide_set = decide_set
+        self._decide_rows = decide_rows
         self._lock = threading.RLock()
         self._active = _load_active(store)
         self.sidecars = SidecarWriter()
@@ -117,12 +120,19 @@ class Verdicts:
         Only verdicts that changed are rewritten; the rest move on to the active policy version in one statement.
         """
         redecided = changed = 0
+        policy = self._active.policy
+        # Only the verdict rows are stored; whole decisions are built only when sidecars are to be written.
+        light = self._decide_rows is not None and policy.xmp_sidecars == "off"
         for start in range(0, len(paths), CHUNK):
             chunk = paths[start : start + CHUNK]
+            decisions: Mapping[str, Decision] = {}
             with _no_cycle_collection():
-                decisions = self._decide_set(chunk, self._active.policy)
-            before = self._store.verdict_rows(list(decisions))
-            rows = {p: (d.verdict, d.stars, d.quality) for p, d in decisions.items()}
+                if self._decide_rows is not None and light:
+                    rows = dict(self._decide_rows(chunk, policy))
+                else:
+                    decisions = self._decide_set(chunk, policy)
+                    rows = {p: (d.verdict, d.stars, d.quality) for p, d in decisions.items()}
+            before = self._store.verdict_rows(list(rows))
             moved = [p for p, row in rows.items() if before.get(p) != row]
             self._store.set_verdicts(
                 ((p, *rows[p]) for p in moved),
@@ -130,8 +140,8 @@ class Verdicts:
                 same=[p for p in rows if before.get(p) == rows[p]],
             )
             self._sidecars(decisions, self._active)
-            redecided += sum(1 for p in chunk if p in decisions)
-            changed += sum(1 for p in chunk if p in decisions and before.get(p, (None,) * 3)[:2] != rows[p][:2])
+            redecided += sum(1 for p in chunk if p in rows)
+            changed += sum(1 for p in chunk if p in rows and before.get(p, (None,) * 3)[:2] != rows[p][:2])
         return redecided, changed
 
     def _write(self, decisions: Mapping[str, Decision], active: ActivePolicy) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 from . import ANALYZER_VERSION, __version__, bursts, library, pipeline
 from .apply import CHUNK, ActivePolicy, Verdicts, policy_or_active
 from .config import DB_FILE, Config, default_home, ensure_home
-from .decide import decide_all
+from .decide import decide_all, verdict_rows
 from .errors import AutoCullError, FailedPrecondition, FileProblem, InvalidArgument, NotFound
 
 # The library's names, still importable from here (the watcher's rules, the CLI, the RPC layer and the jobs use
@@ -157,7 +157,7 @@ class Engine:
         self.started = time.time()
         self._decodes = _Gauge()
         self._reported: set[tuple[str, str]] = set()  # bad stored values already logged (once each)
-        self.verdicts = Verdicts(store, self._decide_set)
+        self.verdicts = Verdicts(store, self._decide_set, self._verdict_rows)
         # worker processes, started on the first file to analyse (never at start-up) and kept while used
         self.analyzer = ProcessAnalyzer(config.worker_count(), config.worker_idle_seconds)
         self._queue = _Gauge()
@@ -473,26 +473,43 @@ class Engine:
         best frame sets the old one aside). A neighbour in no such group is left out: its own group may reach
         beyond what was read here, so only a decision made with its whole group may be stored.
         """
+        s = self._decide_inputs(paths, policy, content=True)
+        decisions = decide_all(s.analyses, s.groups, policy, s.prefs, s.content)
+        return {p: d for p, d in decisions.items() if p in s.settled}
+
+    def _verdict_rows(self, paths: Sequence[str], policy: Policy) -> dict[str, tuple[str, int, float]]:
+        """(verdict, stars, quality) of what ``_decide_set`` decides, as it would store them, with no decision
+        built (a policy change stores only these; see ``decide.verdict_rows``)."""
+        s = self._decide_inputs(paths, policy, content=False)
+        rows = verdict_rows(s.analyses, s.groups, policy, s.prefs)
+        return {p: r for p, r in rows.items() if p in s.settled}
+
+    def _decide_inputs(self, paths: Sequence[str], policy: Policy, *, content: bool) -> "_DecideInputs":
+        """What deciding stored photos reads: their analyses and their burst neighbours', taste terms, groups.
+
+        ``settled``: the photos asked for and the neighbours in a group with one of them (a new best frame sets
+        the old one aside). A neighbour in no such group is left out: its own group may reach beyond what was
+        read here, so only a decision made with its whole group may be stored. ``content=False``: content
+        labels are left unread (they only make keywords, which a verdict row does not hold)."""
         analyses = self.store.analyses(paths)
         context = self._burst_context(analyses, policy)
         everything = {**context, **analyses}
-        vectors, prefs, content = self._taste_terms(list(everything), policy)
+        vectors, prefs, labels = self._taste_terms(list(everything), policy, content=content)
         groups = (
             bursts.group([bursts.BurstItem.from_analysis(p, a, vectors.get(p)) for p, a in everything.items()], policy)
             if len(everything) > 1
             else []
         )
-        decisions = decide_all(everything, groups, policy, prefs, content)
         settled = set(analyses)
         for g in groups:
             if not settled.isdisjoint(g.paths):
                 settled.update(g.paths)
-        return {p: d for p, d in decisions.items() if p in settled}
+        return _DecideInputs(everything, groups, prefs, labels, settled)
 
-    def _taste_terms(self, paths: Sequence[str], policy: Policy) -> tuple[dict, dict, dict]:
+    def _taste_terms(self, paths: Sequence[str], policy: Policy, *, content: bool = True) -> tuple[dict, dict, dict]:
         """(vectors, preferences, content labels) of these stored photos. Taste is an extra: whatever goes wrong
         in it (a damaged stored model, a vector of another size) is logged once and the photos are decided
-        without it, never a failed cull."""
+        without it, never a failed cull. ``content=False``: no content labels (a verdict row holds none)."""
         try:
             vectors = self.taste.vectors(paths)
             prefs = (
@@ -500,12 +517,12 @@ class Engine:
                 if policy.weight_preference > 0
                 else {}
             )
-            content = (
+            labels = (
                 self.taste.content(vectors, policy.content_min_prob, policy.content_margin)
-                if policy.content_keywords
+                if policy.content_keywords and content
                 else {}
             )
-            return vectors, prefs, content
+            return vectors, prefs, labels
         except Exception as exc:
             if ("taste", str(exc)) not in self._reported:
                 self._reported.add(("taste", str(exc)))
@@ -737,6 +754,17 @@ class Engine:
             "embedded": self.store.embedded_photos(self.taste.serving()) if self.taste.usable else 0,
             "profiles": [self.taste_state(p) for p in (self.store.profiles() or [self.policy.profile])],
         }
+
+
+@dataclass(frozen=True)
+class _DecideInputs:
+    """What deciding a set of stored photos reads (``Engine._decide_inputs``)."""
+
+    analyses: dict[str, Analysis]  # the photos asked for and their burst neighbours
+    groups: list[bursts.Group]
+    prefs: dict
+    content: dict
+    settled: set[str]  # whose decisions may be stored
 
 
 def _diff_from_default(p: Policy) -> dict[str, Any]:

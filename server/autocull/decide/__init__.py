@@ -5,17 +5,31 @@ brackets (grouped by ``bursts.group``) deciding together. Only the apply stage
 stores what comes out.
 """
 
-from .groups import decide_all
-from .photo import Judgement, Place, counted_faces, decide, judge, quality_score, render, stars_for
+from .groups import decide_all, verdict_rows
+from .photo import (
+    Judgement,
+    Place,
+    Verdict,
+    counted_faces,
+    decide,
+    judge,
+    judge_verdict,
+    quality_score,
+    render,
+    stars_for,
+)
 
 __all__ = [
     "Judgement",
     "Place",
+    "Verdict",
     "counted_faces",
     "decide",
     "decide_all",
     "judge",
+    "judge_verdict",
     "quality_score",
     "render",
     "stars_for",
+    "verdict_rows",
 ]

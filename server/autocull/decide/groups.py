@@ -13,12 +13,12 @@ aside, the base exposure (compensation nearest 0) is the stack top.
 from __future__ import annotations
 
 import os
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Mapping, Optional, Protocol, Sequence
 
 from ..bursts import Group, shot_key
 from ..policy import Policy
 from ..records import Analysis, Cause, CauseKind, Decision, Preference
-from .photo import Judgement, Place, judge, render
+from .photo import Judgement, Place, judge, judge_verdict, render, stars_for
 
 # Exposure lines at their maximum and no exposure weight: a bracket frame is *meant* to be off.
 _NO_EXPOSURE_RULES = {
@@ -30,6 +30,24 @@ _NO_EXPOSURE_RULES = {
     "shadow_clip_review": 1.0,
     "weight_exposure": 0.0,
 }
+
+
+class Ranked(Protocol):
+    """What ranking a burst reads of a judged frame (a ``Judgement`` or the light ``Verdict``)."""
+
+    @property
+    def verdict(self) -> str: ...
+
+    @property
+    def quality(self) -> float: ...
+
+    @property
+    def technical(self) -> float: ...
+
+    @property
+    def preference(self) -> Optional[float]: ...
+
+
 _METRICS = (  # (score key, policy weight, how the better frame is described)
     ("subject_sharpness", "weight_sharpness", "is sharper"),
     ("eyes", "weight_eyes", "has open eyes"),
@@ -66,9 +84,52 @@ def decide_all(
     return {p: grouped[p] if p in grouped else render(p, analyses[p], j, policy) for p, j in judged.items()}
 
 
-def _burst(
-    g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], judged: Mapping[str, Judgement], policy: Policy
-) -> dict[str, Decision]:
+def verdict_rows(
+    analyses: Mapping[str, Analysis],
+    groups: Sequence[Group],
+    policy: Policy,
+    preferences: Optional[Mapping[str, Preference]] = None,
+) -> dict[str, tuple[str, int, float]]:
+    """(verdict, stars, quality) of every analysed photo: what ``decide_all`` stores, without its decisions.
+
+    A policy change stores only these three; the reasons, keywords, scores and burst places behind them are
+    never built. Same rules as ``decide_all`` (``judge_verdict`` for ``judge``, the burst's best chosen by the
+    same ranking, a bracket judged without exposure rules), so the stored rows are the same.
+    """
+    prefs = preferences or {}
+    judged = {p: judge_verdict(a, policy, preference=prefs.get(p)) for p, a in analyses.items()}
+    rows = {p: (j.verdict, stars_for(j.verdict, j.quality, policy), j.quality) for p, j in judged.items()}
+    neutral: Optional[Policy] = None
+    for g in groups:
+        shots: dict[tuple[str, str], list[str]] = {}
+        for p in g.paths:
+            if p in analyses:
+                shots.setdefault(shot_key(p), []).append(p)
+        if len(shots) < 2:
+            continue
+        if g.bracket:  # as ``_bracket``: judged without exposure rules, stars under the photographer's policy
+            neutral = neutral or policy.with_values(_NO_EXPOSURE_RULES)
+            for files in shots.values():
+                for p in files:
+                    j = judge_verdict(analyses[p], neutral, preference=prefs.get(p))
+                    rows[p] = (j.verdict, stars_for(j.verdict, j.quality, policy), j.quality)
+            continue
+        by_quality, lead = _burst_order(g, list(shots.values()), analyses, judged)
+        best = _taste_pick(by_quality, lead, judged, policy)
+        for files in by_quality:  # as ``_burst``: the best keeps its own verdict, the others are set aside
+            if files is best:
+                continue
+            for p in files:
+                j = judged[p]
+                verdict = "reject" if j.verdict == "reject" else policy.burst_others
+                rows[p] = (verdict, stars_for(verdict, j.quality, policy), j.quality)
+    return rows
+
+
+def _burst_order(
+    g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], judged: Mapping[str, Ranked]
+) -> tuple[list[list[str]], Callable[[list[str]], str]]:
+    """The shots in burst order (best first) and the file that speaks for each shot (its best-scored one)."""
     order = {p: k for k, p in enumerate(g.paths)}
 
     def rank_key(p: str) -> tuple:
@@ -77,10 +138,17 @@ def _burst(
 
     leads = {id(files): min(files, key=rank_key) for files in shots}
 
-    def lead(files: list[str]) -> str:  # the file that speaks for a shot: its best-scored one
+    def lead(files: list[str]) -> str:
         return leads[id(files)]
 
-    ranked = _taste_breaks_ties(sorted(shots, key=lambda files: rank_key(lead(files))), lead, judged, policy)
+    return sorted(shots, key=lambda files: rank_key(lead(files))), lead
+
+
+def _burst(
+    g: Group, shots: list[list[str]], analyses: Mapping[str, Analysis], judged: Mapping[str, Judgement], policy: Policy
+) -> dict[str, Decision]:
+    by_quality, lead = _burst_order(g, shots, analyses, judged)
+    ranked = _taste_breaks_ties(by_quality, lead, judged, policy)
     n = len(ranked)
     best_path = lead(ranked[0])
     out: dict[str, Decision] = {}
@@ -108,24 +176,30 @@ def _burst(
 
 
 def _taste_breaks_ties(
-    ranked: list[list[str]], lead: Callable[[list[str]], str], judged: Mapping[str, Judgement], policy: Policy
+    ranked: list[list[str]], lead: Callable[[list[str]], str], judged: Mapping[str, Ranked], policy: Policy
 ) -> list[list[str]]:
     """Among frames of equal technical quality (within ``burst_taste_tie``) and the same fate, the one closer to
     the photographer's taste goes first; frames without a counted preference keep their order."""
     out: list[list[str]] = []
     rest = list(ranked)
     while rest:
-        fate = judged[lead(rest[0])].verdict == "reject"
-        same = [files for files in rest if (judged[lead(files)].verdict == "reject") == fate]
-        top = max(judged[lead(files)].technical for files in same)
-        tied = [files for files in same if judged[lead(files)].technical >= top - policy.burst_taste_tie]
-        if any(judged[lead(f)].preference is None for f in tied):
-            pick = rest[0]
-        else:
-            pick = max(tied, key=lambda f: (judged[lead(f)].preference or 0.0, -rest.index(f)))
+        pick = _taste_pick(rest, lead, judged, policy)
         out.append(pick)
         rest.remove(pick)
     return out
+
+
+def _taste_pick(
+    rest: list[list[str]], lead: Callable[[list[str]], str], judged: Mapping[str, Ranked], policy: Policy
+) -> list[str]:
+    """The shot that goes first among ``rest`` (ranked by quality): ``_taste_breaks_ties``'s one step."""
+    fate = judged[lead(rest[0])].verdict == "reject"
+    same = [files for files in rest if (judged[lead(files)].verdict == "reject") == fate]
+    top = max(judged[lead(files)].technical for files in same)
+    tied = [files for files in same if judged[lead(files)].technical >= top - policy.burst_taste_tie]
+    if any(judged[lead(f)].preference is None for f in tied):
+        return rest[0]
+    return max(tied, key=lambda f: (judged[lead(f)].preference or 0.0, -rest.index(f)))
 
 
 def _best_cause(verdict: str, n: int) -> Cause:

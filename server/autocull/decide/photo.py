@@ -12,7 +12,7 @@ never edits a sentence.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, NamedTuple, Optional, Sequence
 
 from .. import ANALYZER_VERSION
 from ..policy import Policy
@@ -130,6 +130,96 @@ def judge(
     else:
         causes = found.of(CauseKind.REJECT) + found.of(CauseKind.REVIEW) + found.of(CauseKind.NOTE)
     return Judgement(verdict, tuple(causes), scores, quality, len(faces), technical, counted, tuple(content))
+
+
+class Verdict(NamedTuple):
+    """What ``judge`` decides, without its words: enough to store a verdict and rank a burst."""
+
+    verdict: str
+    quality: float
+    technical: float
+    preference: Optional[float]
+
+
+def judge_verdict(analysis: Analysis, policy: Policy, *, preference: Optional[Preference] = None) -> Verdict:
+    """``judge``'s verdict, quality, technical quality and counted preference, with no reason written.
+
+    A policy change re-decides a whole library and stores only verdict, stars and quality: writing every
+    photo's reasons (and building its scores and decision) is most of the work and all of it thrown away.
+    The rules are ``judge``'s, condition for condition; ``tests/test_light_decide.py`` holds the two equal
+    over real analyses under many policies, so a rule changed in one place and not the other fails there.
+    """
+    p = policy
+    faces = [f for f in analysis.faces if f.size >= p.min_face_size]
+    e = analysis.exposure
+    ev = e.ev_offset
+    dark = ev if e.highlight_ev is None else e.highlight_ev
+    reject = review = False
+    # exposure (_judge_exposure)
+    if (e.label == "under" and dark <= -p.exposure_reject_ev) or (e.label == "over" and ev >= p.exposure_reject_ev):
+        reject = True
+    elif (e.label == "under" and dark <= -p.exposure_review_ev) or (e.label == "over" and ev >= p.exposure_review_ev):
+        review = True
+    if e.highlight_clip >= p.highlight_clip_reject:
+        reject = True
+    elif e.highlight_clip >= p.highlight_clip_review:
+        review = True
+    if e.shadow_clip >= p.shadow_clip_reject:
+        reject = True
+    elif e.shadow_clip >= p.shadow_clip_review:
+        review = True
+    # sharpness (_judge_sharpness)
+    s = analysis.subject.score
+    on_face = analysis.subject_source == "faces" and any(f.main for f in faces)
+    reject_line, review_line = (
+        (p.face_sharpness_reject, p.face_sharpness_review) if on_face else (p.sharpness_reject, p.sharpness_review)
+    )
+    if s < review_line:
+        if s < reject_line:
+            reject = True
+        else:
+            review = True
+    # noise (_judge_noise)
+    if analysis.noise.sigma >= p.noise_review_sigma:
+        review = True
+    # eyes (_judge_eyes)
+    values = {"subject_sharpness": s, "exposure": e.score, "noise": analysis.noise.score}
+    if faces:
+        main = _main_faces(faces) or faces[:1]
+        closed_main = [f for f in main if f.eye_state == "closed"]
+        closed_minor = [f for f in faces if f not in main and f.eye_state == "closed"]
+        if closed_main or closed_minor:
+            if not p.reject_closed_eyes:
+                review = True
+            elif p.closed_eyes_scope == "any":
+                reject = True
+            elif p.closed_eyes_scope == "fraction":
+                if (len(closed_main) + len(closed_minor)) / len(faces) >= p.closed_eyes_fraction:
+                    reject = True
+                else:
+                    review = True
+            elif closed_main:
+                reject = True
+            else:
+                review = True
+        if p.uncertain_eyes_review and any(f.eye_state == "uncertain" for f in main):
+            review = True
+        scored = [1.0 if f.eye_state == "open" else 0.0 if f.eye_state == "closed" else 0.5 for f in faces]
+        values["eyes"] = sum(scored) / len(scored)
+    counted = preference.score if preference is not None and preference.counts else None
+    if counted is not None:
+        technical = _weighted_mean(values, p)
+        values["preference"] = counted
+        quality = _weighted_mean(values, p)
+    else:
+        quality = technical = _weighted_mean(values, p)
+    if reject:
+        verdict = "reject"
+    elif review or quality < p.keep_quality:
+        verdict = "review"
+    else:
+        verdict = "keep"
+    return Verdict(verdict, quality, technical, counted)
 
 
 def _taste_reason(p: Preference) -> str:
@@ -392,13 +482,18 @@ _TERMS = (
 )
 
 
-def quality_score(scores: dict[str, ScoreValue], policy: Policy) -> float:
+def quality_score(scores: Mapping[str, ScoreValue], policy: Policy) -> float:
     """Weighted mean of the terms present; missing terms drop out and the weights renormalise."""
+    return _weighted_mean({k: scores[k].value for k, _ in _TERMS if k in scores}, policy)
+
+
+def _weighted_mean(values: Mapping[str, float], policy: Policy) -> float:
+    """``quality_score`` over plain term values (the one sum both the full and the light judge use)."""
     total = weight = 0.0
     for key, wname in _TERMS:
         w = getattr(policy, wname)
-        if key in scores and w > 0:
-            total += w * scores[key].value
+        if key in values and w > 0:
+            total += w * values[key]
             weight += w
     return round(total / weight, 4) if weight else 0.0
 
