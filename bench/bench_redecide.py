@@ -116,7 +116,14 @@ def measure(home: Path, rounds: int, profile: bool) -> None:
             f"fresh process: engine opened in {opened:.2f} s on {eng.store.photo_count()} stored photos "
             f"({stale} without a current verdict)"
         )
-        policies = [{"sharpness_reject": 0.3}, {"sharpness_reject": 0.25, "burst_others": "review"}, {}]
+        # each changes verdicts (a change that moves none skips the verdict writes), the cold one too: the last
+        # of a run is never the first of the next
+        policies = [
+            {"keep_quality": 0.7},
+            {"sharpness_reject": 0.25, "burst_others": "reject"},
+            {},
+            {"sharpness_reject": 0.35, "burst_others": "reject"},
+        ]
         walls: list[float] = []
         for r in range(rounds):
             values = policies[r % len(policies)]

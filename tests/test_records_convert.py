@@ -25,6 +25,7 @@ from autocull.config import DB_FILE
 from autocull.engine import Engine
 from autocull.records import Analysis, Cause, CauseKind, Decision, ScoreValue, _from_dict, converter
 from autocull.store import Store
+from autocull.store import _loads as store_loads
 
 from realphotos import shared_dir
 
@@ -107,6 +108,24 @@ def test_real_stored_analyses_read_the_same_and_round_trip(stored: tuple[Path, l
         assert json.loads(json.dumps(a.to_dict())) == row  # every field back as it was stored
         assert shape(fast(json.loads(json.dumps(a.to_dict(), allow_nan=False)))) == shape(a)
         assert hash(a.exif) == hash(generic(row).exif) and a == generic(row)
+
+
+def test_the_store_parses_stored_texts_as_json_does(stored: tuple[Path, list[str]]) -> None:
+    """The store parses with orjson: the same values to the type and the last bit of every float, and what
+    orjson refuses but ``json`` reads (NaN and infinities ``json.dumps`` writes, integers past 64 bits) read
+    by ``json``; what neither reads is refused."""
+    _, texts = stored
+    row = json.loads(texts[0])
+    odd = [
+        json.dumps({**row, "sharpness": {**row["sharpness"], "score": math.nan, "tenengrad": math.inf}}),
+        json.dumps({**row, "width": 2**70, "extra": {"x": -math.inf}}),
+        json.dumps([0.1, 1e-320, 1.7976931348623157e308, 5e-324, "é\u00e9", None]),
+    ]
+    for text in texts + odd:
+        assert shape(store_loads(text)) == shape(json.loads(text))
+        assert shape(store_loads(text.encode())) == shape(json.loads(text))
+    with pytest.raises(ValueError):
+        store_loads("{broken")
 
 
 def test_every_damaged_value_is_read_or_refused_as_before(stored: tuple[Path, list[str]]) -> None:

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 import numpy as np
+import orjson
 
 from .config import create_private
 from .records import Analysis
@@ -958,11 +959,22 @@ def _failure_row(r: Sequence[Any]) -> FailureRow:
     return FailureRow(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8])
 
 
+def _loads(body: str | bytes) -> Any:
+    """``json.loads`` of a stored text, through orjson: the first policy change after a start parses every
+    stored analysis, and orjson does it in a third of the time, to the same values (floats correctly rounded).
+    What orjson refuses and ``json`` reads (NaN or Infinity, which ``json.dumps`` writes; an integer past 64
+    bits) is read by ``json``."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return json.loads(body)
+
+
 def _parse(path: str, body: str | bytes) -> Optional[Analysis]:
     """A stored analysis, or None when its row is unreadable (damaged by hand or by another program): the photo
     is then analysed again and the row written anew, never an error that poisons every later read."""
     try:
-        analysis = Analysis.from_dict(json.loads(body))
+        analysis = Analysis.from_dict(_loads(body))
         if not isinstance(analysis, Analysis):  # valid JSON, but not an object: nothing to decide from
             raise TypeError(f"a stored analysis is an object, not {type(analysis).__name__}")
         return analysis
