@@ -118,11 +118,11 @@ def measure(home: Path, rounds: int, profile: bool) -> None:
         )
         # each changes verdicts (a change that moves none skips the verdict writes), the cold one too: the last
         # of a run is never the first of the next
-        policies = [
-            {"keep_quality": 0.7},
-            {"sharpness_reject": 0.25, "burst_others": "reject"},
+        policies = [  # each on top of the one before (``{}``: back to the defaults)
+            {"burst_others": "reject", "keep_quality": 0.4},
+            {"keep_quality": 0.85},
             {},
-            {"sharpness_reject": 0.35, "burst_others": "reject"},
+            {"keep_quality": 0.85},
         ]
         walls: list[float] = []
         for r in range(rounds):
