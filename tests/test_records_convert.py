@@ -217,3 +217,37 @@ def test_the_parsed_analyses_take_no_more_memory_than_before(stored: tuple[Path,
         return size
 
     assert held(converter(Analysis)) <= held(generic) * 1.02
+
+
+def test_quick_init_takes_fields_named_like_its_own_locals() -> None:
+    """A record whose fields are named ``self``, ``d`` or like the generated code's helpers gets every value it
+    was given, as the dataclass' own ``__init__`` would give them (the generated code must not shadow them)."""
+    from dataclasses import dataclass, field
+
+    from autocull.records import quick_init
+
+    def make() -> type:
+        @dataclass(frozen=True)
+        class Odd:
+            d: int
+            _F: int = 7
+            _d1: tuple[int, ...] = ()
+            _f2: list[int] = field(default_factory=list)
+            init: str = "x"
+
+        return Odd
+
+    plain, quick = make(), quick_init(make())
+    for args, kwargs in [((1,), {}), ((1, 2, (3,), [4], "y"), {}), ((5,), {"_f2": [6], "_F": 0})]:
+        a, b = plain(*args, **kwargs), quick(*args, **kwargs)
+        assert dataclasses.asdict(a) == dataclasses.asdict(b)
+    assert quick(1)._f2 == [] and quick(1)._f2 is not quick(1)._f2
+
+    @quick_init
+    @dataclass(frozen=True)
+    class Selfish:
+        self: int
+        other: int = 2
+
+    made = Selfish(1, 3)  # type: ignore[call-arg]
+    assert (made.self, made.other) == (1, 3)

@@ -30,20 +30,24 @@ def quick_init(cls: type[_T]) -> type[_T]:
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     if getattr(cls, "__post_init__", None) or "__slots__" in cls.__dict__ or not all(f.init for f in fields):
         raise TypeError(f"quick_init is not for {cls.__name__}")
-    env: dict[str, Any] = {"_F": _FACTORY}
-    params, lines = ["self"], ["    d = self.__dict__"]
+    # The generated code's own names start with "__q": a field cannot be named so (a class body mangles
+    # "__x" to "_Cls__x"), so no field shadows them; refused outright should that ever change.
+    if any(f.name.startswith("__q") for f in fields):
+        raise TypeError(f"quick_init is not for {cls.__name__}: a field name starts with '__q'")
+    env: dict[str, Any] = {"__qF": _FACTORY}
+    params, lines = ["__qself"], ["    __qd = __qself.__dict__"]
     for k, f in enumerate(fields):
         if f.default is not dataclasses.MISSING:
-            env[f"_d{k}"] = f.default
-            params.append(f"{f.name}=_d{k}")
+            env[f"__qd{k}"] = f.default
+            params.append(f"{f.name}=__qd{k}")
         elif f.default_factory is not dataclasses.MISSING:
-            env[f"_f{k}"] = f.default_factory
-            params.append(f"{f.name}=_F")
-            lines.append(f"    if {f.name} is _F:")
-            lines.append(f"        {f.name} = _f{k}()")
+            env[f"__qf{k}"] = f.default_factory
+            params.append(f"{f.name}=__qF")
+            lines.append(f"    if {f.name} is __qF:")
+            lines.append(f"        {f.name} = __qf{k}()")
         else:
             params.append(f.name)
-        lines.append(f"    d[{f.name!r}] = {f.name}")
+        lines.append(f"    __qd[{f.name!r}] = {f.name}")
     exec(f"def __init__({', '.join(params)}):\n" + "\n".join(lines), env)  # noqa: S102 - from the class' fields
     init = env["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
