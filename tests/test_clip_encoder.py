@@ -261,8 +261,7 @@ def test_bad_weights_fail_once_with_the_file_named_and_every_caller_told(
     assert expected.get(kind, "could not be loaded") in sentence
     assert all(str(f) == sentence for f in failures)
 
-    # the failure is remembered: good weights appearing at the path change nothing until reload()
-    shutil.copyfile(tiny.weights_path, path)
+    # the failure is remembered while the file stays as it is: every call is told at once, nothing is reloaded
     for call_it in (
         lambda: encoder.embed(image),
         lambda: encoder.encode_images([image]),
@@ -270,7 +269,11 @@ def test_bad_weights_fail_once_with_the_file_named_and_every_caller_told(
     ):
         with pytest.raises(ClipUnavailable, match="preference, content keywords and search are off"):
             call_it()
+        assert encoder.state() == (ClipState.FAILED, sentence)
     assert not batcher_threads() or all(t.daemon for t in batcher_threads())
+    # good weights copied to the path (a copy that was half done when read, then finished) load at the next call
+    shutil.copyfile(tiny.weights_path, path)
+    assert encoder.embed(image).shape == (64,) and encoder.state()[0] is ClipState.READY
     encoder.reload()
     assert encoder.embed(image).shape == (64,) and encoder.state()[0] is ClipState.READY
 

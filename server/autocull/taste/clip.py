@@ -255,6 +255,8 @@ class _Loaded:
     dim: int
     threads: int
     model_id: str
+    weights: str = ""  # the weights file the model's tensors map ("" for a tag downloaded now or random weights)
+    stamp: Optional[tuple[int, int, int]] = None  # its (inode, size, mtime_ns) just before it was loaded
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,15 @@ class _Request:
     future: Future[np.ndarray]
 
 
+def _stamp(path: str) -> Optional[tuple[int, int, int]]:
+    """(inode, size, mtime_ns) of a file, None when it cannot be stat'ed: a file replaced or rewritten changes it."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def installed() -> bool:
     """torch and open_clip are importable (asked without importing them)."""
     return all(importlib.util.find_spec(name) is not None for name in ("torch", "open_clip"))
@@ -273,8 +284,10 @@ def installed() -> bool:
 class ClipEncoder:
     """Thread-safe; loads the model lazily on the first encode call (never in __init__).
 
-    A failed load is remembered (state FAILED with the reason) and not retried until ``reload()``: every
-    later call raises ClipUnavailable at once instead of re-reading a corrupt file per photo.
+    A failed load is remembered (state FAILED with the reason) and not retried until ``reload()`` or until the
+    weights file changes on disk: every later call raises ClipUnavailable at once instead of re-reading a corrupt
+    file per photo. A loaded model whose mapped weights file changes is dropped before its next forward pass
+    (``_check_weights_file``) and the new file loads on the next call.
     """
 
     def __init__(self, settings: ClipSettings) -> None:
@@ -286,6 +299,8 @@ class ClipEncoder:
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._worker: Optional[threading.Thread] = None
         self._loaded: Optional[_Loaded] = None
+        # the weights file as it was when a load of it failed (None: missing), kept only when a load failed
+        self._failed_stamp: Optional[tuple[Optional[tuple[int, int, int]]]] = None
         self.embed_batches = 0  # forward passes run for embed() callers (fewer than calls = coalescing works)
         self.image_batches = 0  # forward passes of the image tower, whoever asked (one per batch_size photos)
         self.text_batches = 0  # forward passes of the text tower (none on a restart with the vocabulary cached)
@@ -347,10 +362,20 @@ class ClipEncoder:
             self._status = self._initial_status()
 
     # ---- loading -----------------------------------------------------------------------------------
+    def _retry_changed_file(self) -> None:
+        """A load that failed on a weights file that has changed since (a copy still being written when it was
+        read, then finished) is tried again rather than remembered until ``reload()``."""
+        path = weights_path_of(self.settings)
+        if self._status[0] is ClipState.FAILED and path and self._failed_stamp is not None:
+            if (_stamp(path),) != self._failed_stamp:
+                self._failed_stamp = None
+                self._status = self._initial_status()
+
     def _ensure_loaded(self) -> _Loaded:
         loaded = self._loaded
         if loaded is not None:
             return loaded
+        self._retry_changed_file()
         state, message = self._status
         if state in (ClipState.OFF, ClipState.NOT_INSTALLED, ClipState.FAILED):
             raise ClipUnavailable(message)
@@ -361,13 +386,16 @@ class ClipEncoder:
             if state in (ClipState.OFF, ClipState.NOT_INSTALLED, ClipState.FAILED):
                 raise ClipUnavailable(message)
             self._status = (ClipState.LOADING, f"CLIP {self._label()}: loading")
+            path = weights_path_of(self.settings)
+            before = _stamp(path) if path else None
             try:
                 loaded = _load(self.settings)
             except _LoadError as exc:
-                self._status = (ClipState.FAILED, f"CLIP: {exc}: {_OFF_TAIL}")
+                self._status, self._failed_stamp = (ClipState.FAILED, f"CLIP: {exc}: {_OFF_TAIL}"), (before,)
                 raise ClipUnavailable(self._status[1]) from None
             except Exception as exc:  # noqa: BLE001 - any surprise from torch/open_clip is a failed load
                 self._status = (ClipState.FAILED, f"CLIP {self._label()}: could not load ({_brief(exc)}): {_OFF_TAIL}")
+                self._failed_stamp = (before,)
                 raise ClipUnavailable(self._status[1]) from None
             self._loaded = loaded
             self._status = (
@@ -393,6 +421,7 @@ class ClipEncoder:
         rows = []
         with self._infer_lock, torch.inference_mode():
             for start in range(0, len(texts), self.settings.batch_size):
+                self._check_weights_file(loaded)
                 tokens = loaded.tokenizer(list(texts[start : start + self.settings.batch_size]))
                 self.text_batches += 1
                 rows.append(_unit(loaded.model.encode_text(tokens)))
@@ -448,6 +477,26 @@ class ClipEncoder:
             for request, row in zip(group, rows):
                 request.future.set_result(row)
 
+    def _check_weights_file(self, loaded: _Loaded) -> None:
+        """Refuse a forward pass of a model whose weights file changed on disk since it was mapped, and drop it.
+
+        The model's tensors are the file's pages: a file copied over in place (``cp``, ``curl -o``: truncated,
+        then rewritten, same inode) makes the old mapping read the new bytes as garbage, or past the new end,
+        where the process dies of SIGBUS. Checked (inode, size, mtime) before each pass, the model is forgotten
+        before anything touches it; the caller hears why (ClipUnavailable) and the next call loads the new file
+        (a new model id: the new vectors replace the old ones as after any model change). A truncation between
+        this check and the forward pass is still a race the check cannot close; it makes the common case (new
+        weights copied over the old while the daemon runs, seen at the next batch) safe. Called under
+        ``_infer_lock``.
+        """
+        if not loaded.weights or _stamp(loaded.weights) == loaded.stamp:
+            return
+        message = f"CLIP {self._label()}: the weights file {loaded.weights} changed on disk; it loads again on next use"
+        if self._loaded is loaded:
+            self._loaded = None  # dropped, never run again; its mapping goes with the last reference
+            self._status = (ClipState.IDLE, message)
+        raise ClipUnavailable(message)
+
     def _forward_images(self, loaded: _Loaded, tensors: list[Any]) -> np.ndarray:
         if not tensors:
             return np.zeros((0, loaded.dim), np.float32)
@@ -456,6 +505,7 @@ class ClipEncoder:
         rows = []
         with self._infer_lock, torch.inference_mode():
             for start in range(0, len(tensors), self.settings.batch_size):
+                self._check_weights_file(loaded)
                 batch = torch.stack(tensors[start : start + self.settings.batch_size])
                 self.image_batches += 1
                 rows.append(_unit(loaded.model.encode_image(batch)))
@@ -606,6 +656,8 @@ def _load(settings: ClipSettings) -> _Loaded:
     kwargs: dict[str, Any] = {}
     pretrained: Optional[str] = None
     weights_path = ""
+    named = weights_path_of(settings)
+    named_stamp = _stamp(named) if named else None  # before the digest: a change after it is seen at a batch
     model_id = model_id_of(settings) or f"{settings.model}/file:missing"
     if settings.pretrained and is_weights_file(settings.pretrained):
         weights_path = _abspath(settings.pretrained)
@@ -620,6 +672,7 @@ def _load(settings: ClipSettings) -> _Loaded:
         else:
             _probe_download(settings.model, settings.pretrained, open_clip)
             pretrained, kwargs = settings.pretrained, {}  # let open_clip download it (once, into its cache)
+    stamp = named_stamp if weights_path == named else _stamp(weights_path) if weights_path else None
     try:
         made = _mmap_model(settings.model, weights_path, kwargs, open_clip, torch) if weights_path else None
         if made is None:
@@ -637,7 +690,7 @@ def _load(settings: ClipSettings) -> _Loaded:
     _trim_heap()
     tokenizer = open_clip.get_tokenizer(settings.model)
     dim = int(open_clip.get_model_config(settings.model)["embed_dim"])
-    return _Loaded(model, preprocess, tokenizer, dim, threads, model_id)
+    return _Loaded(model, preprocess, tokenizer, dim, threads, model_id, weights_path, stamp)
 
 
 _TORCH_FORMATS = (".pt", ".pth", ".bin", ".ckpt")
@@ -686,6 +739,14 @@ def _mmap_model(model_name: str, path: str, kwargs: Mapping[str, Any], open_clip
             return None  # open_clip fills it in; not worth a second code path
         factory.resize_pos_embed(state, model)
         factory.resize_text_pos_embed(state, model)
+        # assign=True takes the file's tensors as they are; open_clip's copying load casts them to the model's
+        # dtype. A half-precision file would leave fp16 weights meeting fp32 inputs (every forward pass fails):
+        # cast what differs (a private copy of those tensors only; the others stay mapped).
+        expected = {k: v.dtype for k, v in model.state_dict().items()}
+        for key, tensor in state.items():
+            want = expected.get(key)
+            if want is not None and tensor.dtype != want:
+                state[key] = tensor.to(want)
         model.load_state_dict(state, strict=True, assign=True)
         for owner, name, buffer in _meta_buffers(model):
             if name != "attn_mask" or buffer.ndim != 2 or buffer.shape[0] != buffer.shape[1]:
