@@ -210,3 +210,34 @@ def test_the_daemon_start_up_path_reads_no_weights_and_imports_no_torch(tiny: Ti
     assert "not loaded yet" in clip_line
     assert modules == "[]"
     assert digest == "None"
+
+
+@needs_photos
+def test_a_search_right_after_start_does_not_hash_the_weights_in_the_request(
+    tiny: TinyClip, images: list[np.ndarray], tmp_path: Path
+) -> None:
+    """The first search after a start whose weights digest is not known (the file was touched, or never hashed)
+    must not read the 600 MB-class file in the request: the digest is read off the request thread, once."""
+    import shutil
+    import threading
+
+    weights = tmp_path / "w.pt"
+    shutil.copy(tiny.weights_path, weights)
+    settings = tiny_settings(tiny, pretrained=str(weights))
+    db = tmp_path / "s.db"
+    forget_digests()
+    first = Taste(Store(db), settings, lambda paths: None)
+    first.embed_photos(items_of(images[:3]))
+    first.store.close()
+    st = weights.stat()
+    os.utime(weights, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))  # same weights, digest not known
+    forget_digests()  # a new process
+
+    second = Taste(Store(db), settings, lambda paths: None)
+    assert known_sha256(str(weights)) is None
+    reads = len(clip_module.digest_reads())
+    found = second.search("a photo", [f"/photos/{k}.jpg" for k in range(3)])
+    assert sorted(p for p, _ in found) == [f"/photos/{k}.jpg" for k in range(3)]
+    readers = clip_module.digest_reads()[reads:]
+    assert readers and threading.current_thread().name not in readers  # read, but not by the request
+    assert known_sha256(str(weights)) is not None

@@ -167,6 +167,13 @@ def _abspath(path: str) -> str:
 
 _hash_lock = threading.Lock()
 _hash_cache: dict[tuple[str, int, int], str] = {}
+_digest_readers: list[str] = []  # the thread of each full read of a file for its digest (tests check who reads)
+
+
+def digest_reads() -> list[str]:
+    """Names of the threads that read a file for its digest, oldest first (a request thread must never be one)."""
+    with _hash_lock:
+        return list(_digest_readers)
 
 
 def remember_sha256(path: str, size: int, mtime_ns: int, hexdigest: str) -> None:
@@ -193,6 +200,9 @@ def file_sha256(path: str) -> str:
         if key in _hash_cache:
             return _hash_cache[key]
     digest = hashlib.sha256()
+    with _hash_lock:
+        del _digest_readers[:-99]  # bounded: the last hundred
+        _digest_readers.append(threading.current_thread().name)
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
             digest.update(chunk)

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -96,6 +97,7 @@ class Taste:
         self._claimed = False  # the serving model id is in the store
         self._refused: dict[str, str] = {}  # profile -> why its last training made no model
         self._hash_stored = False  # the weights file's digest is in the store
+        self._digest: Optional[Future[str]] = None  # the configured id, being read off the request path
         if self.encoder.usable():
             self._recall_weights_hash()
 
@@ -136,6 +138,25 @@ class Taste:
         if not self._hash_stored:
             self._store_weights_hash()
         return found
+
+    def _configured_off_request(self) -> str:
+        """The configured model's id without reading the weights file in this thread (a request's): known ids at
+        once; else one background thread reads the digest (shared by every request waiting for it)."""
+        known = self.encoder.known_model_id()
+        if known is not None:
+            return known
+        with self._lock:
+            pending = self._digest
+            if pending is None or pending.done():
+                pending = self._digest = Future()
+                threading.Thread(target=self._read_digest, args=(pending,), name="taste-digest", daemon=True).start()
+        return pending.result()
+
+    def _read_digest(self, into: Future[str]) -> None:
+        try:
+            into.set_result(self.configured)
+        except BaseException as exc:  # noqa: BLE001 - the waiting request hears of it
+            into.set_exception(exc)
 
     def serving(self) -> str:
         """The model id whose vectors and models answer now (the configured one once it covers the store).
@@ -354,7 +375,7 @@ class Taste:
         """A search text's unit vector under the serving model: made with the model, kept in memory only (a search
         is private and need not outlive the daemon; at most ``QUERY_CACHE`` are kept)."""
         model = self.serving()
-        if model != self.configured:
+        if model != self._configured_off_request():
             raise ClipUnavailable("the search text cannot be encoded while the model changes; try again shortly")
         with self._lock:
             found = self._queries.get((model, text))
