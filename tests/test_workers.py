@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 import pytest
 
-from autocull import pipeline
+from autocull import library, pipeline
 from autocull.config import Config
 from autocull.engine import Engine
 from autocull.pipeline import AnalysisSettings, FileResult
@@ -351,3 +351,33 @@ def test_stored_new_and_broken_files_mixed_are_each_answered_once(tmp_path):
     assert [d.path for d in result.decisions if d.error_code] == [broken]
     assert sorted(d.path for d in result.decisions) == every
     assert {d.path for d in result.decisions if d.cached} == set(stored)
+
+
+def test_a_long_run_of_stored_files_is_answered_before_the_files_after_it_are_looked_for(tmp_path):
+    """1,100 stored files between two new ones: the first new one is analysed and answered before the run is
+    checked to its end (checked files never pile up in memory waiting for the analyzer), and every file is
+    answered once."""
+    folder = tmp_path / "shoot"
+    e = Engine.open(tmp_path / "home", Config(workers=1, faces=False))
+    try:
+        (seed,) = _copies(folder, 1, prefix="seed")
+        (analysis, _) = e.analyze_one(seed)
+        stored = []
+        for k in range(1_100):  # stored as the engine would store them: same analysis, each file's own key
+            dest = folder / f"m-stored-{k:04d}.jpg"
+            shutil.copyfile(seed, dest)
+            st = dest.stat()
+            library.remember(e.store, str(dest), st.st_size, st.st_mtime_ns, analysis)
+            stored.append(str(dest))
+        first_new = _copies(folder, 2, prefix="a-new")[1]
+        last_new = _copies(folder, 3, prefix="z-new")[2]
+        files = [first_new, *stored, last_new]
+        events: list[tuple[str, str]] = []
+        result = e.run(files, progress=_Events(events), analyzer=_Recording(e.analyzer, events))
+    finally:
+        e.close()
+    assert events.index(("answered", first_new)) < events.index(("told", stored[-1])), events[:20]
+    assert [p for kind, p in events if kind == "sent"] == [first_new, last_new]
+    assert sorted(p for kind, p in events if kind == "told") == sorted(files)
+    assert (result.counts.analyzed, result.counts.cached, result.counts.failed) == (2, len(stored), 0)
+    assert [d.path for d in result.decisions] == files
