@@ -19,7 +19,7 @@ from typing import Optional, Sequence
 
 import pytest
 
-from autocull import pipeline
+from autocull import library, pipeline
 from autocull.config import Config
 from autocull.engine import Engine
 from autocull.pipeline import AnalysisSettings, FileResult
@@ -275,3 +275,109 @@ def test_the_daemon_culls_through_workers_and_keeps_answering_after_one_is_kille
         assert d.grpc("GetStatus", pb.GetStatusRequest()).photos_stored == len(files) + len(later)
     finally:
         assert d.stop() == 0, d.log()
+
+
+# ------------------------------------------------------------------ the cache is checked as files are sent --
+class _Recording:
+    """The engine's own worker pool, recording when it is handed each path and when it answers each one."""
+
+    def __init__(self, inner: ProcessAnalyzer, events: list[tuple[str, str]]) -> None:
+        self.inner, self.events = inner, events
+
+    def analyze(self, paths, settings, cancelled):
+        def handed():
+            for path in paths:
+                self.events.append(("sent", path))
+                yield path
+
+        for path, outcome in self.inner.analyze(handed(), settings, cancelled):
+            self.events.append(("answered", path))
+            yield path, outcome
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _Events(_Watch):
+    """Progress that writes into the same event list as the analyzer: "told" as ``advance`` hears of a file."""
+
+    def __init__(self, events: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.events = events
+
+    def advance(self, path: str) -> None:
+        super().advance(path)
+        self.events.append(("told", path))
+
+
+def test_files_are_analysed_while_the_cache_of_later_ones_is_still_to_be_checked(tmp_path):
+    """A big job starts analysing at once: the first answer comes before the last stored file is even checked
+    (it used to come after every file had been checked), and stored files are told to progress as they are."""
+    stored = _copies(tmp_path / "shoot", 4, prefix="z-stored")
+    e = Engine.open(tmp_path / "home", Config(workers=1, faces=False))  # 1 worker: 2 tasks of 4 files in flight
+    try:
+        assert e.run(stored).counts.analyzed == 4
+        new = _copies(tmp_path / "shoot", 14, prefix="a-new")
+        events: list[tuple[str, str]] = []
+        result = e.run(new + stored, progress=_Events(events), analyzer=_Recording(e.analyzer, events))
+    finally:
+        e.close()
+    first_answer = events.index(("answered", new[0]))
+    last_check = events.index(("told", stored[-1]))
+    assert first_answer < last_check, events
+    assert [p for kind, p in events if kind == "sent"] == new  # only what the store lacks, in order
+    assert sorted(p for kind, p in events if kind == "told") == sorted(new + stored)  # each file once
+    assert (result.counts.analyzed, result.counts.cached, result.counts.failed) == (14, 4, 0)
+    assert [d.path for d in result.decisions] == new + stored
+
+
+def test_stored_new_and_broken_files_mixed_are_each_answered_once(tmp_path):
+    folder = tmp_path / "shoot"
+    stored = _copies(folder, 12, prefix="frame")[::2]  # every other file analysed before
+    e = Engine.open(tmp_path / "home", Config(workers=2, faces=False))
+    try:
+        assert e.run(stored).counts.analyzed == len(stored)
+        every = sorted(str(p) for p in folder.glob("*.jpg"))
+        broken = str(folder / "frame-005x.jpg")  # sorts among them; fails in the worker, not in the check
+        truncate_copy(TESTDATA / PHOTOS[0], Path(broken), 0.3)
+        every = sorted([*every, broken])
+        watch = _Watch()
+        result = e.run([str(folder)], progress=watch)
+    finally:
+        e.close()
+    assert sorted(watch.advanced) == every  # told once each, stored or not
+    assert (result.counts.cached, result.counts.analyzed, result.counts.failed) == (6, 6, 1)
+    assert result.counts.total == len(every)
+    assert [d.path for d in result.decisions if d.error_code] == [broken]
+    assert sorted(d.path for d in result.decisions) == every
+    assert {d.path for d in result.decisions if d.cached} == set(stored)
+
+
+def test_a_long_run_of_stored_files_is_answered_before_the_files_after_it_are_looked_for(tmp_path):
+    """1,100 stored files between two new ones: the first new one is analysed and answered before the run is
+    checked to its end (checked files never pile up in memory waiting for the analyzer), and every file is
+    answered once."""
+    folder = tmp_path / "shoot"
+    e = Engine.open(tmp_path / "home", Config(workers=1, faces=False))
+    try:
+        (seed,) = _copies(folder, 1, prefix="seed")
+        (analysis, _) = e.analyze_one(seed)
+        stored = []
+        for k in range(1_100):  # stored as the engine would store them: same analysis, each file's own key
+            dest = folder / f"m-stored-{k:04d}.jpg"
+            shutil.copyfile(seed, dest)
+            st = dest.stat()
+            library.remember(e.store, str(dest), st.st_size, st.st_mtime_ns, analysis)
+            stored.append(str(dest))
+        first_new = _copies(folder, 2, prefix="a-new")[1]
+        last_new = _copies(folder, 3, prefix="z-new")[2]
+        files = [first_new, *stored, last_new]
+        events: list[tuple[str, str]] = []
+        result = e.run(files, progress=_Events(events), analyzer=_Recording(e.analyzer, events))
+    finally:
+        e.close()
+    assert events.index(("answered", first_new)) < events.index(("told", stored[-1])), events[:20]
+    assert [p for kind, p in events if kind == "sent"] == [first_new, last_new]
+    assert sorted(p for kind, p in events if kind == "told") == sorted(files)
+    assert (result.counts.analyzed, result.counts.cached, result.counts.failed) == (2, len(stored), 0)
+    assert [d.path for d in result.decisions] == files

@@ -25,7 +25,8 @@ import os
 import re
 import socket
 from collections import deque
-from typing import Any, Callable, Iterator, Optional, Sequence
+from itertools import islice
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from . import ANALYZER_VERSION, pipeline
 from .errors import FailedPrecondition, FileMissing, FileVanished, InvalidArgument, WorkerCrashed
@@ -133,13 +134,15 @@ class RayAnalyzer:
         return max(2, PER_CPU * cpus)
 
     def analyze(
-        self, paths: Sequence[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
+        self, paths: Iterable[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
     ) -> Iterator[tuple[str, Outcome]]:
         """Yield (path, outcome) for every path submitted, as tasks finish; once ``cancelled()`` no more are
-        submitted (those in flight are still answered, so what was analysed is stored)."""
+        submitted (those in flight are still answered, so what was analysed is stored). ``paths`` is pulled a
+        task's worth at a time, as a task is sent."""
         ray = self._ray
         limit = self.in_flight()
-        fresh = iter([list(paths[k : k + self.batch]) for k in range(0, len(paths), self.batch)])
+        remaining = iter(paths)
+        fresh = iter(lambda: list(islice(remaining, self.batch)), [])  # until a chunk comes back empty
         retry: deque[str] = deque()  # files of a batch whose worker died: each is run alone
         pending: dict[Any, list[str]] = {}
         try:

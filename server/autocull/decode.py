@@ -13,8 +13,9 @@ the process, raised so that it refuses only beyond twice the largest
 ``max_pixels`` asked for: a stitched panorama under our limit is culled, and
 one over it gets our message.
 
-Memory: whatever a folder holds, decodes draw from one process-wide budget
-of decoded pixels (``budget.SHARED``): an image holds its decoded pixel count,
+Memory: whatever a folder holds, decodes draw from one budget of decoded
+pixels (``budget.current()``: the worker pool's, shared by its processes; this
+process's own outside a pool): an image holds its decoded pixel count,
 known from the header (after JPEG draft scaling, which libjpeg does while
 decoding), until its full-size buffers are freed, so several huge files decode
 one after another, never at once. RAW files are read from their embedded
@@ -430,7 +431,7 @@ def _decode_pillow(fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int
         fmt = _format_name(im)
         if im.format in ("JPEG", "MPO"):
             im.draft("RGB", _target_size(stored, analysis_size))
-        held.enter_context(budget.SHARED.hold(_pillow_cost(im)))
+        held.enter_context(budget.current().hold(_pillow_cost(im)))
         im.load()
         _refuse_padded_jpeg(im, path)
         info = exif_mod.exif_from_pillow(im, fh)
@@ -512,7 +513,7 @@ def _pillow_region(path: Path, orientation: int, box: Box, min_side: int) -> np.
             if kept is not None:  # the analysis decode already has these pixels
                 crop = kept.crop(stored_box.pixels(kept.size))
             else:
-                held.enter_context(budget.SHARED.hold(_pillow_cost(im)))  # a crop loads the whole image first
+                held.enter_context(budget.current().hold(_pillow_cost(im)))  # a crop loads the whole image first
                 crop = _to_rgb8(im.crop(stored_box.pixels(im.size)))
                 _refuse_padded_jpeg(im, path)
     return _as_array(_orient(_reduce_to(crop, min_side), orientation))
@@ -548,7 +549,7 @@ def _decode_raw(fh: BinaryIO, path: Path, analysis_size: int, max_pixels: int, m
         if preview is not None:
             rgb, source = _as_array(_orient(_fit(preview, analysis_size), orientation)), "raw-preview"
         else:
-            held.enter_context(budget.SHARED.hold(_demosaic_cost(raw.sizes)))
+            held.enter_context(budget.current().hold(_demosaic_cost(raw.sizes)))
             rgb = _as_array(_fit(Image.fromarray(_postprocess(raw, path, half=True)), analysis_size))
             source = "raw-postprocess"
         info = exif_mod.exif_for_raw(fh, raw, preview_jpeg, unpacked=source == "raw-postprocess")
@@ -667,7 +668,7 @@ def _raw_region(path: Path, orientation: int, full: tuple[int, int], box: Box, m
         if preview is not None and max(preview.size) >= need * max(stored):
             crop = preview.crop(box_to_stored(box, orientation).pixels(preview.size))
             return _as_array(_orient(_reduce_to(crop, min_side), orientation))
-        held.enter_context(budget.SHARED.hold(_demosaic_cost(raw.sizes) * (1 if need <= 0.5 else 2)))
+        held.enter_context(budget.current().hold(_demosaic_cost(raw.sizes) * (1 if need <= 0.5 else 2)))
         upright = Image.fromarray(_postprocess(raw, path, half=need <= 0.5))
         crop = upright.crop(box.pixels(upright.size))
         del upright

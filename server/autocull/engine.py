@@ -408,25 +408,55 @@ class Engine:
     def _analyze_with(self, analyzer: pipeline.Analyzer, files: Sequence[str], reanalyze: bool, progress: Progress):
         """``_analyze_all`` through an analyzer: the cache is checked here, the analyzer sees only what the
         store lacks, and what it answers is stored (and embedded) here, by this one writer, a batch at a time
-        (one transaction, one CLIP batch). A file is yielded once its analysis is stored."""
-        todo: list[str] = []
-        for path in files:
+        (one transaction, one CLIP batch). A file is yielded once its analysis is stored.
+
+        The cache is checked as the analyzer asks for files, not all before the first is sent: on 100,000
+        files the first is analysed at once instead of after tens of seconds of checks. A stored file is told
+        to ``progress`` as soon as it is checked; checked while the analyzer waits for room, it is yielded with
+        the analyzer's next answer. A long run of stored files (``most_waiting``) ends the analyzer's input:
+        its tasks finish, the run is answered, and the next file to analyse starts the analyzer again."""
+        most_waiting = 1024  # stored files checked and not yet yielded: what keeps this flat on any folder
+        unchecked = iter(files)
+        waiting: list[tuple[str, Any]] = []  # (path, True | its failed Decision), checked while the analyzer pulled
+        queued = 0  # handed to the analyzer and not answered yet (the daemon's queue depth)
+        batch: list[FileResult] = []
+        since = time.monotonic()
+
+        def check(path: str) -> Any:
+            """None: to analyse; True: stored; or the Decision of a file that could not even be checked."""
             try:
                 status = library.photo_status(path)
                 stored = None if reanalyze else library.cached_analysis(self.store, status)
             except Exception as exc:
                 progress.advance(path)
-                yield path, self._fail(path, pipeline.as_problem(path, exc))
-                continue
-            if stored is not None:
-                progress.advance(path)
-                yield path, True
-            else:
-                todo.append(path)
-        self._queue.add(len(todo))
-        left = len(todo)
-        batch: list[FileResult] = []
-        since = time.monotonic()
+                return self._fail(path, pipeline.as_problem(path, exc))
+            if stored is None:
+                return None
+            progress.advance(path)
+            return True
+
+        def feed(first: str):
+            """``first``, then each file the store lacks as the analyzer asks; the others go to ``waiting``."""
+            nonlocal queued
+            todo: Optional[str] = first
+            while todo is not None:
+                queued += 1
+                self._queue.add(1)
+                yield todo
+                todo = None
+                for path in unchecked:
+                    answer = check(path)
+                    if answer is None:
+                        todo = path
+                        break
+                    waiting.append((path, answer))
+                    if len(waiting) >= most_waiting:
+                        return
+
+        def answer_waiting():
+            ready = waiting[:]
+            waiting.clear()
+            yield from ready
 
         def flush():
             """Store the batch; yield each of its paths (or its failure, if the store refused it)."""
@@ -436,22 +466,36 @@ class Engine:
             batch.clear()
 
         try:
-            for path, outcome in analyzer.analyze(todo, self.analysis_settings(), progress.cancelled):
-                left -= 1
-                self._queue.add(-1)
-                progress.advance(path)
-                self._decodes.add(1)  # handed to a decoder, whatever it found
-                if isinstance(outcome, FileResult):
-                    if not batch:
-                        since = time.monotonic()
-                    batch.append(outcome)
-                    if len(batch) >= WRITE_BATCH or time.monotonic() - since >= WRITE_SECONDS:
-                        yield from flush()
-                else:
-                    yield path, self._fail(path, outcome)
-            yield from flush()
+            while True:
+                first = None
+                for path in unchecked:  # answered here, at once, until a file to analyse turns up
+                    if progress.cancelled():
+                        return
+                    answer = check(path)
+                    if answer is None:
+                        first = path
+                        break
+                    yield path, answer
+                if first is None or progress.cancelled():
+                    return
+                for path, outcome in analyzer.analyze(feed(first), self.analysis_settings(), progress.cancelled):
+                    queued -= 1
+                    self._queue.add(-1)
+                    progress.advance(path)
+                    self._decodes.add(1)  # handed to a decoder, whatever it found
+                    if isinstance(outcome, FileResult):
+                        if not batch:
+                            since = time.monotonic()
+                        batch.append(outcome)
+                        if len(batch) >= WRITE_BATCH or time.monotonic() - since >= WRITE_SECONDS:
+                            yield from flush()
+                    else:
+                        yield path, self._fail(path, outcome)
+                    yield from answer_waiting()
+                yield from flush()
+                yield from answer_waiting()
         finally:
-            self._queue.add(-left)
+            self._queue.add(-queued)
             if batch:  # the caller stopped early: what was analysed is still stored
                 for _ in flush():
                     pass

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional, Protocol, Sequence, Union
+from typing import Callable, Iterable, Iterator, Optional, Protocol, Sequence, Union
 
 import numpy as np
 
@@ -58,11 +58,15 @@ class Analyzer(Protocol):
     cluster. The engine keeps the cache check before and the store writes after; an analyzer only analyses."""
 
     def analyze(
-        self, paths: Sequence[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
+        self, paths: Iterable[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
     ) -> Iterator[tuple[str, Outcome]]:
         """Yield (path, outcome) once for every path it submitted, as they finish, with a bounded number in
         flight (memory stays flat on 100,000 files); once ``cancelled()`` it submits no more, and the paths it
-        never submitted are not yielded. A file that crashes or kills its worker yields that file's error."""
+        never submitted are not yielded. A file that crashes or kills its worker yields that file's error.
+
+        ``paths`` is pulled as there is room for more (a few tasks' worth ahead at most), never all at once:
+        the caller checks its cache as the analyzer asks, so the first file is analysed while the last is
+        still to be checked."""
         ...
 
     def close(self) -> None:

@@ -11,6 +11,11 @@ or the OOM killer ends only the worker it hits, not the daemon.
   (an idle daemon does not hold a copy of the models per core).
 - A few files per task (``pipeline.attempt_batch``) and a bounded number of tasks in flight: memory stays
   flat whatever the number of files; only a result's CLIP pixels (when asked) cross back besides the analysis.
+  Paths are pulled from the caller's iterable as tasks are sent, so the caller may check each one lazily.
+- The workers of one pool draw their decodes from one pixel budget (``budget.PixelBudget`` made from the
+  pool's context): several huge images decode one after another across the pool, as they did across the
+  threads of one process, instead of one per worker at once. A pool replaced after a crash gets a new budget
+  (the dead worker may have died holding pixels); a process re-running files alone has one of its own.
 - A worker that dies breaks every task in flight (``BrokenProcessPool``): the pool is replaced and the files
   of the broken tasks are run again one at a time, each alone in a process of its own, so the file that kills
   its process alone is known. It lands in the failure lane (``WorkerCrashed``); the others are analysed.
@@ -28,10 +33,12 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from itertools import islice
 from multiprocessing.connection import wait as wait_ready
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
-from . import pipeline
+from . import budget, pipeline
+from .budget import DEFAULT_PIXEL_BUDGET, PixelBudget
 from .errors import WorkerCrashed
 from .pipeline import AnalysisSettings, Outcome
 
@@ -47,6 +54,9 @@ PRELOAD = ["autocull.workers", "autocull.pipeline", "autocull.decode", "autocull
 # SIGKILL, as a decoder's segfault or the OOM killer would (no real input crashes a decoder on demand). Read in
 # the parent when a pool starts and handed to each worker (a forkserver keeps the environment it started with).
 FAULT_KILL_ON = "AUTOCULL_FAULT_KILL_ON"
+# The same, but the worker dies while holding the whole pixel budget, as a decoder crashing mid-decode would.
+FAULT_KILL_HOLDING = "AUTOCULL_FAULT_KILL_HOLDING"
+Faults = tuple[Optional[str], Optional[str]]  # (kill on, kill holding the budget on): None when unset
 
 
 def context() -> Any:
@@ -60,21 +70,27 @@ def context() -> Any:
 
 
 # ------------------------------------------------------------------ in the worker --
-_fault: Optional[str] = None
+_faults: Faults = (None, None)
 
 
-def _init_worker(fault: Optional[str]) -> None:
-    """Each worker's start: the fault seam (tests only); SIGINT left to the parent (Ctrl+C stops the daemon,
-    which shuts the pool down)."""
-    global _fault
-    _fault = fault or None
+def _init_worker(faults: Faults, pixels: PixelBudget) -> None:
+    """Each worker's start: the pool's pixel budget; the fault seams (tests only); SIGINT left to the parent
+    (Ctrl+C stops the daemon, which shuts the pool down)."""
+    global _faults
+    _faults = faults
+    budget.install(pixels)
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _check_fault(path: str) -> None:
-    if _fault and _fault in path:
+    kill_on, kill_holding = _faults
+    if kill_on and kill_on in path:
         os.kill(os.getpid(), signal.SIGKILL)
+    if kill_holding and kill_holding in path:
+        pixels = budget.current()
+        with pixels.hold(pixels.capacity):
+            os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _models() -> list[str]:
@@ -90,9 +106,10 @@ def run_batch(paths: Sequence[str], settings: AnalysisSettings) -> tuple[list[Ou
     return pipeline.attempt_batch(paths, settings), _models()
 
 
-def _run_alone(conn: Any, fault: Optional[str]) -> None:
-    """A process that analyses one file per request on ``conn`` until told to stop (None)."""
-    _init_worker(fault)
+def _run_alone(conn: Any, faults: Faults, capacity: int) -> None:
+    """A process that analyses one file per request on ``conn`` until told to stop (None); it decodes one file
+    at a time, so a budget of its own (new with each such process) bounds it as the pool's would."""
+    _init_worker(faults, PixelBudget(capacity))
     while True:
         request = conn.recv()
         if request is None:
@@ -122,15 +139,16 @@ class _Alone:
     """One process that runs files one at a time, so a crash is that file's: used only to re-run the files
     of tasks a dead worker broke. Replaced after each crash; closed when the re-runs are done."""
 
-    def __init__(self, ctx: Any, fault: Optional[str]) -> None:
-        self._ctx, self._fault = ctx, fault
+    def __init__(self, ctx: Any, faults: Faults, capacity: int) -> None:
+        self._ctx, self._faults, self._capacity = ctx, faults, capacity
         self._proc: Any = None
         self._conn: Any = None
 
     def run(self, path: str, settings: AnalysisSettings) -> Outcome:
         if self._proc is None:
             self._conn, child = self._ctx.Pipe()
-            self._proc = self._ctx.Process(target=_run_alone, args=(child, self._fault), daemon=True)
+            self._proc = self._ctx.Process(target=_run_alone, args=(child, self._faults, self._capacity), daemon=True
+            )
             self._proc.start()
             child.close()
         try:
@@ -166,10 +184,18 @@ class ProcessAnalyzer:
     """``pipeline.Analyzer`` on a pool of worker processes, shared by every job and the watcher of an engine
     (thread-safe); see the module's docstring."""
 
-    def __init__(self, workers: int, idle_seconds: float = IDLE_SECONDS, batch: int = BATCH) -> None:
+    def __init__(
+        self,
+        workers: int,
+        idle_seconds: float = IDLE_SECONDS,
+        batch: int = BATCH,
+        pixel_budget: int = DEFAULT_PIXEL_BUDGET,
+    ) -> None:
         self.workers = max(1, workers)
         self.idle_seconds = idle_seconds
         self.batch = max(1, batch)
+        self.pixel_budget = pixel_budget  # decoded pixels the whole pool holds at once
+        self.budget: Optional[PixelBudget] = None  # the running (or last) pool's, made with it
         self._lock = threading.Lock()
         self._pool: Optional[ProcessPoolExecutor] = None
         self._active = 0  # analyze calls running: the pool is never released under one
@@ -187,8 +213,10 @@ class ProcessAnalyzer:
             if self._closed:
                 raise RuntimeError("the analysis workers are closed")
             if self._pool is None:
+                ctx = context()
+                self.budget = PixelBudget(self.pixel_budget, ctx)  # new with each pool: none held by the dead
                 self._pool = ProcessPoolExecutor(
-                    self.workers, mp_context=context(), initializer=_init_worker, initargs=(_fault_setting(),)
+                    self.workers, mp_context=ctx, initializer=_init_worker, initargs=(_fault_setting(), self.budget)
                 )
                 if self._reaper is None and self.idle_seconds > 0:
                     self._reaper = threading.Thread(target=self._reap, name="workers-idle", daemon=True)
@@ -254,12 +282,10 @@ class ProcessAnalyzer:
 
     # ------------------------------------------------------------- analyse --
     def analyze(
-        self, paths: Sequence[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
+        self, paths: Iterable[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
     ) -> Iterator[tuple[str, Outcome]]:
         """``pipeline.Analyzer.analyze``. The files of tasks a dead worker broke are re-run one at a time; once
         ``cancelled()``, no file is submitted and a broken task's files are not re-run (nor yielded)."""
-        if not paths:
-            return
         with self._lock:
             self._active += 1
         try:
@@ -271,11 +297,9 @@ class ProcessAnalyzer:
                 self._wake.notify_all()
 
     def _analyze(
-        self, paths: Sequence[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
+        self, paths: Iterable[str], settings: AnalysisSettings, cancelled: Callable[[], bool]
     ) -> Iterator[tuple[str, Outcome]]:
-        # a small job is spread over every worker; a big one goes a few files per task
-        size = max(1, min(self.batch, math.ceil(len(paths) / self.workers)))
-        batches = (list(paths[k : k + size]) for k in range(0, len(paths), size))
+        batches = self._batches(iter(paths))
         limit = 2 * self.workers  # tasks in flight: every worker busy, one more waiting each
         pending: dict[Future, tuple[ProcessPoolExecutor, list[str]]] = {}
         alone: Optional[_Alone] = None
@@ -297,7 +321,7 @@ class ProcessAnalyzer:
                         self._replace(pool)
                         if cancelled():
                             continue
-                        alone = alone or _Alone(context(), _fault_setting())
+                        alone = alone or _Alone(context(), _fault_setting(), self.pixel_budget)
                         for path in batch:
                             yield path, alone.run(path, settings)
                         continue
@@ -315,6 +339,16 @@ class ProcessAnalyzer:
             if alone is not None:
                 alone.close()
 
+    def _batches(self, paths: Iterator[str]) -> Iterator[list[str]]:
+        """The tasks' files, pulled as tasks are sent. A small job is spread over every worker (the first
+        ``workers * batch`` paths are read ahead to tell); a big one goes ``batch`` files per task."""
+        head = list(islice(paths, self.workers * self.batch))
+        size = max(1, min(self.batch, math.ceil(len(head) / self.workers)))
+        for k in range(0, len(head), size):
+            yield head[k : k + size]
+        while chunk := list(islice(paths, size)):
+            yield chunk
+
     def _submit(
         self, batch: list[str], settings: AnalysisSettings
     ) -> dict[Future, tuple[ProcessPoolExecutor, list[str]]]:
@@ -329,5 +363,5 @@ class ProcessAnalyzer:
         raise RuntimeError("the analysis workers keep dying as they start")
 
 
-def _fault_setting() -> Optional[str]:
-    return os.environ.get(FAULT_KILL_ON) or None
+def _fault_setting() -> Faults:
+    return os.environ.get(FAULT_KILL_ON) or None, os.environ.get(FAULT_KILL_HOLDING) or None
