@@ -74,13 +74,32 @@ _faults: Faults = (None, None)
 
 
 def _init_worker(faults: Faults, pixels: PixelBudget) -> None:
-    """Each worker's start: the pool's pixel budget; the fault seams (tests only); SIGINT left to the parent
-    (Ctrl+C stops the daemon, which shuts the pool down)."""
+    """Each worker's start: a watch on the daemon; the pool's pixel budget; the fault seams (tests only); SIGINT
+    left to the parent (Ctrl+C stops the daemon, which shuts the pool down)."""
     global _faults
+    _exit_with_parent()
     _faults = faults
     budget.install(pixels)
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _exit_with_parent() -> None:
+    """End this process when the daemon that started it is gone, however it went (SIGKILL, a crash).
+
+    A worker never sees EOF on its own: it holds both ends of the pool's call queue (and, from a forkserver,
+    the server's alive pipe), so without this every idle worker of a killed daemon stays forever, holding its
+    face models, and so does the forkserver (it exits once the last worker has let go of its alive pipe).
+    ``parent_process()`` is the daemon for a forkserver's child too (its sentinel is the daemon's pipe)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait_ready([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _check_fault(path: str) -> None:
