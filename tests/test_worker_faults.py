@@ -14,10 +14,16 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
+
+from autocull.config import Config
+from autocull.engine import Cancelled, Engine
+from autocull.pipeline import AnalysisSettings
+from autocull.workers import FAULT_HANG_ON, ProcessAnalyzer
 
 from realphotos import TESTDATA
 
@@ -101,3 +107,84 @@ def test_workers_and_forkserver_exit_when_the_daemon_is_killed(tmp_path):
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def test_a_file_that_hangs_its_decoder_lands_in_the_failure_lane_and_the_others_are_analysed(tmp_path, monkeypatch):
+    files = _copies(tmp_path / "shoot", 6)
+    stuck = str(tmp_path / "shoot" / "hang-frame.jpg")  # a good photo: the fault seam is what hangs
+    shutil.copyfile(FACES[20], stuck)
+    monkeypatch.setenv(FAULT_HANG_ON, "hang-")
+    engine = Engine.open(tmp_path / "home", Config(workers=2, file_timeout_seconds=2))
+    try:
+        result = engine.run([str(tmp_path / "shoot")])
+        by_path = {d.path: d for d in result.decisions}
+        assert set(by_path) == set(files) | {stuck}
+        assert by_path[stuck].error_code == "CRASHED"
+        assert "hang-frame.jpg: analysing this file took longer than 2 s" in by_path[stuck].error_message
+        assert [p for p in files if by_path[p].error_code] == []
+        assert {f.path: f.code for f in engine.store.failures()} == {stuck: "CRASHED"}
+        later = _copies(tmp_path / "later", 3, prefix="later")  # the stuck pool was replaced: the next job works
+        again = engine.run([str(tmp_path / "later")])
+        assert sorted(d.path for d in again.decisions if not d.error_code) == sorted(later)
+    finally:
+        engine.close()
+
+
+def _in_thread(target) -> tuple[threading.Thread, list]:
+    out: list = []
+
+    def run() -> None:
+        try:
+            out.append(target())
+        except BaseException as exc:  # noqa: BLE001 - handed to the test
+            out.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def _wait_until(condition, timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_cancel_while_files_hang_returns_without_waiting_for_them(tmp_path, monkeypatch):
+    files = _copies(tmp_path / "shoot", 8, prefix="hang")
+    monkeypatch.setenv(FAULT_HANG_ON, "hang-")
+    pool = ProcessAnalyzer(2, batch=1, file_timeout=3600)  # the deadline is far away: only the cancel ends it
+    stop = threading.Event()
+    try:
+        thread, out = _in_thread(lambda: list(pool.analyze(files, AnalysisSettings(faces=False), stop.is_set)))
+        assert _wait_until(lambda: len(pool.worker_pids()) == 2)
+        time.sleep(1)  # both workers are inside a hanging file
+        stop.set()
+        thread.join(60)
+        assert not thread.is_alive(), "the cancelled call still waits for the hung files"
+        assert out == [[]]  # nothing was analysed, and nothing is said to be
+        later = _copies(tmp_path / "later", 2, prefix="later")  # the pool still works for the next call
+        assert [type(o).__name__ for _, o in pool.analyze(later, AnalysisSettings(faces=False), lambda: False)] == [
+            "FileResult",
+            "FileResult",
+        ]
+    finally:
+        pool.close()
+
+
+def test_engine_close_while_a_file_hangs_returns_and_the_job_ends_cancelled(tmp_path, monkeypatch):
+    _copies(tmp_path / "shoot", 4, prefix="hang")
+    monkeypatch.setenv(FAULT_HANG_ON, "hang-")
+    engine = Engine.open(tmp_path / "home", Config(workers=2, file_timeout_seconds=3600))
+    job, out = _in_thread(lambda: engine.run([str(tmp_path / "shoot")]))
+    assert _wait_until(lambda: len(engine.analyzer.worker_pids()) == 2)
+    time.sleep(1)
+    closer, _ = _in_thread(engine.close)
+    closer.join(60)
+    assert not closer.is_alive(), "Engine.close waits for a hung file"
+    job.join(60)
+    assert not job.is_alive()
+    assert len(out) == 1 and isinstance(out[0], Cancelled), out

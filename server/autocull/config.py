@@ -113,6 +113,9 @@ class Config:
     # Seconds without work after which the worker processes (each with its own face models) are released; the
     # next file starts them again. 0 keeps them until the daemon stops.
     worker_idle_seconds: float = 180.0
+    # Seconds one file may take in a worker before it is stopped and lands in the failure lane (a decoder that
+    # hangs on a crafted or damaged file must not hold up the job, its cancel or the daemon's stop).
+    file_timeout_seconds: float = 300.0
     faces: bool = True  # run face detection and eye checks
     watch_interval: float = 5.0  # seconds between two looks at a polled folder (network shares, card readers)
     # Seconds a new file's size and mtime must hold still before it is read (a copy in progress is never read).
