@@ -22,8 +22,9 @@ import pytest
 
 from autocull.config import Config
 from autocull.engine import Cancelled, Engine
+from autocull.errors import FailedPrecondition
 from autocull.pipeline import AnalysisSettings
-from autocull.workers import FAULT_HANG_ON, ProcessAnalyzer
+from autocull.workers import FAULT_HANG_ON, FAULT_WORKER_START, ProcessAnalyzer, crash_reason
 
 from realphotos import TESTDATA
 
@@ -188,3 +189,28 @@ def test_engine_close_while_a_file_hangs_returns_and_the_job_ends_cancelled(tmp_
     job.join(60)
     assert not job.is_alive()
     assert len(out) == 1 and isinstance(out[0], Cancelled), out
+
+
+def test_workers_that_cannot_start_fail_the_job_once_not_every_file(tmp_path, monkeypatch):
+    files = _copies(tmp_path / "shoot", 5)
+    monkeypatch.setenv(FAULT_WORKER_START, "1")
+    engine = Engine.open(tmp_path / "home", Config(workers=2))
+    try:
+        with pytest.raises(FailedPrecondition) as info:
+            engine.run([str(tmp_path / "shoot")])
+        assert "analysis workers cannot start: RuntimeError: fault injected by AUTOCULL_FAULT_WORKER_START" in (
+            info.value.message
+        )
+        assert engine.store.failures() == []  # no photo was blamed
+        monkeypatch.delenv(FAULT_WORKER_START)  # the environment is mended: the same engine works
+        result = engine.run([str(tmp_path / "shoot")])
+        assert sorted(d.path for d in result.decisions if not d.error_code) == sorted(files)
+    finally:
+        engine.close()
+
+
+def test_windows_crash_codes_are_said_in_words():
+    assert "access violation" in crash_reason("a.jpg", 3221225477).message  # 0xC0000005
+    assert "stack overflow" in crash_reason("a.jpg", 0xC00000FD).message
+    assert "signal SIGKILL" in crash_reason("a.jpg", -9).message
+    assert "exited with code 3" in crash_reason("a.jpg", 3).message

@@ -41,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from . import budget, pipeline
 from .budget import DEFAULT_PIXEL_BUDGET, PixelBudget
-from .errors import WorkerCrashed
+from .errors import FailedPrecondition, WorkerCrashed
 from .pipeline import AnalysisSettings, Outcome
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ FAULT_KILL_ON = "AUTOCULL_FAULT_KILL_ON"
 FAULT_KILL_HOLDING = "AUTOCULL_FAULT_KILL_HOLDING"
 # The same, but the worker hangs (sleeps for good), as a decoder stuck in a loop on a crafted file would.
 FAULT_HANG_ON = "AUTOCULL_FAULT_HANG_ON"
-Faults = tuple[Optional[str], Optional[str], Optional[str]]  # (kill on, kill holding, hang on): None when unset
+# Any text: a worker's start-up fails (as a broken install, a full /dev/shm or an fd limit would make it).
+FAULT_WORKER_START = "AUTOCULL_FAULT_WORKER_START"
+Faults = tuple[Optional[str], ...]  # (kill on, kill holding, hang on, start fails): None when unset
 
 FILE_TIMEOUT = 300.0  # the default of config.file_timeout_seconds: seconds one file may take in a worker
 SLICE = 1.0  # seconds between two looks at cancel, close and deadlines while waiting for workers
@@ -83,7 +85,7 @@ def context() -> Any:
 
 
 # ------------------------------------------------------------------ in the worker --
-_faults: Faults = (None, None, None)
+_faults: Faults = (None, None, None, None)
 
 
 def _init_worker(faults: Faults, pixels: PixelBudget) -> None:
@@ -92,6 +94,8 @@ def _init_worker(faults: Faults, pixels: PixelBudget) -> None:
     global _faults
     _exit_with_parent()
     _faults = faults
+    if faults[3]:
+        raise RuntimeError(f"fault injected by {FAULT_WORKER_START}")
     budget.install(pixels)
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -116,7 +120,7 @@ def _exit_with_parent() -> None:
 
 
 def _check_fault(path: str) -> None:
-    kill_on, kill_holding, hang_on = _faults
+    kill_on, kill_holding, hang_on, _ = _faults
     if hang_on and hang_on in path:
         while True:
             time.sleep(3600)
@@ -143,8 +147,14 @@ def run_batch(paths: Sequence[str], settings: AnalysisSettings) -> tuple[list[Ou
 
 def _run_alone(conn: Any, faults: Faults, capacity: int) -> None:
     """A process that analyses one file per request on ``conn`` until told to stop (None); it decodes one file
-    at a time, so a budget of its own (new with each such process) bounds it as the pool's would."""
-    _init_worker(faults, PixelBudget(capacity))
+    at a time, so a budget of its own (new with each such process) bounds it as the pool's would. It says
+    "ready" once started, or why it could not start."""
+    try:
+        _init_worker(faults, PixelBudget(capacity))
+    except BaseException as exc:
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        raise
+    conn.send(("ready", ""))
     while True:
         request = conn.recv()
         if request is None:
@@ -163,9 +173,28 @@ def timeout_reason(path: str, seconds: float) -> WorkerCrashed:
     )
 
 
+# Windows exit codes of a process a native fault ended (NTSTATUS), as Python reports them (unsigned).
+NTSTATUS = {
+    0xC0000005: "an access violation (a native crash)",
+    0xC00000FD: "a stack overflow",
+    0xC0000409: "a stack buffer overrun (a native crash)",
+    0xC000001D: "an illegal instruction",
+    0xC0000094: "an integer division by zero",
+    0xC0000017: "running out of memory",
+    0xC000013A: "Ctrl+C",
+}
+
+
+class WorkersCannotStart(FailedPrecondition):
+    """A worker process died before it could take a file: the environment's fault (a broken install, a full
+    /dev/shm, an fd limit, a script without a __main__ guard under spawn), not any file's."""
+
+
 def crash_reason(path: str, exitcode: Optional[int]) -> WorkerCrashed:
     """The failure-lane error of a file whose process ended without answering."""
-    if exitcode is not None and exitcode < 0:
+    if exitcode is not None and (exitcode & 0xFFFFFFFF) in NTSTATUS:
+        how = f"ended by {NTSTATUS[exitcode & 0xFFFFFFFF]}, code 0x{exitcode & 0xFFFFFFFF:08X}"
+    elif exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
@@ -190,12 +219,8 @@ class _Alone:
     def run(self, path: str, settings: AnalysisSettings, stop: Callable[[], bool]) -> Optional[Outcome]:
         """The file's outcome: its analysis, or its crash or timeout as a ``WorkerCrashed``; None once ``stop()``
         (the process is killed: its answer is not wanted)."""
-        if self._proc is None:
-            self._conn, child = self._ctx.Pipe()
-            self._proc = self._ctx.Process(target=_run_alone, args=(child, self._faults, self._capacity), daemon=True
-            )
-            self._proc.start()
-            child.close()
+        if self._proc is None and not self._start(stop):
+            return None
         deadline = time.monotonic() + self._timeout
         try:
             self._conn.send((path, settings))
@@ -211,7 +236,35 @@ class _Alone:
                 return outcome
         except (EOFError, OSError):
             pass
+        except Exception as exc:  # an answer that would not unpickle: the file's problem, said as such
+            self._kill()
+            return WorkerCrashed(f"{path}: the worker's answer for this file could not be read ({exc})")
         return crash_reason(path, self._kill())
+
+    def _start(self, stop: Callable[[], bool]) -> bool:
+        """Start the process and wait for its "ready"; False once ``stop()``. Raises WorkersCannotStart if it
+        dies (or says it failed) before that: no file is to blame."""
+        self._conn, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=_run_alone, args=(child, self._faults, self._capacity), daemon=True)
+        self._proc.start()
+        child.close()
+        why = ""
+        try:
+            while not wait_ready([self._conn, self._proc.sentinel], timeout=SLICE):
+                if stop():
+                    self._kill()
+                    return False
+            if self._conn.poll():
+                state, why = self._conn.recv()
+                if state == "ready":
+                    return True
+        except Exception as exc:  # EOF, a broken pipe, garbage: it did not start
+            why = why or f"{type(exc).__name__}: {exc}"
+        code = self._kill()
+        raise WorkersCannotStart(
+            f"analysis workers cannot start: {why or f'the worker process exited with code {code}'} "
+            "(see the daemon's log; nothing is wrong with the photos)"
+        )
 
     def _kill(self) -> Optional[int]:
         """End the process (it crashed, hung, or is not wanted any more); its exit code."""
@@ -489,11 +542,12 @@ class ProcessAnalyzer:
                 if self._closed:
                     raise WorkersClosed("the analysis workers were closed (the daemon is stopping)") from None
                 self._replace(pool)
-        raise RuntimeError("the analysis workers keep dying as they start")
+        raise WorkersCannotStart("analysis workers cannot start: they keep dying as they start (see the daemon's log)")
 
 
 def _fault_setting() -> Faults:
-    return tuple(os.environ.get(name) or None for name in (FAULT_KILL_ON, FAULT_KILL_HOLDING, FAULT_HANG_ON))  # type: ignore[return-value]
+    names = (FAULT_KILL_ON, FAULT_KILL_HOLDING, FAULT_HANG_ON, FAULT_WORKER_START)
+    return tuple(os.environ.get(name) or None for name in names)
 
 
 def _kill_pool(pool: ProcessPoolExecutor, wait_for: float = 0.0) -> None:
