@@ -160,7 +160,10 @@ class Engine:
         self.verdicts = Verdicts(store, self._decide_set, self._verdict_rows)
         # worker processes, started on the first file to analyse (never at start-up) and kept while used
         self.analyzer = ProcessAnalyzer(
-            config.worker_count(), config.worker_idle_seconds, file_timeout=config.file_timeout_seconds
+            config.worker_count(),
+            config.worker_idle_seconds,
+            pixel_budget=config.pixel_budget,
+            file_timeout=config.file_timeout_seconds,
         )
         self._queue = _Gauge()
         self.taste = Taste(
