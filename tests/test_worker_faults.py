@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from autocull.config import Config
-from autocull.engine import Cancelled, Engine
+from autocull.engine import Cancelled, Engine, QuietProgress
 from autocull.errors import FailedPrecondition
 from autocull.pipeline import AnalysisSettings
 from autocull.workers import FAULT_HANG_ON, FAULT_WORKER_START, ProcessAnalyzer, crash_reason
@@ -214,3 +214,25 @@ def test_windows_crash_codes_are_said_in_words():
     assert "stack overflow" in crash_reason("a.jpg", 0xC00000FD).message
     assert "signal SIGKILL" in crash_reason("a.jpg", -9).message
     assert "exited with code 3" in crash_reason("a.jpg", 3).message
+
+
+def test_a_caller_that_stops_while_a_batch_is_answered_stores_it_once(tmp_path):
+    files = _copies(tmp_path / "shoot", 6)
+    engine = Engine.open(tmp_path / "home", Config(workers=2))
+    stored: list[str] = []
+    store_results = engine._store_results
+
+    def counting(results):
+        stored.extend(r.path for r in results)
+        return store_results(results)
+
+    engine._store_results = counting  # type: ignore[method-assign]  # the real writer, counted
+    try:
+        answers = engine._analyze_all(files, False, QuietProgress())
+        first = next(answers)  # the first of a stored batch ...
+        answers.close()  # ... and the caller stops
+        assert first[0] in files
+        assert len(stored) == len(set(stored)) and stored, stored  # each analysis stored (and embedded) once
+        assert set(engine.store.analyses(stored)) == set(stored)
+    finally:
+        engine.close()

@@ -464,11 +464,16 @@ class Engine:
             yield from ready
 
         def flush():
-            """Store the batch; yield each of its paths (or its failure, if the store refused it)."""
-            refused = self._store_results(batch)
-            for r in batch:
-                yield r.path, (self._fail(r.path, refused[r.path]) if r.path in refused else False)
+            """Store the batch; yield each of its paths (or its failure, if the store refused it). The batch is
+            taken before it is stored: a caller that stops while these are yielded must not store (and embed)
+            it again."""
+            taken = batch[:]
             batch.clear()
+            if not taken:
+                return
+            refused = self._store_results(taken)
+            for r in taken:
+                yield r.path, (self._fail(r.path, refused[r.path]) if r.path in refused else False)
 
         try:
             while True:
