@@ -259,3 +259,11 @@ def test_cull_ray_through_the_daemon_gives_the_plain_verdicts_and_the_daemon_kee
         assert daemon.proc.poll() is None
     finally:
         daemon.stop()
+
+
+def test_ray_local_starts_a_private_ray_whatever_ray_address_says():
+    """`cull --ray local` never joins the cluster RAY_ADDRESS (or a `ray start` of this machine) names."""
+    code = "from autocull.cluster import RayAnalyzer; a = RayAnalyzer('local'); print('joined'); a.close()"
+    env = dict(os.environ, RAY_ADDRESS="127.0.0.1:9")  # nothing listens there: joining it would fail
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "joined" in out.stdout, out.stderr[-2000:]

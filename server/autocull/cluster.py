@@ -111,7 +111,8 @@ class RayAnalyzer:
             _probe(self.address)
             try:
                 if self.address == "local":  # a private Ray: no dashboard, nothing else listening
-                    ray.init(logging_level=logging.WARNING, include_dashboard=False)
+                    # address="local": a new private Ray, never RAY_ADDRESS nor a `ray start` cluster of this machine
+                    ray.init(address="local", logging_level=logging.WARNING, include_dashboard=False)
                 else:
                     ray.init(address=self.address, logging_level=logging.WARNING)
             except Exception as exc:  # ConnectionError, a timeout, a version mismatch: said in one line
