@@ -154,6 +154,29 @@ def test_a_file_that_kills_its_worker_fails_alone_and_its_batch_mates_are_analys
     assert analyzer.sent == 3 + 3  # the batch once, then each of its files alone
 
 
+def hang_on_hang_jpg(paths: Sequence[str], settings: pipeline.AnalysisSettings) -> list[pipeline.Outcome]:
+    """The per-file pipeline in a worker whose decoder hangs when its batch holds a file named hang.jpg."""
+    if any(p.endswith("hang.jpg") for p in paths):
+        time.sleep(3600)
+    return pipeline.attempt_batch(paths, settings)
+
+
+def test_a_file_that_hangs_its_worker_times_out_alone_and_its_batch_mates_are_analysed(ray_address, shoot, tmp_path):
+    hang = tmp_path / "hang.jpg"
+    shutil.copyfile(shoot / Path(PHOTOS[0]).name, hang)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    analyzer = cluster.RayAnalyzer(ray_address, batch=3, task=hang_on_hang_jpg, file_timeout=1)
+    paths = [str(shoot / Path(PHOTOS[1]).name), str(hang), str(shoot / Path(PHOTOS[2]).name)]
+    try:
+        got = dict(analyzer.analyze(paths, pipeline.AnalysisSettings(faces=False), lambda: False))
+    finally:
+        analyzer.close()
+    assert set(got) == set(paths)
+    assert got[str(hang)].code == "CRASHED"
+    assert "hang.jpg: analysing this file took longer than 1 s" in got[str(hang)].message
+    assert all(isinstance(got[p], pipeline.FileResult) for p in paths if p != str(hang))
+
+
 def test_cancel_stops_sending_work(ray_address, shoot):
     analyzer = cluster.RayAnalyzer(ray_address, batch=1)
     path = str(shoot / Path(PHOTOS[1]).name)
@@ -236,3 +259,11 @@ def test_cull_ray_through_the_daemon_gives_the_plain_verdicts_and_the_daemon_kee
         assert daemon.proc.poll() is None
     finally:
         daemon.stop()
+
+
+def test_ray_local_starts_a_private_ray_whatever_ray_address_says():
+    """`cull --ray local` never joins the cluster RAY_ADDRESS (or a `ray start` of this machine) names."""
+    code = "from autocull.cluster import RayAnalyzer; a = RayAnalyzer('local'); print('joined'); a.close()"
+    env = dict(os.environ, RAY_ADDRESS="127.0.0.1:9")  # nothing listens there: joining it would fail
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and "joined" in out.stdout, out.stderr[-2000:]

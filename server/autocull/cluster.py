@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import socket
+import time
 from collections import deque
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, Optional
@@ -31,6 +32,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from . import ANALYZER_VERSION, pipeline
 from .errors import FailedPrecondition, FileMissing, FileVanished, InvalidArgument, WorkerCrashed
 from .pipeline import AnalysisSettings, Outcome
+from .workers import CANCEL_GRACE, FILE_TIMEOUT, SLICE, timeout_reason
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +87,12 @@ class RayAnalyzer:
     worker alone lands in the failure lane (``WorkerCrashed``)."""
 
     def __init__(
-        self, address: str, *, batch: int = BATCH, task: Callable[..., list[Outcome]] = pipeline.attempt_batch
+        self,
+        address: str,
+        *,
+        batch: int = BATCH,
+        task: Callable[..., list[Outcome]] = pipeline.attempt_batch,
+        file_timeout: float = FILE_TIMEOUT,
     ):
         """Connect (``ray.init``) to the cluster at ``address`` (see ``check_address``). ``task`` is the function
         each Ray task runs; the per-file pipeline unless a test gives another."""
@@ -95,13 +102,17 @@ class RayAnalyzer:
 
         self._ray = ray
         self.batch = max(1, batch)
+        # Seconds a file may take: a task is cancelled once sent longer than PER_CPU times its files' worth (it
+        # may wait behind one other task on its CPU), then its files run alone, a file alone past it failing.
+        self.file_timeout = file_timeout
         self.sent = 0  # files handed to Ray tasks so far (retries included): what a cull cost the cluster
         self._owned = not ray.is_initialized()  # a Ray this process already joined is left as it was
         if self._owned:
             _probe(self.address)
             try:
                 if self.address == "local":  # a private Ray: no dashboard, nothing else listening
-                    ray.init(logging_level=logging.WARNING, include_dashboard=False)
+                    # address="local": a new private Ray, never RAY_ADDRESS nor a `ray start` cluster of this machine
+                    ray.init(address="local", logging_level=logging.WARNING, include_dashboard=False)
                 else:
                     ray.init(address=self.address, logging_level=logging.WARNING)
             except Exception as exc:  # ConnectionError, a timeout, a version mismatch: said in one line
@@ -145,21 +156,47 @@ class RayAnalyzer:
         fresh = iter(lambda: list(islice(remaining, self.batch)), [])  # until a chunk comes back empty
         retry: deque[str] = deque()  # files of a batch whose worker died: each is run alone
         pending: dict[Any, list[str]] = {}
+        sent_at: dict[Any, float] = {}
+        overdue: set[Any] = set()  # tasks cancelled for running past their deadline
+        cancel_seen = 0.0
+        cancel_sent = False
         try:
             while True:
                 while len(pending) < limit and not cancelled():
                     chunk = [retry.popleft()] if retry else next(fresh, None)
                     if chunk is None:
                         break
-                    pending[self._remote.remote(chunk, settings)] = chunk
+                    ref = self._remote.remote(chunk, settings)
+                    pending[ref], sent_at[ref] = chunk, time.monotonic()
                     self.sent += len(chunk)
                 if not pending:
                     return
-                done, _ = ray.wait(list(pending), num_returns=1)
+                done, _ = ray.wait(list(pending), num_returns=1, timeout=SLICE)
+                now = time.monotonic()
+                if cancelled():  # what is in flight gets CANCEL_GRACE seconds to answer, then is cancelled
+                    cancel_seen = cancel_seen or now
+                    if not cancel_sent and now - cancel_seen > CANCEL_GRACE:
+                        cancel_sent = True
+                        for ref in pending:
+                            ray.cancel(ref)
+                for ref, chunk in pending.items():
+                    if ref not in overdue and now - sent_at[ref] > PER_CPU * len(chunk) * self.file_timeout:
+                        overdue.add(ref)
+                        ray.cancel(ref, force=True)
                 for ref in done:
                     chunk = pending.pop(ref)
+                    del sent_at[ref]
+                    if ref in overdue:
+                        overdue.discard(ref)
+                        if len(chunk) > 1:
+                            retry.extend(chunk)
+                        elif not cancelled():
+                            yield chunk[0], timeout_reason(chunk[0], self.file_timeout)
+                        continue
                     try:
                         outcomes = ray.get(ref)
+                    except ray.exceptions.TaskCancelledError:
+                        continue  # cancelled with the job: its files were not analysed
                     except ray.exceptions.RayTaskError as exc:
                         _fatal_if_setup(exc, self.address)
                         yield from self._lost(chunk, exc, retry)

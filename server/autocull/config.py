@@ -31,6 +31,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from .budget import DEFAULT_PIXEL_BUDGET
+
 log = logging.getLogger(__name__)
 
 TOKEN_HEADER = "x-autocull-token"
@@ -113,6 +115,12 @@ class Config:
     # Seconds without work after which the worker processes (each with its own face models) are released; the
     # next file starts them again. 0 keeps them until the daemon stops.
     worker_idle_seconds: float = 180.0
+    # Seconds one file may take in a worker before it is stopped and lands in the failure lane (a decoder that
+    # hangs on a crafted or damaged file must not hold up the job, its cancel or the daemon's stop).
+    file_timeout_seconds: float = 300.0
+    # Decoded pixels all the workers hold at once (a huge image waits for room instead of every worker decoding
+    # one at the same time); about 4 bytes a pixel, so the default is about 1 GB.
+    pixel_budget: int = DEFAULT_PIXEL_BUDGET
     faces: bool = True  # run face detection and eye checks
     watch_interval: float = 5.0  # seconds between two looks at a polled folder (network shares, card readers)
     # Seconds a new file's size and mtime must hold still before it is read (a copy in progress is never read).
@@ -151,6 +159,10 @@ class Config:
         if unknown:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
         config = cls(**data, clip=clip)
+        if not (isinstance(config.pixel_budget, int) and config.pixel_budget > 0):
+            raise ValueError(f"{path}: pixel_budget must be a whole number above 0, not {config.pixel_budget!r}")
+        if not (isinstance(config.file_timeout_seconds, (int, float)) and config.file_timeout_seconds > 0):
+            raise ValueError(f"{path}: file_timeout_seconds must be above 0, not {config.file_timeout_seconds!r}")
         config.faces = config.faces and faces_installed()
         try:
             config.clip_settings()
@@ -177,7 +189,23 @@ class Config:
         atomic_write(path, "".join(lines), mode=FILE_MODE)
 
     def worker_count(self) -> int:
-        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+        """``workers``, or one per CPU this process may use (0), capped where the platform caps a pool."""
+        count = self.workers if self.workers > 0 else usable_cpus()
+        return min(count, MAX_WORKERS_WINDOWS) if sys.platform == "win32" else count
+
+
+# ProcessPoolExecutor refuses more workers on Windows (WaitForMultipleObjects waits on at most 64 handles).
+MAX_WORKERS_WINDOWS = 61
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on: a container's --cpus or an affinity mask, not the host's count."""
+    counter = getattr(os, "process_cpu_count", None)  # 3.13
+    if counter is not None:
+        return max(1, counter() or 1)
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
 def is_loopback(host: str) -> bool:

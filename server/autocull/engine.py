@@ -37,7 +37,7 @@ from .policy import BUILTIN_PRESETS, Policy, parse_stored
 from .records import Analysis, Decision
 from .store import Store
 from .taste.service import BACKFILL_SIZE, Taste
-from .workers import ProcessAnalyzer
+from .workers import ProcessAnalyzer, WorkersClosed
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -159,7 +159,12 @@ class Engine:
         self._reported: set[tuple[str, str]] = set()  # bad stored values already logged (once each)
         self.verdicts = Verdicts(store, self._decide_set, self._verdict_rows)
         # worker processes, started on the first file to analyse (never at start-up) and kept while used
-        self.analyzer = ProcessAnalyzer(config.worker_count(), config.worker_idle_seconds)
+        self.analyzer = ProcessAnalyzer(
+            config.worker_count(),
+            config.worker_idle_seconds,
+            pixel_budget=config.pixel_budget,
+            file_timeout=config.file_timeout_seconds,
+        )
         self._queue = _Gauge()
         self.taste = Taste(
             store,
@@ -459,11 +464,16 @@ class Engine:
             yield from ready
 
         def flush():
-            """Store the batch; yield each of its paths (or its failure, if the store refused it)."""
-            refused = self._store_results(batch)
-            for r in batch:
-                yield r.path, (self._fail(r.path, refused[r.path]) if r.path in refused else False)
+            """Store the batch; yield each of its paths (or its failure, if the store refused it). The batch is
+            taken before it is stored: a caller that stops while these are yielded must not store (and embed)
+            it again."""
+            taken = batch[:]
             batch.clear()
+            if not taken:
+                return
+            refused = self._store_results(taken)
+            for r in taken:
+                yield r.path, (self._fail(r.path, refused[r.path]) if r.path in refused else False)
 
         try:
             while True:
@@ -494,6 +504,8 @@ class Engine:
                     yield from answer_waiting()
                 yield from flush()
                 yield from answer_waiting()
+        except WorkersClosed as exc:  # the daemon is stopping under this job: it ends as cancelled
+            raise Cancelled(str(exc)) from None
         finally:
             self._queue.add(-queued)
             if batch:  # the caller stopped early: what was analysed is still stored

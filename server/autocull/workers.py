@@ -31,6 +31,8 @@ import signal
 import sys
 import threading
 import time
+import weakref
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from itertools import islice
@@ -39,7 +41,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 from . import budget, pipeline
 from .budget import DEFAULT_PIXEL_BUDGET, PixelBudget
-from .errors import WorkerCrashed
+from .errors import FailedPrecondition, WorkerCrashed
 from .pipeline import AnalysisSettings, Outcome
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,20 @@ PRELOAD = ["autocull.workers", "autocull.pipeline", "autocull.decode", "autocull
 FAULT_KILL_ON = "AUTOCULL_FAULT_KILL_ON"
 # The same, but the worker dies while holding the whole pixel budget, as a decoder crashing mid-decode would.
 FAULT_KILL_HOLDING = "AUTOCULL_FAULT_KILL_HOLDING"
-Faults = tuple[Optional[str], Optional[str]]  # (kill on, kill holding the budget on): None when unset
+# The same, but the worker hangs (sleeps for good), as a decoder stuck in a loop on a crafted file would.
+FAULT_HANG_ON = "AUTOCULL_FAULT_HANG_ON"
+# Any text: a worker's start-up fails (as a broken install, a full /dev/shm or an fd limit would make it).
+FAULT_WORKER_START = "AUTOCULL_FAULT_WORKER_START"
+Faults = tuple[Optional[str], ...]  # (kill on, kill holding, hang on, start fails): None when unset
+
+FILE_TIMEOUT = 300.0  # the default of config.file_timeout_seconds: seconds one file may take in a worker
+SLICE = 1.0  # seconds between two looks at cancel, close and deadlines while waiting for workers
+CANCEL_GRACE = 5.0  # seconds a cancelled call waits for its running tasks before their workers are stopped
+CLOSE_WAIT = 10.0  # seconds close() waits for the workers to finish before killing them
+
+
+class WorkersClosed(Exception):
+    """The analyzer was closed (the daemon is stopping) while a call was still running: it ends with this."""
 
 
 def context() -> Any:
@@ -70,21 +85,45 @@ def context() -> Any:
 
 
 # ------------------------------------------------------------------ in the worker --
-_faults: Faults = (None, None)
+_faults: Faults = (None, None, None, None)
 
 
 def _init_worker(faults: Faults, pixels: PixelBudget) -> None:
-    """Each worker's start: the pool's pixel budget; the fault seams (tests only); SIGINT left to the parent
-    (Ctrl+C stops the daemon, which shuts the pool down)."""
+    """Each worker's start: a watch on the daemon; the pool's pixel budget; the fault seams (tests only); SIGINT
+    left to the parent (Ctrl+C stops the daemon, which shuts the pool down)."""
     global _faults
+    _exit_with_parent()
     _faults = faults
+    if faults[3]:
+        raise RuntimeError(f"fault injected by {FAULT_WORKER_START}")
     budget.install(pixels)
     if hasattr(signal, "SIGINT"):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+def _exit_with_parent() -> None:
+    """End this process when the daemon that started it is gone, however it went (SIGKILL, a crash).
+
+    A worker never sees EOF on its own: it holds both ends of the pool's call queue (and, from a forkserver,
+    the server's alive pipe), so without this every idle worker of a killed daemon stays forever, holding its
+    face models, and so does the forkserver (it exits once the last worker has let go of its alive pipe).
+    ``parent_process()`` is the daemon for a forkserver's child too (its sentinel is the daemon's pipe)."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait_ready([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def _check_fault(path: str) -> None:
-    kill_on, kill_holding = _faults
+    kill_on, kill_holding, hang_on, _ = _faults
+    if hang_on and hang_on in path:
+        while True:
+            time.sleep(3600)
     if kill_on and kill_on in path:
         os.kill(os.getpid(), signal.SIGKILL)
     if kill_holding and kill_holding in path:
@@ -108,8 +147,14 @@ def run_batch(paths: Sequence[str], settings: AnalysisSettings) -> tuple[list[Ou
 
 def _run_alone(conn: Any, faults: Faults, capacity: int) -> None:
     """A process that analyses one file per request on ``conn`` until told to stop (None); it decodes one file
-    at a time, so a budget of its own (new with each such process) bounds it as the pool's would."""
-    _init_worker(faults, PixelBudget(capacity))
+    at a time, so a budget of its own (new with each such process) bounds it as the pool's would. It says
+    "ready" once started, or why it could not start."""
+    try:
+        _init_worker(faults, PixelBudget(capacity))
+    except BaseException as exc:
+        conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        raise
+    conn.send(("ready", ""))
     while True:
         request = conn.recv()
         if request is None:
@@ -120,9 +165,36 @@ def _run_alone(conn: Any, faults: Faults, capacity: int) -> None:
 
 
 # ------------------------------------------------------------------ in the parent --
+def timeout_reason(path: str, seconds: float) -> WorkerCrashed:
+    """The failure-lane error of a file that was still being analysed, alone, after ``seconds``."""
+    return WorkerCrashed(
+        f"{path}: analysing this file took longer than {seconds:g} s, so it was stopped (its decoder hung on it; "
+        "the limit is file_timeout_seconds in config.toml)"
+    )
+
+
+# Windows exit codes of a process a native fault ended (NTSTATUS), as Python reports them (unsigned).
+NTSTATUS = {
+    0xC0000005: "an access violation (a native crash)",
+    0xC00000FD: "a stack overflow",
+    0xC0000409: "a stack buffer overrun (a native crash)",
+    0xC000001D: "an illegal instruction",
+    0xC0000094: "an integer division by zero",
+    0xC0000017: "running out of memory",
+    0xC000013A: "Ctrl+C",
+}
+
+
+class WorkersCannotStart(FailedPrecondition):
+    """A worker process died before it could take a file: the environment's fault (a broken install, a full
+    /dev/shm, an fd limit, a script without a __main__ guard under spawn), not any file's."""
+
+
 def crash_reason(path: str, exitcode: Optional[int]) -> WorkerCrashed:
     """The failure-lane error of a file whose process ended without answering."""
-    if exitcode is not None and exitcode < 0:
+    if exitcode is not None and (exitcode & 0xFFFFFFFF) in NTSTATUS:
+        how = f"ended by {NTSTATUS[exitcode & 0xFFFFFFFF]}, code 0x{exitcode & 0xFFFFFFFF:08X}"
+    elif exitcode is not None and exitcode < 0:
         try:
             name = signal.Signals(-exitcode).name
         except ValueError:
@@ -136,34 +208,72 @@ def crash_reason(path: str, exitcode: Optional[int]) -> WorkerCrashed:
 
 
 class _Alone:
-    """One process that runs files one at a time, so a crash is that file's: used only to re-run the files
-    of tasks a dead worker broke. Replaced after each crash; closed when the re-runs are done."""
+    """One process that runs files one at a time, so a crash (or a hang) is that file's: used only to re-run
+    the files of tasks a dead or stuck worker broke. Replaced after each crash; closed when the re-runs are done."""
 
-    def __init__(self, ctx: Any, faults: Faults, capacity: int) -> None:
-        self._ctx, self._faults, self._capacity = ctx, faults, capacity
+    def __init__(self, ctx: Any, faults: Faults, capacity: int, timeout: float) -> None:
+        self._ctx, self._faults, self._capacity, self._timeout = ctx, faults, capacity, timeout
         self._proc: Any = None
         self._conn: Any = None
 
-    def run(self, path: str, settings: AnalysisSettings) -> Outcome:
-        if self._proc is None:
-            self._conn, child = self._ctx.Pipe()
-            self._proc = self._ctx.Process(target=_run_alone, args=(child, self._faults, self._capacity), daemon=True
-            )
-            self._proc.start()
-            child.close()
+    def run(self, path: str, settings: AnalysisSettings, stop: Callable[[], bool]) -> Optional[Outcome]:
+        """The file's outcome: its analysis, or its crash or timeout as a ``WorkerCrashed``; None once ``stop()``
+        (the process is killed: its answer is not wanted)."""
+        if self._proc is None and not self._start(stop):
+            return None
+        deadline = time.monotonic() + self._timeout
         try:
             self._conn.send((path, settings))
-            wait_ready([self._conn, self._proc.sentinel])
+            while not wait_ready([self._conn, self._proc.sentinel], timeout=SLICE):
+                if stop():
+                    self._kill()
+                    return None
+                if time.monotonic() >= deadline:
+                    self._kill()
+                    return timeout_reason(path, self._timeout)
             if self._conn.poll():
                 outcome: Outcome = self._conn.recv()
                 return outcome
         except (EOFError, OSError):
             pass
+        except Exception as exc:  # an answer that would not unpickle: the file's problem, said as such
+            self._kill()
+            return WorkerCrashed(f"{path}: the worker's answer for this file could not be read ({exc})")
+        return crash_reason(path, self._kill())
+
+    def _start(self, stop: Callable[[], bool]) -> bool:
+        """Start the process and wait for its "ready"; False once ``stop()``. Raises WorkersCannotStart if it
+        dies (or says it failed) before that: no file is to blame."""
+        self._conn, child = self._ctx.Pipe()
+        self._proc = self._ctx.Process(target=_run_alone, args=(child, self._faults, self._capacity), daemon=True)
+        self._proc.start()
+        child.close()
+        why = ""
+        try:
+            while not wait_ready([self._conn, self._proc.sentinel], timeout=SLICE):
+                if stop():
+                    self._kill()
+                    return False
+            if self._conn.poll():
+                state, why = self._conn.recv()
+                if state == "ready":
+                    return True
+        except Exception as exc:  # EOF, a broken pipe, garbage: it did not start
+            why = why or f"{type(exc).__name__}: {exc}"
+        code = self._kill()
+        raise WorkersCannotStart(
+            f"analysis workers cannot start: {why or f'the worker process exited with code {code}'} "
+            "(see the daemon's log; nothing is wrong with the photos)"
+        )
+
+    def _kill(self) -> Optional[int]:
+        """End the process (it crashed, hung, or is not wanted any more); its exit code."""
+        self._proc.kill()
         self._proc.join()
-        code = self._proc.exitcode
+        code: Optional[int] = self._proc.exitcode
         self._conn.close()
         self._proc = self._conn = None
-        return crash_reason(path, code)
+        return code
 
     def close(self) -> None:
         if self._proc is None:
@@ -190,8 +300,10 @@ class ProcessAnalyzer:
         idle_seconds: float = IDLE_SECONDS,
         batch: int = BATCH,
         pixel_budget: int = DEFAULT_PIXEL_BUDGET,
+        file_timeout: float = FILE_TIMEOUT,
     ) -> None:
         self.workers = max(1, workers)
+        self.file_timeout = file_timeout  # seconds a file may take: a task of n files is stopped after n times it
         self.idle_seconds = idle_seconds
         self.batch = max(1, batch)
         self.pixel_budget = pixel_budget  # decoded pixels the whole pool holds at once
@@ -203,6 +315,7 @@ class ProcessAnalyzer:
         self._wake = threading.Condition(self._lock)
         self._reaper: Optional[threading.Thread] = None
         self._closed = False
+        self._stopped: weakref.WeakSet[ProcessPoolExecutor] = weakref.WeakSet()  # pools whose workers were killed
         self._models: set[str] = set()
         self.replaced = 0  # pools replaced after a worker died (status and tests)
 
@@ -211,7 +324,7 @@ class ProcessAnalyzer:
         """The pool, started on first use (and again after an idle release or a crash)."""
         with self._lock:
             if self._closed:
-                raise RuntimeError("the analysis workers are closed")
+                raise WorkersClosed("the analysis workers were closed (the daemon is stopping)")
             if self._pool is None:
                 ctx = context()
                 self.budget = PixelBudget(self.pixel_budget, ctx)  # new with each pool: none held by the dead
@@ -233,6 +346,20 @@ class ProcessAnalyzer:
             self.replaced += 1
         log.warning("an analysis worker died; starting new workers and re-running its files one at a time")
         broken.shutdown(wait=False)  # its futures already hold the error; cancelling them would race that
+
+    def _terminate(self, pool: ProcessPoolExecutor, why: str) -> None:
+        """Kill the workers of a pool a task hung in, and drop it: its other tasks break and are re-run alone
+        (as after a crash); the next task starts a new pool."""
+        with self._lock:
+            if pool in self._stopped:
+                return
+            self._stopped.add(pool)
+            if self._pool is pool:
+                self._pool = None
+                self._models.clear()
+                self.replaced += 1
+        log.warning("stopping the analysis workers: %s", why)
+        _kill_pool(pool)
 
     def _reap(self) -> None:
         """Release the pool once no call has used it for ``idle_seconds`` (woken as each call ends)."""
@@ -273,12 +400,14 @@ class ProcessAnalyzer:
             return sorted(self._models)
 
     def close(self) -> None:
+        """Stop the workers: those still working get ``CLOSE_WAIT`` seconds, then are killed (a hung file never
+        holds up the daemon's stop); a call still running ends with ``WorkersClosed``."""
         with self._lock:
             self._closed = True
             pool, self._pool = self._pool, None
             self._wake.notify_all()
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _kill_pool(pool, CLOSE_WAIT)
 
     # ------------------------------------------------------------- analyse --
     def analyze(
@@ -302,28 +431,47 @@ class ProcessAnalyzer:
         batches = self._batches(iter(paths))
         limit = 2 * self.workers  # tasks in flight: every worker busy, one more waiting each
         pending: dict[Future, tuple[ProcessPoolExecutor, list[str]]] = {}
+        started: dict[Future, float] = {}  # when each task was first seen running: its deadline counts from there
+        again: deque[list[str]] = deque()  # tasks a stopped pool never started: sent again as they were
         alone: Optional[_Alone] = None
+        cancel_seen: Optional[float] = None
+
+        def stop() -> bool:
+            return cancelled() or self._closed
+
         try:
             while True:
-                while len(pending) < limit and not cancelled():
-                    batch = next(batches, None)
+                while len(pending) < limit and not stop():
+                    batch = again.popleft() if again else next(batches, None)
                     if batch is None:
                         break
                     pending.update(self._submit(batch, settings))
                 if not pending:
-                    return
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    break
+                done, _ = wait(pending, timeout=SLICE, return_when=FIRST_COMPLETED)
+                cancel_seen = self._overdue(pending, started, stop, cancel_seen)
+                # A cancelled future is "done" for wait() only once its executor notices it, which a stopped
+                # pool never does: it is taken as done here.
+                done |= {fut for fut in pending if fut.cancelled()}
                 for fut in done:
                     pool, batch = pending.pop(fut)
+                    started.pop(fut, None)
                     try:
                         outcomes, models = fut.result()
-                    except (BrokenProcessPool, CancelledError):  # a worker died (cancelled: a pool shut under it)
+                    except CancelledError:  # never started: cancelled here, or its pool was stopped under it
+                        if not stop():
+                            again.append(batch)  # no suspect: it goes to the next pool as it was
+                        continue
+                    except BrokenProcessPool:  # a worker died, or was killed as it hung
                         self._replace(pool)
-                        if cancelled():
+                        if stop():
                             continue
-                        alone = alone or _Alone(context(), _fault_setting(), self.pixel_budget)
+                        alone = alone or _Alone(context(), _fault_setting(), self.pixel_budget, self.file_timeout)
                         for path in batch:
-                            yield path, alone.run(path, settings)
+                            outcome = alone.run(path, settings, stop)
+                            if outcome is None:
+                                break
+                            yield path, outcome
                         continue
                     except Exception as exc:  # the task itself failed (a result that would not pickle): a defect
                         log.error("analysis task failed: %r", exc)
@@ -333,11 +481,41 @@ class ProcessAnalyzer:
                     with self._lock:
                         self._models.update(models)
                     yield from zip(batch, outcomes)
+            if self._closed:
+                raise WorkersClosed("the analysis workers were closed (the daemon is stopping)")
         finally:
             for fut in pending:
                 fut.cancel()
             if alone is not None:
                 alone.close()
+
+    def _overdue(
+        self,
+        pending: dict[Future, tuple[ProcessPoolExecutor, list[str]]],
+        started: dict[Future, float],
+        stop: Callable[[], bool],
+        cancel_seen: Optional[float],
+    ) -> Optional[float]:
+        """Between two waits: a task running longer than its files' deadline has its pool's workers killed (its
+        files are then re-run alone, each with the deadline). Once cancelled, the tasks not started are
+        cancelled and the running ones get ``CANCEL_GRACE`` seconds before their workers are killed too.
+        Returns when the cancel was first seen."""
+        now = time.monotonic()
+        for fut, (pool, batch) in list(pending.items()):
+            if fut.running():
+                started.setdefault(fut, now)
+            if fut in started and now - started[fut] > len(batch) * self.file_timeout:
+                self._terminate(pool, f"a task ran past {self.file_timeout:g} s a file; its files are run again alone")
+        if not stop():
+            return None
+        for fut in pending:
+            fut.cancel()  # only those no worker has taken yet
+        if cancel_seen is None:
+            return now
+        if now - cancel_seen > CANCEL_GRACE:
+            for pool in {pool for pool, _ in pending.values()}:
+                self._terminate(pool, f"cancelled, and tasks still running after {CANCEL_GRACE:g} s")
+        return cancel_seen
 
     def _batches(self, paths: Iterator[str]) -> Iterator[list[str]]:
         """The tasks' files, pulled as tasks are sent. A small job is spread over every worker (the first
@@ -360,8 +538,28 @@ class ProcessAnalyzer:
                 return {pool.submit(run_batch, batch, settings): (pool, batch)}
             except BrokenProcessPool:
                 self._replace(pool)
-        raise RuntimeError("the analysis workers keep dying as they start")
+            except RuntimeError:  # "cannot schedule new futures after shutdown": closed, or stopped as it hung
+                if self._closed:
+                    raise WorkersClosed("the analysis workers were closed (the daemon is stopping)") from None
+                self._replace(pool)
+        raise WorkersCannotStart("analysis workers cannot start: they keep dying as they start (see the daemon's log)")
 
 
 def _fault_setting() -> Faults:
-    return os.environ.get(FAULT_KILL_ON) or None, os.environ.get(FAULT_KILL_HOLDING) or None
+    names = (FAULT_KILL_ON, FAULT_KILL_HOLDING, FAULT_HANG_ON, FAULT_WORKER_START)
+    return tuple(os.environ.get(name) or None for name in names)
+
+
+def _kill_pool(pool: ProcessPoolExecutor, wait_for: float = 0.0) -> None:
+    """Shut a pool down without waiting on a hung worker: ``wait_for`` seconds for its workers to finish, then
+    they are killed (the executor then fails what they held with BrokenProcessPool)."""
+    procs = list((getattr(pool, "_processes", None) or {}).values())  # the executor keeps no public list
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + wait_for
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        if proc.is_alive():
+            proc.kill()
+    for proc in procs:
+        proc.join(5)
