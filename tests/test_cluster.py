@@ -195,11 +195,15 @@ def test_cancel_stops_sending_work(ray_address, shoot):
 
 
 def test_ray_addresses_are_checked():
-    for good in ("auto", "local", "10.0.0.5:6379", "ray://head.studio.lan:10001", "[::1]:6379", " auto "):
+    for good in ("auto", "10.0.0.5:6379", "ray://head.studio.lan:10001", "[::1]:6379", " auto "):
         assert cluster.check_address(good) == good.strip()
     for bad in ("", "/etc/passwd", "../x:1", "auto; rm -rf /", "head:99999", "head", "http://head:80", "[zz]:1"):
         with pytest.raises(InvalidArgument, match="not a Ray address"):
             cluster.check_address(bad)
+    # A private Ray started by the loopback-only daemon would bind the LAN address (Ray rewrites 127.0.0.1 to
+    # the machine's reachable address): refused, with what to do instead.
+    with pytest.raises(InvalidArgument, match="ray start --head"):
+        cluster.check_address("local")
 
 
 def test_a_cluster_nobody_runs_is_said_in_one_line():
@@ -259,11 +263,3 @@ def test_cull_ray_through_the_daemon_gives_the_plain_verdicts_and_the_daemon_kee
         assert daemon.proc.poll() is None
     finally:
         daemon.stop()
-
-
-def test_ray_local_starts_a_private_ray_whatever_ray_address_says():
-    """`cull --ray local` never joins the cluster RAY_ADDRESS (or a `ray start` of this machine) names."""
-    code = "from autocull.cluster import RayAnalyzer; a = RayAnalyzer('local'); print('joined'); a.close()"
-    env = dict(os.environ, RAY_ADDRESS="127.0.0.1:9")  # nothing listens there: joining it would fail
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0 and "joined" in out.stdout, out.stderr[-2000:]

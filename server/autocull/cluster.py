@@ -10,7 +10,7 @@ every node (a container image or one shared virtualenv). No ``runtime_env`` is u
 (``py_modules``) needs ``ray[default]`` on every node and still not autocull's dependencies (numpy, Pillow,
 mediapipe...), which the nodes must have anyway. Instead the first thing a run does is ask a worker for its
 analyzer version and refuse a cluster whose analyses would differ from this machine's (the store's cache would
-mix them). On a local cluster (``ray start --head`` on this machine, or ``local``) workers inherit this
+mix them). On a local cluster (``ray start --head`` on this machine) workers inherit this
 environment.
 
 ``ray`` is imported here only, and only when a cull asks for it: never on a start-up path.
@@ -48,17 +48,27 @@ def check_address(address: str) -> str:
     """The Ray address a request names, checked; raises InvalidArgument for anything else.
 
     ``auto``: the cluster this machine already belongs to (``ray start`` ran here, or RAY_ADDRESS);
-    ``local``: a private Ray started on this machine for this cull (to try it: it pays nothing over the
-    process pool); ``HOST:PORT``: a head node's address (its GCS port, 6379 by default);
+    ``HOST:PORT``: a head node's address (its GCS port, 6379 by default);
     ``ray://HOST:PORT``: a head node through Ray Client (port 10001 by default).
+
+    Not ``local`` (a private Ray the daemon would start for one cull): Ray 2.x binds its services to the
+    machine's network address whatever node IP it is given, so the loopback-only daemon would open ports on the
+    LAN, and on one machine the worker processes already use every core. A cluster is the photographer's own,
+    started with ``ray start``.
     """
     text = address.strip()
-    if text in ("auto", "local"):
+    if text == "local":
+        raise InvalidArgument(
+            "--ray local is not offered: a private Ray would listen on the network, and on one machine the "
+            "built-in worker processes already use every core; start a cluster with `ray start --head` and "
+            "give --ray auto"
+        )
+    if text == "auto":
         return text
     match = _ADDRESS.fullmatch(text)
     if match is None or not 0 < int(match["port"]) < 65536:
         raise InvalidArgument(
-            f"not a Ray address: {address[:200]!r}; give auto, local, HOST:PORT (a head node, e.g. 10.0.0.5:6379) "
+            f"not a Ray address: {address[:200]!r}; give auto, HOST:PORT (a head node, e.g. 10.0.0.5:6379) "
             "or ray://HOST:PORT"
         )
     host = match["host"]
@@ -110,11 +120,7 @@ class RayAnalyzer:
         if self._owned:
             _probe(self.address)
             try:
-                if self.address == "local":  # a private Ray: no dashboard, nothing else listening
-                    # address="local": a new private Ray, never RAY_ADDRESS nor a `ray start` cluster of this machine
-                    ray.init(address="local", logging_level=logging.WARNING, include_dashboard=False)
-                else:
-                    ray.init(address=self.address, logging_level=logging.WARNING)
+                ray.init(address=self.address, logging_level=logging.WARNING)
             except Exception as exc:  # ConnectionError, a timeout, a version mismatch: said in one line
                 raise FailedPrecondition(f"could not join the Ray cluster at {self.address}: {exc}") from None
         # Ray's own retries are off: a crash is handled here, per file, so one bad file is not run four times.
@@ -231,7 +237,7 @@ class RayAnalyzer:
 def _probe(address: str, timeout: float = 5.0) -> None:
     """Refuse at once a head node nobody answers on (``ray.init`` would wait for it for minutes)."""
     match = _ADDRESS.fullmatch(address)
-    if match is None:  # auto, local: Ray finds or starts the cluster itself
+    if match is None:  # auto: Ray finds the cluster this machine joined
         return
     host = match["host"].strip("[]")
     try:

@@ -152,7 +152,7 @@ class JobManager:
         try:
             if ray:
                 progress.stage("joining the Ray cluster", 0)
-                analyzer = cluster.RayAnalyzer(ray)
+                analyzer = cluster.RayAnalyzer(ray, file_timeout=self.engine.config.file_timeout_seconds)
             result: CullResult = self.engine.run(
                 paths,
                 policy=policy,
