@@ -24,7 +24,14 @@ from autocull.config import Config
 from autocull.engine import Cancelled, Engine, QuietProgress
 from autocull.errors import FailedPrecondition
 from autocull.pipeline import AnalysisSettings
-from autocull.workers import FAULT_HANG_ON, FAULT_WORKER_START, ProcessAnalyzer, crash_reason
+from autocull.workers import (
+    FAULT_HANG_ON,
+    FAULT_SLOW_ON,
+    FAULT_WORKER_START,
+    SLOW_SECONDS,
+    ProcessAnalyzer,
+    crash_reason,
+)
 
 from realphotos import TESTDATA
 
@@ -236,3 +243,17 @@ def test_a_caller_that_stops_while_a_batch_is_answered_stores_it_once(tmp_path):
         assert set(engine.store.analyses(stored)) == set(stored)
     finally:
         engine.close()
+
+
+def test_a_healthy_slow_file_queued_behind_another_is_not_taken_for_a_hang(tmp_path, monkeypatch):
+    # One worker, one file a task: each file takes SLOW_SECONDS (under the deadline), and the executor moves the
+    # next task into its call queue (where it counts as running) while the one ahead is still on the worker.
+    files = _copies(tmp_path / "shoot", 3, prefix="slow")
+    monkeypatch.setenv(FAULT_SLOW_ON, "slow-")
+    pool = ProcessAnalyzer(1, batch=1, idle_seconds=0, file_timeout=1.5 * SLOW_SECONDS)
+    try:
+        out = list(pool.analyze(files, AnalysisSettings(faces=False), lambda: False))
+        assert sorted(p for p, o in out if type(o).__name__ == "FileResult") == sorted(files)
+        assert pool.replaced == 0, "a healthy slow job had its workers killed as hung"
+    finally:
+        pool.close()

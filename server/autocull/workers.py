@@ -62,7 +62,10 @@ FAULT_KILL_HOLDING = "AUTOCULL_FAULT_KILL_HOLDING"
 FAULT_HANG_ON = "AUTOCULL_FAULT_HANG_ON"
 # Any text: a worker's start-up fails (as a broken install, a full /dev/shm or an fd limit would make it).
 FAULT_WORKER_START = "AUTOCULL_FAULT_WORKER_START"
-Faults = tuple[Optional[str], ...]  # (kill on, kill holding, hang on, start fails): None when unset
+# The same, but the worker takes SLOW_SECONDS longer over the file: a healthy slow file (deadline tests).
+FAULT_SLOW_ON = "AUTOCULL_FAULT_SLOW_ON"
+SLOW_SECONDS = 2.0
+Faults = tuple[Optional[str], ...]  # (kill on, kill holding, hang on, start fails, slow on): None when unset
 
 FILE_TIMEOUT = 300.0  # the default of config.file_timeout_seconds: seconds one file may take in a worker
 SLICE = 1.0  # seconds between two looks at cancel, close and deadlines while waiting for workers
@@ -85,7 +88,7 @@ def context() -> Any:
 
 
 # ------------------------------------------------------------------ in the worker --
-_faults: Faults = (None, None, None, None)
+_faults: Faults = (None, None, None, None, None)
 
 
 def _init_worker(faults: Faults, pixels: PixelBudget) -> None:
@@ -120,7 +123,9 @@ def _exit_with_parent() -> None:
 
 
 def _check_fault(path: str) -> None:
-    kill_on, kill_holding, hang_on, _ = _faults
+    kill_on, kill_holding, hang_on, _, slow_on = _faults
+    if slow_on and slow_on in path:
+        time.sleep(SLOW_SECONDS)
     if hang_on and hang_on in path:
         while True:
             time.sleep(3600)
@@ -303,7 +308,7 @@ class ProcessAnalyzer:
         file_timeout: float = FILE_TIMEOUT,
     ) -> None:
         self.workers = max(1, workers)
-        self.file_timeout = file_timeout  # seconds a file may take: a task of n files is stopped after n times it
+        self.file_timeout = file_timeout  # seconds a file may take: a task of n files is stopped after (n + batch) times it
         self.idle_seconds = idle_seconds
         self.batch = max(1, batch)
         self.pixel_budget = pixel_budget  # decoded pixels the whole pool holds at once
@@ -377,7 +382,7 @@ class ProcessAnalyzer:
                 self._lock.release()
                 try:
                     log.info("analysis workers idle for %.0f s: released", idle_for)
-                    pool.shutdown(wait=True)
+                    _kill_pool(pool, CLOSE_WAIT)  # bounded: a task an abandoned call left hung must not hold it
                 finally:
                     self._lock.acquire()
             self._reaper = None
@@ -502,9 +507,13 @@ class ProcessAnalyzer:
         Returns when the cancel was first seen."""
         now = time.monotonic()
         for fut, (pool, batch) in list(pending.items()):
+            if fut.done():  # finished (or broke) at its deadline: nothing left to stop
+                continue
             if fut.running():
                 started.setdefault(fut, now)
-            if fut in started and now - started[fut] > len(batch) * self.file_timeout:
+            # "Running" means moved into the executor's call queue, which holds one task more than there are
+            # workers: the clock may include a task ahead of it on its worker, so that task's files count too.
+            if fut in started and now - started[fut] > (len(batch) + self.batch) * self.file_timeout:
                 self._terminate(pool, f"a task ran past {self.file_timeout:g} s a file; its files are run again alone")
         if not stop():
             return None
@@ -546,7 +555,7 @@ class ProcessAnalyzer:
 
 
 def _fault_setting() -> Faults:
-    names = (FAULT_KILL_ON, FAULT_KILL_HOLDING, FAULT_HANG_ON, FAULT_WORKER_START)
+    names = (FAULT_KILL_ON, FAULT_KILL_HOLDING, FAULT_HANG_ON, FAULT_WORKER_START, FAULT_SLOW_ON)
     return tuple(os.environ.get(name) or None for name in names)
 
 
