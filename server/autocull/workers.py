@@ -308,7 +308,7 @@ class ProcessAnalyzer:
         file_timeout: float = FILE_TIMEOUT,
     ) -> None:
         self.workers = max(1, workers)
-        self.file_timeout = file_timeout  # seconds a file may take: a task of n files is stopped after (n + batch) times it
+        self.file_timeout = file_timeout  # seconds a file may take (a task of n: (n + batch) times it, see _overdue)
         self.idle_seconds = idle_seconds
         self.batch = max(1, batch)
         self.pixel_budget = pixel_budget  # decoded pixels the whole pool holds at once
