@@ -224,11 +224,20 @@ class _Alone:
     def run(self, path: str, settings: AnalysisSettings, stop: Callable[[], bool]) -> Optional[Outcome]:
         """The file's outcome: its analysis, or its crash or timeout as a ``WorkerCrashed``; None once ``stop()``
         (the process is killed: its answer is not wanted)."""
-        if self._proc is None and not self._start(stop):
-            return None
+        if self._proc is not None and not self._proc.is_alive():
+            self._kill()  # it died between files (none of them was in it): not this file's doing
+        for tries_left in (1, 0):
+            if self._proc is None and not self._start(stop):
+                return None
+            try:
+                self._conn.send((path, settings))
+                break
+            except OSError:  # it died just now, before it had the file: once more on a new process
+                code = self._kill()
+                if not tries_left:
+                    return crash_reason(path, code)
         deadline = time.monotonic() + self._timeout
         try:
-            self._conn.send((path, settings))
             while not wait_ready([self._conn, self._proc.sentinel], timeout=SLICE):
                 if stop():
                     self._kill()
