@@ -112,8 +112,8 @@ class RayAnalyzer:
 
         self._ray = ray
         self.batch = max(1, batch)
-        # Seconds a file may take: a task is cancelled once sent longer than PER_CPU times its files' worth (it
-        # may wait behind one other task on its CPU), then its files run alone, a file alone past it failing.
+        # Seconds a file may take: a task is cancelled once sent longer than its files' worth plus the PER_CPU - 1
+        # tasks it may wait behind on its CPU, then its files run alone, a file alone past it failing.
         self.file_timeout = file_timeout
         self.sent = 0  # files handed to Ray tasks so far (retries included): what a cull cost the cluster
         self._owned = not ray.is_initialized()  # a Ray this process already joined is left as it was
@@ -165,7 +165,7 @@ class RayAnalyzer:
         sent_at: dict[Any, float] = {}
         overdue: set[Any] = set()  # tasks cancelled for running past their deadline
         cancel_seen = 0.0
-        cancel_sent = False
+        cancel_sent = forced = False
         try:
             while True:
                 while len(pending) < limit and not cancelled():
@@ -185,8 +185,14 @@ class RayAnalyzer:
                         cancel_sent = True
                         for ref in pending:
                             ray.cancel(ref)
+                    elif not forced and now - cancel_seen > 2 * CANCEL_GRACE:
+                        forced = True  # a task in native code ignores the cancel: its worker is killed
+                        for ref in pending:
+                            ray.cancel(ref, force=True)
                 for ref, chunk in pending.items():
-                    if ref not in overdue and now - sent_at[ref] > PER_CPU * len(chunk) * self.file_timeout:
+                    # Counted from .remote(): the task may first wait behind the PER_CPU - 1 tasks queued ahead.
+                    allowed = (len(chunk) + (PER_CPU - 1) * self.batch) * self.file_timeout
+                    if ref not in overdue and ref not in done and now - sent_at[ref] > allowed:
                         overdue.add(ref)
                         ray.cancel(ref, force=True)
                 for ref in done:
@@ -205,10 +211,12 @@ class RayAnalyzer:
                         continue  # cancelled with the job: its files were not analysed
                     except ray.exceptions.RayTaskError as exc:
                         _fatal_if_setup(exc, self.address)
-                        yield from self._lost(chunk, exc, retry)
+                        if not cancelled():
+                            yield from self._lost(chunk, exc, retry)
                         continue
                     except ray.exceptions.RayError as exc:  # the worker or its node died, the object is lost...
-                        yield from self._lost(chunk, exc, retry)
+                        if not cancelled():  # (or was killed by the forced cancel): not the file's doing
+                            yield from self._lost(chunk, exc, retry)
                         continue
                     for path, outcome in zip(chunk, outcomes):
                         yield path, _unseen(path, outcome)
