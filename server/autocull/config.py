@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import platform
 import secrets
@@ -159,10 +160,17 @@ class Config:
         if unknown:
             raise ValueError(f"{path}: unknown settings {sorted(unknown)}; known: {sorted(known)}")
         config = cls(**data, clip=clip)
-        if not (isinstance(config.pixel_budget, int) and config.pixel_budget > 0):
+        # (a bool is an int to Python: "pixel_budget = true" is refused, not read as 1)
+        if not (_is_number(config.pixel_budget, whole=True) and config.pixel_budget > 0):
             raise ValueError(f"{path}: pixel_budget must be a whole number above 0, not {config.pixel_budget!r}")
-        if not (isinstance(config.file_timeout_seconds, (int, float)) and config.file_timeout_seconds > 0):
+        if not (_is_number(config.file_timeout_seconds) and config.file_timeout_seconds > 0):
             raise ValueError(f"{path}: file_timeout_seconds must be above 0, not {config.file_timeout_seconds!r}")
+        if not (_is_number(config.workers, whole=True) and config.workers >= 0):
+            raise ValueError(f"{path}: workers must be a whole number, 0 for one per CPU, not {config.workers!r}")
+        if not (_is_number(config.worker_idle_seconds) and config.worker_idle_seconds >= 0):
+            raise ValueError(
+                f"{path}: worker_idle_seconds must be 0 (never release) or more, not {config.worker_idle_seconds!r}"
+            )
         config.faces = config.faces and faces_installed()
         try:
             config.clip_settings()
@@ -198,14 +206,37 @@ class Config:
 MAX_WORKERS_WINDOWS = 61
 
 
-def usable_cpus() -> int:
-    """The CPUs this process may run on: a container's --cpus or an affinity mask, not the host's count."""
+CGROUP_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")  # cgroup v2: "<quota> <period>" or "max <period>"
+
+
+def usable_cpus(cpu_max: Optional[Path] = None) -> int:
+    """The CPUs this process may run on: an affinity mask or a container's CPU quota (``docker --cpus``),
+    not the host's count."""
     counter = getattr(os, "process_cpu_count", None)  # 3.13
     if counter is not None:
-        return max(1, counter() or 1)
-    if hasattr(os, "sched_getaffinity"):
-        return max(1, len(os.sched_getaffinity(0)))
-    return max(1, os.cpu_count() or 1)
+        count = counter() or 1
+    elif hasattr(os, "sched_getaffinity"):
+        count = len(os.sched_getaffinity(0))
+    else:
+        count = os.cpu_count() or 1
+    quota = cgroup_cpus(CGROUP_CPU_MAX if cpu_max is None else cpu_max)  # neither call above reads the quota
+    return max(1, min(count, quota) if quota is not None else count)
+
+
+def cgroup_cpus(cpu_max: Path) -> Optional[int]:
+    """The CPUs a cgroup v2 quota allows (rounded up), None without a quota or a readable file."""
+    try:
+        quota, period = cpu_max.read_text().split()[:2]
+        if quota == "max":
+            return None
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (OSError, ValueError, ZeroDivisionError):
+        return None
+
+
+def _is_number(value: Any, whole: bool = False) -> bool:
+    """An int (or a float unless ``whole``) and not a bool."""
+    return isinstance(value, int if whole else (int, float)) and not isinstance(value, bool)
 
 
 def is_loopback(host: str) -> bool:
