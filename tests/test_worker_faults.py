@@ -20,7 +20,6 @@ from pathlib import Path
 
 import pytest
 
-from autocull.budget import DEFAULT_PIXEL_BUDGET
 from autocull.config import Config
 from autocull.engine import Cancelled, Engine, QuietProgress
 from autocull.errors import FailedPrecondition
@@ -31,9 +30,6 @@ from autocull.workers import (
     FAULT_WORKER_START,
     SLOW_SECONDS,
     ProcessAnalyzer,
-    _Alone,
-    _fault_setting,
-    context,
     crash_reason,
 )
 
@@ -261,17 +257,3 @@ def test_a_healthy_slow_file_queued_behind_another_is_not_taken_for_a_hang(tmp_p
         assert pool.replaced == 0, "a healthy slow job had its workers killed as hung"
     finally:
         pool.close()
-
-
-def test_a_rerun_process_that_died_between_files_does_not_blame_the_next_file(tmp_path):
-    files = _copies(tmp_path / "shoot", 2)
-    alone = _Alone(context(), _fault_setting(), DEFAULT_PIXEL_BUDGET, 60.0)
-    settings = AnalysisSettings(faces=False)
-    try:
-        assert type(alone.run(files[0], settings, lambda: False)).__name__ == "FileResult"
-        pid = alone._proc.pid
-        os.kill(pid, signal.SIGKILL)  # the OOM killer takes the idle process between two files
-        assert _wait_until(lambda: (_stat(pid) or ("Z",))[0] == "Z")  # dead (a zombie until joined)
-        assert type(alone.run(files[1], settings, lambda: False)).__name__ == "FileResult"
-    finally:
-        alone.close()
