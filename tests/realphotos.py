@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from functools import lru_cache
 from pathlib import Path
 
@@ -26,6 +27,29 @@ def shared_dir(name: str) -> Path:
     path = TESTDATA / name
     assert path.is_dir(), f"shared test data missing: {path} (see ../shared/testdata/SOURCES.md)"
     return path
+
+
+def copies_of_faces(folder: Path, count: int, prefix: str = "frame") -> list[str]:
+    """``count`` distinct files (the store keys on the path) copied from the real open-eye face crops."""
+    faces = sorted((TESTDATA / "faces" / "open").glob("*.jpg"))
+    assert len(faces) >= count, f"shared test data missing: {TESTDATA / 'faces/open'}"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(count):
+        dest = folder / f"{prefix}-{k:03d}.jpg"
+        shutil.copyfile(faces[k], dest)
+        out.append(str(dest))
+    return out
+
+
+def copy_photos(folder: Path, rels: "tuple[str, ...] | list[str]") -> Path:
+    """Copies of these shared photos in ``folder`` (the store keys on path, size and mtime): a shoot to cull."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel in rels:
+        src = TESTDATA / rel
+        assert src.is_file(), f"shared test data missing: {src} (see ../shared/testdata/SOURCES.md)"
+        shutil.copyfile(src, folder / src.name)
+    return folder
 
 
 @lru_cache(maxsize=None)

@@ -25,7 +25,7 @@ from autocull.errors import InvalidArgument
 
 from daemon import Daemon
 from imagegen import truncate_copy
-from realphotos import TESTDATA
+from realphotos import TESTDATA, copy_photos
 
 try:
     import ray
@@ -57,11 +57,7 @@ def ray_address() -> Any:
 @pytest.fixture(scope="module")
 def shoot(tmp_path_factory) -> Path:
     """Copies of the real photos (the store keys on path, size and mtime) and a truncated one beside them."""
-    folder = tmp_path_factory.mktemp("shoot")
-    for rel in PHOTOS:
-        src = TESTDATA / rel
-        assert src.is_file(), f"shared test data missing: {src} (see ../shared/testdata/SOURCES.md)"
-        shutil.copyfile(src, folder / src.name)
+    folder = copy_photos(tmp_path_factory.mktemp("shoot"), PHOTOS)
     truncate_copy(TESTDATA / PHOTOS[0], folder / "truncated.jpg", 0.3)
     return folder
 

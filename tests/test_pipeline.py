@@ -28,7 +28,7 @@ from autocull.errors import AutoCullError, CorruptImage, FileProblem, FileVanish
 from autocull.pipeline import AnalysisSettings, FileResult
 
 from imagegen import truncate_copy
-from realphotos import TESTDATA
+from realphotos import TESTDATA, copy_photos
 
 # Real photos of different kinds: a camera JPEG, a frame of a burst, a face crop (faces and eyes measured),
 # a camera RAW.
@@ -44,11 +44,7 @@ SPAWN_TIMEOUT = 600  # seconds: a fresh interpreter imports numpy, Pillow and th
 @pytest.fixture(scope="module")
 def library_dir(tmp_path_factory) -> Path:
     """Copies of the real photos (the store keys on path, size and mtime) and a corrupt one beside them."""
-    folder = tmp_path_factory.mktemp("shoot")
-    for rel in PHOTOS:
-        src = TESTDATA / rel
-        assert src.is_file(), f"shared test data missing: {src} (see ../shared/testdata/SOURCES.md)"
-        shutil.copyfile(src, folder / src.name)
+    folder = copy_photos(tmp_path_factory.mktemp("shoot"), PHOTOS)
     truncate_copy(TESTDATA / PHOTOS[0], folder / "truncated.jpg", 0.3)
     return folder
 

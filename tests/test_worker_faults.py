@@ -33,20 +33,9 @@ from autocull.workers import (
     crash_reason,
 )
 
-from realphotos import TESTDATA
+from realphotos import TESTDATA, copies_of_faces
 
 FACES = sorted((TESTDATA / "faces" / "open").glob("*.jpg"))
-
-
-def _copies(folder: Path, count: int, prefix: str = "frame") -> list[str]:
-    folder.mkdir(parents=True, exist_ok=True)
-    assert len(FACES) >= count, f"shared test data missing: {TESTDATA / 'faces/open'}"
-    out = []
-    for k in range(count):
-        dest = folder / f"{prefix}-{k:03d}.jpg"
-        shutil.copyfile(FACES[k], dest)
-        out.append(str(dest))
-    return out
 
 
 def _stat(pid: int) -> tuple[str, str] | None:
@@ -77,7 +66,7 @@ def _descendants(pid: int) -> list[int]:
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="follows the processes in /proc")
 def test_workers_and_forkserver_exit_when_the_daemon_is_killed(tmp_path):
-    files = _copies(tmp_path / "shoot", 4)
+    files = copies_of_faces(tmp_path / "shoot", 4)
     script = textwrap.dedent(
         """
         import sys, time
@@ -118,7 +107,7 @@ def test_workers_and_forkserver_exit_when_the_daemon_is_killed(tmp_path):
 
 
 def test_a_file_that_hangs_its_decoder_lands_in_the_failure_lane_and_the_others_are_analysed(tmp_path, monkeypatch):
-    files = _copies(tmp_path / "shoot", 6)
+    files = copies_of_faces(tmp_path / "shoot", 6)
     stuck = str(tmp_path / "shoot" / "hang-frame.jpg")  # a good photo: the fault seam is what hangs
     shutil.copyfile(FACES[20], stuck)
     monkeypatch.setenv(FAULT_HANG_ON, "hang-")
@@ -131,7 +120,7 @@ def test_a_file_that_hangs_its_decoder_lands_in_the_failure_lane_and_the_others_
         assert "hang-frame.jpg: analysing this file took longer than 2 s" in by_path[stuck].error_message
         assert [p for p in files if by_path[p].error_code] == []
         assert {f.path: f.code for f in engine.store.failures()} == {stuck: "CRASHED"}
-        later = _copies(tmp_path / "later", 3, prefix="later")  # the stuck pool was replaced: the next job works
+        later = copies_of_faces(tmp_path / "later", 3, prefix="later")  # the stuck pool was replaced: next job works
         again = engine.run([str(tmp_path / "later")])
         assert sorted(d.path for d in again.decisions if not d.error_code) == sorted(later)
     finally:
@@ -162,7 +151,7 @@ def _wait_until(condition, timeout: float = 60.0) -> bool:
 
 
 def test_a_cancel_while_files_hang_returns_without_waiting_for_them(tmp_path, monkeypatch):
-    files = _copies(tmp_path / "shoot", 8, prefix="hang")
+    files = copies_of_faces(tmp_path / "shoot", 8, prefix="hang")
     monkeypatch.setenv(FAULT_HANG_ON, "hang-")
     pool = ProcessAnalyzer(2, batch=1, file_timeout=3600)  # the deadline is far away: only the cancel ends it
     stop = threading.Event()
@@ -174,7 +163,7 @@ def test_a_cancel_while_files_hang_returns_without_waiting_for_them(tmp_path, mo
         thread.join(60)
         assert not thread.is_alive(), "the cancelled call still waits for the hung files"
         assert out == [[]]  # nothing was analysed, and nothing is said to be
-        later = _copies(tmp_path / "later", 2, prefix="later")  # the pool still works for the next call
+        later = copies_of_faces(tmp_path / "later", 2, prefix="later")  # the pool still works for the next call
         assert [type(o).__name__ for _, o in pool.analyze(later, AnalysisSettings(faces=False), lambda: False)] == [
             "FileResult",
             "FileResult",
@@ -184,7 +173,7 @@ def test_a_cancel_while_files_hang_returns_without_waiting_for_them(tmp_path, mo
 
 
 def test_engine_close_while_a_file_hangs_returns_and_the_job_ends_cancelled(tmp_path, monkeypatch):
-    _copies(tmp_path / "shoot", 4, prefix="hang")
+    copies_of_faces(tmp_path / "shoot", 4, prefix="hang")
     monkeypatch.setenv(FAULT_HANG_ON, "hang-")
     engine = Engine.open(tmp_path / "home", Config(workers=2, file_timeout_seconds=3600))
     job, out = _in_thread(lambda: engine.run([str(tmp_path / "shoot")]))
@@ -199,7 +188,7 @@ def test_engine_close_while_a_file_hangs_returns_and_the_job_ends_cancelled(tmp_
 
 
 def test_workers_that_cannot_start_fail_the_job_once_not_every_file(tmp_path, monkeypatch):
-    files = _copies(tmp_path / "shoot", 5)
+    files = copies_of_faces(tmp_path / "shoot", 5)
     monkeypatch.setenv(FAULT_WORKER_START, "1")
     engine = Engine.open(tmp_path / "home", Config(workers=2))
     try:
@@ -224,7 +213,7 @@ def test_windows_crash_codes_are_said_in_words():
 
 
 def test_a_caller_that_stops_while_a_batch_is_answered_stores_it_once(tmp_path):
-    files = _copies(tmp_path / "shoot", 6)
+    files = copies_of_faces(tmp_path / "shoot", 6)
     engine = Engine.open(tmp_path / "home", Config(workers=2))
     stored: list[str] = []
     store_results = engine._store_results
@@ -248,7 +237,7 @@ def test_a_caller_that_stops_while_a_batch_is_answered_stores_it_once(tmp_path):
 def test_a_healthy_slow_file_queued_behind_another_is_not_taken_for_a_hang(tmp_path, monkeypatch):
     # One worker, one file a task: each file takes SLOW_SECONDS (under the deadline), and the executor moves the
     # next task into its call queue (where it counts as running) while the one ahead is still on the worker.
-    files = _copies(tmp_path / "shoot", 3, prefix="slow")
+    files = copies_of_faces(tmp_path / "shoot", 3, prefix="slow")
     monkeypatch.setenv(FAULT_SLOW_ON, "slow-")
     pool = ProcessAnalyzer(1, batch=1, idle_seconds=0, file_timeout=1.5 * SLOW_SECONDS)
     try:

@@ -28,7 +28,7 @@ from autocull.workers import FAULT_KILL_ON, ProcessAnalyzer
 
 from daemon import Daemon
 from imagegen import truncate_copy
-from realphotos import TESTDATA
+from realphotos import TESTDATA, copies_of_faces, copy_photos
 from test_pipeline import same
 
 PHOTOS = (
@@ -41,18 +41,6 @@ PHOTOS = (
     "raw/NIKON_D1X_UB20_O35.NEF",
 )
 FACES = sorted((TESTDATA / "faces" / "open").glob("*.jpg"))
-
-
-def _copies(folder: Path, count: int, prefix: str = "frame") -> list[str]:
-    """``count`` distinct files (the store keys on the path) copied from the real face crops."""
-    folder.mkdir(parents=True, exist_ok=True)
-    assert len(FACES) >= count, f"shared test data missing: {TESTDATA / 'faces/open'}"
-    out = []
-    for k in range(count):
-        dest = folder / f"{prefix}-{k:03d}.jpg"
-        shutil.copyfile(FACES[k], dest)
-        out.append(str(dest))
-    return out
 
 
 class _Watch:
@@ -86,14 +74,8 @@ def engine(tmp_path):
 
 
 def test_the_pool_gives_the_analyses_the_pipeline_gives_in_process(tmp_path):
-    folder = tmp_path / "shoot"
-    folder.mkdir()
-    paths = []
-    for rel in PHOTOS:
-        src = TESTDATA / rel
-        assert src.is_file(), f"shared test data missing: {src} (see ../shared/testdata/SOURCES.md)"
-        shutil.copyfile(src, folder / src.name)
-        paths.append(str(folder / src.name))
+    folder = copy_photos(tmp_path / "shoot", PHOTOS)
+    paths = [str(folder / Path(rel).name) for rel in PHOTOS]
     truncate_copy(TESTDATA / PHOTOS[0], folder / "truncated.jpg", 0.3)
     paths += [str(folder / "truncated.jpg"), str(folder / "gone.jpg")]
     settings = AnalysisSettings(faces=Config.load(tmp_path).faces)
@@ -122,7 +104,7 @@ def test_the_pool_gives_the_analyses_the_pipeline_gives_in_process(tmp_path):
 
 
 def test_a_worker_killed_mid_job_costs_no_file(engine, tmp_path):
-    files = _copies(tmp_path / "shoot", 24)
+    files = copies_of_faces(tmp_path / "shoot", 24)
     killed: list[int] = []
 
     def kill_a_worker() -> None:
@@ -143,7 +125,7 @@ def test_a_worker_killed_mid_job_costs_no_file(engine, tmp_path):
 
 
 def test_a_file_that_kills_its_worker_lands_in_the_failure_lane_and_the_next_job_works(engine, tmp_path, monkeypatch):
-    files = _copies(tmp_path / "shoot", 10)
+    files = copies_of_faces(tmp_path / "shoot", 10)
     poison = str(tmp_path / "shoot" / "poison-frame.jpg")  # a good photo: the fault seam is what kills
     shutil.copyfile(FACES[20], poison)
     monkeypatch.setenv(FAULT_KILL_ON, "poison-")
@@ -159,7 +141,7 @@ def test_a_file_that_kills_its_worker_lands_in_the_failure_lane_and_the_next_job
     assert {f.path: f.code for f in engine.store.failures()} == {poison: "CRASHED"}
     assert engine.analyzer.replaced == 1
 
-    later = _copies(tmp_path / "later", 6, prefix="later")  # the pool was replaced: the next job works
+    later = copies_of_faces(tmp_path / "later", 6, prefix="later")  # the pool was replaced: the next job works
     again = engine.run([str(tmp_path / "later")])
     assert sorted(d.path for d in again.decisions if not d.error_code) == sorted(later)
 
@@ -173,7 +155,7 @@ def test_a_file_that_kills_its_worker_lands_in_the_failure_lane_and_the_next_job
 
 def test_a_single_file_goes_through_a_worker_too(engine, tmp_path, monkeypatch):
     """``analyze_one`` (one file, e.g. from the watcher's path): a file that kills its process costs that file."""
-    (good,) = _copies(tmp_path / "one", 1)
+    (good,) = copies_of_faces(tmp_path / "one", 1)
     poison = tmp_path / "one" / "poison.jpg"
     shutil.copyfile(FACES[3], poison)
     monkeypatch.setenv(FAULT_KILL_ON, "poison")
@@ -185,7 +167,7 @@ def test_a_single_file_goes_through_a_worker_too(engine, tmp_path, monkeypatch):
 
 
 def test_cancel_stops_sending_files(tmp_path):
-    files = _copies(tmp_path / "many", 8) * 5  # 40 tasks' worth of files
+    files = copies_of_faces(tmp_path / "many", 8) * 5  # 40 tasks' worth of files
     pool = ProcessAnalyzer(2, batch=2)
     stop = threading.Event()
     got: list[str] = []
@@ -243,7 +225,7 @@ def test_the_daemon_culls_through_workers_and_keeps_answering_after_one_is_kille
     try:
         assert d.grpc("GetStatus", pb.GetStatusRequest()).version
         assert _workers_of(d.proc.pid) == []  # no worker before there is work
-        files = _copies(tmp_path / "shoot", 30)
+        files = copies_of_faces(tmp_path / "shoot", 30)
         job = d.grpc("StartJob", pb.CullRequest(paths=[str(tmp_path / "shoot")]))
         victim: Optional[int] = None
         deadline = time.time() + 300
@@ -264,7 +246,7 @@ def test_the_daemon_culls_through_workers_and_keeps_answering_after_one_is_kille
         status = d.grpc("GetStatus", pb.GetStatusRequest())
         assert status.photos_stored == len(files)
 
-        later = _copies(tmp_path / "later", 4, prefix="later")
+        later = copies_of_faces(tmp_path / "later", 4, prefix="later")
         answer = d.grpc("Cull", pb.CullRequest(paths=[str(tmp_path / "later")]))
         assert sorted(x.path for x in answer.decisions if not x.error.code) == sorted(later)
 
@@ -313,11 +295,11 @@ class _Events(_Watch):
 def test_files_are_analysed_while_the_cache_of_later_ones_is_still_to_be_checked(tmp_path):
     """A big job starts analysing at once: the first answer comes before the last stored file is even checked
     (it used to come after every file had been checked), and stored files are told to progress as they are."""
-    stored = _copies(tmp_path / "shoot", 4, prefix="z-stored")
+    stored = copies_of_faces(tmp_path / "shoot", 4, prefix="z-stored")
     e = Engine.open(tmp_path / "home", Config(workers=1, faces=False))  # 1 worker: 2 tasks of 4 files in flight
     try:
         assert e.run(stored).counts.analyzed == 4
-        new = _copies(tmp_path / "shoot", 14, prefix="a-new")
+        new = copies_of_faces(tmp_path / "shoot", 14, prefix="a-new")
         events: list[tuple[str, str]] = []
         result = e.run(new + stored, progress=_Events(events), analyzer=_Recording(e.analyzer, events))
     finally:
@@ -333,7 +315,7 @@ def test_files_are_analysed_while_the_cache_of_later_ones_is_still_to_be_checked
 
 def test_stored_new_and_broken_files_mixed_are_each_answered_once(tmp_path):
     folder = tmp_path / "shoot"
-    stored = _copies(folder, 12, prefix="frame")[::2]  # every other file analysed before
+    stored = copies_of_faces(folder, 12, prefix="frame")[::2]  # every other file analysed before
     e = Engine.open(tmp_path / "home", Config(workers=2, faces=False))
     try:
         assert e.run(stored).counts.analyzed == len(stored)
@@ -360,7 +342,7 @@ def test_a_long_run_of_stored_files_is_answered_before_the_files_after_it_are_lo
     folder = tmp_path / "shoot"
     e = Engine.open(tmp_path / "home", Config(workers=1, faces=False))
     try:
-        (seed,) = _copies(folder, 1, prefix="seed")
+        (seed,) = copies_of_faces(folder, 1, prefix="seed")
         (analysis, _) = e.analyze_one(seed)
         stored = []
         for k in range(1_100):  # stored as the engine would store them: same analysis, each file's own key
@@ -369,8 +351,8 @@ def test_a_long_run_of_stored_files_is_answered_before_the_files_after_it_are_lo
             st = dest.stat()
             library.remember(e.store, str(dest), st.st_size, st.st_mtime_ns, analysis)
             stored.append(str(dest))
-        first_new = _copies(folder, 2, prefix="a-new")[1]
-        last_new = _copies(folder, 3, prefix="z-new")[2]
+        first_new = copies_of_faces(folder, 2, prefix="a-new")[1]
+        last_new = copies_of_faces(folder, 3, prefix="z-new")[2]
         files = [first_new, *stored, last_new]
         events: list[tuple[str, str]] = []
         result = e.run(files, progress=_Events(events), analyzer=_Recording(e.analyzer, events))

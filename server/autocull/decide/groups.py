@@ -13,7 +13,7 @@ aside, the base exposure (compensation nearest 0) is the stack top.
 from __future__ import annotations
 
 import os
-from typing import Callable, Mapping, Optional, Protocol, Sequence
+from typing import Callable, Iterator, Mapping, Optional, Protocol, Sequence
 
 from ..bursts import Group, shot_key
 from ..policy import Policy
@@ -69,17 +69,11 @@ def decide_all(
     labels = content or {}
     judged = {p: judge(a, policy, preference=prefs.get(p), content=labels.get(p, ())) for p, a in analyses.items()}
     grouped: dict[str, Decision] = {}
-    for g in groups:
-        shots: dict[tuple[str, str], list[str]] = {}
-        for p in g.paths:
-            if p in analyses:
-                shots.setdefault(shot_key(p), []).append(p)
-        if len(shots) < 2:
-            continue
+    for g, shots in _grouped_shots(groups, analyses):
         if g.bracket:
-            grouped.update(_bracket(g, list(shots.values()), analyses, policy, prefs, labels))
+            grouped.update(_bracket(g, shots, analyses, policy, prefs, labels))
         else:
-            grouped.update(_burst(g, list(shots.values()), analyses, judged, policy))
+            grouped.update(_burst(g, shots, analyses, judged, policy))
     # a frame its group decided is rendered once, as the group says (never first on its own, then again)
     return {p: grouped[p] if p in grouped else render(p, analyses[p], j, policy) for p, j in judged.items()}
 
@@ -100,21 +94,15 @@ def verdict_rows(
     judged = {p: judge_verdict(a, policy, preference=prefs.get(p)) for p, a in analyses.items()}
     rows = {p: (j.verdict, stars_for(j.verdict, j.quality, policy), j.quality) for p, j in judged.items()}
     neutral: Optional[Policy] = None
-    for g in groups:
-        shots: dict[tuple[str, str], list[str]] = {}
-        for p in g.paths:
-            if p in analyses:
-                shots.setdefault(shot_key(p), []).append(p)
-        if len(shots) < 2:
-            continue
+    for g, shots in _grouped_shots(groups, analyses):
         if g.bracket:  # as ``_bracket``: judged without exposure rules, stars under the photographer's policy
             neutral = neutral or policy.with_values(_NO_EXPOSURE_RULES)
-            for files in shots.values():
+            for files in shots:
                 for p in files:
                     j = judge_verdict(analyses[p], neutral, preference=prefs.get(p))
                     rows[p] = (j.verdict, stars_for(j.verdict, j.quality, policy), j.quality)
             continue
-        by_quality, lead = _burst_order(g, list(shots.values()), analyses, judged)
+        by_quality, lead = _burst_order(g, shots, analyses, judged)
         best = _taste_pick(by_quality, lead, judged, policy)
         for files in by_quality:  # as ``_burst``: the best keeps its own verdict, the others are set aside
             if files is best:
@@ -124,6 +112,20 @@ def verdict_rows(
                 verdict = "reject" if j.verdict == "reject" else policy.burst_others
                 rows[p] = (verdict, stars_for(verdict, j.quality, policy), j.quality)
     return rows
+
+
+def _grouped_shots(
+    groups: Sequence[Group], analyses: Mapping[str, Analysis]
+) -> Iterator[tuple[Group, list[list[str]]]]:
+    """Each group with its analysed files as shots (a RAW and its JPEG are one shot), in the group's order;
+    a group of fewer than two shots here decides nothing (its frames keep their own verdicts)."""
+    for g in groups:
+        shots: dict[tuple[str, str], list[str]] = {}
+        for p in g.paths:
+            if p in analyses:
+                shots.setdefault(shot_key(p), []).append(p)
+        if len(shots) >= 2:
+            yield g, list(shots.values())
 
 
 def _burst_order(
