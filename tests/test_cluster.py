@@ -47,9 +47,7 @@ PHOTOS = (
 def ray_address() -> Any:
     """One local Ray instance with 2 CPUs for the module (its start-up is the cost: a few seconds), shut down at
     the end. Its workers inherit this environment, so they import this checkout's autocull."""
-    started = time.monotonic()
     context = ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    print(f"local Ray started in {time.monotonic() - started:.1f} s")
     yield context.address_info["gcs_address"]
     ray.shutdown()
 

@@ -32,36 +32,11 @@ from autocull.workers import (
     ProcessAnalyzer,
     crash_reason,
 )
+from procs import descendants, state
 
 from realphotos import TESTDATA, copies_of_faces
 
 FACES = sorted((TESTDATA / "faces" / "open").glob("*.jpg"))
-
-
-def _stat(pid: int) -> tuple[str, str] | None:
-    """(state, start time) of a process, None once it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return fields[0], fields[19]
-
-
-def _descendants(pid: int) -> list[int]:
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    out: list[int] = []
-    frontier = [pid]
-    while frontier:
-        frontier = [p for p, pp in parents.items() if pp in frontier]
-        out += frontier
-    return out
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="follows the processes in /proc")
@@ -83,14 +58,14 @@ def test_workers_and_forkserver_exit_when_the_daemon_is_killed(tmp_path):
     left: dict[int, tuple[str, str]] = {}
     try:
         assert child.stdout is not None and child.stdout.readline().strip() == "ready"
-        under = _descendants(child.pid)  # the workers, the forkserver (and its resource tracker)
+        under = list(descendants(child.pid))  # the workers, the forkserver (and its resource tracker)
         assert len(under) >= 3, under
-        left = {p: s for p in under if (s := _stat(p)) is not None}
+        left = {p: s for p in under if (s := state(p)) is not None}
         child.send_signal(signal.SIGKILL)  # as the OOM killer or `kill -9` would end the daemon
         child.wait(timeout=30)
         deadline = time.monotonic() + 60  # generous: what matters is that they go, not how fast
         while time.monotonic() < deadline:
-            left = {p: s for p, s in left.items() if (now := _stat(p)) is not None and now[0] != "Z" and now[1] == s[1]}
+            left = {p: s for p, s in left.items() if (now := state(p)) is not None and now[0] != "Z" and now[1] == s[1]}
             if not left:
                 break
             time.sleep(0.2)

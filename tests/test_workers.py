@@ -25,6 +25,7 @@ from autocull.engine import Engine
 from autocull.pipeline import AnalysisSettings, FileResult
 from autocull.records import Decision
 from autocull.workers import FAULT_KILL_ON, ProcessAnalyzer
+from procs import descendants
 
 from daemon import Daemon
 from imagegen import truncate_copy
@@ -182,28 +183,9 @@ def test_cancel_stops_sending_files(tmp_path):
     assert 1 <= len(got) <= in_flight < len(files)
 
 
-def _descendants(pid: int) -> dict[int, int]:
-    """pid -> depth of every process under ``pid`` (from /proc)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
-    out: dict[int, int] = {}
-    frontier, depth = [pid], 0
-    while frontier:
-        depth += 1
-        frontier = [p for p, pp in parents.items() if pp in frontier]
-        out.update((p, depth) for p in frontier)
-    return out
-
-
 def _workers_of(pid: int) -> list[int]:
     """The daemon's analysis workers: forked by its forkserver, so its grandchildren."""
-    return sorted(p for p, depth in _descendants(pid).items() if depth == 2)
+    return sorted(p for p, depth in descendants(pid).items() if depth == 2)
 
 
 def _wait_job(d: Daemon, job_id: str, pb, timeout: float = 600) -> object:
