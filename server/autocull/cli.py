@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 from .config import TOKEN_HEADER, default_home, read_state
 
@@ -199,6 +199,25 @@ def _unavailable(exc: BaseException) -> bool:
     return code == "UNAVAILABLE"
 
 
+def job_pages(client: Any, job: Any) -> Iterator[Any]:
+    """The started cull ``job`` as it runs: each answer of GetJob, with the next page of its decisions in
+    ``job.decisions`` (pages at once while they wait, else every 0.2 s), until it is done, cancelled or failed;
+    the last one yielded holds its final state and counts. Progress is drawn on a terminal's stderr."""
+    pb = client.pb
+    finished = (pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED)
+    have = 0
+    while True:
+        job = client.call("GetJob", pb.GetJobRequest(job_id=job.id, decisions_from=have, page_size=PAGE_SIZE))
+        yield job
+        have += len(job.decisions)
+        _progress(job.done, job.total, job.stage)
+        if have < job.decisions_total and job.decisions:
+            continue  # the next page at once
+        if job.state in finished:
+            return
+        time.sleep(0.2)
+
+
 def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
     client = _client(args.home, announce="analysing" if analyze_only else "culling")
     pb = client.pb
@@ -213,23 +232,13 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
     )
     if args.set:
         req.policy_overrides.update(_overrides(args.set))
-    finished = (pb.JOB_STATE_DONE, pb.JOB_STATE_CANCELLED, pb.JOB_STATE_FAILED)
     job = None
     out: Optional[_Printer] = None
     try:
-        job = client.call("StartJob", req)
+        job = started = client.call("StartJob", req)
         out = _Printer(pb, as_json=args.json, analyze_only=analyze_only)
-        have = 0
-        while True:
-            job = client.call("GetJob", pb.GetJobRequest(job_id=job.id, decisions_from=have, page_size=PAGE_SIZE))
+        for job in job_pages(client, started):
             out.decisions(job.decisions)
-            have += len(job.decisions)
-            _progress(job.done, job.total, job.stage)
-            if have < job.decisions_total and job.decisions:
-                continue  # the next page at once
-            if job.state in finished:
-                break
-            time.sleep(0.2)
     except KeyboardInterrupt:
         if job is not None:
             job = client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
@@ -674,6 +683,12 @@ def build_parser() -> argparse.ArgumentParser:
     sv.add_argument("--wait", type=float, default=30.0, help="start/install: seconds to wait for it to answer")
     sv.add_argument("--no-wait", action="store_true", help="install: do not wait for the daemon to answer")
     sv.set_defaults(func=cmd_service)
+
+    from . import exporting
+    from .report import command as report_command
+
+    report_command.add_parser(sub)
+    exporting.add_parser(sub)
 
     sm = sub.add_parser("sample", help="write a folder of sample photos (from scikit-image) to try AutoCull on")
     sm.add_argument("folder")

@@ -139,7 +139,7 @@ class FileError(_message.Message):
     def __init__(self, code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Decision(_message.Message):
-    __slots__ = ("path", "verdict", "pick", "stars", "color_label", "keywords", "reasons", "scores", "quality", "error", "burst_id", "burst_size", "burst_rank", "burst_best", "bracket", "face_count", "faces", "capture_time", "camera", "cached", "analyzer_version", "policy_version")
+    __slots__ = ("path", "verdict", "pick", "stars", "color_label", "keywords", "reasons", "scores", "quality", "error", "burst_id", "burst_size", "burst_rank", "burst_best", "bracket", "face_count", "faces", "capture_time", "camera", "cached", "analyzer_version", "policy_version", "subject_box", "subject_source", "streak", "width", "height")
     class ScoresEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -169,6 +169,11 @@ class Decision(_message.Message):
     CACHED_FIELD_NUMBER: _ClassVar[int]
     ANALYZER_VERSION_FIELD_NUMBER: _ClassVar[int]
     POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_BOX_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    STREAK_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
     path: str
     verdict: Verdict
     pick: Pick
@@ -191,7 +196,22 @@ class Decision(_message.Message):
     cached: bool
     analyzer_version: str
     policy_version: int
-    def __init__(self, path: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., pick: _Optional[_Union[Pick, str]] = ..., stars: _Optional[int] = ..., color_label: _Optional[_Union[ColorLabel, str]] = ..., keywords: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., scores: _Optional[_Mapping[str, Score]] = ..., quality: _Optional[float] = ..., error: _Optional[_Union[FileError, _Mapping]] = ..., burst_id: _Optional[str] = ..., burst_size: _Optional[int] = ..., burst_rank: _Optional[int] = ..., burst_best: _Optional[bool] = ..., bracket: _Optional[bool] = ..., face_count: _Optional[int] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., capture_time: _Optional[str] = ..., camera: _Optional[str] = ..., cached: _Optional[bool] = ..., analyzer_version: _Optional[str] = ..., policy_version: _Optional[int] = ...) -> None: ...
+    subject_box: Box
+    subject_source: str
+    streak: Streak
+    width: int
+    height: int
+    def __init__(self, path: _Optional[str] = ..., verdict: _Optional[_Union[Verdict, str]] = ..., pick: _Optional[_Union[Pick, str]] = ..., stars: _Optional[int] = ..., color_label: _Optional[_Union[ColorLabel, str]] = ..., keywords: _Optional[_Iterable[str]] = ..., reasons: _Optional[_Iterable[str]] = ..., scores: _Optional[_Mapping[str, Score]] = ..., quality: _Optional[float] = ..., error: _Optional[_Union[FileError, _Mapping]] = ..., burst_id: _Optional[str] = ..., burst_size: _Optional[int] = ..., burst_rank: _Optional[int] = ..., burst_best: _Optional[bool] = ..., bracket: _Optional[bool] = ..., face_count: _Optional[int] = ..., faces: _Optional[_Iterable[_Union[Face, _Mapping]]] = ..., capture_time: _Optional[str] = ..., camera: _Optional[str] = ..., cached: _Optional[bool] = ..., analyzer_version: _Optional[str] = ..., policy_version: _Optional[int] = ..., subject_box: _Optional[_Union[Box, _Mapping]] = ..., subject_source: _Optional[str] = ..., streak: _Optional[_Union[Streak, _Mapping]] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
+class Streak(_message.Message):
+    __slots__ = ("kind", "angle", "length")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    ANGLE_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    angle: float
+    length: float
+    def __init__(self, kind: _Optional[str] = ..., angle: _Optional[float] = ..., length: _Optional[float] = ...) -> None: ...
 
 class CullRequest(_message.Message):
     __slots__ = ("paths", "policy_overrides", "preset", "top_level_only", "reanalyze", "analyze_only", "page_size", "profile", "ray_address")
