@@ -25,6 +25,9 @@ RAW_EXTENSIONS = frozenset(
     "cr2 cr3 crw nef nrw arw srf sr2 orf rw2 raf pef dng kdc dcr mrw 3fr erf mos raw rwl srw x3f gpr iiq".split()
 )
 IMAGE_EXTENSIONS = frozenset("jpg jpeg jpe png tif tiff heic heif".split()) | RAW_EXTENSIONS
+# A folder holding this file is an AutoCull review page (``autocull report``): its thumbnails are not photos, so a
+# scan never descends into it, even when the page was written inside a photo folder or a watched one.
+REPORT_MARKER = ".autocull-report"
 
 
 # ------------------------------------------------------------------ names --
@@ -38,9 +41,13 @@ def is_image_name(name: str) -> bool:
 def image_files(
     folder: str, *, top_level_only: bool = False, onerror: Optional[Callable[[OSError], None]] = None
 ) -> list[str]:
-    """The photos a folder scan picks up (``is_image_name``), hidden subfolders skipped, in sorted order."""
+    """The photos a folder scan picks up (``is_image_name``), hidden subfolders and review pages (folders holding
+    ``REPORT_MARKER``) skipped, in sorted order."""
     out: list[str] = []
     for root, dirs, names in os.walk(folder, onerror=onerror):
+        if REPORT_MARKER in names:
+            dirs[:] = []
+            continue
         dirs[:] = [] if top_level_only else sorted(d for d in dirs if not d.startswith("."))
         out += [os.path.join(root, n) for n in sorted(names) if is_image_name(n)]
     return out

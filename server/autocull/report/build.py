@@ -1,0 +1,224 @@
+"""The review page's builder: stored decisions in, ``index.html`` plus ``thumbs/<n>.jpg`` out.
+
+Decisions are taken one at a time (a cull's pages as they come) and kept only as the few fields the page shows,
+so a 5,000-photo report holds a few MB. Thumbnails come from the home's cache (``thumbs.ThumbCache``); only the
+missing ones are made, in parallel processes, by a reduced decode. They are copied, not linked, into the report:
+the report stays whole when the user moves it or the cache is cleared, and the cache stays private (0600).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional
+
+from ..config import usable_cpus
+from ..errors import FileProblem
+from ..library import REPORT_MARKER
+from ..thumbs import ThumbCache
+
+INDEX = "index.html"
+THUMBS = "thumbs"
+# extensions a browser shows itself: the lightbox opens the original file; anything else shows the thumbnail
+BROWSER_SHOWS = frozenset({"jpg", "jpeg", "jpe", "png", "webp", "gif"})
+VERDICTS = {0: "failed", 1: "keep", 2: "review", 3: "reject"}
+PICKS = {2: "picked", 3: "rejected"}
+LABELS = {2: "red", 3: "yellow", 4: "green", 5: "blue", 6: "purple"}
+EYES = {1: "open", 2: "closed", 3: "uncertain"}
+SCORES = ("quality", "sharpness", "subject_sharpness", "exposure", "noise", "preference")
+
+
+class NotAReportFolder(Exception):
+    """The output folder holds other files and is not an earlier report: writing there could clobber them."""
+
+
+@dataclass(frozen=True)
+class Built:
+    """What was written: the page, how many photos, thumbnails reused from the cache, made now, and missing."""
+
+    index: Path
+    photos: int
+    reused: int
+    made: int
+    missing: int
+
+
+def prepare(output: Path) -> Path:
+    """Make ``output`` a report folder (marker first, so a cull running meanwhile already skips it) and empty its
+    old thumbnails. Refuses a non-empty folder that is not a report."""
+    output.mkdir(parents=True, exist_ok=True)
+    marker = output / REPORT_MARKER
+    if not marker.exists() and any(output.iterdir()):
+        raise NotAReportFolder(f"{output} is not empty and not an AutoCull report; choose another folder with -o")
+    marker.write_text("AutoCull review page: folder scans skip this folder.\n", encoding="utf-8")
+    thumbs = output / THUMBS
+    if thumbs.is_dir():
+        for old in thumbs.glob("*.jpg"):
+            old.unlink()
+    thumbs.mkdir(exist_ok=True)
+    return output
+
+
+def box(b: Any) -> Optional[dict[str, float]]:
+    """A normalised Box as the page draws it, or None when unset (all zero)."""
+    if b.w <= 0 or b.h <= 0:
+        return None
+    return {"x": round(b.x, 4), "y": round(b.y, 4), "w": round(b.w, 4), "h": round(b.h, 4)}
+
+
+def photo_entry(n: int, d: Any) -> dict[str, Any]:
+    """The fields of one Decision the page shows (the rest of it is not kept)."""
+    name = os.path.basename(d.path)
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    scores = {k: round(d.scores[k].value, 4) for k in SCORES if k in d.scores}
+    faces = []
+    for f in d.faces:
+        where = box(f.box)
+        if where is not None:
+            faces.append({**where, "eye": EYES.get(f.eye_state, ""), "note": f.note, "main": f.main})
+    entry: dict[str, Any] = {
+        "n": n,
+        "name": name,
+        "path": d.path,
+        "url": Path(d.path).as_uri() if os.path.isabs(d.path) else "",
+        "showable": ext in BROWSER_SHOWS,
+        "verdict": VERDICTS.get(d.verdict, "failed"),
+        "stars": d.stars,
+        "pick": PICKS.get(d.pick, ""),
+        "label": LABELS.get(d.color_label, ""),
+        "reasons": list(d.reasons),
+        "quality": round(d.quality, 4),
+        "scores": scores,
+        "time": d.capture_time,
+        "camera": d.camera,
+        "burst": d.burst_id,
+        "burstSize": d.burst_size,
+        "burstRank": d.burst_rank,
+        "burstBest": d.burst_best,
+        "bracket": d.bracket,
+        "w": d.width,
+        "h": d.height,
+        "faces": faces,
+        "subject": box(d.subject_box),
+        "subjectSource": d.subject_source,
+        "streak": None,
+        "error": {"code": d.error.code, "message": d.error.message} if d.error.code else None,
+        "thumb": None,
+        "thumbError": "",
+    }
+    if d.HasField("streak") and d.streak.kind:
+        entry["streak"] = {"kind": d.streak.kind, "angle": d.streak.angle, "length": d.streak.length}
+    if entry["subject"] is not None:
+        entry["subject"]["source"] = d.subject_source
+    return entry
+
+
+def _make_thumb(home: str, path: str) -> str:
+    """In a worker process: make the thumbnail of ``path`` in the home's cache; its location."""
+    return str(ThumbCache(Path(home)).make(path))
+
+
+def _problem(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, FileProblem) else f"{type(exc).__name__}: {exc}"
+
+
+class ReportBuilder:
+    """Collects decisions (``add``), then makes the missing thumbnails and writes the page (``finish``)."""
+
+    def __init__(self, home: Path, output: Path) -> None:
+        self.home = Path(home)
+        self.output = prepare(Path(output))
+        self.cache = ThumbCache(self.home)
+        self.photos: list[dict[str, Any]] = []
+        self.missing: list[dict[str, Any]] = []  # entries whose thumbnail is still to be made
+        self.reused = 0
+        self.made = 0
+
+    def add(self, d: Any) -> None:
+        """One decision: kept as its page entry, its cached thumbnail copied now (no image is read)."""
+        entry = photo_entry(len(self.photos) + 1, d)
+        self.photos.append(entry)
+        try:
+            cached = self.cache.get(d.path)
+        except FileProblem as exc:
+            entry["thumbError"] = str(exc)
+            return
+        if cached is not None:
+            self._place(entry, cached)
+            self.reused += 1
+        elif entry["error"] is not None:  # the file failed: its reason is on the tile; do not read it again
+            entry["thumbError"] = entry["error"]["message"] or entry["error"]["code"]
+        else:
+            self.missing.append(entry)
+
+    def _place(self, entry: dict[str, Any], thumb: Path) -> None:
+        rel = f"{THUMBS}/{entry['n']}.jpg"
+        shutil.copyfile(thumb, self.output / rel)
+        entry["thumb"] = rel
+        if not entry["w"] or not entry["h"]:  # decided before sizes were stored: the thumbnail has the aspect
+            from PIL import Image
+
+            try:
+                with Image.open(thumb) as im:
+                    entry["w"], entry["h"] = im.size
+            except OSError:
+                pass
+
+    def make_missing(self) -> None:
+        """The thumbnails the cache lacks, made in parallel; a photo that cannot be read gets its reason."""
+        if not self.missing:
+            return
+        workers = max(1, min(usable_cpus(), len(self.missing)))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures: list[tuple[dict[str, Any], Future[str]]] = [
+                (e, pool.submit(_make_thumb, str(self.home), e["path"])) for e in self.missing
+            ]
+            for entry, fut in futures:
+                try:
+                    self._place(entry, Path(fut.result()))
+                    self.made += 1
+                except Exception as exc:  # the file's problem, or a worker lost: this photo only
+                    entry["thumbError"] = f"no thumbnail: {_problem(exc)}"
+        self.missing = []
+
+    def finish(self) -> Built:
+        """Make the missing thumbnails, then write ``index.html`` atomically."""
+        self.make_missing()
+        index = self.output / INDEX
+        html = render_page(self.photos)
+        fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".html", dir=str(self.output))
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(html)
+            os.chmod(tmp, 0o644)  # a page to open and share, not a private cache
+            os.replace(tmp, index)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        missing = sum(1 for p in self.photos if p["thumb"] is None)
+        return Built(index, len(self.photos), self.reused, self.made, missing)
+
+
+def embed_json(data: Any) -> str:
+    """JSON safe inside ``<script type="application/json">``: <, > and & escaped, so no file name or reason can
+    close the script element or start markup."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _asset(name: str) -> str:
+    return resources.files("autocull.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+def render_page(photos: list[dict[str, Any]]) -> str:
+    """The whole page: template with its CSS and JS inlined (one file, offline) and the data embedded last."""
+    page = _asset("page.html")
+    page = page.replace("/*@CSS@*/", _asset("page.css")).replace("/*@JS@*/", _asset("page.js"))
+    head, tail = page.split("@DATA@", 1)  # the data goes in last: nothing is replaced inside it
+    return head + embed_json({"version": 1, "photos": photos}) + tail
