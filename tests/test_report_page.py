@@ -1,0 +1,226 @@
+"""The review page of `autocull report` in a real browser (Debian's chromium, headless, through selenium).
+
+One real shoot is culled and reported once: a 3-frame burst (made from the shared series with EXIF times), a
+closed-eye and an open-eye face, a unicode name, a file named like HTML, a truncated JPEG and an empty one. The
+page is checked against `autocull cull --json` of the same folder (the stored decisions).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from browser import artifacts_dir, chromium
+from realphotos import TESTDATA, shared_dir
+from test_bursts import T0, exif_block, frame, series, write
+
+pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
+
+HOSTILE = "<img src=x onerror=alert(1)>.jpg"
+UNICODE = "Ünïcødé 写真 ☀.jpg"
+BURST = ["IMG_0501.jpg", "IMG_0502.jpg", "IMG_0503.jpg"]
+
+
+def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, AUTOCULL_HOME=str(home))
+    done = subprocess.run(
+        [sys.executable, "-m", "autocull", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def shoot(tmp_path_factory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("report")
+    folder = root / "shoot"
+    folder.mkdir()
+    base = series("scenario-3-c")
+    for k, (name, dx, blur) in enumerate(zip(BURST, (0, 6, 12), (1.6, 0.0, 2.2))):
+        write(folder / name, frame(base, dx=dx, blur=blur), exif_block(T0 + timedelta(milliseconds=150 * k)))
+    faces = shared_dir("faces")
+    shutil.copyfile(sorted((faces / "closed").glob("*.jpg"))[3], folder / "closed-eyes.jpg")
+    shutil.copyfile(sorted((faces / "open").glob("*.jpg"))[0], folder / "open-eyes.jpg")
+    shutil.copyfile(TESTDATA / "burst/scenario-1/scenario-1-a.jpg", folder / HOSTILE)
+    shutil.copyfile(TESTDATA / "burst/scenario-2/scenario-2-a.jpg", folder / UNICODE)
+    (folder / "truncated.jpg").write_bytes((TESTDATA / "burst/scenario-2/scenario-2-b.jpg").read_bytes()[:4000])
+    (folder / "empty.jpg").write_bytes(b"")
+    before = sorted(os.listdir(folder))
+
+    home, out = root / "home", root / "out"
+    report = run_cli(home, "report", str(folder), "-o", str(out))
+    culled = json.loads(run_cli(home, "cull", "--json", str(folder)).stdout)["decisions"]
+    assert sorted(os.listdir(folder)) == before  # nothing written into the photo folder
+    return {"folder": folder, "out": out, "stdout": report.stdout, "decisions": {Path(d["path"]).name: d for d in culled}}
+
+
+@pytest.fixture(scope="module")
+def page(shoot):
+    with chromium() as driver:
+        driver.get((shoot["out"] / "index.html").as_uri())
+        for _ in range(100):
+            if driver.execute_script("return document.body.getAttribute('data-ready')") == "1":
+                break
+            time.sleep(0.1)
+        assert driver.execute_script("return document.body.getAttribute('data-ready')") == "1", "page script failed"
+        yield driver
+
+
+VERDICT = {"VERDICT_KEEP": "keep", "VERDICT_REVIEW": "review", "VERDICT_REJECT": "reject"}
+
+
+def verdict(d: dict[str, Any]) -> str:
+    return VERDICT.get(d.get("verdict", ""), "failed")
+
+
+def tiles(driver, only_visible: bool = False) -> list[dict[str, Any]]:
+    return driver.execute_script(
+        """return Array.from(document.querySelectorAll('.tile'))
+             .filter(t => !arguments[0] || t.offsetParent !== null)
+             .map(t => ({name: t.getAttribute('data-name'), verdict: t.getAttribute('data-verdict'),
+                         title: t.getAttribute('title'), text: t.innerText, i: t.getAttribute('data-i'),
+                         selected: t.classList.contains('selected')}))""",
+        only_visible,
+    )
+
+
+def click(driver, css: str) -> None:
+    driver.find_element("css selector", css).click()
+
+
+def test_summary_line_says_where_and_how_many(shoot):
+    line = shoot["stdout"].strip().splitlines()[-1]
+    assert str(shoot["out"] / "index.html") in line and "of 9 photos" in line
+    assert "7 thumbnails made, 0 reused" in line, line  # the two failed files have none
+
+
+def test_every_photo_is_on_the_page_with_its_verdict_and_reasons(shoot, page):
+    on_page = {t["name"]: t for t in tiles(page)}
+    assert sorted(on_page) == sorted(shoot["decisions"])
+    for name, d in shoot["decisions"].items():
+        assert on_page[name]["verdict"] == verdict(d), name
+        for reason in d.get("reasons", []):
+            assert reason in on_page[name]["title"], (name, reason)
+        if verdict(d) == "failed":
+            assert d["error"]["message"] in on_page[name]["title"]
+    counts = page.execute_script(
+        "return Object.fromEntries(Array.from(document.querySelectorAll('[data-count]'))"
+        ".map(c => [c.getAttribute('data-count'), Number(c.querySelector('b').textContent)]))"
+    )
+    assert counts["failed"] == 2 and counts["photos"] == 9 and counts["bursts"] == 1
+    failures = page.find_element("css selector", "#summary .failures").get_attribute("textContent")
+    assert "truncated.jpg" in failures and "empty.jpg" in failures
+
+
+def test_selecting_a_photo_shows_its_reasons_in_the_detail_panel(shoot, page):
+    click(page, '#filters button[data-filter="all"]')
+    d = shoot["decisions"]["closed-eyes.jpg"]
+    page.find_element("css selector", '.tile[data-name="closed-eyes.jpg"]').click()
+    shown = [li.text for li in page.find_elements("css selector", "#detail .reasons li")]
+    assert shown == d["reasons"] and shown
+
+
+def test_each_filter_shows_exactly_its_photos(shoot, page):
+    decisions = shoot["decisions"]
+
+    def best(d: dict[str, Any]) -> bool:
+        return verdict(d) != "failed" and (d.get("burstSize", 0) <= 1 or d.get("burstBest", False))
+
+    expected = {
+        "all": set(decisions),
+        "keep": {n for n, d in decisions.items() if verdict(d) == "keep"},
+        "review": {n for n, d in decisions.items() if verdict(d) == "review"},
+        "reject": {n for n, d in decisions.items() if verdict(d) == "reject"},
+        "failed": {"truncated.jpg", "empty.jpg"},
+        "best": {n for n, d in decisions.items() if best(d)},
+    }
+    assert len(expected["best"] & set(BURST)) == 1  # one frame of the burst
+    for name, want in expected.items():
+        click(page, f'#filters button[data-filter="{name}"]')
+        assert {t["name"] for t in tiles(page, only_visible=True)} == want, name
+    click(page, '#filters button[data-filter="all"]')
+
+
+def test_the_burst_is_grouped_best_frame_first(shoot, page):
+    decisions = shoot["decisions"]
+    assert {decisions[n].get("burstSize") for n in BURST} == {3}, "the generated frames should form one burst"
+    names = page.execute_script(
+        "return Array.from(document.querySelectorAll('.burst.multi .tile')).map(t => t.getAttribute('data-name'))"
+    )
+    ranked = sorted(BURST, key=lambda n: decisions[n]["burstRank"])
+    assert names == ranked and decisions[names[0]]["burstBest"]
+
+
+def test_face_overlays_show_the_eye_state(shoot, page):
+    eye = {"EYE_STATE_OPEN": "eyes open", "EYE_STATE_CLOSED": "eyes closed", "EYE_STATE_UNCERTAIN": "eyes uncertain"}
+    click(page, '#filters button[data-filter="all"]')
+    if "show-faces" not in page.find_element("tag name", "body").get_attribute("class"):
+        click(page, '#overlays button[data-overlay="faces"]')
+    for name in ("closed-eyes.jpg", "open-eyes.jpg"):
+        faces = shoot["decisions"][name].get("faces", [])
+        assert faces, f"{name}: the face detector found no face"
+        labels = page.execute_script(
+            "return Array.from(document.querySelectorAll('.tile[data-name=\"' + arguments[0] + '\"] .ov-face'))"
+            ".filter(f => f.offsetParent !== null).map(f => f.querySelector('.eye-label').textContent)",
+            name,
+        )
+        assert labels == [eye[f["eyeState"]] for f in faces], name
+    assert eye[shoot["decisions"]["open-eyes.jpg"]["faces"][0]["eyeState"]] == "eyes open"
+    # the toggle hides them
+    click(page, '#overlays button[data-overlay="faces"]')
+    assert not page.find_element("css selector", '.tile[data-name="open-eyes.jpg"] .ov-face').is_displayed()
+    click(page, '#overlays button[data-overlay="faces"]')
+
+
+def test_keyboard_moves_the_selection_and_space_opens_the_lightbox(shoot, page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    click(page, '#filters button[data-filter="all"]')
+    order = [t["name"] for t in tiles(page, only_visible=True)]
+    page.find_element("css selector", f'.tile[data-name="{order[0]}"]').click()
+    keys = ActionChains(page)
+    keys.send_keys(Keys.ARROW_RIGHT).send_keys(Keys.ARROW_RIGHT).perform()
+    assert [t["name"] for t in tiles(page) if t["selected"]] == [order[2]]
+    ActionChains(page).send_keys(Keys.ARROW_LEFT).perform()
+    assert [t["name"] for t in tiles(page) if t["selected"]] == [order[1]]
+
+    ActionChains(page).send_keys(" ").perform()
+    box = page.find_element("id", "lightbox")
+    assert box.is_displayed()
+    assert order[1] in page.find_element("id", "lb-caption").text
+    shot = artifacts_dir() / "report-page-lightbox.png"
+    page.save_screenshot(str(shot))
+    ActionChains(page).send_keys(Keys.ESCAPE).perform()
+    assert not box.is_displayed()
+
+    ActionChains(page).send_keys("5").perform()
+    five = {n for n, d in shoot["decisions"].items() if d.get("stars", 0) >= 5}
+    assert {t["name"] for t in tiles(page, only_visible=True)} == five
+    ActionChains(page).send_keys("0").perform()
+    assert len(tiles(page, only_visible=True)) == 9
+    shot = artifacts_dir() / "report-page.png"
+    page.save_screenshot(str(shot))
+    print(f"\nscreenshots: {shot} and {shot.with_name('report-page-lightbox.png')}")
+
+
+def test_html_in_a_file_name_is_shown_as_text_never_as_markup(shoot, page):
+    assert page.execute_script("return document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
+    names = [e.text for e in page.find_elements("css selector", ".tile .name")]
+    assert HOSTILE in page.execute_script(
+        "return Array.from(document.querySelectorAll('.tile .name')).map(e => e.textContent)"
+    )
+    assert UNICODE in page.execute_script(
+        "return Array.from(document.querySelectorAll('.tile .name')).map(e => e.textContent)"
+    ), names
+    html = (shoot["out"] / "index.html").read_text(encoding="utf-8")
+    assert HOSTILE not in html and "\\u003cimg src=x onerror=alert(1)\\u003e" in html
