@@ -1,0 +1,75 @@
+"""`autocull report` without a browser: where it writes, what it reuses, and that a report is never culled."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autocull.library import REPORT_MARKER, image_files, scan
+from autocull.report.build import embed_json
+from realphotos import TESTDATA
+
+pytestmark = pytest.mark.shared_data
+
+
+def run_cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    env = dict(os.environ, AUTOCULL_HOME=str(home))
+    done = subprocess.run(
+        [sys.executable, "-m", "autocull", *args], env=env, capture_output=True, text=True, timeout=600
+    )
+    if ok:
+        assert done.returncode == 0, done.stderr
+    return done
+
+
+def small_shoot(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    for rel in ("burst/scenario-1/scenario-1-a.jpg", "burst/scenario-2/scenario-2-a.jpg"):
+        shutil.copyfile(TESTDATA / rel, folder / Path(rel).name)
+    return folder
+
+
+def test_a_scan_skips_a_folder_holding_the_report_marker(tmp_path: Path) -> None:
+    shoot = small_shoot(tmp_path / "shoot")
+    report = shoot / "review"
+    (report / "thumbs").mkdir(parents=True)
+    shutil.copyfile(shoot / "scenario-1-a.jpg", report / "thumbs" / "1.jpg")
+    assert str(report / "thumbs" / "1.jpg") in image_files(str(shoot))  # without the marker: taken for a photo
+    (report / REPORT_MARKER).write_text("")
+    files, problems = scan([str(shoot)])
+    assert sorted(files) == [str(shoot / "scenario-1-a.jpg"), str(shoot / "scenario-2-a.jpg")] and not problems
+    assert scan([str(report)]) == ([], [])  # named itself, it holds no photos either
+
+
+def test_a_report_written_inside_the_photo_folder_is_not_culled_next_time(tmp_path: Path) -> None:
+    shoot = small_shoot(tmp_path / "shoot")
+    home = tmp_path / "home"
+    first = run_cli(home, "report", str(shoot), "-o", str(shoot / "review"))
+    assert "review page of 2 photos" in first.stdout and "2 thumbnails made, 0 reused" in first.stdout
+    assert sorted(p.name for p in (shoot / "review" / "thumbs").iterdir()) == ["1.jpg", "2.jpg"]
+    again = run_cli(home, "report", str(shoot), "-o", str(shoot / "review"))
+    assert "review page of 2 photos" in again.stdout and "0 thumbnails made, 2 reused" in again.stdout
+    culled = json.loads(run_cli(home, "cull", "--json", str(shoot)).stdout)["decisions"]
+    assert sorted(Path(d["path"]).name for d in culled) == ["scenario-1-a.jpg", "scenario-2-a.jpg"]
+
+
+def test_a_folder_with_other_files_is_never_overwritten(tmp_path: Path) -> None:
+    shoot = small_shoot(tmp_path / "shoot")
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "index.html").write_text("mine")
+    done = run_cli(tmp_path / "home", "report", str(shoot), "-o", str(busy), ok=False)
+    assert done.returncode == 2 and "not empty and not an AutoCull report" in done.stderr
+    assert (busy / "index.html").read_text() == "mine" and not (busy / REPORT_MARKER).exists()
+
+
+def test_embedded_data_cannot_close_its_script_element() -> None:
+    text = embed_json({"name": "</script><img src=x onerror=alert(1)>&amp;"})
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == {"name": "</script><img src=x onerror=alert(1)>&amp;"}
