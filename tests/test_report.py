@@ -13,6 +13,7 @@ import pytest
 
 from autocull.library import REPORT_MARKER, image_files, scan
 from autocull.report.build import embed_json
+
 from realphotos import TESTDATA
 
 pytestmark = pytest.mark.shared_data

@@ -60,7 +60,12 @@ def shoot(tmp_path_factory) -> dict[str, Any]:
     report = run_cli(home, "report", str(folder), "-o", str(out))
     culled = json.loads(run_cli(home, "cull", "--json", str(folder)).stdout)["decisions"]
     assert sorted(os.listdir(folder)) == before  # nothing written into the photo folder
-    return {"folder": folder, "out": out, "stdout": report.stdout, "decisions": {Path(d["path"]).name: d for d in culled}}
+    return {
+        "folder": folder,
+        "out": out,
+        "stdout": report.stdout,
+        "decisions": {Path(d["path"]).name: d for d in culled},
+    }
 
 
 @pytest.fixture(scope="module")
