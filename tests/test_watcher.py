@@ -209,6 +209,37 @@ def test_a_rename_keeps_the_analysis_and_ratings_and_a_delete_marks_the_photo_go
     assert decodes(daemon) == before
 
 
+def test_a_review_page_written_into_a_watched_folder_is_not_culled_as_photos(daemon, tmp_path):
+    """`autocull report -o` inside an import folder: its thumbnails land in a watched folder, as events and in the
+    catch-up walk of a folder watched after it was written, and none of them is taken for a photo."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    for k in range(3):
+        noise_jpeg(shoot / f"IMG_{k:04d}.jpg", 3000 + k)
+    cli = [sys.executable, "-m", "autocull", "--home", str(daemon.home), "report", str(shoot)]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    made = subprocess.run([*cli, "-o", str(shoot / "review")], capture_output=True, text=True, env=env, timeout=300)
+    assert made.returncode == 0, made.stderr
+    thumbs = sorted((shoot / "review" / "thumbs").glob("*.jpg"))
+    assert len(thumbs) == 3, "the page has a thumbnail per photo"
+
+    watch(daemon, shoot)  # catch-up walk over a folder that already holds a review page
+    feed = Feed(daemon, "review-client", shoot)
+    before = decodes(daemon)
+    shutil.copy(thumbs[0], shoot / "review" / "thumbs" / "extra.jpg")  # events inside the page's folder
+    again = subprocess.run([*cli, "-o", str(shoot / "review")], capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    time.sleep(SETTLE * 2)  # the page's files settle before the next photo arrives, so they would be taken first
+    late = noise_jpeg(shoot / "IMG_9999.jpg", 3999)
+    wait_for(lambda: str(late) in feed.pull(), "the new photo in the change feed")
+    assert decodes(daemon) - before == 1, "only the new photo was read"
+    review = str(shoot / "review")
+    assert not [p for p in feed.paths if p.startswith(review)], "no thumbnail was culled"
+    failed = [f["path"] for f in daemon.post("ListFailures", {}).get("failures", [])]
+    assert not [p for p in failed if p.startswith(review)]
+    assert not db_rows(daemon.home, "SELECT path FROM photos WHERE path LIKE ?", (review + "%",))
+
+
 def test_a_corrupt_file_is_retried_up_to_the_policy_count_then_given_up_and_never_read_again(daemon, tmp_path):
     daemon.post("SetPolicy", {"values": {"watch_retries": 2}})
     inbox = tmp_path / "broken"

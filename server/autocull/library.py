@@ -30,6 +30,19 @@ IMAGE_EXTENSIONS = frozenset("jpg jpeg jpe png tif tiff heic heif".split()) | RA
 REPORT_MARKER = ".autocull-report"
 
 
+def in_report(path: str) -> bool:
+    """Is ``path`` inside a review page's folder (a folder above it holds ``REPORT_MARKER``)? What the watcher
+    asks of a file an event names, where a scan instead prunes the folder as it walks."""
+    folder = os.path.dirname(path)
+    while True:
+        if os.path.isfile(os.path.join(folder, REPORT_MARKER)):
+            return True
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return False
+        folder = parent
+
+
 # ------------------------------------------------------------------ names --
 def is_image_name(name: str) -> bool:
     """Files a folder scan picks up: known image extensions, no hidden or AppleDouble files."""

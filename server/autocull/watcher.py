@@ -48,7 +48,7 @@ from watchdog.observers.polling import PollingObserver
 from . import ANALYZER_VERSION
 from .engine import Cancelled, Engine, QuietProgress
 from .errors import InvalidArgument
-from .library import normalise_request_path
+from .library import REPORT_MARKER, in_report, normalise_request_path
 from .paths import within
 from .store import WatchRow
 from .watch.fstype import on_network
@@ -340,6 +340,8 @@ class Watcher:
             self._refuse_name(target)
 
     def _nominate(self, settler: Settler, path: str) -> None:
+        if in_report(path):  # a review page's thumbnails written in a watched folder are not photos
+            return
         settler.nominate(path, self.settle_polled if self._polled(path) else None)
 
     def _polled(self, path: str) -> bool:
@@ -372,6 +374,9 @@ class Watcher:
         added to ``refused``)."""
         out: list[str] = []
         for root, dirs, names in os.walk(folder):
+            if REPORT_MARKER in names:  # a review page (``autocull report``): its thumbnails are not photos
+                dirs[:] = []
+                continue
             dirs[:] = [d for d in dirs if not d.startswith(".")]
             for n in names:
                 p = os.path.join(root, n)
