@@ -24,8 +24,8 @@ from realphotos import TESTDATA
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 NAMES = {
-    "faces/closed/closed_eye_0002.jpg_face_2.jpg": 'Zoë, the bride\nblinks.jpg',
-    "burst/scenario-1/scenario-1-a.jpg": "=HYPERLINK(\"x\",\"y\").jpg",
+    "faces/closed/closed_eye_0002.jpg_face_2.jpg": "Zoë, the bride\nblinks.jpg",
+    "burst/scenario-1/scenario-1-a.jpg": '=HYPERLINK("x","y").jpg',
     "burst/scenario-1/scenario-1-b.jpg": "+1-2@3.jpg",
     "burst/scenario-2/scenario-2-a.jpg": "港の夕景; naïve,1.jpg",
     "faces/open/" + sorted(os.listdir(TESTDATA / "faces" / "open"))[0]: '@SUM(A1) "quoted".jpg',
@@ -86,7 +86,7 @@ def test_a_failed_file_is_a_row_with_its_error_and_no_rating(culled: tuple[Path,
 def test_the_closed_eye_face_counts_in_faces_and_scores_are_fractions(culled: tuple[Path, bytes]) -> None:
     shoot, data = culled
     rows = {Path(r["path"]).name: r for r in _rows(data)}
-    bride = rows['Zoë, the bride\nblinks.jpg']
+    bride = rows["Zoë, the bride\nblinks.jpg"]
     assert int(bride["faces"]) >= 1 and bride["eyes"], bride
     for r in rows.values():
         for key in ("sharpness", "subject_sharpness", "exposure", "noise", "eyes", "preference"):
@@ -96,7 +96,7 @@ def test_the_closed_eye_face_counts_in_faces_and_scores_are_fractions(culled: tu
 def test_no_text_cell_starts_like_a_formula(culled: tuple[Path, bytes]) -> None:
     _, data = culled
     for r in _rows(data):
-        for key, cell in r.items():
+        for cell in r.values():
             if cell.startswith(FORMULA_START):
                 float(cell)  # only a number we wrote may start with '-' (none do today); text never
 
@@ -162,7 +162,7 @@ def test_teach_reads_the_csv_cull_wrote_after_a_spreadsheet_edit(culled: tuple[P
 @pytest.mark.xfail(
     strict=True,
     reason="taste.ratings.read_csv sniffs the dialect from the header line alone, where csv.Sniffer guesses "
-    "doublequote=False, so an RFC 4180 doubled quote (\"\") inside a quoted cell is misread; fix there: "
+    'doublequote=False, so an RFC 4180 doubled quote ("") inside a quoted cell is misread; fix there: '
     "force doublequote=True after sniffing (every spreadsheet writes it so)",
 )
 def test_teach_reads_a_name_with_a_double_quote(culled: tuple[Path, bytes], tmp_path: Path) -> None:
