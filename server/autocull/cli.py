@@ -188,6 +188,37 @@ class _Printer:
         sys.stdout.flush()
 
 
+class _CsvPrinter:
+    """`cull --csv`: one CSV row per photo on stdout as pages arrive (``csvout``), UTF-8 whatever the locale; the
+    summary goes to stderr so stdout stays one CSV a spreadsheet opens."""
+
+    def __init__(self) -> None:
+        from .csvout import CsvWriter
+
+        # UTF-8 whatever the locale; newline="": the csv module writes its own CRLF (no CR CR LF on Windows);
+        # surrogateescape writes an undecodable file name's own bytes back
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(encoding="utf-8", errors="surrogateescape", newline="")
+        self.out = CsvWriter(sys.stdout)
+
+    @property
+    def count(self) -> int:
+        return self.out.count
+
+    def decisions(self, decisions: Sequence[Any]) -> None:
+        self.out.write(decisions)
+        sys.stdout.flush()
+
+    def finish(self, counts: Any, error: str = "") -> None:
+        sys.stdout.flush()
+        if not error:
+            print(
+                f"{counts.total} photos: {counts.keep} keep, {counts.review} review, {counts.reject} reject, "
+                f"{counts.failed} failed, {counts.bursts} bursts",
+                file=sys.stderr,
+            )
+
+
 def _unavailable(exc: BaseException) -> bool:
     """The daemon went away (or is going): a gRPC UNAVAILABLE, or CANCELLED (a server that stops cancels the
     calls still in flight; this client cancels none of its own), or the in-process domain error."""
@@ -233,10 +264,13 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
     if args.set:
         req.policy_overrides.update(_overrides(args.set))
     job = None
-    out: Optional[_Printer] = None
+    out: Optional[_Printer | _CsvPrinter] = None
     try:
         job = started = client.call("StartJob", req)
-        out = _Printer(pb, as_json=args.json, analyze_only=analyze_only)
+        if getattr(args, "csv", False):
+            out = _CsvPrinter()
+        else:
+            out = _Printer(pb, as_json=args.json, analyze_only=analyze_only)
         for job in job_pages(client, started):
             out.decisions(job.decisions)
     except KeyboardInterrupt:
@@ -610,7 +644,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, helptext in (("cull", "analyse and decide photos"), ("analyze", "analyse and store, no decisions")):
         c = sub.add_parser(name, help=helptext)
         c.add_argument("paths", nargs="+", help="files or folders")
-        c.add_argument("--json", action="store_true", help='print {"decisions": [...]} with the proto JSON names')
+        fmt = c.add_mutually_exclusive_group()
+        fmt.add_argument("--json", action="store_true", help='print {"decisions": [...]} with the proto JSON names')
+        if name == "cull":
+            fmt.add_argument(
+                "--csv",
+                action="store_true",
+                help="print one CSV row per photo (UTF-8 with BOM, for spreadsheets; `teach --csv` reads it back)",
+            )
         c.add_argument("--preset", help="policy preset for this run")
         c.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="policy override")
         c.add_argument("--top-level-only", action="store_true", help="do not descend into subfolders")
