@@ -149,7 +149,7 @@ def test_teach_reads_the_csv_cull_wrote_after_a_spreadsheet_edit(culled: tuple[P
     # The photographer opens the CSV, gives the bride 5 stars, saves it: `teach --csv` reads every rated row,
     # names with commas, a newline, unicode and formula characters included, and skips the failed file.
     shoot, data = culled
-    rows = [r for r in _rows(data) if '"' not in r["path"]]  # a double quote in a name: see the next test
+    rows = [r for r in _rows(data) if '"' not in r["path"]]  # a double quote in a name: the next test
     bride = str(shoot / "Zoë, the bride\nblinks.jpg")
     for r in rows:
         if r["path"] == bride:
@@ -159,15 +159,12 @@ def test_teach_reads_the_csv_cull_wrote_after_a_spreadsheet_edit(culled: tuple[P
     assert any(Path(p).name.startswith(("=", "+")) for p in got)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="taste.ratings.read_csv sniffs the dialect from the header line alone, where csv.Sniffer guesses "
-    'doublequote=False, so an RFC 4180 doubled quote ("") inside a quoted cell is misread; fix there: '
-    "force doublequote=True after sniffing (every spreadsheet writes it so)",
-)
 def test_teach_reads_a_name_with_a_double_quote(culled: tuple[Path, bytes], tmp_path: Path) -> None:
+    # A spreadsheet doubles a quote inside a cell (RFC 4180); teach used to guess from the header line alone that
+    # it would not, and read such a name wrong.
     _, data = culled
-    _teach_from(_rows(data), tmp_path / "cull.csv")
+    got = _teach_from(_rows(data), tmp_path / "cull.csv")
+    assert any('"quoted"' in Path(p).name for p in got)
 
 
 def test_csv_and_json_cannot_be_asked_together(tmp_path: Path) -> None:

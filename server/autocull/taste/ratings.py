@@ -321,6 +321,7 @@ def read_csv(path: str | os.PathLike[str]) -> tuple[list[FoundRating], list[Rati
         raise RatingsError(f"{csv_path}: not UTF-8 text (byte {exc.start}); save the CSV as UTF-8", csv_path) from None
     try:
         dialect: Any = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
+        dialect.doublequote = True  # guessed from a header without quotes; every spreadsheet doubles a quote in a cell
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text, newline=""), dialect)
