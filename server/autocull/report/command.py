@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+from pathlib import Path
 from typing import Any
 
 
@@ -44,11 +46,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.set:
         req.policy_overrides.update(cli._overrides(args.set))
     job = None
+    table = _CsvFile(output / CSV_NAME) if args.csv else None
     try:
         job = started = client.call("StartJob", req)
         for job in cli.job_pages(client, started):
             for d in job.decisions:
                 builder.add(d)
+            if table is not None:
+                table.write(job.decisions)
     except KeyboardInterrupt:
         if job is not None:
             client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
@@ -63,18 +68,52 @@ def cmd_report(args: argparse.Namespace) -> int:
         if sys.stderr.isatty():
             sys.stderr.write("\n")
         client.close()
+        if table is not None and (job is None or job.state != pb.JOB_STATE_DONE):
+            table.discard()
     if job.state != pb.JOB_STATE_DONE:
         what = "failed" if job.state == pb.JOB_STATE_FAILED else "was cancelled"
         print(f"autocull: the cull {what}: {job.message}; no page written", file=sys.stderr)
         return 1
-    if args.csv:
-        # TODO(issue 17, lead): wire server/autocull/csvout.py once merged: open output / "autocull.csv" and call
-        # csvout.write_csv(<the decisions>, stream) -- the decisions would have to be written page by page as
-        # they stream above (not held), e.g. by passing a generator over cli.job_pages to write_csv.
-        print("autocull: --csv is not available in this build yet; the page is written without it", file=sys.stderr)
     built = builder.finish()
     thumbs = f"{built.made} thumbnails made, {built.reused} reused"
     if built.missing:
         thumbs += f", {built.missing} without one"
     print(f"autocull: review page of {built.photos} photos: {built.index} ({thumbs})")
+    if table is not None:
+        print(f"autocull: one row per photo: {table.finish()}")
     return 0
+
+
+CSV_NAME = "autocull.csv"
+
+
+class _CsvFile:
+    """``report --csv``: the rows written as the decisions stream in, into a temp file in the report folder that
+    takes its name only when the cull finished (a cancelled report leaves no half table)."""
+
+    def __init__(self, target: Path) -> None:
+        import tempfile
+
+        from ..csvout import CsvWriter
+
+        self.target = target
+        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
+        self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="")
+        self.writer = CsvWriter(self.stream)
+
+    def write(self, decisions: Any) -> None:
+        self.writer.write(decisions)
+
+    def finish(self) -> Path:
+        self.stream.flush()
+        os.fsync(self.stream.fileno())
+        self.stream.close()
+        os.replace(self.tmp, self.target)
+        return self.target
+
+    def discard(self) -> None:
+        self.stream.close()
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
