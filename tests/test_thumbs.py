@@ -213,3 +213,28 @@ def test_a_corrupt_file_raises_corrupt_image(tmp_path: Path) -> None:
     junk.write_bytes(b"\xff\xd8\xff\xe0" + os.urandom(4000))
     with pytest.raises(CorruptImage):
         cache.make(str(junk))
+
+
+@pytest.mark.slow
+def test_a_cull_on_ray_keeps_the_thumbnails_its_workers_made(shoot: Path, tmp_path: Path) -> None:
+    """A Ray task sends its results back pickled: the thumbnail travels with them and the engine here keeps it."""
+    import ray
+
+    from autocull.cluster import RayAnalyzer
+
+    context = ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    try:
+        engine = Engine.open(tmp_path / "home")
+        analyzer = RayAnalyzer(context.address_info["gcs_address"])
+        try:
+            result = engine.run([str(shoot)], analyzer=analyzer)
+        finally:
+            analyzer.close()
+            engine.close()
+    finally:
+        ray.shutdown()
+    assert analyzer.sent == 4 and not [d for d in result.decisions if d.error_code]
+    cache = ThumbCache(tmp_path / "home")
+    made = [cache.get(str(p)) for p in shoot.iterdir()]
+    assert all(made) and len(jpegs(tmp_path / "home")) == 4
+    assert all(max(rgb_of(p).shape[:2]) == THUMB_SIZE for p in made if p is not None)
