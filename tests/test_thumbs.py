@@ -135,6 +135,24 @@ def test_thumbnails_off_makes_none(shoot: Path, tmp_path: Path) -> None:
     assert jpegs(home) == []
 
 
+def test_a_thumbnail_that_cannot_be_kept_costs_only_itself(
+    shoot: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Where the thumbnails go cannot be written (here a file stands where the folder belongs; a full disk is
+    the same OSError): every photo is still analysed, stored and decided, and the loss is logged."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / FOLDER).write_text("not a folder")
+    with caplog.at_level("ERROR", logger="autocull.engine"):
+        decisions, read = cull(home, shoot)
+    assert read == 4 and len(decisions) == 4 and not [d for d in decisions if d.error_code]
+    assert all(d.verdict for d in decisions)
+    assert sum("could not keep its thumbnail" in r.getMessage() for r in caplog.records) == 4
+    (home / FOLDER).unlink()
+    _, read = cull(home, shoot)
+    assert read == 0  # the analyses were stored: nothing read again for a thumbnail
+
+
 @pytest.mark.parametrize("value", ["1", "0", '"yes"', "1.0"])
 def test_thumbnails_must_be_true_or_false(tmp_path: Path, value: str) -> None:
     (tmp_path / "config.toml").write_text(f"thumbnails = {value}\n")
