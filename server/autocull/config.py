@@ -123,6 +123,10 @@ class Config:
     # one at the same time); about 4 bytes a pixel, so the default is about 1 GB.
     pixel_budget: int = DEFAULT_PIXEL_BUDGET
     faces: bool = True  # run face detection and eye checks
+    # Make a small JPEG of each photo while it is analysed (from the pixels already decoded), kept in the home's
+    # thumbs/ folder for the review page (`autocull report`); false makes none there (the report then makes
+    # those it needs by a reduced decode).
+    thumbnails: bool = True
     watch_interval: float = 5.0  # seconds between two looks at a polled folder (network shares, card readers)
     # Seconds a new file's size and mtime must hold still before it is read (a copy in progress is never read).
     # A setting of the machine and its disks (a slow share needs longer), not of the photographer's taste.
@@ -167,6 +171,8 @@ class Config:
             raise ValueError(f"{path}: file_timeout_seconds must be above 0, not {config.file_timeout_seconds!r}")
         if not (_is_number(config.workers, whole=True) and config.workers >= 0):
             raise ValueError(f"{path}: workers must be a whole number, 0 for one per CPU, not {config.workers!r}")
+        if not isinstance(config.thumbnails, bool):  # "thumbnails = 1" or "yes" is refused, not read as true
+            raise ValueError(f"{path}: thumbnails must be true or false, not {config.thumbnails!r}")
         if not (_is_number(config.worker_idle_seconds) and config.worker_idle_seconds >= 0):
             raise ValueError(
                 f"{path}: worker_idle_seconds must be 0 (never release) or more, not {config.worker_idle_seconds!r}"

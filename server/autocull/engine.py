@@ -37,6 +37,7 @@ from .policy import BUILTIN_PRESETS, Policy, parse_stored
 from .records import Analysis, Decision
 from .store import Store
 from .taste.service import BACKFILL_SIZE, Taste
+from .thumbs import THUMB_SIZE, ThumbCache
 from .workers import ProcessAnalyzer, WorkersClosed
 
 __all__ = [
@@ -280,6 +281,7 @@ class Engine:
             max_pixels=self.config.max_pixels,
             faces=self.config.faces,
             clip_size=BACKFILL_SIZE if self.taste.usable else 0,
+            thumb_size=THUMB_SIZE if self.config.thumbnails else 0,
         )
 
     def analyze_one(self, path: str, *, reanalyze: bool = False) -> tuple[Analysis, bool]:
@@ -304,9 +306,13 @@ class Engine:
         raise AutoCullError(f"{path}: the analysis gave no answer")  # never: one path in, one outcome out
 
     def _store_results(self, results: Sequence[FileResult]) -> dict[str, AutoCullError]:
-        """Store a batch of analyses in one transaction and embed their CLIP pixels as one batch: the one
-        writer of analyses. Returns the errors of those the store refused (a number that is not finite)."""
+        """Store a batch of analyses in one transaction, keep their thumbnails and embed their CLIP pixels as one
+        batch: the one writer of analyses. Returns the errors of those the store refused (a number that is not
+        finite)."""
         refused = self.store.put_analyses([(r.path, r.size, r.mtime_ns, r.analysis) for r in results], ANALYZER_VERSION)
+        self._keep_thumbnails(
+            [(r.path, r.size, r.mtime_ns, r.thumb_jpeg) for r in results if r.thumb_jpeg and r.path not in refused]
+        )
         items = [
             (r.path, r.size, r.mtime_ns, r.clip_rgb)
             for r in results
@@ -318,6 +324,17 @@ class Engine:
             except Exception:  # a failure costs the vectors, not the photos
                 log.exception("could not embed %d photos", len(items))
         return {p: AutoCullError(f"{p}: internal error: {why}") for p, why in refused.items()}
+
+    def _keep_thumbnails(self, thumbs: Sequence[tuple[str, int, int, bytes]]) -> None:
+        """Keep each thumbnail made in the analysis pass under the key the analysis was stored with. A failure
+        (a full disk, a read-only home) costs that thumbnail only: the report makes it later by a reduced
+        decode."""
+        cache = ThumbCache(self.home)
+        for path, size, mtime_ns, jpeg in thumbs:
+            try:
+                cache.put(path, size, mtime_ns, jpeg)
+            except Exception:  # OSError (ENOSPC, EROFS, EACCES) above all; never the photo's analysis
+                log.exception("%s: could not keep its thumbnail", path)
 
     def _fail(self, path: str, exc: AutoCullError) -> Decision:
         code = exc.code if isinstance(exc, FileProblem) else "INTERNAL"

@@ -36,18 +36,21 @@ class AnalysisSettings:
     max_pixels: int = 250_000_000  # larger images are refused (decompression-bomb guard)
     faces: bool = True  # run face detection and eye checks
     clip_size: int = 0  # long edge in px of the pixels returned for the CLIP encoder; 0: none wanted
+    thumb_size: int = 0  # long edge in px of the thumbnail JPEG returned for the review page; 0: none wanted
 
 
 @dataclass(frozen=True)
 class FileResult:
     """One analysed file: its analysis, the size and mtime it had when read (the store's cache key), and the
-    upright RGB pixels at ``AnalysisSettings.clip_size`` for the CLIP encoder (None when none were asked)."""
+    upright RGB pixels at ``AnalysisSettings.clip_size`` for the CLIP encoder and the thumbnail JPEG at
+    ``AnalysisSettings.thumb_size`` (each None when none was asked or making it failed)."""
 
     path: str
     size: int
     mtime_ns: int
     analysis: Analysis
     clip_rgb: Optional[np.ndarray] = field(default=None, compare=False, repr=False)
+    thumb_jpeg: Optional[bytes] = field(default=None, compare=False, repr=False)
 
 
 Outcome = Union[FileResult, AutoCullError]
@@ -90,7 +93,12 @@ def analyze_file(path: str, settings: AnalysisSettings) -> FileResult:
     decoded = decode(path, analysis_size=settings.analysis_size, max_pixels=settings.max_pixels)
     analysis = analyze(decoded, faces=settings.faces, region=region_reader(path, decoded))
     return FileResult(
-        path, status.size, status.mtime_ns, analysis, _clip_or_none(path, decoded.rgb, settings.clip_size)
+        path,
+        status.size,
+        status.mtime_ns,
+        analysis,
+        _clip_or_none(path, decoded.rgb, settings.clip_size),
+        _thumb_or_none(path, decoded.rgb, settings.thumb_size),
     )
 
 
@@ -104,6 +112,21 @@ def _clip_or_none(path: str, rgb: np.ndarray, long_edge: int) -> Optional[np.nda
         return clip_pixels(rgb, long_edge)
     except Exception:  # MemoryError included: the analysis-size image fitted, its smaller copy for CLIP did not
         log.exception("%s: could not make the pixels for its CLIP vector; analysed without one", path)
+        return None
+
+
+def _thumb_or_none(path: str, rgb: np.ndarray, long_edge: int) -> Optional[bytes]:
+    """The thumbnail JPEG from the pixels already decoded (never a second decode), or None when none is wanted
+    or making it failed: like the CLIP pixels, a failure costs the thumbnail (made later by a reduced decode),
+    not the photo. Logged here, since in a worker process or on Ray nobody else sees it."""
+    if long_edge <= 0:
+        return None
+    from .thumbs import encode
+
+    try:
+        return encode(rgb, long_edge)
+    except Exception:  # MemoryError included, as for the CLIP pixels
+        log.exception("%s: could not make its thumbnail; analysed without one", path)
         return None
 
 

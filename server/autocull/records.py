@@ -454,6 +454,24 @@ class Cause:
 
 @quick_init
 @dataclass(frozen=True)
+class Streak:
+    """The direction of the blur a photographer sees, for drawing over the photo. Mirrors the proto's Streak.
+
+    ``kind`` "motion" (streaks) or "shake" (a second copy of the scene); ``angle`` degrees, 0 = horizontal,
+    counter-clockwise as displayed (y up, as every measure reports it); ``length`` the streak or the copies'
+    offset as a fraction of the frame's long side (0 when it was not measured).
+    """
+
+    kind: str
+    angle: float
+    length: float
+
+
+_RECORDS[Streak.__name__] = Streak  # read back by both rules like the measure records (a Decision's ``streak``)
+
+
+@quick_init
+@dataclass(frozen=True)
 class Decision:
     """What the host should do with one photo, and why. Mirrors the proto's Decision.
 
@@ -482,6 +500,13 @@ class Decision:
     cached: bool = False
     analyzer_version: str = ""
     policy_version: int = 0  # the stored policy it was made under; 0 = a what-if policy, never stored
+    # Where and how it was measured, for drawing over the photo (the review page): from the analysis, so a
+    # failed file leaves them unset. Upright frame; the box normalised 0..1, the size in full-size pixels.
+    subject_box: Optional[Box] = None  # the region the subject sharpness was measured on
+    subject_source: str = ""  # "faces" | "saliency" | "centre"
+    streak: Optional[Streak] = None  # the blur's direction when the subject was blurred by motion or shake
+    width: int = 0
+    height: int = 0
 
     @property
     def reasons(self) -> list[str]:

@@ -25,6 +25,7 @@ from ..records import (
     Preference,
     ScoreValue,
     SharpnessMetrics,
+    Streak,
     quick_init,
 )
 
@@ -275,7 +276,33 @@ def render(
         capture_time=analysis.exif.capture_time or "",
         camera=" ".join(x for x in (analysis.exif.make, analysis.exif.model) if x).strip(),
         analyzer_version=ANALYZER_VERSION,
+        subject_box=analysis.subject_box,
+        subject_source=analysis.subject_source,
+        streak=streak_of(analysis, policy),
+        width=analysis.width,
+        height=analysis.height,
     )
+
+
+def streak_of(a: Analysis, p: Policy) -> Optional[Streak]:
+    """The blur's direction to draw over the photo, by the rules that name its cause (``_blur_kind``).
+
+    "shake" when the subject shows a second copy of the scene; else "motion" when the subject is blurred and
+    its blur is directional enough that the reasons call it motion (the same region's streaks they describe);
+    else None. The measures give their angles as displayed already (motion.py, doubled.py, the edge
+    directions: image y down turned to y up by ``atan2(-dy, dx)``), so they pass through unchanged.
+    """
+    long_edge = max(a.analysis_size)
+    sub = a.subject
+    if sub.double_offset > 0:
+        return Streak("shake", sub.double_angle, sub.double_offset / long_edge if long_edge > 0 else 0.0)
+    review_line = _sharpness_lines(a, p, counted_faces(a, p))[1]
+    if sub.score >= review_line:
+        return None  # a sharp subject: no blur cause is named, none is drawn
+    streak = _motion_streak(a, p, review_line)
+    if streak is None:
+        return None
+    return Streak("motion", streak.motion_angle, streak.motion_length / long_edge if long_edge > 0 else 0.0)
 
 
 # ------------------------------------------------------------------ judges --
@@ -283,12 +310,17 @@ def _main_faces(faces: Sequence[FaceMetrics]) -> list[FaceMetrics]:
     return [f for f in faces if f.main]
 
 
+def _sharpness_lines(a: Analysis, p: Policy, faces: list[FaceMetrics]) -> tuple[bool, float, float]:
+    """(judged on a main face, reject line, review line) of the subject sharpness."""
+    on_face = a.subject_source == "faces" and bool(_main_faces(faces))
+    if on_face:
+        return on_face, p.face_sharpness_reject, p.face_sharpness_review
+    return on_face, p.sharpness_reject, p.sharpness_review
+
+
 def _judge_sharpness(a: Analysis, p: Policy, faces: list[FaceMetrics], found: _Findings) -> None:
     s = a.subject.score
-    on_face = a.subject_source == "faces" and bool(_main_faces(faces))
-    reject_line, review_line = (
-        (p.face_sharpness_reject, p.face_sharpness_review) if on_face else (p.sharpness_reject, p.sharpness_review)
-    )
+    on_face, reject_line, review_line = _sharpness_lines(a, p, faces)
     what = "main face" if on_face else "subject"
     if s < review_line:
         words, keyword = _blur_kind(a, p, review_line)
@@ -309,20 +341,36 @@ def _blur_kind(a: Analysis, p: Policy, review_line: float) -> tuple[str, str]:
     sharp. Blur alike in every direction is a focus problem: a missed focus
     when the background is sharp, else out of focus.
     """
-    sub, whole = a.subject, a.sharpness
-    background_sharp = whole.score >= review_line and whole.score > sub.score + 0.15
+    sub = a.subject
+    background_sharp = _background_sharp(a, review_line)
     if sub.double_offset > 0:
         return f"blurred by camera shake (double edges, ~{sub.double_offset:.0f} px)", "Camera shake"
-    # On a sharp frame only the subject's own streaks count (subject motion); else the frame's too (camera shake).
-    motion = sub.motion if background_sharp else max(sub.motion, whole.motion)
-    if motion >= p.motion_blur_line:
-        streak = sub if background_sharp or sub.motion_length > 0 else whole
+    streak = _motion_streak(a, p, review_line)
+    if streak is not None:
         detail = f" ({_streak_words(streak, a.analysis_size)})" if streak.motion_length > 0 else ""
         kind = "subject motion" if background_sharp else "camera shake"
         return f"blurred by {kind}{detail}", kind.capitalize()
     if background_sharp:
         return "out of focus (focus missed: the background is sharp)", "Missed focus"
     return "out of focus", "Out of focus"
+
+
+def _background_sharp(a: Analysis, review_line: float) -> bool:
+    """The frame around the subject is sharp and clearly sharper than it (a missed focus, a moving subject)."""
+    whole = a.sharpness
+    return whole.score >= review_line and whole.score > a.subject.score + 0.15
+
+
+def _motion_streak(a: Analysis, p: Policy, review_line: float) -> Optional[SharpnessMetrics]:
+    """The region whose streaks blurred a blurred subject when the blur is directional enough to call it motion
+    (the subject's own, or the frame's when it has the only measured streak), else None."""
+    sub, whole = a.subject, a.sharpness
+    background_sharp = _background_sharp(a, review_line)
+    # On a sharp frame only the subject's own streaks count (subject motion); else the frame's too (camera shake).
+    motion = sub.motion if background_sharp else max(sub.motion, whole.motion)
+    if motion < p.motion_blur_line:
+        return None
+    return sub if background_sharp or sub.motion_length > 0 else whole
 
 
 def _streak_words(m: SharpnessMetrics, analysis_size: tuple[int, int]) -> str:

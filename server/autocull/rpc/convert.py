@@ -113,7 +113,15 @@ def decision_to_pb(d: Decision) -> pb.Decision:
         cached=d.cached,
         analyzer_version=d.analyzer_version,
         policy_version=d.policy_version,
+        subject_source=d.subject_source,
+        width=d.width,
+        height=d.height,
     )
+    if d.subject_box is not None:
+        b = d.subject_box
+        msg.subject_box.CopyFrom(pb.Box(x=b.x, y=b.y, w=b.w, h=b.h))
+    if d.streak is not None:
+        msg.streak.CopyFrom(pb.Streak(kind=d.streak.kind, angle=d.streak.angle, length=d.streak.length))
     for name, s in d.scores.items():
         msg.scores[name].CopyFrom(pb.Score(value=s.value, raw=s.raw, unit=s.unit))
     if d.error_code:
