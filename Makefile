@@ -32,6 +32,7 @@ setup-cluster: $(VENV)/.cluster-installed
 demo: setup
 	AUTOCULL_HOME=$${AUTOCULL_HOME:-$(CURDIR)/sample/.autocull} $(BIN)/autocull sample sample
 	AUTOCULL_HOME=$${AUTOCULL_HOME:-$(CURDIR)/sample/.autocull} $(BIN)/autocull cull sample
+	AUTOCULL_HOME=$${AUTOCULL_HOME:-$(CURDIR)/sample/.autocull} $(BIN)/autocull report sample -o sample/review
 
 system-deps:
 	bash scripts/install-system-deps.sh
