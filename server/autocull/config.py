@@ -249,6 +249,9 @@ def is_loopback(host: str) -> bool:
     return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
 
 
+THUMBS_DIR = "thumbs"  # the thumbnail cache (thumbs.ThumbCache)
+
+
 def ensure_home(home: Path) -> Path:
     """Create the home (0700) and its logs folder, and tighten what an older version left readable."""
     home.mkdir(parents=True, exist_ok=True, mode=HOME_MODE)
@@ -257,7 +260,22 @@ def ensure_home(home: Path) -> Path:
         _tighten(folder, HOME_MODE)
     for path in owned_files(home):
         _tighten(path, FILE_MODE)
+    _tighten_tree(home / THUMBS_DIR)
     return home
+
+
+def _tighten_tree(folder: Path) -> None:
+    """A cache folder (thumbnails) made private again, folders and files, when it was left loose (a backup
+    restored with other modes): walked only then, so a start does not stat every thumbnail."""
+    if not PRIVATE_MODES or folder.is_symlink() or not folder.is_dir():
+        return
+    if not folder.stat().st_mode & 0o777 & ~HOME_MODE:
+        return
+    for root, _dirs, files in os.walk(folder):
+        _tighten(Path(root), HOME_MODE)
+        for name in files:
+            if not Path(root, name).is_symlink():
+                _tighten(Path(root, name), FILE_MODE)
 
 
 def owned_files(home: Path) -> list[Path]:

@@ -18,12 +18,12 @@ from typing import Optional
 
 import numpy as np
 
-from .config import FILE_MODE, HOME_MODE, set_mode
+from .config import FILE_MODE, HOME_MODE, THUMBS_DIR, set_mode
 from .library import photo_status
 
 THUMB_SIZE = 400  # long edge in px: sharp on a 200 px grid tile at 2x, about 25 KB
 THUMB_QUALITY = 80
-FOLDER = "thumbs"
+FOLDER = THUMBS_DIR
 
 
 def encode(rgb: np.ndarray, long_edge: int = THUMB_SIZE) -> bytes:
