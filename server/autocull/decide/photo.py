@@ -287,22 +287,24 @@ def render(
 def streak_of(a: Analysis, p: Policy) -> Optional[Streak]:
     """The blur's direction to draw over the photo, by the rules that name its cause (``_blur_kind``).
 
-    "shake" when the subject shows a second copy of the scene; else "motion" when the subject is blurred and
-    its blur is directional enough that the reasons call it motion (the same region's streaks they describe);
-    else None. The measures give their angles as displayed already (motion.py, doubled.py, the edge
-    directions: image y down turned to y up by ``atan2(-dy, dx)``), so they pass through unchanged.
+    Only for a blurred subject (below its review line), as the reasons name the cause: "shake" for a second
+    copy of the scene or directional blur the whole frame shares, "motion" for streaks on a subject whose
+    surroundings are sharp (the same region's streaks the reasons describe); else None. The measures give
+    their angles as displayed already (motion.py, doubled.py, the edge directions: image y down turned to y up
+    by ``atan2(-dy, dx)``), so they pass through unchanged.
     """
     long_edge = max(a.analysis_size)
     sub = a.subject
-    if sub.double_offset > 0:
-        return Streak("shake", sub.double_angle, sub.double_offset / long_edge if long_edge > 0 else 0.0)
     review_line = _sharpness_lines(a, p, counted_faces(a, p))[1]
     if sub.score >= review_line:
         return None  # a sharp subject: no blur cause is named, none is drawn
+    if sub.double_offset > 0:
+        return Streak("shake", sub.double_angle, sub.double_offset / long_edge if long_edge > 0 else 0.0)
     streak = _motion_streak(a, p, review_line)
     if streak is None:
         return None
-    return Streak("motion", streak.motion_angle, streak.motion_length / long_edge if long_edge > 0 else 0.0)
+    kind = "motion" if _background_sharp(a, review_line) else "shake"  # as the reasons name it (_blur_kind)
+    return Streak(kind, streak.motion_angle, streak.motion_length / long_edge if long_edge > 0 else 0.0)
 
 
 # ------------------------------------------------------------------ judges --
