@@ -197,6 +197,36 @@ def test_daemon_job_and_cull_with_bad_paths_end_done_with_every_good_decision(tm
         daemon.stop()
 
 
+def test_a_folder_holding_a_name_that_is_not_utf8_is_culled_with_that_file_failed(tmp_path, shoot) -> None:
+    # An old tool's Latin-1 name (b"caf\xe9.jpg") in a folder: it cannot be stored nor sent to a client, so it
+    # fails alone as BAD_PATH under its shown name; the job, its neighbours and the daemon carry on.
+    photos, _ = shoot
+    folder = tmp_path / "latin"
+    folder.mkdir()
+    good = folder / "good.jpg"
+    good.write_bytes(photos[0].read_bytes())
+    with open(os.path.join(os.fsencode(folder), b"caf\xe9.jpg"), "wb") as fh:
+        fh.write(photos[1].read_bytes())
+    shown = str(folder / "caf\\xe9.jpg")
+    daemon = Daemon(tmp_path / "home")
+    try:
+        resp = daemon.grpc("Cull", pb.CullRequest(paths=[str(folder)]))
+        assert {d.path: d.error.code for d in resp.decisions} == {str(good): "", shown: "BAD_PATH"}
+        assert "not valid UTF-8" in next(d.error.message for d in resp.decisions if d.error.code)
+        status, job = daemon.http("StartJob", {"paths": [str(folder)]})
+        assert status == 200, job
+        deadline = time.time() + 120
+        while job["state"] not in ("JOB_STATE_DONE", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED"):
+            assert time.time() < deadline, job
+            time.sleep(0.2)
+            status, job = daemon.http("GetJob", {"jobId": job["id"]})
+            assert status == 200, job
+        assert job["state"] == "JOB_STATE_DONE" and job["counts"]["failed"] == 1, job
+        assert "Traceback" not in daemon.log()
+    finally:
+        daemon.stop()
+
+
 @pytest.mark.parametrize("raw", ["~/Pictures/a.jpg", "~root/a.jpg", "~"])
 def test_a_request_path_starting_with_a_tilde_is_refused_not_expanded_to_the_daemons_user(raw: str) -> None:
     """'~' names a home of the daemon's machine user (or another user's, '~root'): the client expands its own

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from . import ANALYZER_VERSION
 from .errors import BadPath, FileMissing, FileProblem, FileVanished, InvalidArgument, NotAFile, file_problem
-from .paths import absolute
+from .paths import absolute, encodable, shown
 from .records import Analysis
 
 if TYPE_CHECKING:  # the store is passed in; importing it here would only tie this module to SQLite at import
@@ -156,7 +156,20 @@ def _walk(folder: str, top_level_only: bool, problems: list[tuple[str, FileProbl
         where = exc.filename or folder
         problems.append((where, file_problem(exc, where, doing="listing the folder")))
 
-    return image_files(folder, top_level_only=top_level_only, onerror=onerror)
+    found = image_files(folder, top_level_only=top_level_only, onerror=onerror)
+    if all(encodable(f) for f in found):
+        return found
+    for f in found:  # a name no store or client can hold (not UTF-8): that file's error, never the whole cull's
+        if not encodable(f):
+            problems.append((shown(f), unreadable_name(f)))
+    return [f for f in found if encodable(f)]
+
+
+def unreadable_name(path: str) -> BadPath:
+    """The error of a photo whose name is not valid UTF-8 (an old tool's Latin-1 name): it cannot be stored nor
+    named to a client, so it is listed under its shown name (bad bytes as ``\\xe9``) and never analysed."""
+    name = shown(path)
+    return BadPath(f"{name}: the file name is not valid UTF-8 (written by an older tool?); rename the file to read it")
 
 
 # ------------------------------------------------------------------ cache --

@@ -39,3 +39,18 @@ def parts(path: str, flavour: ModuleType = os.path) -> list[str]:
     """The names along ``path``, split at every separator the OS accepts (on Windows both '\\' and '/')."""
     sep, alt = flavour.sep, flavour.altsep
     return [p for p in (path.replace(alt, sep) if alt else path).split(sep) if p]
+
+
+def encodable(path: str) -> bool:
+    """Can the store (and every client, over UTF-8 JSON) hold this path? A name that is not valid UTF-8 on disk
+    (``b'Caf\\xe9.jpg'`` from an old Latin-1 tool) arrives from ``os.fsdecode`` with lone surrogates: no."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown(path: str) -> str:
+    """A path fit to store and show: undecodable bytes written as ``\\xe9`` (the file cannot be opened by it)."""
+    return path if encodable(path) else os.fsencode(path).decode("utf-8", "backslashreplace")

@@ -48,11 +48,11 @@ from watchdog.observers.polling import PollingObserver
 from . import ANALYZER_VERSION
 from .engine import Cancelled, Engine, QuietProgress
 from .errors import InvalidArgument
-from .library import REPORT_MARKER, in_report, normalise_request_path
-from .paths import within
+from .library import REPORT_MARKER, in_report, normalise_request_path, unreadable_name
+from .paths import shown, within
 from .store import WatchRow
 from .watch.fstype import on_network
-from .watch.rules import bad_name, is_candidate, shown
+from .watch.rules import bad_name, is_candidate
 from .watch.settle import Ready, Settler
 
 log = logging.getLogger(__name__)
@@ -358,13 +358,8 @@ class Watcher:
             known = self.engine.store.failure(name)
             if known is not None and (known.size, known.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 return
-            self.engine.store.give_up(
-                name,
-                "BAD_PATH",
-                f"{name}: the file name is not valid UTF-8 (written by an older tool?); rename the file to read it",
-                st.st_size,
-                st.st_mtime_ns,
-            )
+            problem = unreadable_name(path)
+            self.engine.store.give_up(name, problem.code, problem.message, st.st_size, st.st_mtime_ns)
             log.warning("watcher cannot read %s: its name is not valid UTF-8", name)
         except OSError:
             pass  # gone already

@@ -10,24 +10,9 @@ from __future__ import annotations
 import os
 
 from ..library import is_image_name
-from ..paths import parts, within
+from ..paths import encodable, parts, shown, within
 
 TEMP_SUFFIXES = (".part", ".partial", ".crdownload", ".download", ".tmp", ".temp", ".swp", "~")
-
-
-def encodable(path: str) -> bool:
-    """Can the store (and every client, over UTF-8 JSON) hold this path? A name that is not valid UTF-8 on disk
-    (``b'Caf\\xe9.jpg'`` from an old Latin-1 tool) arrives from ``os.fsdecode`` with lone surrogates: no."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def shown(path: str) -> str:
-    """A path fit to store and show: undecodable bytes written as ``\\xe9`` (the file cannot be opened by it)."""
-    return path if encodable(path) else os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def bad_name(path: str, home: str = "") -> bool:
