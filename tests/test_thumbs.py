@@ -110,6 +110,7 @@ def test_an_edited_photo_gets_a_new_thumbnail(shoot: Path, tmp_path: Path) -> No
     photo = shoot / Path(JPEG).name
     old = cache.get(str(photo))
     assert old is not None
+    old_mean = rgb_of(old).mean()
     # edited: darker, written again (a new size and mtime)
     with Image.open(photo) as im:
         darker = (np.asarray(im.convert("RGB")) // 2).astype(np.uint8)
@@ -121,7 +122,9 @@ def test_an_edited_photo_gets_a_new_thumbnail(shoot: Path, tmp_path: Path) -> No
     assert read == 1
     new = cache.get(str(photo))
     assert new is not None and new != old
-    assert rgb_of(new).mean() < rgb_of(old).mean() - 20  # the edit shows
+    assert rgb_of(new).mean() < old_mean - 20  # the edit shows
+    assert not old.exists(), "the cache keeps one thumbnail per photo, not one per edit"
+    assert len(list((home / "thumbs").rglob("*.jpg"))) == len(list(shoot.iterdir()))
 
 
 def test_thumbnails_off_makes_none(shoot: Path, tmp_path: Path) -> None:

@@ -38,6 +38,10 @@ def encode(rgb: np.ndarray, long_edge: int = THUMB_SIZE) -> bytes:
     return out.getvalue()
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 class ThumbCache:
     """The thumbnails under ``home/thumbs``: private to the user (0700 folders, 0600 files) like the rest of the
     home, written atomically so a reader never sees half a JPEG."""
@@ -46,8 +50,11 @@ class ThumbCache:
         self.root = Path(home) / FOLDER
 
     def location(self, path: str, size: int, mtime_ns: int) -> Path:
-        digest = hashlib.sha256(f"{path}\0{size}\0{mtime_ns}".encode("utf-8", "surrogateescape")).hexdigest()
-        return self.root / digest[:2] / f"{digest[2:]}.jpg"
+        """``<2 hex of the path>/<the path's digest>-<the version's digest>.jpg``: one name per file version, and
+        a file's versions side by side, so a new one replaces the old (the cache holds one per photo, not one per
+        edit)."""
+        of_path, of_version = _digest(path), _digest(f"{path}\0{size}\0{mtime_ns}")
+        return self.root / of_path[:2] / f"{of_path[2:40]}-{of_version[:16]}.jpg"
 
     def put(self, path: str, size: int, mtime_ns: int, jpeg: bytes) -> Path:
         """Keep ``jpeg`` as the thumbnail of ``path`` as it was (size, mtime) when its pixels were read."""
@@ -69,6 +76,12 @@ class ThumbCache:
             except FileNotFoundError:
                 pass
             raise
+        for old in where.parent.glob(where.name.split("-")[0] + "-*.jpg"):  # the same photo's older versions
+            if old != where:
+                try:
+                    old.unlink()
+                except FileNotFoundError:
+                    pass
         return where
 
     def get(self, path: str) -> Optional[Path]:
