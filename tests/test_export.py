@@ -306,3 +306,74 @@ def test_through_the_daemon_a_culled_shoot_is_exported_without_reading_an_image(
             assert os.stat(out / _rel(folder, p)).st_ino == os.stat(p).st_ino
     finally:
         daemon.stop()
+
+
+def _content(root: Path) -> dict[str, tuple[Any, ...]]:
+    """What an export must never change in the originals: names, kinds, sizes, mtimes and bytes (a hard link
+    adds a name elsewhere, so the link count is left out)."""
+    return {k: (mode, size, mtime, digest) for k, (mode, size, mtime, _, _, digest) in _tree(root).items()}
+
+
+def _verdict_of(decisions: dict[str, dict[str, Any]], path: Path) -> str:
+    return str(decisions[str(path)]["verdict"]).removeprefix("VERDICT_").lower()
+
+
+def test_a_folder_link_in_to_never_leads_the_export_into_the_originals(shoot, tmp_path, capsys) -> None:
+    folder, home, decisions = shoot
+    photo = folder / "day2" / "IMG_0001.jpg"
+    verdict = _verdict_of(decisions, photo)
+    before = _content(folder)
+    out = tmp_path / "exp3"
+    out.mkdir()
+    (out / "day2").symlink_to(folder / "day2")
+    code, text, err = _export(home, str(folder), "--verdict", verdict, "--to", str(out), capsys=capsys)
+    assert code == 1
+    real = os.path.realpath(folder / "day2")
+    assert f"failed {photo}: {out / 'day2'} (through a symbolic link: {real}) is outside --to" in err
+    assert "\nskip " not in "\n" + text
+    assert _content(folder) == before  # no sidecar merged, none made, in the originals' folder
+    for p in _of(decisions, verdict) - {str(p) for p in (folder / "day2").iterdir()}:
+        assert os.stat(out / _rel(folder, p)).st_ino == os.stat(p).st_ino  # the others went as usual
+    # a link to another folder of the shoot is refused the same way
+    (out / "day2").unlink()
+    (out / "day2").symlink_to(folder / "day1")
+    code, _, err = _export(home, str(folder), "--verdict", verdict, "--to", str(out), capsys=capsys)
+    assert code == 1 and f"failed {photo}: {out / 'day2'} (through a symbolic link:" in err
+    assert _content(folder) == before
+
+
+def test_a_symlinked_sidecar_in_to_is_never_written_through(shoot, tmp_path, capsys) -> None:
+    folder, home, decisions = shoot
+    before = _content(folder)
+    # day1's photo has a sidecar (the link leads to it); day2's has none (the link dangles into the originals)
+    for photo in (folder / "day1" / "IMG_0001.jpg", folder / "day2" / "IMG_0001.jpg"):
+        out = tmp_path / photo.parent.name
+        (out / photo.parent.name).mkdir(parents=True)
+        link = out / photo.parent.name / (photo.name + ".xmp")
+        link.symlink_to(photo.parent / (photo.name + ".xmp"))
+        code, _, err = _export(
+            home, str(folder), "--verdict", _verdict_of(decisions, photo), "--to", str(out), capsys=capsys
+        )
+        assert code == 1
+        assert f"failed {photo}: {link} is a symbolic link" in err
+        assert not (out / _rel(folder, str(photo))).exists()  # the photo failed as a whole
+        assert os.readlink(link) == str(photo.parent / (photo.name + ".xmp"))
+    assert _content(folder) == before
+
+
+def test_a_link_in_to_back_into_a_source_inside_it_is_refused(shoot, tmp_path, capsys) -> None:
+    _, home, _ = shoot
+    out = tmp_path / "out"
+    card = out / "card"
+    photo = card / "sub" / "x.jpg"
+    photo.parent.mkdir(parents=True)
+    shutil.copyfile(TESTDATA / "faces" / "open" / sorted(os.listdir(TESTDATA / "faces" / "open"))[1], photo)
+    assert main(["--home", str(home), "cull", "--json", str(card)]) == 0
+    verdict = json.loads(capsys.readouterr().out)["decisions"][0]["verdict"].removeprefix("VERDICT_").lower()
+    (out / "sub").symlink_to(card / "sub")  # out/sub/x.jpg would be the original itself
+    before = _content(card)
+    code, text, err = _export(home, str(card), "--verdict", verdict, "--to", str(out), capsys=capsys)
+    assert code == 1
+    assert f"failed {photo}: {out / 'sub'} (through a symbolic link: {os.path.realpath(card / 'sub')}) is inside" in err
+    assert "\nskip " not in "\n" + text
+    assert _content(card) == before  # no x.jpg.xmp made beside the original

@@ -18,6 +18,11 @@ hand in the original sidecar stays, as in every merge. The original and its side
 A target that is already there: the same file (same inode, or same size and bytes) is skipped as done; a
 different one is never overwritten, and that photo fails. A previously exported photo's sidecar is kept and the
 verdict merged into it again. A dry run prints each action and changes nothing, not even the folder.
+
+Symbolic links in --to are never followed into the originals: a photo whose target folder resolves outside
+realpath(--to) or inside a folder being exported fails alone (a link there would make the original count as
+"already there" and the merge edit its sidecar), and a target photo or sidecar that is itself a link is never
+"already there" and never written through: that photo fails.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import filecmp
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -196,6 +202,8 @@ class Chosen:
 def _state(source: str, target: str) -> str:
     if not os.path.lexists(target):
         return "missing"
+    if os.path.islink(target):  # never "same", never written through: it may lead to an original
+        return "link"
     if os.path.isfile(target) and same_file(source, target):
         return "same"
     return "different"
@@ -204,8 +212,10 @@ def _state(source: str, target: str) -> str:
 class Exporter:
     """Carries out (or, dry, prints) the export of chosen photos one by one; one photo's failure is its own."""
 
-    def __init__(self, to: str, how: str, dry_run: bool, settings: Any) -> None:
+    def __init__(self, to: str, how: str, dry_run: bool, settings: Any, sources: Sequence[str] = ()) -> None:
         self.to, self.how, self.dry = to, how, dry_run
+        self.real_to = os.path.realpath(to)
+        self.real_sources = [os.path.realpath(f) for f in source_folders(sources)]
         self.settings = settings
         self.tally = Tally()
         self.claimed: dict[str, str] = {}  # target -> source, across the whole export
@@ -227,6 +237,18 @@ class Exporter:
             self.listings[folder] = os.listdir(folder)
         return self.listings[folder]
 
+    def _unsafe_folder(self, folder: str) -> Optional[str]:
+        """Why nothing may be placed in target ``folder`` (None when it may): a symbolic link on its way leads out
+        of --to, or into a folder being exported, where a link would add names to (and the merge edit) originals."""
+        real = os.path.realpath(folder)
+        what = folder if real == os.path.abspath(folder) else f"{folder} (through a symbolic link: {real})"
+        if not within(real, self.real_to):
+            return f"{what} is outside --to; nothing was put there"
+        for src in self.real_sources:
+            if within(real, src):
+                return f"{what} is inside {src}, which is being exported; nothing was put there"
+        return None
+
     def export(self, chosen: Chosen) -> None:
         photo = chosen.decision.path
         if photo in self.done:  # already taken along with another photo of its shot: only its verdict to add
@@ -238,6 +260,9 @@ class Exporter:
             folder = os.path.dirname(photo)
             photos, sidecars = shot_files(photo, self._listing(folder))
             rel_dir = os.path.dirname(chosen.rel)
+            why = self._unsafe_folder(os.path.join(self.to, rel_dir))
+            if why is not None:
+                raise _PhotoFails(why)
             moves = [(os.path.join(folder, n), os.path.join(self.to, rel_dir, n), False) for n in photos]
             moves += [(os.path.join(folder, n), os.path.join(self.to, rel_dir, n), True) for n in sidecars]
             moves = [m for m in moves if m[0] not in self.done]
@@ -249,8 +274,16 @@ class Exporter:
                 states[target] = _state(source, target)
             photos_there = all(states[t] == "same" for _, t, side in moves if not side)
             for _source, target, side in moves:
+                if states[target] == "link":
+                    raise _PhotoFails(f"{target} is a symbolic link; it is not followed, nor replaced")
                 if states[target] == "different" and not (side and photos_there):
                     raise _PhotoFails(f"{target} already exists and is a different file; it was not overwritten")
+            for name in _sidecar_names(photos[0]):
+                if os.path.islink(os.path.join(self.to, rel_dir, name)):
+                    raise _PhotoFails(
+                        f"{os.path.join(self.to, rel_dir, name)} is a symbolic link; the verdict is never merged "
+                        "through one"
+                    )
             for source, target, side in moves:
                 self.claimed[target] = source
                 self.done.add(source)
@@ -316,7 +349,7 @@ class Exporter:
             self.tally.merged += 1
             return
         from .errors import FileProblem
-        from .sidecar import Folder, _register, write_one
+        from .sidecar import Folder, _register, choose_sidecar, write_one
         from .taste.ratings import _LOCK, RatingsError, _libxmp
 
         if self._xmp_down:
@@ -332,9 +365,13 @@ class Exporter:
                 _register(self._xmp)
         folder = os.path.dirname(target_photo)
         try:
-            result = write_one(
-                _domain(chosen.decision, target_photo), Folder.of(os.listdir(folder)), self.settings, self._xmp
-            )
+            index = Folder.of(os.listdir(folder))
+            sidecar = choose_sidecar(target_photo, index, self.settings.default_name)
+            why = self._unsafe_folder(folder) or _not_plain(sidecar)
+            if why is not None:
+                self.tally.warnings.append(f"{target_photo}: the verdict was not merged into its sidecar: {why}")
+                return
+            result = write_one(_domain(chosen.decision, target_photo), index, self.settings, self._xmp)
         except (FileProblem, RatingsError) as exc:
             self.tally.warnings.append(f"{target_photo}: the verdict was not merged into its sidecar: {exc.message}")
             return
@@ -356,6 +393,25 @@ class Exporter:
             f"{t.skipped} skipped (already there), {t.failed} failed; sidecars: {t.sidecars} {would}copied{kept}, "
             f"{t.merged} {would}given AutoCull's verdict"
         )
+
+
+def _sidecar_names(base: str) -> tuple[str, ...]:
+    """The names ``choose_sidecar`` may pick for photo ``base`` in its folder (darktable's, then Adobe's)."""
+    stem = os.path.splitext(base)[0]
+    return (base + ".xmp", base + ".XMP", stem + ".xmp", stem + ".XMP")
+
+
+def _not_plain(path: str) -> Optional[str]:
+    """Why the sidecar at ``path`` must not be written (None when it may): only a regular file, or none yet."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return f"{path} is a symbolic link; the verdict is never merged through one"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{path} is not a regular file"
+    return None
 
 
 class _PhotoFails(Exception):
@@ -468,7 +524,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             "(`autocull status --failed` lists them)",
             file=sys.stderr,
         )
-    exporter = Exporter(to, args.how, args.dry_run, settings)
+    exporter = Exporter(to, args.how, args.dry_run, settings, sources)
     if args.dry_run and not os.path.isdir(to):
         exporter.say(f"make folder {to}")
     for c in chosen:
