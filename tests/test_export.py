@@ -377,3 +377,32 @@ def test_a_link_in_to_back_into_a_source_inside_it_is_refused(shoot, tmp_path, c
     assert f"failed {photo}: {out / 'sub'} (through a symbolic link: {os.path.realpath(card / 'sub')}) is inside" in err
     assert "\nskip " not in "\n" + text
     assert _content(card) == before  # no x.jpg.xmp made beside the original
+
+
+def test_a_sidecar_already_in_to_is_merged_only_when_autocull_wrote_it(shoot, tmp_path, capsys) -> None:
+    folder, home, decisions = shoot
+    photo = folder / "day2" / "IMG_0001.jpg"
+    verdict = _verdict_of(decisions, photo)
+    backup = tmp_path / "backup"
+    shutil.copytree(folder, backup, symlinks=True)  # cp -a: the same bytes and mtimes
+    hand = backup / "day2" / "IMG_0001.jpg.xmp"
+    hand.write_text(XMP)  # the backup's own sidecar, made by hand in another program
+    names = set(_content(backup))
+    before = {k: v for k, v in _content(backup).items() if k.endswith(".xmp")}
+    assert "day1/IMG_0001.jpg.xmp" in before and "day2/IMG_0001.jpg.xmp" in before
+    code, text, err = _export(home, str(folder), "--verdict", verdict, "--to", str(backup), capsys=capsys)
+    assert code == 0, err
+    assert f"keep {hand} (not one AutoCull wrote" in text
+    after = _content(backup)
+    for rel, seen in before.items():
+        assert after[rel] == seen, rel  # byte-identical, mtime too: the backup's sidecars are not ours
+    for rel in after.keys() - names:  # the sidecars this export made carry the verdict
+        assert rel.endswith(".xmp") and f'autocull:Verdict="{verdict}"' in (backup / rel).read_text(), rel
+
+    # a sidecar a previous export wrote (AutoCull's namespace in it) gets today's verdict merged in again
+    hand.write_text(
+        XMP.replace("xmp:Rating", 'xmlns:autocull="http://autocull.app/ns/1.0/" autocull:Verdict="old" xmp:Rating')
+    )
+    code, text, err = _export(home, str(folder), "--verdict", verdict, "--to", str(backup), capsys=capsys)
+    assert code == 0, err
+    assert f'autocull:Verdict="{verdict}"' in hand.read_text() and 'xmp:Rating="3"' in hand.read_text()

@@ -17,7 +17,9 @@ hand in the original sidecar stays, as in every merge. The original and its side
 
 A target that is already there: the same file (same inode, or same size and bytes) is skipped as done; a
 different one is never overwritten, and that photo fails. A previously exported photo's sidecar is kept and the
-verdict merged into it again. A dry run prints each action and changes nothing, not even the folder.
+verdict merged into it again only when it carries AutoCull's namespace; any other sidecar already in --to (a
+backup's own, one made by hand) is left byte for byte as it is. A dry run prints each action and changes nothing,
+not even the folder.
 
 Symbolic links in --to are never followed into the originals: a photo whose target folder resolves outside
 realpath(--to) or inside a folder being exported fails alone (a link there would make the original count as
@@ -186,6 +188,7 @@ class Tally:
     failed: int = 0
     sidecars: int = 0
     sidecars_kept: int = 0
+    sidecars_left: int = 0  # already in --to and not AutoCull's: left without the verdict
     merged: int = 0
     no_link_why: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -221,6 +224,8 @@ class Exporter:
         self.claimed: dict[str, str] = {}  # target -> source, across the whole export
         self.done: set[str] = set()  # sources handled (a RAW taken along with its JPEG is not taken twice)
         self.placed: set[str] = set()  # targets there now (or, dry, that would be)
+        self.ours: set[str] = set()  # sidecars this export copied or made: the only ones merged into, with those
+        # a previous export gave AutoCull's namespace
         self.listings: dict[str, list[str]] = {}
         self._xmp: Any = None
         self._xmp_down = ""
@@ -302,12 +307,14 @@ class Exporter:
                 t.sidecars_kept += 1
             else:
                 t.skipped += 1
-            note = "already there" if state == "same" else "exported before: kept, the verdict merged in again"
+            note = "already there" if state == "same" else "a different one is there: kept, not overwritten"
             self.say(f"skip {target} ({note})")
             return
         how = "copy" if sidecar else self.how
         if self.dry:
             self.say(f"{'copy' if how == 'copy' else 'link'} {source} -> {target}")
+            if sidecar:
+                self.ours.add(target)
             t.sidecars += sidecar
             if not sidecar:
                 t.copied += how == "copy"
@@ -335,46 +342,74 @@ class Exporter:
             return
         copy_file(source, target)
         if sidecar:
+            self.ours.add(target)
             t.sidecars += 1
         else:
             t.copied += 1
         self.say(f"copy {source} -> {target}")
 
-    def _merge(self, chosen: Chosen, target_photo: str) -> None:
-        """AutoCull's verdict into the exported photo's sidecar (the copy, never the original's)."""
-        if self.settings is None:
-            return
-        if self.dry:
-            self.say(f"xmp  {target_photo}: verdict merged into its exported sidecar")
-            self.tally.merged += 1
-            return
-        from .errors import FileProblem
-        from .sidecar import Folder, _register, choose_sidecar, write_one
-        from .taste.ratings import _LOCK, RatingsError, _libxmp
+    def _libxmp(self) -> Any:
+        """The locked libxmp with AutoCull's namespaces, None when there is no Exempi (said once, as a warning)."""
+        if self._xmp is None and not self._xmp_down:
+            from .sidecar import _register
+            from .taste.ratings import _LOCK, _libxmp
 
-        if self._xmp_down:
-            return
-        if self._xmp is None:
             try:
                 self._xmp = _libxmp()
             except Exception as exc:  # no Exempi here: the sidecars are still copied, only not merged
                 self._xmp_down = str(exc)
                 self.tally.warnings.append(f"the verdicts were not merged into the exported sidecars: {exc}")
-                return
+                return None
             with _LOCK:
                 _register(self._xmp)
+        return self._xmp
+
+    def _autocull_wrote(self, sidecar: str, photo: str, xmp: Any) -> bool:
+        """Whether the sidecar already carries AutoCull's namespace (a previous export's merge wrote it)."""
+        from .sidecar import NS_AUTOCULL
+        from .taste.ratings import _LOCK, _read_sidecar
+
+        with _LOCK:
+            meta = _read_sidecar(xmp, sidecar, photo)
+            return any(meta.does_property_exist(NS_AUTOCULL, k) for k in ("Verdict", "Rating"))
+
+    def _merge(self, chosen: Chosen, target_photo: str) -> None:
+        """AutoCull's verdict into the exported photo's sidecar: only one this export copied or made, or one a
+        previous export gave AutoCull's namespace; a sidecar of someone else's already in --to (a backup's, made
+        by hand) is left byte for byte as it is, and never the original's."""
+        if self.settings is None:
+            return
+        from .errors import FileProblem
+        from .sidecar import Folder, choose_sidecar, write_one
+        from .taste.ratings import RatingsError
+
+        xmp = self._libxmp()
+        if xmp is None:
+            return
         folder = os.path.dirname(target_photo)
         try:
-            index = Folder.of(os.listdir(folder))
+            names = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+            names |= {os.path.basename(t) for t in self.placed if os.path.dirname(t) == folder}  # dry: would be
+            index = Folder.of(sorted(names))
             sidecar = choose_sidecar(target_photo, index, self.settings.default_name)
             why = self._unsafe_folder(folder) or _not_plain(sidecar)
             if why is not None:
                 self.tally.warnings.append(f"{target_photo}: the verdict was not merged into its sidecar: {why}")
                 return
-            result = write_one(_domain(chosen.decision, target_photo), index, self.settings, self._xmp)
+            there = os.path.lexists(sidecar) and sidecar not in self.ours
+            if there and not self._autocull_wrote(sidecar, target_photo, xmp):
+                self.tally.sidecars_left += 1
+                self.say(f"keep {sidecar} (not one AutoCull wrote: left as it is, without the verdict)")
+                return
+            if self.dry:
+                self.tally.merged += 1
+                self.say(f"xmp  {sidecar}: the verdict would be merged in")
+                return
+            result = write_one(_domain(chosen.decision, target_photo), index, self.settings, xmp)
         except (FileProblem, RatingsError) as exc:
             self.tally.warnings.append(f"{target_photo}: the verdict was not merged into its sidecar: {exc.message}")
             return
+        self.ours.add(sidecar)
         self.tally.merged += 1
         if result.written:
             self.say(f"xmp  {result.sidecar}")
@@ -388,6 +423,7 @@ class Exporter:
             else ""
         )
         kept = f", {t.sidecars_kept} kept from before" if t.sidecars_kept else ""
+        kept += f", {t.sidecars_left} left as they were (not AutoCull's)" if t.sidecars_left else ""
         return (
             f"export to {self.to}: {t.linked} {would}linked, {t.copied} {would}copied{fallback}, "
             f"{t.skipped} skipped (already there), {t.failed} failed; sidecars: {t.sidecars} {would}copied{kept}, "
