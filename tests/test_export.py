@@ -406,3 +406,63 @@ def test_a_sidecar_already_in_to_is_merged_only_when_autocull_wrote_it(shoot, tm
     code, text, err = _export(home, str(folder), "--verdict", verdict, "--to", str(backup), capsys=capsys)
     assert code == 0, err
     assert f'autocull:Verdict="{verdict}"' in hand.read_text() and 'xmp:Rating="3"' in hand.read_text()
+
+
+def test_ctrl_c_mid_export_stops_cleanly_with_the_summary_so_far(tmp_path) -> None:
+    import signal
+    import time
+
+    from PIL import Image
+
+    # a large real photo (a camera JPEG at 4x, ~30 MB) under many names: culled cheaply (libjpeg's draft scale),
+    # copied slowly enough that the export is still going when the first copy is in place
+    shoot = tmp_path / "big"
+    shoot.mkdir()
+    with Image.open(TESTDATA / "camera" / "sharp" / "rbh-055.jpg") as im:
+        exif = im.info.get("exif", b"")
+        im.resize((im.width * 4, im.height * 4), Image.Resampling.LANCZOS).save(
+            shoot / "DSC_0001.jpg", quality=100, subsampling=0, exif=exif
+        )
+    for k in range(2, 25):
+        os.link(shoot / "DSC_0001.jpg", shoot / f"DSC_{k:04d}.jpg")
+    env = dict(os.environ, AUTOCULL_HOME=str(tmp_path / "home"))
+    cull = subprocess.run(
+        [sys.executable, "-m", "autocull", "cull", "--json", str(shoot)], env=env, capture_output=True, timeout=600
+    )
+    assert cull.returncode == 0, cull.stderr
+    verdicts = [d["verdict"] for d in json.loads(cull.stdout)["decisions"]]
+    verdict = max(set(verdicts), key=verdicts.count)
+    many = verdicts.count(verdict)
+    assert many > 10, verdicts
+    out = tmp_path / "out"
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "autocull", "export", str(shoot), "--copy", "--to", str(out), "--verdict"]
+        + [verdict.removeprefix("VERDICT_").lower()],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (out.is_dir() and any(not n.startswith(".") for n in os.listdir(out))):
+            assert cli.poll() is None and time.monotonic() < deadline, "the export ended before a copy was placed"
+            time.sleep(0.002)
+        cli.send_signal(signal.SIGSTOP)  # frozen right after the first copy, then Ctrl-C, mid-export
+        cli.send_signal(signal.SIGINT)
+        cli.send_signal(signal.SIGCONT)
+        stdout, stderr = cli.communicate(timeout=120)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    assert cli.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    placed = sorted(out.iterdir())
+    assert 1 <= len(placed) < many, [p.name for p in placed]
+    jpegs = [p for p in placed if p.suffix == ".jpg"]
+    assert all(not p.name.startswith(".") for p in placed)  # no temp file left
+    assert f"0 linked, {len(jpegs)} copied" in stdout  # the summary so far, as placed
+    whole = hashlib.sha256((shoot / "DSC_0001.jpg").read_bytes()).hexdigest()
+    for p in jpegs:
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == whole, p  # each placed copy is whole

@@ -162,9 +162,10 @@ def copy_file(source: str, target: str) -> None:
     """A copy with mtime and mode kept, made under a hidden temp name, synced, then put in place (never over
     another file)."""
     folder = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
+    tmp = ""
+    try:  # from the temp file's making on: a Ctrl-C anywhere here leaves no temp file behind
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=folder)
+        os.close(fd)
         shutil.copy2(source, tmp)
         fd = os.open(tmp, os.O_RDONLY)
         try:
@@ -173,7 +174,7 @@ def copy_file(source: str, target: str) -> None:
             os.close(fd)
         _place(tmp, target)
     finally:
-        if os.path.lexists(tmp):
+        if tmp and os.path.lexists(tmp):
             os.unlink(tmp)
     _fsync_folder(folder)
 
@@ -563,10 +564,21 @@ def cmd_export(args: argparse.Namespace) -> int:
     exporter = Exporter(to, args.how, args.dry_run, settings, sources)
     if args.dry_run and not os.path.isdir(to):
         exporter.say(f"make folder {to}")
-    for c in chosen:
-        exporter.export(c)
+    interrupted = False
+    try:
+        for c in chosen:
+            exporter.export(c)
+    except KeyboardInterrupt:  # what is placed stays (each file whole); the rest is simply not done
+        interrupted = True
     for warning in exporter.tally.warnings:
         print(f"autocull: {warning}", file=sys.stderr)
     print(f"{len(chosen)} {args.verdict} photos chosen" + (" (best of each burst)" if args.best_of_burst else ""))
-    print(exporter.summary())
+    print(exporter.summary(), flush=True)
+    if interrupted:
+        print(
+            "autocull: interrupted; the files above are in place, each whole, the rest was not exported "
+            "(run the export again to finish it)",
+            file=sys.stderr,
+        )
+        return 130
     return 1 if exporter.tally.failed else 0
