@@ -262,6 +262,13 @@ def test_across_file_systems_auto_copies_and_link_fails_each_photo(shoot, tmp_pa
         )
         assert code == 1 and f"{len(chosen)} failed" in text
         assert err.count("cannot hard-link it to") == len(chosen)
+        assert not (other / "b").exists()  # no empty folders left behind, --to included (this run made it)
+        (other / "c").mkdir()  # a --to that was there stays, and stays empty
+        code, text, err = _export(
+            home, str(folder), "--verdict", verdict, "--to", str(other / "c"), "--link", capsys=capsys
+        )
+        assert code == 1 and f"{len(chosen)} failed" in text
+        assert os.listdir(other / "c") == []
     finally:
         shutil.rmtree(other)
 

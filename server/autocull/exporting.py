@@ -8,7 +8,8 @@ of those (darktable's ``name.ext.xmp`` and its duplicates' ``name_01.ext.xmp``, 
 so a shoot's subfolders keep their layout and day1/IMG_0001.JPG never meets day2/IMG_0001.JPG.
 
 How: photos by hard link (the default where the file system allows; a copy where it does not, said in the
-summary), ``--link`` (no fallback: a photo that cannot be linked fails alone) or ``--copy`` (a temp name in the
+summary), ``--link`` (no fallback: a photo that cannot be linked fails alone; the folders made for it, --to
+included, are taken back when the run leaves them empty) or ``--copy`` (a temp name in the
 target folder, fsync, then linked or renamed into place; mtime kept). Sidecars are always copied, never linked:
 editing a linked sidecar in Capture One would edit the original's. AutoCull's verdict (stars, label, pick as
 rating -1) is then merged into the exported photo's sidecar (``sidecar.write_one``: a new one when it had
@@ -225,6 +226,7 @@ class Exporter:
         self.claimed: dict[str, str] = {}  # target -> source, across the whole export
         self.done: set[str] = set()  # sources handled (a RAW taken along with its JPEG is not taken twice)
         self.placed: set[str] = set()  # targets there now (or, dry, that would be)
+        self.made: list[str] = []  # folders this run made: the ones left empty are removed at the end
         self.ours: set[str] = set()  # sidecars this export copied or made: the only ones merged into, with those
         # a previous export gave AutoCull's namespace
         self.listings: dict[str, list[str]] = {}
@@ -321,7 +323,7 @@ class Exporter:
                 t.copied += how == "copy"
                 t.linked += how != "copy"
             return
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        self._make_folder(os.path.dirname(target))
         if how != "copy":
             try:
                 os.link(source, target)
@@ -348,6 +350,26 @@ class Exporter:
         else:
             t.copied += 1
         self.say(f"copy {source} -> {target}")
+
+    def _make_folder(self, folder: str) -> None:
+        """Make ``folder`` (and its parents), remembering the ones made, so ``tidy`` can take back the empty."""
+        missing = []
+        f = folder
+        while not os.path.isdir(f) and f != os.path.dirname(f):
+            missing.append(f)
+            f = os.path.dirname(f)
+        os.makedirs(folder, exist_ok=True)
+        self.made.extend(reversed(missing))
+
+    def tidy(self) -> None:
+        """Remove the folders this run made and left empty (every photo for them failed, or Ctrl-C came first):
+        an export that placed nothing somewhere leaves no trace there."""
+        for f in sorted(set(self.made), key=len, reverse=True):  # the deepest first
+            try:
+                os.rmdir(f)  # only an empty folder goes
+            except OSError:
+                continue
+            self.made.remove(f)
 
     def _libxmp(self) -> Any:
         """The locked libxmp with AutoCull's namespaces, None when there is no Exempi (said once, as a warning)."""
@@ -503,6 +525,14 @@ def _writable_folder(to: str) -> None:
         raise ExportRefused(f"cannot write into --to {to}: {exc.strerror or exc}") from None
 
 
+def _remove_if_empty(folder: str) -> None:
+    """Take back a --to this run made and put nothing in."""
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass  # not empty (or gone): it stays as it is
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .cli import _abs, _client, _overrides, job_pages
 
@@ -510,6 +540,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     to = _abs([args.to])[0]
     overrides = _overrides(args.set)
     why = refusal(to, sources)
+    made_to = not os.path.lexists(to) and not args.dry_run
     if why is None and not args.dry_run:
         try:
             _writable_folder(to)
@@ -545,6 +576,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         if job is not None:
             client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
         print("\nautocull: cancelled; nothing was exported", file=sys.stderr)
+        if made_to:
+            _remove_if_empty(to)
         return 130
     finally:
         if sys.stderr.isatty():
@@ -554,6 +587,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(
             f"autocull: the cull did not finish ({job.message or 'cancelled'}); nothing was exported", file=sys.stderr
         )
+        if made_to:
+            _remove_if_empty(to)
         return 1
     if failed_in_cull:
         print(
@@ -564,12 +599,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     exporter = Exporter(to, args.how, args.dry_run, settings, sources)
     if args.dry_run and not os.path.isdir(to):
         exporter.say(f"make folder {to}")
+    if made_to:
+        exporter.made.append(to)
     interrupted = False
     try:
         for c in chosen:
             exporter.export(c)
     except KeyboardInterrupt:  # what is placed stays (each file whole); the rest is simply not done
         interrupted = True
+    exporter.tidy()
     for warning in exporter.tally.warnings:
         print(f"autocull: {warning}", file=sys.stderr)
     print(f"{len(chosen)} {args.verdict} photos chosen" + (" (best of each burst)" if args.best_of_burst else ""))
