@@ -473,3 +473,26 @@ def test_ctrl_c_mid_export_stops_cleanly_with_the_summary_so_far(tmp_path) -> No
     whole = hashlib.sha256((shoot / "DSC_0001.jpg").read_bytes()).hexdigest()
     for p in jpegs:
         assert hashlib.sha256(p.read_bytes()).hexdigest() == whole, p  # each placed copy is whole
+
+
+def test_names_differing_only_in_case_are_two_shots(tmp_path, capsys) -> None:
+    # on a case-sensitive file system IMG_1.JPG and img_1.jpg are two photos: a sharp one and a blurred one
+    shoot = tmp_path / "case"
+    shoot.mkdir()
+    upper, lower = shoot / "IMG_1.JPG", shoot / "img_1.jpg"
+    shutil.copyfile(TESTDATA / "camera" / "sharp" / "rbh-013.jpg", upper)
+    shutil.copyfile(TESTDATA / "camera" / "blurred" / "rbh-009.jpg", lower)
+    (shoot / "IMG_1.JPG.xmp").write_text(XMP)
+    (shoot / "img_1.jpg.xmp").write_text(XMP)
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "cull", "--json", str(shoot)]) == 0
+    verdicts = {d["path"]: d["verdict"] for d in json.loads(capsys.readouterr().out)["decisions"]}
+    assert verdicts[str(upper)] != verdicts[str(lower)], verdicts  # a sharp photo and a blurred one
+    for photo in (upper, lower):
+        out = tmp_path / f"to-{photo.name}"
+        verdict = verdicts[str(photo)].removeprefix("VERDICT_").lower()
+        code, _, err = _export(home, str(shoot), "--verdict", verdict, "--to", str(out), capsys=capsys)
+        assert code == 0, err
+        # its own photo and sidecar only: the other, of another verdict, does not ride along
+        assert sorted(os.listdir(out)) == [photo.name, photo.name + ".xmp"]
+        assert os.stat(out / photo.name).st_ino == os.stat(photo).st_ino

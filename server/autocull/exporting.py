@@ -2,8 +2,8 @@
 never moving or deleting an original.
 
 What goes: each photo of the verdict (with ``--best-of-burst`` only a burst's best frame; a photo in no burst
-counts as its own best), the other photos of its shot (same folder, same stem: RAW+JPEG) and every XMP sidecar
-of those (darktable's ``name.ext.xmp`` and its duplicates' ``name_01.ext.xmp``, Adobe's ``name.xmp``). Where:
+counts as its own best), the other photos of its shot (same folder, same stem, case included: RAW+JPEG) and
+every XMP sidecar of those (darktable's ``name.ext.xmp`` and its duplicates' ``name_01.ext.xmp``, Adobe's ``name.xmp``). Where:
 ``--to`` plus the file's path relative to the PATH argument it was found under (a file argument: its bare name),
 so a shoot's subfolders keep their layout and day1/IMG_0001.JPG never meets day2/IMG_0001.JPG.
 
@@ -105,21 +105,23 @@ def refusal(to: str, sources: Sequence[str]) -> Optional[str]:
 
 
 def shot_files(photo: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The photos of ``photo``'s shot (itself first, then the others of its stem: RAW+JPEG) and the sidecars of
-    them all, as names in its folder listing ``names``."""
+    """The photos of ``photo``'s shot (itself first, then the others of its exact stem: RAW+JPEG) and the
+    sidecars of them all, as names in its folder listing ``names``.
+
+    Stems compare exactly, case included: a camera writes a RAW+JPEG pair with one stem in one case, and on a
+    case-sensitive file system IMG_1.JPG and img_1.jpg are two photos, each with its own verdict (a reject must
+    never ride along with a keeper). Only the ``.xmp`` suffix's case is free, as in ``sidecar.choose_sidecar``."""
     from .library import is_image_name
 
     base = os.path.basename(photo)
-    stem = os.path.splitext(base)[0].lower()
-    photos = [base] + sorted(
-        n for n in names if n != base and is_image_name(n) and os.path.splitext(n)[0].lower() == stem
-    )
+    stem = os.path.splitext(base)[0]
+    photos = [base] + sorted(n for n in names if n != base and is_image_name(n) and os.path.splitext(n)[0] == stem)
     # darktable: name.ext.xmp, its duplicates name_01.ext.xmp; Adobe: name.xmp (see sidecar.py, taste.ratings)
-    own = {stem + ".xmp"} | {p.lower() + ".xmp" for p in photos}
-    duplicates = [
-        re.compile(re.escape(stem) + r"_\d+" + re.escape(os.path.splitext(p)[1].lower()) + r"\.xmp") for p in photos
-    ]
-    sidecars = sorted(n for n in names if n.lower() in own or any(d.fullmatch(n.lower()) for d in duplicates))
+    own = {stem} | set(photos)
+    duplicates = [re.compile(re.escape(stem) + r"_\d+" + re.escape(os.path.splitext(p)[1])) for p in photos]
+    sidecars = sorted(
+        n for n in names if n[-4:].lower() == ".xmp" and (n[:-4] in own or any(d.fullmatch(n[:-4]) for d in duplicates))
+    )
     return photos, sidecars
 
 
