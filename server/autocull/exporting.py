@@ -3,7 +3,8 @@ never moving or deleting an original.
 
 What goes: each photo of the verdict (with ``--best-of-burst`` only a burst's best frame; a photo in no burst
 counts as its own best), the other photos of its shot (same folder, same stem, case included: RAW+JPEG) and
-every XMP sidecar of those (darktable's ``name.ext.xmp`` and its duplicates' ``name_01.ext.xmp``, Adobe's ``name.xmp``). Where:
+every XMP sidecar of those (darktable's ``name.ext.xmp`` and its duplicates' ``name_01.ext.xmp``, Adobe's
+``name.xmp``). Where:
 ``--to`` plus the file's path relative to the PATH argument it was found under (a file argument: its bare name),
 so a shoot's subfolders keep their layout and day1/IMG_0001.JPG never meets day2/IMG_0001.JPG.
 
