@@ -262,6 +262,13 @@ def test_across_file_systems_auto_copies_and_link_fails_each_photo(shoot, tmp_pa
         )
         assert code == 1 and f"{len(chosen)} failed" in text
         assert err.count("cannot hard-link it to") == len(chosen)
+        assert not (other / "b").exists()  # no empty folders left behind, --to included (this run made it)
+        (other / "c").mkdir()  # a --to that was there stays, and stays empty
+        code, text, err = _export(
+            home, str(folder), "--verdict", verdict, "--to", str(other / "c"), "--link", capsys=capsys
+        )
+        assert code == 1 and f"{len(chosen)} failed" in text
+        assert os.listdir(other / "c") == []
     finally:
         shutil.rmtree(other)
 
@@ -306,3 +313,186 @@ def test_through_the_daemon_a_culled_shoot_is_exported_without_reading_an_image(
             assert os.stat(out / _rel(folder, p)).st_ino == os.stat(p).st_ino
     finally:
         daemon.stop()
+
+
+def _content(root: Path) -> dict[str, tuple[Any, ...]]:
+    """What an export must never change in the originals: names, kinds, sizes, mtimes and bytes (a hard link
+    adds a name elsewhere, so the link count is left out)."""
+    return {k: (mode, size, mtime, digest) for k, (mode, size, mtime, _, _, digest) in _tree(root).items()}
+
+
+def _verdict_of(decisions: dict[str, dict[str, Any]], path: Path) -> str:
+    return str(decisions[str(path)]["verdict"]).removeprefix("VERDICT_").lower()
+
+
+def test_a_folder_link_in_to_never_leads_the_export_into_the_originals(shoot, tmp_path, capsys) -> None:
+    folder, home, decisions = shoot
+    photo = folder / "day2" / "IMG_0001.jpg"
+    verdict = _verdict_of(decisions, photo)
+    before = _content(folder)
+    out = tmp_path / "exp3"
+    out.mkdir()
+    (out / "day2").symlink_to(folder / "day2")
+    code, text, err = _export(home, str(folder), "--verdict", verdict, "--to", str(out), capsys=capsys)
+    assert code == 1
+    real = os.path.realpath(folder / "day2")
+    assert f"failed {photo}: {out / 'day2'} (through a symbolic link: {real}) is outside --to" in err
+    assert "\nskip " not in "\n" + text
+    assert _content(folder) == before  # no sidecar merged, none made, in the originals' folder
+    for p in _of(decisions, verdict) - {str(p) for p in (folder / "day2").iterdir()}:
+        assert os.stat(out / _rel(folder, p)).st_ino == os.stat(p).st_ino  # the others went as usual
+    # a link to another folder of the shoot is refused the same way
+    (out / "day2").unlink()
+    (out / "day2").symlink_to(folder / "day1")
+    code, _, err = _export(home, str(folder), "--verdict", verdict, "--to", str(out), capsys=capsys)
+    assert code == 1 and f"failed {photo}: {out / 'day2'} (through a symbolic link:" in err
+    assert _content(folder) == before
+
+
+def test_a_symlinked_sidecar_in_to_is_never_written_through(shoot, tmp_path, capsys) -> None:
+    folder, home, decisions = shoot
+    before = _content(folder)
+    # day1's photo has a sidecar (the link leads to it); day2's has none (the link dangles into the originals)
+    for photo in (folder / "day1" / "IMG_0001.jpg", folder / "day2" / "IMG_0001.jpg"):
+        out = tmp_path / photo.parent.name
+        (out / photo.parent.name).mkdir(parents=True)
+        link = out / photo.parent.name / (photo.name + ".xmp")
+        link.symlink_to(photo.parent / (photo.name + ".xmp"))
+        code, _, err = _export(
+            home, str(folder), "--verdict", _verdict_of(decisions, photo), "--to", str(out), capsys=capsys
+        )
+        assert code == 1
+        assert f"failed {photo}: {link} is a symbolic link" in err
+        assert not (out / _rel(folder, str(photo))).exists()  # the photo failed as a whole
+        assert os.readlink(link) == str(photo.parent / (photo.name + ".xmp"))
+    assert _content(folder) == before
+
+
+def test_a_link_in_to_back_into_a_source_inside_it_is_refused(shoot, tmp_path, capsys) -> None:
+    _, home, _ = shoot
+    out = tmp_path / "out"
+    card = out / "card"
+    photo = card / "sub" / "x.jpg"
+    photo.parent.mkdir(parents=True)
+    shutil.copyfile(TESTDATA / "faces" / "open" / sorted(os.listdir(TESTDATA / "faces" / "open"))[1], photo)
+    assert main(["--home", str(home), "cull", "--json", str(card)]) == 0
+    verdict = json.loads(capsys.readouterr().out)["decisions"][0]["verdict"].removeprefix("VERDICT_").lower()
+    (out / "sub").symlink_to(card / "sub")  # out/sub/x.jpg would be the original itself
+    before = _content(card)
+    code, text, err = _export(home, str(card), "--verdict", verdict, "--to", str(out), capsys=capsys)
+    assert code == 1
+    assert f"failed {photo}: {out / 'sub'} (through a symbolic link: {os.path.realpath(card / 'sub')}) is inside" in err
+    assert "\nskip " not in "\n" + text
+    assert _content(card) == before  # no x.jpg.xmp made beside the original
+
+
+def test_a_sidecar_already_in_to_is_merged_only_when_autocull_wrote_it(shoot, tmp_path, capsys) -> None:
+    folder, home, decisions = shoot
+    photo = folder / "day2" / "IMG_0001.jpg"
+    verdict = _verdict_of(decisions, photo)
+    backup = tmp_path / "backup"
+    shutil.copytree(folder, backup, symlinks=True)  # cp -a: the same bytes and mtimes
+    hand = backup / "day2" / "IMG_0001.jpg.xmp"
+    hand.write_text(XMP)  # the backup's own sidecar, made by hand in another program
+    names = set(_content(backup))
+    before = {k: v for k, v in _content(backup).items() if k.endswith(".xmp")}
+    assert "day1/IMG_0001.jpg.xmp" in before and "day2/IMG_0001.jpg.xmp" in before
+    code, text, err = _export(home, str(folder), "--verdict", verdict, "--to", str(backup), capsys=capsys)
+    assert code == 0, err
+    assert f"keep {hand} (not one AutoCull wrote" in text
+    after = _content(backup)
+    for rel, seen in before.items():
+        assert after[rel] == seen, rel  # byte-identical, mtime too: the backup's sidecars are not ours
+    for rel in after.keys() - names:  # the sidecars this export made carry the verdict
+        assert rel.endswith(".xmp") and f'autocull:Verdict="{verdict}"' in (backup / rel).read_text(), rel
+
+    # a sidecar a previous export wrote (AutoCull's namespace in it) gets today's verdict merged in again
+    hand.write_text(
+        XMP.replace("xmp:Rating", 'xmlns:autocull="http://autocull.app/ns/1.0/" autocull:Verdict="old" xmp:Rating')
+    )
+    code, text, err = _export(home, str(folder), "--verdict", verdict, "--to", str(backup), capsys=capsys)
+    assert code == 0, err
+    assert f'autocull:Verdict="{verdict}"' in hand.read_text() and 'xmp:Rating="3"' in hand.read_text()
+
+
+def test_ctrl_c_mid_export_stops_cleanly_with_the_summary_so_far(tmp_path) -> None:
+    import signal
+    import time
+
+    from PIL import Image
+
+    # a large real photo (a camera JPEG at 4x, ~30 MB) under many names: culled cheaply (libjpeg's draft scale),
+    # copied slowly enough that the export is still going when the first copy is in place
+    shoot = tmp_path / "big"
+    shoot.mkdir()
+    with Image.open(TESTDATA / "camera" / "sharp" / "rbh-055.jpg") as im:
+        exif = im.info.get("exif", b"")
+        im.resize((im.width * 4, im.height * 4), Image.Resampling.LANCZOS).save(
+            shoot / "DSC_0001.jpg", quality=100, subsampling=0, exif=exif
+        )
+    for k in range(2, 25):
+        os.link(shoot / "DSC_0001.jpg", shoot / f"DSC_{k:04d}.jpg")
+    env = dict(os.environ, AUTOCULL_HOME=str(tmp_path / "home"))
+    cull = subprocess.run(
+        [sys.executable, "-m", "autocull", "cull", "--json", str(shoot)], env=env, capture_output=True, timeout=600
+    )
+    assert cull.returncode == 0, cull.stderr
+    verdicts = [d["verdict"] for d in json.loads(cull.stdout)["decisions"]]
+    verdict = max(set(verdicts), key=verdicts.count)
+    many = verdicts.count(verdict)
+    assert many > 10, verdicts
+    out = tmp_path / "out"
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "autocull", "export", str(shoot), "--copy", "--to", str(out), "--verdict"]
+        + [verdict.removeprefix("VERDICT_").lower()],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (out.is_dir() and any(not n.startswith(".") for n in os.listdir(out))):
+            assert cli.poll() is None and time.monotonic() < deadline, "the export ended before a copy was placed"
+            time.sleep(0.002)
+        cli.send_signal(signal.SIGSTOP)  # frozen right after the first copy, then Ctrl-C, mid-export
+        cli.send_signal(signal.SIGINT)
+        cli.send_signal(signal.SIGCONT)
+        stdout, stderr = cli.communicate(timeout=120)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.wait()
+    assert cli.returncode == 130, stderr
+    assert "Traceback" not in stderr and "interrupted" in stderr
+    placed = sorted(out.iterdir())
+    assert 1 <= len(placed) < many, [p.name for p in placed]
+    jpegs = [p for p in placed if p.suffix == ".jpg"]
+    assert all(not p.name.startswith(".") for p in placed)  # no temp file left
+    assert f"0 linked, {len(jpegs)} copied" in stdout  # the summary so far, as placed
+    whole = hashlib.sha256((shoot / "DSC_0001.jpg").read_bytes()).hexdigest()
+    for p in jpegs:
+        assert hashlib.sha256(p.read_bytes()).hexdigest() == whole, p  # each placed copy is whole
+
+
+def test_names_differing_only_in_case_are_two_shots(tmp_path, capsys) -> None:
+    # on a case-sensitive file system IMG_1.JPG and img_1.jpg are two photos: a sharp one and a blurred one
+    shoot = tmp_path / "case"
+    shoot.mkdir()
+    upper, lower = shoot / "IMG_1.JPG", shoot / "img_1.jpg"
+    shutil.copyfile(TESTDATA / "camera" / "sharp" / "rbh-013.jpg", upper)
+    shutil.copyfile(TESTDATA / "camera" / "blurred" / "rbh-009.jpg", lower)
+    (shoot / "IMG_1.JPG.xmp").write_text(XMP)
+    (shoot / "img_1.jpg.xmp").write_text(XMP)
+    home = tmp_path / "home"
+    assert main(["--home", str(home), "cull", "--json", str(shoot)]) == 0
+    verdicts = {d["path"]: d["verdict"] for d in json.loads(capsys.readouterr().out)["decisions"]}
+    assert verdicts[str(upper)] != verdicts[str(lower)], verdicts  # a sharp photo and a blurred one
+    for photo in (upper, lower):
+        out = tmp_path / f"to-{photo.name}"
+        verdict = verdicts[str(photo)].removeprefix("VERDICT_").lower()
+        code, _, err = _export(home, str(shoot), "--verdict", verdict, "--to", str(out), capsys=capsys)
+        assert code == 0, err
+        # its own photo and sidecar only: the other, of another verdict, does not ride along
+        assert sorted(os.listdir(out)) == [photo.name, photo.name + ".xmp"]
+        assert os.stat(out / photo.name).st_ino == os.stat(photo).st_ino

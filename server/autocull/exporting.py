@@ -2,13 +2,15 @@
 never moving or deleting an original.
 
 What goes: each photo of the verdict (with ``--best-of-burst`` only a burst's best frame; a photo in no burst
-counts as its own best), the other photos of its shot (same folder, same stem: RAW+JPEG) and every XMP sidecar
-of those (darktable's ``name.ext.xmp`` and its duplicates' ``name_01.ext.xmp``, Adobe's ``name.xmp``). Where:
+counts as its own best), the other photos of its shot (same folder, same stem, case included: RAW+JPEG) and
+every XMP sidecar of those (darktable's ``name.ext.xmp`` and its duplicates' ``name_01.ext.xmp``, Adobe's
+``name.xmp``). Where:
 ``--to`` plus the file's path relative to the PATH argument it was found under (a file argument: its bare name),
 so a shoot's subfolders keep their layout and day1/IMG_0001.JPG never meets day2/IMG_0001.JPG.
 
 How: photos by hard link (the default where the file system allows; a copy where it does not, said in the
-summary), ``--link`` (no fallback: a photo that cannot be linked fails alone) or ``--copy`` (a temp name in the
+summary), ``--link`` (no fallback: a photo that cannot be linked fails alone; the folders made for it, --to
+included, are taken back when the run leaves them empty) or ``--copy`` (a temp name in the
 target folder, fsync, then linked or renamed into place; mtime kept). Sidecars are always copied, never linked:
 editing a linked sidecar in Capture One would edit the original's. AutoCull's verdict (stars, label, pick as
 rating -1) is then merged into the exported photo's sidecar (``sidecar.write_one``: a new one when it had
@@ -17,7 +19,14 @@ hand in the original sidecar stays, as in every merge. The original and its side
 
 A target that is already there: the same file (same inode, or same size and bytes) is skipped as done; a
 different one is never overwritten, and that photo fails. A previously exported photo's sidecar is kept and the
-verdict merged into it again. A dry run prints each action and changes nothing, not even the folder.
+verdict merged into it again only when it carries AutoCull's namespace; any other sidecar already in --to (a
+backup's own, one made by hand) is left byte for byte as it is. A dry run prints each action and changes nothing,
+not even the folder.
+
+Symbolic links in --to are never followed into the originals: a photo whose target folder resolves outside
+realpath(--to) or inside a folder being exported fails alone (a link there would make the original count as
+"already there" and the merge edit its sidecar), and a target photo or sidecar that is itself a link is never
+"already there" and never written through: that photo fails.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import filecmp
 import os
 import re
 import shutil
+import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -96,21 +106,23 @@ def refusal(to: str, sources: Sequence[str]) -> Optional[str]:
 
 
 def shot_files(photo: str, names: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The photos of ``photo``'s shot (itself first, then the others of its stem: RAW+JPEG) and the sidecars of
-    them all, as names in its folder listing ``names``."""
+    """The photos of ``photo``'s shot (itself first, then the others of its exact stem: RAW+JPEG) and the
+    sidecars of them all, as names in its folder listing ``names``.
+
+    Stems compare exactly, case included: a camera writes a RAW+JPEG pair with one stem in one case, and on a
+    case-sensitive file system IMG_1.JPG and img_1.jpg are two photos, each with its own verdict (a reject must
+    never ride along with a keeper). Only the ``.xmp`` suffix's case is free, as in ``sidecar.choose_sidecar``."""
     from .library import is_image_name
 
     base = os.path.basename(photo)
-    stem = os.path.splitext(base)[0].lower()
-    photos = [base] + sorted(
-        n for n in names if n != base and is_image_name(n) and os.path.splitext(n)[0].lower() == stem
-    )
+    stem = os.path.splitext(base)[0]
+    photos = [base] + sorted(n for n in names if n != base and is_image_name(n) and os.path.splitext(n)[0] == stem)
     # darktable: name.ext.xmp, its duplicates name_01.ext.xmp; Adobe: name.xmp (see sidecar.py, taste.ratings)
-    own = {stem + ".xmp"} | {p.lower() + ".xmp" for p in photos}
-    duplicates = [
-        re.compile(re.escape(stem) + r"_\d+" + re.escape(os.path.splitext(p)[1].lower()) + r"\.xmp") for p in photos
-    ]
-    sidecars = sorted(n for n in names if n.lower() in own or any(d.fullmatch(n.lower()) for d in duplicates))
+    own = {stem} | set(photos)
+    duplicates = [re.compile(re.escape(stem) + r"_\d+" + re.escape(os.path.splitext(p)[1])) for p in photos]
+    sidecars = sorted(
+        n for n in names if n[-4:].lower() == ".xmp" and (n[:-4] in own or any(d.fullmatch(n[:-4]) for d in duplicates))
+    )
     return photos, sidecars
 
 
@@ -154,9 +166,10 @@ def copy_file(source: str, target: str) -> None:
     """A copy with mtime and mode kept, made under a hidden temp name, synced, then put in place (never over
     another file)."""
     folder = os.path.dirname(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=folder)
-    os.close(fd)
-    try:
+    tmp = ""
+    try:  # from the temp file's making on: a Ctrl-C anywhere here leaves no temp file behind
+        fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(target)}.", suffix=".part", dir=folder)
+        os.close(fd)
         shutil.copy2(source, tmp)
         fd = os.open(tmp, os.O_RDONLY)
         try:
@@ -165,7 +178,7 @@ def copy_file(source: str, target: str) -> None:
             os.close(fd)
         _place(tmp, target)
     finally:
-        if os.path.lexists(tmp):
+        if tmp and os.path.lexists(tmp):
             os.unlink(tmp)
     _fsync_folder(folder)
 
@@ -180,6 +193,7 @@ class Tally:
     failed: int = 0
     sidecars: int = 0
     sidecars_kept: int = 0
+    sidecars_left: int = 0  # already in --to and not AutoCull's: left without the verdict
     merged: int = 0
     no_link_why: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -196,6 +210,8 @@ class Chosen:
 def _state(source: str, target: str) -> str:
     if not os.path.lexists(target):
         return "missing"
+    if os.path.islink(target):  # never "same", never written through: it may lead to an original
+        return "link"
     if os.path.isfile(target) and same_file(source, target):
         return "same"
     return "different"
@@ -204,13 +220,18 @@ def _state(source: str, target: str) -> str:
 class Exporter:
     """Carries out (or, dry, prints) the export of chosen photos one by one; one photo's failure is its own."""
 
-    def __init__(self, to: str, how: str, dry_run: bool, settings: Any) -> None:
+    def __init__(self, to: str, how: str, dry_run: bool, settings: Any, sources: Sequence[str] = ()) -> None:
         self.to, self.how, self.dry = to, how, dry_run
+        self.real_to = os.path.realpath(to)
+        self.real_sources = [os.path.realpath(f) for f in source_folders(sources)]
         self.settings = settings
         self.tally = Tally()
         self.claimed: dict[str, str] = {}  # target -> source, across the whole export
         self.done: set[str] = set()  # sources handled (a RAW taken along with its JPEG is not taken twice)
         self.placed: set[str] = set()  # targets there now (or, dry, that would be)
+        self.made: list[str] = []  # folders this run made: the ones left empty are removed at the end
+        self.ours: set[str] = set()  # sidecars this export copied or made: the only ones merged into, with those
+        # a previous export gave AutoCull's namespace
         self.listings: dict[str, list[str]] = {}
         self._xmp: Any = None
         self._xmp_down = ""
@@ -227,6 +248,18 @@ class Exporter:
             self.listings[folder] = os.listdir(folder)
         return self.listings[folder]
 
+    def _unsafe_folder(self, folder: str) -> Optional[str]:
+        """Why nothing may be placed in target ``folder`` (None when it may): a symbolic link on its way leads out
+        of --to, or into a folder being exported, where a link would add names to (and the merge edit) originals."""
+        real = os.path.realpath(folder)
+        what = folder if real == os.path.abspath(folder) else f"{folder} (through a symbolic link: {real})"
+        if not within(real, self.real_to):
+            return f"{what} is outside --to; nothing was put there"
+        for src in self.real_sources:
+            if within(real, src):
+                return f"{what} is inside {src}, which is being exported; nothing was put there"
+        return None
+
     def export(self, chosen: Chosen) -> None:
         photo = chosen.decision.path
         if photo in self.done:  # already taken along with another photo of its shot: only its verdict to add
@@ -238,6 +271,9 @@ class Exporter:
             folder = os.path.dirname(photo)
             photos, sidecars = shot_files(photo, self._listing(folder))
             rel_dir = os.path.dirname(chosen.rel)
+            why = self._unsafe_folder(os.path.join(self.to, rel_dir))
+            if why is not None:
+                raise _PhotoFails(why)
             moves = [(os.path.join(folder, n), os.path.join(self.to, rel_dir, n), False) for n in photos]
             moves += [(os.path.join(folder, n), os.path.join(self.to, rel_dir, n), True) for n in sidecars]
             moves = [m for m in moves if m[0] not in self.done]
@@ -249,8 +285,16 @@ class Exporter:
                 states[target] = _state(source, target)
             photos_there = all(states[t] == "same" for _, t, side in moves if not side)
             for _source, target, side in moves:
+                if states[target] == "link":
+                    raise _PhotoFails(f"{target} is a symbolic link; it is not followed, nor replaced")
                 if states[target] == "different" and not (side and photos_there):
                     raise _PhotoFails(f"{target} already exists and is a different file; it was not overwritten")
+            for name in _sidecar_names(photos[0]):
+                if os.path.islink(os.path.join(self.to, rel_dir, name)):
+                    raise _PhotoFails(
+                        f"{os.path.join(self.to, rel_dir, name)} is a symbolic link; the verdict is never merged "
+                        "through one"
+                    )
             for source, target, side in moves:
                 self.claimed[target] = source
                 self.done.add(source)
@@ -269,18 +313,20 @@ class Exporter:
                 t.sidecars_kept += 1
             else:
                 t.skipped += 1
-            note = "already there" if state == "same" else "exported before: kept, the verdict merged in again"
+            note = "already there" if state == "same" else "a different one is there: kept, not overwritten"
             self.say(f"skip {target} ({note})")
             return
         how = "copy" if sidecar else self.how
         if self.dry:
             self.say(f"{'copy' if how == 'copy' else 'link'} {source} -> {target}")
+            if sidecar:
+                self.ours.add(target)
             t.sidecars += sidecar
             if not sidecar:
                 t.copied += how == "copy"
                 t.linked += how != "copy"
             return
-        os.makedirs(os.path.dirname(target), exist_ok=True)
+        self._make_folder(os.path.dirname(target))
         if how != "copy":
             try:
                 os.link(source, target)
@@ -302,42 +348,94 @@ class Exporter:
             return
         copy_file(source, target)
         if sidecar:
+            self.ours.add(target)
             t.sidecars += 1
         else:
             t.copied += 1
         self.say(f"copy {source} -> {target}")
 
-    def _merge(self, chosen: Chosen, target_photo: str) -> None:
-        """AutoCull's verdict into the exported photo's sidecar (the copy, never the original's)."""
-        if self.settings is None:
-            return
-        if self.dry:
-            self.say(f"xmp  {target_photo}: verdict merged into its exported sidecar")
-            self.tally.merged += 1
-            return
-        from .errors import FileProblem
-        from .sidecar import Folder, _register, write_one
-        from .taste.ratings import _LOCK, RatingsError, _libxmp
+    def _make_folder(self, folder: str) -> None:
+        """Make ``folder`` (and its parents), remembering the ones made, so ``tidy`` can take back the empty."""
+        missing = []
+        f = folder
+        while not os.path.isdir(f) and f != os.path.dirname(f):
+            missing.append(f)
+            f = os.path.dirname(f)
+        os.makedirs(folder, exist_ok=True)
+        self.made.extend(reversed(missing))
 
-        if self._xmp_down:
-            return
-        if self._xmp is None:
+    def tidy(self) -> None:
+        """Remove the folders this run made and left empty (every photo for them failed, or Ctrl-C came first):
+        an export that placed nothing somewhere leaves no trace there."""
+        for f in sorted(set(self.made), key=len, reverse=True):  # the deepest first
+            try:
+                os.rmdir(f)  # only an empty folder goes
+            except OSError:
+                continue
+            self.made.remove(f)
+
+    def _libxmp(self) -> Any:
+        """The locked libxmp with AutoCull's namespaces, None when there is no Exempi (said once, as a warning)."""
+        if self._xmp is None and not self._xmp_down:
+            from .sidecar import _register
+            from .taste.ratings import _LOCK, _libxmp
+
             try:
                 self._xmp = _libxmp()
             except Exception as exc:  # no Exempi here: the sidecars are still copied, only not merged
                 self._xmp_down = str(exc)
                 self.tally.warnings.append(f"the verdicts were not merged into the exported sidecars: {exc}")
-                return
+                return None
             with _LOCK:
                 _register(self._xmp)
+        return self._xmp
+
+    def _autocull_wrote(self, sidecar: str, photo: str, xmp: Any) -> bool:
+        """Whether the sidecar already carries AutoCull's namespace (a previous export's merge wrote it)."""
+        from .sidecar import NS_AUTOCULL
+        from .taste.ratings import _LOCK, _read_sidecar
+
+        with _LOCK:
+            meta = _read_sidecar(xmp, sidecar, photo)
+            return any(meta.does_property_exist(NS_AUTOCULL, k) for k in ("Verdict", "Rating"))
+
+    def _merge(self, chosen: Chosen, target_photo: str) -> None:
+        """AutoCull's verdict into the exported photo's sidecar: only one this export copied or made, or one a
+        previous export gave AutoCull's namespace; a sidecar of someone else's already in --to (a backup's, made
+        by hand) is left byte for byte as it is, and never the original's."""
+        if self.settings is None:
+            return
+        from .errors import FileProblem
+        from .sidecar import Folder, choose_sidecar, write_one
+        from .taste.ratings import RatingsError
+
+        xmp = self._libxmp()
+        if xmp is None:
+            return
         folder = os.path.dirname(target_photo)
         try:
-            result = write_one(
-                _domain(chosen.decision, target_photo), Folder.of(os.listdir(folder)), self.settings, self._xmp
-            )
+            names = set(os.listdir(folder)) if os.path.isdir(folder) else set()
+            names |= {os.path.basename(t) for t in self.placed if os.path.dirname(t) == folder}  # dry: would be
+            index = Folder.of(sorted(names))
+            sidecar = choose_sidecar(target_photo, index, self.settings.default_name)
+            why = self._unsafe_folder(folder) or _not_plain(sidecar)
+            if why is not None:
+                self.tally.warnings.append(f"{target_photo}: the verdict was not merged into its sidecar: {why}")
+                return
+            there = os.path.lexists(sidecar) and sidecar not in self.ours
+            if there and not self._autocull_wrote(sidecar, target_photo, xmp):
+                self.tally.sidecars_left += 1
+                self.say(f"keep {sidecar} (not one AutoCull wrote: left as it is, without the verdict)")
+                return
+            if self.dry:
+                self.tally.merged += 1
+                self.say(f"xmp  {sidecar}: the verdict would be merged in")
+                return
+            result = write_one(_domain(chosen.decision, target_photo), index, self.settings, xmp)
         except (FileProblem, RatingsError) as exc:
             self.tally.warnings.append(f"{target_photo}: the verdict was not merged into its sidecar: {exc.message}")
             return
+        self.ours.add(sidecar)
         self.tally.merged += 1
         if result.written:
             self.say(f"xmp  {result.sidecar}")
@@ -351,11 +449,31 @@ class Exporter:
             else ""
         )
         kept = f", {t.sidecars_kept} kept from before" if t.sidecars_kept else ""
+        kept += f", {t.sidecars_left} left as they were (not AutoCull's)" if t.sidecars_left else ""
         return (
             f"export to {self.to}: {t.linked} {would}linked, {t.copied} {would}copied{fallback}, "
             f"{t.skipped} skipped (already there), {t.failed} failed; sidecars: {t.sidecars} {would}copied{kept}, "
             f"{t.merged} {would}given AutoCull's verdict"
         )
+
+
+def _sidecar_names(base: str) -> tuple[str, ...]:
+    """The names ``choose_sidecar`` may pick for photo ``base`` in its folder (darktable's, then Adobe's)."""
+    stem = os.path.splitext(base)[0]
+    return (base + ".xmp", base + ".XMP", stem + ".xmp", stem + ".XMP")
+
+
+def _not_plain(path: str) -> Optional[str]:
+    """Why the sidecar at ``path`` must not be written (None when it may): only a regular file, or none yet."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(st.st_mode):
+        return f"{path} is a symbolic link; the verdict is never merged through one"
+    if not stat.S_ISREG(st.st_mode):
+        return f"{path} is not a regular file"
+    return None
 
 
 class _PhotoFails(Exception):
@@ -410,6 +528,14 @@ def _writable_folder(to: str) -> None:
         raise ExportRefused(f"cannot write into --to {to}: {exc.strerror or exc}") from None
 
 
+def _remove_if_empty(folder: str) -> None:
+    """Take back a --to this run made and put nothing in."""
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass  # not empty (or gone): it stays as it is
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from .cli import _abs, _client, _overrides, job_pages
 
@@ -417,6 +543,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     to = _abs([args.to])[0]
     overrides = _overrides(args.set)
     why = refusal(to, sources)
+    made_to = not os.path.lexists(to) and not args.dry_run
     if why is None and not args.dry_run:
         try:
             _writable_folder(to)
@@ -452,6 +579,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         if job is not None:
             client.call("CancelJob", pb.CancelJobRequest(job_id=job.id))
         print("\nautocull: cancelled; nothing was exported", file=sys.stderr)
+        if made_to:
+            _remove_if_empty(to)
         return 130
     finally:
         if sys.stderr.isatty():
@@ -461,6 +590,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(
             f"autocull: the cull did not finish ({job.message or 'cancelled'}); nothing was exported", file=sys.stderr
         )
+        if made_to:
+            _remove_if_empty(to)
         return 1
     if failed_in_cull:
         print(
@@ -468,13 +599,27 @@ def cmd_export(args: argparse.Namespace) -> int:
             "(`autocull status --failed` lists them)",
             file=sys.stderr,
         )
-    exporter = Exporter(to, args.how, args.dry_run, settings)
+    exporter = Exporter(to, args.how, args.dry_run, settings, sources)
     if args.dry_run and not os.path.isdir(to):
         exporter.say(f"make folder {to}")
-    for c in chosen:
-        exporter.export(c)
+    if made_to:
+        exporter.made.append(to)
+    interrupted = False
+    try:
+        for c in chosen:
+            exporter.export(c)
+    except KeyboardInterrupt:  # what is placed stays (each file whole); the rest is simply not done
+        interrupted = True
+    exporter.tidy()
     for warning in exporter.tally.warnings:
         print(f"autocull: {warning}", file=sys.stderr)
     print(f"{len(chosen)} {args.verdict} photos chosen" + (" (best of each burst)" if args.best_of_burst else ""))
-    print(exporter.summary())
+    print(exporter.summary(), flush=True)
+    if interrupted:
+        print(
+            "autocull: interrupted; the files above are in place, each whole, the rest was not exported "
+            "(run the export again to finish it)",
+            file=sys.stderr,
+        )
+        return 130
     return 1 if exporter.tally.failed else 0
