@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from browser import artifacts_dir, chromium
+from browser import artifacts_dir, chromium, open_page
 from realphotos import TESTDATA, camera_labels, copy_photos
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
@@ -56,12 +56,7 @@ def shoot(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def page(shoot: dict[str, Any]) -> Any:
     with chromium() as driver:
-        driver.get((shoot["out"] / "index.html").as_uri())
-        for _ in range(100):
-            if driver.execute_script("return document.body.getAttribute('data-ready')") == "1":
-                break
-            time.sleep(0.1)
-        assert driver.execute_script("return document.body.getAttribute('data-ready')") == "1", "page script failed"
+        open_page(driver, shoot["out"] / "index.html")
         yield driver
 
 

@@ -16,7 +16,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ import pytest
 
 from autocull.library import REPORT_MARKER
 
-from browser import artifacts_dir, chromium
+from browser import artifacts_dir, chromium, open_page
 from daemon import Daemon
 from realphotos import TESTDATA, copy_photos, shared_dir
 from test_bursts import T0, exif_block, frame, series, write
@@ -78,12 +77,7 @@ def shoot(tmp_path_factory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def page(shoot):
     with chromium() as driver:
-        driver.get((shoot["out"] / "index.html").as_uri())
-        for _ in range(100):
-            if driver.execute_script("return document.body.getAttribute('data-ready')") == "1":
-                break
-            time.sleep(0.1)
-        assert driver.execute_script("return document.body.getAttribute('data-ready')") == "1", "page script failed"
+        open_page(driver, shoot["out"] / "index.html")
         yield driver
 
 
