@@ -1,13 +1,21 @@
-"""Building the review page (`autocull report`) for N stored photos: thumbnails not yet made, then already made.
+"""Building and scrolling the review page (`autocull report`) of N stored photos.
 
-Culls a few real photos (``--testdata``: camera, bursts, faces) once, then makes a library of ``--photos``
-(default 1,000) files by hard-linking them under many names, and stores for each the analysis of its source (the
-store keys on path, size and mtime, so the cull in ``report`` reads no image). Then runs the real command twice in
-a fresh process each: first with no thumbnail in the cache (every one made by a reduced decode, in parallel), then
-again (every one copied from the cache). Prints wall times and sizes on disk; ``--browser`` also times headless
-chromium opening the page (until its script has built the grid). Prints, never asserts.
+Two libraries of ``--photos`` files each, every one a hard link of a source photo under its own name and stored
+with its source's analysis (the store keys on path, size and mtime, so the cull in ``report`` reads no image):
 
-Run: PYTHONPATH=server .venv/bin/python bench/bench_report.py --testdata ../shared/testdata [--photos 5000] [--browser]
+- camera: sources are 24 MP camera-like JPEGs made by ``bench/corpus.py`` from the real photos (5-10 MB each),
+  so "thumbnails not yet made" costs what a photographer's own files cost (a reduced decode of each);
+- small real photos (``--testdata``: camera, bursts, face crops as stored there, mostly small files): the
+  earlier numbers, kept for comparison.
+
+For each library the real command runs twice in a fresh process each: first with no thumbnail of its files in the
+cache (every one made by a reduced decode, in parallel), then again (every one copied from the cache). Prints wall
+times and sizes on disk. ``--browser`` opens the camera library's page in headless chromium: time until its script
+built the grid, until the grid's first frame was painted and until the first screen of thumbnails has loaded;
+then scrolls the page top to bottom, ``--scroll-step`` px per frame from inside requestAnimationFrame, and prints
+the frame intervals (median, 95th percentile, frames over 50 ms). Prints, never asserts.
+
+Run: PYTHONPATH=server .venv/bin/python bench/bench_report.py [--photos 5000] [--browser] [--corpus-dir DIR]
 """
 
 from __future__ import annotations
@@ -15,14 +23,17 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_redecide import real_photos  # noqa: E402
+from corpus import DEFAULT_TESTDATA, make_corpus  # noqa: E402
 
 
 def du(path: Path) -> int:
@@ -30,19 +41,29 @@ def du(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def build_library(home: Path, library: Path, testdata: Path, n: int) -> None:
-    """Cull the real photos, then ``n`` hard links of them, each stored with its source's analysis."""
-    from autocull import ANALYZER_VERSION
+def cull_sources(home: Path, photos: list[str], what: str) -> dict[str, Any]:
+    """Cull the source photos once; their stored analyses by path."""
     from autocull.engine import Engine
 
     eng = Engine.open(home)
     try:
-        photos = [p for p in real_photos(testdata) if p.lower().endswith((".jpg", ".jpeg"))]
         t = time.perf_counter()
         eng.run(photos)
-        print(f"culled {len(photos)} real photos in {time.perf_counter() - t:.1f} s")
-        analyses = eng.store.analyses(photos)
-        sources = [p for p in photos if p in analyses]
+        print(f"culled {len(photos)} {what} in {time.perf_counter() - t:.1f} s")
+        return dict(eng.store.analyses(photos))
+    finally:
+        eng.close()
+
+
+def build_library(home: Path, library: Path, analyses: dict[str, Any], n: int) -> int:
+    """``n`` hard links of the analysed sources, each stored with its source's analysis; their bytes in all."""
+    from autocull import ANALYZER_VERSION
+    from autocull.engine import Engine
+
+    sources = sorted(analyses)
+    eng = Engine.open(home)
+    total = 0
+    try:
         for i in range(n):
             src = sources[i % len(sources)]
             dest = library / f"{i // 250:03d}" / f"IMG_{i:05d}{Path(src).suffix.lower()}"
@@ -52,10 +73,11 @@ def build_library(home: Path, library: Path, testdata: Path, n: int) -> None:
             except OSError:  # another file system: a copy
                 dest.write_bytes(Path(src).read_bytes())
             st = dest.stat()
+            total += st.st_size
             eng.store.put_analysis(str(dest), st.st_size, st.st_mtime_ns, ANALYZER_VERSION, analyses[src])
-        print(f"library: {n} photos stored under {library}")
     finally:
         eng.close()
+    return total
 
 
 def report(home: Path, library: Path, out: Path) -> tuple[float, str]:
@@ -72,48 +94,141 @@ def report(home: Path, library: Path, out: Path) -> tuple[float, str]:
     return time.perf_counter() - t, done.stdout.strip().splitlines()[-1]
 
 
-def open_in_browser(index: Path) -> float:
-    """Seconds until headless chromium has the page's grid built (its script sets data-ready)."""
+# Runs before the page's own script (DevTools: addScriptToEvaluateOnNewDocument): notes when the page's script
+# has built the grid (it sets data-ready) and when the frame after that one begins (double requestAnimationFrame:
+# the grid's first frame has been painted).
+WATCH_READY = """
+window.__bench = {};
+new MutationObserver(function (_, obs) {
+  if (!document.body || document.body.getAttribute('data-ready') !== '1') return;
+  obs.disconnect();
+  window.__bench.ready = performance.now();
+  requestAnimationFrame(function () { requestAnimationFrame(function () {
+    window.__bench.painted = performance.now();
+  }); });
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-ready']});  // no <html> yet
+"""
+
+# Until every thumbnail of the first screen has loaded: ms since navigation start.
+FIRST_SCREEN = """
+var done = arguments[arguments.length - 1];
+(function wait() {
+  var imgs = Array.from(document.querySelectorAll('.tile img')).filter(function (i) {
+    var r = i.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight;
+  });
+  if (imgs.length && imgs.every(function (i) { return i.complete; })) done([performance.now(), imgs.length]);
+  else setTimeout(wait, 10);
+})();
+"""
+
+# Scroll top to bottom, ``step`` px per frame, from inside requestAnimationFrame; the interval between frames.
+SCROLL = """
+var step = arguments[0], done = arguments[arguments.length - 1], gaps = [], last = null;
+window.scrollTo(0, 0);
+function frame() {
+  var now = performance.now();
+  if (last !== null) gaps.push(now - last);
+  last = now;
+  var before = window.scrollY;
+  window.scrollBy(0, step);
+  if (window.scrollY === before) {
+    var loaded = Array.from(document.querySelectorAll('.tile img')).filter(function (i) { return i.complete; });
+    done({gaps: gaps, height: document.documentElement.scrollHeight, loaded: loaded.length});
+  } else requestAnimationFrame(frame);
+}
+requestAnimationFrame(function () { last = performance.now(); requestAnimationFrame(frame); });
+"""
+
+
+def in_browser(index: Path, step: int) -> None:
+    """Open the page in headless chromium, time its first screen, scroll it through; print the numbers."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
     from browser import chromium
 
     with chromium() as driver:
+        driver.set_script_timeout(900)
+        driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH_READY})
         t = time.perf_counter()
         driver.get(index.as_uri())
-        while driver.execute_script("return document.body.getAttribute('data-ready')") != "1":
-            time.sleep(0.02)
-        return time.perf_counter() - t
+        while driver.execute_script("return (window.__bench || {}).painted") is None:
+            if time.perf_counter() - t > 300:
+                raise SystemExit(f"chromium: the page did not paint its grid in 300 s: {driver.get_log('browser')}")
+            time.sleep(0.01)
+        wall = time.perf_counter() - t
+        marks = driver.execute_script("return window.__bench")
+        first_screen, shown = driver.execute_async_script(FIRST_SCREEN)
+        tiles = driver.execute_script("return document.querySelectorAll('.tile').length")
+        print(
+            f"chromium, {tiles} tiles: grid built {marks['ready']:.0f} ms after navigation, first painted at "
+            f"{marks['painted']:.0f} ms (wall {wall:.2f} s); first screen of {shown} thumbnails loaded at "
+            f"{first_screen:.0f} ms"
+        )
+        got = driver.execute_async_script(SCROLL, step)
+        gaps = sorted(got["gaps"])
+        p95 = gaps[min(len(gaps) - 1, int(0.95 * len(gaps)))]
+        print(
+            f"scroll top to bottom ({got['height']} px, {step} px per frame): {len(gaps)} frames in "
+            f"{sum(gaps) / 1e3:.1f} s; frame time median {statistics.median(gaps):.1f} ms, p95 {p95:.1f} ms, "
+            f"max {gaps[-1]:.0f} ms, {sum(g > 50 for g in gaps)} frames over 50 ms; "
+            f"{got['loaded']} of {tiles} thumbnails loaded on the way"
+        )
+
+
+def bench_library(label: str, home: Path, tmp: Path, key: str, analyses: dict[str, Any], n: int) -> Path:
+    """Cold then warm report of one library; prints the table; the warm report's folder."""
+    library = tmp / f"library-{key}"
+    size = build_library(home, library, analyses, n)
+    print(f"library '{label}': {n} photos ({size / 1e9:.2f} GB) from {len(analyses)} sources, stored")
+    rows = []
+    for phase, out in (("thumbnails not yet made", "cold"), ("thumbnails already made", "warm")):
+        wall, line = report(home, library, tmp / f"{key}-{out}")
+        print(line)
+        rows.append((phase, wall, tmp / f"{key}-{out}"))
+    print(f"\n| report of {n} stored photos, {label} | wall s | index.html | thumbs/ | per photo |")
+    print("|---|---|---|---|---|")
+    for phase, wall, out in rows:
+        index, thumbs = (out / "index.html").stat().st_size, du(out / "thumbs")
+        print(
+            f"| {phase} | {wall:.2f} | {index / 1e6:.2f} MB | {thumbs / 1e6:.1f} MB "
+            f"| {(index + thumbs) / n / 1e3:.1f} KB |"
+        )
+    print()
+    return rows[1][2]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--testdata", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "testdata")
+    ap.add_argument("--testdata", type=Path, default=DEFAULT_TESTDATA)
     ap.add_argument("--photos", type=int, default=1000)
-    ap.add_argument("--browser", action="store_true", help="also time chromium opening the page")
+    ap.add_argument("--corpus", type=int, default=24, help="24 MP source JPEGs to make (bench/corpus.py)")
+    ap.add_argument("--corpus-dir", type=Path, help="keep the corpus here and reuse it next time")
+    ap.add_argument("--no-small", action="store_true", help="skip the library of small real photos")
+    ap.add_argument("--browser", action="store_true", help="also open and scroll the page in chromium")
+    ap.add_argument("--scroll-step", type=int, default=150, help="px scrolled per frame")
     args = ap.parse_args()
     print(
         f"# report bench  {time.strftime('%Y-%m-%d %H:%M')}  {platform.machine()} {os.cpu_count()} cores  "
-        f"python {platform.python_version()}"
+        f"load {os.getloadavg()[0]:.1f}  python {platform.python_version()}"
     )
-    with tempfile.TemporaryDirectory() as tmp:
-        home, library = Path(tmp) / "home", Path(tmp) / "library"
-        build_library(home, library, args.testdata, args.photos)
-        rows = []
-        for label, out in (("thumbnails not yet made", "cold"), ("thumbnails already made", "warm")):
-            wall, line = report(home, library, Path(tmp) / out)
-            print(line)
-            rows.append((label, wall, Path(tmp) / out))
-        print(f"\n| report of {args.photos} stored photos | wall s | index.html | thumbs/ | per photo |")
-        print("|---|---|---|---|---|")
-        for label, wall, out in rows:
-            index, thumbs = (out / "index.html").stat().st_size, du(out / "thumbs")
-            print(
-                f"| {label} | {wall:.2f} | {index / 1e6:.2f} MB | {thumbs / 1e6:.1f} MB "
-                f"| {(index + thumbs) / args.photos / 1e3:.1f} KB |"
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        home = tmp / "home"
+        t = time.perf_counter()
+        corpus = make_corpus(args.corpus_dir or tmp / "corpus", args.corpus, testdata=args.testdata)
+        print(
+            f"corpus: {len(corpus.jpegs)} x 24 MP JPEGs, {corpus.jpeg_bytes / len(corpus.jpegs) / 1e6:.1f} MB each "
+            f"({time.perf_counter() - t:.0f} s)"
+        )
+        camera = cull_sources(home, [str(p) for p in corpus.jpegs], "24 MP corpus JPEGs")
+        page = bench_library("24 MP camera JPEGs", home, tmp, "camera", camera, args.photos)
+        if not args.no_small:
+            small = [p for p in real_photos(args.testdata) if p.lower().endswith((".jpg", ".jpeg"))]
+            bench_library(
+                "small real photos", home, tmp, "small", cull_sources(home, small, "real photos"), args.photos
             )
         print(f"home thumbnail cache: {du(home / 'thumbs') / 1e6:.1f} MB")
         if args.browser:
-            print(f"chromium: page of {args.photos} photos ready in {open_in_browser(rows[1][2] / 'index.html'):.2f} s")
+            in_browser(page / "index.html", args.scroll_step)
 
 
 if __name__ == "__main__":

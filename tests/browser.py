@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,3 +61,12 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def open_page(driver: Any, index: Path, timeout: float = 10.0) -> None:
+    """Load a review page and wait until its script has built the grid (it sets ``data-ready`` on the body)."""
+    driver.get(index.as_uri())
+    deadline = time.monotonic() + timeout
+    while driver.execute_script("return document.body && document.body.getAttribute('data-ready')") != "1":
+        assert time.monotonic() < deadline, f"page script failed: {driver.get_log('browser')}"
+        time.sleep(0.05)

@@ -7,20 +7,26 @@ page is checked against `autocull cull --json` of the same folder (the stored de
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from browser import artifacts_dir, chromium
-from realphotos import TESTDATA, shared_dir
+from autocull.library import REPORT_MARKER
+
+from browser import artifacts_dir, chromium, open_page
+from daemon import Daemon
+from realphotos import TESTDATA, copy_photos, shared_dir
 from test_bursts import T0, exif_block, frame, series, write
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
@@ -71,12 +77,7 @@ def shoot(tmp_path_factory) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def page(shoot):
     with chromium() as driver:
-        driver.get((shoot["out"] / "index.html").as_uri())
-        for _ in range(100):
-            if driver.execute_script("return document.body.getAttribute('data-ready')") == "1":
-                break
-            time.sleep(0.1)
-        assert driver.execute_script("return document.body.getAttribute('data-ready')") == "1", "page script failed"
+        open_page(driver, shoot["out"] / "index.html")
         yield driver
 
 
@@ -230,3 +231,137 @@ def test_html_in_a_file_name_is_shown_as_text_never_as_markup(shoot, page):
     ), names
     html = (shoot["out"] / "index.html").read_text(encoding="utf-8")
     assert HOSTILE not in html and "\\u003cimg src=x onerror=alert(1)\\u003e" in html
+
+
+# ------------------------------------------------------- through the real daemon, and --csv --
+SMALL = ["camera/sharp/rbh-054.jpg", "camera/blurred/rbh-027.jpg"]
+
+
+def page_photos(out: Path) -> dict[str, dict[str, Any]]:
+    """The photos embedded in a written page, by name (what the page's script draws from)."""
+    html = (out / "index.html").read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="autocull-data">(.*?)</script>', html, re.S)
+    assert found, "no data in the page"
+    return {p["name"]: p for p in json.loads(found.group(1))["photos"]}
+
+
+def csv_rows(text: str) -> list[dict[str, str]]:
+    return sorted(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline="")), key=lambda r: r["path"])
+
+
+def cli_at(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """The CLI told where the home is by --home only: it finds a daemon there through state.json."""
+    env = {k: v for k, v in os.environ.items() if k != "AUTOCULL_HOME"}
+    done = subprocess.run(
+        [sys.executable, "-m", "autocull", "--home", str(home), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        encoding="utf-8",
+    )
+    assert done.returncode == 0 or not check, done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("small") / "shoot"
+    faces = sorted((shared_dir("faces") / "open").glob("*.jpg"))
+    copy_photos(folder, SMALL + [str(faces[0].relative_to(TESTDATA))])
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a photo")
+    return folder
+
+
+@pytest.mark.e2e
+def test_the_report_through_the_daemon_is_the_in_process_page_with_the_culls_thumbnails(small, tmp_path):
+    local = cli_at(tmp_path / "local-home", "report", str(small), "-o", str(tmp_path / "local"), "--csv")
+    assert "no daemon running" in local.stderr
+    daemon = Daemon(tmp_path / "home")
+    try:
+        from autocull.v1 import autocull_pb2 as pb
+
+        out = tmp_path / "via-daemon"
+        served = cli_at(daemon.home, "report", str(small), "-o", str(out), "--csv")
+        assert "no daemon running" not in served.stderr, served.stderr
+        # the daemon's cull made the thumbnails from the pixels it analysed; the report copied them
+        assert (
+            "review page of 4 photos" in served.stdout and "0 thumbnails made, 3 reused, 1 without one" in served.stdout
+        )
+        decodes = daemon.grpc("GetStatus", pb.GetStatusRequest()).decodes
+        again = cli_at(daemon.home, "report", str(small), "-o", str(tmp_path / "again"))
+        assert "0 thumbnails made, 3 reused, 1 without one" in again.stdout
+        # answered from the store: only the broken file is tried again (as every failed file is, on each cull)
+        assert daemon.grpc("GetStatus", pb.GetStatusRequest()).decodes == decodes + 1
+        table = cli_at(daemon.home, "cull", "--csv", str(small)).stdout
+    finally:
+        daemon.stop()
+
+    here, there = page_photos(tmp_path / "local"), page_photos(out)
+    assert sorted(there) == sorted(os.listdir(small))
+    assert sorted(here) == sorted(there)
+    for name, p in there.items():
+        assert {k: v for k, v in p.items() if k not in ("n", "thumb")} == {
+            k: v for k, v in here[name].items() if k not in ("n", "thumb")
+        }, name
+        assert (p["thumb"] is None) == (name == "broken.jpg") and (p["thumb"] is None or (out / p["thumb"]).is_file())
+    assert there["broken.jpg"]["verdict"] == "failed" and there["rbh-027.jpg"]["streak"]
+
+    # report --csv: beside the page, one row per photo, the rows `cull --csv` prints; no temp file left
+    written = (out / "autocull.csv").read_text(encoding="utf-8")
+    assert written.startswith("\ufeff") and table.startswith("\ufeff")
+    rows = csv_rows(written)
+    assert [Path(r["path"]).name for r in rows] == sorted(os.listdir(small))
+    assert rows == csv_rows(table)
+    assert csv_rows((tmp_path / "local" / "autocull.csv").read_text(encoding="utf-8")) == rows
+    assert sorted(p.name for p in out.iterdir() if p.name != "thumbs") == sorted(
+        [REPORT_MARKER, "index.html", "autocull.csv"]
+    )
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("how", ["daemon stopped", "ctrl-c"])
+def test_a_report_whose_cull_does_not_finish_leaves_no_page_and_no_csv(tmp_path, how):
+    from test_shutdown import _analysing, _slow_folder, _until
+
+    folder = _slow_folder(tmp_path / "big")
+    daemon = Daemon(tmp_path / "home")
+    out = tmp_path / "out"
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "AUTOCULL_HOME"}
+        cli = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "autocull",
+                "--home",
+                str(daemon.home),
+                "report",
+                str(folder),
+                "-o",
+                str(out),
+                "--csv",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _until(lambda: _analysing(daemon))
+        assert [p.name for p in out.glob(".autocull.csv.*")], "the table is written as the decisions come"
+        if how == "daemon stopped":
+            daemon.proc.send_signal(signal.SIGTERM)
+            assert daemon.proc.wait(60) == 0
+        else:
+            cli.send_signal(signal.SIGINT)
+        _, err = cli.communicate(timeout=120)
+        assert cli.returncode != 0 and "no page written" in err, err
+        assert "Traceback" not in err, err
+        if how == "ctrl-c":
+            from autocull.v1 import autocull_pb2 as pb
+
+            _until(lambda: daemon.grpc("GetStatus", pb.GetStatusRequest()).jobs_running == 0)
+    finally:
+        daemon.stop()
+    left = sorted(p.name for p in out.iterdir() if p.name != "thumbs")
+    assert left == [REPORT_MARKER], left  # no index.html, no autocull.csv, no temp file
