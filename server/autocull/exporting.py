@@ -537,7 +537,7 @@ def _remove_if_empty(folder: str) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .cli import _abs, _client, _overrides, job_pages
+    from .client import _abs, _client, _overrides, job_pages
 
     sources = _abs(args.paths)
     to = _abs([args.to])[0]
