@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -78,3 +80,30 @@ def test_embedded_data_cannot_close_its_script_element() -> None:
     text = embed_json({"name": "</script><img src=x onerror=alert(1)>&amp;"})
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == {"name": "</script><img src=x onerror=alert(1)>&amp;"}
+
+
+def page_data(out: Path) -> dict:
+    """The data embedded in a written page (what its script draws from)."""
+    html = (out / "index.html").read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="autocull-data">(.*?)</script>', html, re.S)
+    assert found, "no data in the page"
+    return json.loads(found.group(1))
+
+
+def test_the_csv_and_the_page_get_the_mode_of_a_normal_file(tmp_path: Path) -> None:
+    shoot = small_shoot(tmp_path / "shoot")
+    for umask, mode in ((0o022, 0o644), (0o027, 0o640)):
+        rep = tmp_path / f"rep-{umask:o}"
+        env = dict(os.environ, AUTOCULL_HOME=str(tmp_path / "home"))
+        done = subprocess.run(
+            [sys.executable, "-m", "autocull", "report", str(shoot), "-o", str(rep), "--csv"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            preexec_fn=lambda umask=umask: os.umask(umask),  # type: ignore[misc]
+        )
+        assert done.returncode == 0, done.stderr
+        modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (rep / "index.html", rep / "autocull.csv")}
+        assert modes == {"index.html": mode, "autocull.csv": mode}
+        assert stat.S_IMODE((rep / "thumbs").stat().st_mode) == 0o777 & ~umask

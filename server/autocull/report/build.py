@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
-import tempfile
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -63,6 +63,21 @@ def prepare(output: Path) -> Path:
             old.unlink()
     thumbs.mkdir(exist_ok=True)
     return output
+
+
+def _new_name(folder: Path, prefix: str, suffix: str = "") -> Path:
+    return folder / f"{prefix}{secrets.token_hex(4)}{suffix}"
+
+
+def new_file(folder: Path, prefix: str, suffix: str = "") -> tuple[int, Path]:
+    """A new temp file in ``folder`` with the mode of any file the user makes (0666 less the umask): the page and
+    its table are to open and share, unlike mkstemp's 0600."""
+    while True:
+        path = _new_name(folder, prefix, suffix)
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), path
+        except FileExistsError:
+            continue
 
 
 def box(b: Any) -> Optional[dict[str, float]]:
@@ -192,14 +207,13 @@ class ReportBuilder:
         self.make_missing()
         index = self.output / INDEX
         html = render_page(self.photos)
-        fd, tmp = tempfile.mkstemp(prefix=".index.", suffix=".html", dir=str(self.output))
+        fd, tmp = new_file(self.output, ".index.", ".html")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(html)
-            os.chmod(tmp, 0o644)  # a page to open and share, not a private cache
             os.replace(tmp, index)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            tmp.unlink(missing_ok=True)
             raise
         missing = sum(1 for p in self.photos if p["thumb"] is None)
         return Built(index, len(self.photos), self.reused, self.made, missing)

@@ -92,12 +92,11 @@ class _CsvFile:
     takes its name only when the cull finished (a cancelled report leaves no half table)."""
 
     def __init__(self, target: Path) -> None:
-        import tempfile
-
         from ..csvout import CsvWriter
+        from .build import new_file
 
         self.target = target
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
+        fd, self.tmp = new_file(target.parent, f".{target.name}.")  # the page's mode, not mkstemp's 0600
         self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.writer = CsvWriter(self.stream)
 
