@@ -107,3 +107,57 @@ def test_the_csv_and_the_page_get_the_mode_of_a_normal_file(tmp_path: Path) -> N
         modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (rep / "index.html", rep / "autocull.csv")}
         assert modes == {"index.html": mode, "autocull.csv": mode}
         assert stat.S_IMODE((rep / "thumbs").stat().st_mode) == 0o777 & ~umask
+
+
+def test_a_symlinked_thumbs_folder_is_refused_and_nothing_behind_it_is_touched(tmp_path: Path) -> None:
+    # a report folder received from someone else may carry links: deleting old thumbnails must not follow them
+    shoot = small_shoot(tmp_path / "shoot")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious.jpg").write_bytes(b"precious")
+    (victim / "1.jpg").write_bytes(b"also mine")
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    (rep / REPORT_MARKER).write_text("")
+    (rep / "thumbs").symlink_to(victim)
+    done = run_cli(tmp_path / "home", "report", str(shoot), "-o", str(rep), ok=False)
+    assert done.returncode == 2 and "thumbs" in done.stderr and "symbolic link" in done.stderr, done.stderr
+    assert sorted(p.name for p in victim.iterdir()) == ["1.jpg", "precious.jpg"]
+    assert (victim / "precious.jpg").read_bytes() == b"precious" and (victim / "1.jpg").read_bytes() == b"also mine"
+    assert sorted(p.name for p in rep.iterdir()) == [REPORT_MARKER, "thumbs"]  # nothing written either
+
+
+@pytest.mark.parametrize("name", [REPORT_MARKER, "index.html", "autocull.csv"])
+def test_a_symlinked_page_file_is_refused(tmp_path: Path, name: str) -> None:
+    shoot = small_shoot(tmp_path / "shoot")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("mine")
+    rep = tmp_path / "rep"
+    rep.mkdir()
+    if name != REPORT_MARKER:
+        (rep / REPORT_MARKER).write_text("")
+    (rep / name).symlink_to(victim)
+    before = sorted(os.listdir(rep))
+    done = run_cli(tmp_path / "home", "report", str(shoot), "-o", str(rep), "--csv", ok=False)
+    assert done.returncode == 2 and name in done.stderr and "symbolic link" in done.stderr, done.stderr
+    assert victim.read_text() == "mine" and (rep / name).is_symlink()
+    assert sorted(os.listdir(rep)) == before  # nothing written
+
+
+def test_an_output_that_links_to_a_photo_folder_is_judged_by_the_folder_it_names(tmp_path: Path) -> None:
+    shoot = small_shoot(tmp_path / "shoot")
+    before = {p.name: p.read_bytes() for p in shoot.iterdir()}
+    link = tmp_path / "rep"
+    link.symlink_to(shoot)
+    done = run_cli(tmp_path / "home", "report", str(shoot), "-o", str(link), ok=False)
+    assert done.returncode == 2 and "not empty and not an AutoCull report" in done.stderr, done.stderr
+    assert {p.name: p.read_bytes() for p in shoot.iterdir()} == before
+    # a link to a report folder is that report folder: the page is written where the link points
+    real = tmp_path / "real-report"
+    real.mkdir()
+    (tmp_path / "to-report").symlink_to(real)
+    run_cli(tmp_path / "home", "report", str(shoot), "-o", str(tmp_path / "to-report"))
+    assert (real / "index.html").is_file() and sorted(p.name for p in (real / "thumbs").iterdir()) == [
+        "1.jpg",
+        "2.jpg",
+    ]

@@ -4,14 +4,19 @@ Decisions are taken one at a time (a cull's pages as they come) and kept only as
 so a 5,000-photo report holds a few MB. Thumbnails come from the home's cache (``thumbs.ThumbCache``); only the
 missing ones are made, in parallel processes, by a reduced decode. They are copied, not linked, into the report:
 the report stays whole when the user moves it or the cache is cleared, and the cache stays private (0600).
+
+A report folder may come from someone else, so the builder trusts none of it: a link or odd file where its own
+files go is refused before anything is written, and it deletes only regular files with its own names.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
+import stat
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
@@ -25,6 +30,8 @@ from ..thumbs import ThumbCache
 
 INDEX = "index.html"
 THUMBS = "thumbs"
+CSV = "autocull.csv"
+OWN_THUMB = re.compile(r"\d+\.jpg")  # the only names the builder writes in thumbs/, so the only ones it deletes
 # extensions a browser shows itself: the lightbox opens the original file; anything else shows the thumbnail
 BROWSER_SHOWS = frozenset({"jpg", "jpeg", "jpe", "png", "webp", "gif"})
 VERDICTS = {0: "failed", 1: "keep", 2: "review", 3: "reject"}
@@ -49,18 +56,51 @@ class Built:
     missing: int
 
 
+def check_own_names(output: Path) -> None:
+    """Refuse a folder whose page files (marker, index.html, autocull.csv, thumbs/) are links or the wrong kind
+    (lstat, never followed): writing or deleting through them would reach files that are not the report's."""
+    for name in (REPORT_MARKER, INDEX, CSV, THUMBS):
+        try:
+            mode = os.lstat(output / name).st_mode
+        except FileNotFoundError:
+            continue
+        folder = name == THUMBS
+        if stat.S_ISLNK(mode):
+            what = "a symbolic link"
+        elif folder and not stat.S_ISDIR(mode):
+            what = "not a folder"
+        elif not folder and not stat.S_ISREG(mode):
+            what = "not a regular file"
+        else:
+            continue
+        raise NotAReportFolder(
+            f"{output / name} is {what}; a report folder holds only what AutoCull wrote there, so nothing was "
+            "written. Remove it or choose another folder with -o"
+        )
+
+
 def prepare(output: Path) -> Path:
-    """Make ``output`` a report folder (marker first, so a cull running meanwhile already skips it) and empty its
-    old thumbnails. Refuses a non-empty folder that is not a report."""
+    """Make ``output`` a report folder (marker first, so a cull running meanwhile already skips it) and delete its
+    old thumbnails. Refuses a non-empty folder that is not a report, and a report folder with links where its own
+    files go. A link given as ``output`` is judged by the folder it names."""
+    output = Path(output).resolve()
+    if output.exists():
+        if not output.is_dir():
+            raise NotAReportFolder(f"{output} is not a folder; choose another with -o")
+        check_own_names(output)
+        if not os.path.lexists(output / REPORT_MARKER) and any(output.iterdir()):
+            raise NotAReportFolder(f"{output} is not empty and not an AutoCull report; choose another folder with -o")
     output.mkdir(parents=True, exist_ok=True)
     marker = output / REPORT_MARKER
-    if not marker.exists() and any(output.iterdir()):
-        raise NotAReportFolder(f"{output} is not empty and not an AutoCull report; choose another folder with -o")
-    marker.write_text("AutoCull review page: folder scans skip this folder.\n", encoding="utf-8")
+    if not os.path.lexists(marker):
+        with open(marker, "x", encoding="utf-8") as fh:  # never written through an existing (hard-linked) file
+            fh.write("AutoCull review page: folder scans skip this folder.\n")
     thumbs = output / THUMBS
     if thumbs.is_dir():
-        for old in thumbs.glob("*.jpg"):
-            old.unlink()
+        with os.scandir(thumbs) as entries:
+            for e in entries:
+                if OWN_THUMB.fullmatch(e.name) and e.is_file(follow_symlinks=False):
+                    os.unlink(e.path)
     thumbs.mkdir(exist_ok=True)
     return output
 

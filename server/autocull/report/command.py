@@ -27,9 +27,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from .. import cli
-    from .build import NotAReportFolder, ReportBuilder
+    from .build import CSV, NotAReportFolder, ReportBuilder
 
-    output = Path(args.output).expanduser().resolve()
+    output = Path(args.output).expanduser().resolve()  # a link is judged by the folder it names
     try:
         builder = ReportBuilder(args.home, output)
     except (NotAReportFolder, OSError) as exc:
@@ -46,7 +46,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.set:
         req.policy_overrides.update(cli._overrides(args.set))
     job = None
-    table = _CsvFile(output / CSV_NAME) if args.csv else None
+    table = _CsvFile(output / CSV) if args.csv else None
     try:
         job = started = client.call("StartJob", req)
         for job in cli.job_pages(client, started):
@@ -82,9 +82,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     if table is not None:
         print(f"autocull: one row per photo: {table.finish()}")
     return 0
-
-
-CSV_NAME = "autocull.csv"
 
 
 class _CsvFile:
