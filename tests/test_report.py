@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -161,3 +162,48 @@ def test_an_output_that_links_to_a_photo_folder_is_judged_by_the_folder_it_names
         "1.jpg",
         "2.jpg",
     ]
+
+
+def test_a_report_keeps_files_in_thumbs_it_did_not_write(tmp_path: Path) -> None:
+    shoot = small_shoot(tmp_path / "shoot")
+    home, rep = tmp_path / "home", tmp_path / "rep"
+    run_cli(home, "report", str(shoot), "-o", str(rep))
+    (rep / "thumbs" / "notes.txt").write_text("mine")
+    (rep / "thumbs" / "7.jpg.keep").write_text("mine too")
+    run_cli(home, "report", str(shoot), "-o", str(rep))
+    assert sorted(p.name for p in (rep / "thumbs").iterdir()) == ["1.jpg", "2.jpg"]
+    kept = [p for p in rep.rglob("*") if p.name in ("notes.txt", "7.jpg.keep")]
+    assert sorted(p.read_text() for p in kept) == ["mine", "mine too"]
+
+
+@pytest.mark.e2e
+def test_a_cancelled_report_leaves_the_previous_page_whole(tmp_path: Path) -> None:
+    from daemon import Daemon
+    from test_shutdown import _analysing, _slow_folder, _until
+
+    out = tmp_path / "out"
+    run_cli(tmp_path / "home0", "report", str(small_shoot(tmp_path / "shoot")), "-o", str(out))
+    thumbs = [p["thumb"] for p in page_data(out)["photos"]]
+    assert thumbs == ["thumbs/1.jpg", "thumbs/2.jpg"]
+    before = {rel: (out / rel).read_bytes() for rel in ["index.html", *thumbs]}
+
+    folder = _slow_folder(tmp_path / "big")
+    daemon = Daemon(tmp_path / "home")
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "AUTOCULL_HOME"}
+        cli = subprocess.Popen(
+            [sys.executable, "-m", "autocull", "--home", str(daemon.home), "report", str(folder), "-o", str(out)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        _until(lambda: _analysing(daemon))
+        cli.send_signal(signal.SIGINT)
+        _, err = cli.communicate(timeout=120)
+        assert cli.returncode == 130 and "no page written" in err and "Traceback" not in err, err
+    finally:
+        daemon.stop()
+    assert {rel: (out / rel).read_bytes() for rel in before} == before
+    assert sorted(p.name for p in out.iterdir()) == [REPORT_MARKER, "index.html", "thumbs"]  # no temp folder left
+    assert sorted(p.name for p in (out / "thumbs").iterdir()) == ["1.jpg", "2.jpg"]

@@ -6,7 +6,9 @@ missing ones are made, in parallel processes, by a reduced decode. They are copi
 the report stays whole when the user moves it or the cache is cleared, and the cache stays private (0600).
 
 A report folder may come from someone else, so the builder trusts none of it: a link or odd file where its own
-files go is refused before anything is written, and it deletes only regular files with its own names.
+files go is refused before anything is written, and it deletes only regular files with its own names. The new
+thumbnails go into a temp folder swapped in with ``index.html`` at the end, so a cancelled or failed run leaves
+the previous page whole.
 """
 
 from __future__ import annotations
@@ -47,13 +49,15 @@ class NotAReportFolder(Exception):
 
 @dataclass(frozen=True)
 class Built:
-    """What was written: the page, how many photos, thumbnails reused from the cache, made now, and missing."""
+    """What was written: the page, how many photos, thumbnails reused from the cache, made now, and missing; the
+    old thumbnails folder when it held files AutoCull did not write (kept, not deleted)."""
 
     index: Path
     photos: int
     reused: int
     made: int
     missing: int
+    kept: Optional[Path] = None
 
 
 def check_own_names(output: Path) -> None:
@@ -80,9 +84,9 @@ def check_own_names(output: Path) -> None:
 
 
 def prepare(output: Path) -> Path:
-    """Make ``output`` a report folder (marker first, so a cull running meanwhile already skips it) and delete its
-    old thumbnails. Refuses a non-empty folder that is not a report, and a report folder with links where its own
-    files go. A link given as ``output`` is judged by the folder it names."""
+    """Make ``output`` a report folder (marker first, so a cull running meanwhile already skips it); nothing old
+    is deleted here (that waits for the new page). Refuses a non-empty folder that is not a report, and a report
+    folder with links where its own files go. A link given as ``output`` is judged by the folder it names."""
     output = Path(output).resolve()
     if output.exists():
         if not output.is_dir():
@@ -95,13 +99,6 @@ def prepare(output: Path) -> Path:
     if not os.path.lexists(marker):
         with open(marker, "x", encoding="utf-8") as fh:  # never written through an existing (hard-linked) file
             fh.write("AutoCull review page: folder scans skip this folder.\n")
-    thumbs = output / THUMBS
-    if thumbs.is_dir():
-        with os.scandir(thumbs) as entries:
-            for e in entries:
-                if OWN_THUMB.fullmatch(e.name) and e.is_file(follow_symlinks=False):
-                    os.unlink(e.path)
-    thumbs.mkdir(exist_ok=True)
     return output
 
 
@@ -118,6 +115,32 @@ def new_file(folder: Path, prefix: str, suffix: str = "") -> tuple[int, Path]:
             return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o666), path
         except FileExistsError:
             continue
+
+
+def new_folder(folder: Path, prefix: str) -> Path:
+    """A new temp folder in ``folder`` with the umask's mode (unlike mkdtemp's 0700)."""
+    while True:
+        path = _new_name(folder, prefix)
+        try:
+            path.mkdir(0o777)
+            return path
+        except FileExistsError:
+            continue
+
+
+def remove_own(folder: Path) -> int:
+    """Delete the builder's own thumbnails (regular files named ``<n>.jpg``) in ``folder``, and the folder once
+    empty; how many other entries were left in it (never followed, never deleted)."""
+    left = 0
+    with os.scandir(folder) as entries:
+        for e in entries:
+            if OWN_THUMB.fullmatch(e.name) and e.is_file(follow_symlinks=False):
+                os.unlink(e.path)
+            else:
+                left += 1
+    if not left:
+        folder.rmdir()
+    return left
 
 
 def box(b: Any) -> Optional[dict[str, float]]:
@@ -189,6 +212,7 @@ class ReportBuilder:
     def __init__(self, home: Path, output: Path) -> None:
         self.home = Path(home)
         self.output = prepare(Path(output))
+        self.staging: Optional[Path] = new_folder(self.output, ".thumbs.new-")  # thumbs/ once the page is written
         self.cache = ThumbCache(self.home)
         self.photos: list[dict[str, Any]] = []
         self.missing: list[dict[str, Any]] = []  # entries whose thumbnail is still to be made
@@ -213,9 +237,9 @@ class ReportBuilder:
             self.missing.append(entry)
 
     def _place(self, entry: dict[str, Any], thumb: Path) -> None:
-        rel = f"{THUMBS}/{entry['n']}.jpg"
-        shutil.copyfile(thumb, self.output / rel)
-        entry["thumb"] = rel
+        assert self.staging is not None, "the page was written or discarded"
+        shutil.copyfile(thumb, self.staging / f"{entry['n']}.jpg")
+        entry["thumb"] = f"{THUMBS}/{entry['n']}.jpg"
         if not entry["w"] or not entry["h"]:  # decided before sizes were stored: the thumbnail has the aspect
             from PIL import Image
 
@@ -243,20 +267,45 @@ class ReportBuilder:
         self.missing = []
 
     def finish(self) -> Built:
-        """Make the missing thumbnails, then write ``index.html`` atomically."""
+        """Make the missing thumbnails, then put the page in place: the new thumbnails folder swapped in for the
+        old and ``index.html`` replaced atomically, rolled back if either fails; then the old thumbnails go."""
         self.make_missing()
-        index = self.output / INDEX
-        html = render_page(self.photos)
+        staging = self.staging
+        assert staging is not None, "the page was written or discarded"
+        index, thumbs = self.output / INDEX, self.output / THUMBS
         fd, tmp = new_file(self.output, ".index.", ".html")
+        old: Optional[Path] = None
+        swapped = False
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(html)
+                fh.write(render_page(self.photos))
+            check_own_names(self.output)  # nothing put a link there while the cull ran
+            if os.path.lexists(thumbs):
+                old = _new_name(self.output, ".thumbs.old-")
+                os.rename(thumbs, old)
+            os.rename(staging, thumbs)
+            swapped = True
             os.replace(tmp, index)
         except BaseException:
             tmp.unlink(missing_ok=True)
+            if swapped:
+                os.rename(thumbs, staging)
+            if old is not None and not os.path.lexists(thumbs):
+                os.rename(old, thumbs)
             raise
+        self.staging = None
+        kept = None
+        if old is not None and remove_own(old):
+            kept = old
         missing = sum(1 for p in self.photos if p["thumb"] is None)
-        return Built(index, len(self.photos), self.reused, self.made, missing)
+        return Built(index, len(self.photos), self.reused, self.made, missing, kept)
+
+    def discard(self) -> None:
+        """No page after all (the cull was cancelled or failed): remove the new thumbnails; the previous page, if
+        any, is left as it was."""
+        if self.staging is not None and self.staging.is_dir():
+            remove_own(self.staging)
+        self.staging = None
 
 
 def embed_json(data: Any) -> str:

@@ -26,8 +26,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from .. import cli
-    from .build import CSV, NotAReportFolder, ReportBuilder
+    from .build import NotAReportFolder, ReportBuilder
 
     output = Path(args.output).expanduser().resolve()  # a link is judged by the folder it names
     try:
@@ -35,6 +34,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     except (NotAReportFolder, OSError) as exc:
         print(f"autocull: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _build(args, builder, output)
+    except KeyboardInterrupt:  # while the thumbnails were made or the page written
+        print("\nautocull: cancelled; no page written", file=sys.stderr)
+        return 130
+    finally:
+        builder.discard()  # a page not written leaves the previous one whole: its new thumbnails go
+
+
+def _build(args: argparse.Namespace, builder: Any, output: Path) -> int:
+    import sys
+
+    from .. import cli
+    from .build import CSV
+
     client = cli._client(args.home, announce="culling")
     pb = client.pb
     req = pb.CullRequest(
@@ -74,11 +88,18 @@ def cmd_report(args: argparse.Namespace) -> int:
         what = "failed" if job.state == pb.JOB_STATE_FAILED else "was cancelled"
         print(f"autocull: the cull {what}: {job.message}; no page written", file=sys.stderr)
         return 1
-    built = builder.finish()
+    try:
+        built = builder.finish()
+    except BaseException:
+        if table is not None:
+            table.discard()
+        raise
     thumbs = f"{built.made} thumbnails made, {built.reused} reused"
     if built.missing:
         thumbs += f", {built.missing} without one"
     print(f"autocull: review page of {built.photos} photos: {built.index} ({thumbs})")
+    if built.kept is not None:
+        print(f"autocull: the old thumbs/ held files AutoCull did not write; kept in {built.kept}", file=sys.stderr)
     if table is not None:
         print(f"autocull: one row per photo: {table.finish()}")
     return 0
