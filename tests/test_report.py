@@ -207,3 +207,26 @@ def test_a_cancelled_report_leaves_the_previous_page_whole(tmp_path: Path) -> No
     assert {rel: (out / rel).read_bytes() for rel in before} == before
     assert sorted(p.name for p in out.iterdir()) == [REPORT_MARKER, "index.html", "thumbs"]  # no temp folder left
     assert sorted(p.name for p in (out / "thumbs").iterdir()) == ["1.jpg", "2.jpg"]
+
+
+def test_a_photo_whose_thumbnail_hangs_gets_a_reason_and_the_report_finishes(tmp_path: Path) -> None:
+    shoot = small_shoot(tmp_path / "shoot")
+    home, rep = tmp_path / "home", tmp_path / "rep"
+    run_cli(home, "report", str(shoot), "-o", str(rep))
+    shutil.rmtree(home / "thumbs")  # the thumbnails are to be made again by the report
+    (home / "config.toml").write_text("file_timeout_seconds = 2\n")
+    env = dict(os.environ, AUTOCULL_HOME=str(home), AUTOCULL_FAULT_HANG_ON="scenario-1-a")
+    done = subprocess.run(
+        [sys.executable, "-m", "autocull", "report", str(shoot), "-o", str(rep)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,  # the hung worker is killed, not waited for: the command ends
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 thumbnails made, 0 reused, 1 without one" in done.stdout, done.stdout
+    photos = {p["name"]: p for p in page_data(rep)["photos"]}
+    hung, fine = photos["scenario-1-a.jpg"], photos["scenario-2-a.jpg"]
+    assert hung["thumb"] is None and "took longer than 2 s" in hung["thumbError"], hung["thumbError"]
+    assert fine["thumb"] and (rep / fine["thumb"]).is_file() and not fine["thumbError"]
+    assert sorted(p.name for p in (rep / "thumbs").iterdir()) == [Path(fine["thumb"]).name]

@@ -18,8 +18,12 @@ import os
 import re
 import secrets
 import shutil
+import signal
 import stat
-from concurrent.futures import Future, ProcessPoolExecutor
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -29,6 +33,7 @@ from ..config import usable_cpus
 from ..errors import FileProblem
 from ..library import REPORT_MARKER
 from ..thumbs import ThumbCache
+from ..workers import FAULT_HANG_ON, FILE_TIMEOUT, SLICE, _kill_pool
 
 INDEX = "index.html"
 THUMBS = "thumbs"
@@ -197,9 +202,29 @@ def photo_entry(n: int, d: Any) -> dict[str, Any]:
     return entry
 
 
+_hang_on: Optional[str] = None  # the test-only fault seam of workers.FAULT_HANG_ON, in a thumbnail worker
+
+
+def _init_thumb_worker(hang_on: Optional[str]) -> None:
+    """Ctrl+C is the parent's (it kills the pool); the hang seam (tests only: a file on a hung share)."""
+    global _hang_on
+    _hang_on = hang_on
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _make_thumb(home: str, path: str) -> str:
     """In a worker process: make the thumbnail of ``path`` in the home's cache; its location."""
+    if _hang_on and _hang_on in path:
+        while True:
+            time.sleep(3600)
     return str(ThumbCache(Path(home)).make(path))
+
+
+def timeout_reason(path: str, seconds: float) -> str:
+    return (
+        f"{path}: making its thumbnail took longer than {seconds:g} s, so it was stopped (the file may be on a "
+        "hung network share; the limit is file_timeout_seconds in config.toml)"
+    )
 
 
 def _problem(exc: BaseException) -> str:
@@ -209,10 +234,11 @@ def _problem(exc: BaseException) -> str:
 class ReportBuilder:
     """Collects decisions (``add``), then makes the missing thumbnails and writes the page (``finish``)."""
 
-    def __init__(self, home: Path, output: Path) -> None:
+    def __init__(self, home: Path, output: Path, file_timeout: float = FILE_TIMEOUT) -> None:
         self.home = Path(home)
         self.output = prepare(Path(output))
         self.staging: Optional[Path] = new_folder(self.output, ".thumbs.new-")  # thumbs/ once the page is written
+        self.file_timeout = file_timeout  # seconds one thumbnail may take (config.file_timeout_seconds)
         self.cache = ThumbCache(self.home)
         self.photos: list[dict[str, Any]] = []
         self.missing: list[dict[str, Any]] = []  # entries whose thumbnail is still to be made
@@ -250,21 +276,58 @@ class ReportBuilder:
                 pass
 
     def make_missing(self) -> None:
-        """The thumbnails the cache lacks, made in parallel; a photo that cannot be read gets its reason."""
-        if not self.missing:
-            return
-        workers = max(1, min(usable_cpus(), len(self.missing)))
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures: list[tuple[dict[str, Any], Future[str]]] = [
-                (e, pool.submit(_make_thumb, str(self.home), e["path"])) for e in self.missing
-            ]
-            for entry, fut in futures:
-                try:
-                    self._place(entry, Path(fut.result()))
-                    self.made += 1
-                except Exception as exc:  # the file's problem, or a worker lost: this photo only
-                    entry["thumbError"] = f"no thumbnail: {_problem(exc)}"
+        """The thumbnails the cache lacks, made in parallel; a photo that cannot be read, or whose thumbnail
+        takes longer than ``file_timeout``, gets its reason (the pool is then killed and the rest go on in a new
+        one: a worker stuck on a hung share is never waited for)."""
+        todo = deque(self.missing)
+        while todo:
+            todo = self._one_pool(todo)
         self.missing = []
+
+    def _one_pool(self, todo: deque[dict[str, Any]]) -> deque[dict[str, Any]]:
+        """Make thumbnails in one pool until all are made or one hangs or kills its worker; what is left. No more
+        are submitted than there are workers, so each starts at once and its clock starts when it is submitted.
+        Each pool settles at least one photo, so the rounds end."""
+        workers = max(1, min(usable_cpus(), len(todo)))
+        pool = ProcessPoolExecutor(workers, initializer=_init_thumb_worker, initargs=(os.environ.get(FAULT_HANG_ON),))
+        running: dict[Future[str], tuple[dict[str, Any], float]] = {}
+        healthy = False
+        try:
+            while todo or running:
+                while todo and len(running) < workers:
+                    entry = todo.popleft()
+                    try:
+                        running[pool.submit(_make_thumb, str(self.home), entry["path"])] = (entry, time.monotonic())
+                    except BrokenProcessPool as exc:  # a worker died meanwhile: its photos fail below
+                        if not running:  # (none in flight: this one carries the pool's end, so the rounds end)
+                            entry["thumbError"] = f"no thumbnail: {_problem(exc)}"
+                            return todo
+                        todo.appendleft(entry)
+                        break
+                done, _ = wait(running, timeout=SLICE, return_when=FIRST_COMPLETED)
+                broken = False
+                for fut in done:
+                    entry, _ = running.pop(fut)
+                    try:
+                        self._place(entry, Path(fut.result()))
+                        self.made += 1
+                    except Exception as exc:  # the file's problem, or a worker lost: this photo only
+                        entry["thumbError"] = f"no thumbnail: {_problem(exc)}"
+                        broken = broken or isinstance(exc, BrokenProcessPool)
+                now = time.monotonic()
+                overdue = [f for f, (_, since) in running.items() if now - since > self.file_timeout]
+                for fut in overdue:
+                    entry, _ = running.pop(fut)
+                    entry["thumbError"] = f"no thumbnail: {timeout_reason(entry['path'], self.file_timeout)}"
+                if overdue or broken:  # the rest start again in a new pool
+                    return deque(e for e, _ in running.values()) + todo
+            healthy = True
+            return todo
+        finally:
+            if healthy:
+                pool.shutdown(wait=True)
+            else:
+                _kill_pool(pool)
 
     def finish(self) -> Built:
         """Make the missing thumbnails, then put the page in place: the new thumbnails folder swapped in for the

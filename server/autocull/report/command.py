@@ -26,12 +26,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
+    from ..config import Config
     from .build import NotAReportFolder, ReportBuilder
 
     output = Path(args.output).expanduser().resolve()  # a link is judged by the folder it names
     try:
-        builder = ReportBuilder(args.home, output)
-    except (NotAReportFolder, OSError) as exc:
+        timeout = Config.load(Path(args.home)).file_timeout_seconds
+        builder = ReportBuilder(args.home, output, file_timeout=timeout)
+    except (NotAReportFolder, OSError, ValueError) as exc:
         print(f"autocull: {exc}", file=sys.stderr)
         return 2
     try:
