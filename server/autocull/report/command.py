@@ -26,15 +26,31 @@ def cmd_report(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from .. import cli
+    from ..config import Config
     from .build import NotAReportFolder, ReportBuilder
 
-    output = Path(args.output).expanduser().resolve()
+    output = Path(args.output).expanduser().resolve()  # a link is judged by the folder it names
     try:
-        builder = ReportBuilder(args.home, output)
-    except (NotAReportFolder, OSError) as exc:
+        timeout = Config.load(Path(args.home)).file_timeout_seconds
+        builder = ReportBuilder(args.home, output, file_timeout=timeout)
+    except (NotAReportFolder, OSError, ValueError) as exc:
         print(f"autocull: {exc}", file=sys.stderr)
         return 2
+    try:
+        return _build(args, builder, output)
+    except KeyboardInterrupt:  # while the thumbnails were made or the page written
+        print("\nautocull: cancelled; no page written", file=sys.stderr)
+        return 130
+    finally:
+        builder.discard()  # a page not written leaves the previous one whole: its new thumbnails go
+
+
+def _build(args: argparse.Namespace, builder: Any, output: Path) -> int:
+    import sys
+
+    from .. import cli
+    from .build import CSV
+
     client = cli._client(args.home, announce="culling")
     pb = client.pb
     req = pb.CullRequest(
@@ -46,7 +62,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.set:
         req.policy_overrides.update(cli._overrides(args.set))
     job = None
-    table = _CsvFile(output / CSV_NAME) if args.csv else None
+    table = _CsvFile(output / CSV) if args.csv else None
     try:
         job = started = client.call("StartJob", req)
         for job in cli.job_pages(client, started):
@@ -74,17 +90,21 @@ def cmd_report(args: argparse.Namespace) -> int:
         what = "failed" if job.state == pb.JOB_STATE_FAILED else "was cancelled"
         print(f"autocull: the cull {what}: {job.message}; no page written", file=sys.stderr)
         return 1
-    built = builder.finish()
+    try:
+        built = builder.finish()
+    except BaseException:
+        if table is not None:
+            table.discard()
+        raise
     thumbs = f"{built.made} thumbnails made, {built.reused} reused"
     if built.missing:
         thumbs += f", {built.missing} without one"
     print(f"autocull: review page of {built.photos} photos: {built.index} ({thumbs})")
+    if built.kept is not None:
+        print(f"autocull: the old thumbs/ held files AutoCull did not write; kept in {built.kept}", file=sys.stderr)
     if table is not None:
         print(f"autocull: one row per photo: {table.finish()}")
     return 0
-
-
-CSV_NAME = "autocull.csv"
 
 
 class _CsvFile:
@@ -92,12 +112,11 @@ class _CsvFile:
     takes its name only when the cull finished (a cancelled report leaves no half table)."""
 
     def __init__(self, target: Path) -> None:
-        import tempfile
-
         from ..csvout import CsvWriter
+        from .build import new_file
 
         self.target = target
-        fd, self.tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=str(target.parent))
+        fd, self.tmp = new_file(target.parent, f".{target.name}.")  # the page's mode, not mkstemp's 0600
         self.stream = os.fdopen(fd, "w", encoding="utf-8", newline="")
         self.writer = CsvWriter(self.stream)
 
