@@ -16,14 +16,14 @@ from typing import Any, Optional, Sequence
 
 from .client import (
     DaemonClient,
-    _abs,
-    _client,
-    _Local,
-    _overrides,
-    _unavailable,
+    LocalCore,
+    absolute_paths,
     answering,
+    connect,
+    daemon_gone,
     find_daemon,
     job_pages,
+    parse_overrides,
 )
 from .config import default_home
 
@@ -123,10 +123,10 @@ class _CsvPrinter:
 
 
 def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
-    client = _client(args.home, announce="analysing" if analyze_only else "culling")
+    client = connect(args.home, announce="analysing" if analyze_only else "culling")
     pb = client.pb
     req = pb.CullRequest(
-        paths=_abs(args.paths),
+        paths=absolute_paths(args.paths),
         preset=args.preset or "",
         top_level_only=args.top_level_only,
         reanalyze=args.reanalyze,
@@ -135,7 +135,7 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
         ray_address=args.ray or "",
     )
     if args.set:
-        req.policy_overrides.update(_overrides(args.set))
+        req.policy_overrides.update(parse_overrides(args.set))
     job = None
     out: Optional[_Printer | _CsvPrinter] = None
     try:
@@ -154,7 +154,7 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
         print("\nautocull: cancelled", file=sys.stderr)
         return 130
     except Exception as exc:
-        if not _unavailable(exc):
+        if not daemon_gone(exc):
             raise
         if out is not None:
             out.finish(job.counts if job is not None else pb.Counts(), "the daemon stopped during the cull")
@@ -180,12 +180,12 @@ def cmd_cull(args: argparse.Namespace, *, analyze_only: bool = False) -> int:
 def cmd_policy(args: argparse.Namespace) -> int:
     from google.protobuf import json_format
 
-    client = _client(args.home)
+    client = connect(args.home)
     pb = client.pb
     try:
         if args.action == "set" or args.preset or args.reset:
             req = pb.SetPolicyRequest(preset=args.preset or "", reset=args.reset, save_as=args.save_as or "")
-            req.values.update(_overrides(args.pairs))
+            req.values.update(parse_overrides(args.pairs))
             resp = client.call("SetPolicy", req)
             print(f"policy saved; {resp.redecided} stored photos decided again, {resp.changed} changed")
             return 0
@@ -210,7 +210,7 @@ def cmd_policy(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    client = _client(args.home)
+    client = connect(args.home)
     pb = client.pb
     try:
         if args.failed:
@@ -257,7 +257,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
         ratings, errors = read_csv(os.path.abspath(os.path.expanduser(args.csv)))
         found += ratings
         problems += errors
-    named = [f for p in _abs(args.paths) for f in (image_files(p) if os.path.isdir(p) else [p])]
+    named = [f for p in absolute_paths(args.paths) for f in (image_files(p) if os.path.isdir(p) else [p])]
     for path in dict.fromkeys(named):
         try:
             r = read_ratings(path)
@@ -271,7 +271,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
     if not found:
         print("autocull: no ratings found: rate, flag or label some photos in your editor first", file=sys.stderr)
         return 1
-    client = _client(args.home, announce="learning")
+    client = connect(args.home, announce="learning")
     pb = client.pb
     try:
         answer = None
@@ -293,7 +293,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
             stored += answer.stored
         assert answer is not None
         print(f"{len(found)} ratings read, {stored} stored; {answer.total_labels} in the profile")
-        if isinstance(client, _Local):
+        if isinstance(client, LocalCore):
             client.core.engine.train_now()  # no daemon: make the vectors and train here, then report
         elif args.wait:
             _wait_for_taste(client)
@@ -320,10 +320,12 @@ def _wait_for_taste(client: Any, timeout: float = 3600.0) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    client = _client(args.home, announce="searching")
+    client = connect(args.home, announce="searching")
     pb = client.pb
     try:
-        resp = client.call("Search", pb.SearchRequest(text=args.text, paths=_abs(args.paths), limit=args.limit))
+        resp = client.call(
+            "Search", pb.SearchRequest(text=args.text, paths=absolute_paths(args.paths), limit=args.limit)
+        )
     finally:
         client.close()
     if args.json:
@@ -339,9 +341,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_select(args: argparse.Namespace) -> int:
-    client = _client(args.home, announce="selecting")
+    client = connect(args.home, announce="selecting")
     pb = client.pb
-    req = pb.SelectRequest(paths=_abs(args.paths), best=args.best, diverse=args.diverse, profile=args.profile or "")
+    req = pb.SelectRequest(
+        paths=absolute_paths(args.paths), best=args.best, diverse=args.diverse, profile=args.profile or ""
+    )
     try:
         resp = client.call("Select", req)
     finally:
@@ -371,7 +375,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
         else:
             method = "AddWatchFolder" if args.action == "add" else "RemoveWatchFolder"
             mode = {"auto": pb.WATCH_MODE_AUTO, "events": pb.WATCH_MODE_EVENTS, "polling": pb.WATCH_MODE_POLLING}
-            resp = client.call(method, pb.WatchFolderRequest(path=_abs([args.path])[0], mode=mode[args.mode]))
+            resp = client.call(method, pb.WatchFolderRequest(path=absolute_paths([args.path])[0], mode=mode[args.mode]))
     finally:
         client.close()
     for f in resp.folders:
@@ -381,11 +385,12 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 def cmd_xmp(args: argparse.Namespace) -> int:
     """`autocull xmp write PATH…`: merge the stored verdicts into the XMP sidecars now (whatever the policy says)."""
-    client = _client(args.home, announce="writing sidecars")
+    client = connect(args.home, announce="writing sidecars")
     pb = client.pb
     try:
         resp = client.call(
-            "WriteSidecars", pb.WriteSidecarsRequest(paths=_abs(args.paths), top_level_only=args.top_level_only)
+            "WriteSidecars",
+            pb.WriteSidecarsRequest(paths=absolute_paths(args.paths), top_level_only=args.top_level_only),
         )
     finally:
         client.close()

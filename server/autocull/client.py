@@ -55,7 +55,7 @@ def find_daemon(home: Path) -> Optional[DaemonClient]:
     return DaemonClient(state) if state else None
 
 
-def _in_process_core(home: Path) -> Any:
+def in_process_core(home: Path) -> Any:
     from .engine import Engine
     from .jobs import JobManager
     from .rpc.paging import pack
@@ -65,14 +65,14 @@ def _in_process_core(home: Path) -> Any:
     return AutoCullCore(engine, JobManager(engine, pack))
 
 
-class _Local:
+class LocalCore:
     """Same call interface as DaemonClient, on an in-process core."""
 
     def __init__(self, home: Path) -> None:
         from .v1 import autocull_pb2 as pb
 
         self.pb = pb
-        self.core = _in_process_core(home)
+        self.core = in_process_core(home)
 
     def call(self, method: str, request: Any) -> Any:
         return getattr(self.core, method)(request)
@@ -82,7 +82,7 @@ class _Local:
         self.core.engine.close()
 
 
-def _client(home: Path, *, announce: str = "") -> Any:
+def connect(home: Path, *, announce: str = "") -> Any:
     """The running daemon, else the engine in-process on the same store (said on stderr when ``announce``).
 
     Either way the client has ``pb``, ``call`` and ``close``.
@@ -92,14 +92,14 @@ def _client(home: Path, *, announce: str = "") -> Any:
         return client
     if announce:
         print(f"autocull: no daemon running; {announce} in-process on {home}", file=sys.stderr)
-    return _Local(home)
+    return LocalCore(home)
 
 
-def _abs(paths: Sequence[str]) -> list[str]:
+def absolute_paths(paths: Sequence[str]) -> list[str]:
     return [os.path.abspath(os.path.expanduser(p)) for p in paths]
 
 
-def _overrides(pairs: Sequence[str]) -> dict[str, str]:
+def parse_overrides(pairs: Sequence[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
         if "=" not in pair:
@@ -109,7 +109,7 @@ def _overrides(pairs: Sequence[str]) -> dict[str, str]:
     return out
 
 
-def _progress(done: int, total: int, stage: str) -> None:
+def draw_progress(done: int, total: int, stage: str) -> None:
     if not sys.stderr.isatty():
         return
     width = 30
@@ -121,7 +121,7 @@ def _progress(done: int, total: int, stage: str) -> None:
 PAGE_SIZE = 1000  # decisions per GetJob answer; the daemon caps it (a 4 MiB gRPC message)
 
 
-def _unavailable(exc: BaseException) -> bool:
+def daemon_gone(exc: BaseException) -> bool:
     """The daemon went away (or is going): a gRPC UNAVAILABLE, or CANCELLED (a server that stops cancels the
     calls still in flight; this client cancels none of its own), or the in-process domain error."""
     code = getattr(exc, "code", None)
@@ -143,7 +143,7 @@ def job_pages(client: Any, job: Any) -> Iterator[Any]:
         job = client.call("GetJob", pb.GetJobRequest(job_id=job.id, decisions_from=have, page_size=PAGE_SIZE))
         yield job
         have += len(job.decisions)
-        _progress(job.done, job.total, job.stage)
+        draw_progress(job.done, job.total, job.stage)
         if have < job.decisions_total and job.decisions:
             continue  # the next page at once
         if job.state in finished:

@@ -537,11 +537,11 @@ def _remove_if_empty(folder: str) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .client import _abs, _client, _overrides, job_pages
+    from .client import absolute_paths, connect, job_pages, parse_overrides
 
-    sources = _abs(args.paths)
-    to = _abs([args.to])[0]
-    overrides = _overrides(args.set)
+    sources = absolute_paths(args.paths)
+    to = absolute_paths([args.to])[0]
+    overrides = parse_overrides(args.set)
     why = refusal(to, sources)
     made_to = not os.path.lexists(to) and not args.dry_run
     if why is None and not args.dry_run:
@@ -553,7 +553,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"autocull: {why}", file=sys.stderr)
         return 2
 
-    client = _client(args.home, announce="culling")
+    client = connect(args.home, announce="culling")
     pb = client.pb
     wanted = {"keep": pb.VERDICT_KEEP, "review": pb.VERDICT_REVIEW, "reject": pb.VERDICT_REJECT}[args.verdict]
     req = pb.CullRequest(

@@ -48,24 +48,24 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace, builder: Any, output: Path) -> int:
     import sys
 
-    from .. import cli
+    from .. import client as daemon_client
     from .build import CSV
 
-    client = cli._client(args.home, announce="culling")
+    client = daemon_client.connect(args.home, announce="culling")
     pb = client.pb
     req = pb.CullRequest(
-        paths=cli._abs(args.paths),
+        paths=daemon_client.absolute_paths(args.paths),
         preset=args.preset or "",
         top_level_only=args.top_level_only,
         profile=args.profile or "",
     )
     if args.set:
-        req.policy_overrides.update(cli._overrides(args.set))
+        req.policy_overrides.update(daemon_client.parse_overrides(args.set))
     job = None
     table = _CsvFile(output / CSV) if args.csv else None
     try:
         job = started = client.call("StartJob", req)
-        for job in cli.job_pages(client, started):
+        for job in daemon_client.job_pages(client, started):
             for d in job.decisions:
                 builder.add(d)
             if table is not None:
@@ -76,7 +76,7 @@ def _build(args: argparse.Namespace, builder: Any, output: Path) -> int:
         print("\nautocull: cancelled; no page written", file=sys.stderr)
         return 130
     except Exception as exc:
-        if not cli._unavailable(exc):
+        if not daemon_client.daemon_gone(exc):
             raise
         print("autocull: the daemon stopped during the cull; no page written. Run the report again.", file=sys.stderr)
         return 1
