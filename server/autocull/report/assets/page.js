@@ -397,15 +397,17 @@
     if (at < 0) { move(0); return; }
     var k0 = sectionOf[vis[at]];
     if (sections[k0 + (down ? 1 : -1)]) fill(sections[k0 + (down ? 1 : -1)]);
-    var cur = tileOf(vis[at]).getBoundingClientRect(), best = -1, bestRow = null, bestDx = Infinity;
+    // rows by vertical overlap: a burst's tiles sit lower in their line (under its heading) than lone frames
+    var cur = tileOf(vis[at]).getBoundingClientRect(), best = -1, row = null, bestDx = Infinity;
+    var mid = cur.left + cur.width / 2;
     for (var k = at + (down ? 1 : -1), seen = 0; k >= 0 && k < vis.length && seen < 400; k += down ? 1 : -1, seen++) {
       var t = tiles[vis[k]];
       if (!t) break;
       var r = t.getBoundingClientRect();
-      if (Math.abs(r.top - cur.top) < 2) continue;
-      if (bestRow === null) bestRow = r.top;
-      else if (Math.abs(r.top - bestRow) >= 2) break;
-      var dx = Math.abs(r.left - cur.left);
+      if (down ? r.top < cur.bottom - 2 : r.bottom > cur.top + 2) continue;  // the same line
+      if (row === null) row = r;
+      else if (down ? r.top >= row.bottom - 2 : r.bottom <= row.top + 2) break;  // past the next line
+      var dx = Math.abs(r.left + r.width / 2 - mid);
       if (dx < bestDx) { bestDx = dx; best = vis[k]; }
     }
     if (best >= 0) select(best, true);
@@ -513,13 +515,18 @@
     });
     document.getElementById("lightbox").addEventListener("click", closeLightbox);
     var resizing = 0;
-    window.addEventListener("resize", function () { clearTimeout(resizing); resizing = setTimeout(onResize, 150); });
+    window.addEventListener("resize", function () { clearTimeout(resizing); resizing = setTimeout(onResize, 150); underTheBar(); });
   }
 
+  function underTheBar() {
+    // a tile scrolled into view stops below the sticky header, not under it
+    document.documentElement.style.scrollPaddingTop = Math.ceil(document.getElementById("bar").getBoundingClientRect().height) + "px";
+  }
   summary();
   buildGroups();
   controls();
   sortGroups();
   applyFilter();
+  underTheBar();
   document.body.setAttribute("data-ready", "1");
 })();
