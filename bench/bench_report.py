@@ -107,6 +107,10 @@ def report(home: Path, library: Path, out: Path) -> tuple[float, str]:
 # the grid's first frame has been painted).
 WATCH_READY = """
 window.__bench = {};
+window.__loaded = new Set();  // every thumbnail that loaded, even if its tile left the DOM since (windowing)
+document.addEventListener('load', function (e) {
+  if (e.target.tagName === 'IMG') window.__loaded.add(e.target.getAttribute('src'));
+}, true);
 new MutationObserver(function (_, obs) {
   if (!document.body || document.body.getAttribute('data-ready') !== '1') return;
   obs.disconnect();
@@ -140,8 +144,8 @@ function frame() {
   var before = window.scrollY;
   window.scrollBy(0, step);
   if (window.scrollY === before) {
-    var loaded = Array.from(document.querySelectorAll('.tile img')).filter(function (i) { return i.complete; });
-    done({gaps: gaps, height: document.documentElement.scrollHeight, loaded: loaded.length});
+    done({gaps: gaps, height: document.documentElement.scrollHeight, loaded: window.__loaded.size,
+          tiles: document.querySelectorAll('.tile').length});
   } else requestAnimationFrame(frame);
 }
 requestAnimationFrame(function () { last = performance.now(); requestAnimationFrame(frame); });
@@ -166,10 +170,13 @@ def in_browser(index: Path, step: int) -> None:
         marks = driver.execute_script("return window.__bench")
         first_screen, shown = driver.execute_async_script(FIRST_SCREEN)
         tiles = driver.execute_script("return document.querySelectorAll('.tile').length")
+        photos = driver.execute_script(
+            "return JSON.parse(document.getElementById('autocull-data').textContent).photos.length"
+        )
         print(
-            f"chromium, {tiles} tiles: grid built {marks['ready']:.0f} ms after navigation, first painted at "
-            f"{marks['painted']:.0f} ms (wall {wall:.2f} s); first screen of {shown} thumbnails loaded at "
-            f"{first_screen:.0f} ms"
+            f"chromium, {photos} photos, {tiles} tiles in the DOM: grid built {marks['ready']:.0f} ms after "
+            f"navigation, first painted at {marks['painted']:.0f} ms (wall {wall:.2f} s); "
+            f"first screen of {shown} thumbnails loaded at {first_screen:.0f} ms"
         )
         got = driver.execute_async_script(SCROLL, step)
         gaps = sorted(got["gaps"])
@@ -178,7 +185,7 @@ def in_browser(index: Path, step: int) -> None:
             f"scroll top to bottom ({got['height']} px, {step} px per frame): {len(gaps)} frames in "
             f"{sum(gaps) / 1e3:.1f} s; frame time median {statistics.median(gaps):.1f} ms, p95 {p95:.1f} ms, "
             f"max {gaps[-1]:.0f} ms, {sum(g > 50 for g in gaps)} frames over 50 ms; "
-            f"{got['loaded']} of {tiles} thumbnails loaded on the way"
+            f"{got['loaded']} thumbnails loaded on the way; {got['tiles']} tiles in the DOM at the bottom"
         )
 
 
