@@ -159,6 +159,7 @@ def in_browser(index: Path, step: int) -> None:
 
     with chromium() as driver:
         driver.set_script_timeout(900)
+        driver.command_executor._client_config.timeout = 900  # the HTTP read to chromedriver: 120 s by default
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": WATCH_READY})
         t = time.perf_counter()
         driver.get(index.as_uri())
