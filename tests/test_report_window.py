@@ -92,15 +92,18 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return {"out": out, "photos": page_photos(out)}
 
 
-def display_order(photos: dict[str, dict[str, Any]], keep: Any = lambda p: True) -> list[str]:
-    """The names in the order the page shows them: bursts best frame first, groups by quality (failed last), ties
-    in the order of the page's data; only those ``keep`` passes."""
+def display_order(photos: dict[str, dict[str, Any]], keep: Any = lambda p: True, by: str = "quality") -> list[str]:
+    """The names in the order the page shows them: bursts best frame first, groups by quality (failed last) or by
+    time, ties in the order of the page's data; only those ``keep`` passes."""
     data = sorted(photos.values(), key=lambda p: p["n"])
     groups: dict[str, list[int]] = {}
     for i, p in enumerate(data):
         groups.setdefault(f"b:{p['burst']}" if p["burst"] else f"p:{i}", []).append(i)
     ranked = [sorted(g, key=lambda i: (data[i]["burstRank"] or 99, i)) for g in groups.values()]
-    ranked.sort(key=lambda g: (1 if data[g[0]]["error"] else -data[g[0]]["quality"], g[0]))
+    if by == "time":
+        ranked.sort(key=lambda g: (data[g[0]]["time"] or "\uffff" + data[g[0]]["path"], g[0]))
+    else:
+        ranked.sort(key=lambda g: (1 if data[g[0]]["error"] else -data[g[0]]["quality"], g[0]))
     return [data[i]["name"] for g in ranked for i in g if keep(data[i])]
 
 
@@ -230,3 +233,17 @@ def test_a_filter_applied_half_way_re_windows_with_the_right_count(big, page) ->
     page.find_element("css selector", '#filters button[data-filter="all"]').click()
     assert page.find_element("id", "shown").text == f"{N} of {N} shown"
     scroll_through(page, display_order(photos))
+
+
+def test_sorting_by_time_re_windows_in_time_order(big, page) -> None:
+    from selenium.webdriver.support.ui import Select
+
+    photos = big["photos"]
+    by_time = display_order(photos, by="time")
+    assert by_time != display_order(photos)
+    page.execute_script("window.scrollTo(0, document.documentElement.scrollHeight / 3)")
+    Select(page.find_element("id", "sort")).select_by_value("time")
+    names = dom_names(page)
+    assert names and len(names) < N // 4 and len(names) == len(set(names))
+    scroll_through(page, by_time)
+    Select(page.find_element("id", "sort")).select_by_value("quality")
