@@ -220,6 +220,22 @@ def test_keyboard_moves_the_selection_and_space_opens_the_lightbox(shoot, page):
     print(f"\nscreenshots: {shot} and {shot.with_name('report-page-lightbox.png')}")
 
 
+def test_the_lightbox_of_a_failed_file_shows_its_reason_not_a_broken_image(shoot, page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    click(page, '#filters button[data-filter="all"]')
+    for name in ("truncated.jpg", "empty.jpg"):  # a name the browser would try to show
+        d = shoot["decisions"][name]
+        page.find_element("css selector", f'.tile[data-name="{name}"]').click()
+        ActionChains(page).send_keys(" ").perform()
+        assert page.find_element("id", "lightbox").is_displayed()
+        assert page.execute_script("return document.querySelectorAll('#lb-frame img').length") == 0, name
+        shown = page.find_element("id", "lb-placeholder").text
+        assert d["error"]["message"] in shown and d["error"]["code"] in shown, (name, shown)
+        ActionChains(page).send_keys(Keys.ESCAPE).perform()
+
+
 def test_html_in_a_file_name_is_shown_as_text_never_as_markup(shoot, page):
     assert page.execute_script("return document.querySelectorAll('img[src=\"x\"], [onerror]').length") == 0
     names = [e.text for e in page.find_elements("css selector", ".tile .name")]

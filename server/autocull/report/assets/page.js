@@ -7,9 +7,19 @@
   var EYE_TEXT = { open: "eyes open", closed: "eyes closed", uncertain: "eyes uncertain" };
   var LABEL_COLOURS = { red: "#e5484d", yellow: "#f5d90a", green: "#46a758", blue: "#0091ff", purple: "#8e4ec6" };
   var state = { filter: "all", stars: 0, sort: "quality", selected: -1 };
-  var tiles = [];      // by photo index
-  var groups = [];     // {key, photos: [index...], el}
-  var order = [];      // photo indices in display order (all, filtered later)
+  // Windowing: a 5,000-photo page costs the browser in proportion to the tiles in its DOM (layout, style, paint on
+  // every scrolled frame), so only the sections near the viewport hold tiles. The filtered, sorted list is cut
+  // into sections of about SECTION tiles (a burst is never cut unless it alone is larger); an empty section keeps
+  // the height it was measured at, or one estimated from its count and the grid's columns (tiles are fixed-size),
+  // so the scroll bar is right before anything is rendered.
+  var SECTION = 120, MARGIN = "150% 0px";
+  var tiles = {};      // photo index -> its tile, only while its section is rendered
+  var groups = [];     // {key, photos: [index...]} in burst order (best first)
+  var order = [];      // photo indices in display order (sorted, all)
+  var shownList = [];  // photo indices passing the filters, in display order: keyboard navigation walks this
+  var sections = [];   // {parts: [{g, photos}], el, rendered, height}
+  var sectionOf = {};  // photo index -> its section's position in sections
+  var observer = null, metrics = null;
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -90,6 +100,7 @@
     if (p.error) lines.push(p.error.code + ": " + p.error.message);
     return lines.concat(p.reasons).concat(p.thumbError ? [p.thumbError] : []).join("\n");
   }
+  function placeholderText(p) { return p.thumbError || (p.error ? p.error.message || p.error.code : "no thumbnail"); }
   function makeTile(i) {
     var p = photos[i];
     var t = el("div", "tile v-" + p.verdict);
@@ -100,12 +111,12 @@
     t.tabIndex = -1;
     var cell = el("div", "cell");
     if (p.thumb) {
+      // no loading="lazy": the section is the lazy unit, and lazy images cost the browser on every scrolled frame
       var f = frameFor(p, 200, 200, p.thumb, null);
-      f.img.setAttribute("loading", "lazy");
       f.img.setAttribute("decoding", "async");
       cell.appendChild(f.frame);
     } else {
-      cell.appendChild(el("div", "placeholder", p.thumbError || (p.error ? p.error.message : "no thumbnail")));
+      cell.appendChild(el("div", "placeholder", placeholderText(p)));
     }
     t.appendChild(cell);
     var cap = el("div", "caption");
@@ -121,6 +132,7 @@
     }
     t.appendChild(cap);
     t.appendChild(el("div", "caption")).appendChild(el("span", "name", p.name));
+    if (i === state.selected) t.classList.add("selected");
     t.addEventListener("click", function () { select(i, false); });
     t.addEventListener("dblclick", function () { select(i, false); openLightbox(); });
     return t;
@@ -136,14 +148,6 @@
     });
     groups.forEach(function (g) {
       g.photos.sort(function (a, b) { return (photos[a].burstRank || 99) - (photos[b].burstRank || 99) || a - b; });
-      var lead = photos[g.photos[0]];
-      g.el = el("section", "burst" + (g.photos.length > 1 ? " multi" : ""));
-      if (g.photos.length > 1) {
-        g.el.appendChild(el("h2", null, (lead.bracket ? "Bracket" : "Burst") + " of " + g.photos.length + " \u00b7 best first"));
-      }
-      var box = el("div", "tiles");
-      g.photos.forEach(function (i) { tiles[i] = makeTile(i); box.appendChild(tiles[i]); });
-      g.el.appendChild(box);
     });
   }
   function groupValue(g, how) {
@@ -154,14 +158,12 @@
   }
   function sortGroups() {
     var how = state.sort;
-    var sorted = groups.slice().sort(function (a, b) {
+    groups.sort(function (a, b) {
       var x = groupValue(a, how), y = groupValue(b, how);
       return x < y ? -1 : x > y ? 1 : a.photos[0] - b.photos[0];
     });
-    var grid = document.getElementById("grid");
-    sorted.forEach(function (g) { grid.appendChild(g.el); });
     order = [];
-    sorted.forEach(function (g) { Array.prototype.push.apply(order, g.photos); });
+    groups.forEach(function (g) { Array.prototype.push.apply(order, g.photos); });
   }
 
   // ----------------------------------------------------------------- filters --
@@ -174,35 +176,180 @@
     }
   }
   function applyFilter() {
-    var shown = 0;
-    groups.forEach(function (g) {
-      var any = false;
-      g.photos.forEach(function (i) {
-        var ok = passes(photos[i]);
-        tiles[i].hidden = !ok;
-        if (ok) { any = true; shown++; }
-      });
-      g.el.hidden = !any;
-    });
-    document.getElementById("shown").textContent = shown + " of " + photos.length + " shown";
+    shownList = order.filter(function (i) { return passes(photos[i]); });
+    document.getElementById("shown").textContent = shownList.length + " of " + photos.length + " shown";
     document.querySelectorAll("#filters button").forEach(function (b) {
       b.classList.toggle("on", b.getAttribute("data-filter") === state.filter);
     });
     document.querySelectorAll("#stars-filter button").forEach(function (b) {
       b.classList.toggle("on", Number(b.getAttribute("data-stars")) === state.stars);
     });
-    if (state.selected >= 0 && tiles[state.selected].hidden) select(visible()[0] === undefined ? -1 : visible()[0], true);
+    rewindow();
+    if (state.selected >= 0 && sectionOf[state.selected] === undefined) {
+      select(shownList.length ? shownList[0] : -1, true);
+    }
   }
-  function visible() { return order.filter(function (i) { return !tiles[i].hidden; }); }
+  function visible() { return shownList; }
+
+  // --------------------------------------------------------------- windowing --
+  // The filtered groups cut into sections: whole groups until a section holds SECTION tiles; a group larger than
+  // two sections is cut into pieces of SECTION (its heading says it goes on).
+  function cut() {
+    var out = [], cur = null;
+    function close() { if (cur && cur.count) out.push(cur); cur = { parts: [], count: 0 }; }
+    close();
+    groups.forEach(function (g) {
+      var shown = g.photos.filter(function (i) { return passes(photos[i]); });
+      if (!shown.length) return;
+      if (shown.length <= 2 * SECTION) {
+        if (cur.count && cur.count + shown.length > SECTION) close();
+        cur.parts.push({ g: g, photos: shown, more: false });
+        cur.count += shown.length;
+        return;
+      }
+      for (var k = 0; k < shown.length; k += SECTION) {
+        close();
+        cur.parts.push({ g: g, photos: shown.slice(k, k + SECTION), more: k > 0 });
+        cur.count = cur.parts[0].photos.length;
+      }
+      close();
+    });
+    close();
+    return out;
+  }
+  function measure() {
+    // one probe burst of one tile, and a lone tile, laid out in the grid: the sizes every estimate uses
+    var grid = document.getElementById("grid"), probe = el("div", "win");
+    probe.style.visibility = "hidden";
+    var multi = el("section", "burst multi");
+    multi.appendChild(el("h2", null, "Burst"));
+    multi.appendChild(el("div", "tiles")).appendChild(makeTile(0));
+    var lone = el("section", "burst");
+    lone.appendChild(el("div", "tiles")).appendChild(makeTile(0));
+    probe.appendChild(multi); probe.appendChild(lone);
+    grid.appendChild(probe);
+    var cs = getComputedStyle(probe), tile = lone.getBoundingClientRect(), m = multi.getBoundingClientRect();
+    var gap = parseFloat(cs.columnGap) || 0, rowGap = parseFloat(cs.rowGap) || 0;
+    metrics = {
+      width: probe.clientWidth, gap: gap, rowGap: rowGap, tileW: tile.width, tileH: tile.height,
+      extraW: m.width - tile.width, extraH: m.height - tile.height, after: parseFloat(cs.marginBottom) || 0,
+      innerGap: parseFloat(getComputedStyle(multi.querySelector(".tiles")).rowGap) || gap
+    };
+    grid.removeChild(probe);
+  }
+  function estimate(s) {
+    // the flex-wrap layout of its groups, line by line: a lone frame is one tile; a burst a box of rows of tiles
+    var m = metrics, x = 0, lineH = 0, y = 0;
+    s.parts.forEach(function (part) {
+      var w, h, n = part.photos.length;
+      if (part.g.photos.length > 1) {
+        var cols = Math.max(1, Math.floor((m.width - m.extraW + m.innerGap) / (m.tileW + m.innerGap)));
+        var per = Math.min(n, cols), rows = Math.ceil(n / cols);
+        w = per * (m.tileW + m.innerGap) - m.innerGap + m.extraW;
+        h = rows * (m.tileH + m.innerGap) - m.innerGap + m.extraH;
+      } else { w = m.tileW; h = m.tileH; }
+      if (x > 0 && x + w > m.width + 0.5) { y += lineH + m.rowGap; x = 0; lineH = 0; }
+      x += w + m.gap; lineH = Math.max(lineH, h);
+    });
+    return y + lineH;
+  }
+  function fill(s) {
+    if (s.rendered) return;
+    s.rendered = true;
+    var frag = document.createDocumentFragment();
+    s.parts.forEach(function (part) {
+      var g = part.g, multi = g.photos.length > 1, box = el("section", "burst" + (multi ? " multi" : ""));
+      if (multi) {
+        var lead = photos[g.photos[0]];
+        box.appendChild(el("h2", null, (lead.bracket ? "Bracket" : "Burst") + " of " + g.photos.length +
+          (part.more ? " \u00b7 continued" : " \u00b7 best first")));
+      }
+      var row = el("div", "tiles");
+      part.photos.forEach(function (i) { tiles[i] = makeTile(i); row.appendChild(tiles[i]); });
+      box.appendChild(row);
+      frag.appendChild(box);
+    });
+    s.el.appendChild(frag);
+    s.el.style.height = "";
+  }
+  function empty(s, height) {
+    if (!s.rendered) return;
+    s.rendered = false;
+    s.height = height;
+    s.el.style.height = height + "px";
+    s.parts.forEach(function (part) { part.photos.forEach(function (i) { delete tiles[i]; }); });
+    s.el.replaceChildren();
+  }
+  function onSections(entries) {
+    var leaving = [];
+    entries.forEach(function (e) {
+      var s = sections[Number(e.target.getAttribute("data-section"))];
+      if (!s || s.el !== e.target) return;  // a section of an earlier window
+      if (e.isIntersecting) fill(s);
+      else if (s.rendered) leaving.push([s, e.boundingClientRect.height]);
+    });
+    leaving.forEach(function (x) { empty(x[0], x[1]); });
+  }
+  function rewindow() {
+    var grid = document.getElementById("grid");
+    if (observer) observer.disconnect();
+    if (!metrics && photos.length) measure();
+    tiles = {}; sectionOf = {};
+    sections = cut();
+    var frag = document.createDocumentFragment();
+    sections.forEach(function (s, k) {
+      s.el = el("div", "win");
+      s.el.setAttribute("data-section", String(k));
+      s.rendered = false;
+      s.el.style.height = estimate(s) + "px";
+      s.parts.forEach(function (part) { part.photos.forEach(function (i) { sectionOf[i] = k; }); });
+      frag.appendChild(s.el);
+    });
+    grid.replaceChildren(frag);
+    // the sections on screen now are rendered before the script says it is ready; the observer does the rest
+    var bottom = window.innerHeight * 2.5;
+    for (var k = 0; k < sections.length; k++) {
+      var r = sections[k].el.getBoundingClientRect();
+      if (r.top > bottom) break;
+      if (r.bottom > -window.innerHeight * 1.5) fill(sections[k]);
+    }
+    observer = new IntersectionObserver(onSections, { rootMargin: MARGIN });
+    sections.forEach(function (s) { observer.observe(s.el); });
+  }
+  function sweep() {
+    // sections rendered out of the observer's sight (a jump by keyboard) are emptied once far off screen again
+    var far = window.innerHeight * 3, leaving = [];
+    sections.forEach(function (s) {
+      if (!s.rendered) return;
+      var r = s.el.getBoundingClientRect();
+      if (r.bottom < -far || r.top > window.innerHeight + far) leaving.push([s, r.height]);
+    });
+    leaving.forEach(function (x) { empty(x[0], x[1]); });
+  }
+  function onResize() {
+    // the columns changed: empty sections take a new estimate (their measured height was for the old width)
+    metrics = null; measure();
+    sections.forEach(function (s) { if (!s.rendered) s.el.style.height = estimate(s) + "px"; });
+  }
+  function tileOf(i) {
+    // the tile of a shown photo, its section rendered first if it was empty
+    var k = sectionOf[i];
+    if (k === undefined) return null;
+    fill(sections[k]);
+    return tiles[i];
+  }
 
   // --------------------------------------------------------------- selection --
   function select(i, scroll) {
-    if (state.selected >= 0) tiles[state.selected].classList.remove("selected");
+    if (state.selected >= 0 && tiles[state.selected]) tiles[state.selected].classList.remove("selected");
     state.selected = i;
     var panel = document.getElementById("detail");
     if (i < 0) { panel.hidden = true; return; }
-    tiles[i].classList.add("selected");
-    if (scroll) tiles[i].scrollIntoView({ block: "nearest" });
+    var t = tileOf(i);
+    if (t) {
+      t.classList.add("selected");
+      if (scroll) { t.scrollIntoView({ block: "nearest" }); requestAnimationFrame(sweep); }
+    }
     showDetail(photos[i]);
     if (!document.getElementById("lightbox").hidden) openLightbox();
   }
@@ -239,17 +386,28 @@
     var next = Math.max(0, Math.min(vis.length - 1, at + step));
     select(vis[next], true);
   }
+  function moveTo(end) {
+    var vis = visible();
+    if (vis.length) select(end ? vis[vis.length - 1] : vis[0], true);
+  }
   function moveRow(down) {
-    // the nearest visible tile in the next row above or below, by position on screen
+    // the nearest tile in the next row above or below, by position on screen (bursts make rows uneven); the
+    // neighbouring section is rendered first, so the row may lie across a section's edge
     var vis = visible(), at = vis.indexOf(state.selected);
     if (at < 0) { move(0); return; }
-    var cur = tiles[vis[at]].getBoundingClientRect(), best = -1, bestRow = null, bestDx = Infinity;
+    var k0 = sectionOf[vis[at]];
+    if (sections[k0 + (down ? 1 : -1)]) fill(sections[k0 + (down ? 1 : -1)]);
+    // rows by vertical overlap: a burst's tiles sit lower in their line (under its heading) than lone frames
+    var cur = tileOf(vis[at]).getBoundingClientRect(), best = -1, row = null, bestDx = Infinity;
+    var mid = cur.left + cur.width / 2;
     for (var k = at + (down ? 1 : -1), seen = 0; k >= 0 && k < vis.length && seen < 400; k += down ? 1 : -1, seen++) {
-      var r = tiles[vis[k]].getBoundingClientRect();
-      if (Math.abs(r.top - cur.top) < 2) continue;
-      if (bestRow === null) bestRow = r.top;
-      else if (Math.abs(r.top - bestRow) >= 2) break;
-      var dx = Math.abs(r.left - cur.left);
+      var t = tiles[vis[k]];
+      if (!t) break;
+      var r = t.getBoundingClientRect();
+      if (down ? r.top < cur.bottom - 2 : r.bottom > cur.top + 2) continue;  // the same line
+      if (row === null) row = r;
+      else if (down ? r.top >= row.bottom - 2 : r.bottom <= row.top + 2) break;  // past the next line
+      var dx = Math.abs(r.left + r.width / 2 - mid);
       if (dx < bestDx) { bestDx = dx; best = vis[k]; }
     }
     if (best >= 0) select(best, true);
@@ -262,13 +420,22 @@
     var p = photos[i], box = document.getElementById("lightbox"), holder = document.getElementById("lb-frame");
     holder.replaceChildren();
     var bw = window.innerWidth * 0.94, bh = window.innerHeight * 0.86;
-    if (p.thumb || (p.showable && p.url)) {
-      var src = p.showable && p.url ? p.url : p.thumb;
-      var f = frameFor(p, bw, bh, src, p.thumb && src !== p.thumb ? p.thumb : null);
+    // the original when the browser shows its format, else the thumbnail; a photo that failed is never opened
+    // (its bytes are what failed: the browser would draw a broken image), it shows its reason
+    var src = !p.error && p.showable && p.url ? p.url : p.thumb;
+    function reason(text) {
+      var ph = el("div", "placeholder lb-placeholder", text);
+      ph.id = "lb-placeholder";
+      holder.replaceChildren(ph);
+    }
+    if (src) {
+      var fallback = p.thumb && src !== p.thumb ? p.thumb : null;
+      var f = frameFor(p, bw, bh, src, fallback);
       f.img.id = "lb-img";
+      if (!fallback) f.img.addEventListener("error", function () { reason(p.name + ": the browser cannot show this file"); });
       holder.appendChild(f.frame);
     } else {
-      holder.appendChild(el("div", "placeholder", p.thumbError || "no thumbnail"));
+      reason(p.error ? p.error.code + ": " + p.error.message : placeholderText(p));
     }
     document.getElementById("lb-caption").textContent = p.name + " \u2014 " + p.verdict + (p.stars ? " " + starText(p.stars) : "");
     box.hidden = false;
@@ -335,6 +502,8 @@
       else if (k === "ArrowLeft") move(-1);
       else if (k === "ArrowDown") moveRow(true);
       else if (k === "ArrowUp") moveRow(false);
+      else if (k === "Home") moveTo(false);
+      else if (k === "End") moveTo(true);
       else if (k === " ") { if (document.getElementById("lightbox").hidden) openLightbox(); else closeLightbox(); }
       else if (k === "Escape") closeLightbox();
       else if (k >= "0" && k <= "5" && k.length === 1) { state.stars = Number(k); applyFilter(); }
@@ -345,12 +514,19 @@
       e.preventDefault();
     });
     document.getElementById("lightbox").addEventListener("click", closeLightbox);
+    var resizing = 0;
+    window.addEventListener("resize", function () { clearTimeout(resizing); resizing = setTimeout(onResize, 150); underTheBar(); });
   }
 
+  function underTheBar() {
+    // a tile scrolled into view stops below the sticky header, not under it
+    document.documentElement.style.scrollPaddingTop = Math.ceil(document.getElementById("bar").getBoundingClientRect().height) + "px";
+  }
   summary();
   buildGroups();
   controls();
   sortGroups();
   applyFilter();
+  underTheBar();
   document.body.setAttribute("data-ready", "1");
 })();
