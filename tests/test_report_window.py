@@ -107,18 +107,24 @@ def display_order(photos: dict[str, dict[str, Any]], keep: Any = lambda p: True,
     return [data[i]["name"] for g in ranked for i in g if keep(data[i])]
 
 
-# Scroll top to bottom a screen at a time, two frames after each step (the observer renders what came near):
+# Scroll top to bottom a screen at a time, two frames after each step and until something is on screen (the
+# observer renders what came near, up to 5 s):
 # the tiles in the DOM at each step (by name, in document order) and whether a tile is in the viewport.
 SCROLL_THROUGH = """
 const done = arguments[arguments.length - 1], steps = [];
 window.scrollTo(0, 0);
+let since = performance.now();
 function tick() {
   const names = Array.from(document.querySelectorAll('.tile')).map(t => t.getAttribute('data-name'));
   const onScreen = Array.from(document.querySelectorAll('.tile')).some(t => {
     const r = t.getBoundingClientRect(); return r.bottom > 0 && r.top < innerHeight; });
+  // the page fills a section when it comes near (an IntersectionObserver, called back a frame or more later
+  // on a loaded machine): wait for it, up to 5 s, before counting a screen as empty
+  if (!onScreen && performance.now() - since < 5000) { requestAnimationFrame(tick); return; }
   steps.push({names: names, onScreen: onScreen, y: scrollY});
   const before = scrollY;
   window.scrollBy(0, innerHeight);
+  since = performance.now();
   if (scrollY === before) done(steps);
   else requestAnimationFrame(() => requestAnimationFrame(tick));
 }
