@@ -271,10 +271,17 @@ def test_a_worker_killed_holding_the_budget_does_not_block_the_next_job(
     monkeypatch.setenv(FAULT_KILL_HOLDING, "doomed")
     settings = AnalysisSettings(faces=False)
     pool = ProcessAnalyzer(2, pixel_budget=SMALL_BUDGET)
+    first: dict = {}
     got: dict = {}
     runner = None
     try:
-        first = dict(pool.analyze([doomed, *good], settings, NEVER))
+        # The other worker waits for the pixels the dead one held; the pool must see the death and move on, well
+        # before the files' deadline (file_timeout_seconds: 30 minutes for these tasks), even when the executor
+        # itself missed it (a worker it started on demand and was not yet watching).
+        runner = threading.Thread(target=lambda: first.update(pool.analyze([doomed, *good], settings, NEVER)))
+        runner.start()
+        runner.join(180)
+        assert not runner.is_alive(), "the job waits for pixels a dead worker held, and no one noticed it died"
         assert first[doomed].code == "CRASHED"
         assert all(isinstance(first[p], FileResult) for p in good), first
         leaked = pool.budget

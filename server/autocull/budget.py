@@ -16,8 +16,12 @@ process). A pool of worker processes makes one budget from its multiprocessing
 context (``PixelBudget(capacity, ctx)``: its state in shared memory, its lock a
 process-shared one) and installs it in each worker (``install``), so the whole
 pool holds at most the capacity whatever the number of workers. A worker killed
-while holding pixels leaves them held for good: its pool is replaced after a
-crash, and the new pool gets a new budget.
+while holding pixels (or inside the lock, or while waiting on the condition)
+leaves the budget stuck for good: the other workers of its pool may wait on it
+forever. So a pool whose worker died is stopped as a whole (workers.py notices
+the death even when the executor does not) and the new pool gets a new budget;
+the figures below are read without the lock, so a lock a dead worker took with
+it never blocks the daemon reading them.
 """
 
 from __future__ import annotations
@@ -60,22 +64,20 @@ class PixelBudget:
             raise TypeError("a process-local pixel budget cannot be sent to another process")
         return self.__dict__
 
+    # The figures: each one aligned int64 read whole, without the lock (see the module's docstring).
     @property
     def in_use(self) -> int:
-        with self._cond:
-            return int(self._state[_IN_USE])
+        return int(self._state[_IN_USE])
 
     @property
     def peak(self) -> int:
         """Most pixels ever held at once (what the tests check)."""
-        with self._cond:
-            return int(self._state[_PEAK])
+        return int(self._state[_PEAK])
 
     @property
     def waiting(self) -> int:
         """Requests waiting for their turn or for room now."""
-        with self._cond:
-            return int(self._state[_WAITING])
+        return int(self._state[_WAITING])
 
     @contextmanager
     def hold(self, pixels: int) -> Iterator[int]:

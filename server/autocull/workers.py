@@ -16,8 +16,9 @@ or the OOM killer ends only the worker it hits, not the daemon.
   pool's context): several huge images decode one after another across the pool, as they did across the
   threads of one process, instead of one per worker at once. A pool replaced after a crash gets a new budget
   (the dead worker may have died holding pixels); a process re-running files alone has one of its own.
-- A worker that dies breaks every task in flight (``BrokenProcessPool``): the pool is replaced and the files
-  of the broken tasks are run again one at a time, each alone in a process of its own, so the file that kills
+- A worker that dies breaks every task in flight (``BrokenProcessPool``; a death the executor missed is seen
+  here within a ``SLICE`` and the pool's other workers killed, see ``_dead_worker``): the pool is replaced and
+  the files of the broken tasks are run again one at a time, each alone in a process of its own, so the file that kills
   its process alone is known. It lands in the failure lane (``WorkerCrashed``); the others are analysed.
 """
 
@@ -359,7 +360,10 @@ class ProcessAnalyzer:
             self._models.clear()
             self.replaced += 1
         log.warning("an analysis worker died; starting new workers and re-running its files one at a time")
-        broken.shutdown(wait=False)  # its futures already hold the error; cancelling them would race that
+        # Its futures already hold the error. The executor terminated the workers it knew of, but one it was
+        # starting on demand as the pool broke is missed, takes a task and may wait for good (for pixels the
+        # dead one held): killed here, or the executor's thread waits on it forever (and so does exit).
+        _kill_pool(broken, cancel=False)
 
     def _terminate(self, pool: ProcessPoolExecutor, why: str) -> None:
         """Kill the workers of a pool a task hung in, and drop it: its other tasks break and are re-run alone
@@ -510,11 +514,17 @@ class ProcessAnalyzer:
         stop: Callable[[], bool],
         cancel_seen: Optional[float],
     ) -> Optional[float]:
-        """Between two waits: a task running longer than its files' deadline has its pool's workers killed (its
+        """Between two waits: a pool one of whose workers died has its other workers killed (the executor may
+        not have seen the death, see ``_dead_worker``), so its tasks break and their files are re-run alone. A task
+        running longer than its files' deadline has its pool's workers killed (its
         files are then re-run alone, each with the deadline). Once cancelled, the tasks not started are
         cancelled and the running ones get ``CANCEL_GRACE`` seconds before their workers are killed too.
         Returns when the cancel was first seen."""
         now = time.monotonic()
+        for pool in {pool for fut, (pool, _) in pending.items() if not fut.done()}:
+            dead = _dead_worker(pool)
+            if dead is not None:
+                self._terminate(pool, f"worker process {dead} died and its pool had not noticed")
         for fut, (pool, batch) in list(pending.items()):
             if fut.done():  # finished (or broke) at its deadline: nothing left to stop
                 continue
@@ -568,11 +578,29 @@ def _fault_setting() -> Faults:
     return tuple(os.environ.get(name) or None for name in names)
 
 
-def _kill_pool(pool: ProcessPoolExecutor, wait_for: float = 0.0) -> None:
+def _dead_worker(pool: ProcessPoolExecutor) -> Optional[int]:
+    """The pid of a worker of ``pool`` that has ended, or None.
+
+    The executor notices a dead worker only through the sentinels its manager thread waits on, and that list
+    is taken before a worker started on demand is registered (``submit`` wakes the thread, then starts the
+    process): a worker that dies while left out of the list goes unseen until some other task answers. If
+    the others wait for pixels the dead one held in the pool's budget, none ever does, and the call would
+    hang until the files' deadline. Looked at here every ``SLICE``, without reading the exit code (the
+    executor's thread reads it)."""
+    procs = list((getattr(pool, "_processes", None) or {}).items())  # the executor keeps no public list
+    try:
+        ended = set(wait_ready([proc.sentinel for _, proc in procs], timeout=0)) if procs else set()
+    except (OSError, ValueError):  # a sentinel closed as the executor shut down: nothing to stop any more
+        return None
+    return next((pid for pid, proc in procs if proc.sentinel in ended), None)
+
+
+def _kill_pool(pool: ProcessPoolExecutor, wait_for: float = 0.0, cancel: bool = True) -> None:
     """Shut a pool down without waiting on a hung worker: ``wait_for`` seconds for its workers to finish, then
-    they are killed (the executor then fails what they held with BrokenProcessPool)."""
+    they are killed (the executor then fails what they held with BrokenProcessPool). ``cancel``: its tasks not
+    started yet are cancelled (not for a broken pool: its futures hold the error already)."""
     procs = list((getattr(pool, "_processes", None) or {}).values())  # the executor keeps no public list
-    pool.shutdown(wait=False, cancel_futures=True)
+    pool.shutdown(wait=False, cancel_futures=cancel)
     deadline = time.monotonic() + wait_for
     for proc in procs:
         proc.join(max(0.0, deadline - time.monotonic()))
