@@ -37,11 +37,12 @@ import filecmp
 import os
 import re
 import shutil
+import signal
 import stat
 import sys
 import tempfile
 from dataclasses import dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from .paths import within
 
@@ -162,9 +163,32 @@ def _place(tmp: str, target: str) -> None:
         os.unlink(tmp)
 
 
-def copy_file(source: str, target: str) -> None:
+class _HeldInterrupt:
+    """Ctrl-C held back across a few statements (a file put in place and counted), then raised: the summary an
+    interrupted export prints counts exactly what is in place. Where no handler can be set (not the main
+    thread), nothing is held."""
+
+    def __enter__(self) -> "_HeldInterrupt":
+        self.hit = False
+        try:
+            self.old: Any = signal.signal(signal.SIGINT, self._note)
+        except ValueError:
+            self.old = None
+        return self
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.hit = True
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+        if self.hit:
+            raise KeyboardInterrupt
+
+
+def copy_file(source: str, target: str, placed: Callable[[], None] = lambda: None) -> None:
     """A copy with mtime and mode kept, made under a hidden temp name, synced, then put in place (never over
-    another file)."""
+    another file); ``placed`` runs with the placing, Ctrl-C held back across both (a count stays true)."""
     folder = os.path.dirname(target)
     tmp = ""
     try:  # from the temp file's making on: a Ctrl-C anywhere here leaves no temp file behind
@@ -176,7 +200,9 @@ def copy_file(source: str, target: str) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        _place(tmp, target)
+        with _HeldInterrupt():
+            _place(tmp, target)
+            placed()
     finally:
         if tmp and os.path.lexists(tmp):
             os.unlink(tmp)
@@ -329,7 +355,9 @@ class Exporter:
         self._make_folder(os.path.dirname(target))
         if how != "copy":
             try:
-                os.link(source, target)
+                with _HeldInterrupt():
+                    os.link(source, target)
+                    t.linked += 1
             except OSError as exc:
                 if how == "link" or exc.errno not in _NO_LINK:
                     raise _PhotoFails(
@@ -338,20 +366,21 @@ class Exporter:
                     ) from None
                 t.copied_not_linkable += 1
                 t.no_link_why = t.no_link_why or (exc.strerror or str(exc))
-                copy_file(source, target)
-                t.copied += 1
+                copy_file(source, target, placed=lambda: setattr(t, "copied", t.copied + 1))
                 self.say(f"copy {source} -> {target} (a hard link is impossible here: {exc.strerror or exc})")
                 return
             _fsync_folder(os.path.dirname(target))
-            t.linked += 1
             self.say(f"link {source} -> {target}")
             return
-        copy_file(source, target)
-        if sidecar:
-            self.ours.add(target)
-            t.sidecars += 1
-        else:
-            t.copied += 1
+
+        def placed() -> None:
+            if sidecar:
+                self.ours.add(target)
+                t.sidecars += 1
+            else:
+                t.copied += 1
+
+        copy_file(source, target, placed)
         self.say(f"copy {source} -> {target}")
 
     def _make_folder(self, folder: str) -> None:
