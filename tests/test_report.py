@@ -17,19 +17,10 @@ import pytest
 from autocull.library import REPORT_MARKER, image_files, scan
 from autocull.report.build import embed_json
 
+from clirun import run_cli
 from realphotos import TESTDATA
 
 pytestmark = pytest.mark.shared_data
-
-
-def run_cli(home: Path, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, AUTOCULL_HOME=str(home))
-    done = subprocess.run(
-        [sys.executable, "-m", "autocull", *args], env=env, capture_output=True, text=True, timeout=600
-    )
-    if ok:
-        assert done.returncode == 0, done.stderr
-    return done
 
 
 def small_shoot(folder: Path) -> Path:

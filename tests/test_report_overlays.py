@@ -12,9 +12,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from typing import Any
 import pytest
 
 from browser import artifacts_dir, chromium, open_page
+from clirun import run_cli
 from realphotos import TESTDATA, camera_labels, copy_photos
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
@@ -32,15 +30,6 @@ OPEN = "faces/open/" + sorted(p.name for p in (TESTDATA / "faces" / "open").glob
 CLOSED = "faces/closed/" + sorted(p.name for p in (TESTDATA / "faces" / "closed").glob("*.jpg"))[3]
 EYE = {"EYE_STATE_OPEN": "eyes open", "EYE_STATE_CLOSED": "eyes closed", "EYE_STATE_UNCERTAIN": "eyes uncertain"}
 PX = 2.0  # rounding of the frame to whole pixels and the browser's subpixel layout
-
-
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, AUTOCULL_HOME=str(home))
-    done = subprocess.run(
-        [sys.executable, "-m", "autocull", *args], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 @pytest.fixture(scope="module")

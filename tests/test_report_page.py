@@ -25,6 +25,7 @@ import pytest
 from autocull.library import REPORT_MARKER
 
 from browser import artifacts_dir, chromium, open_page
+from clirun import run_cli
 from daemon import Daemon
 from realphotos import TESTDATA, copy_photos, shared_dir
 from test_bursts import T0, exif_block, frame, series, write
@@ -34,15 +35,6 @@ pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 HOSTILE = "<img src=x onerror=alert(1)>.jpg"
 UNICODE = "Ünïcødé 写真 ☀.jpg"
 BURST = ["IMG_0501.jpg", "IMG_0502.jpg", "IMG_0503.jpg"]
-
-
-def run_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, AUTOCULL_HOME=str(home))
-    done = subprocess.run(
-        [sys.executable, "-m", "autocull", *args], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr
-    return done
 
 
 @pytest.fixture(scope="module")

@@ -320,9 +320,17 @@ class ChangedMeanwhile(OSError):
     """``atomic_write``'s ``still`` said the target changed since it was read: nothing was replaced."""
 
 
-def atomic_write(path: Path, text: str, *, mode: int = 0o600, still: Optional[Callable[[], bool]] = None) -> None:
+def atomic_write(
+    path: Path,
+    text: str | bytes,
+    *,
+    mode: int = 0o600,
+    still: Optional[Callable[[], bool]] = None,
+    sync_folder: bool = True,
+) -> None:
     """Temp file in the same folder, fsync, rename, fsync the folder: a reader never sees half a file, and
-    the rename survives a power cut.
+    the rename survives a power cut (``sync_folder=False`` for a cache, whose loss costs only remaking it).
+    ``text`` as str is written as UTF-8, bytes as they are.
 
     ``still``, checked just before the rename, says whether the target is still what ``text`` was made from
     (another program, e.g. darktable, may rewrite it meanwhile); when it is not, the temp file goes and
@@ -330,8 +338,8 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o600, still: Optional[Ca
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
     try:
         set_mode(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
         if still is not None and not still():
@@ -343,7 +351,8 @@ def atomic_write(path: Path, text: str, *, mode: int = 0o600, still: Optional[Ca
         except FileNotFoundError:
             pass
         raise
-    _fsync_folder(path.parent)
+    if sync_folder:
+        _fsync_folder(path.parent)
 
 
 def _fsync_folder(folder: Path) -> None:

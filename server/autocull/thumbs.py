@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from .config import FILE_MODE, HOME_MODE, THUMBS_DIR, set_mode
+from .config import FILE_MODE, HOME_MODE, THUMBS_DIR, atomic_write
 from .library import photo_status
 
 THUMB_SIZE = 400  # long edge in px: sharp on a 200 px grid tile at 2x, about 25 KB
@@ -62,20 +60,7 @@ class ThumbCache:
         if not where.parent.is_dir():
             self.root.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
             where.parent.mkdir(mode=HOME_MODE, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".thumb.", dir=str(where.parent))
-        try:
-            set_mode(fd, FILE_MODE)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(jpeg)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, where)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+        atomic_write(where, jpeg, mode=FILE_MODE, sync_folder=False)  # a cache: a power cut costs a remake
         for old in where.parent.glob(where.name.split("-")[0] + "-*.jpg"):  # the same photo's older versions
             if old != where:
                 try:
