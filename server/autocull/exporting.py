@@ -168,18 +168,24 @@ class _HeldInterrupt:
     interrupted export prints counts exactly what is in place. Where no handler can be set (not the main
     thread), nothing is held."""
 
+    depth = 0  # held blocks open now: an inner one leaves the holding (and the raising) to the outermost
+
     def __enter__(self) -> "_HeldInterrupt":
         self.hit = False
-        try:
-            self.old: Any = signal.signal(signal.SIGINT, self._note)
-        except ValueError:
-            self.old = None
+        self.old: Any = None
+        if _HeldInterrupt.depth == 0:
+            try:
+                self.old = signal.signal(signal.SIGINT, self._note)
+            except ValueError:
+                pass
+        _HeldInterrupt.depth += 1
         return self
 
     def _note(self, signum: int, frame: Any) -> None:
         self.hit = True
 
     def __exit__(self, *exc: Any) -> None:
+        _HeldInterrupt.depth -= 1
         if self.old is not None:
             signal.signal(signal.SIGINT, self.old)
         if self.hit:
@@ -321,12 +327,20 @@ class Exporter:
                         f"{os.path.join(self.to, rel_dir, name)} is a symbolic link; the verdict is never merged "
                         "through one"
                     )
-            for source, target, side in moves:
+            for source, target, _side in moves:
                 self.claimed[target] = source
+            for source, target, _side in [m for m in moves if not m[2]]:  # the photos (a long copy: Ctrl-C stops it)
                 self.done.add(source)
-                self._one(source, target, side, states[target])
+                self._one(source, target, False, states[target])
                 self.placed.add(target)
-            self._merge(chosen, os.path.join(self.to, rel_dir, photos[0]))
+            # Its sidecars and the verdict go in together: a sidecar copied but not yet given the verdict looks
+            # like the original's own to a re-run, which would then leave it without (kill -9 can still split them).
+            with _HeldInterrupt():
+                for source, target, _side in [m for m in moves if m[2]]:
+                    self.done.add(source)
+                    self._one(source, target, True, states[target])
+                    self.placed.add(target)
+                self._merge(chosen, os.path.join(self.to, rel_dir, photos[0]))
         except _PhotoFails as exc:
             self.fail(photo, str(exc))
         except OSError as exc:
