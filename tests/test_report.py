@@ -221,3 +221,44 @@ def test_a_photo_whose_thumbnail_hangs_gets_a_reason_and_the_report_finishes(tmp
     assert hung["thumb"] is None and "took longer than 2 s" in hung["thumbError"], hung["thumbError"]
     assert fine["thumb"] and (rep / fine["thumb"]).is_file() and not fine["thumbError"]
     assert sorted(p.name for p in (rep / "thumbs").iterdir()) == [Path(fine["thumb"]).name]
+
+
+def test_a_killed_report_takes_its_thumbnail_workers_along(tmp_path: Path) -> None:
+    # kill -9, the OOM killer or a crash of `report` while it makes thumbnails: its workers end with it, even one
+    # stuck on a file (a hung share), instead of running on for good under pid 1
+    import time
+
+    from autocull.config import usable_cpus
+
+    from procs import descendants, state
+
+    shoot = small_shoot(tmp_path / "shoot")
+    home, rep = tmp_path / "home", tmp_path / "rep"
+    run_cli(home, "report", str(shoot), "-o", str(rep))
+    shutil.rmtree(home / "thumbs")  # the thumbnails are to be made again by the report
+    env = dict(os.environ, AUTOCULL_HOME=str(home), AUTOCULL_FAULT_HANG_ON="scenario-1-a")
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "autocull", "report", str(shoot), "-o", str(rep)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        workers: dict[int, int] = {}
+        while len(workers) < min(2, usable_cpus()):  # the thumbnail workers started (one hangs on its photo)
+            assert cli.poll() is None and time.monotonic() < deadline, "the report ended before its workers started"
+            workers = descendants(cli.pid)
+            time.sleep(0.05)
+        started = {pid: state(pid) for pid in workers}
+        cli.kill()
+        cli.wait(30)
+        deadline = time.monotonic() + 30
+        alive = {pid for pid, s in started.items() if s is not None and state(pid) == s}
+        while alive and time.monotonic() < deadline:
+            time.sleep(0.1)
+            alive = {pid for pid in alive if (now := state(pid)) is not None and now[1] == started[pid][1]}
+        assert not alive, f"thumbnail workers left running after the report was killed: {sorted(alive)}"
+    finally:
+        if cli.poll() is None:
+            cli.kill()

@@ -32,8 +32,8 @@ from autocull.workers import (
     ProcessAnalyzer,
     crash_reason,
 )
-from procs import descendants, state
 
+from procs import descendants, state
 from realphotos import TESTDATA, copies_of_faces
 
 FACES = sorted((TESTDATA / "faces" / "open").glob("*.jpg"))

@@ -25,10 +25,10 @@ from autocull.engine import Engine
 from autocull.pipeline import AnalysisSettings, FileResult
 from autocull.records import Decision
 from autocull.workers import FAULT_KILL_ON, ProcessAnalyzer
-from procs import descendants
 
 from daemon import Daemon
 from imagegen import truncate_copy
+from procs import descendants
 from realphotos import TESTDATA, copies_of_faces, copy_photos
 from test_pipeline import same
 

@@ -33,7 +33,7 @@ from ..config import usable_cpus
 from ..errors import FileProblem
 from ..library import REPORT_MARKER
 from ..thumbs import ThumbCache
-from ..workers import FAULT_HANG_ON, FILE_TIMEOUT, SLICE, _kill_pool
+from ..workers import FAULT_HANG_ON, FILE_TIMEOUT, SLICE, _exit_with_parent, _kill_pool
 
 INDEX = "index.html"
 THUMBS = "thumbs"
@@ -137,6 +137,8 @@ def remove_own(folder: Path) -> int:
     """Delete the builder's own thumbnails (regular files named ``<n>.jpg``) in ``folder``, and the folder once
     empty; how many other entries were left in it (never followed, never deleted)."""
     left = 0
+    if not stat.S_ISDIR(os.lstat(folder).st_mode):  # swapped for a link meanwhile: never followed
+        return 1
     with os.scandir(folder) as entries:
         for e in entries:
             if OWN_THUMB.fullmatch(e.name) and e.is_file(follow_symlinks=False):
@@ -210,6 +212,7 @@ def _init_thumb_worker(hang_on: Optional[str]) -> None:
     global _hang_on
     _hang_on = hang_on
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()  # a killed `report` (kill -9, the OOM killer) takes its thumbnail workers along
 
 
 def _make_thumb(home: str, path: str) -> str:
@@ -254,13 +257,21 @@ class ReportBuilder:
         except FileProblem as exc:
             entry["thumbError"] = str(exc)
             return
-        if cached is not None:
-            self._place(entry, cached)
+        if cached is not None and self._placed(entry, cached):
             self.reused += 1
         elif entry["error"] is not None:  # the file failed: its reason is on the tile; do not read it again
             entry["thumbError"] = entry["error"]["message"] or entry["error"]["code"]
         else:
             self.missing.append(entry)
+
+    def _placed(self, entry: dict[str, Any], thumb: Path) -> bool:
+        """``_place`` a cached thumbnail; False when it went meanwhile (the daemon replaced it with a newer one
+        of an edited photo): then it is made like a missing one."""
+        try:
+            self._place(entry, thumb)
+        except FileNotFoundError:
+            return False
+        return True
 
     def _place(self, entry: dict[str, Any], thumb: Path) -> None:
         assert self.staging is not None, "the page was written or discarded"
