@@ -352,10 +352,10 @@ def atomic_write(
             pass
         raise
     if sync_folder:
-        _fsync_folder(path.parent)
+        fsync_folder(path.parent)
 
 
-def _fsync_folder(folder: Path) -> None:
+def fsync_folder(folder: str | os.PathLike[str]) -> None:
     """Make a rename in ``folder`` durable; where a folder cannot be opened or synced (Windows, some network
     file systems) the rename stands all the same."""
     try:

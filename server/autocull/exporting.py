@@ -44,6 +44,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Sequence
 
+from .config import fsync_folder
 from .paths import within
 
 
@@ -136,19 +137,6 @@ def same_file(a: str, b: str) -> bool:
 
 
 # ------------------------------------------------------------------ file operations
-def _fsync_folder(folder: str) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # a folder that cannot be synced (some network file systems): the rename stands all the same
-    finally:
-        os.close(fd)
-
-
 def _place(tmp: str, target: str) -> None:
     """Put the finished temp file at ``target`` without ever replacing a file that appeared there meanwhile."""
     try:
@@ -212,7 +200,7 @@ def copy_file(source: str, target: str, placed: Callable[[], None] = lambda: Non
     finally:
         if tmp and os.path.lexists(tmp):
             os.unlink(tmp)
-    _fsync_folder(folder)
+    fsync_folder(folder)
 
 
 # ------------------------------------------------------------------ the export
@@ -383,7 +371,7 @@ class Exporter:
                 copy_file(source, target, placed=lambda: setattr(t, "copied", t.copied + 1))
                 self.say(f"copy {source} -> {target} (a hard link is impossible here: {exc.strerror or exc})")
                 return
-            _fsync_folder(os.path.dirname(target))
+            fsync_folder(os.path.dirname(target))
             self.say(f"link {source} -> {target}")
             return
 
